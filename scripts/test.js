@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// `npm test`: the whole suite, once on SQLite and once on PostgreSQL, ending with one line
+// "N passed, N failed[, N skipped]". `npm test -- --store sqlite` runs one store; other
+// arguments go to vitest (a file filter, `-t NAME`).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensurePostgres, PG_URL } from './postgres.js';
+
+const args = process.argv.slice(2);
+let stores = ['sqlite', 'postgres'];
+const storeAt = args.indexOf('--store');
+if (storeAt !== -1) {
+  const value = args[storeAt + 1];
+  if (!['sqlite', 'postgres', 'all'].includes(value)) {
+    console.error('--store takes sqlite, postgres or all');
+    process.exit(2);
+  }
+  stores = value === 'all' ? stores : [value];
+  args.splice(storeAt, 2);
+}
+
+const run = (command, commandArgs, env = {}) =>
+  spawnSync(command, commandArgs, { stdio: 'inherit', env: { ...process.env, ...env } });
+
+// The CLI tests run the compiled command, as a user would.
+if (run('npm', ['run', '--silent', 'build']).status !== 0) {
+  console.error('The TypeScript build failed; fix it before the tests can run.');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const outDir = mkdtempSync(join(tmpdir(), 'gatehouse-vitest-'));
+for (const store of stores) {
+  const env = { GATEHOUSE_TEST_STORE: store };
+  if (store === 'postgres') {
+    const ready = await ensurePostgres();
+    if (!ready.ok) {
+      console.error(`PostgreSQL is not reachable at ${PG_URL}: ${ready.error}`);
+      totals.failed += 1;
+      continue;
+    }
+    env.GATEHOUSE_TEST_DATABASE_URL = PG_URL;
+  }
+  console.log(`\n=== Test suite on ${store} ===`);
+  const report = join(outDir, `${store}.json`);
+  const result = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...args], env);
+  try {
+    const summary = JSON.parse(readFileSync(report, 'utf8'));
+    totals.passed += summary.numPassedTests;
+    totals.failed += summary.numFailedTests + (summary.numFailedTestSuites ?? 0);
+    totals.skipped += summary.numPendingTests + (summary.numTodoTests ?? 0);
+  } catch {
+    totals.failed += 1;
+  }
+  if (result.status !== 0 && totals.failed === 0) totals.failed += 1;
+}
+rmSync(outDir, { recursive: true, force: true });
+
+const skipped = totals.skipped ? `, ${totals.skipped} skipped` : '';
+console.log(`${totals.passed} passed, ${totals.failed} failed${skipped}`);
+process.exit(totals.failed === 0 ? 0 : 1);

@@ -1,0 +1,98 @@
+// createApp builds the whole server from its dependencies; main, the CLI and every test use it.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Logger } from 'pino';
+import type { Clock } from './clock.js';
+import type { Store } from './store/store.js';
+import { createServices, type Services } from './domain/services.js';
+import { installErrorHandling } from './http/errors.js';
+import { installJsonParser } from './http/json.js';
+import { installAuth } from './http/auth.js';
+import { registerRoutes, type RouteDeps, type RouteSpec } from './http/route.js';
+import { metaRoutes } from './http/routes/meta.js';
+import { meRoutes } from './http/routes/me.js';
+import { userRoutes } from './http/routes/users.js';
+import { accountRoutes } from './http/routes/accounts.js';
+import { membershipRoutes } from './http/routes/memberships.js';
+import { botRoutes } from './http/routes/bots.js';
+import { workspaceRoutes } from './http/routes/workspaces.js';
+import { workspaceRoleRoutes } from './http/routes/workspace-roles.js';
+import { accessRoutes } from './http/routes/access.js';
+import { auditRoutes } from './http/routes/audit.js';
+
+export interface AppOptions {
+  store: Store;
+  clock: Clock;
+  logger?: Logger | false;
+  /** Largest request body accepted, in bytes. */
+  bodyLimit?: number;
+}
+
+export interface App {
+  server: FastifyInstance;
+  services: Services;
+  routes: RouteSpec[];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function createApp({ store, clock, logger = false, bodyLimit = 1_048_576 }: AppOptions): Promise<App> {
+  const server = Fastify({
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    bodyLimit,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 },
+    // A caller's X-Request-Id is kept when it is sane, so one id follows a request across systems.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    return503OnClosing: true,
+    forceCloseConnections: false,
+  }) as unknown as FastifyInstance;
+
+  const services = createServices({ store, clock });
+  const deps: RouteDeps = { services, clock };
+
+  server.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', String(request.id));
+  });
+  installErrorHandling(server, (error) => store.isUnavailable(error));
+  installJsonParser(server);
+  installAuth(server, { services, store });
+
+  server.addHook('onRoute', (route) => {
+    if (!route.config || !(route.config as { requirement?: unknown }).requirement) {
+      if (String(route.url).startsWith('/api/')) throw new Error(`Route ${route.method} ${route.url} declares no requirement`);
+    }
+  });
+
+  await server.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Gatehouse',
+        description: "Prefect Cloud's access model, self-hosted: accounts, workspaces, service accounts, API keys and roles.",
+        version: '0.1.0',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A pnu_ or pnb_ API key' } } },
+    },
+  });
+
+  const routes = [
+    ...metaRoutes(() => server.swagger()),
+    ...meRoutes(deps),
+    ...userRoutes(deps),
+    ...accountRoutes(deps),
+    ...membershipRoutes(deps),
+    ...botRoutes(deps),
+    ...workspaceRoutes(deps),
+    ...workspaceRoleRoutes(deps),
+    ...accessRoutes(deps),
+    ...auditRoutes(deps),
+  ];
+  registerRoutes(server, routes);
+  await server.ready();
+  return { server, services, routes };
+}

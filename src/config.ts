@@ -1,0 +1,67 @@
+// Configuration from flags and environment, validated once. Flags win over the environment.
+import { resolve } from 'node:path';
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl?: string;
+  logLevel: string;
+  bodyLimit: number;
+}
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 4280,
+  dataDir: './.gatehouse',
+  logLevel: 'info',
+  bodyLimit: 1_048_576,
+};
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; error: string };
+
+export interface ConfigFlags {
+  host?: string;
+  port?: string;
+  'data-dir'?: string;
+  'database-url'?: string;
+  'log-level'?: string;
+}
+
+export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): ConfigResult {
+  const host = flags.host ?? env.GATEHOUSE_HOST ?? DEFAULTS.host;
+  const portText = flags.port ?? env.GATEHOUSE_PORT ?? String(DEFAULTS.port);
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 0 || port > 65535) {
+    return { ok: false, error: `Invalid port "${portText}": use a number from 0 to 65535 (--port or GATEHOUSE_PORT)` };
+  }
+  const databaseUrl = flags['database-url'] ?? env.GATEHOUSE_DATABASE_URL ?? undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    return { ok: false, error: 'Invalid database URL: it must start with postgres:// or postgresql:// (--database-url or GATEHOUSE_DATABASE_URL)' };
+  }
+  if (databaseUrl && flags['data-dir']) {
+    return { ok: false, error: 'Give either --data-dir (SQLite) or --database-url (PostgreSQL), not both' };
+  }
+  const logLevel = flags['log-level'] ?? env.GATEHOUSE_LOG_LEVEL ?? DEFAULTS.logLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    return { ok: false, error: `Invalid log level "${logLevel}": use one of ${LOG_LEVELS.join(', ')}` };
+  }
+  const bodyLimitText = env.GATEHOUSE_BODY_LIMIT ?? String(DEFAULTS.bodyLimit);
+  const bodyLimit = Number(bodyLimitText);
+  if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) {
+    return { ok: false, error: `Invalid GATEHOUSE_BODY_LIMIT "${bodyLimitText}": a number of bytes, at least 1024` };
+  }
+  return {
+    ok: true,
+    config: {
+      host,
+      port,
+      dataDir: resolve(flags['data-dir'] ?? env.GATEHOUSE_DATA_DIR ?? DEFAULTS.dataDir),
+      databaseUrl: databaseUrl || undefined,
+      logLevel,
+      bodyLimit,
+    },
+  };
+}

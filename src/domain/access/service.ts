@@ -1,0 +1,210 @@
+// Workspace access for users and service accounts: upsert (one grant per actor and workspace),
+// filter, read, delete. Revoking a grant takes effect on the next request: every request reads it.
+import { fail, ok, type Result } from '../../errors.js';
+import { Abort, inTransaction, type Deps, type Tx } from '../deps.js';
+import { newId, type OpContext, type Page } from '../context.js';
+import { recordEvent } from '../audit/service.js';
+import { findWorkspaceRole } from '../roles/service.js';
+
+export type AccessKind = 'user' | 'bot';
+
+export interface UserAccess {
+  id: string;
+  created: string;
+  updated: string;
+  workspace_id: string;
+  workspace_role_id: string;
+  actor_id: string;
+  user_id: string;
+  first_name: string;
+  last_name: string;
+  email: string;
+  handle: string;
+}
+
+export interface BotAccess {
+  id: string;
+  created: string;
+  updated: string;
+  workspace_id: string;
+  workspace_role_id: string;
+  actor_id: string;
+  bot_id: string;
+  bot_name: string;
+}
+
+export interface GrantInput {
+  principalId: string;
+  workspaceRoleId: string;
+}
+
+const KIND = {
+  user: { column: 'user_id', unknown: 'UNKNOWN_USER', target: 'workspace_user_access' },
+  bot: { column: 'bot_id', unknown: 'UNKNOWN_SERVICE_ACCOUNT', target: 'workspace_bot_access' },
+} as const;
+
+async function readAccess(tx: Tx, kind: 'user', workspaceId: string, ids: readonly string[] | null, page?: Page): Promise<UserAccess[]>;
+async function readAccess(tx: Tx, kind: 'bot', workspaceId: string, ids: readonly string[] | null, page?: Page): Promise<BotAccess[]>;
+async function readAccess(tx: Tx, kind: AccessKind, workspaceId: string, ids: readonly string[] | null, page?: Page) {
+  if (kind === 'user') {
+    let query = tx
+      .selectFrom('workspace_access as a')
+      .innerJoin('users as u', 'u.id', 'a.user_id')
+      .select([
+        'a.id', 'a.created', 'a.updated', 'a.workspace_id', 'a.workspace_role_id', 'a.actor_id', 'a.user_id',
+        'u.first_name', 'u.last_name', 'u.email', 'u.handle',
+      ])
+      .where('a.workspace_id', '=', workspaceId);
+    if (ids) query = query.where('a.id', 'in', ids.length ? ids : ['']);
+    query = query.orderBy('a.created').orderBy('a.id');
+    if (page) query = query.limit(page.limit).offset(page.offset);
+    return (await query.execute()) as UserAccess[];
+  }
+  let query = tx
+    .selectFrom('workspace_access as a')
+    .innerJoin('bots as b', 'b.id', 'a.bot_id')
+    .select([
+      'a.id', 'a.created', 'a.updated', 'a.workspace_id', 'a.workspace_role_id', 'a.actor_id', 'a.bot_id',
+      'b.name as bot_name',
+    ])
+    .where('a.workspace_id', '=', workspaceId);
+  if (ids) query = query.where('a.id', 'in', ids.length ? ids : ['']);
+  query = query.orderBy('a.created').orderBy('a.id');
+  if (page) query = query.limit(page.limit).offset(page.offset);
+  return (await query.execute()) as BotAccess[];
+}
+
+export function accessService(deps: Deps) {
+  const { store } = deps;
+
+  async function upsert(ctx: OpContext, kind: AccessKind, accountId: string, workspaceId: string, grants: GrantInput[]) {
+    const spec = KIND[kind];
+    return inTransaction(
+      deps,
+      async (tx) => {
+        const ids: string[] = [];
+        for (const grant of grants) {
+          const role = await findWorkspaceRole(tx, accountId, grant.workspaceRoleId);
+          if (!role) throw new Abort(fail('UNKNOWN_WORKSPACE_ROLE', `No workspace role ${grant.workspaceRoleId} in this account`));
+          // The principal must belong to this account: a user through their membership, a service
+          // account by being created in it.
+          const principal =
+            kind === 'user'
+              ? await tx
+                  .selectFrom('account_memberships')
+                  .select(['actor_id'])
+                  .where('account_id', '=', accountId)
+                  .where('user_id', '=', grant.principalId)
+                  .executeTakeFirst()
+              : await tx
+                  .selectFrom('bots')
+                  .select(['actor_id'])
+                  .where('account_id', '=', accountId)
+                  .where('id', '=', grant.principalId)
+                  .executeTakeFirst();
+          if (!principal) throw new Abort(fail(spec.unknown, `No ${kind === 'user' ? 'user' : 'service account'} ${grant.principalId} in this account`));
+          const now = ctx.now.toISOString();
+          const existing = await tx
+            .selectFrom('workspace_access')
+            .select(['id', 'workspace_role_id'])
+            .where('workspace_id', '=', workspaceId)
+            .where('actor_id', '=', principal.actor_id)
+            .executeTakeFirst();
+          let id: string;
+          if (existing) {
+            id = existing.id;
+            await tx
+              .updateTable('workspace_access')
+              .set({ workspace_role_id: role.id, updated: now })
+              .where('id', '=', existing.id)
+              .execute();
+          } else {
+            id = newId();
+            await tx
+              .insertInto('workspace_access')
+              .values({
+                id,
+                workspace_id: workspaceId,
+                actor_id: principal.actor_id,
+                user_id: kind === 'user' ? grant.principalId : null,
+                bot_id: kind === 'bot' ? grant.principalId : null,
+                workspace_role_id: role.id,
+                created: now,
+                updated: now,
+              })
+              .execute();
+          }
+          ids.push(id);
+          await recordEvent(tx, ctx, {
+            action: `${spec.target}.granted`,
+            accountId,
+            workspaceId,
+            targetType: spec.target,
+            targetId: id,
+            details: {
+              [spec.column]: grant.principalId,
+              workspace_role_id: role.id,
+              workspace_role_name: role.name,
+              previous_workspace_role_id: existing?.workspace_role_id ?? null,
+            },
+          });
+        }
+        const rows = kind === 'user' ? await readAccess(tx, 'user', workspaceId, ids) : await readAccess(tx, 'bot', workspaceId, ids);
+        const byId = new Map<string, UserAccess | BotAccess>(rows.map((r) => [r.id, r]));
+        return ok(ids.map((id) => byId.get(id)!));
+      },
+      {
+        // A concurrent upsert for the same actor won the insert, or the role was deleted meanwhile.
+        onUniqueViolation: fail('CONCURRENT_CHANGE'),
+        onForeignKeyViolation: fail('UNKNOWN_WORKSPACE_ROLE', 'The workspace role or principal was deleted meanwhile'),
+      },
+    );
+  }
+
+  async function remove(ctx: OpContext, kind: AccessKind, accountId: string, workspaceId: string, accessId: string): Promise<Result<null>> {
+    const spec = KIND[kind];
+    return inTransaction(deps, async (tx) => {
+      const existing = await tx
+        .selectFrom('workspace_access')
+        .select(['id', 'user_id', 'bot_id', 'workspace_role_id'])
+        .where('id', '=', accessId)
+        .where('workspace_id', '=', workspaceId)
+        .where(spec.column, 'is not', null)
+        .executeTakeFirst();
+      if (!existing) return fail('NOT_FOUND', 'Workspace access not found');
+      await tx.deleteFrom('workspace_access').where('id', '=', accessId).execute();
+      await recordEvent(tx, ctx, {
+        action: `${spec.target}.revoked`,
+        accountId,
+        workspaceId,
+        targetType: spec.target,
+        targetId: accessId,
+        details: { [spec.column]: existing[spec.column], workspace_role_id: existing.workspace_role_id },
+      });
+      return ok(null);
+    });
+  }
+
+  return {
+    upsertUserAccess: (ctx: OpContext, accountId: string, workspaceId: string, grants: GrantInput[]) =>
+      upsert(ctx, 'user', accountId, workspaceId, grants) as Promise<Result<UserAccess[]>>,
+    upsertBotAccess: (ctx: OpContext, accountId: string, workspaceId: string, grants: GrantInput[]) =>
+      upsert(ctx, 'bot', accountId, workspaceId, grants) as Promise<Result<BotAccess[]>>,
+    filterUserAccess: (workspaceId: string, page: Page) => readAccess(store.db, 'user', workspaceId, null, page),
+    filterBotAccess: (workspaceId: string, page: Page) => readAccess(store.db, 'bot', workspaceId, null, page),
+    async getUserAccess(workspaceId: string, accessId: string): Promise<Result<UserAccess>> {
+      const [row] = await readAccess(store.db, 'user', workspaceId, [accessId]);
+      return row ? ok(row) : fail('NOT_FOUND', 'Workspace access not found');
+    },
+    async getBotAccess(workspaceId: string, accessId: string): Promise<Result<BotAccess>> {
+      const [row] = await readAccess(store.db, 'bot', workspaceId, [accessId]);
+      return row ? ok(row) : fail('NOT_FOUND', 'Workspace access not found');
+    },
+    deleteUserAccess: (ctx: OpContext, accountId: string, workspaceId: string, accessId: string) =>
+      remove(ctx, 'user', accountId, workspaceId, accessId),
+    deleteBotAccess: (ctx: OpContext, accountId: string, workspaceId: string, accessId: string) =>
+      remove(ctx, 'bot', accountId, workspaceId, accessId),
+  };
+}
+
+export type AccessService = ReturnType<typeof accessService>;

@@ -1,0 +1,232 @@
+// Accounts (Prefect's "organizations"): read and update, and bootstrap, which creates an account
+// with its first Owner and that Owner's first API key.
+import { fail, ok, type Result } from '../../errors.js';
+import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
+import { Abort, inTransaction, parseJsonColumn, type Deps, type Tx } from '../deps.js';
+import { newId, type OpContext } from '../context.js';
+import { recordEvent } from '../audit/service.js';
+import { issueKey } from '../api-keys/service.js';
+import type { AccountsTable } from '../../store/schema.js';
+
+export interface AccountSettings {
+  allow_public_workspaces: boolean;
+  ai_log_summaries: boolean;
+  managed_execution: boolean;
+  enforce_ip_allowlist: boolean;
+  enforce_webhook_authentication: boolean;
+  self_healing_enabled: boolean;
+  enabled_feature_flags: string[];
+  default_result_storage: unknown;
+}
+
+export const DEFAULT_ACCOUNT_SETTINGS: AccountSettings = {
+  allow_public_workspaces: false,
+  ai_log_summaries: false,
+  managed_execution: false,
+  enforce_ip_allowlist: false,
+  enforce_webhook_authentication: false,
+  self_healing_enabled: false,
+  enabled_feature_flags: [],
+  default_result_storage: null,
+};
+
+/** Gatehouse is self-hosted: no plan, no billing; the fields exist because clients read them. */
+export const SELF_HOSTED_PLAN = { plan_type: 'SELF_HOSTED', plan_tier: 'SELF_HOSTED' } as const;
+
+export interface Account {
+  id: string;
+  created: string;
+  updated: string;
+  name: string;
+  handle: string;
+  location: string | null;
+  link: string | null;
+  image_location: string | null;
+  billing_email: string | null;
+  auth_expiration_seconds: number | null;
+  settings: AccountSettings;
+  plan_type: string;
+  plan_tier: string;
+  features: string[];
+  self_serve: boolean;
+  sso_state: string;
+  scim_state: string;
+  run_retention_days: number | null;
+  audit_log_retention_days: number | null;
+  automations_limit: number | null;
+}
+
+export const toAccount = (row: AccountsTable): Account => ({
+  ...row,
+  settings: { ...DEFAULT_ACCOUNT_SETTINGS, ...parseJsonColumn<Partial<AccountSettings>>(row.settings, {}) },
+  ...SELF_HOSTED_PLAN,
+  features: [],
+  self_serve: false,
+  sso_state: 'DISABLED',
+  scim_state: 'DISABLED',
+  run_retention_days: null,
+  audit_log_retention_days: null,
+  automations_limit: null,
+});
+
+export interface AccountUpdate {
+  name?: string;
+  handle?: string;
+  location?: string | null;
+  link?: string | null;
+  image_location?: string | null;
+  billing_email?: string | null;
+  auth_expiration_seconds?: number | null;
+  settings?: Partial<AccountSettings> | null;
+}
+
+export interface BootstrapInput {
+  accountName: string;
+  accountHandle: string;
+  email: string;
+}
+
+export interface BootstrapResult {
+  account_id: string;
+  user_id: string;
+  api_key: string;
+}
+
+const handleTaken = fail('ACCOUNT_HANDLE_TAKEN');
+
+/** A unique user handle from an email's local part: `ada`, then `ada-2`, `ada-3`… */
+async function freeUserHandle(tx: Tx, email: string): Promise<string> {
+  const base = email.split('@')[0].toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'user';
+  for (let n = 1; ; n++) {
+    const candidate = n === 1 ? base : `${base}-${n}`;
+    const taken = await tx.selectFrom('users').select('id').where('handle', '=', candidate).executeTakeFirst();
+    if (!taken) return candidate;
+  }
+}
+
+export function accountService(deps: Deps) {
+  const { store } = deps;
+
+  return {
+    /**
+     * Creates an account, its Owner (an existing user with this email, or a new one) and one user
+     * API key for that Owner. The key's plaintext is in the result and nowhere else.
+     */
+    async bootstrap(ctx: OpContext, input: BootstrapInput): Promise<Result<BootstrapResult>> {
+      const now = ctx.now.toISOString();
+      return inTransaction(
+        deps,
+        async (tx) => {
+          const clash = await tx.selectFrom('accounts').select('id').where('handle', '=', input.accountHandle).executeTakeFirst();
+          if (clash) return handleTaken;
+          const account: AccountsTable = {
+            id: newId(),
+            name: input.accountName,
+            handle: input.accountHandle,
+            location: null,
+            link: null,
+            image_location: null,
+            billing_email: null,
+            auth_expiration_seconds: null,
+            settings: JSON.stringify(DEFAULT_ACCOUNT_SETTINGS),
+            created: now,
+            updated: now,
+          };
+          await tx.insertInto('accounts').values(account).execute();
+          let user = await tx.selectFrom('users').select(['id', 'actor_id']).where('email', '=', input.email).executeTakeFirst();
+          if (!user) {
+            user = { id: newId(), actor_id: newId() };
+            await tx
+              .insertInto('users')
+              .values({
+                ...user,
+                handle: await freeUserHandle(tx, input.email),
+                email: input.email,
+                first_name: '',
+                last_name: '',
+                location: null,
+                title: null,
+                image_location: null,
+                settings: '{}',
+                last_login: null,
+                created: now,
+                updated: now,
+              })
+              .execute();
+          }
+          await tx
+            .insertInto('account_memberships')
+            .values({
+              id: newId(),
+              account_id: account.id,
+              actor_id: user.actor_id,
+              user_id: user.id,
+              bot_id: null,
+              account_role_id: ACCOUNT_ROLE_IDS.Owner,
+              created: now,
+              updated: now,
+            })
+            .execute();
+          const key = await issueKey(tx, { kind: 'user', actorId: user.actor_id, userId: user.id }, { name: 'bootstrap', expiration: null, now: ctx.now });
+          await recordEvent(tx, ctx, {
+            action: 'account.created',
+            accountId: account.id,
+            targetType: 'account',
+            targetId: account.id,
+            details: { handle: account.handle, owner_user_id: user.id, owner_email: input.email, api_key_id: key.id },
+          });
+          return ok({ account_id: account.id, user_id: user.id, api_key: key.key });
+        },
+        { onUniqueViolation: handleTaken },
+      );
+    },
+
+    async isEmpty(): Promise<boolean> {
+      const row = await store.db.selectFrom('accounts').select('id').limit(1).executeTakeFirst();
+      return !row;
+    },
+
+    async get(accountId: string): Promise<Result<Account>> {
+      const row = await store.db.selectFrom('accounts').selectAll().where('id', '=', accountId).executeTakeFirst();
+      return row ? ok(toAccount(row)) : fail('NOT_FOUND', 'Account not found');
+    },
+
+    async update(ctx: OpContext, accountId: string, input: AccountUpdate): Promise<Result<null>> {
+      return inTransaction(
+        deps,
+        async (tx) => {
+          const existing = await tx.selectFrom('accounts').selectAll().where('id', '=', accountId).executeTakeFirst();
+          if (!existing) return fail('NOT_FOUND', 'Account not found');
+          if (input.handle !== undefined && input.handle !== existing.handle) {
+            const clash = await tx.selectFrom('accounts').select('id').where('handle', '=', input.handle).executeTakeFirst();
+            if (clash) throw new Abort(handleTaken);
+          }
+          const changes: Partial<AccountsTable> = { updated: ctx.now.toISOString() };
+          for (const field of ['name', 'handle', 'location', 'link', 'image_location', 'billing_email', 'auth_expiration_seconds'] as const) {
+            const value = input[field];
+            if (value === undefined) continue;
+            // name and handle are required: Terraform sends every field, null meaning "unchanged".
+            if ((field === 'name' || field === 'handle') && value === null) continue;
+            (changes as Record<string, unknown>)[field] = value;
+          }
+          if (input.settings) {
+            const current = parseJsonColumn<Partial<AccountSettings>>(existing.settings, {});
+            changes.settings = JSON.stringify({ ...DEFAULT_ACCOUNT_SETTINGS, ...current, ...input.settings });
+          }
+          await tx.updateTable('accounts').set(changes).where('id', '=', accountId).execute();
+          await recordEvent(tx, ctx, {
+            action: 'account.updated',
+            accountId,
+            targetType: 'account',
+            targetId: accountId,
+            details: { changed: Object.keys(changes).filter((k) => k !== 'updated') },
+          });
+          return ok(null);
+        },
+        { onUniqueViolation: handleTaken },
+      );
+    },
+  };
+}
+
+export type AccountService = ReturnType<typeof accountService>;

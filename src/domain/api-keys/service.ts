@@ -1,0 +1,183 @@
+// API keys: issuing them (the plaintext leaves only in the return value), authenticating a
+// presented key against the store, and a user's own keys.
+import { generateKey, hashKey, maskKey, parseKey, type KeyKind } from './key-format.js';
+import { fail, ok, type Result } from '../../errors.js';
+import { inTransaction, type Deps, type Tx } from '../deps.js';
+import { newId, type Actor, type OpContext } from '../context.js';
+import { recordEvent } from '../audit/service.js';
+import type { ApiKeysTable } from '../../store/schema.js';
+
+/** A key as reads show it: never the key, only its mask. */
+export interface ApiKeyView {
+  id: string;
+  created: string;
+  name: string;
+  expiration: string | null;
+  masked_key: string;
+}
+
+/** A key as the one response that creates it shows it. */
+export interface IssuedApiKey {
+  id: string;
+  created: string;
+  name: string;
+  expiration: string | null;
+  key: string;
+}
+
+export const toKeyView = (row: Pick<ApiKeysTable, 'id' | 'created' | 'name' | 'expiration' | 'masked_key'>): ApiKeyView => ({
+  id: row.id,
+  created: row.created,
+  name: row.name,
+  expiration: row.expiration,
+  masked_key: row.masked_key,
+});
+
+export interface KeyOwner {
+  kind: KeyKind;
+  actorId: string;
+  userId?: string;
+  botId?: string;
+}
+
+/** Inserts a new key inside the caller's transaction and returns its plaintext once. */
+export async function issueKey(
+  tx: Tx,
+  owner: KeyOwner,
+  fields: { name: string; expiration: string | null; now: Date },
+): Promise<IssuedApiKey> {
+  const key = generateKey(owner.kind);
+  const row = {
+    id: newId(),
+    actor_id: owner.actorId,
+    user_id: owner.userId ?? null,
+    bot_id: owner.botId ?? null,
+    name: fields.name,
+    key_hash: hashKey(key),
+    masked_key: maskKey(key),
+    expiration: fields.expiration,
+    is_active: 1,
+    created: fields.now.toISOString(),
+  };
+  await tx.insertInto('api_keys').values(row).execute();
+  return { id: row.id, created: row.created, name: row.name, expiration: row.expiration, key };
+}
+
+/** An expiration must lie in the future; null means the key never expires. */
+export function checkExpiration(expiration: string | null | undefined, now: Date): Result<string | null> {
+  if (expiration === null || expiration === undefined) return ok(null);
+  const at = new Date(expiration);
+  if (Number.isNaN(at.getTime())) return fail('VALIDATION_FAILED', 'expiration is not a valid RFC 3339 date-time');
+  if (at.getTime() <= now.getTime()) return fail('EXPIRATION_IN_PAST');
+  return ok(at.toISOString());
+}
+
+export function apiKeyService(deps: Deps) {
+  const { store, clock } = deps;
+
+  return {
+    /**
+     * The actor a presented key stands for, or null. A malformed key or a bad checksum is refused
+     * before the store is asked; the store answers only for a key that is unexpired at `now`.
+     */
+    async authenticate(presented: string): Promise<Actor | null> {
+      const kind = parseKey(presented);
+      if (!kind) return null;
+      const now = clock.now().toISOString();
+      const key = await store.db
+        .selectFrom('api_keys')
+        .select(['id', 'actor_id', 'user_id', 'bot_id'])
+        .where('key_hash', '=', hashKey(presented))
+        .where((eb) => eb.or([eb('expiration', 'is', null), eb('expiration', '>', now)]))
+        .executeTakeFirst();
+      if (!key) return null;
+      if (kind === 'user' && key.user_id) {
+        const user = await store.db
+          .selectFrom('users')
+          .select(['id', 'actor_id', 'handle'])
+          .where('id', '=', key.user_id)
+          .executeTakeFirst();
+        if (!user) return null;
+        return { type: 'user', id: user.id, actorId: user.actor_id, name: user.handle, accountId: null, apiKeyId: key.id };
+      }
+      if (kind === 'bot' && key.bot_id) {
+        const bot = await store.db
+          .selectFrom('bots')
+          .select(['id', 'actor_id', 'name', 'account_id'])
+          .where('id', '=', key.bot_id)
+          .executeTakeFirst();
+        if (!bot) return null;
+        return { type: 'bot', id: bot.id, actorId: bot.actor_id, name: bot.name, accountId: bot.account_id, apiKeyId: key.id };
+      }
+      return null;
+    },
+
+    async createUserKey(
+      ctx: OpContext,
+      userId: string,
+      input: { name: string; expiration?: string | null },
+    ): Promise<Result<IssuedApiKey>> {
+      const expiration = checkExpiration(input.expiration, ctx.now);
+      if (!expiration.ok) return expiration;
+      const result = await inTransaction(deps, async (tx) => {
+        const user = await tx.selectFrom('users').select(['id', 'actor_id']).where('id', '=', userId).executeTakeFirst();
+        if (!user) return fail('NOT_FOUND', 'User not found');
+        const issued = await issueKey(
+          tx,
+          { kind: 'user', actorId: user.actor_id, userId: user.id },
+          { name: input.name, expiration: expiration.value, now: ctx.now },
+        );
+        await recordEvent(tx, ctx, {
+          action: 'user_api_key.created',
+          accountId: null,
+          targetType: 'api_key',
+          targetId: issued.id,
+          details: { name: issued.name, expiration: issued.expiration },
+        });
+        return ok(issued);
+      });
+      return result;
+    },
+
+    async listUserKeys(userId: string, name?: string): Promise<ApiKeyView[]> {
+      let query = store.db
+        .selectFrom('api_keys')
+        .select(['id', 'created', 'name', 'expiration', 'masked_key'])
+        .where('user_id', '=', userId);
+      if (name) query = query.where('name', '=', name);
+      const rows = await query.orderBy('created').orderBy('id').execute();
+      return rows.map(toKeyView);
+    },
+
+    async getUserKey(userId: string, keyId: string): Promise<Result<ApiKeyView>> {
+      const row = await store.db
+        .selectFrom('api_keys')
+        .select(['id', 'created', 'name', 'expiration', 'masked_key'])
+        .where('user_id', '=', userId)
+        .where('id', '=', keyId)
+        .executeTakeFirst();
+      return row ? ok(toKeyView(row)) : fail('NOT_FOUND', 'API key not found');
+    },
+
+    async deleteUserKey(ctx: OpContext, userId: string, keyId: string): Promise<Result<null>> {
+      const result = await inTransaction(deps, async (tx) => {
+        const deleted = await tx
+          .deleteFrom('api_keys')
+          .where('user_id', '=', userId)
+          .where('id', '=', keyId)
+          .executeTakeFirst();
+        if (Number(deleted.numDeletedRows) === 0) return fail('NOT_FOUND', 'API key not found');
+        await recordEvent(tx, ctx, {
+          action: 'user_api_key.deleted',
+          accountId: null,
+          targetType: 'api_key',
+          targetId: keyId,
+        });
+        return ok(null);
+      });
+      return result;
+    },
+  };
+}
+
+export type ApiKeyService = ReturnType<typeof apiKeyService>;

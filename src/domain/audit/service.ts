@@ -1,0 +1,82 @@
+// Audit events: one per mutation, written by the service inside the mutation's own transaction.
+import type { Deps, Tx } from '../deps.js';
+import { parseJsonColumn } from '../deps.js';
+import { newId, type OpContext, type Page } from '../context.js';
+import type { AuditEventsTable } from '../../store/schema.js';
+
+export interface AuditEntry {
+  action: string;
+  accountId: string | null;
+  workspaceId?: string | null;
+  targetType: string;
+  targetId: string | null;
+  /** Names and ids only: never a key, hash or other secret. */
+  details?: Record<string, unknown>;
+}
+
+export async function recordEvent(tx: Tx, ctx: OpContext, entry: AuditEntry): Promise<void> {
+  await tx
+    .insertInto('audit_events')
+    .values({
+      id: newId(),
+      account_id: entry.accountId,
+      workspace_id: entry.workspaceId ?? null,
+      actor_id: ctx.actor.actorId,
+      actor_type: ctx.actor.type,
+      actor_name: ctx.actor.name,
+      action: entry.action,
+      target_type: entry.targetType,
+      target_id: entry.targetId,
+      request_id: ctx.requestId,
+      details: JSON.stringify(entry.details ?? {}),
+      occurred: ctx.now.toISOString(),
+    })
+    .execute();
+}
+
+export interface AuditFilter extends Page {
+  actions?: readonly string[] | null;
+  actorIds?: readonly string[] | null;
+  after?: string | null;
+  before?: string | null;
+}
+
+export interface AuditEvent {
+  id: string;
+  occurred: string;
+  account_id: string | null;
+  workspace_id: string | null;
+  actor_id: string | null;
+  actor_type: string;
+  actor_name: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  request_id: string | null;
+  details: Record<string, unknown>;
+}
+
+const toEvent = (row: AuditEventsTable): AuditEvent => ({
+  ...row,
+  details: parseJsonColumn<Record<string, unknown>>(row.details, {}),
+});
+
+export function auditService(deps: Deps) {
+  return {
+    /** Newest first. Time bounds: `after` inclusive, `before` exclusive. */
+    async filter(accountId: string, filter: AuditFilter): Promise<AuditEvent[]> {
+      let query = deps.store.db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId);
+      if (filter.actions?.length) query = query.where('action', 'in', filter.actions);
+      if (filter.actorIds?.length) query = query.where('actor_id', 'in', filter.actorIds);
+      if (filter.after) query = query.where('occurred', '>=', filter.after);
+      if (filter.before) query = query.where('occurred', '<', filter.before);
+      const rows = await query
+        .orderBy('occurred', 'desc')
+        .orderBy('id', 'desc')
+        .limit(filter.limit)
+        .offset(filter.offset)
+        .execute();
+      return rows.map(toEvent);
+    },
+  };
+}

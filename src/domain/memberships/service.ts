@@ -1,0 +1,175 @@
+// Account memberships: users and service accounts alike are members. A service account is always
+// a Member; an account always keeps an Owner; only an Owner hands out or takes away Owner.
+import { fail, ok, type Result } from '../../errors.js';
+import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
+import { Abort, inTransaction, type Deps, type Tx } from '../deps.js';
+import type { AnyOf, OpContext, Page } from '../context.js';
+import { recordEvent } from '../audit/service.js';
+
+export interface AccountMembership {
+  id: string;
+  created: string;
+  updated: string;
+  account_id: string;
+  actor_id: string;
+  user_id: string | null;
+  bot_id: string | null;
+  handle: string;
+  first_name: string;
+  last_name: string;
+  email: string | null;
+  account_role_id: string;
+  account_role_name: string;
+  last_login: string | null;
+  active: boolean;
+}
+
+export interface MembershipFilter extends Page {
+  emails?: AnyOf;
+  onlyUsers?: boolean;
+  onlyBots?: boolean;
+}
+
+function baseQuery(tx: Tx, accountId: string) {
+  return tx
+    .selectFrom('account_memberships as m')
+    .innerJoin('account_roles as r', 'r.id', 'm.account_role_id')
+    .leftJoin('users as u', 'u.id', 'm.user_id')
+    .leftJoin('bots as b', 'b.id', 'm.bot_id')
+    .select([
+      'm.id', 'm.created', 'm.updated', 'm.account_id', 'm.actor_id', 'm.user_id', 'm.bot_id', 'm.account_role_id',
+      'r.name as account_role_name', 'u.handle as user_handle', 'u.first_name', 'u.last_name', 'u.email', 'u.last_login',
+      'b.name as bot_name',
+    ])
+    .where('m.account_id', '=', accountId);
+}
+
+type Row = Awaited<ReturnType<ReturnType<typeof baseQuery>['executeTakeFirstOrThrow']>>;
+
+const toMembership = (r: Row): AccountMembership => ({
+  id: r.id,
+  created: r.created,
+  updated: r.updated,
+  account_id: r.account_id,
+  actor_id: r.actor_id,
+  user_id: r.user_id,
+  bot_id: r.bot_id,
+  handle: r.user_handle ?? r.bot_name ?? '',
+  first_name: r.first_name ?? r.bot_name ?? '',
+  last_name: r.last_name ?? '',
+  email: r.email ?? null,
+  account_role_id: r.account_role_id,
+  account_role_name: r.account_role_name,
+  last_login: r.last_login ?? null,
+  active: true,
+});
+
+async function ownerCount(tx: Tx, accountId: string): Promise<number> {
+  const row = await tx
+    .selectFrom('account_memberships')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('account_id', '=', accountId)
+    .where('account_role_id', '=', ACCOUNT_ROLE_IDS.Owner)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Serialises changes to one account's memberships: a row lock on PostgreSQL, the write lock on SQLite. */
+async function lockAccount(tx: Tx, accountId: string): Promise<void> {
+  await tx.updateTable('accounts').set((eb) => ({ id: eb.ref('id') })).where('id', '=', accountId).execute();
+}
+
+export function membershipService(deps: Deps) {
+  const { store } = deps;
+
+  /** The rules every change of someone's role or membership must pass. */
+  async function checkChange(tx: Tx, ctx: OpContext, accountId: string, membershipId: string, newRoleId: string | null) {
+    await lockAccount(tx, accountId);
+    const target = await baseQuery(tx, accountId).where('m.id', '=', membershipId).executeTakeFirst();
+    if (!target) throw new Abort(fail('NOT_FOUND', 'Account membership not found'));
+    if (target.bot_id) {
+      throw new Abort(newRoleId === null ? fail('SERVICE_ACCOUNT_MEMBERSHIP') : fail('SERVICE_ACCOUNT_ROLE_FIXED'));
+    }
+    const touchesOwner = target.account_role_id === ACCOUNT_ROLE_IDS.Owner || newRoleId === ACCOUNT_ROLE_IDS.Owner;
+    if (touchesOwner && target.account_role_id !== newRoleId) {
+      const caller = ctx.actor.actorId
+        ? await tx
+            .selectFrom('account_memberships')
+            .select('account_role_id')
+            .where('account_id', '=', accountId)
+            .where('actor_id', '=', ctx.actor.actorId)
+            .executeTakeFirst()
+        : undefined;
+      if (caller?.account_role_id !== ACCOUNT_ROLE_IDS.Owner) throw new Abort(fail('OWNER_ONLY'));
+      if (target.account_role_id === ACCOUNT_ROLE_IDS.Owner && (await ownerCount(tx, accountId)) <= 1) {
+        throw new Abort(fail('LAST_OWNER'));
+      }
+    }
+    return target;
+  }
+
+  return {
+    async filter(accountId: string, filter: MembershipFilter): Promise<AccountMembership[]> {
+      let query = baseQuery(store.db, accountId);
+      if (filter.emails) query = query.where('u.email', 'in', filter.emails.length ? filter.emails : ['']);
+      if (filter.onlyUsers) query = query.where('m.user_id', 'is not', null);
+      if (filter.onlyBots) query = query.where('m.bot_id', 'is not', null);
+      const rows = await query.orderBy('m.created').orderBy('m.id').limit(filter.limit).offset(filter.offset).execute();
+      return rows.map(toMembership);
+    },
+
+    async get(accountId: string, membershipId: string): Promise<Result<AccountMembership>> {
+      const row = await baseQuery(store.db, accountId).where('m.id', '=', membershipId).executeTakeFirst();
+      return row ? ok(toMembership(row)) : fail('NOT_FOUND', 'Account membership not found');
+    },
+
+    async changeRole(ctx: OpContext, accountId: string, membershipId: string, roleId: string): Promise<Result<null>> {
+      return inTransaction(deps, async (tx) => {
+        const role = await tx
+          .selectFrom('account_roles')
+          .select(['id', 'name'])
+          .where('id', '=', roleId)
+          .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]))
+          .executeTakeFirst();
+        if (!role) return fail('UNKNOWN_ACCOUNT_ROLE');
+        const target = await checkChange(tx, ctx, accountId, membershipId, role.id);
+        await tx
+          .updateTable('account_memberships')
+          .set({ account_role_id: role.id, updated: ctx.now.toISOString() })
+          .where('id', '=', membershipId)
+          .execute();
+        await recordEvent(tx, ctx, {
+          action: 'account_membership.role_changed',
+          accountId,
+          targetType: 'account_membership',
+          targetId: membershipId,
+          details: { user_id: target.user_id, account_role_name: role.name, previous_account_role_name: target.account_role_name },
+        });
+        return ok(null);
+      });
+    },
+
+    /** Removes a user from the account, and with it their access to the account's workspaces. */
+    async remove(ctx: OpContext, accountId: string, membershipId: string): Promise<Result<null>> {
+      return inTransaction(deps, async (tx) => {
+        const target = await checkChange(tx, ctx, accountId, membershipId, null);
+        await tx
+          .deleteFrom('workspace_access')
+          .where('actor_id', '=', target.actor_id)
+          .where('workspace_id', 'in', (eb) => eb.selectFrom('workspaces').select('id').where('account_id', '=', accountId))
+          .execute();
+        await tx.deleteFrom('account_memberships').where('id', '=', membershipId).execute();
+        await recordEvent(tx, ctx, {
+          action: 'account_membership.removed',
+          accountId,
+          targetType: 'account_membership',
+          targetId: membershipId,
+          details: { user_id: target.user_id, account_role_name: target.account_role_name },
+        });
+        return ok(null);
+      });
+    },
+  };
+}
+
+export type MembershipService = ReturnType<typeof membershipService>;

@@ -1,0 +1,251 @@
+// Account roles (built-in, read-only) and workspace roles (built-in plus an account's custom ones).
+import { fail, ok, type Result } from '../../errors.js';
+import { expandScopes, unknownScopes } from '../../authz/scopes.js';
+import { BUILTIN_WORKSPACE_ROLES } from '../../authz/workspace-roles.js';
+import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
+import { Abort, inTransaction, parseJsonColumn, type Deps, type Tx } from '../deps.js';
+import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
+import { recordEvent } from '../audit/service.js';
+import type { AccountRolesTable, WorkspaceRolesTable } from '../../store/schema.js';
+
+export interface AccountRole {
+  id: string;
+  created: string;
+  updated: string;
+  account_id: string | null;
+  name: string;
+  permissions: string[];
+  is_system_role: boolean;
+}
+
+export interface WorkspaceRole {
+  id: string;
+  created: string;
+  updated: string;
+  account_id: string | null;
+  name: string;
+  description: string;
+  scopes: string[];
+  permissions: string[];
+  inherited_role_id: string | null;
+}
+
+const BUILTIN_WORKSPACE_ROLE_IDS = new Set(BUILTIN_WORKSPACE_ROLES.map((r) => r.id));
+const BUILTIN_WORKSPACE_ROLE_NAMES = new Set(BUILTIN_WORKSPACE_ROLES.map((r) => r.name.toLowerCase()));
+export const isBuiltinWorkspaceRole = (id: string): boolean => BUILTIN_WORKSPACE_ROLE_IDS.has(id);
+export const isOwnerOrAdminRole = (id: string): boolean => id === ACCOUNT_ROLE_IDS.Owner || id === ACCOUNT_ROLE_IDS.Admin;
+
+export const toAccountRole = (row: AccountRolesTable): AccountRole => ({
+  id: row.id,
+  created: row.created,
+  updated: row.updated,
+  account_id: row.account_id,
+  name: row.name,
+  permissions: parseJsonColumn<string[]>(row.permissions, []),
+  is_system_role: row.is_system_role === 1,
+});
+
+export const toWorkspaceRole = (row: WorkspaceRolesTable): WorkspaceRole => ({
+  id: row.id,
+  created: row.created,
+  updated: row.updated,
+  account_id: row.account_id,
+  name: row.name,
+  description: row.description,
+  scopes: parseJsonColumn<string[]>(row.scopes, []),
+  // Prefect's verb:object permissions are a UI concern; Gatehouse decides by scopes alone.
+  permissions: [],
+  inherited_role_id: row.inherited_role_id,
+});
+
+/** A workspace role visible from an account: a built-in one, or one of the account's own. */
+export async function findWorkspaceRole(tx: Tx, accountId: string, roleId: string): Promise<WorkspaceRolesTable | undefined> {
+  return tx
+    .selectFrom('workspace_roles')
+    .selectAll()
+    .where('id', '=', roleId)
+    .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]))
+    .executeTakeFirst();
+}
+
+/** The scopes a role grants: its own plus its inherited role's, closed under `includes_scopes`. */
+export async function effectiveScopes(tx: Tx, role: WorkspaceRolesTable): Promise<string[]> {
+  const own = parseJsonColumn<string[]>(role.scopes, []);
+  if (!role.inherited_role_id) return expandScopes(own);
+  const inherited = await tx
+    .selectFrom('workspace_roles')
+    .select('scopes')
+    .where('id', '=', role.inherited_role_id)
+    .executeTakeFirst();
+  return expandScopes([...own, ...parseJsonColumn<string[]>(inherited?.scopes ?? '[]', [])]);
+}
+
+export interface WorkspaceRoleInput {
+  name?: string;
+  description?: string | null;
+  scopes?: string[] | null;
+  inherited_role_id?: string | null;
+}
+
+function checkRoleInput(input: WorkspaceRoleInput): Result<null> {
+  if (input.name !== undefined && BUILTIN_WORKSPACE_ROLE_NAMES.has(input.name.trim().toLowerCase())) {
+    return fail('WORKSPACE_ROLE_NAME_TAKEN', `"${input.name}" is the name of a built-in workspace role; choose another name`);
+  }
+  const unknown = unknownScopes(input.scopes ?? []);
+  if (unknown.length) return fail('UNKNOWN_SCOPE', `Unknown workspace scopes: ${unknown.join(', ')}; GET /api/workspace_scopes lists them`);
+  if (input.inherited_role_id && !isBuiltinWorkspaceRole(input.inherited_role_id)) return fail('INHERITED_ROLE_NOT_BUILTIN');
+  return ok(null);
+}
+
+export function roleService(deps: Deps) {
+  const { store } = deps;
+  const nameTaken = fail('WORKSPACE_ROLE_NAME_TAKEN');
+
+  return {
+    async filterAccountRoles(accountId: string, names: AnyOf, page: Page): Promise<AccountRole[]> {
+      let query = store.db
+        .selectFrom('account_roles')
+        .selectAll()
+        .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]));
+      if (names) query = query.where('name', 'in', names.length ? names : ['']);
+      const rows = await query.orderBy('created').orderBy('name').limit(page.limit).offset(page.offset).execute();
+      return rows.map(toAccountRole);
+    },
+
+    async getAccountRole(accountId: string, roleId: string): Promise<Result<AccountRole>> {
+      const row = await store.db
+        .selectFrom('account_roles')
+        .selectAll()
+        .where('id', '=', roleId)
+        .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]))
+        .executeTakeFirst();
+      return row ? ok(toAccountRole(row)) : fail('NOT_FOUND', 'Account role not found');
+    },
+
+    async filterWorkspaceRoles(accountId: string, names: AnyOf, page: Page): Promise<WorkspaceRole[]> {
+      let query = store.db
+        .selectFrom('workspace_roles')
+        .selectAll()
+        .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]));
+      if (names) query = query.where('name', 'in', names.length ? names : ['']);
+      const rows = await query.orderBy('created').orderBy('name').limit(page.limit).offset(page.offset).execute();
+      return rows.map(toWorkspaceRole);
+    },
+
+    async getWorkspaceRole(accountId: string, roleId: string): Promise<Result<WorkspaceRole>> {
+      const row = await findWorkspaceRole(store.db, accountId, roleId);
+      return row ? ok(toWorkspaceRole(row)) : fail('NOT_FOUND', 'Workspace role not found');
+    },
+
+    async createWorkspaceRole(ctx: OpContext, accountId: string, input: WorkspaceRoleInput & { name: string }): Promise<Result<WorkspaceRole>> {
+      const checked = checkRoleInput(input);
+      if (!checked.ok) return checked;
+      const now = ctx.now.toISOString();
+      const row: WorkspaceRolesTable = {
+        id: newId(),
+        account_id: accountId,
+        name: input.name,
+        description: input.description ?? '',
+        scopes: JSON.stringify(expandScopes(input.scopes ?? [])),
+        inherited_role_id: input.inherited_role_id ?? null,
+        created: now,
+        updated: now,
+      };
+      return inTransaction(
+        deps,
+        async (tx) => {
+          const clash = await tx
+            .selectFrom('workspace_roles')
+            .select('id')
+            .where('account_id', '=', accountId)
+            .where('name', '=', input.name)
+            .executeTakeFirst();
+          if (clash) return nameTaken;
+          await tx.insertInto('workspace_roles').values(row).execute();
+          await recordEvent(tx, ctx, {
+            action: 'workspace_role.created',
+            accountId,
+            targetType: 'workspace_role',
+            targetId: row.id,
+            details: { name: row.name, scopes: JSON.parse(row.scopes), inherited_role_id: row.inherited_role_id },
+          });
+          return ok(toWorkspaceRole(row));
+        },
+        { onUniqueViolation: nameTaken },
+      );
+    },
+
+    async updateWorkspaceRole(ctx: OpContext, accountId: string, roleId: string, input: WorkspaceRoleInput): Promise<Result<null>> {
+      if (isBuiltinWorkspaceRole(roleId)) return fail('BUILTIN_ROLE_READ_ONLY');
+      const checked = checkRoleInput(input);
+      if (!checked.ok) return checked;
+      return inTransaction(
+        deps,
+        async (tx) => {
+          const existing = await tx
+            .selectFrom('workspace_roles')
+            .selectAll()
+            .where('id', '=', roleId)
+            .where('account_id', '=', accountId)
+            .executeTakeFirst();
+          if (!existing) return fail('NOT_FOUND', 'Workspace role not found');
+          const changes: Partial<WorkspaceRolesTable> = { updated: ctx.now.toISOString() };
+          if (input.name !== undefined) changes.name = input.name;
+          if (input.description !== undefined) changes.description = input.description ?? '';
+          if (input.scopes !== undefined) changes.scopes = JSON.stringify(expandScopes(input.scopes ?? []));
+          if (input.inherited_role_id !== undefined) changes.inherited_role_id = input.inherited_role_id;
+          if (changes.name && changes.name !== existing.name) {
+            const clash = await tx
+              .selectFrom('workspace_roles')
+              .select('id')
+              .where('account_id', '=', accountId)
+              .where('name', '=', changes.name)
+              .executeTakeFirst();
+            if (clash) return nameTaken;
+          }
+          await tx.updateTable('workspace_roles').set(changes).where('id', '=', roleId).execute();
+          await recordEvent(tx, ctx, {
+            action: 'workspace_role.updated',
+            accountId,
+            targetType: 'workspace_role',
+            targetId: roleId,
+            details: { name: changes.name ?? existing.name, changed: Object.keys(changes).filter((k) => k !== 'updated') },
+          });
+          return ok(null);
+        },
+        { onUniqueViolation: nameTaken },
+      );
+    },
+
+    async deleteWorkspaceRole(ctx: OpContext, accountId: string, roleId: string): Promise<Result<null>> {
+      if (isBuiltinWorkspaceRole(roleId)) return fail('BUILTIN_ROLE_READ_ONLY');
+      return inTransaction(
+        deps,
+        async (tx) => {
+          const existing = await tx
+            .selectFrom('workspace_roles')
+            .select(['id', 'name'])
+            .where('id', '=', roleId)
+            .where('account_id', '=', accountId)
+            .executeTakeFirst();
+          if (!existing) return fail('NOT_FOUND', 'Workspace role not found');
+          const inUse = await tx.selectFrom('workspace_access').select('id').where('workspace_role_id', '=', roleId).executeTakeFirst();
+          const isDefault = await tx.selectFrom('workspaces').select('id').where('default_workspace_role_id', '=', roleId).executeTakeFirst();
+          if (inUse || isDefault) throw new Abort(fail('WORKSPACE_ROLE_IN_USE'));
+          await tx.deleteFrom('workspace_roles').where('id', '=', roleId).execute();
+          await recordEvent(tx, ctx, {
+            action: 'workspace_role.deleted',
+            accountId,
+            targetType: 'workspace_role',
+            targetId: roleId,
+            details: { name: existing.name },
+          });
+          return ok(null);
+        },
+        { onForeignKeyViolation: fail('WORKSPACE_ROLE_IN_USE') },
+      );
+    },
+  };
+}
+
+export type RoleService = ReturnType<typeof roleService>;

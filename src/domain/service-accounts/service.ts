@@ -1,0 +1,299 @@
+// Service accounts ("bots" on the wire): account-level actors whose API keys let execution
+// environments reach workspaces. Always account Members; any workspace role per workspace.
+import { fail, ok, type Result } from '../../errors.js';
+import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
+import { Abort, inTransaction, type Deps, type Tx } from '../deps.js';
+import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
+import { recordEvent } from '../audit/service.js';
+import { checkExpiration, issueKey, toKeyView, type ApiKeyView, type IssuedApiKey } from '../api-keys/service.js';
+import type { BotsTable } from '../../store/schema.js';
+
+/** The longest an old key may keep working after a rotation: 48 hours. */
+export const MAX_ROTATION_GRACE_SECONDS = 172_800;
+
+export interface ServiceAccount {
+  id: string;
+  created: string;
+  updated: string;
+  actor_id: string;
+  account_id: string;
+  name: string;
+  account_role_name: 'Member';
+  api_key: ApiKeyView | null;
+}
+
+export interface ServiceAccountWithKey extends Omit<ServiceAccount, 'api_key'> {
+  api_key: IssuedApiKey;
+}
+
+export interface ServiceAccountKeys {
+  active_key: ApiKeyView | null;
+  rotating_keys: ApiKeyView[];
+}
+
+const nameTaken = fail('SERVICE_ACCOUNT_NAME_TAKEN');
+
+/** A service account's account role can only ever be Member: null/absent or Member's id. */
+function checkAccountRole(roleId: string | null | undefined): Result<null> {
+  if (roleId === null || roleId === undefined || roleId === ACCOUNT_ROLE_IDS.Member) return ok(null);
+  return fail(
+    'SERVICE_ACCOUNT_ROLE_FIXED',
+    'A service account is always a Member of its account and cannot be Admin or Owner; leave account_role_id out (or send the Member role id) and grant workspace roles instead',
+  );
+}
+
+function toServiceAccount(bot: BotsTable, key: ApiKeyView | null): ServiceAccount {
+  return { ...bot, account_role_name: 'Member', api_key: key };
+}
+
+async function activeKey(tx: Tx, botId: string): Promise<ApiKeyView | null> {
+  const row = await tx
+    .selectFrom('api_keys')
+    .select(['id', 'created', 'name', 'expiration', 'masked_key'])
+    .where('bot_id', '=', botId)
+    .where('is_active', '=', 1)
+    .executeTakeFirst();
+  return row ? toKeyView(row) : null;
+}
+
+export function serviceAccountService(deps: Deps) {
+  const { store } = deps;
+
+  async function findBot(tx: Tx, accountId: string, botId: string) {
+    return tx.selectFrom('bots').selectAll().where('id', '=', botId).where('account_id', '=', accountId).executeTakeFirst();
+  }
+
+  return {
+    async create(
+      ctx: OpContext,
+      accountId: string,
+      input: { name: string; api_key_expiration?: string | null; account_role_id?: string | null },
+    ): Promise<Result<ServiceAccountWithKey>> {
+      const role = checkAccountRole(input.account_role_id);
+      if (!role.ok) return role;
+      const expiration = checkExpiration(input.api_key_expiration, ctx.now);
+      if (!expiration.ok) return expiration;
+      const now = ctx.now.toISOString();
+      const bot: BotsTable = { id: newId(), actor_id: newId(), account_id: accountId, name: input.name, created: now, updated: now };
+      return inTransaction(
+        deps,
+        async (tx) => {
+          // The unique constraint decides under concurrency; this read only gives the common case
+          // its answer without an aborted statement.
+          const clash = await tx.selectFrom('bots').select('id').where('account_id', '=', accountId).where('name', '=', input.name).executeTakeFirst();
+          if (clash) return nameTaken;
+          await tx.insertInto('bots').values(bot).execute();
+          await tx
+            .insertInto('account_memberships')
+            .values({
+              id: newId(),
+              account_id: accountId,
+              actor_id: bot.actor_id,
+              user_id: null,
+              bot_id: bot.id,
+              account_role_id: ACCOUNT_ROLE_IDS.Member,
+              created: now,
+              updated: now,
+            })
+            .execute();
+          const key = await issueKey(tx, { kind: 'bot', actorId: bot.actor_id, botId: bot.id }, { name: bot.name, expiration: expiration.value, now: ctx.now });
+          await recordEvent(tx, ctx, {
+            action: 'service_account.created',
+            accountId,
+            targetType: 'service_account',
+            targetId: bot.id,
+            details: { name: bot.name, api_key_id: key.id, api_key_expiration: key.expiration },
+          });
+          return ok({ ...bot, account_role_name: 'Member' as const, api_key: key });
+        },
+        { onUniqueViolation: nameTaken },
+      );
+    },
+
+    async filter(accountId: string, names: AnyOf, page: Page): Promise<ServiceAccount[]> {
+      let query = store.db
+        .selectFrom('bots as b')
+        .leftJoin('api_keys as k', (join) => join.onRef('k.bot_id', '=', 'b.id').on('k.is_active', '=', 1))
+        .select([
+          'b.id', 'b.created', 'b.updated', 'b.actor_id', 'b.account_id', 'b.name',
+          'k.id as key_id', 'k.created as key_created', 'k.name as key_name', 'k.expiration as key_expiration', 'k.masked_key',
+        ])
+        .where('b.account_id', '=', accountId);
+      if (names) query = query.where('b.name', 'in', names.length ? names : ['']);
+      const rows = await query.orderBy('b.name').orderBy('b.id').limit(page.limit).offset(page.offset).execute();
+      return rows.map((r) =>
+        toServiceAccount(
+          { id: r.id, created: r.created, updated: r.updated, actor_id: r.actor_id, account_id: r.account_id, name: r.name },
+          r.key_id
+            ? { id: r.key_id, created: r.key_created!, name: r.key_name!, expiration: r.key_expiration, masked_key: r.masked_key! }
+            : null,
+        ),
+      );
+    },
+
+    async get(accountId: string, botId: string): Promise<Result<ServiceAccount>> {
+      const bot = await findBot(store.db, accountId, botId);
+      if (!bot) return fail('NOT_FOUND', 'Service account not found');
+      return ok(toServiceAccount(bot, await activeKey(store.db, bot.id)));
+    },
+
+    async update(
+      ctx: OpContext,
+      accountId: string,
+      botId: string,
+      input: { name?: string; account_role_id?: string | null },
+    ): Promise<Result<null>> {
+      const role = checkAccountRole(input.account_role_id);
+      if (!role.ok) return role;
+      return inTransaction(
+        deps,
+        async (tx) => {
+          const bot = await findBot(tx, accountId, botId);
+          if (!bot) return fail('NOT_FOUND', 'Service account not found');
+          if (input.name !== undefined && input.name !== bot.name) {
+            const clash = await tx.selectFrom('bots').select('id').where('account_id', '=', accountId).where('name', '=', input.name).executeTakeFirst();
+            if (clash) return nameTaken;
+          }
+          await tx
+            .updateTable('bots')
+            .set({ name: input.name ?? bot.name, updated: ctx.now.toISOString() })
+            .where('id', '=', botId)
+            .execute();
+          await recordEvent(tx, ctx, {
+            action: 'service_account.updated',
+            accountId,
+            targetType: 'service_account',
+            targetId: botId,
+            details: { name: input.name ?? bot.name, previous_name: bot.name },
+          });
+          return ok(null);
+        },
+        { onUniqueViolation: nameTaken },
+      );
+    },
+
+    /** Deletes the service account, its keys, membership and workspace access in one transaction. */
+    async remove(ctx: OpContext, accountId: string, botId: string): Promise<Result<{ workspaceIds: string[] }>> {
+      return inTransaction(deps, async (tx) => {
+        const bot = await findBot(tx, accountId, botId);
+        if (!bot) return fail('NOT_FOUND', 'Service account not found');
+        const access = await tx.selectFrom('workspace_access').select('workspace_id').where('bot_id', '=', botId).execute();
+        // Explicit deletes, children first, rather than relying on ON DELETE CASCADE alone: the
+        // effect is then the same on every store whatever its foreign-key settings.
+        await tx.deleteFrom('api_keys').where('bot_id', '=', botId).execute();
+        await tx.deleteFrom('workspace_access').where('bot_id', '=', botId).execute();
+        await tx.deleteFrom('account_memberships').where('bot_id', '=', botId).execute();
+        await tx.deleteFrom('bots').where('id', '=', botId).execute();
+        const workspaceIds = access.map((a) => a.workspace_id);
+        await recordEvent(tx, ctx, {
+          action: 'service_account.deleted',
+          accountId,
+          targetType: 'service_account',
+          targetId: botId,
+          details: { name: bot.name, workspace_ids: workspaceIds },
+        });
+        return ok({ workspaceIds });
+      });
+    },
+
+    /**
+     * Issues a new current key. The old one is deleted now (grace null/absent), expires now (0), or
+     * keeps working for up to 48 hours, never beyond its own expiration.
+     */
+    async rotateKey(
+      ctx: OpContext,
+      accountId: string,
+      botId: string,
+      input: { api_key_expiration?: string | null; old_key_expires_in_seconds?: number | null },
+    ): Promise<Result<ServiceAccountWithKey>> {
+      const grace = input.old_key_expires_in_seconds;
+      if (grace !== null && grace !== undefined && (!Number.isInteger(grace) || grace < 0 || grace > MAX_ROTATION_GRACE_SECONDS)) {
+        return fail('GRACE_PERIOD_TOO_LONG');
+      }
+      const expiration = checkExpiration(input.api_key_expiration, ctx.now);
+      if (!expiration.ok) return expiration;
+      const now = ctx.now.toISOString();
+      return inTransaction(deps, async (tx) => {
+        // Writing the service account's row first serialises concurrent rotations and deletes of
+        // it (a row lock on PostgreSQL; SQLite writers are serial already).
+        const touched = await tx
+          .updateTable('bots')
+          .set({ updated: now })
+          .where('id', '=', botId)
+          .where('account_id', '=', accountId)
+          .executeTakeFirst();
+        if (Number(touched.numUpdatedRows) === 0) return fail('NOT_FOUND', 'Service account not found');
+        const bot = (await findBot(tx, accountId, botId))!;
+        const old = await tx
+          .selectFrom('api_keys')
+          .select(['id', 'expiration'])
+          .where('bot_id', '=', botId)
+          .where('is_active', '=', 1)
+          .executeTakeFirst();
+        // Old keys whose grace has run out are of no further use to anyone.
+        await tx.deleteFrom('api_keys').where('bot_id', '=', botId).where('is_active', '=', 0).where('expiration', '<=', now).execute();
+        let oldKeyExpiration: string | null = null;
+        if (old) {
+          if (grace === null || grace === undefined) {
+            await tx.deleteFrom('api_keys').where('id', '=', old.id).execute();
+          } else {
+            const graceEnd = new Date(ctx.now.getTime() + grace * 1000).toISOString();
+            oldKeyExpiration = old.expiration !== null && old.expiration < graceEnd ? old.expiration : graceEnd;
+            await tx.updateTable('api_keys').set({ is_active: 0, expiration: oldKeyExpiration }).where('id', '=', old.id).execute();
+          }
+        }
+        const key = await issueKey(tx, { kind: 'bot', actorId: bot.actor_id, botId }, { name: bot.name, expiration: expiration.value, now: ctx.now });
+        await recordEvent(tx, ctx, {
+          action: 'service_account.api_key_rotated',
+          accountId,
+          targetType: 'service_account',
+          targetId: botId,
+          details: {
+            name: bot.name,
+            api_key_id: key.id,
+            api_key_expiration: key.expiration,
+            old_api_key_id: old?.id ?? null,
+            old_key_expires_in_seconds: grace ?? null,
+            old_key_expiration: old ? oldKeyExpiration : null,
+          },
+        });
+        return ok({ ...bot, account_role_name: 'Member' as const, api_key: key });
+      }, { onUniqueViolation: fail('CONCURRENT_CHANGE') });
+    },
+
+    async readKeys(accountId: string, botId: string): Promise<Result<ServiceAccountKeys>> {
+      const bot = await findBot(store.db, accountId, botId);
+      if (!bot) return fail('NOT_FOUND', 'Service account not found');
+      const now = deps.clock.now().toISOString();
+      const rows = await store.db
+        .selectFrom('api_keys')
+        .select(['id', 'created', 'name', 'expiration', 'masked_key', 'is_active'])
+        .where('bot_id', '=', botId)
+        .orderBy('created', 'desc')
+        .orderBy('id')
+        .execute();
+      const active = rows.find((r) => r.is_active === 1);
+      const rotating = rows.filter((r) => r.is_active === 0 && r.expiration !== null && r.expiration > now);
+      return ok({ active_key: active ? toKeyView(active) : null, rotating_keys: rotating.map(toKeyView) });
+    },
+
+    async deleteKey(ctx: OpContext, accountId: string, botId: string, keyId: string): Promise<Result<null>> {
+      return inTransaction(deps, async (tx) => {
+        const bot = await findBot(tx, accountId, botId);
+        if (!bot) return fail('NOT_FOUND', 'Service account not found');
+        const deleted = await tx.deleteFrom('api_keys').where('bot_id', '=', botId).where('id', '=', keyId).executeTakeFirst();
+        if (Number(deleted.numDeletedRows) === 0) throw new Abort(fail('NOT_FOUND', 'API key not found'));
+        await recordEvent(tx, ctx, {
+          action: 'service_account.api_key_deleted',
+          accountId,
+          targetType: 'service_account',
+          targetId: botId,
+          details: { name: bot.name, api_key_id: keyId },
+        });
+        return ok(null);
+      });
+    },
+  };
+}
+
+export type ServiceAccountService = ReturnType<typeof serviceAccountService>;

@@ -1,0 +1,28 @@
+// Every domain service, built once from the store and the clock. The HTTP API, the CLI and the
+// web page all go through these: there is no second write path.
+import type { Deps } from './deps.js';
+import { accountService } from './accounts/service.js';
+import { userService } from './users/service.js';
+import { apiKeyService } from './api-keys/service.js';
+import { serviceAccountService } from './service-accounts/service.js';
+import { workspaceService } from './workspaces/service.js';
+import { roleService } from './roles/service.js';
+import { accessService } from './access/service.js';
+import { membershipService } from './memberships/service.js';
+import { auditService } from './audit/service.js';
+
+export function createServices(deps: Deps) {
+  return {
+    accounts: accountService(deps),
+    users: userService(deps),
+    apiKeys: apiKeyService(deps),
+    serviceAccounts: serviceAccountService(deps),
+    workspaces: workspaceService(deps),
+    roles: roleService(deps),
+    access: accessService(deps),
+    memberships: membershipService(deps),
+    audit: auditService(deps),
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;

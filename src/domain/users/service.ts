@@ -1,0 +1,193 @@
+// Users: their own profile, and what the caller (a user or a service account) can reach, for the
+// `/api/me/...` routes.
+import { fail, ok, type Result } from '../../errors.js';
+import { inTransaction, parseJsonColumn, type Deps } from '../deps.js';
+import type { Actor, OpContext } from '../context.js';
+import { recordEvent } from '../audit/service.js';
+import { accountGrant, ACTS_AS_WORKSPACE_OWNER, workspaceScopes } from '../access/grants.js';
+import { SELF_HOSTED_PLAN } from '../accounts/service.js';
+import type { UsersTable } from '../../store/schema.js';
+
+export interface User {
+  id: string;
+  created: string;
+  updated: string;
+  actor_id: string;
+  handle: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  location: string | null;
+  title: string | null;
+  image_location: string | null;
+  idp_user_id: string | null;
+  personal_account_id: string | null;
+  settings: Record<string, unknown>;
+  last_login: string | null;
+}
+
+export interface UserUpdate {
+  handle?: string;
+  first_name?: string;
+  last_name?: string;
+  email?: string;
+  location?: string | null;
+  title?: string | null;
+  image_location?: string | null;
+  settings?: Record<string, unknown> | null;
+}
+
+/** One row of `GET /api/me/workspaces`: every field required, description never null. */
+export interface MyWorkspace {
+  account_id: string;
+  account_name: string;
+  account_handle: string;
+  workspace_id: string;
+  workspace_name: string;
+  workspace_description: string;
+  workspace_handle: string;
+}
+
+export interface MyAccount {
+  account_membership_id: string;
+  account_id: string;
+  account_name: string;
+  account_role_name: string;
+  account_handle: string;
+  account_plan_type: string;
+  account_plan_tier: string;
+  account_plan_features: string[];
+  self_serve: boolean;
+  annual_billing: boolean;
+  annual_self_serve_enabled: boolean;
+}
+
+const toUser = (row: UsersTable): User => ({
+  ...row,
+  idp_user_id: null,
+  personal_account_id: null,
+  settings: parseJsonColumn<Record<string, unknown>>(row.settings, {}),
+});
+
+export function userService(deps: Deps) {
+  const { store } = deps;
+
+  return {
+    async get(userId: string): Promise<Result<User>> {
+      const row = await store.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+      return row ? ok(toUser(row)) : fail('NOT_FOUND', 'User not found');
+    },
+
+    async update(ctx: OpContext, userId: string, input: UserUpdate): Promise<Result<null>> {
+      return inTransaction(
+        deps,
+        async (tx) => {
+          const existing = await tx.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+          if (!existing) return fail('NOT_FOUND', 'User not found');
+          for (const field of ['handle', 'email'] as const) {
+            const value = input[field];
+            if (value === undefined || value === existing[field]) continue;
+            const clash = await tx.selectFrom('users').select('id').where(field, '=', value).executeTakeFirst();
+            if (clash) return fail(field === 'handle' ? 'USER_HANDLE_TAKEN' : 'USER_EMAIL_TAKEN');
+          }
+          const changes: Partial<UsersTable> = { updated: ctx.now.toISOString() };
+          for (const field of ['handle', 'first_name', 'last_name', 'email', 'location', 'title', 'image_location'] as const) {
+            if (input[field] !== undefined) (changes as Record<string, unknown>)[field] = input[field];
+          }
+          if (input.settings !== undefined) changes.settings = JSON.stringify(input.settings ?? {});
+          await tx.updateTable('users').set(changes).where('id', '=', userId).execute();
+          await recordEvent(tx, ctx, {
+            action: 'user.updated',
+            accountId: null,
+            targetType: 'user',
+            targetId: userId,
+            details: { changed: Object.keys(changes).filter((k) => k !== 'updated') },
+          });
+          return ok(null);
+        },
+        { onUniqueViolation: fail('USER_EMAIL_TAKEN', 'A user with this email or handle already exists') },
+      );
+    },
+
+    /** `GET /api/me/`: the user's profile; a service account gets the same shape with its name. */
+    async me(actor: Actor): Promise<Result<User>> {
+      if (actor.type === 'user' && actor.id) return this.get(actor.id);
+      const bot = await store.db.selectFrom('bots').selectAll().where('id', '=', actor.id ?? '').executeTakeFirst();
+      if (!bot) return fail('NOT_FOUND');
+      return ok({
+        id: bot.id,
+        created: bot.created,
+        updated: bot.updated,
+        actor_id: bot.actor_id,
+        handle: bot.name,
+        email: '',
+        first_name: bot.name,
+        last_name: '',
+        location: null,
+        title: null,
+        image_location: null,
+        idp_user_id: null,
+        personal_account_id: null,
+        settings: {},
+        last_login: null,
+      });
+    },
+
+    async myAccounts(actor: Actor): Promise<MyAccount[]> {
+      const rows = await store.db
+        .selectFrom('account_memberships as m')
+        .innerJoin('accounts as a', 'a.id', 'm.account_id')
+        .innerJoin('account_roles as r', 'r.id', 'm.account_role_id')
+        .select(['m.id as account_membership_id', 'a.id as account_id', 'a.name as account_name', 'a.handle as account_handle', 'r.name as account_role_name'])
+        .where('m.actor_id', '=', actor.actorId ?? '')
+        .orderBy('a.name')
+        .execute();
+      return rows.map((r) => ({
+        ...r,
+        account_plan_type: SELF_HOSTED_PLAN.plan_type,
+        account_plan_tier: SELF_HOSTED_PLAN.plan_tier,
+        account_plan_features: [],
+        self_serve: false,
+        annual_billing: false,
+        annual_self_serve_enabled: false,
+      }));
+    },
+
+    /** Every workspace the actor can reach: by an access grant, or in an account it administers. */
+    async myWorkspaces(actor: Actor): Promise<MyWorkspace[]> {
+      const actorId = actor.actorId ?? '';
+      const rows = await store.db
+        .selectFrom('workspaces as w')
+        .innerJoin('accounts as a', 'a.id', 'w.account_id')
+        .innerJoin('account_memberships as m', (join) => join.onRef('m.account_id', '=', 'a.id').on('m.actor_id', '=', actorId))
+        .innerJoin('account_roles as r', 'r.id', 'm.account_role_id')
+        .leftJoin('workspace_access as x', (join) => join.onRef('x.workspace_id', '=', 'w.id').on('x.actor_id', '=', actorId))
+        .select([
+          'a.id as account_id', 'a.name as account_name', 'a.handle as account_handle', 'w.id as workspace_id',
+          'w.name as workspace_name', 'w.description as workspace_description', 'w.handle as workspace_handle',
+          'r.permissions', 'x.id as access_id',
+        ])
+        .orderBy('a.handle')
+        .orderBy('w.handle')
+        .execute();
+      return rows
+        .filter((r) => r.access_id !== null || parseJsonColumn<string[]>(r.permissions, []).includes(ACTS_AS_WORKSPACE_OWNER))
+        .map(({ permissions: _p, access_id: _a, ...w }) => ({ ...w, workspace_description: w.workspace_description ?? '' }));
+    },
+
+    async myWorkspaceScopes(actor: Actor, workspaceId: string): Promise<Result<string[]>> {
+      const workspace = await store.db.selectFrom('workspaces').select(['id', 'account_id']).where('id', '=', workspaceId).executeTakeFirst();
+      if (!workspace || !actor.actorId) return fail('NOT_FOUND', 'Workspace not found');
+      const grant = await accountGrant(store.db, workspace.account_id, actor.actorId);
+      const scopes = await workspaceScopes(store.db, workspace.account_id, workspaceId, actor.actorId, grant);
+      return scopes ? ok([...scopes].sort()) : fail('NOT_FOUND', 'Workspace not found');
+    },
+
+    async myAccountPermissions(actor: Actor, accountId: string): Promise<Result<string[]>> {
+      const grant = actor.actorId ? await accountGrant(store.db, accountId, actor.actorId) : null;
+      return grant ? ok([...grant.permissions].sort()) : fail('NOT_FOUND', 'Account not found');
+    },
+  };
+}
+
+export type UserService = ReturnType<typeof userService>;

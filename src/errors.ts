@@ -1,0 +1,71 @@
+// The one catalog of error codes: each with the HTTP status and the public message a client sees.
+// Domain services return these codes as values; only http/ turns them into responses.
+
+export const ERRORS = {
+  UNAUTHENTICATED: { status: 401, message: 'Invalid authentication credentials' },
+  FORBIDDEN: { status: 403, message: 'You do not have permission to do this' },
+  NOT_FOUND: { status: 404, message: 'Not found' },
+  ROUTE_NOT_FOUND: { status: 404, message: 'No such route' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed on this route' },
+  INVALID_JSON: { status: 400, message: 'The request body is not valid JSON' },
+  BAD_REQUEST: { status: 400, message: 'The request could not be read' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the request body as application/json' },
+  VALIDATION_FAILED: { status: 422, message: 'The request is not valid' },
+  ACCOUNT_HANDLE_TAKEN: { status: 409, message: 'An account with this handle already exists' },
+  USER_EMAIL_TAKEN: { status: 409, message: 'A user with this email already exists' },
+  USER_HANDLE_TAKEN: { status: 409, message: 'A user with this handle already exists' },
+  SERVICE_ACCOUNT_NAME_TAKEN: {
+    status: 409,
+    message: 'A service account with this name already exists in this account; choose another name',
+  },
+  WORKSPACE_NAME_TAKEN: { status: 409, message: 'A workspace with this name already exists in this account' },
+  WORKSPACE_HANDLE_TAKEN: { status: 409, message: 'A workspace with this handle already exists in this account' },
+  WORKSPACE_ROLE_NAME_TAKEN: { status: 409, message: 'A workspace role with this name already exists' },
+  EXPIRATION_IN_PAST: { status: 422, message: 'The expiration must be in the future; send null for a key that never expires' },
+  GRACE_PERIOD_TOO_LONG: {
+    status: 422,
+    message: 'old_key_expires_in_seconds must be between 0 and 172800 (48 hours), or null to delete the old key now',
+  },
+  SERVICE_ACCOUNT_ROLE_FIXED: {
+    status: 422,
+    message: 'A service account is always a Member of its account; grant it workspace roles instead',
+  },
+  SERVICE_ACCOUNT_MEMBERSHIP: {
+    status: 422,
+    message: "A service account's membership follows the service account; delete the service account instead",
+  },
+  LAST_OWNER: { status: 409, message: 'An account must keep at least one Owner; make someone else Owner first' },
+  OWNER_ONLY: { status: 403, message: 'Only an account Owner can grant, change or remove the Owner role' },
+  UNKNOWN_ACCOUNT_ROLE: { status: 422, message: 'No such account role in this account' },
+  UNKNOWN_WORKSPACE_ROLE: { status: 422, message: 'No such workspace role in this account' },
+  UNKNOWN_SCOPE: { status: 422, message: 'Unknown workspace scope; GET /api/workspace_scopes lists them' },
+  INHERITED_ROLE_NOT_BUILTIN: { status: 422, message: 'inherited_role_id must be the id of a built-in workspace role' },
+  BUILTIN_ROLE_READ_ONLY: { status: 422, message: 'Built-in roles cannot be changed or deleted; create a custom role' },
+  WORKSPACE_ROLE_IN_USE: {
+    status: 409,
+    message: 'This workspace role is still granted; change or remove those grants first',
+  },
+  UNKNOWN_SERVICE_ACCOUNT: { status: 422, message: 'No such service account in this account' },
+  UNKNOWN_USER: { status: 422, message: 'No such user in this account' },
+  CONCURRENT_CHANGE: { status: 409, message: 'Another request changed this at the same time; retry' },
+  INTERNAL_ERROR: { status: 500, message: 'Internal error; the request id identifies it in the server log' },
+  STORE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; try again shortly' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An expected "no" from a domain service. `detail` overrides the catalog message when it helps. */
+export interface Failure {
+  ok: false;
+  code: ErrorCode;
+  detail?: string;
+}
+export interface Success<T> {
+  ok: true;
+  value: T;
+}
+export type Result<T> = Success<T> | Failure;
+
+export const ok = <T>(value: T): Success<T> => ({ ok: true, value });
+export const fail = (code: ErrorCode, detail?: string): Failure => ({ ok: false, code, detail });

@@ -1,0 +1,56 @@
+// Authentication and authorization for every route, before its handler and before its body is
+// read: the Bearer key names an actor, the route's requirement is decided by authz/evaluate().
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { evaluate, type Grants } from '../authz/requirements.js';
+import { accountGrant, workspaceScopes } from '../domain/access/grants.js';
+import type { Services } from '../domain/services.js';
+import type { Store } from '../store/store.js';
+import { HttpError } from './errors.js';
+
+const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
+
+function presentedKey(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return null;
+  return BEARER.exec(header)?.[1] ?? null;
+}
+
+export function installAuth(app: FastifyInstance, deps: { services: Services; store: Store }): void {
+  app.decorateRequest('auth', null as never);
+
+  app.addHook('onRequest', async (request) => {
+    request.auth = { actor: null, account: null, scopes: null };
+    const requirement = request.routeOptions.config?.requirement;
+    // Unknown routes reach the not-found handler; every registered route has a requirement.
+    if (!requirement || requirement.kind === 'public') return;
+
+    const key = presentedKey(request);
+    const actor = key ? await deps.services.apiKeys.authenticate(key) : null;
+    if (!actor) throw new HttpError('UNAUTHENTICATED');
+    request.auth.actor = actor;
+
+    const params = (request.params ?? {}) as Record<string, string | undefined>;
+    const grants: Grants = { authenticated: true };
+    if (requirement.kind === 'self') {
+      grants.isSelf = actor.type === 'user' && actor.id === params.user_id;
+    }
+    if ((requirement.kind === 'account' || requirement.kind === 'workspace') && params.account_id && actor.actorId) {
+      request.auth.account = await accountGrant(deps.store.db, params.account_id, actor.actorId);
+      grants.accountPermissions = request.auth.account?.permissions ?? null;
+    }
+    if (requirement.kind === 'workspace' && params.account_id && params.workspace_id && actor.actorId) {
+      request.auth.scopes = await workspaceScopes(deps.store.db, params.account_id, params.workspace_id, actor.actorId, request.auth.account);
+      grants.workspaceScopes = request.auth.scopes;
+    }
+
+    const decision = evaluate(requirement, grants);
+    if (decision === 'allow') return;
+    if (decision === 'unauthenticated') throw new HttpError('UNAUTHENTICATED');
+    if (decision === 'not_found') {
+      const what = requirement.kind === 'workspace' ? 'Workspace' : requirement.kind === 'self' ? 'User' : 'Account';
+      throw new HttpError('NOT_FOUND', `${what} not found`);
+    }
+    const needed = requirement.kind === 'account' ? `account permission \`${requirement.permission}\`` : `workspace scope \`${(requirement as { scope: string }).scope}\``;
+    throw new HttpError('FORBIDDEN', `You do not have the ${needed} this action needs; ask an account Owner or Admin`);
+  });
+}

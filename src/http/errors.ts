@@ -1,0 +1,78 @@
+// The error envelope: `{"detail", "code", "request_id"}`, FastAPI-style. The public message comes
+// from the catalog; the internal cause goes to the log only.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ERRORS, type ErrorCode, type Failure } from '../errors.js';
+
+export interface ValidationItem {
+  loc: (string | number)[];
+  msg: string;
+  type: string;
+}
+
+export function errorBody(request: FastifyRequest, code: ErrorCode, detail?: string | ValidationItem[]) {
+  return { detail: detail ?? ERRORS[code].message, code, request_id: String(request.id) };
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, detail?: string | ValidationItem[]) {
+  return reply.code(ERRORS[code].status).type('application/json').send(errorBody(request, code, detail));
+}
+
+export const sendFailure = (request: FastifyRequest, reply: FastifyReply, failure: Failure) =>
+  sendError(request, reply, failure.code, failure.detail);
+
+/** Raised from hooks and parsers to answer with a catalog error. */
+export class HttpError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail?: string,
+  ) {
+    super(detail ?? ERRORS[code].message);
+  }
+}
+
+function validationItems(error: FastifyError): ValidationItem[] {
+  const where = error.validationContext ?? 'body';
+  return (error.validation ?? []).map((v) => {
+    const path = v.instancePath.split('/').filter(Boolean);
+    const params = v.params as Record<string, unknown>;
+    const field = params.missingProperty ?? params.additionalProperty;
+    const loc = [where, ...path, ...(field ? [String(field)] : [])];
+    let msg = v.message ?? 'is not valid';
+    if (v.keyword === 'additionalProperties') msg = `unknown field "${String(field)}"`;
+    if (v.keyword === 'required') msg = `field required`;
+    return { loc, msg, type: v.keyword };
+  });
+}
+
+export function installErrorHandling(app: FastifyInstance, isStoreUnavailable: (error: unknown) => boolean): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof HttpError) return sendError(request, reply, error.code, error.detail);
+    if (error.validation) {
+      const items = validationItems(error);
+      // Union schemas (one object or an array) report every branch; keep the first useful few.
+      return sendError(request, reply, 'VALIDATION_FAILED', items.slice(0, 20));
+    }
+    switch (error.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendError(request, reply, 'PAYLOAD_TOO_LARGE', `The request body is larger than the limit of ${request.routeOptions.bodyLimit ?? 'the server'} bytes`);
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return sendError(request, reply, 'UNSUPPORTED_MEDIA_TYPE');
+      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return sendError(request, reply, 'BAD_REQUEST', error.message);
+    }
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendError(request, reply, 'BAD_REQUEST', error.message);
+    }
+    if (isStoreUnavailable(error)) {
+      request.log.error({ err: error }, 'store unavailable');
+      return sendError(request, reply, 'STORE_UNAVAILABLE');
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendError(request, reply, 'INTERNAL_ERROR');
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}; GET /api/openapi.json lists the routes`),
+  );
+}

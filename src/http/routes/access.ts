@@ -1,0 +1,128 @@
+// `/api/accounts/{account_id}/workspaces/{workspace_id}/{user_access,bot_access}`: who can reach a
+// workspace and with which workspace role. Upserts take one grant or an array and answer 200 with an array.
+import { Type, type TSchema } from '@sinclair/typebox';
+import { workspace } from '../../authz/requirements.js';
+import type { GrantInput } from '../../domain/access/service.js';
+import type { Result } from '../../errors.js';
+import { opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { filterBody, idParams, Timestamp, Uuid } from '../schemas.js';
+
+const accessFields = {
+  id: Uuid,
+  created: Timestamp,
+  updated: Timestamp,
+  workspace_id: Uuid,
+  workspace_role_id: Uuid,
+  actor_id: Uuid,
+};
+
+const UserAccess = Type.Object({
+  ...accessFields,
+  user_id: Uuid,
+  first_name: Type.String(),
+  last_name: Type.String(),
+  email: Type.String(),
+  handle: Type.String(),
+});
+
+const BotAccess = Type.Object({ ...accessFields, bot_id: Uuid, bot_name: Type.String() });
+
+const oneOrMany = (item: TSchema) => Type.Union([item, Type.Array(item, { minItems: 1, maxItems: 100 })]);
+
+const UserGrant = Type.Object({ user_id: Uuid, workspace_role_id: Uuid }, { additionalProperties: false });
+const BotGrant = Type.Object({ bot_id: Uuid, workspace_role_id: Uuid }, { additionalProperties: false });
+
+type Params = { account_id: string; workspace_id: string; access_id: string };
+
+interface KindSpec {
+  path: 'user_access' | 'bot_access';
+  label: string;
+  principal: 'user_id' | 'bot_id';
+  grant: TSchema;
+  item: TSchema;
+  see: string;
+  manage: string;
+}
+
+const KINDS: KindSpec[] = [
+  { path: 'user_access', label: 'users', principal: 'user_id', grant: UserGrant, item: UserAccess, see: 'see_workspace_users', manage: 'manage_workspace_users' },
+  { path: 'bot_access', label: 'service accounts', principal: 'bot_id', grant: BotGrant, item: BotAccess, see: 'see_workspace_service_accounts', manage: 'manage_workspace_service_accounts' },
+];
+
+export function accessRoutes({ services, clock }: RouteDeps): RouteSpec[] {
+  const tags = ['Workspace access'];
+  return KINDS.flatMap((kind): RouteSpec[] => {
+    const base = `/api/accounts/:account_id/workspaces/:workspace_id/${kind.path}`;
+    const isUser = kind.path === 'user_access';
+    return [
+      {
+        method: 'POST',
+        url: `${base}/`,
+        requirement: workspace(kind.manage),
+        summary: `Grant ${kind.label} a workspace role here (upsert: an existing grant changes role)`,
+        tags,
+        params: idParams('account_id', 'workspace_id'),
+        body: oneOrMany(kind.grant),
+        response: { 200: Type.Array(kind.item) },
+        handler: async (req, reply) => {
+          const p = req.params as Params;
+          const body = req.body as Record<string, string> | Record<string, string>[];
+          const grants: GrantInput[] = (Array.isArray(body) ? body : [body]).map((g) => ({
+            principalId: g[kind.principal],
+            workspaceRoleId: g.workspace_role_id,
+          }));
+          const ctx = opContext(req, clock);
+          const result: Result<unknown> = isUser
+            ? await services.access.upsertUserAccess(ctx, p.account_id, p.workspace_id, grants)
+            : await services.access.upsertBotAccess(ctx, p.account_id, p.workspace_id, grants);
+          return respond(req, reply, result);
+        },
+      },
+      {
+        method: 'POST',
+        url: `${base}/filter`,
+        requirement: workspace(kind.see),
+        summary: `List the ${kind.label} with access to this workspace`,
+        tags,
+        params: idParams('account_id', 'workspace_id'),
+        body: filterBody({}),
+        response: { 200: Type.Array(kind.item) },
+        handler: async (req) => {
+          const p = req.params as Params;
+          return isUser ? services.access.filterUserAccess(p.workspace_id, page(req.body)) : services.access.filterBotAccess(p.workspace_id, page(req.body));
+        },
+      },
+      {
+        method: 'GET',
+        url: `${base}/:access_id`,
+        requirement: workspace(kind.see),
+        summary: `Read one grant to ${kind.label}`,
+        tags,
+        params: idParams('account_id', 'workspace_id', 'access_id'),
+        response: { 200: kind.item },
+        handler: async (req, reply) => {
+          const p = req.params as Params;
+          const result: Result<unknown> = isUser ? await services.access.getUserAccess(p.workspace_id, p.access_id) : await services.access.getBotAccess(p.workspace_id, p.access_id);
+          return respond(req, reply, result);
+        },
+      },
+      {
+        method: 'DELETE',
+        url: `${base}/:access_id`,
+        requirement: workspace(kind.manage),
+        summary: `Remove a grant; the ${kind.label} lose access at once`,
+        tags,
+        params: idParams('account_id', 'workspace_id', 'access_id'),
+        response: { 204: Type.Null() },
+        handler: async (req, reply) => {
+          const p = req.params as Params;
+          const ctx = opContext(req, clock);
+          const result = isUser
+            ? await services.access.deleteUserAccess(ctx, p.account_id, p.workspace_id, p.access_id)
+            : await services.access.deleteBotAccess(ctx, p.account_id, p.workspace_id, p.access_id);
+          return respond(req, reply, result, 204);
+        },
+      },
+    ];
+  });
+}

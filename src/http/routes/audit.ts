@@ -1,0 +1,68 @@
+// `/api/accounts/{account_id}/audit_events/filter`: who changed what, newest first.
+import { Type } from '@sinclair/typebox';
+import { account } from '../../authz/requirements.js';
+import { anyOf, page, type RouteDeps, type RouteSpec } from '../route.js';
+import { AnyOfStrings, filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
+
+const AuditEvent = Type.Object({
+  id: Uuid,
+  occurred: Timestamp,
+  account_id: Nullable(Uuid),
+  workspace_id: Nullable(Uuid),
+  actor_id: Nullable(Uuid),
+  actor_type: Type.String(),
+  actor_name: Nullable(Type.String()),
+  action: Type.String(),
+  target_type: Type.String(),
+  target_id: Nullable(Type.String()),
+  request_id: Nullable(Type.String()),
+  details: Type.Object({}, { additionalProperties: true }),
+});
+
+const FilterBody = filterBody({
+  audit_events: Type.Optional(
+    Nullable(
+      Type.Object(
+        {
+          action: Type.Optional(Nullable(AnyOfStrings())),
+          actor_id: Type.Optional(Nullable(AnyOfStrings(Uuid))),
+          occurred: Type.Optional(
+            Nullable(
+              Type.Object(
+                { after_: Type.Optional(Nullable(Timestamp)), before_: Type.Optional(Nullable(Timestamp)) },
+                { additionalProperties: false },
+              ),
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  ),
+});
+
+export function auditRoutes({ services }: RouteDeps): RouteSpec[] {
+  return [
+    {
+      method: 'POST',
+      url: '/api/accounts/:account_id/audit_events/filter',
+      requirement: account('read:audit_event'),
+      summary: 'Audit events, newest first; filter by action, actor and time (after_ inclusive, before_ exclusive)',
+      tags: ['Audit'],
+      params: idParams('account_id'),
+      body: FilterBody,
+      response: { 200: Type.Array(AuditEvent) },
+      handler: async (req) => {
+        const occurred = (req.body as { audit_events?: { occurred?: { after_?: string; before_?: string } } } | null)?.audit_events?.occurred;
+        const normal = (t?: string | null) => (t ? new Date(t).toISOString() : null);
+        return services.audit.filter((req.params as { account_id: string }).account_id, {
+          ...page(req.body),
+          actions: anyOf(req.body, 'audit_events', 'action'),
+          actorIds: anyOf(req.body, 'audit_events', 'actor_id'),
+          after: normal(occurred?.after_),
+          before: normal(occurred?.before_),
+        });
+      },
+    },
+  ];
+}

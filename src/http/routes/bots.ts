@@ -1,0 +1,162 @@
+// `/api/accounts/{account_id}/bots`: service accounts and their API keys (Prefect's wire names).
+import { Type } from '@sinclair/typebox';
+import { account } from '../../authz/requirements.js';
+import { anyOf, opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { AnyOfStrings, ApiKeyMasked, ApiKeyWithSecret, filterBody, idParams, Name, Nullable, Timestamp, Uuid } from '../schemas.js';
+
+const botFields = {
+  id: Uuid,
+  created: Timestamp,
+  updated: Timestamp,
+  actor_id: Uuid,
+  account_id: Uuid,
+  name: Type.String(),
+  account_role_name: Type.String(),
+};
+
+const ServiceAccount = Type.Object({ ...botFields, api_key: Nullable(ApiKeyMasked) });
+const ServiceAccountWithKey = Type.Object({ ...botFields, api_key: ApiKeyWithSecret });
+
+const CreateBody = Type.Object(
+  {
+    name: Name,
+    api_key_expiration: Type.Optional(Nullable(Timestamp)),
+    account_role_id: Type.Optional(Nullable(Uuid)),
+  },
+  { additionalProperties: false },
+);
+
+const UpdateBody = Type.Object(
+  { name: Type.Optional(Name), account_role_id: Type.Optional(Nullable(Uuid)) },
+  { additionalProperties: false },
+);
+
+const RotateBody = Type.Union([
+  Type.Object(
+    {
+      api_key_expiration: Type.Optional(Nullable(Timestamp)),
+      old_key_expires_in_seconds: Type.Optional(Nullable(Type.Integer({ description: '0..172800; null or absent deletes the old key now' }))),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Null(),
+]);
+
+const FilterBody = filterBody({
+  service_accounts: Type.Optional(Nullable(Type.Object({ name: Type.Optional(Nullable(AnyOfStrings())) }, { additionalProperties: true }))),
+});
+
+type Params = { account_id: string; bot_id: string };
+
+export function botRoutes({ services, clock }: RouteDeps): RouteSpec[] {
+  const tags = ['Service accounts'];
+  const base = '/api/accounts/:account_id/bots';
+  return [
+    {
+      method: 'POST',
+      url: `${base}/`,
+      requirement: account('create:bot'),
+      summary: 'Create a service account and its first API key; the key is in this response only',
+      tags,
+      params: idParams('account_id'),
+      body: CreateBody,
+      response: { 201: ServiceAccountWithKey },
+      noStore: true,
+      handler: async (req, reply) =>
+        respond(req, reply, await services.serviceAccounts.create(opContext(req, clock), (req.params as Params).account_id, req.body as { name: string }), 201),
+    },
+    {
+      method: 'POST',
+      url: `${base}/filter`,
+      requirement: account('read:bot'),
+      summary: "List the account's service accounts (keys masked)",
+      tags,
+      params: idParams('account_id'),
+      body: FilterBody,
+      response: { 200: Type.Array(ServiceAccount) },
+      handler: async (req) =>
+        services.serviceAccounts.filter((req.params as Params).account_id, anyOf(req.body, 'service_accounts', 'name'), page(req.body)),
+    },
+    {
+      method: 'GET',
+      url: `${base}/:bot_id`,
+      requirement: account('read:bot'),
+      summary: 'Read a service account (key masked)',
+      tags,
+      params: idParams('account_id', 'bot_id'),
+      response: { 200: ServiceAccount },
+      handler: async (req, reply) => {
+        const p = req.params as Params;
+        return respond(req, reply, await services.serviceAccounts.get(p.account_id, p.bot_id));
+      },
+    },
+    {
+      method: 'PATCH',
+      url: `${base}/:bot_id`,
+      requirement: account('update:bot'),
+      summary: 'Rename a service account (its account role is always Member)',
+      tags,
+      params: idParams('account_id', 'bot_id'),
+      body: UpdateBody,
+      response: { 204: Type.Null() },
+      handler: async (req, reply) => {
+        const p = req.params as Params;
+        return respond(req, reply, await services.serviceAccounts.update(opContext(req, clock), p.account_id, p.bot_id, req.body as { name?: string }), 204);
+      },
+    },
+    {
+      method: 'DELETE',
+      url: `${base}/:bot_id`,
+      requirement: account('delete:bot'),
+      summary: 'Delete a service account with its keys and workspace access; its keys stop working at once',
+      tags,
+      params: idParams('account_id', 'bot_id'),
+      response: { 204: Type.Null() },
+      handler: async (req, reply) => {
+        const p = req.params as Params;
+        return respond(req, reply, await services.serviceAccounts.remove(opContext(req, clock), p.account_id, p.bot_id), 204);
+      },
+    },
+    {
+      method: 'POST',
+      url: `${base}/:bot_id/rotate_api_key`,
+      requirement: account('update:bot'),
+      summary: 'Issue a new API key; the old one is deleted now or keeps working for up to 48 hours',
+      tags,
+      params: idParams('account_id', 'bot_id'),
+      body: RotateBody,
+      response: { 201: ServiceAccountWithKey },
+      noStore: true,
+      handler: async (req, reply) => {
+        const p = req.params as Params;
+        return respond(req, reply, await services.serviceAccounts.rotateKey(opContext(req, clock), p.account_id, p.bot_id, (req.body ?? {}) as object), 201);
+      },
+    },
+    {
+      method: 'GET',
+      url: `${base}/:bot_id/read_bot_api_keys`,
+      requirement: account('read:bot'),
+      summary: 'The current key and any old keys still inside their rotation grace (masked)',
+      tags,
+      params: idParams('account_id', 'bot_id'),
+      response: { 200: Type.Object({ active_key: Nullable(ApiKeyMasked), rotating_keys: Type.Array(ApiKeyMasked) }) },
+      handler: async (req, reply) => {
+        const p = req.params as Params;
+        return respond(req, reply, await services.serviceAccounts.readKeys(p.account_id, p.bot_id));
+      },
+    },
+    {
+      method: 'DELETE',
+      url: `${base}/:bot_id/delete_bot_api_key/:api_key_id`,
+      requirement: account('update:bot'),
+      summary: "Delete one of a service account's keys (for example an old key still in its grace)",
+      tags,
+      params: idParams('account_id', 'bot_id', 'api_key_id'),
+      response: { 204: Type.Null() },
+      handler: async (req, reply) => {
+        const p = req.params as Params & { api_key_id: string };
+        return respond(req, reply, await services.serviceAccounts.deleteKey(opContext(req, clock), p.account_id, p.bot_id, p.api_key_id), 204);
+      },
+    },
+  ];
+}

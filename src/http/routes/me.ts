@@ -1,0 +1,102 @@
+// `/api/me/...`: the caller's own profile, accounts, workspaces, permissions and scopes, for user
+// and service-account keys alike.
+import { Type } from '@sinclair/typebox';
+import { AUTHENTICATED } from '../../authz/requirements.js';
+import { respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { ApiKeyMasked, idParams, Uuid } from '../schemas.js';
+import { UserSchema } from './users.js';
+import { ok } from '../../errors.js';
+
+const MyWorkspace = Type.Object({
+  account_id: Uuid,
+  account_name: Type.String(),
+  account_handle: Type.String(),
+  workspace_id: Uuid,
+  workspace_name: Type.String(),
+  workspace_description: Type.String(),
+  workspace_handle: Type.String(),
+});
+
+const MyAccount = Type.Object({
+  account_membership_id: Uuid,
+  account_id: Uuid,
+  account_name: Type.String(),
+  account_role_name: Type.String(),
+  account_handle: Type.String(),
+  account_plan_type: Type.String(),
+  account_plan_tier: Type.String(),
+  account_plan_features: Type.Array(Type.String()),
+  self_serve: Type.Boolean(),
+  annual_billing: Type.Boolean(),
+  annual_self_serve_enabled: Type.Boolean(),
+});
+
+export function meRoutes({ services }: RouteDeps): RouteSpec[] {
+  const tags = ['Me'];
+  return [
+    {
+      method: 'GET',
+      url: '/api/me/',
+      requirement: AUTHENTICATED,
+      summary: "The caller's profile (a service account answers with its name as handle)",
+      tags,
+      response: { 200: UserSchema },
+      handler: async (req, reply) => respond(req, reply, await services.users.me(req.auth.actor!)),
+    },
+    {
+      method: 'GET',
+      url: '/api/me/workspaces',
+      requirement: AUTHENTICATED,
+      summary: 'Every workspace the caller can reach',
+      tags,
+      response: { 200: Type.Array(MyWorkspace) },
+      handler: async (req) => services.users.myWorkspaces(req.auth.actor!),
+    },
+    {
+      method: 'GET',
+      url: '/api/me/accounts',
+      requirement: AUTHENTICATED,
+      summary: 'Every account the caller is a member of, with its account role',
+      tags,
+      response: { 200: Type.Array(MyAccount) },
+      handler: async (req) => services.users.myAccounts(req.auth.actor!),
+    },
+    {
+      method: 'GET',
+      url: '/api/me/accounts/:account_id/permissions',
+      requirement: AUTHENTICATED,
+      summary: "The caller's account permissions in this account",
+      tags,
+      params: idParams('account_id'),
+      response: { 200: Type.Array(Type.String()) },
+      handler: async (req, reply) =>
+        respond(req, reply, await services.users.myAccountPermissions(req.auth.actor!, (req.params as { account_id: string }).account_id)),
+    },
+    {
+      method: 'GET',
+      url: '/api/me/workspaces/:workspace_id/scopes',
+      requirement: AUTHENTICATED,
+      summary: "The caller's scopes in this workspace",
+      tags,
+      params: idParams('workspace_id'),
+      response: { 200: Type.Array(Type.String()) },
+      handler: async (req, reply) =>
+        respond(req, reply, await services.users.myWorkspaceScopes(req.auth.actor!, (req.params as { workspace_id: string }).workspace_id)),
+    },
+    {
+      method: 'GET',
+      url: '/api/me/api_keys',
+      requirement: AUTHENTICATED,
+      summary: "The caller's own user API keys (masked); a service account has none here",
+      tags,
+      querystring: Type.Object({ name: Type.Optional(Type.String({ maxLength: 255 })) }),
+      response: { 200: Type.Array(ApiKeyMasked) },
+      handler: async (req, reply) => {
+        const actor = req.auth.actor!;
+        if (actor.type !== 'user' || !actor.id) return respond(req, reply, ok([]));
+        const { name } = req.query as { name?: string };
+        return services.apiKeys.listUserKeys(actor.id, name);
+      },
+    },
+  ];
+}

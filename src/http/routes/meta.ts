@@ -1,0 +1,46 @@
+// Routes that need no credentials: health, the OpenAPI document, the workspace scope catalogue.
+import { Type } from '@sinclair/typebox';
+import { PUBLIC } from '../../authz/requirements.js';
+import { WORKSPACE_SCOPES } from '../../authz/scopes.js';
+import type { RouteSpec } from '../route.js';
+import { Nullable } from '../schemas.js';
+
+export const WorkspaceScopeSchema = Type.Object({
+  name: Type.String(),
+  title: Type.String(),
+  feature_group: Type.String(),
+  includes_scopes: Type.Array(Type.String()),
+  see_scope: Nullable(Type.String()),
+});
+
+export function metaRoutes(openapi: () => unknown): RouteSpec[] {
+  return [
+    {
+      method: 'GET',
+      url: '/api/health',
+      requirement: PUBLIC,
+      summary: 'Health check: true once the server is ready',
+      tags: ['Meta'],
+      response: { 200: Type.Boolean() },
+      handler: async () => true,
+    },
+    {
+      method: 'GET',
+      url: '/api/openapi.json',
+      requirement: PUBLIC,
+      summary: 'This API, as OpenAPI 3',
+      tags: ['Meta'],
+      response: { 200: Type.Object({}, { additionalProperties: true }) },
+      handler: async () => openapi(),
+    },
+    {
+      method: 'GET',
+      url: '/api/workspace_scopes',
+      requirement: PUBLIC,
+      summary: 'Every workspace scope, with its title, feature group and the scopes it includes',
+      tags: ['Workspace roles'],
+      response: { 200: Type.Array(WorkspaceScopeSchema) },
+      handler: async () => WORKSPACE_SCOPES,
+    },
+  ];
+}

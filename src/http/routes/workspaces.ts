@@ -1,0 +1,110 @@
+// `/api/accounts/{account_id}/workspaces`: create, list what the caller can reach, read, update, delete.
+import { Type } from '@sinclair/typebox';
+import { account, workspace } from '../../authz/requirements.js';
+import { ACTS_AS_WORKSPACE_OWNER } from '../../domain/access/grants.js';
+import { anyOf, opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { AnyOfStrings, Description, filterBody, Handle, idParams, Name, Nullable, Timestamp, Uuid } from '../schemas.js';
+
+export const WorkspaceSchema = Type.Object({
+  id: Uuid,
+  created: Timestamp,
+  updated: Timestamp,
+  account_id: Uuid,
+  name: Type.String(),
+  handle: Type.String(),
+  description: Type.String(),
+  default_workspace_role_id: Nullable(Uuid),
+  is_public: Type.Boolean(),
+});
+
+const CreateBody = Type.Object(
+  { name: Name, handle: Handle, description: Type.Optional(Nullable(Description)) },
+  { additionalProperties: false },
+);
+
+const UpdateBody = Type.Object(
+  {
+    name: Type.Optional(Name),
+    handle: Type.Optional(Handle),
+    description: Type.Optional(Nullable(Description)),
+    default_workspace_role_id: Type.Optional(Nullable(Uuid)),
+  },
+  { additionalProperties: false },
+);
+
+type Params = { account_id: string; workspace_id: string };
+
+export function workspaceRoutes({ services, clock }: RouteDeps): RouteSpec[] {
+  const tags = ['Workspaces'];
+  const base = '/api/accounts/:account_id/workspaces';
+  return [
+    {
+      method: 'POST',
+      url: `${base}/`,
+      requirement: account('create:workspace'),
+      summary: 'Create a workspace; the creator gets the Owner workspace role in it',
+      tags,
+      params: idParams('account_id'),
+      body: CreateBody,
+      response: { 201: WorkspaceSchema },
+      handler: async (req, reply) =>
+        respond(req, reply, await services.workspaces.create(opContext(req, clock), (req.params as Params).account_id, req.body as { name: string; handle: string }), 201),
+    },
+    {
+      method: 'POST',
+      url: `${base}/filter`,
+      requirement: account('read:workspace'),
+      summary: 'List the workspaces of the account that the caller can reach',
+      tags,
+      params: idParams('account_id'),
+      body: filterBody({
+        workspaces: Type.Optional(Nullable(Type.Object({ handle: Type.Optional(Nullable(AnyOfStrings())) }, { additionalProperties: true }))),
+      }),
+      response: { 200: Type.Array(WorkspaceSchema) },
+      handler: async (req) => {
+        const seesAll = req.auth.account?.permissions.has(ACTS_AS_WORKSPACE_OWNER) ?? false;
+        return services.workspaces.filter((req.params as Params).account_id, req.auth.actor!, seesAll, anyOf(req.body, 'workspaces', 'handle'), page(req.body));
+      },
+    },
+    {
+      method: 'GET',
+      url: `${base}/:workspace_id`,
+      requirement: workspace(null),
+      summary: 'Read a workspace',
+      tags,
+      params: idParams('account_id', 'workspace_id'),
+      response: { 200: WorkspaceSchema },
+      handler: async (req, reply) => {
+        const p = req.params as Params;
+        return respond(req, reply, await services.workspaces.get(p.account_id, p.workspace_id));
+      },
+    },
+    {
+      method: 'PATCH',
+      url: `${base}/:workspace_id`,
+      requirement: workspace('write_workspace_settings'),
+      summary: "Update a workspace's name, handle, description or default role",
+      tags,
+      params: idParams('account_id', 'workspace_id'),
+      body: UpdateBody,
+      response: { 204: Type.Null() },
+      handler: async (req, reply) => {
+        const p = req.params as Params;
+        return respond(req, reply, await services.workspaces.update(opContext(req, clock), p.account_id, p.workspace_id, req.body as object), 204);
+      },
+    },
+    {
+      method: 'DELETE',
+      url: `${base}/:workspace_id`,
+      requirement: workspace('manage_workspace_settings'),
+      summary: 'Delete a workspace and every access grant to it',
+      tags,
+      params: idParams('account_id', 'workspace_id'),
+      response: { 204: Type.Null() },
+      handler: async (req, reply) => {
+        const p = req.params as Params;
+        return respond(req, reply, await services.workspaces.remove(opContext(req, clock), p.account_id, p.workspace_id), 204);
+      },
+    },
+  ];
+}

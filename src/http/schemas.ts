@@ -1,0 +1,58 @@
+// Schemas shared by many routes. Each one both validates requests and describes them in
+// `/api/openapi.json`, so the API description cannot drift from the code.
+import { Type, type TSchema } from '@sinclair/typebox';
+
+export const Uuid = Type.String({ format: 'uuid', description: 'A UUID' });
+export const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339, UTC' });
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** A name a person types: trimmed of nothing, but bounded and free of control characters. */
+export const Name = Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
+export const Handle = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[a-zA-Z0-9][a-zA-Z0-9_-]*$',
+  description: 'Letters, digits, "-" and "_", starting with a letter or digit',
+});
+export const Description = Type.String({ maxLength: 5000 });
+
+export const MAX_LIMIT = 200;
+/** `limit` defaults to 200 (Prefect's default) and may not exceed it. */
+export const pageFields = {
+  limit: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_LIMIT, description: 'Default 200, at most 200' })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'Default 0' })),
+};
+
+/** `{"any_": [...]}`; `null` or absent means "no filter" (Terraform sends `any_: null`). */
+export const AnyOfStrings = (item: TSchema = Type.String({ maxLength: 1000 })) =>
+  Type.Object({ any_: Type.Optional(Nullable(Type.Array(item, { maxItems: 1000 }))) }, { additionalProperties: true });
+
+/** Filter bodies: an empty body and `{}` are both "everything, first page". */
+export const filterBody = (fields: Record<string, TSchema>) =>
+  Type.Union([Type.Object({ ...pageFields, ...fields }, { additionalProperties: true }), Type.Null()]);
+
+export const accountParams = Type.Object({ account_id: Uuid });
+export const idParams = <K extends string>(...names: K[]) =>
+  Type.Object(Object.fromEntries(names.map((n) => [n, Uuid])) as Record<K, typeof Uuid>);
+
+export const ApiKeyMasked = Type.Object({
+  id: Uuid,
+  created: Timestamp,
+  name: Type.String(),
+  expiration: Nullable(Timestamp),
+  masked_key: Nullable(Type.String()),
+});
+
+export const ApiKeyWithSecret = Type.Object({
+  id: Uuid,
+  created: Timestamp,
+  name: Type.String(),
+  expiration: Nullable(Timestamp),
+  key: Type.String({ description: 'Shown once: in this response and never again' }),
+});
+
+export const ErrorBody = Type.Object({
+  detail: Type.Union([Type.String(), Type.Array(Type.Any())]),
+  code: Type.String(),
+  request_id: Type.String(),
+});

@@ -1,0 +1,51 @@
+// Running Gatehouse: config → open store → migrate → createApp → listen; SIGTERM drains and exits 0.
+import pino from 'pino';
+import { createApp } from './app.js';
+import { systemClock } from './clock.js';
+import type { Config } from './config.js';
+import { openStore, type Store } from './store/store.js';
+import { migrate } from './store/migrate.js';
+
+export interface Running {
+  url: string;
+  store: Store;
+  stop(): Promise<void>;
+}
+
+export function createLogger(level: string) {
+  return pino({
+    level,
+    // Belt and braces: request logs never carry headers, but if one ever did, no credential goes out.
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', '*.key', '*.api_key'], censor: '[redacted]' },
+  });
+}
+
+export async function startServer(config: Config, out: (line: string) => void = console.log): Promise<Running> {
+  const logger = createLogger(config.logLevel);
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  await migrate(store);
+  const app = await createApp({ store, clock: systemClock, logger, bodyLimit: config.bodyLimit });
+  const address = await app.server.listen({ host: config.host, port: config.port });
+  const url = address.replace('://[::1]', '://localhost');
+
+  out(`Gatehouse is serving on ${url} (store: ${store.description})`);
+  out(`  health: ${url}/api/health   API description: ${url}/api/openapi.json`);
+  if (await app.services.accounts.isEmpty()) {
+    const where = config.databaseUrl ? ' --database-url "$GATEHOUSE_DATABASE_URL"' : config.dataDir.endsWith('/.gatehouse') ? '' : ` --data-dir ${config.dataDir}`;
+    out('');
+    out('No account exists yet. Create the first account and its Owner (prints an API key once):');
+    out(`  npx gatehouse bootstrap --account-name "My Organization" --account-handle my-org --email you@example.com${where}`);
+    out('');
+  }
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      // Fastify stops accepting, lets in-flight requests finish, then closes.
+      await app.server.close();
+      await store.close();
+    })();
+    return stopping;
+  };
+  return { url, store, stop };
+}

@@ -1,0 +1,65 @@
+// The embedded store: one SQLite file through better-sqlite3, WAL, synchronous=FULL.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import {
+  CompiledQuery,
+  Kysely,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDialectConfig,
+} from 'kysely';
+import type { Database } from '../schema.js';
+import type { Store } from '../store.js';
+
+export const SQLITE_FILE_NAME = 'gatehouse.db';
+
+/**
+ * Kysely opens SQLite transactions with a deferred BEGIN. A deferred transaction that later writes
+ * can fail with SQLITE_BUSY at once when another process holds the write lock, because the busy
+ * handler cannot wait for a lock upgrade. BEGIN IMMEDIATE takes the write lock up front and waits.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
+export function openSqlite(dataDir: string): Store {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = join(dataDir, SQLITE_FILE_NAME);
+  const sqlite = new SqliteDatabase(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    description: `SQLite ${file}`,
+    isUniqueViolation: (error) => {
+      const code = (error as { code?: unknown })?.code;
+      return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+    },
+    isForeignKeyViolation: (error) => (error as { code?: unknown })?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY',
+    isUnavailable: (error) => {
+      const code = (error as { code?: unknown })?.code;
+      return code === 'SQLITE_BUSY' || code === 'SQLITE_IOERR' || code === 'SQLITE_CANTOPEN';
+    },
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,67 @@
+// Brings a store up to the current schema, then writes the built-in roles (their definitions live
+// in code, in authz/, so a release that changes one updates every store on its next start).
+import { Migrator, sql, type Migration } from 'kysely';
+import * as initial from './migrations/0001-initial.js';
+import type { Store } from './store.js';
+import { BUILTIN_ACCOUNT_ROLES } from '../authz/permissions.js';
+import { BUILTIN_WORKSPACE_ROLES } from '../authz/workspace-roles.js';
+
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-initial': initial,
+};
+
+/** Built-in rows carry a fixed timestamp so that reads are stable across processes and restarts. */
+const BUILTIN_TIMESTAMP = '2024-01-01T00:00:00.000Z';
+
+export async function migrate(store: Store): Promise<void> {
+  if (store.dialect === 'postgres' && store.schema) {
+    await sql`create schema if not exists ${sql.id(store.schema)}`.execute(store.db);
+  }
+  const migrator = new Migrator({
+    db: store.db,
+    provider: { getMigrations: async () => MIGRATIONS },
+  });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+  await syncBuiltinRoles(store);
+}
+
+async function syncBuiltinRoles(store: Store): Promise<void> {
+  await store.db.transaction().execute(async (tx) => {
+    for (const role of BUILTIN_ACCOUNT_ROLES) {
+      const row = {
+        id: role.id,
+        account_id: null,
+        name: role.name,
+        permissions: JSON.stringify(role.permissions),
+        is_system_role: 1,
+        created: BUILTIN_TIMESTAMP,
+        updated: BUILTIN_TIMESTAMP,
+      };
+      await tx
+        .insertInto('account_roles')
+        .values(row)
+        .onConflict((oc) => oc.column('id').doUpdateSet({ name: row.name, permissions: row.permissions }))
+        .execute();
+    }
+    for (const role of BUILTIN_WORKSPACE_ROLES) {
+      const row = {
+        id: role.id,
+        account_id: null,
+        name: role.name,
+        description: role.description,
+        scopes: JSON.stringify(role.scopes),
+        inherited_role_id: null,
+        created: BUILTIN_TIMESTAMP,
+        updated: BUILTIN_TIMESTAMP,
+      };
+      await tx
+        .insertInto('workspace_roles')
+        .values(row)
+        .onConflict((oc) =>
+          oc.column('id').doUpdateSet({ name: row.name, description: row.description, scopes: row.scopes }),
+        )
+        .execute();
+    }
+  });
+}

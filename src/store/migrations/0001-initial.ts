@@ -1,0 +1,158 @@
+// The initial schema. Written with Kysely's schema builder only, so it runs unchanged on both dialects.
+import { sql, type Kysely } from 'kysely';
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('accounts')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('handle', 'text', (c) => c.notNull().unique())
+    .addColumn('location', 'text')
+    .addColumn('link', 'text')
+    .addColumn('image_location', 'text')
+    .addColumn('billing_email', 'text')
+    .addColumn('auth_expiration_seconds', 'integer')
+    .addColumn('settings', 'text', (c) => c.notNull())
+    .addColumn('created', 'text', (c) => c.notNull())
+    .addColumn('updated', 'text', (c) => c.notNull())
+    .execute();
+
+  await db.schema
+    .createTable('users')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('actor_id', 'text', (c) => c.notNull().unique())
+    .addColumn('handle', 'text', (c) => c.notNull().unique())
+    .addColumn('email', 'text', (c) => c.notNull().unique())
+    .addColumn('first_name', 'text', (c) => c.notNull())
+    .addColumn('last_name', 'text', (c) => c.notNull())
+    .addColumn('location', 'text')
+    .addColumn('title', 'text')
+    .addColumn('image_location', 'text')
+    .addColumn('settings', 'text', (c) => c.notNull())
+    .addColumn('last_login', 'text')
+    .addColumn('created', 'text', (c) => c.notNull())
+    .addColumn('updated', 'text', (c) => c.notNull())
+    .execute();
+
+  await db.schema
+    .createTable('bots')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('actor_id', 'text', (c) => c.notNull().unique())
+    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('created', 'text', (c) => c.notNull())
+    .addColumn('updated', 'text', (c) => c.notNull())
+    .addUniqueConstraint('bots_account_name_unique', ['account_id', 'name'])
+    .execute();
+
+  await db.schema
+    .createTable('api_keys')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('actor_id', 'text', (c) => c.notNull())
+    .addColumn('user_id', 'text', (c) => c.references('users.id').onDelete('cascade'))
+    .addColumn('bot_id', 'text', (c) => c.references('bots.id').onDelete('cascade'))
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('key_hash', 'text', (c) => c.notNull().unique())
+    .addColumn('masked_key', 'text', (c) => c.notNull())
+    .addColumn('expiration', 'text')
+    .addColumn('is_active', 'integer', (c) => c.notNull())
+    .addColumn('created', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('api_keys_user_idx').on('api_keys').column('user_id').execute();
+  await db.schema.createIndex('api_keys_bot_idx').on('api_keys').column('bot_id').execute();
+  // At most one current key per service account, whatever the interleaving of rotations.
+  await db.schema
+    .createIndex('api_keys_one_active_per_bot')
+    .on('api_keys')
+    .column('bot_id')
+    .unique()
+    .where(sql<boolean>`is_active = 1 and bot_id is not null`)
+    .execute();
+
+  await db.schema
+    .createTable('account_roles')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('account_id', 'text', (c) => c.references('accounts.id').onDelete('cascade'))
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('permissions', 'text', (c) => c.notNull())
+    .addColumn('is_system_role', 'integer', (c) => c.notNull())
+    .addColumn('created', 'text', (c) => c.notNull())
+    .addColumn('updated', 'text', (c) => c.notNull())
+    .execute();
+
+  await db.schema
+    .createTable('account_memberships')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+    .addColumn('actor_id', 'text', (c) => c.notNull())
+    .addColumn('user_id', 'text', (c) => c.references('users.id').onDelete('cascade'))
+    .addColumn('bot_id', 'text', (c) => c.references('bots.id').onDelete('cascade'))
+    .addColumn('account_role_id', 'text', (c) => c.notNull().references('account_roles.id'))
+    .addColumn('created', 'text', (c) => c.notNull())
+    .addColumn('updated', 'text', (c) => c.notNull())
+    .addUniqueConstraint('account_memberships_actor_unique', ['account_id', 'actor_id'])
+    .execute();
+
+  await db.schema
+    .createTable('workspace_roles')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('account_id', 'text', (c) => c.references('accounts.id').onDelete('cascade'))
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('description', 'text', (c) => c.notNull())
+    .addColumn('scopes', 'text', (c) => c.notNull())
+    .addColumn('inherited_role_id', 'text', (c) => c.references('workspace_roles.id'))
+    .addColumn('created', 'text', (c) => c.notNull())
+    .addColumn('updated', 'text', (c) => c.notNull())
+    .addUniqueConstraint('workspace_roles_account_name_unique', ['account_id', 'name'])
+    .execute();
+
+  await db.schema
+    .createTable('workspaces')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('handle', 'text', (c) => c.notNull())
+    .addColumn('description', 'text', (c) => c.notNull())
+    .addColumn('default_workspace_role_id', 'text', (c) => c.references('workspace_roles.id'))
+    .addColumn('is_public', 'integer', (c) => c.notNull())
+    .addColumn('created', 'text', (c) => c.notNull())
+    .addColumn('updated', 'text', (c) => c.notNull())
+    .addUniqueConstraint('workspaces_account_handle_unique', ['account_id', 'handle'])
+    .addUniqueConstraint('workspaces_account_name_unique', ['account_id', 'name'])
+    .execute();
+
+  await db.schema
+    .createTable('workspace_access')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+    .addColumn('actor_id', 'text', (c) => c.notNull())
+    .addColumn('user_id', 'text', (c) => c.references('users.id').onDelete('cascade'))
+    .addColumn('bot_id', 'text', (c) => c.references('bots.id').onDelete('cascade'))
+    .addColumn('workspace_role_id', 'text', (c) => c.notNull().references('workspace_roles.id'))
+    .addColumn('created', 'text', (c) => c.notNull())
+    .addColumn('updated', 'text', (c) => c.notNull())
+    .addUniqueConstraint('workspace_access_actor_unique', ['workspace_id', 'actor_id'])
+    .execute();
+  await db.schema.createIndex('workspace_access_actor_idx').on('workspace_access').column('actor_id').execute();
+
+  await db.schema
+    .createTable('audit_events')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('account_id', 'text')
+    .addColumn('workspace_id', 'text')
+    .addColumn('actor_id', 'text')
+    .addColumn('actor_type', 'text', (c) => c.notNull())
+    .addColumn('actor_name', 'text')
+    .addColumn('action', 'text', (c) => c.notNull())
+    .addColumn('target_type', 'text', (c) => c.notNull())
+    .addColumn('target_id', 'text')
+    .addColumn('request_id', 'text')
+    .addColumn('details', 'text', (c) => c.notNull())
+    .addColumn('occurred', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createIndex('audit_events_account_time_idx')
+    .on('audit_events')
+    .columns(['account_id', 'occurred'])
+    .execute();
+}

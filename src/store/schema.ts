@@ -1,0 +1,139 @@
+// Row types as the store keeps them. Timestamps are RFC 3339 UTC text with milliseconds
+// (`toISOString()`), which sorts and compares correctly as text on both dialects; JSON columns are
+// text; booleans are 0/1 integers. Keeping one representation keeps queries dialect-agnostic.
+
+export interface AccountsTable {
+  id: string;
+  name: string;
+  handle: string;
+  location: string | null;
+  link: string | null;
+  image_location: string | null;
+  billing_email: string | null;
+  auth_expiration_seconds: number | null;
+  settings: string;
+  created: string;
+  updated: string;
+}
+
+export interface UsersTable {
+  id: string;
+  actor_id: string;
+  handle: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  location: string | null;
+  title: string | null;
+  image_location: string | null;
+  settings: string;
+  last_login: string | null;
+  created: string;
+  updated: string;
+}
+
+export interface BotsTable {
+  id: string;
+  actor_id: string;
+  account_id: string;
+  name: string;
+  created: string;
+  updated: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  actor_id: string;
+  user_id: string | null;
+  bot_id: string | null;
+  name: string;
+  key_hash: string;
+  masked_key: string;
+  expiration: string | null;
+  /** 1 for a service account's current key; 0 for an old key inside its rotation grace. */
+  is_active: number;
+  created: string;
+}
+
+export interface AccountRolesTable {
+  id: string;
+  account_id: string | null;
+  name: string;
+  permissions: string;
+  is_system_role: number;
+  created: string;
+  updated: string;
+}
+
+export interface AccountMembershipsTable {
+  id: string;
+  account_id: string;
+  actor_id: string;
+  user_id: string | null;
+  bot_id: string | null;
+  account_role_id: string;
+  created: string;
+  updated: string;
+}
+
+export interface WorkspacesTable {
+  id: string;
+  account_id: string;
+  name: string;
+  handle: string;
+  description: string;
+  default_workspace_role_id: string | null;
+  is_public: number;
+  created: string;
+  updated: string;
+}
+
+export interface WorkspaceRolesTable {
+  id: string;
+  account_id: string | null;
+  name: string;
+  description: string;
+  scopes: string;
+  inherited_role_id: string | null;
+  created: string;
+  updated: string;
+}
+
+export interface WorkspaceAccessTable {
+  id: string;
+  workspace_id: string;
+  actor_id: string;
+  user_id: string | null;
+  bot_id: string | null;
+  workspace_role_id: string;
+  created: string;
+  updated: string;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  account_id: string | null;
+  workspace_id: string | null;
+  actor_id: string | null;
+  actor_type: string;
+  actor_name: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  request_id: string | null;
+  details: string;
+  occurred: string;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  users: UsersTable;
+  bots: BotsTable;
+  api_keys: ApiKeysTable;
+  account_roles: AccountRolesTable;
+  account_memberships: AccountMembershipsTable;
+  workspaces: WorkspacesTable;
+  workspace_roles: WorkspaceRolesTable;
+  workspace_access: WorkspaceAccessTable;
+  audit_events: AuditEventsTable;
+}

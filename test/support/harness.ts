@@ -1,0 +1,140 @@
+// One Gatehouse per test file, built with createApp exactly as production builds it, on the store
+// chosen by GATEHOUSE_TEST_STORE (sqlite: a fresh temp directory; postgres: a fresh schema).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createApp, type App } from '../../src/app.js';
+import type { Clock } from '../../src/clock.js';
+import { openStore, type Store } from '../../src/store/store.js';
+import { migrate } from '../../src/store/migrate.js';
+import { SYSTEM_ACTOR } from '../../src/domain/context.js';
+
+export const STORE_KIND = (process.env.GATEHOUSE_TEST_STORE ?? 'sqlite') as 'sqlite' | 'postgres';
+export const PG_URL = process.env.GATEHOUSE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Real time plus an offset that tests move forward to cross expirations. */
+export class TestClock implements Clock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+
+export interface StoreHandle {
+  store: Store;
+  /** Where the data lives, for a second process or a scan: a directory or a schema. */
+  dataDir?: string;
+  schema?: string;
+  /** Another connection to the same data (a second "process" in-process). */
+  reopen(): Promise<Store>;
+  dispose(): Promise<void>;
+}
+
+export async function freshStore(): Promise<StoreHandle> {
+  if (STORE_KIND === 'postgres') {
+    const schema = `gh_test_${randomBytes(6).toString('hex')}`;
+    const store = await openStore({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema });
+    await migrate(store);
+    const extra: Store[] = [];
+    return {
+      store,
+      schema,
+      reopen: async () => {
+        const s = await openStore({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema });
+        extra.push(s);
+        return s;
+      },
+      dispose: async () => {
+        for (const s of extra) await s.close();
+        await store.close();
+        const client = new pg.Client({ connectionString: PG_URL });
+        await client.connect();
+        await client.query(`drop schema if exists "${schema}" cascade`);
+        await client.end();
+      },
+    };
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
+  const store = await openStore({ dataDir });
+  await migrate(store);
+  const extra: Store[] = [];
+  return {
+    store,
+    dataDir,
+    reopen: async () => {
+      const s = await openStore({ dataDir });
+      extra.push(s);
+      return s;
+    },
+    dispose: async () => {
+      for (const s of extra) await s.close();
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Response {
+  status: number;
+  body: any;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+export interface Harness {
+  app: App;
+  handle: StoreHandle;
+  clock: TestClock;
+  request(method: string, url: string, options?: { key?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<Response>;
+  bootstrap(handle?: string, email?: string): Promise<{ accountId: string; userId: string; key: string }>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const handle = await freshStore();
+  const clock = new TestClock();
+  const app = await createApp({ store: handle.store, clock });
+  let counter = 0;
+  return {
+    app,
+    handle,
+    clock,
+    async request(method, url, options = {}) {
+      const headers: Record<string, string> = { ...(options.headers ?? {}) };
+      if (options.key) headers.authorization = `Bearer ${options.key}`;
+      let payload: string | undefined;
+      if (options.rawBody !== undefined) payload = options.rawBody;
+      else if (options.body !== undefined) {
+        payload = JSON.stringify(options.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await app.server.inject({ method: method as never, url, headers, payload });
+      let body: unknown = undefined;
+      try {
+        body = res.body ? JSON.parse(res.body) : undefined;
+      } catch {
+        body = res.body;
+      }
+      return { status: res.statusCode, body, headers: res.headers, text: res.body };
+    },
+    async bootstrap(accountHandle, email) {
+      counter += 1;
+      const h = accountHandle ?? `acct-${counter}-${randomBytes(3).toString('hex')}`;
+      const result = await app.services.accounts.bootstrap(
+        { actor: SYSTEM_ACTOR, requestId: null, now: clock.now() },
+        { accountName: `Account ${h}`, accountHandle: h, email: email ?? `owner-${h}@example.com` },
+      );
+      if (!result.ok) throw new Error(`bootstrap failed: ${result.code}`);
+      return { accountId: result.value.account_id, userId: result.value.user_id, key: result.value.api_key };
+    },
+    async close() {
+      await app.server.close();
+      await handle.dispose();
+    },
+  };
+}
