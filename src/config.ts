@@ -6,6 +6,8 @@ export interface Config {
   port: number;
   dataDir: string;
   databaseUrl?: string;
+  /** PostgreSQL schema for Gatehouse's tables (default: the connection's search_path). */
+  databaseSchema?: string;
   logLevel: string;
   bodyLimit: number;
 }
@@ -27,6 +29,7 @@ export interface ConfigFlags {
   port?: string;
   'data-dir'?: string;
   'database-url'?: string;
+  'database-schema'?: string;
   'log-level'?: string;
 }
 
@@ -44,6 +47,13 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   if (databaseUrl && flags['data-dir']) {
     return { ok: false, error: 'Give either --data-dir (SQLite) or --database-url (PostgreSQL), not both' };
   }
+  const databaseSchema = flags['database-schema'] ?? env.GATEHOUSE_DATABASE_SCHEMA ?? undefined;
+  if (databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema)) {
+    return { ok: false, error: `Invalid database schema "${databaseSchema}": lowercase letters, digits and "_" (--database-schema or GATEHOUSE_DATABASE_SCHEMA)` };
+  }
+  if (databaseSchema && !databaseUrl) {
+    return { ok: false, error: 'A database schema applies to PostgreSQL only: give --database-url too' };
+  }
   const logLevel = flags['log-level'] ?? env.GATEHOUSE_LOG_LEVEL ?? DEFAULTS.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     return { ok: false, error: `Invalid log level "${logLevel}": use one of ${LOG_LEVELS.join(', ')}` };
@@ -60,6 +70,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       port,
       dataDir: resolve(flags['data-dir'] ?? env.GATEHOUSE_DATA_DIR ?? DEFAULTS.dataDir),
       databaseUrl: databaseUrl || undefined,
+      databaseSchema: databaseSchema || undefined,
       logLevel,
       bodyLimit,
     },

@@ -22,7 +22,7 @@ export function createLogger(level: string) {
 
 export async function startServer(config: Config, out: (line: string) => void = console.log): Promise<Running> {
   const logger = createLogger(config.logLevel);
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
   await migrate(store);
   const app = await createApp({ store, clock: systemClock, logger, bodyLimit: config.bodyLimit });
   const address = await app.server.listen({ host: config.host, port: config.port });

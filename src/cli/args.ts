@@ -14,4 +14,5 @@ export function parseFlags<T>(argv: string[], options: NonNullable<ParseArgsConf
 export const storeFlags = {
   'data-dir': { type: 'string' },
   'database-url': { type: 'string' },
+  'database-schema': { type: 'string' },
 } as const;

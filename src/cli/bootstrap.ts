@@ -16,6 +16,7 @@ interface Flags {
   json?: boolean;
   'data-dir'?: string;
   'database-url'?: string;
+  'database-schema'?: string;
 }
 
 const HANDLE = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$/;
@@ -35,10 +36,10 @@ export async function bootstrapCommand(argv: string[]): Promise<number> {
     throw new UsageError('--account-handle must be 1-64 letters, digits, "-" or "_", starting with a letter or digit');
   }
   if (!EMAIL.test(flags.email!)) throw new UsageError(`--email "${flags.email}" is not an email address`);
-  const loaded = loadConfig({ 'data-dir': flags['data-dir'], 'database-url': flags['database-url'] });
+  const loaded = loadConfig({ 'data-dir': flags['data-dir'], 'database-url': flags['database-url'], 'database-schema': flags['database-schema'] });
   if (!loaded.ok) throw new UsageError(loaded.error);
 
-  const store = await openStore({ dataDir: loaded.config.dataDir, databaseUrl: loaded.config.databaseUrl });
+  const store = await openStore({ dataDir: loaded.config.dataDir, databaseUrl: loaded.config.databaseUrl, databaseSchema: loaded.config.databaseSchema });
   try {
     await migrate(store);
     const services = createServices({ store, clock: systemClock });

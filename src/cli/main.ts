@@ -7,11 +7,12 @@ const USAGE = `Usage: gatehouse <command> [options]
 
 Commands:
   start       Serve the API (applies migrations first)
-              [--port 4280] [--host 127.0.0.1] [--data-dir DIR | --database-url postgres://...] [--log-level info]
+              [--port 4280] [--host 127.0.0.1] [--data-dir DIR | --database-url postgres://... [--database-schema NAME]] [--log-level info]
   bootstrap   Create an account, its Owner and one API key for the Owner (printed once)
               --account-name NAME --account-handle HANDLE --email EMAIL [--json] [--data-dir DIR | --database-url URL]
 
-Environment: GATEHOUSE_PORT, GATEHOUSE_HOST, GATEHOUSE_DATA_DIR, GATEHOUSE_DATABASE_URL, GATEHOUSE_LOG_LEVEL.
+Environment: GATEHOUSE_PORT, GATEHOUSE_HOST, GATEHOUSE_DATA_DIR, GATEHOUSE_DATABASE_URL, GATEHOUSE_DATABASE_SCHEMA,
+GATEHOUSE_LOG_LEVEL, GATEHOUSE_BODY_LIMIT (bytes, default 1048576).
 `;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
