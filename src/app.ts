@@ -49,7 +49,6 @@ export async function createApp({ store, clock, logger = false, bodyLimit = 1_04
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     return503OnClosing: true,
-    forceCloseConnections: false,
   }) as unknown as FastifyInstance;
 
   const services = createServices({ store, clock });
