@@ -1,6 +1,6 @@
 // Brings a store up to the current schema, then writes the built-in roles (their definitions live
 // in code, in authz/, so a release that changes one updates every store on its next start).
-import { Migrator, sql, type Migration } from 'kysely';
+import { Migrator, type Migration } from 'kysely';
 import * as initial from './migrations/0001-initial.js';
 import type { Store } from './store.js';
 import { BUILTIN_ACCOUNT_ROLES } from '../authz/permissions.js';
@@ -14,9 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
 const BUILTIN_TIMESTAMP = '2024-01-01T00:00:00.000Z';
 
 export async function migrate(store: Store): Promise<void> {
-  if (store.dialect === 'postgres' && store.schema) {
-    await sql`create schema if not exists ${sql.id(store.schema)}`.execute(store.db);
-  }
+  await store.prepare();
   const migrator = new Migrator({
     db: store.db,
     provider: { getMigrations: async () => MIGRATIONS },

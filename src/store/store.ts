@@ -17,6 +17,8 @@ export interface Store {
   isForeignKeyViolation(error: unknown): boolean;
   /** The database itself could not be reached or is overloaded: answer 503, not 500. */
   isUnavailable(error: unknown): boolean;
+  /** Anything the dialect needs before migrations (PostgreSQL: create the configured schema). */
+  prepare(): Promise<void>;
   close(): Promise<void>;
 }
 

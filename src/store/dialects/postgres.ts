@@ -1,6 +1,6 @@
 // The scale-out store: PostgreSQL 15+ through pg; any number of Gatehouse processes share it.
 import pg from 'pg';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import type { Database } from '../schema.js';
 import type { Store } from '../store.js';
 
@@ -35,6 +35,9 @@ export function openPostgres({ url, schema, poolSize = 10 }: PostgresOptions): S
         code.startsWith('08') || code === '57P01' || code === '57P03' || code === 'ECONNREFUSED' ||
         code === 'ECONNRESET' || code === 'ETIMEDOUT' || /timeout exceeded when trying to connect|Connection terminated/i.test(message)
       );
+    },
+    prepare: async () => {
+      if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
     },
     close: () => db.destroy(),
   };

@@ -60,6 +60,7 @@ export function openSqlite(dataDir: string): Store {
       const code = (error as { code?: unknown })?.code;
       return code === 'SQLITE_BUSY' || code === 'SQLITE_IOERR' || code === 'SQLITE_CANTOPEN';
     },
+    prepare: async () => {},
     close: () => db.destroy(),
   };
 }
