@@ -8,6 +8,7 @@ import type { Store } from '../store/store.js';
 import { HttpError } from './errors.js';
 
 const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
+const UUID_ANY_CASE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function presentedKey(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
@@ -30,6 +31,10 @@ export function installAuth(app: FastifyInstance, deps: { services: Services; st
     request.auth.actor = actor;
 
     const params = (request.params ?? {}) as Record<string, string | undefined>;
+    // UUIDs are stored lowercase; accept any case in paths, as UUID parsers do.
+    for (const [name, value] of Object.entries(params)) {
+      if (value && UUID_ANY_CASE.test(value)) params[name] = value.toLowerCase();
+    }
     const grants: Grants = { authenticated: true };
     if (requirement.kind === 'self') {
       grants.isSelf = actor.type === 'user' && actor.id === params.user_id;

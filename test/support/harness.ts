@@ -120,7 +120,7 @@ export async function startHarness(): Promise<Harness> {
       } catch {
         body = res.body;
       }
-      return { status: res.statusCode, body, headers: res.headers, text: res.body };
+      return { status: res.statusCode, body, headers: res.headers as Response['headers'], text: res.body };
     },
     async bootstrap(accountHandle, email) {
       counter += 1;

@@ -1,0 +1,357 @@
+// One world for the authorization matrix: account A with a caller of every kind, account B with its
+// own objects, and for every route the request that would succeed for an allowed caller. Setup
+// goes through the domain services (the one write path); only account memberships are written
+// straight to the store, because there is no invitation API yet.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { startHarness, type Harness } from '../support/harness.js';
+import { ACCOUNT_ROLE_IDS } from '../../src/authz/permissions.js';
+import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
+import { SYSTEM_ACTOR, type OpContext } from '../../src/domain/context.js';
+import type { Result } from '../../src/errors.js';
+import { CUSTOM_ROLE, type Caller } from './policy.js';
+
+/** The objects of one account that path parameters can name. */
+export interface Side {
+  account_id: string;
+  workspace_id: string;
+  /** The user named by `/api/users/:user_id` (in A: `member`; in B: B's Owner). */
+  user_id: string;
+  user_api_key_id: string;
+  bot_id: string;
+  bot_api_key_id: string;
+  account_role_id: string;
+  account_membership_id: string;
+  workspace_role_id: string;
+  user_access_id: string;
+  bot_access_id: string;
+}
+
+interface User {
+  userId: string;
+  actorId: string;
+  key: string;
+}
+
+type Grant = { principalId: string; workspaceRoleId: string };
+
+export interface World {
+  h: Harness;
+  keys: Record<Caller, string | null>;
+  a: Side;
+  b: Side;
+  /** A workspace of A that no one has been granted: only account Owners and Admins reach it. */
+  hiddenWorkspaceId: string;
+  /** The caller acting as the user of each side's `/api/users/:user_id` routes. */
+  selfKey: { a: string; b: string };
+  // Targets the per-cell preparations re-create.
+  spare: User;
+  grantee: User;
+  revokableBotId: string;
+  wGrants: { users: Grant[]; bots: Grant[] };
+}
+
+let counter = 0;
+const unique = (prefix: string) => `${prefix}-${++counter}-${randomBytes(2).toString('hex')}`;
+
+function unwrap<T>(what: string, result: Result<T>): T {
+  if (!result.ok) throw new Error(`fixture: ${what} failed: ${result.code} ${result.detail ?? ''}`);
+  return result.value;
+}
+
+const ctx = (h: Harness): OpContext => ({ actor: SYSTEM_ACTOR, requestId: null, now: h.clock.now() });
+
+/** A new user with a `pnu_` key: bootstrap gives them a throwaway account of their own. */
+async function newUser(h: Harness): Promise<User> {
+  const own = await h.bootstrap(undefined, `${unique('user')}@example.com`);
+  const row = await h.handle.store.db.selectFrom('users').select('actor_id').where('id', '=', own.userId).executeTakeFirstOrThrow();
+  return { userId: own.userId, actorId: row.actor_id, key: own.key };
+}
+
+/** Makes `user` a member of `accountId` with `role`, replacing any membership it had there. */
+async function join(h: Harness, accountId: string, user: User, role: keyof typeof ACCOUNT_ROLE_IDS): Promise<string> {
+  const db = h.handle.store.db;
+  await db.deleteFrom('account_memberships').where('account_id', '=', accountId).where('actor_id', '=', user.actorId).execute();
+  const id = randomUUID();
+  const now = h.clock.now().toISOString();
+  await db
+    .insertInto('account_memberships')
+    .values({ id, account_id: accountId, actor_id: user.actorId, user_id: user.userId, bot_id: null, account_role_id: ACCOUNT_ROLE_IDS[role], created: now, updated: now })
+    .execute();
+  return id;
+}
+
+async function newBot(h: Harness, accountId: string, name = unique('bot')) {
+  const bot = unwrap('create service account', await h.app.services.serviceAccounts.create(ctx(h), accountId, { name }));
+  return { id: bot.id, actorId: bot.actor_id, key: bot.api_key.key, keyId: bot.api_key.id };
+}
+
+async function newWorkspace(h: Harness, accountId: string) {
+  const handle = unique('ws');
+  return unwrap('create workspace', await h.app.services.workspaces.create(ctx(h), accountId, { name: handle, handle })).id;
+}
+
+async function grantBots(h: Harness, accountId: string, workspaceId: string, grants: Grant[]) {
+  return unwrap('grant bot access', await h.app.services.access.upsertBotAccess(ctx(h), accountId, workspaceId, grants));
+}
+
+async function grantUsers(h: Harness, accountId: string, workspaceId: string, grants: Grant[]) {
+  return unwrap('grant user access', await h.app.services.access.upsertUserAccess(ctx(h), accountId, workspaceId, grants));
+}
+
+async function userKeyId(h: Harness, userId: string): Promise<string> {
+  const row = await h.handle.store.db.selectFrom('api_keys').select('id').where('user_id', '=', userId).orderBy('created').executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** Any valid key with one checksum character changed: well-formed, but the checksum is wrong. */
+function breakChecksum(key: string): string {
+  const last = key.at(-1)!;
+  return key.slice(0, -1) + (last === 'a' ? 'b' : 'a');
+}
+
+export async function buildWorld(): Promise<World> {
+  const h = await startHarness();
+  const svc = h.app.services;
+  const ownerA = await h.bootstrap();
+  const ownerB = await h.bootstrap();
+  const A = ownerA.accountId;
+
+  const [admin, member, memberViewer, spare, grantee] = [await newUser(h), await newUser(h), await newUser(h), await newUser(h), await newUser(h)];
+  await join(h, A, admin, 'Admin');
+  const memberMembership = await join(h, A, member, 'Member');
+  await join(h, A, memberViewer, 'Member');
+  await join(h, A, grantee, 'Member');
+
+  const W = await newWorkspace(h, A);
+  const hidden = await newWorkspace(h, A);
+  const custom = unwrap(
+    'create custom role',
+    await svc.roles.createWorkspaceRole(ctx(h), A, { name: CUSTOM_ROLE.name, scopes: [...CUSTOM_ROLE.scopes], inherited_role_id: WORKSPACE_ROLE_IDS[CUSTOM_ROLE.inheritsFrom] }),
+  );
+  const targetRole = unwrap('create target role', await svc.roles.createWorkspaceRole(ctx(h), A, { name: 'matrix-target', scopes: ['see_flows'] }));
+
+  const roleOf: Record<string, string> = {
+    bot_owner: WORKSPACE_ROLE_IDS.Owner,
+    bot_developer: WORKSPACE_ROLE_IDS.Developer,
+    bot_runner: WORKSPACE_ROLE_IDS.Runner,
+    bot_viewer: WORKSPACE_ROLE_IDS.Viewer,
+    bot_worker: WORKSPACE_ROLE_IDS.Worker,
+    bot_custom: custom.id,
+  };
+  const botKeys: Record<string, string> = {};
+  const botGrants: Grant[] = [];
+  for (const [caller, roleId] of Object.entries(roleOf)) {
+    const bot = await newBot(h, A, caller);
+    botKeys[caller] = bot.key;
+    botGrants.push({ principalId: bot.id, workspaceRoleId: roleId });
+  }
+  const botNone = await newBot(h, A, 'bot_none');
+  const userGrants: Grant[] = [{ principalId: memberViewer.userId, workspaceRoleId: WORKSPACE_ROLE_IDS.Viewer }];
+  await grantBots(h, A, W, botGrants);
+  const [viewerAccess] = await grantUsers(h, A, W, userGrants);
+
+  const targetBot = await newBot(h, A, 'matrix-target');
+  const [targetBotAccess] = await grantBots(h, A, W, [{ principalId: targetBot.id, workspaceRoleId: WORKSPACE_ROLE_IDS.Viewer }]);
+  const revokable = await newBot(h, A, 'matrix-revokable');
+
+  // A key that certainly worked, with Developer access, before its service account was deleted.
+  const removed = await newBot(h, A, 'matrix-removed');
+  await grantBots(h, A, W, [{ principalId: removed.id, workspaceRoleId: WORKSPACE_ROLE_IDS.Developer }]);
+  const before = await h.request('GET', `/api/accounts/${A}/workspaces/${W}`, { key: removed.key });
+  if (before.status !== 200) throw new Error(`fixture: removed_bot's key did not work before removal (${before.status})`);
+  unwrap('remove service account', await svc.serviceAccounts.remove(ctx(h), A, removed.id));
+
+  // Account B: a workspace, a service account with access to it, a user grant, a custom role.
+  const B = ownerB.accountId;
+  const WB = await newWorkspace(h, B);
+  const botB = await newBot(h, B, 'b-bot');
+  const [botBAccess] = await grantBots(h, B, WB, [{ principalId: botB.id, workspaceRoleId: WORKSPACE_ROLE_IDS.Developer }]);
+  const [ownerBAccess] = await grantUsers(h, B, WB, [{ principalId: ownerB.userId, workspaceRoleId: WORKSPACE_ROLE_IDS.Owner }]);
+  const roleB = unwrap('create B role', await svc.roles.createWorkspaceRole(ctx(h), B, { name: 'b-role', scopes: ['see_flows'] }));
+  const botBMembership = await h.handle.store.db.selectFrom('account_memberships').select('id').where('bot_id', '=', botB.id).executeTakeFirstOrThrow();
+
+  return {
+    h,
+    keys: {
+      anonymous: null,
+      malformed: breakChecksum(ownerA.key),
+      removed_bot: removed.key,
+      owner: ownerA.key,
+      admin: admin.key,
+      member: member.key,
+      member_viewer: memberViewer.key,
+      bot_owner: botKeys.bot_owner,
+      bot_developer: botKeys.bot_developer,
+      bot_runner: botKeys.bot_runner,
+      bot_viewer: botKeys.bot_viewer,
+      bot_worker: botKeys.bot_worker,
+      bot_custom: botKeys.bot_custom,
+      bot_none: botNone.key,
+      other_owner: ownerB.key,
+    },
+    a: {
+      account_id: A,
+      workspace_id: W,
+      user_id: member.userId,
+      user_api_key_id: await userKeyId(h, member.userId),
+      bot_id: targetBot.id,
+      bot_api_key_id: targetBot.keyId,
+      account_role_id: ACCOUNT_ROLE_IDS.Member,
+      account_membership_id: memberMembership,
+      workspace_role_id: targetRole.id,
+      user_access_id: viewerAccess.id,
+      bot_access_id: targetBotAccess.id,
+    },
+    b: {
+      account_id: B,
+      workspace_id: WB,
+      user_id: ownerB.userId,
+      user_api_key_id: await userKeyId(h, ownerB.userId),
+      bot_id: botB.id,
+      bot_api_key_id: botB.keyId,
+      // B has no account roles of its own (only the shared built-ins), so B's "role" is one that
+      // exists nowhere: the answer must be the same 404.
+      account_role_id: randomUUID(),
+      account_membership_id: botBMembership.id,
+      workspace_role_id: roleB.id,
+      user_access_id: ownerBAccess.id,
+      bot_access_id: botBAccess.id,
+    },
+    hiddenWorkspaceId: hidden,
+    selfKey: { a: member.key, b: ownerB.key },
+    spare,
+    grantee,
+    revokableBotId: revokable.id,
+    wGrants: { users: userGrants, bots: botGrants },
+  };
+}
+
+/** The value of path parameter `name` on `side` for the route `key`. */
+export function paramValue(side: Side, key: string, name: string): string {
+  if (name === 'api_key_id') return key.includes('/api/users/') ? side.user_api_key_id : side.bot_api_key_id;
+  if (name === 'access_id') return key.includes('/user_access/') ? side.user_access_id : side.bot_access_id;
+  const value = (side as unknown as Record<string, string>)[name];
+  if (!value) throw new Error(`fixture: no value for :${name} in ${key}`);
+  return value;
+}
+
+export const pathParams = (url: string): string[] => [...url.matchAll(/:([A-Za-z_]+)/g)].map((m) => m[1]);
+
+export function fillUrl(url: string, params: Record<string, string>): string {
+  return url.replace(/:([A-Za-z_]+)/g, (_, name: string) => encodeURIComponent(params[name]));
+}
+
+export interface CellRequest {
+  params: Record<string, string>;
+  body?: unknown;
+}
+
+type Prepare = (w: World) => Promise<Partial<CellRequest>>;
+const ACCOUNT = '/api/accounts/:account_id';
+const WS = `${ACCOUNT}/workspaces/:workspace_id`;
+
+/**
+ * Routes whose success depends on state: each call gets a fresh target (or an idempotent body),
+ * so that no cell depends on what an earlier cell did, whatever the order.
+ */
+export const PREPARE: Record<string, Prepare> = {
+  'PATCH /api/users/:user_id': async () => ({ body: { first_name: 'Matrix' } }),
+  'POST /api/users/:user_id/api_keys': async () => ({ body: { name: unique('key') } }),
+  'DELETE /api/users/:user_id/api_keys/:api_key_id': async (w) => {
+    const key = unwrap('create user key', await w.h.app.services.apiKeys.createUserKey(ctx(w.h), w.a.user_id, { name: unique('key') }));
+    return { params: { api_key_id: key.id } };
+  },
+  [`PATCH ${ACCOUNT}`]: async () => ({ body: { link: 'https://example.com/matrix' } }),
+  [`PATCH ${ACCOUNT}/account_memberships/:account_membership_id`]: async (w) => ({
+    params: { account_membership_id: await join(w.h, w.a.account_id, w.spare, 'Member') },
+    body: { account_role_id: ACCOUNT_ROLE_IDS.Admin },
+  }),
+  [`DELETE ${ACCOUNT}/account_memberships/:account_membership_id`]: async (w) => ({
+    params: { account_membership_id: await join(w.h, w.a.account_id, w.spare, 'Member') },
+  }),
+  [`POST ${ACCOUNT}/bots/`]: async () => ({ body: { name: unique('new-bot') } }),
+  [`PATCH ${ACCOUNT}/bots/:bot_id`]: async () => ({ body: { name: unique('renamed') } }),
+  [`DELETE ${ACCOUNT}/bots/:bot_id`]: async (w) => ({ params: { bot_id: (await newBot(w.h, w.a.account_id)).id } }),
+  [`POST ${ACCOUNT}/bots/:bot_id/rotate_api_key`]: async () => ({ body: {} }),
+  [`DELETE ${ACCOUNT}/bots/:bot_id/delete_bot_api_key/:api_key_id`]: async (w) => {
+    const bot = await newBot(w.h, w.a.account_id);
+    return { params: { bot_id: bot.id, api_key_id: bot.keyId } };
+  },
+  [`POST ${ACCOUNT}/workspaces/`]: async () => {
+    const handle = unique('new-ws');
+    return { body: { name: handle, handle } };
+  },
+  [`PATCH ${WS}`]: async () => ({ body: { description: 'changed by the matrix' } }),
+  // A workspace every caller reaches exactly as it reaches W, to be deleted instead of W.
+  [`DELETE ${WS}`]: async (w) => {
+    const id = await newWorkspace(w.h, w.a.account_id);
+    await grantBots(w.h, w.a.account_id, id, w.wGrants.bots);
+    await grantUsers(w.h, w.a.account_id, id, w.wGrants.users);
+    return { params: { workspace_id: id } };
+  },
+  [`POST ${ACCOUNT}/workspace_roles/`]: async () => ({ body: { name: unique('role'), scopes: ['see_flows'] } }),
+  [`PATCH ${ACCOUNT}/workspace_roles/:workspace_role_id`]: async () => ({ body: { description: 'changed by the matrix' } }),
+  [`DELETE ${ACCOUNT}/workspace_roles/:workspace_role_id`]: async (w) => {
+    const role = unwrap('create role', await w.h.app.services.roles.createWorkspaceRole(ctx(w.h), w.a.account_id, { name: unique('doomed') }));
+    return { params: { workspace_role_id: role.id } };
+  },
+  [`POST ${WS}/user_access/`]: async (w) => ({ body: { user_id: w.grantee.userId, workspace_role_id: WORKSPACE_ROLE_IDS.Viewer } }),
+  [`DELETE ${WS}/user_access/:access_id`]: async (w) => {
+    const [row] = await grantUsers(w.h, w.a.account_id, w.a.workspace_id, [{ principalId: w.grantee.userId, workspaceRoleId: WORKSPACE_ROLE_IDS.Viewer }]);
+    return { params: { access_id: row.id } };
+  },
+  [`POST ${WS}/bot_access/`]: async (w) => ({ body: { bot_id: w.a.bot_id, workspace_role_id: WORKSPACE_ROLE_IDS.Viewer } }),
+  [`DELETE ${WS}/bot_access/:access_id`]: async (w) => {
+    const [row] = await grantBots(w.h, w.a.account_id, w.a.workspace_id, [{ principalId: w.revokableBotId, workspaceRoleId: WORKSPACE_ROLE_IDS.Viewer }]);
+    return { params: { access_id: row.id } };
+  },
+};
+
+/** The request for one cell of `route` on account A: valid ids, and a body that would succeed. */
+export async function prepareCell(w: World, route: { method: string; url: string }): Promise<CellRequest> {
+  const key = `${route.method} ${route.url}`;
+  const params: Record<string, string> = {};
+  for (const name of pathParams(route.url)) params[name] = paramValue(w.a, key, name);
+  const extra = PREPARE[key] ? await PREPARE[key](w) : {};
+  const body = extra.body ?? (route.method === 'POST' ? {} : undefined);
+  return { params: { ...params, ...extra.params }, body };
+}
+
+/** Every row an account owns, as plain data: compared before and after to prove nothing changed. */
+export async function snapshotAccount(h: Harness, accountId: string) {
+  const db = h.handle.store.db;
+  const bots = await db.selectFrom('bots').selectAll().where('account_id', '=', accountId).orderBy('id').execute();
+  const workspaces = await db.selectFrom('workspaces').selectAll().where('account_id', '=', accountId).orderBy('id').execute();
+  const memberships = await db.selectFrom('account_memberships').selectAll().where('account_id', '=', accountId).orderBy('id').execute();
+  const userIds = memberships.flatMap((m) => (m.user_id ? [m.user_id] : []));
+  const wsIds = workspaces.map((x) => x.id);
+  const botIds = bots.map((b) => b.id);
+  return {
+    account: await db.selectFrom('accounts').selectAll().where('id', '=', accountId).execute(),
+    bots,
+    workspaces,
+    memberships,
+    users: userIds.length ? await db.selectFrom('users').selectAll().where('id', 'in', userIds).orderBy('id').execute() : [],
+    roles: await db.selectFrom('workspace_roles').selectAll().where('account_id', '=', accountId).orderBy('id').execute(),
+    access: wsIds.length ? await db.selectFrom('workspace_access').selectAll().where('workspace_id', 'in', wsIds).orderBy('id').execute() : [],
+    keys: await db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where((eb) => eb.or([eb('bot_id', 'in', botIds.length ? botIds : ['']), eb('user_id', 'in', userIds.length ? userIds : [''])]))
+      .orderBy('id')
+      .execute(),
+    audit: await db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId).orderBy('id').execute(),
+  };
+}
+
+/** Every id an account's rows carry (objects, actors, keys, audit events). */
+export async function idsOf(h: Harness, accountId: string): Promise<Set<string>> {
+  const s = await snapshotAccount(h, accountId);
+  const ids = new Set<string>([accountId]);
+  for (const rows of [s.bots, s.workspaces, s.memberships, s.users, s.roles, s.access, s.keys, s.audit] as Array<Array<Record<string, unknown>>>) {
+    for (const row of rows) {
+      for (const field of ['id', 'actor_id', 'user_id', 'bot_id']) if (typeof row[field] === 'string') ids.add(row[field] as string);
+    }
+  }
+  return ids;
+}

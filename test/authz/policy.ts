@@ -1,0 +1,180 @@
+// The authorization matrix as data: for every route and every kind of caller, the status the
+// product rules demand. Written from DESIGN contract 5, docs/roles.md and the Prefect docs, not
+// copied from the route table, so that a route declaring the wrong requirement shows up here.
+
+export const CALLERS = [
+  'anonymous', // no Authorization header
+  'malformed', // the Owner's key with its checksum broken: refused without a store lookup
+  'removed_bot', // the key of a service account that has since been deleted
+  'owner', // Owner of account A
+  'admin', // Admin of account A
+  'member', // Member of A with no workspace access
+  'member_viewer', // Member of A with Viewer access to workspace W
+  'bot_owner', // service accounts of A with this workspace role in W ...
+  'bot_developer',
+  'bot_runner',
+  'bot_viewer',
+  'bot_worker',
+  'bot_custom', // ... or with the custom role CUSTOM_ROLE below
+  'bot_none', // service account of A with no workspace access
+  'other_owner', // Owner of account B, a stranger to A
+] as const;
+
+export type Caller = (typeof CALLERS)[number];
+
+/**
+ * The custom workspace role `bot_custom` holds. Chosen so that, on the control-plane routes, it
+ * differs from every built-in role: it may edit workspace settings but not delete the workspace
+ * (write_ without manage_), see the workspace's service accounts but not manage them, and see
+ * nothing of its users. Inheriting Viewer checks that inherited scopes add to its own.
+ */
+export const CUSTOM_ROLE = {
+  name: 'matrix-custom',
+  inheritsFrom: 'Viewer',
+  scopes: ['see_secret_blocks', 'write_workspace_settings', 'see_workspace_service_accounts'],
+} as const;
+
+const UNAUTHENTICATED: ReadonlySet<Caller> = new Set(['anonymous', 'malformed', 'removed_bot']);
+
+const BOTS_WITH_W_ACCESS = ['bot_owner', 'bot_developer', 'bot_runner', 'bot_viewer', 'bot_worker', 'bot_custom'] as const;
+
+// Who is what in account A. Service accounts are always account Members (contract 3).
+const MEMBERS_OF_A: readonly Caller[] = ['owner', 'admin', 'member', 'member_viewer', ...BOTS_WITH_W_ACCESS, 'bot_none'];
+const OWNER_AND_ADMIN: readonly Caller[] = ['owner', 'admin'];
+
+// Who reaches workspace W: an access grant, or being account Owner/Admin (implicit workspace Owner).
+const REACHES_W: readonly Caller[] = ['owner', 'admin', 'member_viewer', ...BOTS_WITH_W_ACCESS];
+
+// What each workspace role in W may do with W itself (docs/roles.md): settings are edited by the
+// workspace Owner (and the custom role, by choice); only the Owner deletes the workspace or
+// manages who has access; a Developer views "all workspace settings", including who has access.
+const W_SETTINGS_EDITORS: readonly Caller[] = ['owner', 'admin', 'bot_owner', 'bot_custom'];
+const W_DELETERS: readonly Caller[] = ['owner', 'admin', 'bot_owner'];
+const W_ACCESS_MANAGERS: readonly Caller[] = ['owner', 'admin', 'bot_owner'];
+const W_USER_VIEWERS: readonly Caller[] = ['owner', 'admin', 'bot_owner', 'bot_developer'];
+const W_BOT_VIEWERS: readonly Caller[] = [...W_USER_VIEWERS, 'bot_custom'];
+
+/**
+ * Who can see what a route points at (everyone else gets 404, the same answer as for something
+ * that does not exist), and who among those may act (the rest get 403).
+ * - public: no credentials needed, whatever the caller sends.
+ * - any_key: any valid key.
+ * - self: only the user the path names (the fixtures name `member`).
+ * - account: members of account A.
+ * - workspace: those who reach workspace W.
+ */
+export type Visibility = 'public' | 'any_key' | 'self' | 'account' | 'workspace';
+
+export interface PolicyRow {
+  visible: Visibility;
+  /** The status of a request that is allowed and succeeds. */
+  success: number;
+  /** Who, among those who see it, may do it; absent means all of them. */
+  allow?: readonly Caller[];
+}
+
+const open = (success = 200): PolicyRow => ({ visible: 'public', success });
+const anyKey = (success = 200): PolicyRow => ({ visible: 'any_key', success });
+const self = (success = 200): PolicyRow => ({ visible: 'self', success });
+const inAccount = (success: number, allow?: readonly Caller[]): PolicyRow => ({ visible: 'account', success, allow });
+const inWorkspace = (success: number, allow?: readonly Caller[]): PolicyRow => ({ visible: 'workspace', success, allow });
+
+const ACCOUNT = '/api/accounts/:account_id';
+const WS = `${ACCOUNT}/workspaces/:workspace_id`;
+
+export const POLICY: Record<string, PolicyRow> = {
+  'GET /api/health': open(),
+  'GET /api/openapi.json': open(),
+  'GET /api/workspace_scopes': open(),
+
+  // The caller's own view; a service account key works here exactly as a user key does.
+  'GET /api/me/': anyKey(),
+  'GET /api/me/workspaces': anyKey(),
+  'GET /api/me/accounts': anyKey(),
+  'GET /api/me/api_keys': anyKey(),
+  // Asking about an account or workspace one cannot see is a 404 like any other.
+  'GET /api/me/accounts/:account_id/permissions': inAccount(200),
+  'GET /api/me/workspaces/:workspace_id/scopes': inWorkspace(200),
+
+  // A user's profile and keys belong to that user alone: not even their account Owner sees them.
+  'GET /api/users/:user_id': self(),
+  'PATCH /api/users/:user_id': self(204),
+  'POST /api/users/:user_id/api_keys': self(201),
+  'GET /api/users/:user_id/api_keys': self(),
+  'GET /api/users/:user_id/api_keys/:api_key_id': self(),
+  'DELETE /api/users/:user_id/api_keys/:api_key_id': self(204),
+
+  // Members read the account, its roles, members and service accounts; changing any of it is
+  // Owner/Admin work (Member holds read:* only).
+  [`GET ${ACCOUNT}`]: inAccount(200),
+  [`PATCH ${ACCOUNT}`]: inAccount(204, OWNER_AND_ADMIN),
+  [`POST ${ACCOUNT}/account_roles/filter`]: inAccount(200),
+  [`GET ${ACCOUNT}/account_roles/:account_role_id`]: inAccount(200),
+  [`POST ${ACCOUNT}/account_memberships/filter`]: inAccount(200),
+  [`GET ${ACCOUNT}/account_memberships/:account_membership_id`]: inAccount(200),
+  [`PATCH ${ACCOUNT}/account_memberships/:account_membership_id`]: inAccount(204, OWNER_AND_ADMIN),
+  [`DELETE ${ACCOUNT}/account_memberships/:account_membership_id`]: inAccount(204, OWNER_AND_ADMIN),
+  // The audit log is a security record: not part of the Member's read-only view.
+  [`POST ${ACCOUNT}/audit_events/filter`]: inAccount(200, OWNER_AND_ADMIN),
+
+  // Service accounts: Members (and so every service account) may look, never create, change,
+  // rotate or delete, including themselves.
+  [`POST ${ACCOUNT}/bots/`]: inAccount(201, OWNER_AND_ADMIN),
+  [`POST ${ACCOUNT}/bots/filter`]: inAccount(200),
+  [`GET ${ACCOUNT}/bots/:bot_id`]: inAccount(200),
+  [`PATCH ${ACCOUNT}/bots/:bot_id`]: inAccount(204, OWNER_AND_ADMIN),
+  [`DELETE ${ACCOUNT}/bots/:bot_id`]: inAccount(204, OWNER_AND_ADMIN),
+  [`POST ${ACCOUNT}/bots/:bot_id/rotate_api_key`]: inAccount(201, OWNER_AND_ADMIN),
+  [`GET ${ACCOUNT}/bots/:bot_id/read_bot_api_keys`]: inAccount(200),
+  [`DELETE ${ACCOUNT}/bots/:bot_id/delete_bot_api_key/:api_key_id`]: inAccount(204, OWNER_AND_ADMIN),
+
+  // Workspaces: listing is an account read (answering only what the caller reaches); creating one
+  // is Owner/Admin; the workspace itself is visible only to those who reach it.
+  [`POST ${ACCOUNT}/workspaces/`]: inAccount(201, OWNER_AND_ADMIN),
+  [`POST ${ACCOUNT}/workspaces/filter`]: inAccount(200),
+  [`GET ${WS}`]: inWorkspace(200),
+  [`PATCH ${WS}`]: inWorkspace(204, W_SETTINGS_EDITORS),
+  [`DELETE ${WS}`]: inWorkspace(204, W_DELETERS),
+
+  // Workspace roles are account objects: Members read them, Owner/Admin define them.
+  [`POST ${ACCOUNT}/workspace_roles/`]: inAccount(201, OWNER_AND_ADMIN),
+  [`POST ${ACCOUNT}/workspace_roles/filter`]: inAccount(200),
+  [`GET ${ACCOUNT}/workspace_roles/:workspace_role_id`]: inAccount(200),
+  [`PATCH ${ACCOUNT}/workspace_roles/:workspace_role_id`]: inAccount(204, OWNER_AND_ADMIN),
+  [`DELETE ${ACCOUNT}/workspace_roles/:workspace_role_id`]: inAccount(204, OWNER_AND_ADMIN),
+
+  // Who has access to W: seen by Developer and up, changed by the workspace Owner.
+  [`POST ${WS}/user_access/`]: inWorkspace(200, W_ACCESS_MANAGERS),
+  [`POST ${WS}/user_access/filter`]: inWorkspace(200, W_USER_VIEWERS),
+  [`GET ${WS}/user_access/:access_id`]: inWorkspace(200, W_USER_VIEWERS),
+  [`DELETE ${WS}/user_access/:access_id`]: inWorkspace(204, W_ACCESS_MANAGERS),
+  [`POST ${WS}/bot_access/`]: inWorkspace(200, W_ACCESS_MANAGERS),
+  [`POST ${WS}/bot_access/filter`]: inWorkspace(200, W_BOT_VIEWERS),
+  [`GET ${WS}/bot_access/:access_id`]: inWorkspace(200, W_BOT_VIEWERS),
+  [`DELETE ${WS}/bot_access/:access_id`]: inWorkspace(204, W_ACCESS_MANAGERS),
+};
+
+function sees(visible: Visibility, caller: Caller): boolean {
+  switch (visible) {
+    case 'public':
+    case 'any_key':
+      return true;
+    case 'self':
+      return caller === 'member';
+    case 'account':
+      return MEMBERS_OF_A.includes(caller);
+    case 'workspace':
+      return REACHES_W.includes(caller);
+  }
+}
+
+/** The status one cell must answer: 401 before anything, then 404 for what is out of sight, then 403. */
+export function expectedStatus(row: PolicyRow, caller: Caller): number {
+  if (row.visible === 'public') return row.success;
+  if (UNAUTHENTICATED.has(caller)) return 401;
+  if (!sees(row.visible, caller)) return 404;
+  if (row.allow && !row.allow.includes(caller)) return 403;
+  return row.success;
+}
+
+export const routeKey = (route: { method: string; url: string }): string => `${route.method} ${route.url}`;
