@@ -1,8 +1,9 @@
 // Running Gatehouse: config → open store → migrate → createApp → listen; SIGTERM drains and exits 0.
+import { resolve } from 'node:path';
 import pino from 'pino';
 import { createApp } from './app.js';
 import { systemClock } from './clock.js';
-import type { Config } from './config.js';
+import { DEFAULTS, type Config } from './config.js';
 import { openStore, type Store } from './store/store.js';
 import { migrate } from './store/migrate.js';
 
@@ -20,6 +21,31 @@ export function createLogger(level: string) {
   });
 }
 
+const hasPassword = (url: string) => {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return true; // unreadable here: assume it holds one rather than print it
+  }
+};
+const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * The bootstrap command that reaches the same store as this server, ready to paste: the store
+ * flags must match, or the account lands in another database. A URL password is never printed.
+ */
+export function bootstrapHint(config: Config, env: NodeJS.ProcessEnv = process.env): string {
+  const flags = ['--account-name "My Organization"', '--account-handle my-org', '--email you@example.com'];
+  if (config.databaseUrl) {
+    const fromEnv = env.GATEHOUSE_DATABASE_URL === config.databaseUrl || hasPassword(config.databaseUrl);
+    flags.push(`--database-url ${fromEnv ? '"$GATEHOUSE_DATABASE_URL"' : shellWord(config.databaseUrl)}`);
+    if (config.databaseSchema) flags.push(`--database-schema ${config.databaseSchema}`);
+  } else if (config.dataDir !== resolve(DEFAULTS.dataDir)) {
+    flags.push(`--data-dir ${shellWord(config.dataDir)}`);
+  }
+  return `npx gatehouse bootstrap ${flags.join(' ')}`;
+}
+
 export async function startServer(config: Config, out: (line: string) => void = console.log): Promise<Running> {
   const logger = createLogger(config.logLevel);
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
@@ -31,10 +57,9 @@ export async function startServer(config: Config, out: (line: string) => void = 
   out(`Gatehouse is serving on ${url} (store: ${store.description})`);
   out(`  health: ${url}/api/health   API description: ${url}/api/openapi.json`);
   if (await app.services.accounts.isEmpty()) {
-    const where = config.databaseUrl ? ' --database-url "$GATEHOUSE_DATABASE_URL"' : config.dataDir.endsWith('/.gatehouse') ? '' : ` --data-dir ${config.dataDir}`;
     out('');
     out('No account exists yet. Create the first account and its Owner (prints an API key once):');
-    out(`  npx gatehouse bootstrap --account-name "My Organization" --account-handle my-org --email you@example.com${where}`);
+    out(`  ${bootstrapHint(config)}`);
     out('');
   }
 

@@ -35,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     return await run(rest);
   } catch (error) {
     if (error instanceof UsageError) {
-      console.error(`gatehouse ${command}: ${error.message}\nRun "gatehouse --help" for usage.`);
+      console.error(`gatehouse ${command}: ${error.message}\n\n${USAGE}`);
       return 2;
     }
     const code = (error as { code?: string }).code;

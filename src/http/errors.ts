@@ -24,9 +24,9 @@ export const sendFailure = (request: FastifyRequest, reply: FastifyReply, failur
 export class HttpError extends Error {
   constructor(
     readonly code: ErrorCode,
-    readonly detail?: string,
+    readonly detail?: string | ValidationItem[],
   ) {
-    super(detail ?? ERRORS[code].message);
+    super(typeof detail === 'string' ? detail : ERRORS[code].message);
   }
 }
 
@@ -72,7 +72,25 @@ export function installErrorHandling(app: FastifyInstance, isStoreUnavailable: (
     return sendError(request, reply, 'INTERNAL_ERROR');
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}; GET /api/openapi.json lists the routes`),
-  );
+  // A path that exists under other methods is a 405 with `Allow`, as FastAPI answers, not a 404.
+  const paths: { pattern: RegExp; method: string }[] = [];
+  app.addHook('onRoute', (route) => {
+    const source = normalPath(route.url ?? route.path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+/g, '[^/]+');
+    for (const method of [route.method].flat()) paths.push({ pattern: new RegExp(`^${source}$`), method });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    const allowed = [...new Set(paths.filter((p) => p.pattern.test(normalPath(path))).map((p) => p.method))];
+    if (allowed.length) {
+      reply.header('allow', allowed.join(', '));
+      return sendError(request, reply, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`);
+    }
+    return sendError(request, reply, 'ROUTE_NOT_FOUND', `No route ${request.method} ${path}; GET /api/openapi.json lists the routes`);
+  });
+}
+
+/** Router-equivalent form of a path: no duplicate or trailing slashes (both forms are served). */
+function normalPath(path: string): string {
+  return path.replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1');
 }

@@ -1,21 +1,59 @@
 // Request bodies: JSON only. An empty body is "no body" (Terraform sends empty filter bodies);
 // anything that is not JSON is a 400 that says where it broke.
 import type { FastifyInstance } from 'fastify';
-import { HttpError } from './errors.js';
+import { HttpError, type ValidationItem } from './errors.js';
+
+/**
+ * The path to the first string (value or key) holding U+0000, or null. PostgreSQL cannot store
+ * that character in text, so it is refused for every store alike, before any query sees it.
+ */
+function nulAt(value: unknown, path: (string | number)[] = []): (string | number)[] | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulAt(value[i], [...path, i]);
+      if (found) return found;
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, child] of Object.entries(value)) {
+      if (key.includes('\u0000')) return [...path, key];
+      const found = nulAt(child, [...path, key]);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+const NUL_MESSAGE = 'must not contain the NUL character (\\u0000)';
 
 export function installJsonParser(app: FastifyInstance): void {
+  // A NUL in the path or query would reach the store from the auth hook, before any validation.
+  app.addHook('onRequest', async (request) => {
+    if (/%00/.test(request.url)) {
+      throw new HttpError('BAD_REQUEST', `The URL ${NUL_MESSAGE}`);
+    }
+  });
+
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(/^application\/([a-z0-9.+-]*\+)?json$/i, { parseAs: 'string' }, (_request, body, done) => {
     const text = String(body);
     if (text.trim() === '') return done(null, undefined);
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text));
+      parsed = JSON.parse(text);
     } catch (error) {
       // The parser's own message can quote the body, which may hold a secret: keep the position only.
       const position = /position (\d+)/.exec((error as Error).message)?.[1];
       const where = position ? ` (near character ${position})` : '';
-      done(new HttpError('INVALID_JSON', `The request body is not valid JSON${where}; send a JSON object`), undefined);
+      return done(new HttpError('INVALID_JSON', `The request body is not valid JSON${where}; send a JSON object`), undefined);
     }
+    // Only an escaped \u0000 can put a NUL in parsed JSON (a raw one is a syntax error).
+    const nul = text.includes('\\u0000') ? nulAt(parsed) : null;
+    if (nul) {
+      const item: ValidationItem = { loc: ['body', ...nul], msg: NUL_MESSAGE, type: 'nul_character' };
+      return done(new HttpError('VALIDATION_FAILED', [item]), undefined);
+    }
+    done(null, parsed);
   });
   // Any other declared type: refuse rather than guess, unless the body is empty.
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {

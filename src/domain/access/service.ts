@@ -5,6 +5,7 @@ import { Abort, inTransaction, type Deps, type Tx } from '../deps.js';
 import { newId, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { findWorkspaceRole } from '../roles/service.js';
+import { lockAccount } from '../memberships/service.js';
 
 export type AccessKind = 'user' | 'bot';
 
@@ -82,6 +83,9 @@ export function accessService(deps: Deps) {
     return inTransaction(
       deps,
       async (tx) => {
+        // A user's grant rests on their membership: without the lock, a grant committed while the
+        // user is being removed survives the removal (and would return if they were re-added).
+        if (kind === 'user') await lockAccount(tx, accountId);
         const ids: string[] = [];
         for (const grant of grants) {
           const role = await findWorkspaceRole(tx, accountId, grant.workspaceRoleId);

@@ -66,8 +66,9 @@ export function auditService(deps: Deps) {
     /** Newest first. Time bounds: `after` inclusive, `before` exclusive. */
     async filter(accountId: string, filter: AuditFilter): Promise<AuditEvent[]> {
       let query = deps.store.db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId);
-      if (filter.actions?.length) query = query.where('action', 'in', filter.actions);
-      if (filter.actorIds?.length) query = query.where('actor_id', 'in', filter.actorIds);
+      // `any_: []` matches nothing, as on every other filter route; null or absent is no filter.
+      if (filter.actions) query = query.where('action', 'in', filter.actions.length ? filter.actions : ['']);
+      if (filter.actorIds) query = query.where('actor_id', 'in', filter.actorIds.length ? filter.actorIds : ['']);
       if (filter.after) query = query.where('occurred', '>=', filter.after);
       if (filter.before) query = query.where('occurred', '<', filter.before);
       const rows = await query

@@ -74,8 +74,11 @@ async function ownerCount(tx: Tx, accountId: string): Promise<number> {
   return Number(row.n);
 }
 
-/** Serialises changes to one account's memberships: a row lock on PostgreSQL, the write lock on SQLite. */
-async function lockAccount(tx: Tx, accountId: string): Promise<void> {
+/**
+ * Serialises changes to one account's memberships, and grants to its users (so that a grant racing
+ * a removal cannot outlive it): a row lock on PostgreSQL, the write lock on SQLite.
+ */
+export async function lockAccount(tx: Tx, accountId: string): Promise<void> {
   await tx.updateTable('accounts').set((eb) => ({ id: eb.ref('id') })).where('id', '=', accountId).execute();
 }
 

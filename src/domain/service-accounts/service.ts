@@ -63,6 +63,22 @@ export function serviceAccountService(deps: Deps) {
     return tx.selectFrom('bots').selectAll().where('id', '=', botId).where('account_id', '=', accountId).executeTakeFirst();
   }
 
+  /**
+   * Writes the service account's row before anything else a key change touches, so rotations,
+   * key deletions and removal of one service account queue behind each other (a row lock on
+   * PostgreSQL; SQLite writers are serial already). Taking locks in any other order deadlocks:
+   * a removal holding the keys while a rotation holds the service account. False: no such bot.
+   */
+  async function lockBot(tx: Tx, accountId: string, botId: string, now: Date): Promise<boolean> {
+    const touched = await tx
+      .updateTable('bots')
+      .set({ updated: now.toISOString() })
+      .where('id', '=', botId)
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
+    return Number(touched.numUpdatedRows) > 0;
+  }
+
   return {
     async create(
       ctx: OpContext,
@@ -175,8 +191,8 @@ export function serviceAccountService(deps: Deps) {
     /** Deletes the service account, its keys, membership and workspace access in one transaction. */
     async remove(ctx: OpContext, accountId: string, botId: string): Promise<Result<{ workspaceIds: string[] }>> {
       return inTransaction(deps, async (tx) => {
-        const bot = await findBot(tx, accountId, botId);
-        if (!bot) return fail('NOT_FOUND', 'Service account not found');
+        if (!(await lockBot(tx, accountId, botId, ctx.now))) return fail('NOT_FOUND', 'Service account not found');
+        const bot = (await findBot(tx, accountId, botId))!;
         const access = await tx.selectFrom('workspace_access').select('workspace_id').where('bot_id', '=', botId).execute();
         // Explicit deletes, children first, rather than relying on ON DELETE CASCADE alone: the
         // effect is then the same on every store whatever its foreign-key settings.
@@ -214,15 +230,7 @@ export function serviceAccountService(deps: Deps) {
       if (!expiration.ok) return expiration;
       const now = ctx.now.toISOString();
       return inTransaction(deps, async (tx) => {
-        // Writing the service account's row first serialises concurrent rotations and deletes of
-        // it (a row lock on PostgreSQL; SQLite writers are serial already).
-        const touched = await tx
-          .updateTable('bots')
-          .set({ updated: now })
-          .where('id', '=', botId)
-          .where('account_id', '=', accountId)
-          .executeTakeFirst();
-        if (Number(touched.numUpdatedRows) === 0) return fail('NOT_FOUND', 'Service account not found');
+        if (!(await lockBot(tx, accountId, botId, ctx.now))) return fail('NOT_FOUND', 'Service account not found');
         const bot = (await findBot(tx, accountId, botId))!;
         const old = await tx
           .selectFrom('api_keys')
@@ -279,8 +287,8 @@ export function serviceAccountService(deps: Deps) {
 
     async deleteKey(ctx: OpContext, accountId: string, botId: string, keyId: string): Promise<Result<null>> {
       return inTransaction(deps, async (tx) => {
-        const bot = await findBot(tx, accountId, botId);
-        if (!bot) return fail('NOT_FOUND', 'Service account not found');
+        if (!(await lockBot(tx, accountId, botId, ctx.now))) return fail('NOT_FOUND', 'Service account not found');
+        const bot = (await findBot(tx, accountId, botId))!;
         const deleted = await tx.deleteFrom('api_keys').where('bot_id', '=', botId).where('id', '=', keyId).executeTakeFirst();
         if (Number(deleted.numDeletedRows) === 0) throw new Abort(fail('NOT_FOUND', 'API key not found'));
         await recordEvent(tx, ctx, {
