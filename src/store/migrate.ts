@@ -18,6 +18,9 @@ export async function migrate(store: Store): Promise<void> {
   const migrator = new Migrator({
     db: store.db,
     provider: { getMigrations: async () => MIGRATIONS },
+    // Without this Kysely looks for its bookkeeping tables in every schema of the database and
+    // can mistake another Gatehouse's (or another test's) for this one's.
+    ...(store.schema ? { migrationTableSchema: store.schema } : {}),
   });
   const { error } = await migrator.migrateToLatest();
   if (error) throw error;

@@ -39,7 +39,19 @@ export async function freshStore(): Promise<StoreHandle> {
   if (STORE_KIND === 'postgres') {
     const schema = `gh_test_${randomBytes(6).toString('hex')}`;
     const store = await openStore({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema });
-    await migrate(store);
+    const dropSchema = async () => {
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      await client.query(`drop schema if exists "${schema}" cascade`);
+      await client.end();
+    };
+    try {
+      await migrate(store);
+    } catch (error) {
+      await store.close();
+      await dropSchema();
+      throw error;
+    }
     const extra: Store[] = [];
     return {
       store,
@@ -52,10 +64,7 @@ export async function freshStore(): Promise<StoreHandle> {
       dispose: async () => {
         for (const s of extra) await s.close();
         await store.close();
-        const client = new pg.Client({ connectionString: PG_URL });
-        await client.connect();
-        await client.query(`drop schema if exists "${schema}" cascade`);
-        await client.end();
+        await dropSchema();
       },
     };
   }
