@@ -1,7 +1,11 @@
 // createApp builds the whole server from its dependencies; main, the CLI and every test use it.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
+import cookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import type { Store } from './store/store.js';
@@ -20,6 +24,9 @@ import { workspaceRoutes } from './http/routes/workspaces.js';
 import { workspaceRoleRoutes } from './http/routes/workspace-roles.js';
 import { accessRoutes } from './http/routes/access.js';
 import { auditRoutes } from './http/routes/audit.js';
+import { sessionRoutes } from './http/routes/sessions.js';
+import { setupRoutes } from './http/routes/setup.js';
+import { invitationRoutes } from './http/routes/invitations.js';
 
 export interface AppOptions {
   store: Store;
@@ -27,6 +34,13 @@ export interface AppOptions {
   logger?: Logger | false;
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number;
+  /** The built web page (dist/web); served at / when present. */
+  webRoot?: string;
+  /** Trust X-Forwarded-* from a reverse proxy (for the client address and https). */
+  trustProxy?: boolean;
+  /** The address people reach Gatehouse at, for links (invitations); default: the request's host. */
+  publicUrl?: string;
+  sessionTtlSeconds?: number;
 }
 
 export interface App {
@@ -37,7 +51,8 @@ export interface App {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export async function createApp({ store, clock, logger = false, bodyLimit = 1_048_576 }: AppOptions): Promise<App> {
+export async function createApp(options: AppOptions): Promise<App> {
+  const { store, clock, logger = false, bodyLimit = 1_048_576 } = options;
   const server = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit,
@@ -49,15 +64,18 @@ export async function createApp({ store, clock, logger = false, bodyLimit = 1_04
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     return503OnClosing: true,
+    trustProxy: options.trustProxy ?? false,
   }) as unknown as FastifyInstance;
 
-  const services = createServices({ store, clock });
+  const services = createServices({ store, clock }, { sessionTtlSeconds: options.sessionTtlSeconds });
   const deps: RouteDeps = { services, clock };
 
   server.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', String(request.id));
   });
-  installErrorHandling(server, (error) => store.isUnavailable(error));
+  const hasWebPage = Boolean(options.webRoot && existsSync(join(options.webRoot, 'index.html')));
+  await server.register(cookie);
+  installErrorHandling(server, (error) => store.isUnavailable(error), hasWebPage ? webPageFallback : undefined);
   installJsonParser(server);
   installAuth(server, { services, store });
 
@@ -90,8 +108,25 @@ export async function createApp({ store, clock, logger = false, bodyLimit = 1_04
     ...workspaceRoleRoutes(deps),
     ...accessRoutes(deps),
     ...auditRoutes(deps),
+    ...sessionRoutes(deps),
+    ...setupRoutes(deps),
+    ...invitationRoutes(deps, { publicUrl: options.publicUrl }),
   ];
   registerRoutes(server, routes);
+  if (hasWebPage) await serveWebPage(server, options.webRoot!);
   await server.ready();
   return { server, services, routes };
+}
+
+/** The web page: its files, and index.html for any other non-API path (the page routes itself). */
+async function serveWebPage(server: FastifyInstance, root: string): Promise<void> {
+  await server.register(fastifyStatic, { root, wildcard: false, index: ['index.html'] });
+}
+
+/** Paths the web page routes itself (history API): answered with its index.html. */
+function webPageFallback(request: FastifyRequest, reply: FastifyReply): boolean {
+  const path = request.url.split('?')[0];
+  if ((request.method !== 'GET' && request.method !== 'HEAD') || path === '/api' || path.startsWith('/api/')) return false;
+  reply.header('cache-control', 'no-cache').sendFile('index.html');
+  return true;
 }

@@ -10,6 +10,11 @@ export interface Config {
   databaseSchema?: string;
   logLevel: string;
   bodyLimit: number;
+  /** Trust X-Forwarded-For/-Proto from a reverse proxy in front of Gatehouse. */
+  trustProxy: boolean;
+  /** How people reach Gatehouse (for setup and invitation links), e.g. https://gatehouse.example.com */
+  publicUrl?: string;
+  sessionTtlSeconds: number;
 }
 
 export const DEFAULTS = {
@@ -63,6 +68,19 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) {
     return { ok: false, error: `Invalid GATEHOUSE_BODY_LIMIT "${bodyLimitText}": a number of bytes, at least 1024` };
   }
+  const trustProxyText = (env.GATEHOUSE_TRUST_PROXY ?? 'false').toLowerCase();
+  if (!['true', 'false', '1', '0'].includes(trustProxyText)) {
+    return { ok: false, error: `Invalid GATEHOUSE_TRUST_PROXY "${env.GATEHOUSE_TRUST_PROXY}": use true or false` };
+  }
+  const publicUrl = env.GATEHOUSE_PUBLIC_URL || undefined;
+  if (publicUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(publicUrl)) {
+    return { ok: false, error: `Invalid GATEHOUSE_PUBLIC_URL "${publicUrl}": an http:// or https:// address` };
+  }
+  const ttlText = env.GATEHOUSE_SESSION_TTL_SECONDS ?? '43200';
+  const sessionTtlSeconds = Number(ttlText);
+  if (!Number.isInteger(sessionTtlSeconds) || sessionTtlSeconds < 60 || sessionTtlSeconds > 2_592_000) {
+    return { ok: false, error: `Invalid GATEHOUSE_SESSION_TTL_SECONDS "${ttlText}": seconds, from 60 to 2592000 (30 days)` };
+  }
   return {
     ok: true,
     config: {
@@ -73,6 +91,9 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       databaseSchema: databaseSchema || undefined,
       logLevel,
       bodyLimit,
+      trustProxy: trustProxyText === 'true' || trustProxyText === '1',
+      publicUrl,
+      sessionTtlSeconds,
     },
   };
 }

@@ -48,6 +48,24 @@ export const ERRORS = {
   },
   UNKNOWN_SERVICE_ACCOUNT: { status: 422, message: 'No such service account in this account' },
   UNKNOWN_USER: { status: 422, message: 'No such user in this account' },
+  INVALID_LOGIN: { status: 401, message: 'Email or password is incorrect' },
+  RATE_LIMITED: { status: 429, message: 'Too many failed attempts; wait and try again' },
+  CSRF_FAILED: {
+    status: 403,
+    message: 'Missing or wrong X-CSRF-Token header: a request signed in with a session cookie must send the csrf_token it was given',
+  },
+  SESSION_REQUIRED: { status: 401, message: 'Not signed in: sign in with email and password first' },
+  PASSWORD_TOO_SHORT: { status: 422, message: 'Choose a password of at least 10 characters' },
+  WRONG_PASSWORD: { status: 403, message: 'The current password is incorrect' },
+  SETUP_TOKEN_INVALID: { status: 403, message: 'This setup link is invalid or has expired; restart Gatehouse to print a new one' },
+  SETUP_DONE: { status: 409, message: 'Gatehouse is already set up; sign in instead' },
+  ALREADY_MEMBER: { status: 409, message: 'This person is already a member of the account' },
+  INVITATION_EXPIRED: { status: 410, message: 'This invitation has expired; ask for a new one' },
+  INVITATION_USED: { status: 409, message: 'This invitation has already been used or was revoked' },
+  SIGN_IN_FIRST: {
+    status: 409,
+    message: 'A user with this email already exists: sign in as that user, then open the invitation link again',
+  },
   CONCURRENT_CHANGE: { status: 409, message: 'Another request changed this at the same time; retry' },
   INTERNAL_ERROR: { status: 500, message: 'Internal error; the request id identifies it in the server log' },
   STORE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; try again shortly' },
@@ -60,6 +78,8 @@ export interface Failure {
   ok: false;
   code: ErrorCode;
   detail?: string;
+  /** Seconds before trying again makes sense (429). */
+  retryAfter?: number;
 }
 export interface Success<T> {
   ok: true;

@@ -1,11 +1,15 @@
 // Running Gatehouse: config → open store → migrate → createApp → listen; SIGTERM drains and exits 0.
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createApp } from './app.js';
 import { systemClock } from './clock.js';
 import { DEFAULTS, type Config } from './config.js';
 import { openStore, type Store } from './store/store.js';
 import { migrate } from './store/migrate.js';
+
+/** The built web page: dist/web beside the compiled server. */
+const WEB_ROOT = fileURLToPath(new URL('./web', import.meta.url));
 
 export interface Running {
   url: string;
@@ -49,16 +53,40 @@ export function bootstrapHint(config: Config, env: NodeJS.ProcessEnv = process.e
 export async function startServer(config: Config, out: (line: string) => void = console.log): Promise<Running> {
   const logger = createLogger(config.logLevel);
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
-  await migrate(store);
-  const app = await createApp({ store, clock: systemClock, logger, bodyLimit: config.bodyLimit });
-  const address = await app.server.listen({ host: config.host, port: config.port });
+  let app: Awaited<ReturnType<typeof createApp>> | undefined;
+  let address: string;
+  try {
+    await migrate(store);
+    app = await createApp({
+      store,
+      clock: systemClock,
+      logger,
+      bodyLimit: config.bodyLimit,
+      webRoot: WEB_ROOT,
+      trustProxy: config.trustProxy,
+      publicUrl: config.publicUrl,
+      sessionTtlSeconds: config.sessionTtlSeconds,
+    });
+    address = await app.server.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    // An open pool would keep the process alive long after the error (port in use, bad migration).
+    await app?.server.close().catch(() => {});
+    await store.close().catch(() => {});
+    throw error;
+  }
   const url = address.replace('://[::1]', '://localhost');
 
   out(`Gatehouse is serving on ${url} (store: ${store.description})`);
   out(`  health: ${url}/api/health   API description: ${url}/api/openapi.json`);
-  if (await app.services.accounts.isEmpty()) {
+  out(`  web page: ${url}/`);
+  const setupToken = await app.services.setup.issueToken();
+  if (setupToken) {
+    const base = (config.publicUrl ?? url).replace(/\/+$/, '');
     out('');
-    out('No account exists yet. Create the first account and its Owner (prints an API key once):');
+    out('No account exists yet. Create the first account and its Owner, either in the browser with this');
+    out('one-time setup link (valid 24 hours, until the first account exists):');
+    out(`  ${base}/setup?token=${setupToken}`);
+    out('or from the command line (prints an API key once):');
     out(`  ${bootstrapHint(config)}`);
     out('');
   }

@@ -10,8 +10,16 @@ import { roleService } from './roles/service.js';
 import { accessService } from './access/service.js';
 import { membershipService } from './memberships/service.js';
 import { auditService } from './audit/service.js';
+import { DEFAULT_SESSION_TTL_SECONDS, sessionService } from './sessions/service.js';
+import { setupService } from './setup/service.js';
+import { invitationService } from './invitations/service.js';
 
-export function createServices(deps: Deps) {
+export interface ServiceOptions {
+  sessionTtlSeconds?: number;
+}
+
+export function createServices(deps: Deps, options: ServiceOptions = {}) {
+  const sessionTtlSeconds = options.sessionTtlSeconds ?? DEFAULT_SESSION_TTL_SECONDS;
   return {
     accounts: accountService(deps),
     users: userService(deps),
@@ -22,6 +30,9 @@ export function createServices(deps: Deps) {
     access: accessService(deps),
     memberships: membershipService(deps),
     audit: auditService(deps),
+    sessions: sessionService(deps, { ttlSeconds: sessionTtlSeconds }),
+    setup: setupService(deps, { sessionTtlSeconds }),
+    invitations: invitationService(deps, { sessionTtlSeconds }),
   };
 }
 

@@ -1,34 +1,63 @@
 // Authentication and authorization for every route, before its handler and before its body is
-// read: the Bearer key names an actor, the route's requirement is decided by authz/evaluate().
+// read: the Bearer key or session cookie names an actor, and authz/evaluate() decides the route's
+// requirement.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type {} from '@fastify/cookie';
 import { evaluate, type Grants } from '../authz/requirements.js';
 import { accountGrant, workspaceScopes } from '../domain/access/grants.js';
 import type { Services } from '../domain/services.js';
 import type { Store } from '../store/store.js';
 import { HttpError } from './errors.js';
+import { constantTimeEqual } from '../domain/secrets.js';
 
 const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
 const UUID_ANY_CASE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+export const SESSION_COOKIE = 'gatehouse_session';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 function presentedKey(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
   if (typeof header !== 'string') return null;
-  return BEARER.exec(header)?.[1] ?? null;
+  return BEARER.exec(header)?.[1] ?? '';
+}
+
+/**
+ * Who is calling: a Bearer key when an Authorization header is sent (a bad one is never rescued by
+ * a cookie), else a session cookie. A state-changing request made with a cookie must carry the
+ * session's CSRF token; a cross-site page can make the browser send the cookie, not the header.
+ */
+export async function resolveCaller(request: FastifyRequest, services: Services): Promise<void> {
+  const key = presentedKey(request);
+  if (key !== null) {
+    request.auth.actor = key ? await services.apiKeys.authenticate(key) : null;
+    return;
+  }
+  const token = request.cookies?.[SESSION_COOKIE];
+  if (!token) return;
+  const session = await services.sessions.authenticate(token);
+  if (!session) return;
+  if (!SAFE_METHODS.has(request.method)) {
+    const sent = request.headers['x-csrf-token'];
+    if (typeof sent !== 'string' || !constantTimeEqual(sent, session.csrfToken)) throw new HttpError('CSRF_FAILED');
+  }
+  request.auth.actor = session.actor;
+  request.auth.sessionId = session.sessionId;
+  request.auth.csrfToken = session.csrfToken;
 }
 
 export function installAuth(app: FastifyInstance, deps: { services: Services; store: Store }): void {
   app.decorateRequest('auth', null as never);
 
   app.addHook('onRequest', async (request) => {
-    request.auth = { actor: null, account: null, scopes: null };
+    request.auth = { actor: null, account: null, scopes: null, sessionId: null, csrfToken: null };
     const requirement = request.routeOptions.config?.requirement;
     // Unknown routes reach the not-found handler; every registered route has a requirement.
     if (!requirement || requirement.kind === 'public') return;
 
-    const key = presentedKey(request);
-    const actor = key ? await deps.services.apiKeys.authenticate(key) : null;
+    await resolveCaller(request, deps.services);
+    const actor = request.auth.actor;
     if (!actor) throw new HttpError('UNAUTHENTICATED');
-    request.auth.actor = actor;
 
     const params = (request.params ?? {}) as Record<string, string | undefined>;
     // UUIDs are stored lowercase; accept any case in paths, as UUID parsers do.

@@ -17,8 +17,10 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, code: Er
   return reply.code(ERRORS[code].status).type('application/json').send(errorBody(request, code, detail));
 }
 
-export const sendFailure = (request: FastifyRequest, reply: FastifyReply, failure: Failure) =>
-  sendError(request, reply, failure.code, failure.detail);
+export function sendFailure(request: FastifyRequest, reply: FastifyReply, failure: Failure) {
+  if (failure.retryAfter !== undefined) reply.header('retry-after', String(failure.retryAfter));
+  return sendError(request, reply, failure.code, failure.detail);
+}
 
 /** Raised from hooks and parsers to answer with a catalog error. */
 export class HttpError extends Error {
@@ -44,7 +46,12 @@ function validationItems(error: FastifyError): ValidationItem[] {
   });
 }
 
-export function installErrorHandling(app: FastifyInstance, isStoreUnavailable: (error: unknown) => boolean): void {
+export function installErrorHandling(
+  app: FastifyInstance,
+  isStoreUnavailable: (error: unknown) => boolean,
+  /** Answers paths outside the API (the web page); returns false to fall through. */
+  fallback?: (request: FastifyRequest, reply: FastifyReply) => boolean,
+): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof HttpError) return sendError(request, reply, error.code, error.detail);
     if (error.validation) {
@@ -80,6 +87,7 @@ export function installErrorHandling(app: FastifyInstance, isStoreUnavailable: (
   });
 
   app.setNotFoundHandler((request, reply) => {
+    if (fallback?.(request, reply)) return reply;
     const path = request.url.split('?')[0];
     const allowed = [...new Set(paths.filter((p) => p.pattern.test(normalPath(path))).map((p) => p.method))];
     if (allowed.length) {

@@ -17,6 +17,9 @@ export interface AuthState {
   account: AccountGrant | null;
   /** The caller's scopes in `{workspace_id}`, when the route has one. */
   scopes: ReadonlySet<string> | null;
+  /** Set when the caller signed in with a session cookie rather than a key. */
+  sessionId: string | null;
+  csrfToken: string | null;
 }
 
 declare module 'fastify' {

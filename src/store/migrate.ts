@@ -2,12 +2,14 @@
 // in code, in authz/, so a release that changes one updates every store on its next start).
 import { Migrator, type Migration } from 'kysely';
 import * as initial from './migrations/0001-initial.js';
+import * as people from './migrations/0002-people.js';
 import type { Store } from './store.js';
 import { BUILTIN_ACCOUNT_ROLES } from '../authz/permissions.js';
 import { BUILTIN_WORKSPACE_ROLES } from '../authz/workspace-roles.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-people': people,
 };
 
 /** Built-in rows carry a fixed timestamp so that reads are stable across processes and restarts. */

@@ -28,6 +28,8 @@ export interface UsersTable {
   image_location: string | null;
   settings: string;
   last_login: string | null;
+  /** Argon2id; null for a user who has only API keys so far. */
+  password_hash: string | null;
   created: string;
   updated: string;
 }
@@ -125,6 +127,42 @@ export interface AuditEventsTable {
   occurred: string;
 }
 
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  ip_address: string | null;
+  user_agent: string | null;
+  created: string;
+  updated: string;
+  expires_at: string;
+}
+
+export interface InvitationsTable {
+  id: string;
+  account_id: string;
+  email: string;
+  account_role_id: string;
+  code_hash: string;
+  status: 'PENDING' | 'ACCEPTED' | 'REVOKED';
+  invited_by_actor_id: string | null;
+  expiration: string;
+  created: string;
+  updated: string;
+}
+
+export interface AuthFailuresTable {
+  key: string;
+  failures: number;
+  window_start: string;
+}
+
+export interface SetupTokensTable {
+  token_hash: string;
+  created: string;
+  expires_at: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   users: UsersTable;
@@ -136,4 +174,8 @@ export interface Database {
   workspace_roles: WorkspaceRolesTable;
   workspace_access: WorkspaceAccessTable;
   audit_events: AuditEventsTable;
+  sessions: SessionsTable;
+  invitations: InvitationsTable;
+  auth_failures: AuthFailuresTable;
+  setup_tokens: SetupTokensTable;
 }

@@ -2,10 +2,11 @@
 // with its first Owner and that Owner's first API key.
 import { fail, ok, type Result } from '../../errors.js';
 import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
-import { Abort, inTransaction, parseJsonColumn, type Deps, type Tx } from '../deps.js';
+import { Abort, inTransaction, parseJsonColumn, type Deps } from '../deps.js';
 import { newId, type OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { issueKey } from '../api-keys/service.js';
+import { findOrCreateUser } from '../users/create.js';
 import type { AccountsTable } from '../../store/schema.js';
 
 export interface AccountSettings {
@@ -84,25 +85,22 @@ export interface BootstrapInput {
   accountName: string;
   accountHandle: string;
   email: string;
+  /** Set for the browser's first-run setup, which signs in with a password instead of a key. */
+  passwordHash?: string | null;
+  firstName?: string;
+  lastName?: string;
+  /** Default true: the CLI prints one API key for the new Owner. */
+  issueApiKey?: boolean;
 }
 
 export interface BootstrapResult {
   account_id: string;
   user_id: string;
+  /** Empty when issueApiKey was false. */
   api_key: string;
 }
 
 const handleTaken = fail('ACCOUNT_HANDLE_TAKEN');
-
-/** A unique user handle from an email's local part: `ada`, then `ada-2`, `ada-3`… */
-async function freeUserHandle(tx: Tx, email: string): Promise<string> {
-  const base = email.split('@')[0].toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'user';
-  for (let n = 1; ; n++) {
-    const candidate = n === 1 ? base : `${base}-${n}`;
-    const taken = await tx.selectFrom('users').select('id').where('handle', '=', candidate).executeTakeFirst();
-    if (!taken) return candidate;
-  }
-}
 
 export function accountService(deps: Deps) {
   const { store } = deps;
@@ -133,27 +131,7 @@ export function accountService(deps: Deps) {
             updated: now,
           };
           await tx.insertInto('accounts').values(account).execute();
-          let user = await tx.selectFrom('users').select(['id', 'actor_id']).where('email', '=', input.email).executeTakeFirst();
-          if (!user) {
-            user = { id: newId(), actor_id: newId() };
-            await tx
-              .insertInto('users')
-              .values({
-                ...user,
-                handle: await freeUserHandle(tx, input.email),
-                email: input.email,
-                first_name: '',
-                last_name: '',
-                location: null,
-                title: null,
-                image_location: null,
-                settings: '{}',
-                last_login: null,
-                created: now,
-                updated: now,
-              })
-              .execute();
-          }
+          const user = await findOrCreateUser(tx, { email: input.email, now: ctx.now, passwordHash: input.passwordHash ?? null, firstName: input.firstName, lastName: input.lastName });
           await tx
             .insertInto('account_memberships')
             .values({
@@ -167,15 +145,18 @@ export function accountService(deps: Deps) {
               updated: now,
             })
             .execute();
-          const key = await issueKey(tx, { kind: 'user', actorId: user.actor_id, userId: user.id }, { name: 'bootstrap', expiration: null, now: ctx.now });
+          const key =
+            input.issueApiKey === false
+              ? null
+              : await issueKey(tx, { kind: 'user', actorId: user.actor_id, userId: user.id }, { name: 'bootstrap', expiration: null, now: ctx.now });
           await recordEvent(tx, ctx, {
             action: 'account.created',
             accountId: account.id,
             targetType: 'account',
             targetId: account.id,
-            details: { handle: account.handle, owner_user_id: user.id, owner_email: input.email, api_key_id: key.id },
+            details: { handle: account.handle, owner_user_id: user.id, owner_email: input.email, api_key_id: key?.id ?? null },
           });
-          return ok({ account_id: account.id, user_id: user.id, api_key: key.key });
+          return ok({ account_id: account.id, user_id: user.id, api_key: key?.key ?? '' });
         },
         { onUniqueViolation: handleTaken },
       );

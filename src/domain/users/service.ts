@@ -62,7 +62,8 @@ export interface MyAccount {
   annual_self_serve_enabled: boolean;
 }
 
-const toUser = (row: UsersTable): User => ({
+// The password hash never leaves the store layer.
+const toUser = ({ password_hash: _hash, ...row }: UsersTable): User => ({
   ...row,
   idp_user_id: null,
   personal_account_id: null,

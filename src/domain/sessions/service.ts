@@ -1,0 +1,191 @@
+// Browser sessions: sign in with email and password, an opaque token in an HttpOnly cookie (only
+// its digest is stored), expiry, sign-out, listing and terminating one's own sessions.
+import { fail, ok, type Result } from '../../errors.js';
+import { inTransaction, type Deps, type Tx } from '../deps.js';
+import { newId, type Actor, type OpContext } from '../context.js';
+import { recordEvent } from '../audit/service.js';
+import { csrfTokenFor, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret, verifyPassword } from '../secrets.js';
+import { addressKey, blockedFor, clearFailures, emailKey, recordFailure, THROTTLE } from './throttle.js';
+
+export const DEFAULT_SESSION_TTL_SECONDS = 12 * 60 * 60;
+/** How often a session's `updated` (last seen) is written: not on every request. */
+const TOUCH_EVERY_MS = 5 * 60 * 1000;
+
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface NewSession {
+  /** The cookie value: in this result only. */
+  token: string;
+  csrf_token: string;
+  session_id: string;
+  user_id: string;
+  expires_at: string;
+}
+
+export interface SessionView {
+  id: string;
+  created: string;
+  updated: string;
+  user_id: string;
+  ip_address: string | null;
+  location: null;
+  user_agent: string | null;
+  expires_at: number;
+  restricted: boolean;
+  current: boolean;
+}
+
+export async function createSession(tx: Tx, userId: string, client: ClientInfo, now: Date, ttlSeconds: number): Promise<NewSession> {
+  const token = newSecret();
+  const id = newId();
+  const expires = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
+  await tx
+    .insertInto('sessions')
+    .values({
+      id,
+      token_hash: digest(token),
+      user_id: userId,
+      ip_address: client.ip,
+      user_agent: client.userAgent?.slice(0, 500) ?? null,
+      created: now.toISOString(),
+      updated: now.toISOString(),
+      expires_at: expires,
+    })
+    .execute();
+  await tx.updateTable('users').set({ last_login: now.toISOString() }).where('id', '=', userId).execute();
+  return { token, csrf_token: csrfTokenFor(token), session_id: id, user_id: userId, expires_at: expires };
+}
+
+export function sessionService(deps: Deps, options: { ttlSeconds?: number } = {}) {
+  const { store, clock } = deps;
+  const ttlSeconds = options.ttlSeconds ?? DEFAULT_SESSION_TTL_SECONDS;
+
+  return {
+    ttlSeconds,
+
+    async login(email: string, password: string, client: ClientInfo): Promise<Result<NewSession>> {
+      const now = clock.now();
+      const keys = [
+        { key: emailKey(email), limit: THROTTLE.perEmail },
+        ...(client.ip ? [{ key: addressKey(client.ip), limit: THROTTLE.perAddress }] : []),
+      ];
+      for (const { key, limit } of keys) {
+        const wait = await blockedFor(store.db, key, limit, now);
+        if (wait > 0) {
+          return { ok: false, code: 'RATE_LIMITED', detail: `Too many failed sign-ins; try again in ${wait} seconds`, retryAfter: wait };
+        }
+      }
+      const user = await store.db
+        .selectFrom('users')
+        .select(['id', 'actor_id', 'handle', 'password_hash'])
+        .where('email', '=', email.trim())
+        .executeTakeFirst();
+      const valid = await verifyPassword(user?.password_hash ?? null, password);
+      if (!user || !valid) {
+        await inTransaction(deps, async (tx) => {
+          for (const { key } of keys) await recordFailure(tx, key, now);
+        });
+        return fail('INVALID_LOGIN');
+      }
+      return inTransaction(deps, async (tx) => {
+        await clearFailures(tx, emailKey(email));
+        const session = await createSession(tx, user.id, client, now, ttlSeconds);
+        await recordEvent(
+          tx,
+          { actor: { type: 'user', id: user.id, actorId: user.actor_id, name: user.handle, accountId: null, apiKeyId: null }, requestId: null, now },
+          { action: 'user.signed_in', accountId: null, targetType: 'session', targetId: session.session_id, details: { ip_address: client.ip } },
+        );
+        return ok(session);
+      });
+    },
+
+    /** The user a session cookie stands for, when the session exists and has not expired. */
+    async authenticate(token: string): Promise<{ actor: Actor; sessionId: string; csrfToken: string } | null> {
+      if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
+      const now = clock.now();
+      const row = await store.db
+        .selectFrom('sessions as s')
+        .innerJoin('users as u', 'u.id', 's.user_id')
+        .select(['s.id', 's.updated', 'u.id as user_id', 'u.actor_id', 'u.handle'])
+        .where('s.token_hash', '=', digest(token))
+        .where('s.expires_at', '>', now.toISOString())
+        .executeTakeFirst();
+      if (!row) return null;
+      if (now.getTime() - new Date(row.updated).getTime() > TOUCH_EVERY_MS) {
+        await store.db.updateTable('sessions').set({ updated: now.toISOString() }).where('id', '=', row.id).execute();
+      }
+      return {
+        actor: { type: 'user', id: row.user_id, actorId: row.actor_id, name: row.handle, accountId: null, apiKeyId: null },
+        sessionId: row.id,
+        csrfToken: csrfTokenFor(token),
+      };
+    },
+
+    async expiresAt(sessionId: string): Promise<string | null> {
+      const row = await store.db.selectFrom('sessions').select('expires_at').where('id', '=', sessionId).executeTakeFirst();
+      return row?.expires_at ?? null;
+    },
+
+    async list(userId: string, currentSessionId: string | null): Promise<SessionView[]> {
+      const rows = await store.db
+        .selectFrom('sessions')
+        .select(['id', 'created', 'updated', 'user_id', 'ip_address', 'user_agent', 'expires_at'])
+        .where('user_id', '=', userId)
+        .where('expires_at', '>', clock.now().toISOString())
+        .orderBy('created', 'desc')
+        .execute();
+      return rows.map((r) => ({
+        ...r,
+        location: null,
+        expires_at: Math.floor(new Date(r.expires_at).getTime() / 1000),
+        restricted: false,
+        current: r.id === currentSessionId,
+      }));
+    },
+
+    async terminate(ctx: OpContext, userId: string, sessionId: string): Promise<Result<null>> {
+      return inTransaction(deps, async (tx) => {
+        const deleted = await tx.deleteFrom('sessions').where('id', '=', sessionId).where('user_id', '=', userId).executeTakeFirst();
+        if (Number(deleted.numDeletedRows) === 0) return fail('NOT_FOUND', 'Session not found');
+        await recordEvent(tx, ctx, { action: 'session.terminated', accountId: null, targetType: 'session', targetId: sessionId });
+        return ok(null);
+      });
+    },
+
+    /** Sets a new password; every other session of the user ends. */
+    async changePassword(
+      ctx: OpContext,
+      userId: string,
+      input: { current_password?: string | null; new_password: string },
+      keepSessionId: string | null,
+    ): Promise<Result<null>> {
+      if (input.new_password.length < MIN_PASSWORD_LENGTH) return fail('PASSWORD_TOO_SHORT');
+      const user = await store.db.selectFrom('users').select(['id', 'password_hash']).where('id', '=', userId).executeTakeFirst();
+      if (!user) return fail('NOT_FOUND', 'User not found');
+      if (user.password_hash && !(await verifyPassword(user.password_hash, input.current_password ?? ''))) {
+        return fail('WRONG_PASSWORD');
+      }
+      const hash = await hashPassword(input.new_password);
+      return inTransaction(deps, async (tx) => {
+        await tx.updateTable('users').set({ password_hash: hash, updated: ctx.now.toISOString() }).where('id', '=', userId).execute();
+        let others = tx.deleteFrom('sessions').where('user_id', '=', userId);
+        if (keepSessionId) others = others.where('id', '!=', keepSessionId);
+        await others.execute();
+        await recordEvent(tx, ctx, { action: 'user.password_changed', accountId: null, targetType: 'user', targetId: userId });
+        return ok(null);
+      });
+    },
+
+    async logout(ctx: OpContext, sessionId: string): Promise<void> {
+      await inTransaction(deps, async (tx) => {
+        await tx.deleteFrom('sessions').where('id', '=', sessionId).execute();
+        await recordEvent(tx, ctx, { action: 'user.signed_out', accountId: null, targetType: 'session', targetId: sessionId });
+      });
+    },
+  };
+}
+
+export type SessionService = ReturnType<typeof sessionService>;

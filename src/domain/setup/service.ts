@@ -1,0 +1,74 @@
+// First run in a browser: while no account exists, `gatehouse start` prints a one-time setup link;
+// opening it lets a person create the first account and its Owner with a password.
+import { fail, ok, type Result } from '../../errors.js';
+import { inTransaction, type Deps } from '../deps.js';
+import { SYSTEM_ACTOR } from '../context.js';
+import { constantTimeEqual, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret } from '../secrets.js';
+import { accountService } from '../accounts/service.js';
+import { createSession, type ClientInfo, type NewSession } from '../sessions/service.js';
+
+export const SETUP_TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
+
+export interface SetupInput {
+  token: string;
+  account_name: string;
+  account_handle: string;
+  email: string;
+  password: string;
+  first_name?: string;
+  last_name?: string;
+}
+
+export function setupService(deps: Deps, options: { sessionTtlSeconds: number }) {
+  const { store, clock } = deps;
+  const accounts = accountService(deps);
+
+  return {
+    needed: () => accounts.isEmpty(),
+
+    /** A new one-time token when the store has no account yet; null otherwise. */
+    async issueToken(): Promise<string | null> {
+      if (!(await accounts.isEmpty())) return null;
+      const token = newSecret();
+      const now = clock.now();
+      await store.db
+        .insertInto('setup_tokens')
+        .values({ token_hash: digest(token), created: now.toISOString(), expires_at: new Date(now.getTime() + SETUP_TOKEN_TTL_MS).toISOString() })
+        .execute();
+      return token;
+    },
+
+    async complete(input: SetupInput, client: ClientInfo): Promise<Result<NewSession & { account_id: string }>> {
+      if (!(await accounts.isEmpty())) return fail('SETUP_DONE');
+      if (input.password.length < MIN_PASSWORD_LENGTH) return fail('PASSWORD_TOO_SHORT');
+      const now = clock.now();
+      const wanted = digest(input.token);
+      const tokens = await store.db.selectFrom('setup_tokens').selectAll().where('expires_at', '>', now.toISOString()).execute();
+      if (!tokens.some((t) => constantTimeEqual(t.token_hash, wanted))) return fail('SETUP_TOKEN_INVALID');
+      const passwordHash = await hashPassword(input.password);
+      const created = await accounts.bootstrap(
+        { actor: SYSTEM_ACTOR, requestId: null, now },
+        {
+          accountName: input.account_name,
+          accountHandle: input.account_handle,
+          email: input.email,
+          passwordHash,
+          firstName: input.first_name,
+          lastName: input.last_name,
+          issueApiKey: false,
+        },
+      );
+      if (!created.ok) return created;
+      // Bootstrap and the session are two transactions; a second setup racing this one finds an
+      // account and stops at SETUP_DONE above or at the handle's uniqueness.
+      const result = await inTransaction(deps, async (tx) => {
+        await tx.deleteFrom('setup_tokens').execute();
+        const session = await createSession(tx, created.value.user_id, client, now, options.sessionTtlSeconds);
+        return ok({ ...session, account_id: created.value.account_id });
+      });
+      return result;
+    },
+  };
+}
+
+export type SetupService = ReturnType<typeof setupService>;

@@ -1,0 +1,163 @@
+// Invitations: created by an account's Owners and Admins (the one-time link is in the create
+// response only), and previewed and accepted by the invited person through that link.
+import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import { account, PUBLIC } from '../../authz/requirements.js';
+import { MAX_PASSWORD_LENGTH } from '../../domain/secrets.js';
+import { opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { filterBody, idParams, Timestamp, Uuid } from '../schemas.js';
+import { resolveCaller } from '../auth.js';
+import { clientInfo, sessionBody, setSessionCookie } from '../session-cookie.js';
+
+const Status = Type.Union(['PENDING', 'ACCEPTED', 'REVOKED', 'EXPIRED'].map((s) => Type.Literal(s)));
+
+const invitationFields = {
+  id: Uuid,
+  created: Timestamp,
+  updated: Timestamp,
+  email: Type.String(),
+  account_id: Uuid,
+  account_role_id: Uuid,
+  account_role_name: Type.String(),
+  status: Status,
+  expiration: Timestamp,
+};
+const Invitation = Type.Object(invitationFields);
+const CreatedInvitation = Type.Object({
+  ...invitationFields,
+  accept_url: Type.String({ description: 'The one-time link to send to the invited person: in this response only' }),
+});
+
+const Preview = Type.Object({
+  id: Uuid,
+  email: Type.String(),
+  account_name: Type.String(),
+  account_role_name: Type.String(),
+  expiration: Timestamp,
+  status: Status,
+  user_exists: Type.Boolean(),
+});
+
+const Code = Type.Object({ invite_code: Type.String({ minLength: 1, maxLength: 200 }) });
+const Accepted = Type.Object({ account_id: Uuid, user_id: Uuid, csrf_token: Type.String(), expires_at: Timestamp });
+
+type Params = { account_id: string; invitation_id: string };
+
+export function baseUrl(request: FastifyRequest, publicUrl?: string): string {
+  return (publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '');
+}
+
+export function invitationRoutes({ services, clock }: RouteDeps, options: { publicUrl?: string }): RouteSpec[] {
+  const tags = ['Invitations'];
+  const base = '/api/accounts/:account_id/invitations';
+  return [
+    {
+      method: 'POST',
+      url: `${base}/`,
+      requirement: account('create:invitation'),
+      summary: 'Invite an email with an account role; the one-time accept link is in this response only',
+      tags,
+      params: idParams('account_id'),
+      body: Type.Object(
+        { email: Type.String({ minLength: 3, maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+$' }), account_role_id: Uuid },
+        { additionalProperties: false },
+      ),
+      response: { 201: CreatedInvitation },
+      noStore: true,
+      handler: async (req, reply) => {
+        const result = await services.invitations.create(opContext(req, clock), (req.params as Params).account_id, req.body as { email: string; account_role_id: string });
+        if (!result.ok) return respond(req, reply, result);
+        const { code, ...invitation } = result.value;
+        const acceptUrl = `${baseUrl(req, options.publicUrl)}/invitations/${invitation.id}/accept?invite_code=${encodeURIComponent(code)}`;
+        return reply.code(201).send({ ...invitation, accept_url: acceptUrl });
+      },
+    },
+    {
+      method: 'POST',
+      url: `${base}/filter`,
+      requirement: account('read:invitation'),
+      summary: "The account's invitations, newest first (links are never shown again)",
+      tags,
+      params: idParams('account_id'),
+      body: filterBody({}),
+      response: { 200: Type.Array(Invitation) },
+      handler: async (req) => services.invitations.filter((req.params as Params).account_id, page(req.body)),
+    },
+    {
+      method: 'GET',
+      url: `${base}/:invitation_id`,
+      requirement: account('read:invitation'),
+      summary: 'Read an invitation',
+      tags,
+      params: idParams('account_id', 'invitation_id'),
+      response: { 200: Invitation },
+      handler: async (req, reply) => {
+        const p = req.params as Params;
+        return respond(req, reply, await services.invitations.get(p.account_id, p.invitation_id));
+      },
+    },
+    {
+      method: 'POST',
+      url: `${base}/:invitation_id/revoke`,
+      requirement: account('update:invitation'),
+      summary: 'Revoke a pending invitation; its link stops working',
+      tags,
+      params: idParams('account_id', 'invitation_id'),
+      response: { 200: Invitation },
+      handler: async (req, reply) => {
+        const p = req.params as Params;
+        return respond(req, reply, await services.invitations.revoke(opContext(req, clock), p.account_id, p.invitation_id));
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/invitations/:invitation_id',
+      requirement: PUBLIC,
+      summary: 'What an invitation link offers (needs its invite_code)',
+      tags,
+      params: idParams('invitation_id'),
+      querystring: Code,
+      response: { 200: Preview },
+      handler: async (req, reply) => {
+        const { invitation_id } = req.params as Params;
+        return respond(req, reply, await services.invitations.preview(invitation_id, (req.query as { invite_code: string }).invite_code));
+      },
+    },
+    {
+      method: 'POST',
+      url: '/api/invitations/:invitation_id/accept',
+      requirement: PUBLIC,
+      summary: 'Accept an invitation once: a new user sets a password; an existing user must be signed in as the invited email',
+      tags,
+      params: idParams('invitation_id'),
+      querystring: Code,
+      body: Type.Union([
+        Type.Object(
+          {
+            password: Type.Optional(Type.String({ maxLength: MAX_PASSWORD_LENGTH })),
+            first_name: Type.Optional(Type.String({ maxLength: 255 })),
+            last_name: Type.Optional(Type.String({ maxLength: 255 })),
+          },
+          { additionalProperties: false },
+        ),
+        Type.Null(),
+      ]),
+      response: { 200: Accepted },
+      handler: async (req, reply) => {
+        // The link is public; who is signed in (if anyone) decides whether an existing user may accept.
+        await resolveCaller(req, services);
+        const { invitation_id } = req.params as Params;
+        const result = await services.invitations.accept(
+          invitation_id,
+          (req.query as { invite_code: string }).invite_code,
+          (req.body ?? {}) as { password?: string },
+          req.auth.actor,
+          clientInfo(req),
+        );
+        if (!result.ok) return respond(req, reply, result);
+        setSessionCookie(req, reply, result.value);
+        return { account_id: result.value.account_id, ...sessionBody(result.value) };
+      },
+    },
+  ];
+}

@@ -1,0 +1,140 @@
+// Signing in and out with email and password, the caller's sessions, and password changes.
+import { Type } from '@sinclair/typebox';
+import { AUTHENTICATED, PUBLIC } from '../../authz/requirements.js';
+import { fail } from '../../errors.js';
+import { MAX_PASSWORD_LENGTH } from '../../domain/secrets.js';
+import { opContext, respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { UserSchema } from './users.js';
+import { clearSessionCookie, clientInfo, sessionBody, setSessionCookie } from '../session-cookie.js';
+
+const Password = Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH });
+
+const SessionState = Type.Object({ user: UserSchema, csrf_token: Type.String(), expires_at: Timestamp });
+
+const SessionView = Type.Object({
+  id: Uuid,
+  created: Timestamp,
+  updated: Timestamp,
+  user_id: Uuid,
+  ip_address: Nullable(Type.String()),
+  location: Type.Null(),
+  user_agent: Nullable(Type.String()),
+  expires_at: Type.Integer({ description: 'Unix time, seconds' }),
+  restricted: Type.Boolean(),
+  current: Type.Boolean(),
+});
+
+export function sessionRoutes({ services, clock }: RouteDeps): RouteSpec[] {
+  const tags = ['Sessions'];
+  return [
+    {
+      method: 'POST',
+      url: '/api/auth/login',
+      requirement: PUBLIC,
+      summary: 'Sign in with email and password; sets an HttpOnly session cookie and returns the CSRF token',
+      tags,
+      body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 320 }), password: Password }, { additionalProperties: false }),
+      response: { 200: SessionState },
+      handler: async (req, reply) => {
+        const { email, password } = req.body as { email: string; password: string };
+        const result = await services.sessions.login(email, password, clientInfo(req));
+        if (!result.ok) return respond(req, reply, result);
+        setSessionCookie(req, reply, result.value);
+        const user = await services.users.get(result.value.user_id);
+        if (!user.ok) return respond(req, reply, user);
+        return { user: user.value, ...sessionBody(result.value) };
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/auth/session',
+      requirement: AUTHENTICATED,
+      summary: 'The signed-in user and the CSRF token of this session (401 when not signed in)',
+      tags,
+      response: { 200: SessionState },
+      handler: async (req, reply) => {
+        const { sessionId, csrfToken, actor } = req.auth;
+        if (!sessionId || !csrfToken || !actor?.id) return respond(req, reply, fail('SESSION_REQUIRED'));
+        const user = await services.users.get(actor.id);
+        const expires = await services.sessions.expiresAt(sessionId);
+        if (!user.ok || !expires) return respond(req, reply, fail('SESSION_REQUIRED'));
+        reply.header('cache-control', 'no-store');
+        return { user: user.value, csrf_token: csrfToken, expires_at: expires };
+      },
+    },
+    {
+      method: 'POST',
+      url: '/api/auth/logout',
+      requirement: AUTHENTICATED,
+      summary: 'Sign out: ends this session and clears its cookie',
+      tags,
+      response: { 204: Type.Null() },
+      handler: async (req, reply) => {
+        if (!req.auth.sessionId) return respond(req, reply, fail('SESSION_REQUIRED'));
+        await services.sessions.logout(opContext(req, clock), req.auth.sessionId);
+        clearSessionCookie(req, reply);
+        return reply.code(204).send();
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/me/sessions',
+      requirement: AUTHENTICATED,
+      summary: "The caller's active browser sessions",
+      tags,
+      response: { 200: Type.Array(SessionView) },
+      handler: async (req) => {
+        const actor = req.auth.actor!;
+        return actor.type === 'user' && actor.id ? services.sessions.list(actor.id, req.auth.sessionId) : [];
+      },
+    },
+    {
+      method: 'POST',
+      url: '/api/me/sessions/filter',
+      requirement: AUTHENTICATED,
+      summary: "The caller's active browser sessions",
+      tags,
+      body: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+      response: { 200: Type.Array(SessionView) },
+      handler: async (req) => {
+        const actor = req.auth.actor!;
+        return actor.type === 'user' && actor.id ? services.sessions.list(actor.id, req.auth.sessionId) : [];
+      },
+    },
+    {
+      method: 'POST',
+      url: '/api/me/sessions/:session_id/terminate',
+      requirement: AUTHENTICATED,
+      summary: 'End one of the caller’s sessions; its cookie stops working at once',
+      tags,
+      params: idParams('session_id'),
+      response: { 204: Type.Null() },
+      handler: async (req, reply) => {
+        const actor = req.auth.actor!;
+        if (actor.type !== 'user' || !actor.id) return respond(req, reply, fail('NOT_FOUND', 'Session not found'));
+        const { session_id } = req.params as { session_id: string };
+        return respond(req, reply, await services.sessions.terminate(opContext(req, clock), actor.id, session_id), 204);
+      },
+    },
+    {
+      method: 'POST',
+      url: '/api/me/password',
+      requirement: AUTHENTICATED,
+      summary: "Set the caller's password (current_password required once one is set); other sessions end",
+      tags,
+      body: Type.Object(
+        { current_password: Type.Optional(Nullable(Password)), new_password: Type.String({ maxLength: MAX_PASSWORD_LENGTH }) },
+        { additionalProperties: false },
+      ),
+      response: { 204: Type.Null() },
+      handler: async (req, reply) => {
+        const actor = req.auth.actor!;
+        if (actor.type !== 'user' || !actor.id) return respond(req, reply, fail('NOT_FOUND', 'A service account has no password'));
+        const body = req.body as { current_password?: string | null; new_password: string };
+        return respond(req, reply, await services.sessions.changePassword(opContext(req, clock), actor.id, body, req.auth.sessionId), 204);
+      },
+    },
+  ];
+}
+
