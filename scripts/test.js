@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensurePostgres, PG_URL } from './postgres.js';
+import { ensureChromium } from './ensure-chromium.js';
 
 const args = process.argv.slice(2);
 let stores = ['sqlite', 'postgres'];
@@ -32,6 +33,12 @@ if (run('npm', ['run', '--silent', 'build']).status !== 0) {
 }
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
+// The browser tests need Chromium; a missing one is a failure, not a skip.
+const chromium = ensureChromium();
+if (!chromium.ok) {
+  console.error(`Browser tests cannot run: ${chromium.error}`);
+  totals.failed += 1;
+}
 const outDir = mkdtempSync(join(tmpdir(), 'gatehouse-vitest-'));
 for (const store of stores) {
   const env = { GATEHOUSE_TEST_STORE: store };

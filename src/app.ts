@@ -120,13 +120,16 @@ export async function createApp(options: AppOptions): Promise<App> {
 
 /** The web page: its files, and index.html for any other non-API path (the page routes itself). */
 async function serveWebPage(server: FastifyInstance, root: string): Promise<void> {
-  await server.register(fastifyStatic, { root, wildcard: false, index: ['index.html'] });
+  // wildcard: true looks files up per request, so a rebuilt page is served without a restart.
+  await server.register(fastifyStatic, { root, wildcard: true, index: ['index.html'] });
 }
 
 /** Paths the web page routes itself (history API): answered with its index.html. */
 function webPageFallback(request: FastifyRequest, reply: FastifyReply): boolean {
   const path = request.url.split('?')[0];
   if ((request.method !== 'GET' && request.method !== 'HEAD') || path === '/api' || path.startsWith('/api/')) return false;
+  // A missing file (an old asset name, a typo) is a 404, not the page.
+  if (path.startsWith('/assets/') || /\.[A-Za-z0-9]+$/.test(path)) return false;
   reply.header('cache-control', 'no-cache').sendFile('index.html');
   return true;
 }

@@ -1,0 +1,197 @@
+// Create a service account, and rotate its key: each ends by showing the new key once.
+import { useId, useState, type FormEvent } from 'react';
+import { api, ApiError, errorMessage, type ServiceAccount, type ServiceAccountWithKey, type Workspace } from '../api';
+import { formatDateTime } from '../format';
+import { Dialog } from './Dialog';
+import { emptyExpiration, ExpirationField, toExpiration, validateExpiration, type ExpirationValue } from './ExpirationField';
+import { Field, FormError } from './Field';
+import { KeyReveal } from './KeyReveal';
+import { useStatus } from './Status';
+
+export interface AccountInfo {
+  id: string;
+  handle: string;
+  workspaces: Workspace[];
+}
+
+function expirationError(err: unknown): string | null {
+  return err instanceof ApiError && err.code === 'EXPIRATION_IN_PAST' ? 'The expiration date is in the past; choose a later date.' : null;
+}
+
+export function CreateServiceAccountDialog({ account, onClose, onCreated }: { account: AccountInfo; onClose: () => void; onCreated: () => void }) {
+  const status = useStatus();
+  const [name, setName] = useState('');
+  const [expiration, setExpiration] = useState<ExpirationValue>(emptyExpiration());
+  const [errors, setErrors] = useState<{ name?: string | null; expiration?: string | null; form?: string | null }>({});
+  const [busy, setBusy] = useState(false);
+  const [created, setCreated] = useState<ServiceAccountWithKey | null>(null);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const errs = {
+      name: name.trim() ? null : 'Enter a name for the service account.',
+      expiration: validateExpiration(expiration),
+    };
+    setErrors(errs);
+    if (errs.name || errs.expiration) return;
+    setBusy(true);
+    try {
+      const result = await api.createServiceAccount(account.id, name.trim(), toExpiration(expiration));
+      setCreated(result);
+      status.success(`Service account ${result.name} created. Copy its API key now: it is shown only once.`);
+      onCreated();
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'SERVICE_ACCOUNT_NAME_TAKEN') setErrors({ name: err.message });
+      else if (expirationError(err)) setErrors({ expiration: expirationError(err) });
+      else if (err instanceof ApiError && err.status === 422 && /name/.test(err.message)) setErrors({ name: err.message });
+      else setErrors({ form: errorMessage(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (created) {
+    return (
+      <Dialog key="created" title="Service account created" onClose={onClose} testId="service-account-key-dialog" wide>
+        <p>
+          <strong>{created.name}</strong> is a Member of this account. Share a workspace with it to let it work there.
+        </p>
+        <KeyReveal apiKey={created.api_key.key} expiration={created.api_key.expiration} account={account} />
+        <div className="dialog-actions">
+          <button type="button" className="primary" onClick={onClose}>
+            Done
+          </button>
+        </div>
+      </Dialog>
+    );
+  }
+
+  return (
+    <Dialog key="form" title="Create service account" onClose={onClose} testId="create-service-account-dialog">
+      <form className="stack" onSubmit={submit} noValidate>
+        <Field label="Name" value={name} onChange={setName} error={errors.name} hint="Unique within this account." autoComplete="off" maxLength={255} />
+        <ExpirationField value={expiration} onChange={setExpiration} error={errors.expiration} />
+        <FormError message={errors.form} />
+        <div className="dialog-actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            {busy ? 'Creating…' : 'Create'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+const MAX_GRACE_HOURS = 48;
+
+export function RotateKeyDialog({
+  account,
+  serviceAccount,
+  onClose,
+  onRotated,
+}: {
+  account: AccountInfo;
+  serviceAccount: ServiceAccount;
+  onClose: () => void;
+  onRotated: () => void;
+}) {
+  const status = useStatus();
+  const graceId = useId();
+  const hoursId = useId();
+  const hoursErrorId = useId();
+  const [expiration, setExpiration] = useState<ExpirationValue>(emptyExpiration());
+  const [keepOld, setKeepOld] = useState(false);
+  const [hours, setHours] = useState('24');
+  const [errors, setErrors] = useState<{ expiration?: string | null; hours?: string | null; form?: string | null }>({});
+  const [busy, setBusy] = useState(false);
+  const [rotated, setRotated] = useState<{ result: ServiceAccountWithKey; oldUntil: Date | null } | null>(null);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const h = Number(hours);
+    const errs = {
+      expiration: validateExpiration(expiration),
+      hours: keepOld && !(Number.isInteger(h) && h >= 1 && h <= MAX_GRACE_HOURS) ? `Enter a whole number of hours from 1 to ${MAX_GRACE_HOURS}.` : null,
+    };
+    setErrors(errs);
+    if (errs.expiration || errs.hours) return;
+    const grace = keepOld ? h * 3600 : null;
+    setBusy(true);
+    try {
+      const result = await api.rotateServiceAccountKey(account.id, serviceAccount.id, toExpiration(expiration), grace);
+      setRotated({ result, oldUntil: grace ? new Date(Date.now() + grace * 1000) : null });
+      status.success(`New API key issued for ${serviceAccount.name}. Copy it now: it is shown only once.`);
+      onRotated();
+    } catch (err) {
+      if (expirationError(err)) setErrors({ expiration: expirationError(err) });
+      else if (err instanceof ApiError && err.code === 'GRACE_PERIOD_TOO_LONG') setErrors({ hours: err.message });
+      else setErrors({ form: errorMessage(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (rotated) {
+    return (
+      <Dialog key="rotated" title="API key rotated" onClose={onClose} testId="service-account-key-dialog" wide>
+        <p>
+          {rotated.oldUntil
+            ? `The old key of ${serviceAccount.name} keeps working until about ${formatDateTime(rotated.oldUntil.toISOString())} (never past its own expiration), then stops.`
+            : `The old key of ${serviceAccount.name} no longer works.`}
+        </p>
+        <KeyReveal apiKey={rotated.result.api_key.key} expiration={rotated.result.api_key.expiration} account={account} />
+        <div className="dialog-actions">
+          <button type="button" className="primary" onClick={onClose}>
+            Done
+          </button>
+        </div>
+      </Dialog>
+    );
+  }
+
+  return (
+    <Dialog key="form" title={`Rotate API key: ${serviceAccount.name}`} onClose={onClose} testId="rotate-key-dialog">
+      <form className="stack" onSubmit={submit} noValidate>
+        <p>A new key replaces the current one. Unless you keep it working for a while, the current key stops working at once.</p>
+        <ExpirationField value={expiration} onChange={setExpiration} error={errors.expiration} legend="New key expiration" />
+        <div className="checkbox">
+          <input id={graceId} type="checkbox" checked={keepOld} onChange={(e) => setKeepOld(e.target.checked)} />
+          <label htmlFor={graceId}>Keep the old key working for up to 48 hours</label>
+        </div>
+        {keepOld && (
+          <div className="field">
+            <label htmlFor={hoursId}>Hours the old key keeps working</label>
+            <input
+              id={hoursId}
+              type="number"
+              min={1}
+              max={MAX_GRACE_HOURS}
+              step={1}
+              value={hours}
+              onChange={(e) => setHours(e.target.value)}
+              aria-invalid={errors.hours ? true : undefined}
+              aria-describedby={errors.hours ? hoursErrorId : undefined}
+            />
+            {errors.hours && (
+              <p id={hoursErrorId} className="field-error">
+                {errors.hours}
+              </p>
+            )}
+          </div>
+        )}
+        <FormError message={errors.form} />
+        <div className="dialog-actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            {busy ? 'Rotating…' : 'Rotate API Key'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,293 @@
+// The signed-in user's own things: API keys (pnu_), password, and sign-in sessions.
+import { useState, type FormEvent } from 'react';
+import { api, ApiError, errorMessage, type ApiKeyMasked, type ApiKeyWithSecret, type SessionRow } from '../api';
+import { ConfirmDialog, Dialog } from '../components/Dialog';
+import { emptyExpiration, ExpirationField, toExpiration, validateExpiration, type ExpirationValue } from '../components/ExpirationField';
+import { Field, FormError } from '../components/Field';
+import { KeyReveal } from '../components/KeyReveal';
+import { PageState } from '../components/PageState';
+import { useStatus } from '../components/Status';
+import { useApp } from '../context';
+import { formatDate, formatDateTime, formatExpiration } from '../format';
+import { useLoad } from '../hooks';
+
+const MIN_PASSWORD = 10;
+
+export function MyApiKeysPage() {
+  const app = useApp();
+  const status = useStatus();
+  const userId = app.session.user.id;
+  const keys = useLoad(() => api.userKeys(userId), [userId]);
+  const [creating, setCreating] = useState(false);
+  const [deleting, setDeleting] = useState<ApiKeyMasked | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [deleteError, setDeleteError] = useState<string | null>(null);
+
+  const remove = async (key: ApiKeyMasked) => {
+    setBusy(true);
+    setDeleteError(null);
+    try {
+      await api.deleteUserKey(userId, key.id);
+      setDeleting(null);
+      status.success(`API key ${key.name} deleted. It no longer works.`);
+      void keys.reload();
+    } catch (err) {
+      setDeleteError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section aria-labelledby="mykeys-heading">
+      <div className="page-header">
+        <h1 id="mykeys-heading">My API keys</h1>
+        <button type="button" className="primary" onClick={() => setCreating(true)}>
+          Create API key
+        </button>
+      </div>
+      <p className="page-intro">Personal API keys act as you, with your roles, for the Prefect CLI, Terraform or scripts.</p>
+      <PageState ready={keys.data !== undefined} error={keys.error} onRetry={() => void keys.reload()}>
+        {keys.data?.length === 0 ? (
+          <p className="empty">You have no API keys.</p>
+        ) : (
+          <div className="table-scroll">
+            <table aria-label="My API keys">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Key</th>
+                  <th scope="col">Expiration</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {keys.data?.map((k) => (
+                  <tr key={k.id} data-testid="api-key-row" data-name={k.name}>
+                    <th scope="row">{k.name}</th>
+                    <td className="mono">{k.masked_key}</td>
+                    <td>{formatExpiration(k.expiration)}</td>
+                    <td>{formatDate(k.created)}</td>
+                    <td>
+                      <button
+                        type="button"
+                        className="danger-text"
+                        aria-label={`Delete API key ${k.name}`}
+                        onClick={() => {
+                          setDeleteError(null);
+                          setDeleting(k);
+                        }}
+                      >
+                        Delete
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </PageState>
+
+      <ChangePassword />
+      <Sessions />
+
+      {creating && <CreateKeyDialog userId={userId} onClose={() => setCreating(false)} onCreated={() => void keys.reload()} />}
+      {deleting && (
+        <ConfirmDialog
+          title={`Delete API key ${deleting.name}?`}
+          confirmLabel="Delete API key"
+          busy={busy}
+          error={deleteError}
+          onClose={() => setDeleting(null)}
+          onConfirm={() => remove(deleting)}
+        >
+          <p>Anything that uses this key stops working at once.</p>
+        </ConfirmDialog>
+      )}
+    </section>
+  );
+}
+
+function CreateKeyDialog({ userId, onClose, onCreated }: { userId: string; onClose: () => void; onCreated: () => void }) {
+  const status = useStatus();
+  const [name, setName] = useState('');
+  const [expiration, setExpiration] = useState<ExpirationValue>(emptyExpiration());
+  const [errors, setErrors] = useState<{ name?: string | null; expiration?: string | null; form?: string | null }>({});
+  const [busy, setBusy] = useState(false);
+  const [created, setCreated] = useState<ApiKeyWithSecret | null>(null);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const errs = { name: name.trim() ? null : 'Enter a name for the key.', expiration: validateExpiration(expiration) };
+    setErrors(errs);
+    if (errs.name || errs.expiration) return;
+    setBusy(true);
+    try {
+      const key = await api.createUserKey(userId, name.trim(), toExpiration(expiration));
+      setCreated(key);
+      status.success(`API key ${key.name} created. Copy it now: it is shown only once.`);
+      onCreated();
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'EXPIRATION_IN_PAST') setErrors({ expiration: 'The expiration date is in the past; choose a later date.' });
+      else setErrors({ form: errorMessage(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (created) {
+    return (
+      <Dialog key="created" title="API key created" onClose={onClose} testId="user-key-dialog" wide>
+        <KeyReveal apiKey={created.key} expiration={created.expiration} />
+        <div className="dialog-actions">
+          <button type="button" className="primary" onClick={onClose}>
+            Done
+          </button>
+        </div>
+      </Dialog>
+    );
+  }
+  return (
+    <Dialog key="form" title="Create API key" onClose={onClose}>
+      <form className="stack" onSubmit={submit} noValidate>
+        <Field label="Name" value={name} onChange={setName} error={errors.name} autoComplete="off" maxLength={255} />
+        <ExpirationField value={expiration} onChange={setExpiration} error={errors.expiration} />
+        <FormError message={errors.form} />
+        <div className="dialog-actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            {busy ? 'Creating…' : 'Create'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function ChangePassword() {
+  const status = useStatus();
+  const [form, setForm] = useState({ current: '', next: '', confirm: '' });
+  const [errors, setErrors] = useState<{ current?: string | null; next?: string | null; confirm?: string | null; form?: string | null }>({});
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const errs = {
+      next: form.next.length < MIN_PASSWORD ? `Use at least ${MIN_PASSWORD} characters.` : null,
+      confirm: form.next && form.next !== form.confirm ? 'The two new passwords differ.' : null,
+    };
+    setErrors(errs);
+    if (errs.next || errs.confirm) return;
+    setBusy(true);
+    try {
+      await api.changePassword(form.current ? { current_password: form.current, new_password: form.next } : { new_password: form.next });
+      setForm({ current: '', next: '', confirm: '' });
+      status.success('Your password has been changed.');
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 401 || err.status === 403) && /current/i.test(err.message)) setErrors({ current: err.message });
+      else setErrors({ form: errorMessage(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form className="stack section-form" onSubmit={submit} noValidate aria-labelledby="password-heading">
+      <h2 id="password-heading">Change password</h2>
+      <Field label="Current password" type="password" value={form.current} onChange={(v) => setForm({ ...form, current: v })} error={errors.current} autoComplete="current-password" />
+      <Field
+        label="New password"
+        type="password"
+        value={form.next}
+        onChange={(v) => setForm({ ...form, next: v })}
+        error={errors.next}
+        hint={`At least ${MIN_PASSWORD} characters.`}
+        autoComplete="new-password"
+      />
+      <Field label="Confirm new password" type="password" value={form.confirm} onChange={(v) => setForm({ ...form, confirm: v })} error={errors.confirm} autoComplete="new-password" />
+      <FormError message={errors.form} />
+      <div>
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? 'Changing…' : 'Change password'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function Sessions() {
+  const app = useApp();
+  const status = useStatus();
+  const sessions = useLoad(() => api.mySessions(), []);
+  const [pending, setPending] = useState<string | null>(null);
+
+  const terminate = async (s: SessionRow) => {
+    setPending(s.id);
+    try {
+      await api.terminateSession(s.id);
+      if (s.current) {
+        app.sessionEnded('You ended this session. Sign in again to continue.');
+        return;
+      }
+      status.success('The session was ended; that browser is signed out.');
+      void sessions.reload();
+    } catch (err) {
+      status.error(err, 'Could not end the session');
+    } finally {
+      setPending(null);
+    }
+  };
+
+  return (
+    <section aria-labelledby="sessions-heading">
+      <h2 id="sessions-heading">Sessions</h2>
+      <PageState ready={sessions.data !== undefined} error={sessions.error} onRetry={() => void sessions.reload()}>
+        <div className="table-scroll">
+          <table aria-label="Sessions">
+            <thead>
+              <tr>
+                <th scope="col">Signed in</th>
+                <th scope="col">IP address</th>
+                <th scope="col">Browser</th>
+                <th scope="col">Expires</th>
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {sessions.data?.map((s) => (
+                <tr key={s.id} data-testid="session-row" data-current={s.current ? 'true' : 'false'}>
+                  <td>
+                    {formatDateTime(s.created)}
+                    {s.current && <span className="badge">this session</span>}
+                  </td>
+                  <td className="mono">{s.ip_address ?? ''}</td>
+                  <td className="small">{s.user_agent ?? ''}</td>
+                  <td>{formatDateTime(new Date(s.expires_at * 1000).toISOString())}</td>
+                  <td>
+                    <button
+                      type="button"
+                      className="danger-text"
+                      disabled={pending === s.id}
+                      aria-label={s.current ? 'Terminate this session' : `Terminate session from ${formatDateTime(s.created)}`}
+                      onClick={() => void terminate(s)}
+                    >
+                      Terminate
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </PageState>
+    </section>
+  );
+}

@@ -1,0 +1,74 @@
+// Email and password sign-in. Also embedded in the invitation page for people who already have a user.
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, ApiError, errorMessage, type Session } from '../api';
+import { Field, FormError } from '../components/Field';
+import { formatWait } from '../format';
+
+interface Props {
+  onSignedIn: (session: Session) => void;
+  /** Inside another page: a smaller heading and no setup notice. */
+  embedded?: boolean;
+  initialEmail?: string;
+}
+
+export function signInError(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.status === 401) return 'Email or password is incorrect.';
+    if (err.status === 429) {
+      const wait = err.retryAfterSeconds;
+      return wait !== null
+        ? `Too many sign-in attempts. Wait ${formatWait(wait)} and try again.`
+        : 'Too many sign-in attempts. Wait a little and try again.';
+    }
+  }
+  return `Could not sign in: ${errorMessage(err)}`;
+}
+
+export function SignInPage({ onSignedIn, embedded, initialEmail = '' }: Props) {
+  const [email, setEmail] = useState(initialEmail);
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [setupNeeded, setSetupNeeded] = useState(false);
+
+  useEffect(() => {
+    if (embedded) return;
+    api.setupStatus().then((s) => setSetupNeeded(s.needed), () => undefined);
+  }, [embedded]);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!email.trim() || !password) {
+      setError('Enter your email and password.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const session = await api.login(email.trim(), password);
+      onSignedIn(session);
+    } catch (err) {
+      setError(signInError(err));
+      setBusy(false);
+    }
+  };
+
+  const Heading = embedded ? 'h2' : 'h1';
+  const form = (
+    <form className="stack" onSubmit={submit} noValidate aria-label="Sign in">
+      <Heading>{embedded ? 'Sign in' : 'Sign in to Gatehouse'}</Heading>
+      {setupNeeded && (
+        <p className="notice" role="note">
+          Gatehouse has not been set up yet. Open the setup link that <code>gatehouse start</code> printed in the server's log to create the first account.
+        </p>
+      )}
+      <Field label="Email" type="email" autoComplete="username" value={email} onChange={setEmail} required />
+      <Field label="Password" type="password" autoComplete="current-password" value={password} onChange={setPassword} required />
+      <FormError message={error} />
+      <button type="submit" className="primary" disabled={busy}>
+        {busy ? 'Signing in…' : 'Sign in'}
+      </button>
+    </form>
+  );
+  return embedded ? form : <main className="public-page" id="main">{form}</main>;
+}

@@ -1,0 +1,151 @@
+// The account's workspaces (those the caller can reach) and creating one.
+import { useState, type FormEvent } from 'react';
+import { api, ApiError, errorMessage, type Workspace } from '../api';
+import { Dialog } from '../components/Dialog';
+import { Field, FormError } from '../components/Field';
+import { PageState } from '../components/PageState';
+import { useStatus } from '../components/Status';
+import { useAccount } from '../context';
+import { formatDate, slugify } from '../format';
+import { useLoad } from '../hooks';
+import { Link } from '../router';
+
+export function WorkspacesPage() {
+  const { account, can } = useAccount();
+  const { data, error, reload } = useLoad(
+    () => api.workspaces(account.account_id).then((list) => list.sort((a, b) => a.name.localeCompare(b.name))),
+    [account.account_id],
+  );
+  const [creating, setCreating] = useState(false);
+  const canCreate = can('create:workspace');
+
+  return (
+    <section aria-labelledby="ws-heading">
+      <div className="page-header">
+        <h1 id="ws-heading">Workspaces</h1>
+        {canCreate && (
+          <button type="button" className="icon-button primary add-button" aria-label="Create workspace" title="Create workspace" onClick={() => setCreating(true)}>
+            +
+          </button>
+        )}
+      </div>
+      <p className="page-intro">Open a workspace to see and change who can reach it: users and service accounts, each with a workspace role.</p>
+      <PageState ready={data !== undefined} error={error} onRetry={() => void reload()}>
+        {data && data.length === 0 ? (
+          <p className="empty">No workspaces you can reach.{canCreate ? ' Select + to create one.' : ''}</p>
+        ) : (
+          <div className="table-scroll">
+            <table aria-label="Workspaces">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Handle</th>
+                  <th scope="col">Description</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">
+                    <span className="sr-only">Sharing</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {data?.map((w) => (
+                  <tr key={w.id} data-testid="workspace-row" data-name={w.name}>
+                    <th scope="row">{w.name}</th>
+                    <td className="mono">
+                      {account.account_handle}/{w.handle}
+                    </td>
+                    <td>{w.description}</td>
+                    <td>{formatDate(w.created)}</td>
+                    <td>
+                      <Link to={`/workspaces/${w.id}`} aria-label={`Sharing for ${w.name}`}>
+                        Sharing
+                      </Link>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </PageState>
+      {creating && <CreateWorkspaceDialog accountId={account.account_id} onClose={() => setCreating(false)} onCreated={() => void reload()} />}
+    </section>
+  );
+}
+
+function CreateWorkspaceDialog({ accountId, onClose, onCreated }: { accountId: string; onClose: () => void; onCreated: (w: Workspace) => void }) {
+  const status = useStatus();
+  const [name, setName] = useState('');
+  const [handle, setHandle] = useState('');
+  const [handleEdited, setHandleEdited] = useState(false);
+  const [description, setDescription] = useState('');
+  const [errors, setErrors] = useState<{ name?: string | null; handle?: string | null; form?: string | null }>({});
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const errs = {
+      name: name.trim() ? null : 'Enter a name for the workspace.',
+      handle: !handle.trim()
+        ? 'Enter a handle for the workspace.'
+        : /^[a-zA-Z0-9][a-zA-Z0-9_-]*$/.test(handle.trim())
+          ? null
+          : 'Use letters, digits, "-" and "_", starting with a letter or digit.',
+    };
+    setErrors(errs);
+    if (errs.name || errs.handle) return;
+    setBusy(true);
+    try {
+      const w = await api.createWorkspace(accountId, { name: name.trim(), handle: handle.trim(), description: description.trim() || null });
+      status.success(`Workspace ${w.name} created. You are its Owner.`);
+      onCreated(w);
+      onClose();
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'WORKSPACE_NAME_TAKEN') setErrors({ name: err.message });
+      else if (err instanceof ApiError && err.code === 'WORKSPACE_HANDLE_TAKEN') setErrors({ handle: err.message });
+      else setErrors({ form: errorMessage(err) });
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Dialog title="Create workspace" onClose={onClose}>
+      <form className="stack" onSubmit={submit} noValidate>
+        <Field
+          label="Name"
+          value={name}
+          onChange={(v) => {
+            setName(v);
+            if (!handleEdited) setHandle(slugify(v));
+          }}
+          error={errors.name}
+          autoComplete="off"
+        />
+        <Field
+          label="Handle"
+          value={handle}
+          onChange={(v) => {
+            setHandle(v);
+            setHandleEdited(true);
+          }}
+          error={errors.handle}
+          hint="Used in paths and in prefect cloud login --workspace account/handle."
+          autoComplete="off"
+        />
+        <div className="field">
+          <label htmlFor="ws-description">Description</label>
+          <textarea id="ws-description" value={description} onChange={(e) => setDescription(e.target.value)} rows={3} />
+        </div>
+        <FormError message={errors.form} />
+        <div className="dialog-actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            {busy ? 'Creating…' : 'Create workspace'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
