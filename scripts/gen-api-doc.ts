@@ -30,7 +30,7 @@ export function describeNeed(requirement: Requirement): string {
     case 'public':
       return 'public';
     case 'authenticated':
-      return 'any valid key';
+      return 'any valid key or session';
     case 'self':
       return 'the user themself';
     case 'account':

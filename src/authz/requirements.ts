@@ -57,7 +57,7 @@ export function describeRequirement(requirement: Requirement): string {
     case 'public':
       return 'No authentication.';
     case 'authenticated':
-      return 'Any valid API key.';
+      return 'Any valid API key or signed-in session.';
     case 'self':
       return 'The user themself.';
     case 'account':
