@@ -1,13 +1,14 @@
 // One world for the authorization matrix: account A with a caller of every kind, account B with its
 // own objects, and for every route the request that would succeed for an allowed caller. Setup
 // goes through the domain services (the one write path); only account memberships are written
-// straight to the store, because there is no invitation API yet.
+// straight to the store, to give a caller an exact role in one step.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { startHarness, type Harness } from '../support/harness.js';
 import { ACCOUNT_ROLE_IDS } from '../../src/authz/permissions.js';
 import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
 import { SYSTEM_ACTOR, type OpContext } from '../../src/domain/context.js';
 import type { Result } from '../../src/errors.js';
+import { createSession } from '../../src/domain/sessions/service.js';
 import { CUSTOM_ROLE, type Caller } from './policy.js';
 
 /** The objects of one account that path parameters can name. */
@@ -24,6 +25,10 @@ export interface Side {
   workspace_role_id: string;
   user_access_id: string;
   bot_access_id: string;
+  /** A pending invitation. */
+  invitation_id: string;
+  /** A browser session of a user of this side (in A, `member`'s; cells terminate fresh ones). */
+  session_id: string;
 }
 
 interface User {
@@ -48,7 +53,14 @@ export interface World {
   grantee: User;
   revokableBotId: string;
   wGrants: { users: Grant[]; bots: Grant[] };
+  /** The code of A's `invitation_id`, for the public preview. */
+  inviteCode: string;
+  /** A user with a password, for sign-in cells; no caller, so no cell changes their password. */
+  signer: { email: string; password: string };
 }
+
+/** The password every password-change cell sets, and so the one it must send as current. */
+export const MATRIX_PASSWORD = 'matrix-password-0001';
 
 let counter = 0;
 const unique = (prefix: string) => `${prefix}-${++counter}-${randomBytes(2).toString('hex')}`;
@@ -96,6 +108,19 @@ async function grantBots(h: Harness, accountId: string, workspaceId: string, gra
 
 async function grantUsers(h: Harness, accountId: string, workspaceId: string, grants: Grant[]) {
   return unwrap('grant user access', await h.app.services.access.upsertUserAccess(ctx(h), accountId, workspaceId, grants));
+}
+
+/** A session of `userId`, as a sign-in would create it (without paying for a password check). */
+async function newSession(h: Harness, userId: string): Promise<string> {
+  const session = await h.handle.store.db
+    .transaction()
+    .execute((tx) => createSession(tx, userId, { ip: null, userAgent: 'matrix' }, h.clock.now(), 3600));
+  return session.session_id;
+}
+
+async function newInvitation(h: Harness, accountId: string) {
+  const email = `${unique('invitee')}@example.com`;
+  return unwrap('create invitation', await h.app.services.invitations.create(ctx(h), accountId, { email, account_role_id: ACCOUNT_ROLE_IDS.Member }));
 }
 
 async function userKeyId(h: Harness, userId: string): Promise<string> {
@@ -169,6 +194,18 @@ export async function buildWorld(): Promise<World> {
   const [ownerBAccess] = await grantUsers(h, B, WB, [{ principalId: ownerB.userId, workspaceRoleId: WORKSPACE_ROLE_IDS.Owner }]);
   const roleB = unwrap('create B role', await svc.roles.createWorkspaceRole(ctx(h), B, { name: 'b-role', scopes: ['see_flows'] }));
   const botBMembership = await h.handle.store.db.selectFrom('account_memberships').select('id').where('bot_id', '=', botB.id).executeTakeFirstOrThrow();
+  // B's session belongs to a member of B who is no caller, so no cell (a password change as
+  // other_owner ends all of that user's sessions) can make it vanish.
+  const bSessionUser = await newUser(h);
+  await join(h, B, bSessionUser, 'Member');
+
+  const signerUser = await newUser(h);
+  const signerRow = await h.handle.store.db.selectFrom('users').select('email').where('id', '=', signerUser.userId).executeTakeFirstOrThrow();
+  const signer = { email: signerRow.email, password: MATRIX_PASSWORD };
+  unwrap('set signer password', await svc.sessions.changePassword(ctx(h), signerUser.userId, { new_password: MATRIX_PASSWORD }, null));
+
+  const invitationA = await newInvitation(h, A);
+  const invitationB = await newInvitation(h, B);
 
   return {
     h,
@@ -201,6 +238,8 @@ export async function buildWorld(): Promise<World> {
       workspace_role_id: targetRole.id,
       user_access_id: viewerAccess.id,
       bot_access_id: targetBotAccess.id,
+      invitation_id: invitationA.id,
+      session_id: await newSession(h, member.userId),
     },
     b: {
       account_id: B,
@@ -216,6 +255,8 @@ export async function buildWorld(): Promise<World> {
       workspace_role_id: roleB.id,
       user_access_id: ownerBAccess.id,
       bot_access_id: botBAccess.id,
+      invitation_id: invitationB.id,
+      session_id: await newSession(h, bSessionUser.userId),
     },
     hiddenWorkspaceId: hidden,
     selfKey: { a: member.key, b: ownerB.key },
@@ -223,6 +264,8 @@ export async function buildWorld(): Promise<World> {
     grantee,
     revokableBotId: revokable.id,
     wGrants: { users: userGrants, bots: botGrants },
+    inviteCode: invitationA.code,
+    signer,
   };
 }
 
@@ -244,6 +287,13 @@ export function fillUrl(url: string, params: Record<string, string>): string {
 export interface CellRequest {
   params: Record<string, string>;
   body?: unknown;
+  /** Query parameters, appended by the matrix after the path. */
+  query?: Record<string, string>;
+}
+
+/** The path and query one cell sends. */
+export function cellUrl(path: string, req: CellRequest): string {
+  return req.query ? `${path}?${new URLSearchParams(req.query)}` : path;
 }
 
 type Prepare = (w: World) => Promise<Partial<CellRequest>>;
@@ -305,6 +355,24 @@ export const PREPARE: Record<string, Prepare> = {
     const [row] = await grantBots(w.h, w.a.account_id, w.a.workspace_id, [{ principalId: w.revokableBotId, workspaceRoleId: WORKSPACE_ROLE_IDS.Viewer }]);
     return { params: { access_id: row.id } };
   },
+
+  'POST /api/auth/login': async (w) => ({ body: { email: w.signer.email, password: w.signer.password } }),
+  // A well-formed request: the refusal must be SETUP_DONE, not a validation error.
+  'POST /api/setup': async () => ({
+    body: { token: 'not-a-real-token', account_name: 'Matrix', account_handle: unique('setup'), email: `${unique('setup')}@example.com`, password: MATRIX_PASSWORD },
+  }),
+  // A fresh session of `member` (A's user_id): only `member` may end it.
+  'POST /api/me/sessions/:session_id/terminate': async (w) => ({ params: { session_id: await newSession(w.h, w.a.user_id) } }),
+  // Sending the password as current works whether or not the user has one yet, so every cell succeeds.
+  'POST /api/me/password': async () => ({ body: { current_password: MATRIX_PASSWORD, new_password: MATRIX_PASSWORD } }),
+  [`POST ${ACCOUNT}/invitations/`]: async () => ({ body: { email: `${unique('invitee')}@example.com`, account_role_id: ACCOUNT_ROLE_IDS.Member } }),
+  [`POST ${ACCOUNT}/invitations/:invitation_id/revoke`]: async (w) => ({ params: { invitation_id: (await newInvitation(w.h, w.a.account_id)).id } }),
+  'GET /api/invitations/:invitation_id': async (w) => ({ query: { invite_code: w.inviteCode } }),
+  // An invitation of someone new: accepting needs only the code and a password, whoever asks.
+  'POST /api/invitations/:invitation_id/accept': async (w) => {
+    const invitation = await newInvitation(w.h, w.a.account_id);
+    return { params: { invitation_id: invitation.id }, query: { invite_code: invitation.code }, body: { password: MATRIX_PASSWORD } };
+  },
 };
 
 /** The request for one cell of `route` on account A: valid ids, and a body that would succeed. */
@@ -314,7 +382,7 @@ export async function prepareCell(w: World, route: { method: string; url: string
   for (const name of pathParams(route.url)) params[name] = paramValue(w.a, key, name);
   const extra = PREPARE[key] ? await PREPARE[key](w) : {};
   const body = extra.body ?? (route.method === 'POST' ? {} : undefined);
-  return { params: { ...params, ...extra.params }, body };
+  return { params: { ...params, ...extra.params }, body, query: extra.query };
 }
 
 /** Every row an account owns, as plain data: compared before and after to prove nothing changed. */
@@ -341,6 +409,8 @@ export async function snapshotAccount(h: Harness, accountId: string) {
       .orderBy('id')
       .execute(),
     audit: await db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId).orderBy('id').execute(),
+    invitations: await db.selectFrom('invitations').selectAll().where('account_id', '=', accountId).orderBy('id').execute(),
+    sessions: userIds.length ? await db.selectFrom('sessions').selectAll().where('user_id', 'in', userIds).orderBy('id').execute() : [],
   };
 }
 
@@ -348,7 +418,7 @@ export async function snapshotAccount(h: Harness, accountId: string) {
 export async function idsOf(h: Harness, accountId: string): Promise<Set<string>> {
   const s = await snapshotAccount(h, accountId);
   const ids = new Set<string>([accountId]);
-  for (const rows of [s.bots, s.workspaces, s.memberships, s.users, s.roles, s.access, s.keys, s.audit] as Array<Array<Record<string, unknown>>>) {
+  for (const rows of [s.bots, s.workspaces, s.memberships, s.users, s.roles, s.access, s.keys, s.audit, s.invitations, s.sessions] as Array<Array<Record<string, unknown>>>) {
     for (const row of rows) {
       for (const field of ['id', 'actor_id', 'user_id', 'bot_id']) if (typeof row[field] === 'string') ids.add(row[field] as string);
     }

@@ -62,8 +62,10 @@ const W_BOT_VIEWERS: readonly Caller[] = [...W_USER_VIEWERS, 'bot_custom'];
  * - self: only the user the path names (the fixtures name `member`).
  * - account: members of account A.
  * - workspace: those who reach workspace W.
+ * - user: any user's key (a service account has no password or sessions: 404).
+ * - session: only a browser session cookie; every key, even a valid one, is "not signed in".
  */
-export type Visibility = 'public' | 'any_key' | 'self' | 'account' | 'workspace';
+export type Visibility = 'public' | 'any_key' | 'self' | 'account' | 'workspace' | 'user' | 'session';
 
 export interface PolicyRow {
   visible: Visibility;
@@ -71,6 +73,8 @@ export interface PolicyRow {
   success: number;
   /** Who, among those who see it, may do it; absent means all of them. */
   allow?: readonly Caller[];
+  /** The error code of `success` when it is an expected refusal (a public route that says no to everyone). */
+  code?: string;
 }
 
 const open = (success = 200): PolicyRow => ({ visible: 'public', success });
@@ -78,6 +82,8 @@ const anyKey = (success = 200): PolicyRow => ({ visible: 'any_key', success });
 const self = (success = 200): PolicyRow => ({ visible: 'self', success });
 const inAccount = (success: number, allow?: readonly Caller[]): PolicyRow => ({ visible: 'account', success, allow });
 const inWorkspace = (success: number, allow?: readonly Caller[]): PolicyRow => ({ visible: 'workspace', success, allow });
+const anyUser = (success: number): PolicyRow => ({ visible: 'user', success });
+const sessionOnly = (): PolicyRow => ({ visible: 'session', success: 200 });
 
 const ACCOUNT = '/api/accounts/:account_id';
 const WS = `${ACCOUNT}/workspaces/:workspace_id`;
@@ -152,7 +158,34 @@ export const POLICY: Record<string, PolicyRow> = {
   [`POST ${WS}/bot_access/filter`]: inWorkspace(200, W_BOT_VIEWERS),
   [`GET ${WS}/bot_access/:access_id`]: inWorkspace(200, W_BOT_VIEWERS),
   [`DELETE ${WS}/bot_access/:access_id`]: inWorkspace(204, W_ACCESS_MANAGERS),
+
+  // Signing in needs no credentials and ignores any sent; the world has an account, so first-run
+  // setup is over for everyone (SETUP_DONE), and its status stays readable by anyone.
+  'POST /api/auth/login': open(),
+  'GET /api/setup': open(),
+  'POST /api/setup': { visible: 'public', success: 409, code: 'SETUP_DONE' },
+  // A browser session's own state: a key is no session, so even a valid key is told to sign in.
+  'GET /api/auth/session': sessionOnly(),
+  'POST /api/auth/logout': sessionOnly(),
+  // The caller's sessions: a key sees its user's (a service account has none); a session id is
+  // terminated only by its own user, and anyone else's is a 404.
+  'GET /api/me/sessions': anyKey(),
+  'POST /api/me/sessions/filter': anyKey(),
+  'POST /api/me/sessions/:session_id/terminate': self(204),
+  'POST /api/me/password': anyUser(204),
+
+  // Invitations: prospective members, read by every member like the member list (docs/roles.md),
+  // sent and revoked by Owners and Admins. The link itself is public: its code is the credential,
+  // and a new person accepting needs no key, whatever key happens to be sent.
+  [`POST ${ACCOUNT}/invitations/`]: inAccount(201, OWNER_AND_ADMIN),
+  [`POST ${ACCOUNT}/invitations/filter`]: inAccount(200),
+  [`GET ${ACCOUNT}/invitations/:invitation_id`]: inAccount(200),
+  [`POST ${ACCOUNT}/invitations/:invitation_id/revoke`]: inAccount(200, OWNER_AND_ADMIN),
+  'GET /api/invitations/:invitation_id': open(),
+  'POST /api/invitations/:invitation_id/accept': open(),
 };
+
+const USERS: readonly Caller[] = ['owner', 'admin', 'member', 'member_viewer', 'other_owner'];
 
 function sees(visible: Visibility, caller: Caller): boolean {
   switch (visible) {
@@ -165,6 +198,10 @@ function sees(visible: Visibility, caller: Caller): boolean {
       return MEMBERS_OF_A.includes(caller);
     case 'workspace':
       return REACHES_W.includes(caller);
+    case 'user':
+      return USERS.includes(caller);
+    case 'session':
+      return false;
   }
 }
 
@@ -172,9 +209,24 @@ function sees(visible: Visibility, caller: Caller): boolean {
 export function expectedStatus(row: PolicyRow, caller: Caller): number {
   if (row.visible === 'public') return row.success;
   if (UNAUTHENTICATED.has(caller)) return 401;
+  // The matrix's callers all hold keys, never a session cookie.
+  if (row.visible === 'session') return 401;
   if (!sees(row.visible, caller)) return 404;
   if (row.allow && !row.allow.includes(caller)) return 403;
   return row.success;
+}
+
+const DENIAL_CODE: Record<number, string> = { 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND' };
+
+/**
+ * The error code one cell must carry (undefined: a success, nothing to check), so that a 404 from
+ * a broken handler cannot pass for a 404 of authorization.
+ */
+export function expectedCode(row: PolicyRow, caller: Caller): string | undefined {
+  const status = expectedStatus(row, caller);
+  if (status === row.success) return row.code;
+  if (row.visible === 'session' && status === 401 && !UNAUTHENTICATED.has(caller)) return 'SESSION_REQUIRED';
+  return DENIAL_CODE[status];
 }
 
 export const routeKey = (route: { method: string; url: string }): string => `${route.method} ${route.url}`;
