@@ -1,5 +1,6 @@
 // Signing in and out with email and password, the caller's sessions, and password changes.
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import { AUTHENTICATED, PUBLIC } from '../../authz/requirements.js';
 import { fail } from '../../errors.js';
 import { MAX_PASSWORD_LENGTH } from '../../domain/secrets.js';
@@ -27,6 +28,11 @@ const SessionView = Type.Object({
 
 export function sessionRoutes({ services, clock }: RouteDeps): RouteSpec[] {
   const tags = ['Sessions'];
+  // A service account has no browser sessions.
+  const listMine = async (req: FastifyRequest) => {
+    const actor = req.auth.actor!;
+    return actor.type === 'user' && actor.id ? services.sessions.list(actor.id, req.auth.sessionId) : [];
+  };
   return [
     {
       method: 'POST',
@@ -84,10 +90,7 @@ export function sessionRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       summary: "The caller's active browser sessions",
       tags,
       response: { 200: Type.Array(SessionView) },
-      handler: async (req) => {
-        const actor = req.auth.actor!;
-        return actor.type === 'user' && actor.id ? services.sessions.list(actor.id, req.auth.sessionId) : [];
-      },
+      handler: listMine,
     },
     {
       method: 'POST',
@@ -97,10 +100,7 @@ export function sessionRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       tags,
       body: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
       response: { 200: Type.Array(SessionView) },
-      handler: async (req) => {
-        const actor = req.auth.actor!;
-        return actor.type === 'user' && actor.id ? services.sessions.list(actor.id, req.auth.sessionId) : [];
-      },
+      handler: listMine,
     },
     {
       method: 'POST',
