@@ -63,7 +63,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
-    return503OnClosing: true,
+    // During a drain, requests on open keep-alive connections are still served (with
+    // Connection: close) rather than refused with a bare 503.
+    return503OnClosing: false,
     trustProxy: options.trustProxy ?? false,
   }) as unknown as FastifyInstance;
 

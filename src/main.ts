@@ -11,6 +11,9 @@ import { migrate } from './store/migrate.js';
 /** The built web page: dist/web beside the compiled server. */
 const WEB_ROOT = fileURLToPath(new URL('./web', import.meta.url));
 
+/** How long SIGTERM waits for in-flight requests before closing their connections. */
+const DRAIN_DEADLINE_MS = 8_000;
+
 export interface Running {
   url: string;
   store: Store;
@@ -94,8 +97,19 @@ export async function startServer(config: Config, out: (line: string) => void = 
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
-      // Fastify stops accepting, lets in-flight requests finish, then closes.
-      await app.server.close();
+      // Fastify stops accepting, lets in-flight requests finish, then closes. A keep-alive
+      // connection busy at close() turns idle only later, and Node then keeps it open for the
+      // keep-alive timeout (72 s): close such connections as soon as they are idle, and every
+      // connection once the drain deadline has passed.
+      const http = app.server.server;
+      const reaper = setInterval(() => http.closeIdleConnections(), 50);
+      const deadline = setTimeout(() => http.closeAllConnections(), DRAIN_DEADLINE_MS);
+      try {
+        await app.server.close();
+      } finally {
+        clearInterval(reaper);
+        clearTimeout(deadline);
+      }
       await store.close();
     })();
     return stopping;

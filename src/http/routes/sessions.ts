@@ -4,8 +4,8 @@ import type { FastifyRequest } from 'fastify';
 import { AUTHENTICATED, PUBLIC } from '../../authz/requirements.js';
 import { fail } from '../../errors.js';
 import { MAX_PASSWORD_LENGTH } from '../../domain/secrets.js';
-import { opContext, respond, type RouteDeps, type RouteSpec } from '../route.js';
-import { idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
 import { UserSchema } from './users.js';
 import { clearSessionCookie, clientInfo, sessionBody, setSessionCookie } from '../session-cookie.js';
 
@@ -31,7 +31,9 @@ export function sessionRoutes({ services, clock }: RouteDeps): RouteSpec[] {
   // A service account has no browser sessions.
   const listMine = async (req: FastifyRequest) => {
     const actor = req.auth.actor!;
-    return actor.type === 'user' && actor.id ? services.sessions.list(actor.id, req.auth.sessionId) : [];
+    if (actor.type !== 'user' || !actor.id) return [];
+    const { limit, offset } = page(req.body);
+    return (await services.sessions.list(actor.id, req.auth.sessionId)).slice(offset, offset + limit);
   };
   return [
     {
@@ -98,7 +100,7 @@ export function sessionRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       requirement: AUTHENTICATED,
       summary: "The caller's active browser sessions",
       tags,
-      body: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+      body: filterBody({}),
       response: { 200: Type.Array(SessionView) },
       handler: listMine,
     },
