@@ -181,42 +181,50 @@ export function invitationService(deps: Deps, options: { sessionTtlSeconds: numb
         if (!input.password || input.password.length < MIN_PASSWORD_LENGTH) return fail('PASSWORD_TOO_SHORT');
         passwordHash = await hashPassword(input.password);
       }
-      return inTransaction(deps, async (tx) => {
-        await lockAccount(tx, row.account_id);
-        // Claim the invitation first: of two concurrent accepts, one updates the row, the other none.
-        const claimed = await tx
-          .updateTable('invitations')
-          .set({ status: 'ACCEPTED', updated: now.toISOString() })
-          .where('id', '=', row.id)
-          .where('status', '=', 'PENDING')
-          .executeTakeFirst();
-        if (Number(claimed.numUpdatedRows) === 0) throw new Abort(fail('INVITATION_USED'));
-        const user = await findOrCreateUser(tx, { email: row.email, now, passwordHash, firstName: input.first_name, lastName: input.last_name });
-        const member = await tx.selectFrom('account_memberships').select('id').where('account_id', '=', row.account_id).where('actor_id', '=', user.actor_id).executeTakeFirst();
-        if (!member) {
-          await tx
-            .insertInto('account_memberships')
-            .values({
-              id: newId(),
-              account_id: row.account_id,
-              actor_id: user.actor_id,
-              user_id: user.id,
-              bot_id: null,
-              account_role_id: row.account_role_id,
-              created: now.toISOString(),
-              updated: now.toISOString(),
-            })
-            .execute();
-        }
-        const session = await createSession(tx, user.id, client, now, options.sessionTtlSeconds);
-        const handle = await tx.selectFrom('users').select('handle').where('id', '=', user.id).executeTakeFirstOrThrow();
-        await recordEvent(
-          tx,
-          { actor: { type: 'user', id: user.id, actorId: user.actor_id, name: handle.handle, accountId: null, apiKeyId: null }, requestId: null, now },
-          { action: 'invitation.accepted', accountId: row.account_id, targetType: 'invitation', targetId: row.id, details: { email: row.email, user_created: user.created } },
-        );
-        return ok({ ...session, account_id: row.account_id });
-      });
+      return inTransaction(
+        deps,
+        async (tx) => {
+          await lockAccount(tx, row.account_id);
+          // Claim the invitation first: of two concurrent accepts, one updates the row, the other none.
+          const claimed = await tx
+            .updateTable('invitations')
+            .set({ status: 'ACCEPTED', updated: now.toISOString() })
+            .where('id', '=', row.id)
+            .where('status', '=', 'PENDING')
+            .executeTakeFirst();
+          if (Number(claimed.numUpdatedRows) === 0) throw new Abort(fail('INVITATION_USED'));
+          const user = await findOrCreateUser(tx, { email: row.email, now, passwordHash, firstName: input.first_name, lastName: input.last_name });
+          // The user may have been created since the check above (another invitation accepted at
+          // the same time): only that user, signed in, may accept for them.
+          if (!user.created && !(caller?.type === 'user' && caller.id === user.id)) throw new Abort(fail('SIGN_IN_FIRST'));
+          const member = await tx.selectFrom('account_memberships').select('id').where('account_id', '=', row.account_id).where('actor_id', '=', user.actor_id).executeTakeFirst();
+          if (!member) {
+            await tx
+              .insertInto('account_memberships')
+              .values({
+                id: newId(),
+                account_id: row.account_id,
+                actor_id: user.actor_id,
+                user_id: user.id,
+                bot_id: null,
+                account_role_id: row.account_role_id,
+                created: now.toISOString(),
+                updated: now.toISOString(),
+              })
+              .execute();
+          }
+          const session = await createSession(tx, user.id, client, now, options.sessionTtlSeconds);
+          const handle = await tx.selectFrom('users').select('handle').where('id', '=', user.id).executeTakeFirstOrThrow();
+          await recordEvent(
+            tx,
+            { actor: { type: 'user', id: user.id, actorId: user.actor_id, name: handle.handle, accountId: null, apiKeyId: null }, requestId: null, now },
+            { action: 'invitation.accepted', accountId: row.account_id, targetType: 'invitation', targetId: row.id, details: { email: row.email, user_created: user.created } },
+          );
+          return ok({ ...session, account_id: row.account_id });
+        },
+        // Two new users with one email (or one handle) at once: the loser may simply retry.
+        { onUniqueViolation: fail('CONCURRENT_CHANGE') },
+      );
     },
   };
 }

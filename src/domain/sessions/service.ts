@@ -5,7 +5,7 @@ import { inTransaction, type Deps, type Tx } from '../deps.js';
 import { newId, type Actor, type OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { csrfTokenFor, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret, verifyPassword } from '../secrets.js';
-import { addressKey, blockedFor, clearFailures, emailKey, recordFailure, THROTTLE } from './throttle.js';
+import { addressKey, clearFailures, countAttempt, emailKey, THROTTLE, uncountAttempt } from './throttle.js';
 
 export const DEFAULT_SESSION_TTL_SECONDS = 12 * 60 * 60;
 /** How often a session's `updated` (last seen) is written: not on every request. */
@@ -72,11 +72,14 @@ export function sessionService(deps: Deps, options: { ttlSeconds?: number } = {}
         { key: emailKey(email), limit: THROTTLE.perEmail },
         ...(client.ip ? [{ key: addressKey(client.ip), limit: THROTTLE.perAddress }] : []),
       ];
-      for (const { key, limit } of keys) {
-        const wait = await blockedFor(store.db, key, limit, now);
-        if (wait > 0) {
-          return { ok: false, code: 'RATE_LIMITED', detail: `Too many failed sign-ins; try again in ${wait} seconds`, retryAfter: wait };
-        }
+      // Counted before the password is checked: a failure leaves its count, a success takes it back.
+      const wait = await store.db.transaction().execute(async (tx) => {
+        let longest = 0;
+        for (const { key, limit } of keys) longest = Math.max(longest, await countAttempt(tx, key, limit, now));
+        return longest;
+      });
+      if (wait > 0) {
+        return { ok: false, code: 'RATE_LIMITED', detail: `Too many failed sign-ins; try again in ${wait} seconds`, retryAfter: wait };
       }
       const user = await store.db
         .selectFrom('users')
@@ -84,14 +87,10 @@ export function sessionService(deps: Deps, options: { ttlSeconds?: number } = {}
         .where('email', '=', email.trim())
         .executeTakeFirst();
       const valid = await verifyPassword(user?.password_hash ?? null, password);
-      if (!user || !valid) {
-        await inTransaction(deps, async (tx) => {
-          for (const { key } of keys) await recordFailure(tx, key, now);
-        });
-        return fail('INVALID_LOGIN');
-      }
+      if (!user || !valid) return fail('INVALID_LOGIN');
       return inTransaction(deps, async (tx) => {
         await clearFailures(tx, emailKey(email));
+        if (client.ip) await uncountAttempt(tx, addressKey(client.ip));
         const session = await createSession(tx, user.id, client, now, ttlSeconds);
         await recordEvent(
           tx,

@@ -1,7 +1,7 @@
 // First run in a browser: while no account exists, `gatehouse start` prints a one-time setup link;
 // opening it lets a person create the first account and its Owner with a password.
 import { fail, ok, type Result } from '../../errors.js';
-import { inTransaction, type Deps } from '../deps.js';
+import { Abort, inTransaction, isFailure, type Deps } from '../deps.js';
 import { SYSTEM_ACTOR } from '../context.js';
 import { constantTimeEqual, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret } from '../secrets.js';
 import { accountService } from '../accounts/service.js';
@@ -43,9 +43,19 @@ export function setupService(deps: Deps, options: { sessionTtlSeconds: number })
       if (input.password.length < MIN_PASSWORD_LENGTH) return fail('PASSWORD_TOO_SHORT');
       const now = clock.now();
       const wanted = digest(input.token);
-      const tokens = await store.db.selectFrom('setup_tokens').selectAll().where('expires_at', '>', now.toISOString()).execute();
-      if (!tokens.some((t) => constantTimeEqual(t.token_hash, wanted))) return fail('SETUP_TOKEN_INVALID');
+      const isValid = (t: { token_hash: string; expires_at: string }) => t.expires_at > now.toISOString() && constantTimeEqual(t.token_hash, wanted);
+      // A cheap look first, so that a wrong token never costs a password hash.
+      const tokens = await store.db.selectFrom('setup_tokens').selectAll().execute();
+      if (!tokens.some(isValid)) return fail('SETUP_TOKEN_INVALID');
       const passwordHash = await hashPassword(input.password);
+      // Claim: take every token at once, and keep them taken only if this one is among them. Of
+      // concurrent setups (with this token or another valid one) exactly one gets to create.
+      const claimed = await inTransaction(deps, async (tx) => {
+        const taken = await tx.deleteFrom('setup_tokens').returningAll().execute();
+        if (!taken.some(isValid)) throw new Abort(fail('SETUP_TOKEN_INVALID'));
+        return taken;
+      });
+      if (isFailure(claimed)) return claimed;
       const created = await accounts.bootstrap(
         { actor: SYSTEM_ACTOR, requestId: null, now },
         {
@@ -58,15 +68,15 @@ export function setupService(deps: Deps, options: { sessionTtlSeconds: number })
           issueApiKey: false,
         },
       );
-      if (!created.ok) return created;
-      // Bootstrap and the session are two transactions; a second setup racing this one finds an
-      // account and stops at SETUP_DONE above or at the handle's uniqueness.
-      const result = await inTransaction(deps, async (tx) => {
-        await tx.deleteFrom('setup_tokens').execute();
+      if (!created.ok) {
+        // Nothing was created: give the tokens back so that the person can correct and retry.
+        await store.db.insertInto('setup_tokens').values(claimed).execute();
+        return created;
+      }
+      return inTransaction(deps, async (tx) => {
         const session = await createSession(tx, created.value.user_id, client, now, options.sessionTtlSeconds);
         return ok({ ...session, account_id: created.value.account_id });
       });
-      return result;
     },
   };
 }
