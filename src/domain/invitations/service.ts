@@ -7,7 +7,7 @@ import { Abort, inTransaction, type Deps } from '../deps.js';
 import { newId, type Actor, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { constantTimeEqual, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret } from '../secrets.js';
-import { findOrCreateUser } from '../users/create.js';
+import { findOrCreateUser, normalizeEmail } from '../users/create.js';
 import { lockAccount } from '../memberships/service.js';
 import { createSession, type ClientInfo, type NewSession } from '../sessions/service.js';
 import type { InvitationsTable } from '../../store/schema.js';
@@ -64,7 +64,7 @@ export function invitationService(deps: Deps, options: { sessionTtlSeconds: numb
 
   return {
     async create(ctx: OpContext, accountId: string, input: { email: string; account_role_id: string }): Promise<Result<Invitation & { code: string }>> {
-      const email = input.email.trim();
+      const email = normalizeEmail(input.email);
       return inTransaction(deps, async (tx) => {
         const role = await tx
           .selectFrom('account_roles')

@@ -5,6 +5,7 @@ import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
 import { Abort, inTransaction, type Deps, type Tx } from '../deps.js';
 import type { AnyOf, OpContext, Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
+import { normalizeEmail } from '../users/create.js';
 
 export interface AccountMembership {
   id: string;
@@ -114,7 +115,7 @@ export function membershipService(deps: Deps) {
   return {
     async filter(accountId: string, filter: MembershipFilter): Promise<AccountMembership[]> {
       let query = baseQuery(store.db, accountId);
-      if (filter.emails) query = query.where('u.email', 'in', filter.emails.length ? filter.emails : ['']);
+      if (filter.emails) query = query.where('u.email', 'in', filter.emails.length ? filter.emails.map(normalizeEmail) : ['']);
       if (filter.onlyUsers) query = query.where('m.user_id', 'is not', null);
       if (filter.onlyBots) query = query.where('m.bot_id', 'is not', null);
       const rows = await query.orderBy('m.created').orderBy('m.id').limit(filter.limit).offset(filter.offset).execute();

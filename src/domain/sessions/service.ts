@@ -5,6 +5,7 @@ import { inTransaction, type Deps, type Tx } from '../deps.js';
 import { newId, type Actor, type OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { csrfTokenFor, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret, verifyPassword } from '../secrets.js';
+import { normalizeEmail } from '../users/create.js';
 import { addressKey, clearFailures, countAttempt, emailKey, THROTTLE, uncountAttempt } from './throttle.js';
 
 export const DEFAULT_SESSION_TTL_SECONDS = 12 * 60 * 60;
@@ -84,7 +85,7 @@ export function sessionService(deps: Deps, options: { ttlSeconds?: number } = {}
       const user = await store.db
         .selectFrom('users')
         .select(['id', 'actor_id', 'handle', 'password_hash'])
-        .where('email', '=', email.trim())
+        .where('email', '=', normalizeEmail(email))
         .executeTakeFirst();
       const valid = await verifyPassword(user?.password_hash ?? null, password);
       if (!user || !valid) return fail('INVALID_LOGIN');

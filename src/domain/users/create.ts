@@ -3,6 +3,9 @@
 import { newId } from '../context.js';
 import type { Tx } from '../deps.js';
 
+/** One mailbox, one user: emails are compared and stored trimmed and lowercased. */
+export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+
 /** A unique user handle from an email's local part: `ada`, then `ada-2`, `ada-3`… */
 async function freeUserHandle(tx: Tx, email: string): Promise<string> {
   const base = email.split('@')[0].toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'user';
@@ -22,6 +25,7 @@ export interface NewUser {
 }
 
 export async function findOrCreateUser(tx: Tx, input: NewUser): Promise<{ id: string; actor_id: string; created: boolean }> {
+  input = { ...input, email: normalizeEmail(input.email) };
   const existing = await tx.selectFrom('users').select(['id', 'actor_id']).where('email', '=', input.email).executeTakeFirst();
   if (existing) return { ...existing, created: false };
   const now = input.now.toISOString();

@@ -6,6 +6,7 @@ import type { Actor, OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { accountGrant, ACTS_AS_WORKSPACE_OWNER, workspaceScopes } from '../access/grants.js';
 import { SELF_HOSTED_PLAN } from '../accounts/service.js';
+import { normalizeEmail } from './create.js';
 import type { UsersTable } from '../../store/schema.js';
 
 export interface User {
@@ -80,6 +81,7 @@ export function userService(deps: Deps) {
     },
 
     async update(ctx: OpContext, userId: string, input: UserUpdate): Promise<Result<null>> {
+      if (input.email !== undefined) input = { ...input, email: normalizeEmail(input.email) };
       return inTransaction(
         deps,
         async (tx) => {
