@@ -57,6 +57,10 @@ export const ERRORS = {
   SESSION_REQUIRED: { status: 401, message: 'Not signed in: sign in with email and password first' },
   PASSWORD_TOO_SHORT: { status: 422, message: 'Choose a password of at least 10 characters' },
   WRONG_PASSWORD: { status: 403, message: 'The current password is incorrect' },
+  NO_PASSWORD_YET: {
+    status: 403,
+    message: 'This user has no password yet; the server operator sets the first one with `gatehouse set-password --email EMAIL`',
+  },
   SETUP_TOKEN_INVALID: { status: 403, message: 'This setup link is invalid or has expired; restart Gatehouse to print a new one' },
   SETUP_DONE: { status: 409, message: 'Gatehouse is already set up; sign in instead' },
   ALREADY_MEMBER: { status: 409, message: 'This person is already a member of the account' },

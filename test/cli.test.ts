@@ -183,3 +183,42 @@ describe('gatehouse bootstrap usage errors', () => {
     expect(run.stdout).toContain('start');
   });
 });
+
+describe('gatehouse set-password', () => {
+  /** Runs the command with the password on standard input, as an operator would pipe it. */
+  const setPassword = (email: string, password: string) =>
+    new Promise<Run>((resolve) => {
+      const child = execFile('node', ['bin/gatehouse.js', 'set-password', '--email', email, ...storeFlags], { cwd: ROOT, timeout: 30_000 }, (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+      });
+      child.stdin?.end(`${password}\n`);
+    });
+
+  async function signIn(email: string, password: string) {
+    const store = await openStore({ dataDir: dataDir ?? '', databaseUrl: schema ? PG_URL : undefined, databaseSchema: schema });
+    const app = await createApp({ store, clock: systemClock });
+    try {
+      const res = await app.server.inject({ method: 'POST', url: '/api/auth/login', payload: { email, password } });
+      return res.statusCode;
+    } finally {
+      await app.server.close();
+      await store.close();
+    }
+  }
+
+  it("gives a bootstrapped Owner a first password read from standard input, never echoed", async () => {
+    const email = 'owner-setpw@example.com';
+    expect((await bootstrap('setpw', ['--json'], email)).code).toBe(0);
+    const run = await setPassword(email, 'a passphrase from stdin');
+    expect(run.code).toBe(0);
+    expect(run.stdout + run.stderr).not.toContain('a passphrase from stdin');
+    expect(await signIn(email, 'a passphrase from stdin')).toBe(200);
+  });
+
+  it('exits 1 naming the problem for an unknown email or a short password', async () => {
+    const unknown = await setPassword('nobody-here@example.com', 'long enough passphrase');
+    expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringContaining('nobody-here@example.com')]);
+    const short = await setPassword('owner-setpw@example.com', 'short');
+    expect([short.code, short.stderr]).toEqual([1, expect.stringContaining('at least 10 characters')]);
+  });
+});

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { addMember } from './support/members.js';
-import { PASSWORD, browser, dumpPeopleTables, personWithPassword, sessionSetCookie, signIn, type Person } from './support/people.js';
+import { PASSWORD, browser, dumpPeopleTables, personWithPassword, sessionSetCookie, setFirstPassword, signIn, type Person } from './support/people.js';
 
 const TTL_SECONDS = 12 * 60 * 60;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -109,9 +109,17 @@ describe('a session cookie', () => {
     expect(state.text).not.toContain(s.token);
   });
 
+  it("never lets an API key give a user without a password their first one (a leaked key must not become a sign-in)", async () => {
+    const member = await addMember(h, p.accountId, 'Member');
+    const res = await h.request('POST', '/api/me/password', { key: member.key, body: { new_password: PASSWORD } });
+    expect([res.status, res.body.code]).toEqual([403, 'NO_PASSWORD_YET']);
+    expect(res.body.detail).toContain('gatehouse set-password');
+    expect((await h.request('POST', '/api/auth/login', { body: { email: member.email, password: PASSWORD } })).status).toBe(401);
+  });
+
   it('is authorized exactly like the user: a Member signed in is refused what a Member key is refused', async () => {
     const member = await addMember(h, p.accountId, 'Member');
-    expect((await h.request('POST', '/api/me/password', { key: member.key, body: { new_password: PASSWORD } })).status).toBe(204);
+    await setFirstPassword(h, member.email);
     const s = await signIn(h, member.email, PASSWORD);
     const create = await h.request('POST', `/api/accounts/${p.accountId}/bots/`, { headers: browser(s, s.csrf), body: { name: 'by-member' } });
     expect([create.status, create.body.code]).toEqual([403, 'FORBIDDEN']);

@@ -1,10 +1,7 @@
 // `gatehouse bootstrap`: create an account, its Owner and one API key for that Owner, through the
 // same domain service the API uses. The key is printed once.
-import { loadConfig } from '../config.js';
-import { openStore } from '../store/store.js';
-import { migrate } from '../store/migrate.js';
-import { createServices } from '../domain/services.js';
 import { systemClock } from '../clock.js';
+import { withServices } from './services.js';
 import { SYSTEM_ACTOR } from '../domain/context.js';
 import { ERRORS } from '../errors.js';
 import { parseFlags, storeFlags, UsageError } from './args.js';
@@ -36,38 +33,30 @@ export async function bootstrapCommand(argv: string[]): Promise<number> {
     throw new UsageError('--account-handle must be 1-64 letters, digits, "-" or "_", starting with a letter or digit');
   }
   if (!EMAIL.test(flags.email!)) throw new UsageError(`--email "${flags.email}" is not an email address`);
-  const loaded = loadConfig({ 'data-dir': flags['data-dir'], 'database-url': flags['database-url'], 'database-schema': flags['database-schema'] });
-  if (!loaded.ok) throw new UsageError(loaded.error);
-
-  const store = await openStore({ dataDir: loaded.config.dataDir, databaseUrl: loaded.config.databaseUrl, databaseSchema: loaded.config.databaseSchema });
-  try {
-    await migrate(store);
-    const services = createServices({ store, clock: systemClock });
-    const result = await services.accounts.bootstrap(
+  const result = await withServices(flags, (services) =>
+    services.accounts.bootstrap(
       { actor: SYSTEM_ACTOR, requestId: null, now: systemClock.now() },
       { accountName: flags['account-name']!, accountHandle: flags['account-handle']!, email: flags.email! },
-    );
-    if (!result.ok) {
-      const message = result.code === 'ACCOUNT_HANDLE_TAKEN'
-        ? `An account with handle "${flags['account-handle']}" already exists; choose another --account-handle`
-        : (result.detail ?? ERRORS[result.code].message);
-      console.error(`gatehouse bootstrap: ${message}`);
-      return 1;
-    }
-    const { account_id, user_id, api_key } = result.value;
-    if (flags.json) {
-      const field = (name: string, value: string) => `${JSON.stringify(name)}: ${JSON.stringify(value)}`;
-      console.log(`{${[field('account_id', account_id), field('user_id', user_id), field('api_key', api_key)].join(', ')}}`);
-    } else {
-      console.log(`Created account "${flags['account-name']}" (${flags['account-handle']}) with Owner ${flags.email}.`);
-      console.log(`  account_id: ${account_id}`);
-      console.log(`  user_id:    ${user_id}`);
-      console.log(`  API key:    ${api_key}`);
-      console.log('This key is shown once and cannot be shown again: store it somewhere safe now.');
-      console.log('Try it:  curl -H "Authorization: Bearer <key>" http://127.0.0.1:4280/api/me/workspaces');
-    }
-    return 0;
-  } finally {
-    await store.close();
+    ),
+  );
+  if (!result.ok) {
+    const message = result.code === 'ACCOUNT_HANDLE_TAKEN'
+      ? `An account with handle "${flags['account-handle']}" already exists; choose another --account-handle`
+      : (result.detail ?? ERRORS[result.code].message);
+    console.error(`gatehouse bootstrap: ${message}`);
+    return 1;
   }
+  const { account_id, user_id, api_key } = result.value;
+  if (flags.json) {
+    const field = (name: string, value: string) => `${JSON.stringify(name)}: ${JSON.stringify(value)}`;
+    console.log(`{${[field('account_id', account_id), field('user_id', user_id), field('api_key', api_key)].join(', ')}}`);
+  } else {
+    console.log(`Created account "${flags['account-name']}" (${flags['account-handle']}) with Owner ${flags.email}.`);
+    console.log(`  account_id: ${account_id}`);
+    console.log(`  user_id:    ${user_id}`);
+    console.log(`  API key:    ${api_key}`);
+    console.log('This key is shown once and cannot be shown again: store it somewhere safe now.');
+    console.log('Try it:  curl -H "Authorization: Bearer <key>" http://127.0.0.1:4280/api/me/workspaces');
+  }
+  return 0;
 }

@@ -1,6 +1,7 @@
 // The `gatehouse` command: one binary for the server and its administration.
 import { bootstrapCommand } from './bootstrap.js';
 import { startCommand } from './start.js';
+import { setPasswordCommand } from './set-password.js';
 import { UsageError } from './args.js';
 
 const USAGE = `Usage: gatehouse <command> [options]
@@ -9,7 +10,9 @@ Commands:
   start       Serve the API (applies migrations first)
               [--port 4280] [--host 127.0.0.1] [--data-dir DIR | --database-url postgres://... [--database-schema NAME]] [--log-level info]
   bootstrap   Create an account, its Owner and one API key for the Owner (printed once)
-              --account-name NAME --account-handle HANDLE --email EMAIL [--json] [--data-dir DIR | --database-url URL]
+              --account-name NAME --account-handle HANDLE --email EMAIL [--json] [--data-dir DIR | --database-url URL [--database-schema NAME]]
+  set-password  Set a user's password, read from standard input (every session of the user ends)
+              --email EMAIL [--data-dir DIR | --database-url URL [--database-schema NAME]]
 
 Environment: GATEHOUSE_PORT, GATEHOUSE_HOST, GATEHOUSE_DATA_DIR, GATEHOUSE_DATABASE_URL, GATEHOUSE_DATABASE_SCHEMA,
 GATEHOUSE_LOG_LEVEL, GATEHOUSE_BODY_LIMIT (bytes, default 1048576).
@@ -18,6 +21,7 @@ GATEHOUSE_LOG_LEVEL, GATEHOUSE_BODY_LIMIT (bytes, default 1048576).
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   start: startCommand,
   bootstrap: bootstrapCommand,
+  'set-password': setPasswordCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -74,9 +74,16 @@ const ctx = (h: Harness): OpContext => ({ actor: SYSTEM_ACTOR, requestId: null, 
 
 /** A new user with a `pnu_` key: bootstrap gives them a throwaway account of their own. */
 async function newUser(h: Harness): Promise<User> {
-  const own = await h.bootstrap(undefined, `${unique('user')}@example.com`);
+  const email = `${unique('user')}@example.com`;
+  const own = await h.bootstrap(undefined, email);
+  await withPassword(h, email);
   const row = await h.handle.store.db.selectFrom('users').select('actor_id').where('id', '=', own.userId).executeTakeFirstOrThrow();
   return { userId: own.userId, actorId: row.actor_id, key: own.key };
+}
+
+/** Every user caller has MATRIX_PASSWORD, set the operator's way, so password changes can be tried. */
+async function withPassword(h: Harness, email: string): Promise<void> {
+  unwrap('set password', await h.app.services.sessions.setPassword(ctx(h), email, MATRIX_PASSWORD));
 }
 
 /** Makes `user` a member of `accountId` with `role`, replacing any membership it had there. */
@@ -139,6 +146,10 @@ export async function buildWorld(): Promise<World> {
   const svc = h.app.services;
   const ownerA = await h.bootstrap();
   const ownerB = await h.bootstrap();
+  for (const owner of [ownerA, ownerB]) {
+    const row = await h.handle.store.db.selectFrom('users').select('email').where('id', '=', owner.userId).executeTakeFirstOrThrow();
+    await withPassword(h, row.email);
+  }
   const A = ownerA.accountId;
 
   const [admin, member, memberViewer, spare, grantee] = [await newUser(h), await newUser(h), await newUser(h), await newUser(h), await newUser(h)];
@@ -202,7 +213,6 @@ export async function buildWorld(): Promise<World> {
   const signerUser = await newUser(h);
   const signerRow = await h.handle.store.db.selectFrom('users').select('email').where('id', '=', signerUser.userId).executeTakeFirstOrThrow();
   const signer = { email: signerRow.email, password: MATRIX_PASSWORD };
-  unwrap('set signer password', await svc.sessions.changePassword(ctx(h), signerUser.userId, { new_password: MATRIX_PASSWORD }, null));
 
   const invitationA = await newInvitation(h, A);
   const invitationB = await newInvitation(h, B);

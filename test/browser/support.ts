@@ -129,8 +129,9 @@ export async function startBrowserHarness(): Promise<BrowserHarness> {
       );
       if (!created.ok) throw new Error(`bootstrap failed: ${created.code}`);
       const key = created.value.api_key;
-      const set = await api('POST', '/api/me/password', { key, body: { new_password: PASSWORD } });
-      if (set.status !== 204) throw new Error(`setting the password failed: ${set.status} ${JSON.stringify(set.body)}`);
+      // The operator's path to a first password (`gatehouse set-password`).
+      const set = await theApp.services.sessions.setPassword({ actor: SYSTEM_ACTOR, requestId: null, now: clock.now() }, email, PASSWORD);
+      if (!set.ok) throw new Error(`setting the password failed: ${set.code}`);
       return { accountId: created.value.account_id, userId: created.value.user_id, key };
     },
     async close() {

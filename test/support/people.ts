@@ -1,6 +1,7 @@
 // Test helpers for people: users with passwords, signing in, and reading the session cookie back
-// the way a browser would. Everything goes through the HTTP API.
+// the way a browser would. Everything but the operator's first password goes through the HTTP API.
 import { randomBytes } from 'node:crypto';
+import { SYSTEM_ACTOR } from '../../src/domain/context.js';
 import type { Harness, Response } from './harness.js';
 
 export const COOKIE = 'gatehouse_session';
@@ -14,12 +15,17 @@ export interface Person {
   password: string;
 }
 
-/** A new Owner of a new account (bootstrap) who then sets a password with their key. */
+/** What `gatehouse set-password` does: the operator's path to a user's first password. */
+export async function setFirstPassword(h: Harness, email: string, password = PASSWORD): Promise<void> {
+  const set = await h.app.services.sessions.setPassword({ actor: SYSTEM_ACTOR, requestId: null, now: h.clock.now() }, email, password);
+  if (!set.ok) throw new Error(`setting a password failed: ${set.code}`);
+}
+
+/** A new Owner of a new account (bootstrap) whose first password the operator sets (`gatehouse set-password`). */
 export async function personWithPassword(h: Harness, password = PASSWORD, email?: string): Promise<Person> {
   const address = email ?? `person-${randomBytes(4).toString('hex')}@example.com`;
   const own = await h.bootstrap(undefined, address);
-  const res = await h.request('POST', '/api/me/password', { key: own.key, body: { new_password: password } });
-  if (res.status !== 204) throw new Error(`setting a password failed: ${res.status} ${res.text}`);
+  await setFirstPassword(h, address, password);
   return { ...own, email: address, password };
 }
 

@@ -64,6 +64,18 @@ export function sessionService(deps: Deps, options: { ttlSeconds?: number } = {}
   const { store, clock } = deps;
   const ttlSeconds = options.ttlSeconds ?? DEFAULT_SESSION_TTL_SECONDS;
 
+  async function storePassword(ctx: OpContext, userId: string, password: string, keepSessionId: string | null): Promise<Result<null>> {
+    const hash = await hashPassword(password);
+    return inTransaction(deps, async (tx) => {
+      await tx.updateTable('users').set({ password_hash: hash, updated: ctx.now.toISOString() }).where('id', '=', userId).execute();
+      let others = tx.deleteFrom('sessions').where('user_id', '=', userId);
+      if (keepSessionId) others = others.where('id', '!=', keepSessionId);
+      await others.execute();
+      await recordEvent(tx, ctx, { action: 'user.password_changed', accountId: null, targetType: 'user', targetId: userId });
+      return ok(null);
+    });
+  }
+
   return {
     ttlSeconds,
 
@@ -155,7 +167,11 @@ export function sessionService(deps: Deps, options: { ttlSeconds?: number } = {}
       });
     },
 
-    /** Sets a new password; every other session of the user ends. */
+    /**
+     * Changes a password: the current one must be given. A user without a password cannot get one
+     * here, or a leaked API key could become a sign-in that outlives the key's revocation; the
+     * first password comes from setup, an invitation, or `gatehouse set-password` on the server.
+     */
     async changePassword(
       ctx: OpContext,
       userId: string,
@@ -165,18 +181,18 @@ export function sessionService(deps: Deps, options: { ttlSeconds?: number } = {}
       if (input.new_password.length < MIN_PASSWORD_LENGTH) return fail('PASSWORD_TOO_SHORT');
       const user = await store.db.selectFrom('users').select(['id', 'password_hash']).where('id', '=', userId).executeTakeFirst();
       if (!user) return fail('NOT_FOUND', 'User not found');
-      if (user.password_hash && !(await verifyPassword(user.password_hash, input.current_password ?? ''))) {
-        return fail('WRONG_PASSWORD');
-      }
-      const hash = await hashPassword(input.new_password);
-      return inTransaction(deps, async (tx) => {
-        await tx.updateTable('users').set({ password_hash: hash, updated: ctx.now.toISOString() }).where('id', '=', userId).execute();
-        let others = tx.deleteFrom('sessions').where('user_id', '=', userId);
-        if (keepSessionId) others = others.where('id', '!=', keepSessionId);
-        await others.execute();
-        await recordEvent(tx, ctx, { action: 'user.password_changed', accountId: null, targetType: 'user', targetId: userId });
-        return ok(null);
-      });
+      if (!user.password_hash) return fail('NO_PASSWORD_YET');
+      if (!(await verifyPassword(user.password_hash, input.current_password ?? ''))) return fail('WRONG_PASSWORD');
+      return storePassword(ctx, userId, input.new_password, keepSessionId);
+    },
+
+    /** The server operator's path (`gatehouse set-password`): no current password; every session ends. */
+    async setPassword(ctx: OpContext, email: string, newPassword: string): Promise<Result<{ userId: string }>> {
+      if (newPassword.length < MIN_PASSWORD_LENGTH) return fail('PASSWORD_TOO_SHORT');
+      const user = await store.db.selectFrom('users').select('id').where('email', '=', normalizeEmail(email)).executeTakeFirst();
+      if (!user) return fail('NOT_FOUND', `No user with email ${normalizeEmail(email)}`);
+      const stored = await storePassword(ctx, user.id, newPassword, null);
+      return stored.ok ? ok({ userId: user.id }) : stored;
     },
 
     async logout(ctx: OpContext, sessionId: string): Promise<void> {

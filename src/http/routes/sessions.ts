@@ -123,7 +123,7 @@ export function sessionRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       method: 'POST',
       url: '/api/me/password',
       requirement: AUTHENTICATED,
-      summary: "Set the caller's password (current_password required once one is set); other sessions end",
+      summary: "Change the caller's password (the current one is required); the caller's other sessions end",
       tags,
       body: Type.Object(
         { current_password: Type.Optional(Nullable(Password)), new_password: Type.String({ maxLength: MAX_PASSWORD_LENGTH }) },

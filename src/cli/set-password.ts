@@ -1,0 +1,40 @@
+// `gatehouse set-password`: the server operator sets a user's password (the first one for an
+// Owner made by `bootstrap`, or a reset). The password is read from standard input, never a flag,
+// so it stays out of shell history and process listings. Every session of the user ends.
+import { createInterface } from 'node:readline';
+import { systemClock } from '../clock.js';
+import { SYSTEM_ACTOR } from '../domain/context.js';
+import { ERRORS } from '../errors.js';
+import { parseFlags, storeFlags, UsageError } from './args.js';
+import { withServices, type StoreFlags } from './services.js';
+
+async function readPassword(): Promise<string> {
+  if (!process.stdin.isTTY) {
+    let text = '';
+    for await (const chunk of process.stdin) text += chunk;
+    return text.split(/\r?\n/)[0] ?? '';
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
+  process.stdout.write('New password: ');
+  // Echo nothing of what is typed.
+  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {};
+  const answer = await new Promise<string>((resolve) => rl.question('', resolve));
+  rl.close();
+  process.stdout.write('\n');
+  return answer;
+}
+
+export async function setPasswordCommand(argv: string[]): Promise<number> {
+  const flags = parseFlags<StoreFlags & { email?: string }>(argv, { ...storeFlags, email: { type: 'string' } });
+  if (!flags.email) throw new UsageError('Missing --email');
+  const password = await readPassword();
+  const result = await withServices(flags, (services) =>
+    services.sessions.setPassword({ actor: SYSTEM_ACTOR, requestId: null, now: systemClock.now() }, flags.email!, password),
+  );
+  if (!result.ok) {
+    console.error(`gatehouse set-password: ${result.detail ?? ERRORS[result.code].message}`);
+    return 1;
+  }
+  console.log(`Password set for ${flags.email.trim().toLowerCase()}; they can sign in on the web page now.`);
+  return 0;
+}
