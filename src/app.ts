@@ -27,6 +27,7 @@ import { auditRoutes } from './http/routes/audit.js';
 import { sessionRoutes } from './http/routes/sessions.js';
 import { setupRoutes } from './http/routes/setup.js';
 import { invitationRoutes } from './http/routes/invitations.js';
+import type { Mailer } from './mail/mailer.js';
 
 export interface AppOptions {
   store: Store;
@@ -41,6 +42,8 @@ export interface AppOptions {
   /** The address people reach Gatehouse at, for links (invitations); default: the request's host. */
   publicUrl?: string;
   sessionTtlSeconds?: number;
+  /** Mails invitation links when SMTP is configured; without it the link is only shown to the inviter. */
+  mailer?: Mailer | null;
 }
 
 export interface App {
@@ -112,7 +115,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...auditRoutes(deps),
     ...sessionRoutes(deps),
     ...setupRoutes(deps),
-    ...invitationRoutes(deps, { publicUrl: options.publicUrl }),
+    ...invitationRoutes(deps, { publicUrl: options.publicUrl, mailer: options.mailer ?? null }),
   ];
   registerRoutes(server, routes);
   if (hasWebPage) await serveWebPage(server, options.webRoot!);

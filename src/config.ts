@@ -1,5 +1,6 @@
 // Configuration from flags and environment, validated once. Flags win over the environment.
 import { resolve } from 'node:path';
+import { parseSmtpUrl, redactSmtpUrl } from './mail/mailer.js';
 
 export interface Config {
   host: string;
@@ -15,6 +16,10 @@ export interface Config {
   /** How people reach Gatehouse (for setup and invitation links), e.g. https://gatehouse.example.com */
   publicUrl?: string;
   sessionTtlSeconds: number;
+  /** SMTP server for mailing invitation links (optional; the link is always shown to the inviter). */
+  smtpUrl?: string;
+  /** The From header of those mails. */
+  smtpFrom: string;
 }
 
 export const DEFAULTS = {
@@ -23,6 +28,7 @@ export const DEFAULTS = {
   dataDir: './.gatehouse',
   logLevel: 'info',
   bodyLimit: 1_048_576,
+  smtpFrom: 'Gatehouse <gatehouse@localhost>',
 };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -81,6 +87,15 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   if (!Number.isInteger(sessionTtlSeconds) || sessionTtlSeconds < 60 || sessionTtlSeconds > 2_592_000) {
     return { ok: false, error: `Invalid GATEHOUSE_SESSION_TTL_SECONDS "${ttlText}": seconds, from 60 to 2592000 (30 days)` };
   }
+  const smtpUrl = env.GATEHOUSE_SMTP_URL || undefined;
+  if (smtpUrl !== undefined && !parseSmtpUrl(smtpUrl)) {
+    // The URL may hold a password: show it masked, or not at all when it cannot be read.
+    return { ok: false, error: `Invalid GATEHOUSE_SMTP_URL ${redactSmtpUrl(smtpUrl)}: use smtp://[user:password@]host[:port] or smtps://…` };
+  }
+  const smtpFrom = env.GATEHOUSE_SMTP_FROM || DEFAULTS.smtpFrom;
+  if (!/^(?:[^<>\r\n]*<[^@\s<>]+@[^@\s<>]+>|[^@\s<>]+@[^@\s<>]+)$/.test(smtpFrom.trim())) {
+    return { ok: false, error: `Invalid GATEHOUSE_SMTP_FROM ${JSON.stringify(smtpFrom)}: an address like gatehouse@example.com or "Gatehouse <gatehouse@example.com>"` };
+  }
   return {
     ok: true,
     config: {
@@ -94,6 +109,8 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       trustProxy: trustProxyText === 'true' || trustProxyText === '1',
       publicUrl,
       sessionTtlSeconds,
+      smtpUrl,
+      smtpFrom,
     },
   };
 }

@@ -7,6 +7,7 @@ import { systemClock } from './clock.js';
 import { DEFAULTS, type Config } from './config.js';
 import { openStore, type Store } from './store/store.js';
 import { migrate } from './store/migrate.js';
+import { createMailer, redactSmtpUrl } from './mail/mailer.js';
 
 /** The built web page: dist/web beside the compiled server. */
 const WEB_ROOT = fileURLToPath(new URL('./web', import.meta.url));
@@ -69,6 +70,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
       trustProxy: config.trustProxy,
       publicUrl: config.publicUrl,
       sessionTtlSeconds: config.sessionTtlSeconds,
+      mailer: createMailer({ url: config.smtpUrl, from: config.smtpFrom }),
     });
     address = await app.server.listen({ host: config.host, port: config.port });
   } catch (error) {
@@ -82,6 +84,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
   out(`Gatehouse is serving on ${url} (store: ${store.description})`);
   out(`  health: ${url}/api/health   API description: ${url}/api/openapi.json`);
   out(`  web page: ${url}/`);
+  if (config.smtpUrl) out(`  invitations are also mailed via ${redactSmtpUrl(config.smtpUrl)}`);
   const setupToken = await app.services.setup.issueToken();
   if (setupToken) {
     const base = (config.publicUrl ?? url).replace(/\/+$/, '');

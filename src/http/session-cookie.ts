@@ -4,7 +4,8 @@ import { SESSION_COOKIE } from './auth.js';
 import type { NewSession } from '../domain/sessions/service.js';
 
 export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, session: NewSession): void {
-  const maxAge = Math.max(0, Math.floor((new Date(session.expires_at).getTime() - Date.now()) / 1000));
+  // The session's own lifetime, from the clock that issued it (not this process's wall clock).
+  const maxAge = Math.max(0, Math.floor((new Date(session.expires_at).getTime() - new Date(session.issued_at).getTime()) / 1000));
   reply.setCookie(SESSION_COOKIE, session.token, {
     httpOnly: true,
     sameSite: 'lax',

@@ -23,6 +23,7 @@ export interface NewSession {
   csrf_token: string;
   session_id: string;
   user_id: string;
+  issued_at: string;
   expires_at: string;
 }
 
@@ -57,7 +58,7 @@ export async function createSession(tx: Tx, userId: string, client: ClientInfo, 
     })
     .execute();
   await tx.updateTable('users').set({ last_login: now.toISOString() }).where('id', '=', userId).execute();
-  return { token, csrf_token: csrfTokenFor(token), session_id: id, user_id: userId, expires_at: expires };
+  return { token, csrf_token: csrfTokenFor(token), session_id: id, user_id: userId, issued_at: now.toISOString(), expires_at: expires };
 }
 
 export function sessionService(deps: Deps, options: { ttlSeconds?: number } = {}) {

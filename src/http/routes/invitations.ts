@@ -8,6 +8,7 @@ import { opContext, page, respond, type RouteDeps, type RouteSpec } from '../rou
 import { filterBody, idParams, Timestamp, Uuid } from '../schemas.js';
 import { resolveCaller } from '../auth.js';
 import { clientInfo, sessionBody, setSessionCookie } from '../session-cookie.js';
+import { sendWithin, type Mailer } from '../../mail/mailer.js';
 
 const Status = Type.Union(['PENDING', 'ACCEPTED', 'REVOKED', 'EXPIRED'].map((s) => Type.Literal(s)));
 
@@ -26,6 +27,7 @@ const Invitation = Type.Object(invitationFields);
 const CreatedInvitation = Type.Object({
   ...invitationFields,
   accept_url: Type.String({ description: 'The one-time link to send to the invited person: in this response only' }),
+  mailed: Type.Boolean({ description: 'Whether the link was also mailed to the invited email (false when no SMTP server is configured or sending failed)' }),
 });
 
 const Preview = Type.Object({
@@ -47,7 +49,7 @@ export function baseUrl(request: FastifyRequest, publicUrl?: string): string {
   return (publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '');
 }
 
-export function invitationRoutes({ services, clock }: RouteDeps, options: { publicUrl?: string }): RouteSpec[] {
+export function invitationRoutes({ services, clock }: RouteDeps, options: { publicUrl?: string; mailer?: Mailer | null }): RouteSpec[] {
   const tags = ['Invitations'];
   const base = '/api/accounts/:account_id/invitations';
   return [
@@ -55,7 +57,7 @@ export function invitationRoutes({ services, clock }: RouteDeps, options: { publ
       method: 'POST',
       url: `${base}/`,
       requirement: account('create:invitation'),
-      summary: 'Invite an email with an account role; the one-time accept link is in this response only',
+      summary: 'Invite an email with an account role; the one-time accept link is in this response only (and mailed when SMTP is configured)',
       tags,
       params: idParams('account_id'),
       body: Type.Object(
@@ -69,7 +71,22 @@ export function invitationRoutes({ services, clock }: RouteDeps, options: { publ
         if (!result.ok) return respond(req, reply, result);
         const { code, ...invitation } = result.value;
         const acceptUrl = `${baseUrl(req, options.publicUrl)}/invitations/${invitation.id}/accept?invite_code=${encodeURIComponent(code)}`;
-        return reply.code(201).send({ ...invitation, accept_url: acceptUrl });
+        let mailed = false;
+        if (options.mailer) {
+          const account = await services.accounts.get(invitation.account_id);
+          const result = await sendWithin(options.mailer, {
+            to: invitation.email,
+            accountName: account.ok ? account.value.name : invitation.account_id,
+            roleName: invitation.account_role_name,
+            acceptUrl,
+            expiration: invitation.expiration,
+            inviterName: req.auth.actor?.name || undefined,
+          });
+          mailed = result.sent;
+          // The invitation stands either way: the inviter still has the link to pass on.
+          if (!result.sent) req.log.warn({ invitation_id: invitation.id, mail_error: result.error }, 'invitation mail not sent');
+        }
+        return reply.code(201).send({ ...invitation, accept_url: acceptUrl, mailed });
       },
     },
     {
