@@ -24,8 +24,13 @@ export async function migrate(store: Store): Promise<void> {
     // can mistake another Gatehouse's (or another test's) for this one's.
     ...(store.schema ? { migrationTableSchema: store.schema } : {}),
   });
-  const { error } = await migrator.migrateToLatest();
-  if (error) throw error;
+  // Kysely's migrator introspects every table of the database; a schema dropped by someone else at
+  // that moment (another Gatehouse or test on the same database) fails it with 3F000. Try again.
+  for (let attempt = 1; ; attempt++) {
+    const { error } = await migrator.migrateToLatest();
+    if (!error) break;
+    if ((error as { code?: string }).code !== '3F000' || attempt >= 3) throw error;
+  }
   await syncBuiltinRoles(store);
 }
 
