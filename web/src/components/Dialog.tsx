@@ -98,3 +98,28 @@ export function ConfirmDialog({ title, children, confirmLabel, onConfirm, onClos
     </Dialog>
   );
 }
+
+/** The end of every form dialog: Cancel, and the submit button that says when it is working. */
+export function FormActions({ onCancel, busy, label, busyLabel }: { onCancel: () => void; busy: boolean; label: string; busyLabel: string }) {
+  return (
+    <div className="dialog-actions">
+      <button type="button" onClick={onCancel}>
+        Cancel
+      </button>
+      <button type="submit" className="primary" disabled={busy}>
+        {busy ? busyLabel : label}
+      </button>
+    </div>
+  );
+}
+
+/** The one button of a dialog that shows a result (a key, a link) once. */
+export function DoneAction({ onClose }: { onClose: () => void }) {
+  return (
+    <div className="dialog-actions">
+      <button type="button" className="primary" onClick={onClose}>
+        Done
+      </button>
+    </div>
+  );
+}

@@ -1,7 +1,7 @@
 // Create or edit a custom workspace role: name, description, inherited built-in role, scopes by group.
 import { useId, useState, type FormEvent } from 'react';
 import { api, ApiError, errorMessage, type WorkspaceRole, type WorkspaceScope } from '../api';
-import { Dialog } from './Dialog';
+import { Dialog, FormActions } from './Dialog';
 import { Field, FormError } from './Field';
 import { useStatus } from './Status';
 
@@ -109,14 +109,7 @@ export function RoleEditorDialog({ accountId, role, builtIn, scopes, onClose, on
           ))}
         </div>
         <FormError message={errors.form} />
-        <div className="dialog-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? 'Saving…' : role ? 'Save role' : 'Create role'}
-          </button>
-        </div>
+        <FormActions onCancel={onClose} busy={busy} busyLabel="Saving…" label={role ? 'Save role' : 'Create role'} />
       </form>
     </Dialog>
   );

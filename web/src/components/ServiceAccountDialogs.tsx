@@ -2,7 +2,7 @@
 import { useId, useState, type FormEvent } from 'react';
 import { api, ApiError, errorMessage, type ServiceAccount, type ServiceAccountWithKey, type Workspace } from '../api';
 import { formatDateTime } from '../format';
-import { Dialog } from './Dialog';
+import { Dialog, FormActions, DoneAction } from './Dialog';
 import { emptyExpiration, ExpirationField, toExpiration, validateExpiration, type ExpirationValue } from './ExpirationField';
 import { Field, FormError } from './Field';
 import { KeyReveal } from './KeyReveal';
@@ -57,11 +57,7 @@ export function CreateServiceAccountDialog({ account, onClose, onCreated }: { ac
           <strong>{created.name}</strong> is a Member of this account. Share a workspace with it to let it work there.
         </p>
         <KeyReveal apiKey={created.api_key.key} expiration={created.api_key.expiration} account={account} />
-        <div className="dialog-actions">
-          <button type="button" className="primary" onClick={onClose}>
-            Done
-          </button>
-        </div>
+        <DoneAction onClose={onClose} />
       </Dialog>
     );
   }
@@ -72,14 +68,7 @@ export function CreateServiceAccountDialog({ account, onClose, onCreated }: { ac
         <Field label="Name" value={name} onChange={setName} error={errors.name} hint="Unique within this account." autoComplete="off" maxLength={255} />
         <ExpirationField value={expiration} onChange={setExpiration} error={errors.expiration} />
         <FormError message={errors.form} />
-        <div className="dialog-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? 'Creating…' : 'Create'}
-          </button>
-        </div>
+        <FormActions onCancel={onClose} busy={busy} busyLabel="Creating…" label="Create" />
       </form>
     </Dialog>
   );
@@ -143,11 +132,7 @@ export function RotateKeyDialog({
             : `The old key of ${serviceAccount.name} no longer works.`}
         </p>
         <KeyReveal apiKey={rotated.result.api_key.key} expiration={rotated.result.api_key.expiration} account={account} />
-        <div className="dialog-actions">
-          <button type="button" className="primary" onClick={onClose}>
-            Done
-          </button>
-        </div>
+        <DoneAction onClose={onClose} />
       </Dialog>
     );
   }
@@ -183,14 +168,7 @@ export function RotateKeyDialog({
           </div>
         )}
         <FormError message={errors.form} />
-        <div className="dialog-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? 'Rotating…' : 'Rotate API Key'}
-          </button>
-        </div>
+        <FormActions onCancel={onClose} busy={busy} busyLabel="Rotating…" label="Rotate API Key" />
       </form>
     </Dialog>
   );

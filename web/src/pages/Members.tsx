@@ -2,7 +2,7 @@
 import { useId, useState, type FormEvent } from 'react';
 import { api, ApiError, errorMessage, type AccountRole, type Invitation, type Membership } from '../api';
 import { CopyField } from '../components/CopyField';
-import { ConfirmDialog, Dialog } from '../components/Dialog';
+import { ConfirmDialog, Dialog, FormActions, DoneAction } from '../components/Dialog';
 import { Field, FormError } from '../components/Field';
 import { PageState } from '../components/PageState';
 import { useStatus } from '../components/Status';
@@ -257,11 +257,7 @@ function InviteDialog({ accountId, roles, onClose, onInvited }: { accountId: str
         ) : (
           <p role="alert">The server did not return the invitation link.</p>
         )}
-        <div className="dialog-actions">
-          <button type="button" className="primary" onClick={onClose}>
-            Done
-          </button>
-        </div>
+        <DoneAction onClose={onClose} />
       </Dialog>
     );
   }
@@ -281,14 +277,7 @@ function InviteDialog({ accountId, roles, onClose, onInvited }: { accountId: str
           </select>
         </div>
         <FormError message={errors.form} />
-        <div className="dialog-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? 'Creating…' : 'Create invitation'}
-          </button>
-        </div>
+        <FormActions onCancel={onClose} busy={busy} busyLabel="Creating…" label="Create invitation" />
       </form>
     </Dialog>
   );

@@ -1,7 +1,7 @@
 // The signed-in user's own things: API keys (pnu_), password, and sign-in sessions.
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, errorMessage, type ApiKeyMasked, type ApiKeyWithSecret, type SessionRow } from '../api';
-import { ConfirmDialog, Dialog } from '../components/Dialog';
+import { ConfirmDialog, Dialog, FormActions, DoneAction } from '../components/Dialog';
 import { emptyExpiration, ExpirationField, toExpiration, validateExpiration, type ExpirationValue } from '../components/ExpirationField';
 import { Field, FormError } from '../components/Field';
 import { KeyReveal } from '../components/KeyReveal';
@@ -143,11 +143,7 @@ function CreateKeyDialog({ userId, onClose, onCreated }: { userId: string; onClo
     return (
       <Dialog key="created" title="API key created" onClose={onClose} testId="user-key-dialog" wide>
         <KeyReveal apiKey={created.key} expiration={created.expiration} />
-        <div className="dialog-actions">
-          <button type="button" className="primary" onClick={onClose}>
-            Done
-          </button>
-        </div>
+        <DoneAction onClose={onClose} />
       </Dialog>
     );
   }
@@ -157,14 +153,7 @@ function CreateKeyDialog({ userId, onClose, onCreated }: { userId: string; onClo
         <Field label="Name" value={name} onChange={setName} error={errors.name} autoComplete="off" maxLength={255} />
         <ExpirationField value={expiration} onChange={setExpiration} error={errors.expiration} />
         <FormError message={errors.form} />
-        <div className="dialog-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? 'Creating…' : 'Create'}
-          </button>
-        </div>
+        <FormActions onCancel={onClose} busy={busy} busyLabel="Creating…" label="Create" />
       </form>
     </Dialog>
   );

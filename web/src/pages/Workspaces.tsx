@@ -1,7 +1,7 @@
 // The account's workspaces (those the caller can reach) and creating one.
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, errorMessage, type Workspace } from '../api';
-import { Dialog } from '../components/Dialog';
+import { Dialog, FormActions } from '../components/Dialog';
 import { Field, FormError } from '../components/Field';
 import { PageState } from '../components/PageState';
 import { useStatus } from '../components/Status';
@@ -137,14 +137,7 @@ function CreateWorkspaceDialog({ accountId, onClose, onCreated }: { accountId: s
           <textarea id="ws-description" value={description} onChange={(e) => setDescription(e.target.value)} rows={3} />
         </div>
         <FormError message={errors.form} />
-        <div className="dialog-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? 'Creating…' : 'Create workspace'}
-          </button>
-        </div>
+        <FormActions onCancel={onClose} busy={busy} busyLabel="Creating…" label="Create workspace" />
       </form>
     </Dialog>
   );
