@@ -12,17 +12,20 @@ export async function startCommand(argv: string[]): Promise<number> {
   });
   const loaded = loadConfig(flags);
   if (!loaded.ok) throw new UsageError(loaded.error);
-  const running = await startServer(loaded.config);
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: string) => {
-      console.log(`Received ${signal}: finishing in-flight requests, then stopping`);
-      running.stop().then(resolve, (error) => {
-        console.error('Error while stopping:', error);
-        resolve();
-      });
-    };
-    process.once('SIGTERM', () => onSignal('SIGTERM'));
-    process.once('SIGINT', () => onSignal('SIGINT'));
+
+  // Listen for signals before starting: one that arrives while the server is still starting (it
+  // may already be accepting requests) must drain and exit 0 too, not kill the process.
+  const signalled = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
   });
+  const running = await startServer(loaded.config);
+  const signal = await signalled;
+  console.log(`Received ${signal}: finishing in-flight requests, then stopping`);
+  try {
+    await running.stop();
+  } catch (error) {
+    console.error('Error while stopping:', error);
+  }
   return 0;
 }
