@@ -1,8 +1,8 @@
 // The compiled `gatehouse` command, run as a user runs it: `node bin/gatehouse.js bootstrap ...`.
 // Its key output is a contract (scripts parse the --json line), and so are its exit codes.
-import { execFile, execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -11,36 +11,11 @@ import { createApp } from '../src/app.js';
 import { systemClock } from '../src/clock.js';
 import { openStore } from '../src/store/store.js';
 import { PG_URL, STORE_KIND } from './support/harness.js';
+import { buildOnce, ROOT } from './support/build.js';
 
-const ROOT = join(import.meta.dirname, '..');
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const JSON_LINE = new RegExp(`^\\{"account_id": "(${UUID})", "user_id": "(${UUID})", "api_key": "(pnu_[0-9A-Za-z]{36})"\\}$`);
 
-/** Compiles src/ to dist/ once, serialised with any other test file doing the same. */
-async function buildOnce(): Promise<void> {
-  const lock = join(tmpdir(), `gatehouse-build-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}.lock`);
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      // A lock left by a killed run is taken over after two minutes.
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
-      } catch {}
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-  try {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
-  } catch (error) {
-    // Type errors still emit JavaScript; a missing entry point is what stops these tests.
-    statSync(join(ROOT, 'dist', 'cli', 'main.js'));
-    console.warn(`tsc reported errors:\n${String((error as { stdout?: Buffer }).stdout ?? '')}`);
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
 
 interface Run {
   code: number | null;

@@ -1,40 +1,17 @@
 // `gatehouse start` as a real process on a real port: start-up output, configuration from flags and
 // environment, a bootstrap key working against it, and a clean drain on SIGTERM.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PG_URL, STORE_KIND } from './support/harness.js';
+import { buildOnce, ROOT } from './support/build.js';
 
-const ROOT = join(import.meta.dirname, '..');
 
-/** Compiles src/ to dist/ once, serialised with any other test file doing the same (cli.test.ts). */
-async function buildOnce(): Promise<void> {
-  const lock = join(tmpdir(), `gatehouse-build-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}.lock`);
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
-      } catch {}
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-  try {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
-  } catch (error) {
-    statSync(join(ROOT, 'dist', 'cli', 'main.js'));
-    console.warn(`tsc reported errors:\n${String((error as { stdout?: Buffer }).stdout ?? '')}`);
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
 
 const cleanups: (() => Promise<void> | void)[] = [];
 const children: ChildProcess[] = [];
