@@ -84,30 +84,24 @@ export function apiKeyService(deps: Deps) {
       const kind = parseKey(presented);
       if (!kind) return null;
       const now = clock.now().toISOString();
-      const key = await store.db
-        .selectFrom('api_keys')
-        .select(['id', 'actor_id', 'user_id', 'bot_id'])
-        .where('key_hash', '=', hashKey(presented))
-        .where((eb) => eb.or([eb('expiration', 'is', null), eb('expiration', '>', now)]))
+      // One query per request: the key and the user or service account it belongs to.
+      const row = await store.db
+        .selectFrom('api_keys as k')
+        .leftJoin('users as u', 'u.id', 'k.user_id')
+        .leftJoin('bots as b', 'b.id', 'k.bot_id')
+        .select([
+          'k.id as key_id', 'u.id as user_id', 'u.actor_id as user_actor_id', 'u.handle',
+          'b.id as bot_id', 'b.actor_id as bot_actor_id', 'b.name as bot_name', 'b.account_id',
+        ])
+        .where('k.key_hash', '=', hashKey(presented))
+        .where((eb) => eb.or([eb('k.expiration', 'is', null), eb('k.expiration', '>', now)]))
         .executeTakeFirst();
-      if (!key) return null;
-      if (kind === 'user' && key.user_id) {
-        const user = await store.db
-          .selectFrom('users')
-          .select(['id', 'actor_id', 'handle'])
-          .where('id', '=', key.user_id)
-          .executeTakeFirst();
-        if (!user) return null;
-        return { type: 'user', id: user.id, actorId: user.actor_id, name: user.handle, accountId: null, apiKeyId: key.id };
+      if (!row) return null;
+      if (kind === 'user' && row.user_id && row.user_actor_id && row.handle !== null) {
+        return { type: 'user', id: row.user_id, actorId: row.user_actor_id, name: row.handle, accountId: null, apiKeyId: row.key_id };
       }
-      if (kind === 'bot' && key.bot_id) {
-        const bot = await store.db
-          .selectFrom('bots')
-          .select(['id', 'actor_id', 'name', 'account_id'])
-          .where('id', '=', key.bot_id)
-          .executeTakeFirst();
-        if (!bot) return null;
-        return { type: 'bot', id: bot.id, actorId: bot.actor_id, name: bot.name, accountId: bot.account_id, apiKeyId: key.id };
+      if (kind === 'bot' && row.bot_id && row.bot_actor_id && row.bot_name !== null) {
+        return { type: 'bot', id: row.bot_id, actorId: row.bot_actor_id, name: row.bot_name, accountId: row.account_id, apiKeyId: row.key_id };
       }
       return null;
     },
