@@ -41,7 +41,7 @@ if (!chromium.ok) {
 }
 const outDir = mkdtempSync(join(tmpdir(), 'gatehouse-vitest-'));
 for (const store of stores) {
-  const env = { GATEHOUSE_TEST_STORE: store };
+  const env = { GATEHOUSE_TEST_STORE: store, GATEHOUSE_TEST_BUILT: '1' };
   if (store === 'postgres') {
     const ready = await ensurePostgres();
     if (!ready.ok) {

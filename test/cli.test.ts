@@ -11,7 +11,7 @@ import { createApp } from '../src/app.js';
 import { systemClock } from '../src/clock.js';
 import { openStore } from '../src/store/store.js';
 import { PG_URL, STORE_KIND } from './support/harness.js';
-import { buildOnce, ROOT } from './support/build.js';
+import { ROOT } from './support/build.js';
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const JSON_LINE = new RegExp(`^\\{"account_id": "(${UUID})", "user_id": "(${UUID})", "api_key": "(pnu_[0-9A-Za-z]{36})"\\}$`);
@@ -39,7 +39,6 @@ let dataDir: string | undefined;
 let schema: string | undefined;
 
 beforeAll(async () => {
-  await buildOnce();
   if (STORE_KIND === 'postgres') {
     schema = `gh_cli_${randomBytes(6).toString('hex')}`;
     storeFlags = ['--database-url', PG_URL, '--database-schema', schema];

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PG_URL, STORE_KIND } from './support/harness.js';
-import { buildOnce, ROOT } from './support/build.js';
+import { ROOT } from './support/build.js';
 
 
 
@@ -92,10 +92,6 @@ function shellWords(line: string, env: NodeJS.ProcessEnv): string[] {
   }
   return words;
 }
-
-beforeAll(async () => {
-  await buildOnce();
-}, 120_000);
 
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
