@@ -28,6 +28,9 @@ import { sessionRoutes } from './http/routes/sessions.js';
 import { setupRoutes } from './http/routes/setup.js';
 import { invitationRoutes } from './http/routes/invitations.js';
 import type { Mailer } from './mail/mailer.js';
+import type { SecretKey } from './domain/gateways/sealed.js';
+import { gatewayRoutes, installGatewayProxy } from './http/routes/gateway.js';
+import { installWebsocketGateway } from './gateway/websocket.js';
 
 export interface AppOptions {
   store: Store;
@@ -44,6 +47,11 @@ export interface AppOptions {
   sessionTtlSeconds?: number;
   /** Mails invitation links when SMTP is configured; without it the link is only shown to the inviter. */
   mailer?: Mailer | null;
+  /** Seals workspace upstream credentials; every process on one database needs the same key. */
+  secretKey?: SecretKey;
+  /** Gateway: how long to wait to connect to a workspace's Prefect server, and for its answer. */
+  upstreamConnectTimeoutMs?: number;
+  upstreamResponseTimeoutMs?: number;
 }
 
 export interface App {
@@ -72,7 +80,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     trustProxy: options.trustProxy ?? false,
   }) as unknown as FastifyInstance;
 
-  const services = createServices({ store, clock }, { sessionTtlSeconds: options.sessionTtlSeconds });
+  const services = createServices({ store, clock }, { sessionTtlSeconds: options.sessionTtlSeconds, secretKey: options.secretKey });
   const deps: RouteDeps = { services, clock };
 
   server.addHook('onRequest', async (request, reply) => {
@@ -116,8 +124,15 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...sessionRoutes(deps),
     ...setupRoutes(deps),
     ...invitationRoutes(deps, { publicUrl: options.publicUrl, mailer: options.mailer ?? null }),
+    ...gatewayRoutes(deps, store),
   ];
   registerRoutes(server, routes);
+  const upstreamTimeouts = {
+    connectTimeoutMs: options.upstreamConnectTimeoutMs ?? 5_000,
+    responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,
+  };
+  await installGatewayProxy(server, { services, store, bodyLimit, ...upstreamTimeouts });
+  installWebsocketGateway(server, { services, store, ...upstreamTimeouts });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   await server.ready();
   return { server, services, routes };

@@ -1,6 +1,7 @@
 // Configuration from flags and environment, validated once. Flags win over the environment.
 import { resolve } from 'node:path';
 import { parseSmtpUrl, redactSmtpUrl } from './mail/mailer.js';
+import { parseSecretKey, type SecretKey } from './domain/gateways/sealed.js';
 
 export interface Config {
   host: string;
@@ -20,6 +21,11 @@ export interface Config {
   smtpUrl?: string;
   /** The From header of those mails. */
   smtpFrom: string;
+  /** Seals upstream credentials (GATEHOUSE_SECRET_KEY); without it, `<dataDir>/secret.key` is used. */
+  secretKey?: SecretKey;
+  /** How long the gateway waits to connect to a workspace's Prefect server, and for its answer. */
+  upstreamConnectTimeoutMs: number;
+  upstreamResponseTimeoutMs: number;
 }
 
 export const DEFAULTS = {
@@ -29,7 +35,16 @@ export const DEFAULTS = {
   logLevel: 'info',
   bodyLimit: 1_048_576,
   smtpFrom: 'Gatehouse <gatehouse@localhost>',
+  upstreamConnectTimeoutSeconds: 5,
+  upstreamResponseTimeoutSeconds: 60,
 };
+
+function seconds(given: string | undefined, name: string, fallback: number, max: number): number | string {
+  const text = given ?? String(fallback);
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || value <= 0 || value > max) return `Invalid ${name} "${text}": seconds, more than 0 and at most ${max}`;
+  return value;
+}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -96,6 +111,15 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   if (!/^(?:[^<>\r\n]*<[^@\s<>]+@[^@\s<>]+>|[^@\s<>]+@[^@\s<>]+)$/.test(smtpFrom.trim())) {
     return { ok: false, error: `Invalid GATEHOUSE_SMTP_FROM ${JSON.stringify(smtpFrom)}: an address like gatehouse@example.com or "Gatehouse <gatehouse@example.com>"` };
   }
+  const secretKeyText = env.GATEHOUSE_SECRET_KEY || undefined;
+  const secretKey = secretKeyText === undefined ? undefined : parseSecretKey(secretKeyText);
+  if (secretKey === null) {
+    return { ok: false, error: 'Invalid GATEHOUSE_SECRET_KEY: 32 random bytes as base64 or hex; make one with `openssl rand -base64 32`' };
+  }
+  const connectTimeout = seconds(env.GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_SECONDS, 'GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_SECONDS', DEFAULTS.upstreamConnectTimeoutSeconds, 600);
+  if (typeof connectTimeout === 'string') return { ok: false, error: connectTimeout };
+  const responseTimeout = seconds(env.GATEHOUSE_UPSTREAM_RESPONSE_TIMEOUT_SECONDS, 'GATEHOUSE_UPSTREAM_RESPONSE_TIMEOUT_SECONDS', DEFAULTS.upstreamResponseTimeoutSeconds, 3600);
+  if (typeof responseTimeout === 'string') return { ok: false, error: responseTimeout };
   return {
     ok: true,
     config: {
@@ -111,6 +135,9 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       sessionTtlSeconds,
       smtpUrl,
       smtpFrom,
+      secretKey,
+      upstreamConnectTimeoutMs: connectTimeout * 1000,
+      upstreamResponseTimeoutMs: responseTimeout * 1000,
     },
   };
 }

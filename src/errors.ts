@@ -71,6 +71,23 @@ export const ERRORS = {
     message: 'A user with this email already exists: sign in as that user, then open the invitation link again',
   },
   CONCURRENT_CHANGE: { status: 409, message: 'Another request changed this at the same time; retry' },
+  GATEWAY_NOT_CONFIGURED: {
+    status: 404,
+    message:
+      'This workspace has no Prefect server behind it yet; a workspace Owner sets one with `gatehouse workspace set --upstream URL` (or PUT .../gateway)',
+  },
+  GATEWAY_ROUTE_UNKNOWN: {
+    status: 403,
+    message: 'Gatehouse has no scope declared for this Prefect route, so it refuses it for every role (docs/gateway-routes.md lists the routes)',
+  },
+  GATEWAY_BAD_PATH: { status: 400, message: 'The path cannot be routed: it has an encoded slash, an empty or dot segment, or bad percent-encoding' },
+  UPSTREAM_UNREACHABLE: { status: 502, message: "The workspace's Prefect server could not be reached" },
+  UPSTREAM_TIMEOUT: { status: 504, message: "The workspace's Prefect server did not answer in time" },
+  UPSTREAM_CREDENTIAL_UNREADABLE: {
+    status: 502,
+    message:
+      "The workspace's upstream credential was sealed with another secret key: give every Gatehouse process the same GATEHOUSE_SECRET_KEY, or set the credential again",
+  },
   INTERNAL_ERROR: { status: 500, message: 'Internal error; the request id identifies it in the server log' },
   STORE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; try again shortly' },
 } as const satisfies Record<string, { status: number; message: string }>;

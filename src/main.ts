@@ -8,6 +8,7 @@ import { DEFAULTS, type Config } from './config.js';
 import { openStore, type Store } from './store/store.js';
 import { migrate } from './store/migrate.js';
 import { createMailer, redactSmtpUrl } from './mail/mailer.js';
+import { secretKeyFile } from './domain/gateways/sealed.js';
 
 /** The built web page: dist/web beside the compiled server. */
 const WEB_ROOT = fileURLToPath(new URL('./web', import.meta.url));
@@ -71,6 +72,9 @@ export async function startServer(config: Config, out: (line: string) => void = 
       publicUrl: config.publicUrl,
       sessionTtlSeconds: config.sessionTtlSeconds,
       mailer: createMailer({ url: config.smtpUrl, from: config.smtpFrom }),
+      secretKey: config.secretKey ?? secretKeyFile(config.dataDir),
+      upstreamConnectTimeoutMs: config.upstreamConnectTimeoutMs,
+      upstreamResponseTimeoutMs: config.upstreamResponseTimeoutMs,
     });
     address = await app.server.listen({ host: config.host, port: config.port });
   } catch (error) {

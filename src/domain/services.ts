@@ -13,10 +13,17 @@ import { auditService } from './audit/service.js';
 import { DEFAULT_SESSION_TTL_SECONDS, sessionService } from './sessions/service.js';
 import { setupService } from './setup/service.js';
 import { invitationService } from './invitations/service.js';
+import { gatewayService } from './gateways/service.js';
+import { ephemeralSecretKey, type SecretKey } from './gateways/sealed.js';
 
 export interface ServiceOptions {
   sessionTtlSeconds?: number;
+  /** Seals upstream credentials; every process on one database needs the same key. */
+  secretKey?: SecretKey;
 }
+
+// Apps built without a key (tests, embedding) share one for the life of the process.
+let processKey: SecretKey | undefined;
 
 export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const sessionTtlSeconds = options.sessionTtlSeconds ?? DEFAULT_SESSION_TTL_SECONDS;
@@ -33,6 +40,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     sessions: sessionService(deps, { ttlSeconds: sessionTtlSeconds }),
     setup: setupService(deps, { sessionTtlSeconds }),
     invitations: invitationService(deps, { sessionTtlSeconds }),
+    gateways: gatewayService(deps, options.secretKey ?? (processKey ??= ephemeralSecretKey())),
   };
 }
 

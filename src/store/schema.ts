@@ -163,6 +163,16 @@ export interface SetupTokensTable {
   expires_at: string;
 }
 
+export interface WorkspaceGatewaysTable {
+  workspace_id: string;
+  /** The Prefect server's API URL, e.g. http://prefect:4200/api */
+  upstream_url: string;
+  /** The upstream auth string, sealed (AES-256-GCM); null when the upstream needs none. */
+  upstream_auth_sealed: string | null;
+  created: string;
+  updated: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   users: UsersTable;
@@ -178,4 +188,5 @@ export interface Database {
   invitations: InvitationsTable;
   auth_failures: AuthFailuresTable;
   setup_tokens: SetupTokensTable;
+  workspace_gateways: WorkspaceGatewaysTable;
 }

@@ -342,6 +342,7 @@ export const PREPARE: Record<string, Prepare> = {
     return { body: { name: handle, handle } };
   },
   [`PATCH ${WS}`]: async () => ({ body: { description: 'changed by the matrix' } }),
+  [`PUT ${WS}/gateway`]: async () => ({ body: { upstream_url: 'http://prefect.invalid:4200/api', upstream_auth_string: 'matrix:secret' } }),
   // A workspace every caller reaches exactly as it reaches W, to be deleted instead of W.
   [`DELETE ${WS}`]: async (w) => {
     const id = await newWorkspace(w.h, w.a.account_id);

@@ -53,6 +53,9 @@ const W_DELETERS: readonly Caller[] = ['owner', 'admin', 'bot_owner'];
 const W_ACCESS_MANAGERS: readonly Caller[] = ['owner', 'admin', 'bot_owner'];
 const W_USER_VIEWERS: readonly Caller[] = ['owner', 'admin', 'bot_owner', 'bot_developer'];
 const W_BOT_VIEWERS: readonly Caller[] = [...W_USER_VIEWERS, 'bot_custom'];
+// Where W's gateway forwards is a workspace setting: viewed by Developer and up (and the custom
+// role, which may edit settings), pointed elsewhere only by the workspace Owner.
+const W_SETTINGS_VIEWERS: readonly Caller[] = ['owner', 'admin', 'bot_owner', 'bot_developer', 'bot_custom'];
 
 /**
  * Who can see what a route points at (everyone else gets 404, the same answer as for something
@@ -158,6 +161,13 @@ export const POLICY: Record<string, PolicyRow> = {
   [`POST ${WS}/bot_access/filter`]: inWorkspace(200, W_BOT_VIEWERS),
   [`GET ${WS}/bot_access/:access_id`]: inWorkspace(200, W_BOT_VIEWERS),
   [`DELETE ${WS}/bot_access/:access_id`]: inWorkspace(204, W_ACCESS_MANAGERS),
+
+  // The gateway's upstream (its credential is write-only), and forward-auth, which answers any
+  // valid key; without the original request's headers it has nothing to allow (403).
+  [`GET ${WS}/gateway`]: inWorkspace(200, W_SETTINGS_VIEWERS),
+  [`PUT ${WS}/gateway`]: inWorkspace(200, W_DELETERS),
+  [`DELETE ${WS}/gateway`]: inWorkspace(204, W_DELETERS),
+  'GET /api/gateway/authorize': { visible: 'any_key', success: 403, code: 'FORBIDDEN' },
 
   // Signing in needs no credentials and ignores any sent; the world has an account, so first-run
   // setup is over for everyone (SETUP_DONE), and its status stays readable by anyone.

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createApp, type App } from '../../src/app.js';
+import { createApp, type App, type AppOptions } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { migrate } from '../../src/store/migrate.js';
@@ -104,10 +104,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+export async function startHarness(options: Partial<Omit<AppOptions, 'store' | 'clock'>> = {}): Promise<Harness> {
   const handle = await freshStore();
   const clock = new TestClock();
-  const app = await createApp({ store: handle.store, clock });
+  const app = await createApp({ ...options, store: handle.store, clock });
   let counter = 0;
   return {
     app,

@@ -65,3 +65,8 @@ export async function workspaceScopes(
   if (!role) return null;
   return new Set(await effectiveScopes(db, role));
 }
+
+/** An actor's scopes in a workspace, from nothing but ids: null without access. */
+export async function scopesInWorkspace(db: Tx, accountId: string, workspaceId: string, actorId: string): Promise<ReadonlySet<string> | null> {
+  return workspaceScopes(db, accountId, workspaceId, actorId, await accountGrant(db, accountId, actorId));
+}

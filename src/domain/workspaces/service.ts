@@ -149,12 +149,13 @@ export function workspaceService(deps: Deps) {
       );
     },
 
-    /** Deletes the workspace and every access row to it, in one transaction. */
+    /** Deletes the workspace, every access row to it and its gateway setting, in one transaction. */
     async remove(ctx: OpContext, accountId: string, workspaceId: string): Promise<Result<null>> {
       return inTransaction(deps, async (tx) => {
         const existing = await tx.selectFrom('workspaces').select(['id', 'handle', 'name']).where('id', '=', workspaceId).where('account_id', '=', accountId).executeTakeFirst();
         if (!existing) return fail('NOT_FOUND', 'Workspace not found');
         await tx.deleteFrom('workspace_access').where('workspace_id', '=', workspaceId).execute();
+        await tx.deleteFrom('workspace_gateways').where('workspace_id', '=', workspaceId).execute();
         await tx.deleteFrom('workspaces').where('id', '=', workspaceId).execute();
         await recordEvent(tx, ctx, {
           action: 'workspace.deleted',

@@ -1,0 +1,77 @@
+// Sealing the one secret Gatehouse must be able to send on: a workspace's upstream credential.
+// AES-256-GCM under the server's secret key, bound to the workspace (additional data), so a sealed
+// value copied to another workspace's row does not open. Format: v1.<key id>.<iv>.<ciphertext>.<tag>
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface SecretKey {
+  bytes: Buffer;
+  /** Names the key without revealing it, so a sealed value made under another key is recognised. */
+  id: string;
+}
+
+export function secretKeyFrom(bytes: Buffer): SecretKey {
+  if (bytes.length !== 32) throw new Error('The secret key must be 32 bytes');
+  return { bytes, id: createHash('sha256').update(bytes).digest('hex').slice(0, 8) };
+}
+
+/** A key for tests and for apps built without one: sealed values live only as long as the process. */
+export const ephemeralSecretKey = (): SecretKey => secretKeyFrom(randomBytes(32));
+
+/** Reads GATEHOUSE_SECRET_KEY's value: 32 bytes as base64 (44 characters) or hex (64 characters). */
+export function parseSecretKey(text: string): SecretKey | null {
+  const trimmed = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return secretKeyFrom(Buffer.from(trimmed, 'hex'));
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(trimmed)) {
+    const bytes = Buffer.from(trimmed.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    if (bytes.length === 32) return secretKeyFrom(bytes);
+  }
+  return null;
+}
+
+/**
+ * The key in `<dataDir>/secret.key`, created (mode 0600) on first use. Every process that serves
+ * the same database must use the same key: on PostgreSQL across hosts, set GATEHOUSE_SECRET_KEY.
+ */
+export function secretKeyFile(dataDir: string): SecretKey {
+  const path = join(dataDir, 'secret.key');
+  if (!existsSync(path)) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    try {
+      writeFileSync(path, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EEXIST') throw error; // another process made it first
+    }
+  }
+  chmodSync(path, 0o600);
+  const key = parseSecretKey(readFileSync(path, 'utf8'));
+  if (!key) throw new Error(`${path} does not hold a 32-byte key (base64); remove it to have a new one made`);
+  return key;
+}
+
+const b64 = (bytes: Buffer) => bytes.toString('base64url');
+
+export function seal(key: SecretKey, plaintext: string, context: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key.bytes, iv);
+  cipher.setAAD(Buffer.from(context));
+  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return ['v1', key.id, b64(iv), b64(body), b64(cipher.getAuthTag())].join('.');
+}
+
+export type Unsealed = { ok: true; value: string } | { ok: false; reason: 'other_key' | 'corrupt' };
+
+export function unseal(key: SecretKey, sealed: string, context: string): Unsealed {
+  const [version, keyId, iv, body, tag] = sealed.split('.');
+  if (version !== 'v1' || !iv || !body || !tag) return { ok: false, reason: 'corrupt' };
+  if (keyId !== key.id) return { ok: false, reason: 'other_key' };
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key.bytes, Buffer.from(iv, 'base64url'));
+    decipher.setAAD(Buffer.from(context));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return { ok: true, value: Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8') };
+  } catch {
+    return { ok: false, reason: 'corrupt' };
+  }
+}

@@ -1,0 +1,323 @@
+// Route matching as the Prefect server routes (decoding, converters, order, trailing slashes), the
+// include_secrets scope rule, the route table's data, and what the built-in roles may reach through it.
+
+import { describe, expect, it } from 'vitest';
+import { WORKSPACE_SCOPE_NAMES } from '../authz/scopes.js';
+import { BUILTIN_WORKSPACE_ROLES } from '../authz/workspace-roles.js';
+import { WEBSOCKET_ROUTES, matchRoute, requiredScopes, type RouteMatch } from './match.js';
+import { ROUTE_TABLE } from './route-table.js';
+
+const ID = '0b6f2b9e-6a43-4c2e-9a7e-0d1c2b3a4f5e';
+
+/** The match for a request that must match; fails the test with what it got otherwise. */
+function routeOf(method: string, path: string): RouteMatch {
+  const m = matchRoute(method, path);
+  if (m === null || 'error' in m) throw new Error(`${method} ${path} should match a route, got ${JSON.stringify(m)}`);
+  return m;
+}
+
+const key = (m: RouteMatch) => `${m.route.method} ${m.route.path}`;
+
+function scopesFor(method: string, target: string, body?: unknown, bodyUnknown?: boolean): string[] {
+  const [path, query = ''] = target.split('?');
+  return requiredScopes(routeOf(method, path).route, { query: new URLSearchParams(query), body, bodyUnknown });
+}
+
+describe('path converters', () => {
+  it('matches {id:uuid} only with a UUID, in any case', () => {
+    expect(key(routeOf('GET', `/flows/${ID}`))).toBe('GET /flows/{id:uuid}');
+    expect(routeOf('GET', `/flows/${ID.toUpperCase()}`).params).toEqual({ id: ID.toUpperCase() });
+    expect(matchRoute('GET', '/flows/not-a-uuid')).toBeNull();
+    expect(matchRoute('GET', `/flows/${ID}0`)).toBeNull();
+  });
+
+  it('never lets {name} or {name:str} span a slash', () => {
+    expect(routeOf('GET', '/work_pools/pool-a').params).toEqual({ name: 'pool-a' });
+    expect(matchRoute('GET', '/work_pools/a/b')).toBeNull();
+    expect(routeOf('GET', '/variables/name/v1').params).toEqual({ name: 'v1' });
+    expect(matchRoute('GET', '/variables/name/v1/extra')).toBeNull();
+  });
+
+  it('lets {path:path} take the rest of the path', () => {
+    expect(routeOf('GET', '/static/img/logo.png').params).toEqual({ path: 'img/logo.png' });
+  });
+
+  it('gives parameters percent-decoded, as the upstream will see them', () => {
+    expect(routeOf('GET', '/work_pools/my%20pool').params).toEqual({ name: 'my pool' });
+    expect(routeOf('GET', '/work_pools/donn%C3%A9es').params).toEqual({ name: 'données' });
+    // One round of decoding only, like uvicorn: %252F is the three characters "%2F".
+    expect(routeOf('GET', '/work_pools/a%252Fb').params).toEqual({ name: 'a%2Fb' });
+  });
+
+  it('matches an encoded character in a literal segment, as the upstream does', () => {
+    expect(key(routeOf('POST', '/flows/%66ilter'))).toBe('POST /flows/filter');
+  });
+});
+
+describe('route order', () => {
+  it('takes POST /work_pools/filter as the query but PATCH /work_pools/filter as an update of the pool "filter"', () => {
+    expect(key(routeOf('POST', '/work_pools/filter'))).toBe('POST /work_pools/filter');
+    const patch = routeOf('PATCH', '/work_pools/filter');
+    expect(key(patch)).toBe('PATCH /work_pools/{name}');
+    expect(patch.params).toEqual({ name: 'filter' });
+    expect(patch.route.scopes).toEqual(['write_work_pools']);
+  });
+
+  it('tells /deployments/name/{flow}/{dep} from /deployments/{id:uuid}', () => {
+    const byName = routeOf('GET', '/deployments/name/etl/nightly');
+    expect(key(byName)).toBe('GET /deployments/name/{flow_name}/{deployment_name}');
+    expect(byName.params).toEqual({ flow_name: 'etl', deployment_name: 'nightly' });
+    expect(key(routeOf('GET', `/deployments/${ID}`))).toBe('GET /deployments/{id:uuid}');
+  });
+
+  it('tells /artifacts/{key}/latest from POST /artifacts/latest/filter', () => {
+    expect(key(routeOf('GET', '/artifacts/latest/latest'))).toBe('GET /artifacts/{key}/latest');
+    expect(key(routeOf('POST', '/artifacts/latest/filter'))).toBe('POST /artifacts/latest/filter');
+    expect(matchRoute('GET', '/artifacts/latest/filter')).toBeNull();
+  });
+
+  it('tells /variables/name/{name:str} from /variables/{id:uuid}', () => {
+    expect(key(routeOf('DELETE', '/variables/name/x'))).toBe('DELETE /variables/name/{name:str}');
+    expect(key(routeOf('DELETE', `/variables/${ID}`))).toBe('DELETE /variables/{id:uuid}');
+  });
+
+  it('reaches every table entry with a path built from its own template', () => {
+    const unreachable = ROUTE_TABLE.filter((route) => {
+      const path = route.path.replace(/\{(\w+)(?::(\w+))?\}/g, (_, name: string, conv?: string) =>
+        conv === 'uuid' ? ID : `sample-${name}`,
+      );
+      const m = matchRoute(route.method, path);
+      return m === null || 'error' in m || m.route !== route || m.redirectTo !== undefined;
+    });
+    expect(unreachable.map((r) => `${r.method} ${r.path}`)).toEqual([]);
+  });
+});
+
+describe('methods', () => {
+  it('matches HEAD as GET, and methods in any case', () => {
+    expect(key(routeOf('HEAD', `/flows/${ID}`))).toBe('GET /flows/{id:uuid}');
+    expect(key(routeOf('post', '/flows/filter'))).toBe('POST /flows/filter');
+  });
+
+  it('matches websocket routes only as WS, and HTTP routes never as WS', () => {
+    expect(key(routeOf('WS', '/events/in'))).toBe('WS /events/in');
+    expect(matchRoute('GET', '/events/in')).toBeNull();
+    expect(matchRoute('WS', '/events')).toBeNull();
+    expect(WEBSOCKET_ROUTES.map((r) => r.path).sort()).toEqual([
+      '/events/in',
+      '/events/out',
+      '/logs/out',
+      '/task_runs/subscriptions/scheduled',
+      '/work_pools/{work_pool_name}/workers/connect',
+    ]);
+  });
+
+  it('answers null for a method no route has at that path', () => {
+    expect(matchRoute('GET', '/flows/filter')).toBeNull();
+    expect(matchRoute('OPTIONS', '/flows/filter')).toBeNull();
+  });
+});
+
+describe('refused paths', () => {
+  const refused: Array<[string, string]> = [
+    ['an encoded slash', '/work_pools/a%2Fb'],
+    ['an encoded slash in lower case', '/work_pools/a%2fb'],
+    ['an encoded slash that would make /deployments/', '/deployments%2F'],
+    ['a .. segment', '/flows/../admin/settings'],
+    ['an encoded .. segment', '/flows/%2e%2E/admin/settings'],
+    ['a . segment', '/flows/./filter'],
+    ['a trailing . segment', '/work_pools/.'],
+    ['an empty segment', '/flows//filter'],
+    ['a leading empty segment', '//flows/'],
+    ['an encoded NUL', '/work_pools/a%00'],
+    ['an encoded newline', '/work_pools/a%0A'],
+    ['an encoded DEL', '/work_pools/a%7f'],
+    ['a malformed escape', '/work_pools/a%zz'],
+    ['a truncated escape', '/work_pools/a%4'],
+    ['bytes that are not UTF-8', '/work_pools/a%C3%28'],
+    ['a raw space', '/work_pools/a b'],
+    ['a raw non-ASCII character', '/work_pools/é'],
+    ['a path without its leading slash', 'flows/filter'],
+  ];
+
+  it.each(refused)('refuses %s', (_, path) => {
+    const m = matchRoute('POST', path);
+    expect(m).toMatchObject({ error: 'bad_path' });
+    expect((m as { detail: string }).detail.length).toBeGreaterThan(10);
+  });
+});
+
+describe('trailing slashes', () => {
+  it('redirects to the route with the slash added or removed, as Starlette would', () => {
+    const create = routeOf('POST', '/deployments');
+    expect(key(create)).toBe('POST /deployments/');
+    expect(create.redirectTo).toBe('/deployments/');
+    const events = routeOf('POST', '/events/');
+    expect(key(events)).toBe('POST /events');
+    expect(events.redirectTo).toBe('/events');
+    expect(routeOf('GET', `/flows/${ID}/`).redirectTo).toBe(`/flows/${ID}`);
+  });
+
+  it('keeps the percent-encoding of the redirected path', () => {
+    expect(routeOf('GET', '/work_pools/my%20pool/').redirectTo).toBe('/work_pools/my%20pool');
+  });
+
+  it('does not redirect an exact match', () => {
+    expect(routeOf('POST', '/deployments/').redirectTo).toBeUndefined();
+  });
+
+  it('does not redirect when the path exists under another method, or for websockets', () => {
+    expect(matchRoute('GET', '/work_pools/')).toBeNull(); // POST /work_pools/ exists: upstream says 405
+    expect(matchRoute('WS', '/events/in/')).toBeNull();
+    expect(matchRoute('GET', '/')).toBeNull();
+  });
+});
+
+describe('include_secrets', () => {
+  const read = `/block_documents/${ID}`;
+  const base = ['see_blocks'];
+  const withSecrets = ['see_blocks', 'see_secret_blocks'];
+
+  it.each(['true', 'True', 'TRUE', '1', 'yes', 'on', 't', 'Y', 'false&include_secrets=true'])(
+    'asks for secrets with include_secrets=%s',
+    (value) => {
+      expect(scopesFor('GET', `${read}?include_secrets=${value}`)).toEqual(withSecrets);
+    },
+  );
+
+  it.each(['false', 'False', '0', 'no', 'off', 'f', 'N', 'true&include_secrets=false'])(
+    'does not ask for secrets with include_secrets=%s',
+    (value) => {
+      expect(scopesFor('GET', `${read}?include_secrets=${value}`)).toEqual(base);
+    },
+  );
+
+  it('does not ask for secrets when the flag is absent', () => {
+    expect(scopesFor('GET', read)).toEqual(base);
+    expect(scopesFor('GET', `${read}?other=true`)).toEqual(base);
+  });
+
+  it('treats a value Prefect cannot parse as asking for secrets', () => {
+    expect(scopesFor('GET', `${read}?include_secrets=maybe`)).toEqual(withSecrets);
+    expect(scopesFor('GET', `${read}?include_secrets=`)).toEqual(withSecrets);
+    expect(scopesFor('GET', `${read}?include_secrets`)).toEqual(withSecrets);
+    expect(scopesFor('GET', `${read}?include_secrets=%E2%84%AA`)).toEqual(withSecrets); // Kelvin sign, not 'k'
+  });
+
+  it('reads the query flag on every query-secrets route, decoded', () => {
+    expect(scopesFor('GET', '/block_types/slug/aws/block_documents?include_secrets=tru%65')).toEqual(withSecrets);
+    expect(scopesFor('GET', '/block_types/slug/aws/block_documents/name/prod?include%5Fsecrets=1')).toEqual(withSecrets);
+  });
+
+  it('ignores the flag on routes that do not read it', () => {
+    expect(scopesFor('POST', '/block_documents/count?include_secrets=true', { include_secrets: true })).toEqual(base);
+    expect(scopesFor('POST', '/block_documents/filter?include_secrets=true', {})).toEqual(base);
+  });
+
+  it('reads the body flag of POST /block_documents/filter like Pydantic', () => {
+    const filter = (body: unknown) => scopesFor('POST', '/block_documents/filter', body);
+    for (const yes of [true, 1, 'true', 'Yes', '1']) expect(filter({ include_secrets: yes })).toEqual(withSecrets);
+    for (const no of [false, 0, 'false', 'off', null]) expect(filter({ include_secrets: no })).toEqual(base);
+    expect(filter({ limit: 5 })).toEqual(base);
+    expect(filter(undefined)).toEqual(base);
+    expect(filter(null)).toEqual(base);
+  });
+
+  it('treats an unparseable or unseen body as asking for secrets', () => {
+    const filter = (body: unknown) => scopesFor('POST', '/block_documents/filter', body);
+    expect(filter({ include_secrets: 'maybe' })).toEqual(withSecrets);
+    expect(filter({ include_secrets: 2 })).toEqual(withSecrets);
+    expect(filter({ include_secrets: [true] })).toEqual(withSecrets);
+    expect(filter([])).toEqual(withSecrets);
+    expect(scopesFor('POST', '/block_documents/filter', undefined, true)).toEqual(withSecrets);
+    // A route whose secrets flag is in the query does not care that the body is unseen.
+    expect(scopesFor('GET', read, undefined, true)).toEqual(base);
+  });
+});
+
+describe('the route table', () => {
+  it('names only workspace scopes that exist', () => {
+    const unknown = ROUTE_TABLE.flatMap((r) => r.scopes.filter((s) => !WORKSPACE_SCOPE_NAMES.has(s)).map((s) => `${r.method} ${r.path}: ${s}`));
+    expect(unknown).toEqual([]);
+  });
+
+  it('has no two entries for the same method and path', () => {
+    const keys = ROUTE_TABLE.map((r) => `${r.method} ${r.path}`);
+    expect(keys.filter((k, i) => keys.indexOf(k) !== i)).toEqual([]);
+  });
+
+  it('marks exactly the four include_secrets routes, on top of see_blocks', () => {
+    const marked = ROUTE_TABLE.filter((r) => r.secrets !== undefined).map((r) => `${r.secrets} ${r.method} ${r.path}`);
+    expect(marked).toEqual([
+      'query GET /block_types/slug/{slug}/block_documents',
+      'query GET /block_types/slug/{slug}/block_documents/name/{block_document_name}',
+      'body POST /block_documents/filter',
+      'query GET /block_documents/{id:uuid}',
+    ]);
+    expect(ROUTE_TABLE.filter((r) => r.secrets !== undefined).every((r) => r.scopes.join() === 'see_blocks')).toBe(true);
+  });
+
+  it('requires both write_workers and write_work_pools for the worker channel', () => {
+    expect(routeOf('WS', '/work_pools/p/workers/connect').route.scopes).toEqual(['write_workers', 'write_work_pools']);
+  });
+});
+
+describe('built-in roles through the gateway', () => {
+  const roleScopes = (name: string) => {
+    const role = BUILTIN_WORKSPACE_ROLES.find((r) => r.name === name);
+    if (role === undefined) throw new Error(`no built-in role ${name}`);
+    return new Set(role.scopes);
+  };
+  const allows = (role: string, method: string, target: string, body?: unknown) =>
+    scopesFor(method, target, body).every((s) => roleScopes(role).has(s));
+
+  // reference/prefect-server-routes.md §3, the steps marked (R), in order (repeats left out).
+  const WORKER_REQUESTS: Array<[string, string]> = [
+    ['GET', '/work_pools/P'],
+    ['POST', '/work_pools/P/queues/filter'],
+    ['WS', '/events/in'],
+    ['WS', '/events/out'],
+    ['POST', '/work_pools/P/workers/heartbeat'],
+    ['POST', '/work_pools/P/get_scheduled_flow_runs'],
+    ['POST', '/logs/'],
+    ['GET', `/deployments/${ID}`],
+    ['POST', `/flow_runs/${ID}/set_state`],
+    ['GET', `/flows/${ID}`],
+    ['PATCH', `/flow_runs/${ID}/labels`],
+    ['PATCH', `/flow_runs/${ID}`],
+    ['GET', `/flow_runs/${ID}`],
+    ['GET', '/admin/storage'],
+    ['GET', `/work_queues/${ID}`],
+    ['POST', '/task_runs/'],
+    ['POST', `/task_runs/${ID}/set_state`],
+    ['POST', `/v2/concurrency_limits/leases/${ID}/renew`],
+    ['POST', '/flow_runs/filter'],
+  ];
+
+  it.each(WORKER_REQUESTS)('lets the Worker role send %s %s', (method, path) => {
+    expect(allows('Worker', method, path)).toBe(true);
+  });
+
+  it.each([
+    ['POST', '/deployments/'],
+    ['GET', `/block_documents/${ID}?include_secrets=true`],
+    ['POST', '/work_pools/'],
+    ['PATCH', '/work_pools/P'],
+    // Refused, so the worker falls back to REST for good (reference §1.3).
+    ['WS', '/work_pools/P/workers/connect'],
+  ])('refuses the Worker role %s %s', (method, path) => {
+    expect(allows('Worker', method, path)).toBe(false);
+  });
+
+  it('lets a Worker read a block without its secrets', () => {
+    expect(allows('Worker', 'GET', `/block_documents/${ID}?include_secrets=false`)).toBe(true);
+  });
+
+  it('keeps Viewers from polling and from secrets, and lets Developers read secrets', () => {
+    expect(allows('Viewer', 'POST', '/work_pools/P/get_scheduled_flow_runs')).toBe(false);
+    expect(allows('Viewer', 'POST', '/block_documents/filter', { include_secrets: true })).toBe(false);
+    expect(allows('Viewer', 'POST', '/block_documents/filter', { include_secrets: false })).toBe(true);
+    expect(allows('Developer', 'POST', '/block_documents/filter', { include_secrets: true })).toBe(true);
+    expect(allows('Developer', 'WS', '/work_pools/P/workers/connect')).toBe(true);
+  });
+});

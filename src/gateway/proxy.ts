@@ -1,0 +1,177 @@
+// Forwarding one HTTP request to a workspace's Prefect server: method, path, query and body go
+// through unchanged (the body streamed), the caller's credentials stay behind, the upstream
+// credential and the request id are added. Connecting and waiting for an answer are bounded, so a
+// dead or slow upstream is a 502/504 naming the workspace, never a hang.
+import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import type { Upstream } from '../domain/gateways/service.js';
+
+/** Headers that describe one connection, not the request (RFC 9110 §7.6.1), plus proxy-only ones. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]);
+
+/** The caller's credentials for Gatehouse, which the upstream must never see. */
+const CALLER_ONLY = new Set(['authorization', 'cookie', 'x-csrf-token']);
+
+function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
+  const value = headers.connection;
+  return new Set((typeof value === 'string' ? value : '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+}
+
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, upstream: Upstream, requestId: string, clientAddress: string): OutgoingHttpHeaders {
+  const named = connectionTokens(incoming);
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || CALLER_ONLY.has(name) || named.has(name)) continue;
+    if (name === 'x-request-id' || name === 'x-forwarded-for') continue;
+    out[name] = value;
+  }
+  const forwardedFor = incoming['x-forwarded-for'];
+  out['x-forwarded-for'] = typeof forwardedFor === 'string' && forwardedFor ? `${forwardedFor}, ${clientAddress}` : clientAddress;
+  out['x-request-id'] = requestId;
+  out.host = upstream.url.host;
+  if (upstream.authString !== null) out.authorization = `Basic ${Buffer.from(upstream.authString).toString('base64')}`;
+  return out;
+}
+
+export function downstreamResponseHeaders(incoming: IncomingHttpHeaders, rewriteLocation: (location: string) => string): Record<string, string | string[]> {
+  const named = connectionTokens(incoming);
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
+    out[name] = name === 'location' && typeof value === 'string' ? rewriteLocation(value) : value;
+  }
+  return out;
+}
+
+/**
+ * A Location that points into the upstream (Starlette's trailing-slash redirect is absolute, on the
+ * upstream host) is turned into the same place behind the gateway, so a client following it keeps
+ * going through Gatehouse and never sends its key to the upstream.
+ */
+export function locationRewriter(upstream: URL, publicBase: string): (location: string) => string {
+  const base = `${upstream.origin}${upstream.pathname}`;
+  return (location) => {
+    let target: URL;
+    try {
+      target = new URL(location, `${base}/`);
+    } catch {
+      return location;
+    }
+    const absolute = `${target.origin}${target.pathname}`;
+    if (absolute === base || absolute.startsWith(`${base}/`)) return `${publicBase}${absolute.slice(base.length)}${target.search}`;
+    return location;
+  };
+}
+
+export interface ForwardRequest {
+  upstream: Upstream;
+  method: string;
+  /** Path (still percent-encoded, as the caller sent it) and query after the workspace prefix. */
+  pathAndQuery: string;
+  headers: OutgoingHttpHeaders;
+  /** The body: the caller's stream, or bytes already read. */
+  body: Readable | Buffer | null;
+  connectTimeoutMs: number;
+  responseTimeoutMs: number;
+}
+
+export type ForwardResult =
+  | { ok: true; response: IncomingMessage }
+  | { ok: false; failure: 'unreachable' | 'timeout'; cause: string };
+
+// One keep-alive pool per protocol for all upstreams: a worker's every request goes this way.
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 256 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
+};
+
+/** Sends the request and resolves with the upstream's response head, or why there is none. */
+export function forward(request: ForwardRequest): Promise<ForwardResult> {
+  const { upstream } = request;
+  const target = new URL(`${upstream.url.pathname}${request.pathAndQuery}`, upstream.url.origin);
+  const transport = upstream.url.protocol === 'https:' ? https : http;
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (result: ForwardResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(connectTimer);
+      clearTimeout(responseTimer);
+      resolve(result);
+    };
+    const outgoing = transport.request(target, {
+      method: request.method,
+      headers: request.headers,
+      agent: agents[upstream.url.protocol as 'http:' | 'https:'],
+    });
+    let responseTimer: NodeJS.Timeout | undefined;
+    const startResponseClock = () => {
+      clearTimeout(responseTimer);
+      responseTimer = setTimeout(() => {
+        outgoing.destroy();
+        settle({ ok: false, failure: 'timeout', cause: `no answer within ${request.responseTimeoutMs / 1000} s` });
+      }, request.responseTimeoutMs);
+    };
+    const connectTimer = setTimeout(() => {
+      outgoing.destroy();
+      settle({ ok: false, failure: 'timeout', cause: `could not connect within ${request.connectTimeoutMs / 1000} s` });
+    }, request.connectTimeoutMs);
+    outgoing.on('socket', (socket) => {
+      // A pooled socket is connected already; a new one reports when it is.
+      if (!socket.connecting) return void clearTimeout(connectTimer);
+      socket.once(upstream.url.protocol === 'https:' ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
+    });
+    outgoing.on('finish', startResponseClock);
+    outgoing.on('response', (response) => {
+      // While the body streams, a silence as long as the response timeout ends it.
+      const socket = response.socket;
+      const onSilence = () => response.destroy(new Error('upstream went silent'));
+      socket.setTimeout(request.responseTimeoutMs);
+      socket.on('timeout', onSilence);
+      response.once('close', () => {
+        socket.setTimeout(0);
+        socket.off('timeout', onSilence);
+      });
+      settle({ ok: true, response });
+    });
+    outgoing.on('error', (error: NodeJS.ErrnoException) => {
+      settle({ ok: false, failure: 'unreachable', cause: describeNetworkError(error) });
+    });
+    if (request.body === null) outgoing.end();
+    else if (Buffer.isBuffer(request.body)) outgoing.end(request.body);
+    else {
+      request.body.on('error', () => outgoing.destroy());
+      request.body.pipe(outgoing);
+    }
+  });
+}
+
+function describeNetworkError(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused (is the Prefect server running at that address?)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'its host name does not resolve';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'the connection was closed before an answer came';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'its network cannot be reached';
+    default:
+      return error.code ? `${error.code}` : 'the connection failed';
+  }
+}

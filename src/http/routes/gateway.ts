@@ -1,0 +1,258 @@
+// The workspace gateway over HTTP: where a workspace forwards (`.../gateway`), the proxy itself
+// (every other path under `/api/accounts/{account_id}/workspaces/{workspace_id}/`), and the
+// forward-auth endpoint for teams that enforce in their own nginx, Traefik or Envoy.
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AUTHENTICATED, workspace } from '../../authz/requirements.js';
+import { scopesInWorkspace } from '../../domain/access/grants.js';
+import type { Services } from '../../domain/services.js';
+import type { Store } from '../../store/store.js';
+import { ERRORS } from '../../errors.js';
+import { decide, parseGatewayUri, type GatewayTarget } from '../../gateway/authorize.js';
+import { downstreamResponseHeaders, forward, locationRewriter, upstreamRequestHeaders } from '../../gateway/proxy.js';
+import { constantTimeEqual } from '../../domain/secrets.js';
+import { opContext, respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { idParams, Nullable, Timestamp } from '../schemas.js';
+import { sendError } from '../errors.js';
+
+const GatewaySchema = Type.Object({
+  upstream_url: Nullable(Type.String()),
+  has_upstream_auth_string: Type.Boolean(),
+  updated: Nullable(Timestamp),
+});
+
+const GatewayBody = Type.Object(
+  {
+    upstream_url: Type.String({ minLength: 1, maxLength: 2048 }),
+    upstream_auth_string: Type.Optional(Nullable(Type.String({ maxLength: 1024 }))),
+  },
+  { additionalProperties: false },
+);
+
+type Params = { account_id: string; workspace_id: string };
+
+export function gatewayRoutes({ services, clock }: RouteDeps, store: Store): RouteSpec[] {
+  const tags = ['Gateway'];
+  const base = '/api/accounts/:account_id/workspaces/:workspace_id/gateway';
+  return [
+    {
+      method: 'GET',
+      url: base,
+      requirement: workspace('see_workspace_settings'),
+      summary: "Where the workspace's gateway forwards (its Prefect server); the credential is never returned",
+      tags,
+      params: idParams('account_id', 'workspace_id'),
+      response: { 200: GatewaySchema },
+      handler: async (req) => services.gateways.read((req.params as Params).workspace_id),
+    },
+    {
+      method: 'PUT',
+      url: base,
+      requirement: workspace('manage_workspace_settings'),
+      summary: 'Point the workspace at its self-hosted Prefect server (upstream_auth_string: omit to keep, null to remove)',
+      tags,
+      params: idParams('account_id', 'workspace_id'),
+      body: GatewayBody,
+      response: { 200: GatewaySchema },
+      handler: async (req, reply) => {
+        const { account_id, workspace_id } = req.params as Params;
+        return respond(req, reply, await services.gateways.set(opContext(req, clock), account_id, workspace_id, req.body as { upstream_url: string }));
+      },
+    },
+    {
+      method: 'DELETE',
+      url: base,
+      requirement: workspace('manage_workspace_settings'),
+      summary: 'Stop forwarding: the workspace has no Prefect server behind it',
+      tags,
+      params: idParams('account_id', 'workspace_id'),
+      response: { 204: Type.Null() },
+      handler: async (req, reply) => {
+        const { account_id, workspace_id } = req.params as Params;
+        return respond(req, reply, await services.gateways.clear(opContext(req, clock), account_id, workspace_id), 204);
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/gateway/authorize',
+      requirement: AUTHENTICATED,
+      summary:
+        'Forward-auth for nginx auth_request, Traefik ForwardAuth or Envoy: 204 when the caller may send the original request (X-Original-Method/X-Original-URI or X-Forwarded-Method/X-Forwarded-Uri), else 401 or 403',
+      tags,
+      querystring: Type.Object(
+        { account_id: Type.Optional(Type.String()), workspace_id: Type.Optional(Type.String()), api_prefix: Type.Optional(Type.String()) },
+        { additionalProperties: false },
+      ),
+      response: { 204: Type.Null() },
+      handler: async (req, reply) => forwardAuth(req, reply, store),
+    },
+  ];
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const header = (req: FastifyRequest, ...names: string[]) => {
+  for (const name of names) {
+    const value = req.headers[name];
+    if (typeof value === 'string' && value) return value;
+  }
+  return undefined;
+};
+
+async function forwardAuth(req: FastifyRequest, reply: FastifyReply, store: Store) {
+  const method = header(req, 'x-original-method', 'x-forwarded-method')?.toUpperCase();
+  const uri = header(req, 'x-original-uri', 'x-forwarded-uri');
+  if (!method || !uri) {
+    return sendError(req, reply, 'FORBIDDEN', 'Send the original request as X-Original-Method and X-Original-URI (or X-Forwarded-Method and X-Forwarded-Uri)');
+  }
+  const query = req.query as { account_id?: string; workspace_id?: string; api_prefix?: string };
+  const target = parseGatewayUri(uri, query);
+  if (!target.ok) return sendError(req, reply, 'FORBIDDEN', target.detail);
+  // A browser session authorizing a change must carry its CSRF token, as on Gatehouse's own routes.
+  if (req.auth.sessionId && !SAFE_METHODS.has(method)) {
+    const sent = req.headers['x-csrf-token'];
+    if (typeof sent !== 'string' || !req.auth.csrfToken || !constantTimeEqual(sent, req.auth.csrfToken)) {
+      return sendError(req, reply, 'CSRF_FAILED');
+    }
+  }
+  const actorId = req.auth.actor?.actorId;
+  const scopes = actorId ? await scopesInWorkspace(store.db, target.value.accountId, target.value.workspaceId, actorId) : null;
+  // Forward-auth can only answer 2xx, 401 or 403: no access to the workspace is a 403 here.
+  if (!scopes) return sendError(req, reply, 'FORBIDDEN', 'You have no access to this workspace');
+  const verdict = decide({ method, apiPath: target.value.apiPath, query: target.value.query, scopes, body: 'unseen' });
+  if (verdict.kind === 'deny') {
+    if (verdict.code === 'GATEWAY_ROUTE_UNKNOWN') req.log.warn({ method, path: target.value.apiPath }, 'gateway refused a Prefect route it has no scope for');
+    return sendError(req, reply, ERRORS[verdict.code].status === 403 ? verdict.code : 'FORBIDDEN', verdict.detail);
+  }
+  return reply.code(204).send();
+}
+
+/** Reads the whole request body, up to `limit` bytes; null when it is larger. */
+function readBody(req: FastifyRequest, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.raw.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.raw.removeAllListeners('data');
+        req.raw.resume();
+        resolve(null);
+      } else chunks.push(chunk);
+    });
+    req.raw.on('end', () => resolve(Buffer.concat(chunks)));
+    req.raw.on('error', reject);
+  });
+}
+
+function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: body.length === 0 ? null : JSON.parse(body.toString('utf8')) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+export interface ProxyOptions {
+  services: Services;
+  store: Store;
+  bodyLimit: number;
+  connectTimeoutMs: number;
+  responseTimeoutMs: number;
+}
+
+const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/**
+ * Every path under a workspace that is not one of Gatehouse's own goes to the workspace's Prefect
+ * server. Registered in its own plugin so that no body parser reads the stream before it is sent on.
+ */
+export async function installGatewayProxy(server: FastifyInstance, options: ProxyOptions): Promise<void> {
+  await server.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_req, _payload, done) => done(null));
+    scope.route({
+      method: [...PROXY_METHODS],
+      url: '/api/accounts/:account_id/workspaces/:workspace_id/*',
+      exposeHeadRoute: false,
+      config: { requirement: workspace(null) },
+      schema: { hide: true },
+      handler: (req, reply) => proxy(req, reply, options),
+    });
+  });
+}
+
+async function proxy(req: FastifyRequest, reply: FastifyReply, options: ProxyOptions) {
+  const target = parseGatewayUri(req.raw.url ?? '/', {});
+  if (!target.ok) return sendError(req, reply, 'GATEWAY_BAD_PATH', target.detail);
+  const { apiPath, query, rawPathAndQuery } = target.value;
+  const scopes = req.auth.scopes ?? new Set<string>();
+
+  let verdict = decide({ method: req.method, apiPath, query, scopes, body: 'later' });
+  let body: Buffer | null = null;
+  if (verdict.kind === 'needs_body') {
+    body = await readBody(req, options.bodyLimit);
+    if (body === null) return sendError(req, reply, 'PAYLOAD_TOO_LARGE');
+    const parsed = parseJson(body);
+    verdict = decide({ method: req.method, apiPath, query, scopes, body: parsed.ok ? { value: parsed.value } : 'unreadable' });
+  }
+  if (verdict.kind === 'redirect') {
+    const location = `${publicBase(req, target.value)}${verdict.location}${target.value.search}`;
+    return reply.code(307).header('location', location).send();
+  }
+  if (verdict.kind === 'deny') {
+    if (verdict.code === 'GATEWAY_ROUTE_UNKNOWN') req.log.warn({ method: req.method, path: apiPath }, 'gateway refused a Prefect route it has no scope for');
+    return sendError(req, reply, verdict.code, verdict.detail);
+  }
+  if (verdict.kind !== 'allow') return sendError(req, reply, 'FORBIDDEN');
+
+  const label = () => workspaceLabel(options.store, target.value);
+  const lookup = await options.services.gateways.upstream(target.value.workspaceId);
+  if (!lookup.ok) {
+    if (lookup.reason === 'credential_unreadable') return sendError(req, reply, 'UPSTREAM_CREDENTIAL_UNREADABLE', `Workspace ${await label()}: ${ERRORS.UPSTREAM_CREDENTIAL_UNREADABLE.message}`);
+    return sendError(req, reply, 'GATEWAY_NOT_CONFIGURED', `Workspace ${await label()} ${ERRORS.GATEWAY_NOT_CONFIGURED.message.replace(/^This workspace /, '')}`);
+  }
+  const { upstream } = lookup;
+  const result = await forward({
+    upstream,
+    method: req.method,
+    pathAndQuery: rawPathAndQuery,
+    headers: upstreamRequestHeaders(req.headers, upstream, String(req.id), req.ip),
+    body: body ?? (hasBody(req) ? req.raw : null),
+    connectTimeoutMs: options.connectTimeoutMs,
+    responseTimeoutMs: options.responseTimeoutMs,
+  });
+  if (!result.ok) {
+    const where = `the Prefect server of workspace ${await label()} (${upstream.url.origin})`;
+    return result.failure === 'timeout'
+      ? sendError(req, reply, 'UPSTREAM_TIMEOUT', `${capitalize(where)} did not answer in time: ${result.cause}`)
+      : sendError(req, reply, 'UPSTREAM_UNREACHABLE', `Could not reach ${where}: ${result.cause}`);
+  }
+  const { response } = result;
+  // The caller going away ends the upstream exchange too.
+  reply.raw.once('close', () => response.destroy());
+  reply.code(response.statusCode ?? 502).headers(downstreamResponseHeaders(response.headers, locationRewriter(upstream.url, publicBase(req, target.value))));
+  return reply.send(response);
+}
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+function hasBody(req: FastifyRequest): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+/** Where this workspace's Prefect API lives behind Gatehouse, as the caller addressed it. */
+function publicBase(req: FastifyRequest, target: GatewayTarget): string {
+  return `${req.protocol}://${req.host}${target.prefix}`;
+}
+
+/** "account-handle/workspace-handle", for error details a person can act on. */
+async function workspaceLabel(store: Store, target: GatewayTarget): Promise<string> {
+  const row = await store.db
+    .selectFrom('workspaces as w')
+    .innerJoin('accounts as a', 'a.id', 'w.account_id')
+    .select(['a.handle as account', 'w.handle as workspace'])
+    .where('w.id', '=', target.workspaceId)
+    .executeTakeFirst();
+  return row ? `${row.account}/${row.workspace}` : target.workspaceId;
+}

@@ -1,0 +1,248 @@
+// The gateway's HTTP proxy against a real upstream (the fake Prefect server): what it forwards,
+// what it keeps back, who it lets through, and how it fails when the upstream does.
+import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
+import { startHarness, type Harness } from '../support/harness.js';
+import { createBot, createWorkspace, grant, type Bot } from '../support/members.js';
+import { startFakePrefect, type FakePrefect } from '../support/fake-prefect.js';
+
+const AUTH_STRING = 'admin:upstream-s3cret';
+
+let h: Harness;
+let fake: FakePrefect;
+let owner: { accountId: string; key: string };
+let ws: { id: string; handle: string };
+let base: string;
+
+beforeAll(async () => {
+  h = await startHarness();
+  fake = await startFakePrefect({ authString: AUTH_STRING, delayMs: 3_000 });
+  owner = await h.bootstrap();
+  ws = await createWorkspace(h, owner.accountId, owner.key);
+  base = `/api/accounts/${owner.accountId}/workspaces/${ws.id}`;
+  const set = await h.request('PUT', `${base}/gateway`, { key: owner.key, body: { upstream_url: fake.url, upstream_auth_string: AUTH_STRING } });
+  expect(set.status).toBe(200);
+});
+
+afterAll(async () => {
+  await h.close();
+  await fake.close();
+});
+
+beforeEach(() => fake.reset());
+
+async function botWithRole(role: keyof typeof WORKSPACE_ROLE_IDS): Promise<Bot> {
+  const bot = await createBot(h, owner.accountId, owner.key);
+  await grant(h, owner.accountId, ws.id, owner.key, { botId: bot.id }, WORKSPACE_ROLE_IDS[role]);
+  return bot;
+}
+
+describe('the gateway setting', () => {
+  it('is read back without the credential, and the credential is kept when omitted', async () => {
+    const read = await h.request('GET', `${base}/gateway`, { key: owner.key });
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual({ upstream_url: fake.url, has_upstream_auth_string: true, updated: expect.any(String) });
+    expect(read.text).not.toContain('s3cret');
+    const again = await h.request('PUT', `${base}/gateway`, { key: owner.key, body: { upstream_url: `${fake.url}/` } });
+    expect(again.body).toMatchObject({ upstream_url: fake.url, has_upstream_auth_string: true });
+  });
+
+  it('refuses a URL carrying credentials, a query or another scheme with 422', async () => {
+    for (const upstream_url of ['http://u:p@prefect:4200/api', 'http://prefect:4200/api?x=1', 'ftp://prefect/api', 'not a url']) {
+      const res = await h.request('PUT', `${base}/gateway`, { key: owner.key, body: { upstream_url } });
+      expect(res.status, upstream_url).toBe(422);
+      expect(res.text).not.toContain('u:p@');
+    }
+  });
+
+  it('can be changed only with manage_workspace_settings: a Developer gets 403', async () => {
+    const dev = await botWithRole('Developer');
+    const res = await h.request('PUT', `${base}/gateway`, { key: dev.key, body: { upstream_url: 'http://elsewhere:4200/api' } });
+    expect(res.status).toBe(403);
+    expect((await h.request('GET', `${base}/gateway`, { key: owner.key })).body.upstream_url).toBe(fake.url);
+  });
+
+  it('keeps the credential sealed in the store, never in the clear', async () => {
+    const row = await h.app.services.gateways.read(ws.id);
+    expect(row.has_upstream_auth_string).toBe(true);
+    const stored = await h.handle.store.db.selectFrom('workspace_gateways').selectAll().where('workspace_id', '=', ws.id).executeTakeFirstOrThrow();
+    expect(JSON.stringify(stored)).not.toContain('s3cret');
+    expect(stored.upstream_auth_sealed).toMatch(/^v1\./);
+  });
+});
+
+describe('forwarding', () => {
+  it('sends method, path, query and body unchanged, with the upstream credential instead of the key', async () => {
+    const body = JSON.stringify({ flows: { name: { any_: ['ünïcode'] } }, limit: 5 });
+    const res = await h.request('POST', `${base}/flows/filter?x=1&x=2`, {
+      key: owner.key,
+      rawBody: body,
+      headers: { 'content-type': 'application/json', cookie: 'gatehouse_session=abc', 'x-request-id': 'req-123', 'x-prefect-api-version': '0.8.4' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers['x-request-id']).toBe('req-123');
+    const seen = fake.requests.at(-1)!;
+    expect(seen.method).toBe('POST');
+    expect(seen.url).toBe('/api/flows/filter?x=1&x=2');
+    expect(seen.body.toString()).toBe(body);
+    expect(seen.headers.authorization).toBe(`Basic ${Buffer.from(AUTH_STRING).toString('base64')}`);
+    expect(seen.headers.cookie).toBeUndefined();
+    expect(seen.headers['x-request-id']).toBe('req-123');
+    expect(seen.headers['x-prefect-api-version']).toBe('0.8.4');
+    expect(JSON.stringify(seen.headers)).not.toContain(owner.key);
+  });
+
+  it('passes the upstream status and body back as they are', async () => {
+    const bot = await botWithRole('Worker');
+    const res = await h.request('POST', `${base}/work_pools/pool-a/workers/heartbeat`, { key: bot.key, body: { name: 'w1', heartbeat_interval_seconds: 30 } });
+    expect(res.status).toBe(fake.requests.at(-1)!.status);
+  });
+
+  it('answers a trailing-slash mismatch with a redirect that stays on the gateway', async () => {
+    const res = await h.request('POST', `${base}/flows`, { key: owner.key, body: { name: 'f' } });
+    expect(res.status).toBe(307);
+    expect(String(res.headers.location)).toMatch(new RegExp(`${base}/flows/$`));
+    expect(String(res.headers.location)).not.toContain(fake.origin);
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('says 404 naming the workspace when no upstream is set', async () => {
+    const other = await createWorkspace(h, owner.accountId, owner.key);
+    const res = await h.request('POST', `/api/accounts/${owner.accountId}/workspaces/${other.id}/flows/filter`, { key: owner.key, body: {} });
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('GATEWAY_NOT_CONFIGURED');
+    expect(res.body.detail).toContain(other.handle);
+  });
+});
+
+describe('who gets through', () => {
+  // Representative routes, with the lowest built-in role allowed each.
+  const ROUTES: { method: string; path: string; body?: unknown; allowed: (keyof typeof WORKSPACE_ROLE_IDS)[] }[] = [
+    { method: 'POST', path: '/flows/filter', body: {}, allowed: ['Owner', 'Developer', 'Runner', 'Viewer', 'Worker'] },
+    { method: 'POST', path: '/work_pools/pool-a/get_scheduled_flow_runs', body: {}, allowed: ['Owner', 'Developer', 'Worker'] },
+    { method: 'POST', path: '/deployments/', body: { name: 'd' }, allowed: ['Owner', 'Developer'] },
+    { method: 'DELETE', path: '/flows/00000000-0000-4000-8000-000000000001', allowed: ['Owner', 'Developer'] },
+    { method: 'GET', path: '/block_documents/00000000-0000-4000-8000-000000000001?include_secrets=true', allowed: ['Owner', 'Developer'] },
+    { method: 'GET', path: '/admin/settings', allowed: ['Owner'] },
+  ];
+  const ROLES = Object.keys(WORKSPACE_ROLE_IDS) as (keyof typeof WORKSPACE_ROLE_IDS)[];
+  const bots = new Map<string, Bot>();
+  beforeAll(async () => {
+    for (const role of ROLES) bots.set(role, await botWithRole(role));
+  });
+
+  it('lets each built-in role reach exactly its routes; a refusal never reaches the upstream', async () => {
+    for (const route of ROUTES) {
+      for (const role of ROLES) {
+        fake.reset();
+        const res = await h.request(route.method, `${base}${route.path}`, { key: bots.get(role)!.key, body: route.body });
+        const label = `${role} ${route.method} ${route.path}`;
+        if (route.allowed.includes(role)) {
+          expect(res.status, label).not.toBe(403);
+          expect(fake.requests, label).toHaveLength(1);
+        } else {
+          expect(res.status, label).toBe(403);
+          expect(res.body.detail, label).toMatch(/needs the workspace scope/);
+          expect(fake.requests, label).toHaveLength(0);
+        }
+      }
+    }
+  });
+
+  it('refuses a route missing from the table with 403, for the Owner too', async () => {
+    const res = await h.request('GET', `${base}/no/such/prefect/route`, { key: owner.key });
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('GATEWAY_ROUTE_UNKNOWN');
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('refuses an encoded slash, dot segments and empty segments with 400 before anything reaches the upstream', async () => {
+    const address = await h.app.server.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = new URL(address);
+    for (const path of ['/deployments%2F', '/deployments%2f', '/flows/../deployments/', '/flows/./filter', '/flows//filter']) {
+      // A raw request line: HTTP clients would tidy these paths before sending them.
+      const status = await rawStatus(Number(port), `POST ${base}${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${owner.key}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
+      expect([400, 404], path).toContain(status);
+    }
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('answers 401 without a key and 404 in a workspace the caller cannot reach', async () => {
+    expect((await h.request('POST', `${base}/flows/filter`, { body: {} })).status).toBe(401);
+    const stranger = await h.bootstrap();
+    expect((await h.request('POST', `${base}/flows/filter`, { key: stranger.key, body: {} })).status).toBe(404);
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('stops a key on the very next request after its access is removed or the key is deleted', async () => {
+    const bot = await botWithRole('Worker');
+    expect((await h.request('POST', `${base}/flows/filter`, { key: bot.key, body: {} })).status).toBe(200);
+    const access = await h.request('POST', `${base}/bot_access/filter`, { key: owner.key, body: {} });
+    const row = access.body.find((a: { bot_id: string }) => a.bot_id === bot.id);
+    expect((await h.request('DELETE', `${base}/bot_access/${row.id}`, { key: owner.key })).status).toBe(204);
+    expect((await h.request('POST', `${base}/flows/filter`, { key: bot.key, body: {} })).status).toBe(404);
+    const second = await botWithRole('Worker');
+    expect((await h.request('DELETE', `/api/accounts/${owner.accountId}/bots/${second.id}`, { key: owner.key })).status).toBe(204);
+    expect((await h.request('POST', `${base}/flows/filter`, { key: second.key, body: {} })).status).toBe(401);
+  });
+});
+
+describe('when the upstream fails', () => {
+  let closed: Server;
+  let closedUrl: string;
+  beforeAll(async () => {
+    closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    closedUrl = `http://127.0.0.1:${port}/api`;
+  });
+
+  async function workspaceAt(url: string) {
+    const w = await createWorkspace(h, owner.accountId, owner.key);
+    await h.request('PUT', `/api/accounts/${owner.accountId}/workspaces/${w.id}/gateway`, { key: owner.key, body: { upstream_url: url } });
+    return w;
+  }
+
+  it('answers 502 naming the workspace when nothing listens', async () => {
+    const w = await workspaceAt(closedUrl);
+    const res = await h.request('POST', `/api/accounts/${owner.accountId}/workspaces/${w.id}/flows/filter`, { key: owner.key, body: {} });
+    expect(res.status).toBe(502);
+    expect(res.body.code).toBe('UPSTREAM_UNREACHABLE');
+    expect(res.body.detail).toContain(w.handle);
+  });
+
+  it('answers 504 naming the workspace when the upstream accepts but never answers', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const slow = await startHarness({ upstreamResponseTimeoutMs: 300 });
+    try {
+      const o = await slow.bootstrap();
+      const w = await createWorkspace(slow, o.accountId, o.key);
+      const wsBase = `/api/accounts/${o.accountId}/workspaces/${w.id}`;
+      const port = (silent.address() as { port: number }).port;
+      await slow.request('PUT', `${wsBase}/gateway`, { key: o.key, body: { upstream_url: `http://127.0.0.1:${port}/api` } });
+      const res = await slow.request('POST', `${wsBase}/flows/filter`, { key: o.key, body: {} });
+      expect(res.status).toBe(504);
+      expect(res.body.code).toBe('UPSTREAM_TIMEOUT');
+      expect(res.body.detail).toContain(w.handle);
+    } finally {
+      await slow.close();
+      silent.closeAllConnections();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+});
+
+/** Sends bytes as they are and reads the status code of the answer. */
+function rawStatus(port: number, request: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(request));
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString()));
+    socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
+    socket.on('error', reject);
+  });
+}
