@@ -56,7 +56,7 @@ describe('the route table against the inventory', () => {
 describe('docs/gateway-routes.md', () => {
   it('matches the route table', () => {
     const current = readFileSync(GATEWAY_DOC_PATH, 'utf8');
-    if (generateGatewayDoc(current) !== current) expect.fail('docs/gateway-routes.md is stale: run npx tsx scripts/gen-gateway-doc.ts');
+    if (generateGatewayDoc(current) !== current) expect.fail('docs/gateway-routes.md is stale: run npm run docs:gateway');
   });
 
   it('has a row for every entry with its method, path and scopes', () => {
