@@ -104,9 +104,11 @@ export function decide(input: DecisionInput): Verdict {
   const missing = needed.filter((scope) => !input.scopes.has(scope));
   if (missing.length > 0) {
     const what = `${route.method === 'WS' ? 'websocket' : route.method} ${route.path}`;
-    const hint = route.method === 'POST' && route.path === '/work_pools/'
-      ? ' Create the work pool first as a Developer or Owner (a worker with a Worker-role key then finds it).'
-      : ' Ask a workspace Owner for a role that has it.';
+    const hint = missing.includes('write_work_pools')
+      ? ' Create the work pool (with its base job template) first as a Developer or Owner; a worker with a Worker-role key then finds it.'
+      : missing.includes('see_secret_blocks')
+        ? ' Reading secret block values needs a role with see_secret_blocks, e.g. a custom role that inherits from Worker and adds it.'
+        : ' Ask a workspace Owner for a role that has it.';
     return { kind: 'deny', code: 'FORBIDDEN', detail: `${what} needs the workspace scope${missing.length > 1 ? 's' : ''} ${missing.map((s) => `\`${s}\``).join(', ')}, which your role in this workspace does not have.${hint}` };
   }
   if (match.redirectTo !== undefined && route.method !== 'WS') return { kind: 'redirect', location: match.redirectTo };
