@@ -52,6 +52,8 @@ export interface AppOptions {
   /** Gateway: how long to wait to connect to a workspace's Prefect server, and for its answer. */
   upstreamConnectTimeoutMs?: number;
   upstreamResponseTimeoutMs?: number;
+  /** How often an open gateway websocket's access is checked again (default 5 s). */
+  websocketRecheckMs?: number;
 }
 
 export interface App {
@@ -132,7 +134,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,
   };
   await installGatewayProxy(server, { services, store, bodyLimit, ...upstreamTimeouts });
-  installWebsocketGateway(server, { services, store, ...upstreamTimeouts });
+  installWebsocketGateway(server, { services, store, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   await server.ready();
   return { server, services, routes };

@@ -1,0 +1,77 @@
+// Gateway websockets beyond the worker replay: refusals at the handshake, and an open socket that
+// loses its access being closed by the gateway (1008) instead of living on.
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
+import { startHarness, type Harness } from '../support/harness.js';
+import { createBot, createWorkspace, grant } from '../support/members.js';
+import { startFakePrefect, type FakePrefect } from '../support/fake-prefect.js';
+
+let h: Harness;
+let fake: FakePrefect;
+let owner: { accountId: string; key: string };
+let wsId: string;
+let url: (path: string) => string;
+
+beforeAll(async () => {
+  h = await startHarness({ websocketRecheckMs: 100 });
+  fake = await startFakePrefect();
+  owner = await h.bootstrap();
+  wsId = (await createWorkspace(h, owner.accountId, owner.key)).id;
+  const set = await h.request('PUT', `/api/accounts/${owner.accountId}/workspaces/${wsId}/gateway`, { key: owner.key, body: { upstream_url: fake.url } });
+  expect(set.status).toBe(200);
+  const address = await h.app.server.listen({ host: '127.0.0.1', port: 0 });
+  url = (path) => `${address.replace(/^http/, 'ws')}/api/accounts/${owner.accountId}/workspaces/${wsId}${path}`;
+});
+
+afterAll(async () => {
+  await h.close();
+  await fake.close();
+});
+
+/** Opens a socket with the key in the header and resolves once open, or with the refusal status. */
+function open(path: string, key: string): Promise<{ socket: WebSocket } | { status: number }> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url(path), { headers: { authorization: `Bearer ${key}` } });
+    socket.once('open', () => resolve({ socket }));
+    socket.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode ?? 0 }));
+    socket.once('error', () => resolve({ status: 0 }));
+  });
+}
+
+const closed = (socket: WebSocket) => new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+
+describe('gateway websockets', () => {
+  it('refuses the handshake with 401 for a bad key, 404 without access and 403 without the scope', async () => {
+    expect(await open('/events/out', 'pnb_nope')).toEqual({ status: 401 });
+    const stranger = await h.bootstrap();
+    expect(await open('/events/out', stranger.key)).toEqual({ status: 404 });
+    const viewer = await createBot(h, owner.accountId, owner.key);
+    await grant(h, owner.accountId, wsId, owner.key, { botId: viewer.id }, WORKSPACE_ROLE_IDS.Viewer);
+    // Emitting events needs manage_events, which a Viewer lacks.
+    expect(await open('/events/in', viewer.key)).toEqual({ status: 403 });
+    expect(await open('/no/such/socket', owner.key)).toEqual({ status: 403 });
+    expect(fake.sockets).toHaveLength(0);
+  });
+
+  it('closes an open socket with 1008 once the key loses its workspace access', async () => {
+    const bot = await createBot(h, owner.accountId, owner.key);
+    const access = await grant(h, owner.accountId, wsId, owner.key, { botId: bot.id }, WORKSPACE_ROLE_IDS.Worker);
+    const opened = await open('/events/out', bot.key);
+    if (!('socket' in opened)) throw new Error(`refused with ${opened.status}`);
+    const code = closed(opened.socket);
+    const removed = await h.request('DELETE', `/api/accounts/${owner.accountId}/workspaces/${wsId}/bot_access/${access.id}`, { key: owner.key });
+    expect(removed.status).toBe(204);
+    expect(await code).toBe(1008);
+  });
+
+  it('closes an open socket with 1008 once its key is deleted', async () => {
+    const bot = await createBot(h, owner.accountId, owner.key);
+    await grant(h, owner.accountId, wsId, owner.key, { botId: bot.id }, WORKSPACE_ROLE_IDS.Worker);
+    const opened = await open('/events/in', bot.key);
+    if (!('socket' in opened)) throw new Error(`refused with ${opened.status}`);
+    const code = closed(opened.socket);
+    expect((await h.request('DELETE', `/api/accounts/${owner.accountId}/bots/${bot.id}`, { key: owner.key })).status).toBe(204);
+    expect(await code).toBe(1008);
+  });
+});
