@@ -15,10 +15,11 @@ async function readPassword(): Promise<string> {
     return text.split(/\r?\n/)[0] ?? '';
   }
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
-  process.stdout.write('New password: ');
-  // Echo nothing of what is typed.
-  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {};
-  const answer = await new Promise<string>((resolve) => rl.question('', resolve));
+  // The prompt is written first; from then on nothing of what is typed is echoed.
+  const answer = await new Promise<string>((resolve) => {
+    rl.question('New password: ', resolve);
+    (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {};
+  });
   rl.close();
   process.stdout.write('\n');
   return answer;

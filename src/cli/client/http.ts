@@ -1,0 +1,114 @@
+// The client commands' only way to change anything: Gatehouse's HTTP API, with a Bearer key. Turns
+// transport failures and error bodies into messages that say what went wrong; never mentions the key.
+
+export const DEFAULT_URL = 'http://127.0.0.1:4280';
+const PAGE = 200;
+const TIMEOUT_MS = 60_000;
+
+/** An answer other than 2xx, with the server's `detail` as it was sent. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+    readonly code: string | null,
+    hint?: string,
+  ) {
+    super(`${detail} (HTTP ${status})${hint ? `: ${hint}` : ''}`);
+  }
+}
+
+/** The server's address without a trailing slash or `/api`; a usage error when it is not http(s). */
+export function normalizeUrl(given: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(given);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  if (url.search || url.hash) return null;
+  return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/api$/, '')}`;
+}
+
+function describeDetail(body: unknown, fallback: string): string {
+  const detail = (body as { detail?: unknown } | null)?.detail;
+  if (typeof detail === 'string') return detail;
+  if (Array.isArray(detail)) {
+    return detail
+      .map((item: { loc?: unknown[]; msg?: string }) => (item?.loc?.length ? `${item.loc.join('.')}: ${item.msg ?? ''}` : (item?.msg ?? JSON.stringify(item))))
+      .join('; ');
+  }
+  return fallback;
+}
+
+export class GatehouseApi {
+  constructor(
+    readonly url: string,
+    private readonly key: string,
+    /** What a 401 means for this caller and what to do about it. */
+    private readonly unauthorizedHint: string,
+  ) {}
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.key}`, accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(`${this.url}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+        // A redirect would carry the request somewhere the user did not name; report it instead.
+        redirect: 'manual',
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.code ?? cause?.message ?? (error as Error).message;
+      throw new Error(`cannot reach Gatehouse at ${this.url} (${why}); is the server running there? Give its address with --url`);
+    }
+    if (res.status >= 300 && res.status < 400) {
+      throw new Error(`${this.url} answered ${method} ${path} with a redirect to ${res.headers.get('location') ?? '(nowhere)'}; give the final address with --url`);
+    }
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      if (res.ok) throw new Error(`${this.url} answered ${method} ${path} with something other than JSON; is --url the address of a Gatehouse server?`);
+    }
+    if (!res.ok) {
+      const code = (parsed as { code?: unknown } | undefined)?.code;
+      const detail = describeDetail(parsed, `${res.status} ${res.statusText}`);
+      throw new ApiError(res.status, detail, typeof code === 'string' ? code : null, res.status === 401 ? this.unauthorizedHint : undefined);
+    }
+    return parsed as T;
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+
+  post<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('POST', path, body);
+  }
+
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PUT', path, body);
+  }
+
+  delete(path: string): Promise<void> {
+    return this.request<void>('DELETE', path);
+  }
+
+  /** Every item of a Prefect-style filter route, page by page. */
+  async filterAll<T>(path: string, filter: Record<string, unknown> = {}): Promise<T[]> {
+    const all: T[] = [];
+    for (let offset = 0; ; offset += PAGE) {
+      const page = await this.post<T[]>(path, { ...filter, limit: PAGE, offset });
+      if (!Array.isArray(page)) throw new Error(`${this.url} answered POST ${path} with something other than a list`);
+      all.push(...page);
+      if (page.length < PAGE) return all;
+    }
+  }
+}
