@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensurePostgres, PG_URL } from './postgres.js';
 import { ensureChromium } from './ensure-chromium.js';
+import { ensureNginx } from './ensure-nginx.js';
 
 const args = process.argv.slice(2);
 let stores = ['sqlite', 'postgres'];
@@ -37,6 +38,12 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 const chromium = ensureChromium();
 if (!chromium.ok) {
   console.error(`Browser tests cannot run: ${chromium.error}`);
+  totals.failed += 1;
+}
+// The forward-auth test runs Debian's nginx in front of a fake Prefect; missing is a failure too.
+const nginx = ensureNginx();
+if (!nginx.ok) {
+  console.error(`Forward-auth tests cannot run: ${nginx.error}`);
   totals.failed += 1;
 }
 const outDir = mkdtempSync(join(tmpdir(), 'gatehouse-vitest-'));

@@ -99,14 +99,26 @@ const header = (req: FastifyRequest, ...names: string[]) => {
 };
 
 async function forwardAuth(req: FastifyRequest, reply: FastifyReply, store: Store) {
-  const method = header(req, 'x-original-method', 'x-forwarded-method')?.toUpperCase();
-  const uri = header(req, 'x-original-uri', 'x-forwarded-uri');
+  // nginx sets X-Original-*, Traefik X-Forwarded-*; a proxy passes the caller's other headers on,
+  // so a pair the caller made up could sit beside the proxy's: two pairs must agree.
+  const original = { method: header(req, 'x-original-method')?.toUpperCase(), uri: header(req, 'x-original-uri') };
+  const forwarded = { method: header(req, 'x-forwarded-method')?.toUpperCase(), uri: header(req, 'x-forwarded-uri') };
+  const given = [original, forwarded].filter((pair) => pair.method || pair.uri);
+  if (given.length === 2 && (original.method !== forwarded.method || original.uri !== forwarded.uri)) {
+    return sendError(req, reply, 'FORBIDDEN', 'X-Original-* and X-Forwarded-* name different requests: have the proxy send one pair');
+  }
+  const { method, uri } = given[0] ?? {};
   if (!method || !uri) {
     return sendError(req, reply, 'FORBIDDEN', 'Send the original request as X-Original-Method and X-Original-URI (or X-Forwarded-Method and X-Forwarded-Uri)');
   }
   const query = req.query as { account_id?: string; workspace_id?: string; api_prefix?: string };
   const target = parseGatewayUri(uri, query);
   if (!target.ok) return sendError(req, reply, 'FORBIDDEN', target.detail);
+  // The authorize URL fixes the workspace the proxy fronts; a URI naming another is not for it.
+  const named = [query.account_id, query.workspace_id].map((id) => id?.toLowerCase());
+  if ((named[0] && named[0] !== target.value.accountId) || (named[1] && named[1] !== target.value.workspaceId)) {
+    return sendError(req, reply, 'FORBIDDEN', 'The URI names another workspace than the authorize URL');
+  }
   // A browser session authorizing a change must carry its CSRF token, as on Gatehouse's own routes.
   if (req.auth.sessionId && !SAFE_METHODS.has(method)) {
     const sent = req.headers['x-csrf-token'];
