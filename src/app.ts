@@ -13,6 +13,7 @@ import { createServices, type Services } from './domain/services.js';
 import { installErrorHandling } from './http/errors.js';
 import { installJsonParser } from './http/json.js';
 import { installAuth } from './http/auth.js';
+import { keyThrottle as createKeyThrottle } from './http/key-throttle.js';
 import { registerRoutes, type RouteDeps, type RouteSpec } from './http/route.js';
 import { metaRoutes } from './http/routes/meta.js';
 import { meRoutes } from './http/routes/me.js';
@@ -52,6 +53,8 @@ export interface AppOptions {
   /** Gateway: how long to wait to connect to a workspace's Prefect server, and for its answer. */
   upstreamConnectTimeoutMs?: number;
   upstreamResponseTimeoutMs?: number;
+  /** Failed key authentications one client address may make per minute before 429 (default 30). */
+  keyFailureLimit?: number;
   /** How often an open gateway websocket's access is checked again (default 5 s). */
   websocketRecheckMs?: number;
 }
@@ -83,7 +86,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   }) as unknown as FastifyInstance;
 
   const services = createServices({ store, clock }, { sessionTtlSeconds: options.sessionTtlSeconds, secretKey: options.secretKey });
-  const deps: RouteDeps = { services, clock };
+  const keyThrottle = createKeyThrottle({ now: () => clock.now().getTime(), limit: options.keyFailureLimit });
+  const deps: RouteDeps = { services, clock, keyThrottle };
 
   server.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', String(request.id));
@@ -92,7 +96,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   await server.register(cookie);
   installErrorHandling(server, (error) => store.isUnavailable(error), hasWebPage ? webPageFallback : undefined);
   installJsonParser(server);
-  installAuth(server, { services, store });
+  installAuth(server, { services, store, throttle: keyThrottle });
 
   server.addHook('onRoute', (route) => {
     if (!route.config || !(route.config as { requirement?: unknown }).requirement) {
@@ -134,7 +138,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,
   };
   await installGatewayProxy(server, { services, store, bodyLimit, ...upstreamTimeouts });
-  installWebsocketGateway(server, { services, store, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs });
+  installWebsocketGateway(server, { services, store, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, keyThrottle });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   await server.ready();
   return { server, services, routes };

@@ -26,6 +26,8 @@ export interface Config {
   /** How long the gateway waits to connect to a workspace's Prefect server, and for its answer. */
   upstreamConnectTimeoutMs: number;
   upstreamResponseTimeoutMs: number;
+  /** Failed key authentications per client address per minute before 429. */
+  keyFailureLimit: number;
 }
 
 export const DEFAULTS = {
@@ -37,6 +39,7 @@ export const DEFAULTS = {
   smtpFrom: 'Gatehouse <gatehouse@localhost>',
   upstreamConnectTimeoutSeconds: 5,
   upstreamResponseTimeoutSeconds: 60,
+  keyFailureLimit: 30,
 };
 
 function seconds(given: string | undefined, name: string, fallback: number, max: number): number | string {
@@ -120,6 +123,11 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   if (typeof connectTimeout === 'string') return { ok: false, error: connectTimeout };
   const responseTimeout = seconds(env.GATEHOUSE_UPSTREAM_RESPONSE_TIMEOUT_SECONDS, 'GATEHOUSE_UPSTREAM_RESPONSE_TIMEOUT_SECONDS', DEFAULTS.upstreamResponseTimeoutSeconds, 3600);
   if (typeof responseTimeout === 'string') return { ok: false, error: responseTimeout };
+  const keyFailureText = env.GATEHOUSE_KEY_FAILURE_LIMIT ?? String(DEFAULTS.keyFailureLimit);
+  const keyFailureLimit = Number(keyFailureText);
+  if (!/^\d+$/.test(keyFailureText) || keyFailureLimit < 1) {
+    return { ok: false, error: `Invalid GATEHOUSE_KEY_FAILURE_LIMIT "${keyFailureText}": a whole number of failed key authentications per address per minute, at least 1` };
+  }
   return {
     ok: true,
     config: {
@@ -138,6 +146,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       secretKey,
       upstreamConnectTimeoutMs: connectTimeout * 1000,
       upstreamResponseTimeoutMs: responseTimeout * 1000,
+      keyFailureLimit,
     },
   };
 }

@@ -75,6 +75,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
       secretKey: config.secretKey ?? secretKeyFile(config.dataDir),
       upstreamConnectTimeoutMs: config.upstreamConnectTimeoutMs,
       upstreamResponseTimeoutMs: config.upstreamResponseTimeoutMs,
+      keyFailureLimit: config.keyFailureLimit,
     });
     address = await app.server.listen({ host: config.host, port: config.port });
   } catch (error) {

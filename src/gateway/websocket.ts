@@ -12,6 +12,7 @@ import { scopesInWorkspace } from '../domain/access/grants.js';
 import type { Services } from '../domain/services.js';
 import type { Store } from '../store/store.js';
 import type { Upstream } from '../domain/gateways/service.js';
+import type { KeyThrottle } from '../http/key-throttle.js';
 import { decide, parseGatewayUri, type GatewayTarget } from './authorize.js';
 import { matchRoute } from './match.js';
 
@@ -22,6 +23,8 @@ export interface WebsocketOptions {
   responseTimeoutMs: number;
   /** How often a live socket's access is checked again (default 5 s). */
   recheckMs?: number;
+  /** The same per-address limit on failed keys as HTTP requests. */
+  keyThrottle: KeyThrottle;
 }
 
 const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
@@ -55,9 +58,15 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
   });
 
   /** Who the key is and whether it may open this socket in this workspace. */
-  async function access(key: string, target: GatewayTarget): Promise<Access> {
+  async function access(key: string, target: GatewayTarget, address: string): Promise<Access> {
+    const wait = options.keyThrottle.retryAfter(address, key);
+    if (wait !== null) return { ok: false, status: 429, detail: `Too many requests with invalid API keys from this address; try again in ${wait} s` };
     const actor = key ? await options.services.apiKeys.authenticate(key) : null;
-    if (!actor?.actorId) return { ok: false, status: 401, detail: 'Invalid authentication credentials' };
+    if (!actor?.actorId) {
+      options.keyThrottle.failed(address);
+      return { ok: false, status: 401, detail: 'Invalid authentication credentials' };
+    }
+    options.keyThrottle.succeeded(address, key);
     const scopes = await scopesInWorkspace(options.store.db, target.accountId, target.workspaceId, actor.actorId);
     if (!scopes) return { ok: false, status: 404, detail: 'Workspace not found' };
     const verdict = decide({ method: 'WS', apiPath: target.apiPath, query: target.query, scopes, body: 'unseen' });
@@ -80,12 +89,13 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
     if (known === null) return refuse(socket, { status: 403, detail: `Gatehouse has no websocket route ${target.apiPath} in its table, so it refuses it for every role` });
     if ('error' in known) return refuse(socket, { status: 400, detail: known.detail });
 
+    const address = request.socket.remoteAddress ?? '';
     const header = request.headers.authorization;
     if (typeof header === 'string') {
       const key = BEARER.exec(header)?.[1] ?? '';
-      const granted = await access(key, target);
+      const granted = await access(key, target, address);
       if (!granted.ok) return refuse(socket, granted);
-      wss.handleUpgrade(request, socket, head, (client) => relay(client, key, target, granted.upstream, false));
+      wss.handleUpgrade(request, socket, head, (client) => relay(client, key, target, granted.upstream, false, address));
       return;
     }
     const protocols = String(request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
@@ -97,14 +107,14 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
       client.once('message', async (data) => {
         clearTimeout(timer);
         const key = authToken(data);
-        const granted = key === null ? ({ ok: false, status: 401, detail: 'The first message must be {"type":"auth","token":KEY}' } as const) : await access(key, target);
+        const granted = key === null ? ({ ok: false, status: 401, detail: 'The first message must be {"type":"auth","token":KEY}' } as const) : await access(key, target, address);
         if (!granted.ok) return client.close(POLICY, closeReason(granted.detail));
-        relay(client, key!, target, granted.upstream, true);
+        relay(client, key!, target, granted.upstream, true, address);
       });
     });
   }
 
-  function relay(client: WebSocket, key: string, target: GatewayTarget, upstream: Upstream, answerAuth: boolean): void {
+  function relay(client: WebSocket, key: string, target: GatewayTarget, upstream: Upstream, answerAuth: boolean, address: string): void {
     live.add(client);
     const pending: { data: RawData; binary: boolean }[] = [];
     let ready = false;
@@ -126,7 +136,7 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
     const authTimer = setTimeout(() => end(UPSTREAM_TROUBLE, "The workspace's Prefect server did not answer in time"), options.connectTimeoutMs + options.responseTimeoutMs);
     const recheck = setInterval(async () => {
       try {
-        const still = await access(key, target);
+        const still = await access(key, target, address);
         if (!still.ok) end(POLICY, 'Access revoked');
       } catch {
         end(UPSTREAM_TROUBLE, 'Access could not be checked');
@@ -178,6 +188,6 @@ const closeReason = (text: string) => Buffer.from(text).subarray(0, 123).toStrin
 function refuse(socket: Duplex, refusal: Refusal): void {
   if (socket.destroyed) return;
   const body = JSON.stringify({ detail: refusal.detail });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 502: 'Bad Gateway' }[refusal.status] ?? 'Error';
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 502: 'Bad Gateway' }[refusal.status] ?? 'Error';
   socket.end(`HTTP/1.1 ${refusal.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -9,11 +9,13 @@ import type { Services } from '../domain/services.js';
 import type { Store } from '../store/store.js';
 import { HttpError } from './errors.js';
 import { constantTimeEqual } from '../domain/secrets.js';
+import type { KeyThrottle } from './key-throttle.js';
 
 const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
 const UUID_ANY_CASE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const SESSION_COOKIE = 'gatehouse_session';
+const TOO_MANY_BAD_KEYS = 'Too many requests with invalid API keys from this address; wait and try again';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function presentedKey(request: FastifyRequest): string | null {
@@ -27,10 +29,14 @@ function presentedKey(request: FastifyRequest): string | null {
  * a cookie), else a session cookie. A state-changing request made with a cookie must carry the
  * session's CSRF token; a cross-site page can make the browser send the cookie, not the header.
  */
-export async function resolveCaller(request: FastifyRequest, services: Services): Promise<void> {
+export async function resolveCaller(request: FastifyRequest, services: Services, throttle: KeyThrottle): Promise<void> {
   const key = presentedKey(request);
   if (key !== null) {
+    const wait = throttle.retryAfter(request.ip, key);
+    if (wait !== null) throw new HttpError('RATE_LIMITED', TOO_MANY_BAD_KEYS, wait);
     request.auth.actor = key ? await services.apiKeys.authenticate(key) : null;
+    if (request.auth.actor) throttle.succeeded(request.ip, key);
+    else throttle.failed(request.ip);
     return;
   }
   const token = request.cookies?.[SESSION_COOKIE];
@@ -46,7 +52,7 @@ export async function resolveCaller(request: FastifyRequest, services: Services)
   request.auth.csrfToken = session.csrfToken;
 }
 
-export function installAuth(app: FastifyInstance, deps: { services: Services; store: Store }): void {
+export function installAuth(app: FastifyInstance, deps: { services: Services; store: Store; throttle: KeyThrottle }): void {
   app.decorateRequest('auth', null as never);
 
   app.addHook('onRequest', async (request) => {
@@ -55,7 +61,7 @@ export function installAuth(app: FastifyInstance, deps: { services: Services; st
     // Unknown routes reach the not-found handler; every registered route has a requirement.
     if (!requirement || requirement.kind === 'public') return;
 
-    await resolveCaller(request, deps.services);
+    await resolveCaller(request, deps.services, deps.throttle);
     const actor = request.auth.actor;
     if (!actor) throw new HttpError('UNAUTHENTICATED');
 

@@ -27,6 +27,8 @@ export class HttpError extends Error {
   constructor(
     readonly code: ErrorCode,
     readonly detail?: string | ValidationItem[],
+    /** Seconds, for a 429: sent as Retry-After. */
+    readonly retryAfter?: number,
   ) {
     super(typeof detail === 'string' ? detail : ERRORS[code].message);
   }
@@ -53,7 +55,10 @@ export function installErrorHandling(
   fallback?: (request: FastifyRequest, reply: FastifyReply) => boolean,
 ): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof HttpError) return sendError(request, reply, error.code, error.detail);
+    if (error instanceof HttpError) {
+      if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+      return sendError(request, reply, error.code, error.detail);
+    }
     if (error.validation) {
       const items = validationItems(error);
       // Union schemas (one object or an array) report every branch; keep the first useful few.

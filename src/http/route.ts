@@ -10,6 +10,7 @@ import type { Services } from '../domain/services.js';
 import type { Result } from '../errors.js';
 import { ErrorBody } from './schemas.js';
 import { sendFailure } from './errors.js';
+import type { KeyThrottle } from './key-throttle.js';
 
 export interface AuthState {
   actor: Actor | null;
@@ -51,6 +52,8 @@ export interface RouteSpec {
 export interface RouteDeps {
   services: Services;
   clock: Clock;
+  /** Failed key authentications per client address (http/key-throttle.ts). */
+  keyThrottle: KeyThrottle;
 }
 
 export function registerRoutes(app: FastifyInstance, routes: RouteSpec[]): void {

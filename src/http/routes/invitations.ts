@@ -49,7 +49,7 @@ export function baseUrl(request: FastifyRequest, publicUrl?: string): string {
   return (publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '');
 }
 
-export function invitationRoutes({ services, clock }: RouteDeps, options: { publicUrl?: string; mailer?: Mailer | null }): RouteSpec[] {
+export function invitationRoutes({ services, clock, keyThrottle }: RouteDeps, options: { publicUrl?: string; mailer?: Mailer | null }): RouteSpec[] {
   const tags = ['Invitations'];
   const base = '/api/accounts/:account_id/invitations';
   return [
@@ -162,7 +162,7 @@ export function invitationRoutes({ services, clock }: RouteDeps, options: { publ
       response: { 200: Accepted },
       handler: async (req, reply) => {
         // The link is public; who is signed in (if anyone) decides whether an existing user may accept.
-        await resolveCaller(req, services);
+        await resolveCaller(req, services, keyThrottle);
         const { invitation_id } = req.params as Params;
         const result = await services.invitations.accept(
           invitation_id,
