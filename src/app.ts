@@ -85,6 +85,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     trustProxy: options.trustProxy ?? false,
   }) as unknown as FastifyInstance;
 
+  // The authentication cache trusts nothing until its store's coherence runs (cache/coherence.ts).
+  await store.cache.coherence.start();
   const services = createServices({ store, clock }, { sessionTtlSeconds: options.sessionTtlSeconds, secretKey: options.secretKey });
   const keyThrottle = createKeyThrottle({ now: () => clock.now().getTime(), limit: options.keyFailureLimit });
   const deps: RouteDeps = { services, clock, keyThrottle };

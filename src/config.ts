@@ -28,6 +28,8 @@ export interface Config {
   upstreamResponseTimeoutMs: number;
   /** Failed key authentications per client address per minute before 429. */
   keyFailureLimit: number;
+  /** Keep verified keys and grants in memory between requests (coherent across processes). */
+  authCache: boolean;
 }
 
 export const DEFAULTS = {
@@ -128,6 +130,10 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   if (!/^\d+$/.test(keyFailureText) || keyFailureLimit < 1) {
     return { ok: false, error: `Invalid GATEHOUSE_KEY_FAILURE_LIMIT "${keyFailureText}": a whole number of failed key authentications per address per minute, at least 1` };
   }
+  const authCacheText = (env.GATEHOUSE_AUTH_CACHE ?? 'on').toLowerCase();
+  if (!['on', 'off'].includes(authCacheText)) {
+    return { ok: false, error: `Invalid GATEHOUSE_AUTH_CACHE "${env.GATEHOUSE_AUTH_CACHE}": on or off` };
+  }
   return {
     ok: true,
     config: {
@@ -147,6 +153,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       upstreamConnectTimeoutMs: connectTimeout * 1000,
       upstreamResponseTimeoutMs: responseTimeout * 1000,
       keyFailureLimit,
+      authCache: authCacheText === 'on',
     },
   };
 }

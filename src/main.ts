@@ -57,7 +57,7 @@ export function bootstrapHint(config: Config, env: NodeJS.ProcessEnv = process.e
 
 export async function startServer(config: Config, out: (line: string) => void = console.log): Promise<Running> {
   const logger = createLogger(config.logLevel);
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, authCache: config.authCache });
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
   let address: string;
   try {

@@ -34,7 +34,11 @@ export async function inTransaction<T>(
   options: TxOptions = {},
 ): Promise<T | Failure> {
   try {
-    return await deps.store.db.transaction().execute(work);
+    const result = await deps.store.db.transaction().execute(work);
+    // Whatever it changed may be cached by this or another process: they forget it before the
+    // write returns (contract 4). An expected failure changed nothing.
+    if (!isFailure(result)) await deps.store.cache.coherence.invalidated();
+    return result;
   } catch (error) {
     if (error instanceof Abort) return error.failure;
     if (options.onUniqueViolation && deps.store.isUniqueViolation(error)) return options.onUniqueViolation;

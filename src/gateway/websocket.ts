@@ -67,7 +67,7 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
       return { ok: false, status: 401, detail: 'Invalid authentication credentials' };
     }
     options.keyThrottle.succeeded(address, key);
-    const scopes = await scopesInWorkspace(options.store.db, target.accountId, target.workspaceId, actor.actorId);
+    const scopes = await scopesInWorkspace(options.store, target.accountId, target.workspaceId, actor.actorId);
     if (!scopes) return { ok: false, status: 404, detail: 'Workspace not found' };
     const verdict = decide({ method: 'WS', apiPath: target.apiPath, query: target.query, scopes, body: 'unseen' });
     if (verdict.kind !== 'allow') return { ok: false, status: verdict.kind === 'deny' && verdict.code === 'GATEWAY_BAD_PATH' ? 400 : 403, detail: verdict.kind === 'deny' ? (verdict.detail ?? 'Forbidden') : 'Forbidden' };

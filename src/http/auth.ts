@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
 import { evaluate, type Grants } from '../authz/requirements.js';
-import { accountGrant, workspaceScopes } from '../domain/access/grants.js';
+import { cachedAccountGrant, cachedWorkspaceScopes } from '../domain/access/grants.js';
 import type { Services } from '../domain/services.js';
 import type { Store } from '../store/store.js';
 import { HttpError } from './errors.js';
@@ -75,11 +75,11 @@ export function installAuth(app: FastifyInstance, deps: { services: Services; st
       grants.isSelf = actor.type === 'user' && actor.id === params.user_id;
     }
     if ((requirement.kind === 'account' || requirement.kind === 'workspace') && params.account_id && actor.actorId) {
-      request.auth.account = await accountGrant(deps.store.db, params.account_id, actor.actorId);
+      request.auth.account = await cachedAccountGrant(deps.store, params.account_id, actor.actorId);
       grants.accountPermissions = request.auth.account?.permissions ?? null;
     }
     if (requirement.kind === 'workspace' && params.account_id && params.workspace_id && actor.actorId) {
-      request.auth.scopes = await workspaceScopes(deps.store.db, params.account_id, params.workspace_id, actor.actorId, request.auth.account);
+      request.auth.scopes = await cachedWorkspaceScopes(deps.store, params.account_id, params.workspace_id, actor.actorId, request.auth.account);
       grants.workspaceScopes = request.auth.scopes;
     }
 

@@ -4,6 +4,7 @@ import { Migrator, type Migration } from 'kysely';
 import * as initial from './migrations/0001-initial.js';
 import * as people from './migrations/0002-people.js';
 import * as gateway from './migrations/0003-gateway.js';
+import * as cacheCoherence from './migrations/0004-cache-coherence.js';
 import type { Store } from './store.js';
 import { BUILTIN_ACCOUNT_ROLES } from '../authz/permissions.js';
 import { BUILTIN_WORKSPACE_ROLES } from '../authz/workspace-roles.js';
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-people': people,
   '0003-gateway': gateway,
+  '0004-cache-coherence': cacheCoherence,
 };
 
 /** Built-in rows carry a fixed timestamp so that reads are stable across processes and restarts. */

@@ -173,6 +173,18 @@ export interface WorkspaceGatewaysTable {
   updated: string;
 }
 
+export interface CacheNodesTable {
+  id: string;
+  /** Milliseconds since the epoch by the database's clock; the process trusts its cache only while its lease runs. */
+  lease_until: string | number;
+  seen_seq: string | number;
+}
+
+export interface CacheEpochTable {
+  id: number;
+  seq: string | number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   users: UsersTable;
@@ -189,4 +201,6 @@ export interface Database {
   auth_failures: AuthFailuresTable;
   setup_tokens: SetupTokensTable;
   workspace_gateways: WorkspaceGatewaysTable;
+  cache_nodes: CacheNodesTable;
+  cache_epoch: CacheEpochTable;
 }

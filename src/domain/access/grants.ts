@@ -1,5 +1,6 @@
 // What an actor holds in an account and in a workspace: the inputs authz/evaluate() decides on.
 import { parseJsonColumn, type Tx } from '../deps.js';
+import type { Store } from '../../store/store.js';
 import { effectiveScopes } from '../roles/service.js';
 import { WORKSPACE_SCOPES } from '../../authz/scopes.js';
 
@@ -66,7 +67,24 @@ export async function workspaceScopes(
   return new Set(await effectiveScopes(db, role));
 }
 
+/** accountGrant, through the store's cache (cache/auth-cache.ts): what every request asks. */
+export function cachedAccountGrant(store: Store, accountId: string, actorId: string): Promise<AccountGrant | null> {
+  return store.cache.through('grant', `${accountId}/${actorId}`, () => accountGrant(store.db, accountId, actorId));
+}
+
+/** workspaceScopes, through the store's cache. */
+export function cachedWorkspaceScopes(
+  store: Store,
+  accountId: string,
+  workspaceId: string,
+  actorId: string,
+  account: AccountGrant | null,
+): Promise<ReadonlySet<string> | null> {
+  if (!account) return Promise.resolve(null);
+  return store.cache.through('scopes', `${accountId}/${workspaceId}/${actorId}`, () => workspaceScopes(store.db, accountId, workspaceId, actorId, account));
+}
+
 /** An actor's scopes in a workspace, from nothing but ids: null without access. */
-export async function scopesInWorkspace(db: Tx, accountId: string, workspaceId: string, actorId: string): Promise<ReadonlySet<string> | null> {
-  return workspaceScopes(db, accountId, workspaceId, actorId, await accountGrant(db, accountId, actorId));
+export async function scopesInWorkspace(store: Store, accountId: string, workspaceId: string, actorId: string): Promise<ReadonlySet<string> | null> {
+  return cachedWorkspaceScopes(store, accountId, workspaceId, actorId, await cachedAccountGrant(store, accountId, actorId));
 }

@@ -75,6 +75,29 @@ export function checkExpiration(expiration: string | null | undefined, now: Date
 export function apiKeyService(deps: Deps) {
   const { store, clock } = deps;
 
+  /** The actor behind a key digest, with the key's expiration: one query (key joined with its holder). */
+  async function keyHolder(digest: string): Promise<{ kind: 'user' | 'bot'; actor: Actor; expiration: string | null } | null> {
+    const row = await store.db
+      .selectFrom('api_keys as k')
+      .leftJoin('users as u', 'u.id', 'k.user_id')
+      .leftJoin('bots as b', 'b.id', 'k.bot_id')
+      .select([
+        'k.id as key_id', 'k.expiration', 'u.id as user_id', 'u.actor_id as user_actor_id', 'u.handle',
+        'b.id as bot_id', 'b.actor_id as bot_actor_id', 'b.name as bot_name', 'b.account_id',
+      ])
+      .where('k.key_hash', '=', digest)
+      .executeTakeFirst();
+    if (!row) return null;
+    const expiration = row.expiration ?? null;
+    if (row.user_id && row.user_actor_id && row.handle !== null) {
+      return { kind: 'user', expiration, actor: { type: 'user', id: row.user_id, actorId: row.user_actor_id, name: row.handle, accountId: null, apiKeyId: row.key_id } };
+    }
+    if (row.bot_id && row.bot_actor_id && row.bot_name !== null) {
+      return { kind: 'bot', expiration, actor: { type: 'bot', id: row.bot_id, actorId: row.bot_actor_id, name: row.bot_name, accountId: row.account_id, apiKeyId: row.key_id } };
+    }
+    return null;
+  }
+
   return {
     /**
      * The actor a presented key stands for, or null. A malformed key or a bad checksum is refused
@@ -83,27 +106,10 @@ export function apiKeyService(deps: Deps) {
     async authenticate(presented: string): Promise<Actor | null> {
       const kind = parseKey(presented);
       if (!kind) return null;
-      const now = clock.now().toISOString();
-      // One query per request: the key and the user or service account it belongs to.
-      const row = await store.db
-        .selectFrom('api_keys as k')
-        .leftJoin('users as u', 'u.id', 'k.user_id')
-        .leftJoin('bots as b', 'b.id', 'k.bot_id')
-        .select([
-          'k.id as key_id', 'u.id as user_id', 'u.actor_id as user_actor_id', 'u.handle',
-          'b.id as bot_id', 'b.actor_id as bot_actor_id', 'b.name as bot_name', 'b.account_id',
-        ])
-        .where('k.key_hash', '=', hashKey(presented))
-        .where((eb) => eb.or([eb('k.expiration', 'is', null), eb('k.expiration', '>', now)]))
-        .executeTakeFirst();
-      if (!row) return null;
-      if (kind === 'user' && row.user_id && row.user_actor_id && row.handle !== null) {
-        return { type: 'user', id: row.user_id, actorId: row.user_actor_id, name: row.handle, accountId: null, apiKeyId: row.key_id };
-      }
-      if (kind === 'bot' && row.bot_id && row.bot_actor_id && row.bot_name !== null) {
-        return { type: 'bot', id: row.bot_id, actorId: row.bot_actor_id, name: row.bot_name, accountId: row.account_id, apiKeyId: row.key_id };
-      }
-      return null;
+      const digest = hashKey(presented);
+      const holder = await store.cache.through('key', digest, () => keyHolder(digest));
+      if (!holder || (holder.expiration !== null && holder.expiration <= clock.now().toISOString())) return null;
+      return holder.kind === kind ? holder.actor : null;
     },
 
     async createUserKey(

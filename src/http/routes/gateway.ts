@@ -127,7 +127,7 @@ async function forwardAuth(req: FastifyRequest, reply: FastifyReply, store: Stor
     }
   }
   const actorId = req.auth.actor?.actorId;
-  const scopes = actorId ? await scopesInWorkspace(store.db, target.value.accountId, target.value.workspaceId, actorId) : null;
+  const scopes = actorId ? await scopesInWorkspace(store, target.value.accountId, target.value.workspaceId, actorId) : null;
   // Forward-auth can only answer 2xx, 401 or 403: no access to the workspace is a 403 here.
   if (!scopes) return sendError(req, reply, 'FORBIDDEN', 'You have no access to this workspace');
   const verdict = decide({ method, apiPath: target.value.apiPath, query: target.value.query, scopes, body: 'unseen' });

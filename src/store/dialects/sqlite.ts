@@ -38,7 +38,7 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
-export function openSqlite(dataDir: string): Store {
+export function openSqlite(dataDir: string): Omit<Store, 'cache'> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, SQLITE_FILE_NAME);
   const sqlite = new SqliteDatabase(file);
@@ -62,5 +62,6 @@ export function openSqlite(dataDir: string): Store {
     },
     prepare: async () => {},
     close: () => db.destroy(),
+    dataVersion: () => sqlite.pragma('data_version', { simple: true }) as number,
   };
 }

@@ -1,0 +1,19 @@
+// Bookkeeping for the authentication cache's coherence across processes (cache/pg-coherence.ts):
+// one row per live process with its lease and the last invalidation it has acknowledged, and one
+// counter that every invalidating write advances.
+import type { Kysely } from 'kysely';
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('cache_nodes')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('lease_until', 'bigint', (c) => c.notNull())
+    .addColumn('seen_seq', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('cache_epoch')
+    .addColumn('id', 'integer', (c) => c.primaryKey())
+    .addColumn('seq', 'bigint', (c) => c.notNull())
+    .execute();
+  await (db as Kysely<{ cache_epoch: { id: number; seq: number } }>).insertInto('cache_epoch').values({ id: 1, seq: 0 }).execute();
+}
