@@ -1,10 +1,11 @@
 // Writes the generated parts of docs/api.md from the code: the route table (from the app's own
 // RouteSpecs) and the error-code table (from src/errors.ts). Hand-written text outside the
 // markers is kept. `npx tsx scripts/gen-api-doc.ts` writes; `--check` only reports staleness.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { regenerateDoc } from './regenerate-doc.js';
 import { createApp } from '../src/app.js';
 import type { Requirement } from '../src/authz/requirements.js';
 import { systemClock } from '../src/clock.js';
@@ -116,19 +117,6 @@ export async function generateApiDoc(
   return replaceBetween(replaceBetween(current, MARKERS.routes, renderRoutes(routes)), MARKERS.errors, renderErrors());
 }
 
-async function main(): Promise<number> {
-  const current = readFileSync(API_DOC_PATH, 'utf8');
-  const next = await generateApiDoc(current);
-  if (process.argv.includes('--check')) {
-    if (next === current) return 0;
-    console.error('docs/api.md is stale: run npm run docs:api');
-    return 1;
-  }
-  if (next !== current) writeFileSync(API_DOC_PATH, next);
-  console.log(next === current ? 'docs/api.md is up to date' : 'docs/api.md updated');
-  return 0;
-}
-
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = await main();
+  process.exitCode = await regenerateDoc(API_DOC_PATH, generateApiDoc, 'npm run docs:api');
 }

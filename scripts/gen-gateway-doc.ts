@@ -1,8 +1,9 @@
 // Writes the generated route table of docs/gateway-routes.md from src/gateway/route-table.ts.
 // Hand-written text outside the markers is kept. `npx tsx scripts/gen-gateway-doc.ts` writes;
 // `--check` only reports staleness (src/gateway/route-table.test.ts runs the same comparison).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { regenerateDoc } from './regenerate-doc.js';
 import { ROUTE_TABLE, type GatewayRoute } from '../src/gateway/route-table.js';
 
 export const GATEWAY_DOC_PATH = fileURLToPath(new URL('../docs/gateway-routes.md', import.meta.url));
@@ -41,19 +42,6 @@ export function generateGatewayDoc(current: string = readFileSync(GATEWAY_DOC_PA
   return `${current.slice(0, from + start.length)}\n${renderGatewayRoutes()}\n${current.slice(to)}`;
 }
 
-function main(): number {
-  const current = readFileSync(GATEWAY_DOC_PATH, 'utf8');
-  const next = generateGatewayDoc(current);
-  if (process.argv.includes('--check')) {
-    if (next === current) return 0;
-    console.error('docs/gateway-routes.md is stale: run npx tsx scripts/gen-gateway-doc.ts');
-    return 1;
-  }
-  if (next !== current) writeFileSync(GATEWAY_DOC_PATH, next);
-  console.log(next === current ? 'docs/gateway-routes.md is up to date' : 'docs/gateway-routes.md updated');
-  return 0;
-}
-
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = main();
+  process.exitCode = await regenerateDoc(GATEWAY_DOC_PATH, generateGatewayDoc, 'npm run docs:gateway');
 }

@@ -6,15 +6,8 @@ import type { ConnectionFlags } from './flags.js';
 import { DEFAULT_PROFILE, profilesPath, readProfiles, selectedProfileName, writeProfiles, type Profile } from './profiles.js';
 
 /** One entry of GET /api/me/workspaces (Prefect Cloud's shape). */
-export interface MyWorkspace {
-  account_id: string;
-  account_name: string;
-  account_handle: string;
-  workspace_id: string;
-  workspace_name: string;
-  workspace_description: string;
-  workspace_handle: string;
-}
+export type { MyWorkspace } from '../../domain/users/service.js';
+import type { MyWorkspace } from '../../domain/users/service.js';
 
 /** A workspace a command acts on. */
 export interface WorkspaceTarget {
