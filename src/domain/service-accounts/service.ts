@@ -7,6 +7,7 @@ import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { checkExpiration, issueKey, toKeyView, type ApiKeyView, type IssuedApiKey } from '../api-keys/service.js';
 import type { BotsTable } from '../../store/schema.js';
+import { failpoint } from '../../failpoints.js';
 
 /** The longest an old key may keep working after a rotation: 48 hours. */
 export const MAX_ROTATION_GRACE_SECONDS = 172_800;
@@ -91,7 +92,7 @@ export function serviceAccountService(deps: Deps) {
       if (!expiration.ok) return expiration;
       const now = ctx.now.toISOString();
       const bot: BotsTable = { id: newId(), actor_id: newId(), account_id: accountId, name: input.name, created: now, updated: now };
-      return inTransaction(
+      const created = await inTransaction(
         deps,
         async (tx) => {
           // The unique constraint decides under concurrency; this read only gives the common case
@@ -99,6 +100,7 @@ export function serviceAccountService(deps: Deps) {
           const clash = await tx.selectFrom('bots').select('id').where('account_id', '=', accountId).where('name', '=', input.name).executeTakeFirst();
           if (clash) return nameTaken;
           await tx.insertInto('bots').values(bot).execute();
+          failpoint('create.after_insert');
           await tx
             .insertInto('account_memberships')
             .values({
@@ -120,10 +122,13 @@ export function serviceAccountService(deps: Deps) {
             targetId: bot.id,
             details: { name: bot.name, api_key_id: key.id, api_key_expiration: key.expiration },
           });
+          failpoint('create.before_commit');
           return ok({ ...bot, account_role_name: 'Member' as const, api_key: key });
         },
         { onUniqueViolation: nameTaken },
       );
+      failpoint('create.after_commit');
+      return created;
     },
 
     async filter(accountId: string, names: AnyOf, page: Page): Promise<ServiceAccount[]> {
@@ -190,13 +195,14 @@ export function serviceAccountService(deps: Deps) {
 
     /** Deletes the service account, its keys, membership and workspace access in one transaction. */
     async remove(ctx: OpContext, accountId: string, botId: string): Promise<Result<{ workspaceIds: string[] }>> {
-      return inTransaction(deps, async (tx) => {
+      const removed = await inTransaction(deps, async (tx) => {
         if (!(await lockBot(tx, accountId, botId, ctx.now))) return fail('NOT_FOUND', 'Service account not found');
         const bot = (await findBot(tx, accountId, botId))!;
         const access = await tx.selectFrom('workspace_access').select('workspace_id').where('bot_id', '=', botId).execute();
         // Explicit deletes, children first, rather than relying on ON DELETE CASCADE alone: the
         // effect is then the same on every store whatever its foreign-key settings.
         await tx.deleteFrom('api_keys').where('bot_id', '=', botId).execute();
+        failpoint('remove.after_keys');
         await tx.deleteFrom('workspace_access').where('bot_id', '=', botId).execute();
         await tx.deleteFrom('account_memberships').where('bot_id', '=', botId).execute();
         await tx.deleteFrom('bots').where('id', '=', botId).execute();
@@ -208,8 +214,11 @@ export function serviceAccountService(deps: Deps) {
           targetId: botId,
           details: { name: bot.name, workspace_ids: workspaceIds },
         });
+        failpoint('remove.before_commit');
         return ok({ workspaceIds });
       });
+      failpoint('remove.after_commit');
+      return removed;
     },
 
     /**
@@ -229,7 +238,7 @@ export function serviceAccountService(deps: Deps) {
       const expiration = checkExpiration(input.api_key_expiration, ctx.now);
       if (!expiration.ok) return expiration;
       const now = ctx.now.toISOString();
-      return inTransaction(deps, async (tx) => {
+      const rotated = await inTransaction(deps, async (tx) => {
         if (!(await lockBot(tx, accountId, botId, ctx.now))) return fail('NOT_FOUND', 'Service account not found');
         const bot = (await findBot(tx, accountId, botId))!;
         const old = await tx
@@ -250,7 +259,9 @@ export function serviceAccountService(deps: Deps) {
             await tx.updateTable('api_keys').set({ is_active: 0, expiration: oldKeyExpiration }).where('id', '=', old.id).execute();
           }
         }
+        failpoint('rotate.after_old_key');
         const key = await issueKey(tx, { kind: 'bot', actorId: bot.actor_id, botId }, { name: bot.name, expiration: expiration.value, now: ctx.now });
+        failpoint('rotate.after_insert');
         await recordEvent(tx, ctx, {
           action: 'service_account.api_key_rotated',
           accountId,
@@ -265,8 +276,11 @@ export function serviceAccountService(deps: Deps) {
             old_key_expiration: old ? oldKeyExpiration : null,
           },
         });
+        failpoint('rotate.before_commit');
         return ok({ ...bot, account_role_name: 'Member' as const, api_key: key });
       }, { onUniqueViolation: fail('CONCURRENT_CHANGE') });
+      failpoint('rotate.after_commit');
+      return rotated;
     },
 
     async readKeys(accountId: string, botId: string): Promise<Result<ServiceAccountKeys>> {
@@ -298,6 +312,7 @@ export function serviceAccountService(deps: Deps) {
           targetId: botId,
           details: { name: bot.name, api_key_id: keyId },
         });
+        failpoint('delete_key.before_commit');
         return ok(null);
       });
     },

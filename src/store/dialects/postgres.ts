@@ -1,6 +1,6 @@
 // The scale-out store: PostgreSQL 15+ through pg; any number of Gatehouse processes share it.
 import pg from 'pg';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type { Database } from '../schema.js';
 import type { Store } from '../store.js';
 
@@ -11,16 +11,84 @@ export interface PostgresOptions {
   poolSize?: number;
 }
 
-export function openPostgres({ url, schema, poolSize = 10 }: PostgresOptions): Store {
+/**
+ * While the database is unreachable a request must fail with 503 within 5 s, never hang. A query
+ * waits at most CONNECT_TIMEOUT_MS for a connection (a free one from the pool, or a new one), then
+ * at most QUERY_TIMEOUT_MS for its answer; the first timeout fails the request, so a request fails
+ * at most 3.5 s after the database stops answering. Every query a request runs is a short indexed
+ * one: these bound outages, not work.
+ */
+const CONNECT_TIMEOUT_MS = 1_500;
+const QUERY_TIMEOUT_MS = 2_000;
+
+/**
+ * Statements exempt from the query timeout: schema changes (an index on a large table takes its
+ * time) and the migration lock (a second process waits for the first one's migrations). Requests
+ * never run these.
+ */
+const UNBOUNDED_STATEMENT = /^\s*(create|alter|drop|comment)\b|pg_advisory/i;
+
+/** The error a query gets when the database did not answer in time; `isUnavailable` knows it. */
+class QueryTimeoutError extends Error {
+  readonly code = 'GATEHOUSE_QUERY_TIMEOUT';
+}
+
+/**
+ * The pool as Kysely sees it, with the query timeout. A connection that let a query time out is
+ * not trusted again: later queries on it fail at once (so a transaction's ROLLBACK does not wait a
+ * second timeout) and it is closed when released, instead of going back to the pool with a stale
+ * answer still owed on it.
+ */
+function timeBoundPool(pool: pg.Pool): PostgresPool {
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      let abandoned = false;
+      const query = async (text: string, values: readonly unknown[]) => {
+        if (abandoned) throw new QueryTimeoutError('The database connection stopped answering and was given up');
+        const bounded = !UNBOUNDED_STATEMENT.test(text);
+        try {
+          return await client.query({ text, values: [...values], ...(bounded ? { query_timeout: QUERY_TIMEOUT_MS } : {}) });
+        } catch (error) {
+          if ((error as Error)?.message !== 'Query read timeout') throw error;
+          abandoned = true;
+          throw new QueryTimeoutError(`The database did not answer within ${QUERY_TIMEOUT_MS} ms`);
+        }
+      };
+      return {
+        // Only the (sql, parameters) form: the dialect has no cursor configured, so Kysely never streams.
+        query: query as unknown as PostgresPoolClient['query'],
+        release: (destroy?: boolean) => client.release(destroy || abandoned),
+      };
+    },
+    end: () => pool.end(),
+  };
+}
+
+/** Error codes meaning the server is gone, unreachable, shutting down or out of connections. */
+const UNAVAILABLE_CODES = new Set([
+  'GATEHOUSE_QUERY_TIMEOUT', '57P01', '57P02', '57P03', '53300',
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+]);
+/** pg reports a lost or never-made connection by message only. */
+const UNAVAILABLE_MESSAGE =
+  /timeout exceeded when trying to connect|Connection terminated|not queryable|Query read timeout/i;
+
+export function openPostgres({ url, schema, poolSize = 10 }: PostgresOptions): Omit<Store, 'cache'> {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
-    connectionTimeoutMillis: 5000,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // Lets the operating system notice a peer that vanished without closing the connection.
+    keepAlive: true,
     options: schema ? `-c search_path=${schema}` : undefined,
   });
-  // An idle client losing its connection must not take the process down; the next query reconnects.
+  // A connection lost while idle in the pool, or while checked out between two queries, must not
+  // take the process down: pg emits it as an 'error' event, which is fatal with no listener. The
+  // pool drops such a connection; a query on it fails and the request gets its 503.
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  pool.on('connect', (client) => client.on('error', () => {}));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: timeBoundPool(pool) }) });
   return {
     db,
     dialect: 'postgres',
@@ -31,10 +99,7 @@ export function openPostgres({ url, schema, poolSize = 10 }: PostgresOptions): S
     isUnavailable: (error) => {
       const code = String((error as { code?: unknown })?.code ?? '');
       const message = String((error as { message?: unknown })?.message ?? '');
-      return (
-        code.startsWith('08') || code === '57P01' || code === '57P03' || code === 'ECONNREFUSED' ||
-        code === 'ECONNRESET' || code === 'ETIMEDOUT' || /timeout exceeded when trying to connect|Connection terminated/i.test(message)
-      );
+      return code.startsWith('08') || UNAVAILABLE_CODES.has(code) || UNAVAILABLE_MESSAGE.test(message);
     },
     prepare: async () => {
       if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
