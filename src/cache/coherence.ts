@@ -1,7 +1,8 @@
 // When a process may trust what it has cached about keys and grants. The rule (contract 4): a
 // revoking write returns only once no process can still use what it revoked. Each store has one
-// Coherence; a write calls `invalidated()` after it commits, and a reader checks `generation()`
+// Coherence; a write calls `stamp()` inside its transaction and `settle()` after it commits, and a reader checks `generation()`
 // before trusting or filling the cache.
+import type { Kysely } from 'kysely';
 //
 // - In one process every cache on a store shares its Coherence, so a commit empties them at once.
 // - SQLite, several processes on one file: `PRAGMA data_version` changes when another connection
@@ -13,8 +14,14 @@ export interface Coherence {
   generation(): number;
   /** False while the process cannot be sure it would hear of another process's writes. */
   trusted(): boolean;
-  /** After a committed write: empties the caches here and, where there are other processes, waits until they have too. */
-  invalidated(): Promise<void>;
+  /**
+   * Inside a write's transaction, as its last statement: where there are other processes, takes the
+   * write's place in the order of invalidations and notifies them when the transaction commits (the
+   * notification commits with the write, or not at all). Returns what `settle` waits for.
+   */
+  stamp(tx: Kysely<any>): Promise<number>;
+  /** After the write committed: empties the caches here and waits until every other process has too. */
+  settle(stamp: number): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -25,7 +32,8 @@ export function localCoherence(): Coherence {
   return {
     generation: () => generation,
     trusted: () => true,
-    invalidated: async () => void (generation += 1),
+    stamp: async () => 0,
+    settle: async () => void (generation += 1),
     start: async () => {},
     stop: async () => {},
   };
@@ -45,7 +53,8 @@ export function sqliteCoherence(dataVersion: () => number): Coherence {
       return generation;
     },
     trusted: () => true,
-    invalidated: async () => void (generation += 1),
+    stamp: async () => 0,
+    settle: async () => void (generation += 1),
     start: async () => {},
     stop: async () => {},
   };

@@ -8,9 +8,9 @@
 //   no longer renew its lease either.
 // - A process trusts its cache only while it is listening and its lease (measured from when the
 //   renewal was sent, on its own monotonic clock) has not run out.
-// - A write, after it commits, advances cache_epoch.seq and notifies; each process empties its cache
-//   and then acknowledges (seen_seq). The writer waits until every process whose lease still runs
-//   has acknowledged.
+// - A write advances cache_epoch.seq and notifies in its own transaction, so the notification goes
+//   out exactly when the write commits; each process empties its cache and then acknowledges
+//   (seen_seq). The writer waits until every process whose lease still runs has acknowledged.
 // - A process that loses its connection empties its cache and trusts nothing until it has listened
 //   again, emptied it again and caught up with the current seq.
 import { createHash, randomUUID } from 'node:crypto';
@@ -21,7 +21,7 @@ import type { Coherence } from './coherence.js';
 
 export interface PgCoherenceOptions {
   url: string;
-  /** The store's pool, for the writer's side (advance, notify, wait for acknowledgements). */
+  /** The store's pool, for the writer's side (wait for acknowledgements). */
   db: Kysely<any>;
   schema?: string;
   /** How long a process may trust its cache without renewing its lease (default 2 s). */
@@ -112,27 +112,30 @@ export function pgCoherence(options: PgCoherenceOptions): Coherence {
     generation: () => generation,
     trusted: () => listener !== null && performance.now() < leaseEnd,
 
-    async invalidated(): Promise<void> {
+    async stamp(tx: Kysely<any>): Promise<number> {
+      // The row lock orders invalidations as their writes commit, so one number acknowledged means
+      // every invalidation up to it has been heard. pg_notify is sent only if the write commits.
+      const { rows } = await tx.executeQuery<{ seq: string }>(
+        CompiledQuery.raw('with next as (update cache_epoch set seq = seq + 1 where id = 1 returning seq) select seq, pg_notify($1, seq::text) from next', [channel]),
+      );
+      return Number(rows[0].seq);
+    },
+
+    async settle(seq: number): Promise<void> {
       forget();
-      const run = async <T>(text: string, values: unknown[]) => (await options.db.executeQuery<T>(CompiledQuery.raw(text, values))).rows;
+      const deadline = performance.now() + leaseMs + 1_000;
       try {
-        const [next] = await run<{ seq: string }>(
-          'with next as (update cache_epoch set seq = seq + 1 where id = 1 returning seq) select seq, pg_notify($1, seq::text) from next',
-          [channel],
-        );
-        const seq = Number(next.seq);
-        const deadline = performance.now() + leaseMs + 1_000;
         for (let pause = 1; ; pause = Math.min(pause * 2, 20)) {
-          const [waiting] = await run<{ n: number }>(
-            `select count(*)::int as n from cache_nodes where id <> $1 and seen_seq < $2 and lease_until > ${dbNow}`,
-            [id, seq],
+          const { rows } = await options.db.executeQuery<{ n: number }>(
+            CompiledQuery.raw(`select count(*)::int as n from cache_nodes where id <> $1 and seen_seq < $2 and lease_until > ${dbNow}`, [id, seq]),
           );
-          if (waiting.n === 0 || performance.now() > deadline) return;
+          if (rows[0].n === 0 || performance.now() > deadline) return;
           await sleep(pause);
         }
       } catch {
-        // No one could be told: wait until every lease granted before now has run out.
-        await sleep(leaseMs);
+        // The notification went out with the commit, but who heard it cannot be asked: wait until
+        // every lease has run out. A process that did not hear it cannot renew its lease either.
+        await sleep(Math.max(0, deadline - performance.now()));
       }
     },
 

@@ -34,10 +34,16 @@ export async function inTransaction<T>(
   options: TxOptions = {},
 ): Promise<T | Failure> {
   try {
-    const result = await deps.store.db.transaction().execute(work);
-    // Whatever it changed may be cached by this or another process: they forget it before the
+    // Whatever a write changed may be cached by this or another process: they forget it before the
     // write returns (contract 4). An expected failure changed nothing.
-    if (!isFailure(result)) await deps.store.cache.coherence.invalidated();
+    const { coherence } = deps.store.cache;
+    let stamp: number | null = null;
+    const result = await deps.store.db.transaction().execute(async (tx) => {
+      const value = await work(tx);
+      if (!isFailure(value)) stamp = await coherence.stamp(tx);
+      return value;
+    });
+    if (stamp !== null) await coherence.settle(stamp);
     return result;
   } catch (error) {
     if (error instanceof Abort) return error.failure;
