@@ -47,6 +47,7 @@ export function openSqlite(dataDir: string): Omit<Store, 'cache'> {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+  const dataVersion = sqlite.prepare('PRAGMA data_version').pluck();
   return {
     db,
     dialect: 'sqlite',
@@ -62,6 +63,7 @@ export function openSqlite(dataDir: string): Omit<Store, 'cache'> {
     },
     prepare: async () => {},
     close: () => db.destroy(),
-    dataVersion: () => sqlite.pragma('data_version', { simple: true }) as number,
+    // Asked on every authentication: a statement prepared once (pragma() would prepare it each time).
+    dataVersion: () => dataVersion.get() as number,
   };
 }
