@@ -1,0 +1,55 @@
+// Scenario 3, gateway: a Prefect worker's poll (POST .../work_pools/{name}/get_scheduled_flow_runs
+// with a Worker key) through Gatehouse to a stand-in Prefect server, against the same request sent
+// to that server directly. Both servers run on the server core: the proxy's cost is what it takes
+// from the upstream's share.
+import { interleaved, ratioTo, differenceTo } from '../lib/compare.js';
+import { check, checksTable, generatorNote, fixed, micros, spread, table, throughputTable } from '../lib/report.js';
+
+const POLL_BODY = JSON.stringify({ work_queue_names: ['default'], scheduled_before: '2030-01-01T00:00:00Z', limit: 10 });
+
+export async function gatewayScenario(ctx) {
+  const { options, main, baselines } = ctx;
+  const { accountId, workspaceId, workerKey } = main.fixture;
+  const route = '/work_pools/bench-pool/get_scheduled_flow_runs';
+  const headers = { authorization: `Bearer ${workerKey}`, 'content-type': 'application/json' };
+  const direct = { method: 'POST', path: `/api${route}`, headers, body: POLL_BODY };
+  const proxied = { ...direct, path: `/api/accounts/${accountId}/workspaces/${workspaceId}${route}` };
+  const targets = [
+    { label: 'upstream directly', url: baselines.upstream.url, request: direct, servers: [baselines.upstream] },
+    { label: 'through Gatehouse', url: main.gh.url, request: proxied, servers: [main.gh, baselines.upstream] },
+  ];
+  const common = { runs: options.runs, duration: options.duration, warmup: options.warmup, log: ctx.log };
+  ctx.log(`gateway: ${options.connections} connections`);
+  const loaded = await interleaved(targets, { ...common, connections: options.connections });
+  ctx.log('gateway: 1 connection');
+  const single = await interleaved(targets, { ...common, connections: 1 });
+
+  const [upstream, gateway] = loaded;
+  const throughput = ratioTo(gateway, upstream);
+  const p99Added = differenceTo(gateway, upstream, (r) => r.p99);
+  const p50Added = differenceTo(single[1], single[0], (r) => r.p50);
+  const checks = [
+    check('gateway throughput vs direct', '≥ 0.60×', `${fixed(throughput.median)}×`, throughput.median >= 0.6),
+    check(`p99 added at ${options.connections} connections`, '≤ 1 ms', micros(p99Added.median), p99Added.median <= 1000),
+    check('single-connection median added', '(no target)', micros(p50Added.median), null),
+  ];
+  ctx.section('3. Gateway', [
+    `\`POST /api/accounts/{a}/workspaces/{w}${route}\` with a Worker key, forwarded to a node:http stand-in for the Prefect server (own process, same core as Gatehouse, answers \`[]\`; the workspace has an upstream auth string, so Gatehouse adds Basic auth), against the same request sent to the stand-in directly. "Server CPU" of the proxied row is Gatehouse's and the upstream's together.`,
+    '',
+    `**${options.connections} keep-alive connections:**`,
+    '',
+    throughputTable(loaded, upstream, ratioTo),
+    '',
+    generatorNote(loaded),
+    '',
+    '**One connection:**',
+    '',
+    table(
+      ['target', 'p50 (median of runs)', 'min–max', 'p99', 'server CPU per request'],
+      single.map((s) => [s.label, micros(s.p50.median), spread(s.p50, micros), micros(s.p99.median), micros(s.serverCpu.median)]),
+    ),
+    '',
+    checksTable(checks),
+  ]);
+  return checks;
+}
