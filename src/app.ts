@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import type { Store } from './store/store.js';
 import { createServices, type Services } from './domain/services.js';
-import { installErrorHandling } from './http/errors.js';
+import { errorBody, installErrorHandling } from './http/errors.js';
 import { installJsonParser } from './http/json.js';
 import { installAuth } from './http/auth.js';
 import { keyThrottle as createKeyThrottle } from './http/key-throttle.js';
@@ -83,6 +83,11 @@ export async function createApp(options: AppOptions): Promise<App> {
     // Connection: close) rather than refused with a bare 503.
     return503OnClosing: false,
     trustProxy: options.trustProxy ?? false,
+    // A URL the router cannot even decode (bad percent-encoding) gets the same envelope as any 400.
+    frameworkErrors: (error, request, reply) => {
+      const detail = error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid: check its percent-encoding' : undefined;
+      void (reply as FastifyReply).code(400).type('application/json').send(errorBody(request as FastifyRequest, 'BAD_REQUEST', detail));
+    },
   }) as unknown as FastifyInstance;
 
   // The authentication cache trusts nothing until its store's coherence runs (cache/coherence.ts).

@@ -97,14 +97,24 @@ const agents = {
   'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
 };
 
-/** Sends the request and resolves with the upstream's response head, or why there is none. */
-export function forward(request: ForwardRequest): Promise<ForwardResult> {
+/**
+ * Sends the request and resolves with the upstream's response head, or why there is none. A pooled
+ * connection that the upstream closed just as the request went out is retried once on a new one,
+ * when the body can be sent again (none, or already read).
+ */
+export async function forward(request: ForwardRequest): Promise<ForwardResult> {
+  const first = await send(request);
+  if (first.ok || !first.retryable || !(request.body === null || Buffer.isBuffer(request.body))) return first;
+  return send(request);
+}
+
+function send(request: ForwardRequest): Promise<ForwardResult & { retryable?: boolean }> {
   const { upstream } = request;
   const target = new URL(`${upstream.url.pathname}${request.pathAndQuery}`, upstream.url.origin);
   const transport = upstream.url.protocol === 'https:' ? https : http;
   return new Promise((resolve) => {
     let settled = false;
-    const settle = (result: ForwardResult) => {
+    const settle = (result: ForwardResult & { retryable?: boolean }) => {
       if (settled) return;
       settled = true;
       clearTimeout(connectTimer);
@@ -147,7 +157,8 @@ export function forward(request: ForwardRequest): Promise<ForwardResult> {
       settle({ ok: true, response });
     });
     outgoing.on('error', (error: NodeJS.ErrnoException) => {
-      settle({ ok: false, failure: 'unreachable', cause: describeNetworkError(error) });
+      const stale = outgoing.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+      settle({ ok: false, failure: 'unreachable', cause: describeNetworkError(error), retryable: stale });
     });
     if (request.body === null) outgoing.end();
     else if (Buffer.isBuffer(request.body)) outgoing.end(request.body);

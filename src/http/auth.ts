@@ -29,10 +29,11 @@ function presentedKey(request: FastifyRequest): string | null {
  * a cookie), else a session cookie. A state-changing request made with a cookie must carry the
  * session's CSRF token; a cross-site page can make the browser send the cookie, not the header.
  */
-export async function resolveCaller(request: FastifyRequest, services: Services, throttle: KeyThrottle): Promise<void> {
+export async function resolveCaller(request: FastifyRequest, services: Services, throttle: KeyThrottle, throttledAs401 = false): Promise<void> {
   const key = presentedKey(request);
   if (key !== null) {
     const wait = throttle.retryAfter(request.ip, key);
+    if (wait !== null && throttledAs401) return;
     if (wait !== null) throw new HttpError('RATE_LIMITED', TOO_MANY_BAD_KEYS, wait);
     request.auth.actor = key ? await services.apiKeys.authenticate(key) : null;
     if (request.auth.actor) throttle.succeeded(request.ip, key);
@@ -61,7 +62,9 @@ export function installAuth(app: FastifyInstance, deps: { services: Services; st
     // Unknown routes reach the not-found handler; every registered route has a requirement.
     if (!requirement || requirement.kind === 'public') return;
 
-    await resolveCaller(request, deps.services, deps.throttle);
+    // nginx turns any forward-auth answer but 2xx/401/403 into a 500: there a throttled address
+    // is told 401 (still without a store lookup) rather than 429.
+    await resolveCaller(request, deps.services, deps.throttle, request.routeOptions.url === '/api/gateway/authorize');
     const actor = request.auth.actor;
     if (!actor) throw new HttpError('UNAUTHENTICATED');
 

@@ -26,6 +26,28 @@ function nulAt(value: unknown, path: (string | number)[] = []): (string | number
 
 const NUL_MESSAGE = 'must not contain the NUL character (\\u0000)';
 
+/** Deeper than any body the API takes; far below what validation and serialization can recurse. */
+export const MAX_BODY_DEPTH = 64;
+
+/** Whether arrays and objects in JSON text nest deeper than `limit` (one linear pass, no recursion). */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === 0x5c) escaped = true;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth -= 1;
+  }
+  return false;
+}
+
 export function installJsonParser(app: FastifyInstance): void {
   // A NUL in the path or query would reach the store from the auth hook, before any validation.
   app.addHook('onRequest', async (request) => {
@@ -38,6 +60,10 @@ export function installJsonParser(app: FastifyInstance): void {
   app.addContentTypeParser(/^application\/([a-z0-9.+-]*\+)?json$/i, { parseAs: 'string' }, (_request, body, done) => {
     const text = String(body);
     if (text.trim() === '') return done(null, undefined);
+    if (nestsDeeperThan(text, MAX_BODY_DEPTH)) {
+      const item: ValidationItem = { loc: ['body'], msg: `nests arrays and objects more than ${MAX_BODY_DEPTH} levels deep`, type: 'depth' };
+      return done(new HttpError('VALIDATION_FAILED', [item]), undefined);
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

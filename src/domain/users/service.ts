@@ -4,9 +4,10 @@ import { fail, ok, type Result } from '../../errors.js';
 import { inTransaction, parseJsonColumn, type Deps } from '../deps.js';
 import type { Actor, OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
-import { accountGrant, ACTS_AS_WORKSPACE_OWNER, workspaceScopes } from '../access/grants.js';
+import { ACTS_AS_WORKSPACE_OWNER, cachedAccountGrant, cachedWorkspaceScopes } from '../access/grants.js';
 import { SELF_HOSTED_PLAN } from '../accounts/service.js';
 import { normalizeEmail } from './create.js';
+import { checkSettingsDepth } from './settings.js';
 import type { UsersTable } from '../../store/schema.js';
 
 export interface User {
@@ -81,6 +82,8 @@ export function userService(deps: Deps) {
     },
 
     async update(ctx: OpContext, userId: string, input: UserUpdate): Promise<Result<null>> {
+      const tooDeep = checkSettingsDepth('settings', input.settings);
+      if (tooDeep) return tooDeep;
       if (input.email !== undefined) input = { ...input, email: normalizeEmail(input.email) };
       return inTransaction(
         deps,
@@ -179,15 +182,18 @@ export function userService(deps: Deps) {
     },
 
     async myWorkspaceScopes(actor: Actor, workspaceId: string): Promise<Result<string[]>> {
-      const workspace = await store.db.selectFrom('workspaces').select(['id', 'account_id']).where('id', '=', workspaceId).executeTakeFirst();
+      // Asked on every start of a Prefect client: answered from the authentication cache when it can.
+      const workspace = await store.cache.through('workspace-account', workspaceId, () =>
+        store.db.selectFrom('workspaces').select(['id', 'account_id']).where('id', '=', workspaceId).executeTakeFirst(),
+      );
       if (!workspace || !actor.actorId) return fail('NOT_FOUND', 'Workspace not found');
-      const grant = await accountGrant(store.db, workspace.account_id, actor.actorId);
-      const scopes = await workspaceScopes(store.db, workspace.account_id, workspaceId, actor.actorId, grant);
+      const grant = await cachedAccountGrant(store, workspace.account_id, actor.actorId);
+      const scopes = await cachedWorkspaceScopes(store, workspace.account_id, workspaceId, actor.actorId, grant);
       return scopes ? ok([...scopes].sort()) : fail('NOT_FOUND', 'Workspace not found');
     },
 
     async myAccountPermissions(actor: Actor, accountId: string): Promise<Result<string[]>> {
-      const grant = actor.actorId ? await accountGrant(store.db, accountId, actor.actorId) : null;
+      const grant = actor.actorId ? await cachedAccountGrant(store, accountId, actor.actorId) : null;
       return grant ? ok([...grant.permissions].sort()) : fail('NOT_FOUND', 'Account not found');
     },
   };

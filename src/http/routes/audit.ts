@@ -1,5 +1,6 @@
 // `/api/accounts/{account_id}/audit_events/filter`: who changed what, newest first.
 import { Type } from '@sinclair/typebox';
+import { sendError } from '../errors.js';
 import { account } from '../../authz/requirements.js';
 import { anyOf, page, type RouteDeps, type RouteSpec } from '../route.js';
 import { AnyOfStrings, filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
@@ -52,15 +53,24 @@ export function auditRoutes({ services }: RouteDeps): RouteSpec[] {
       params: idParams('account_id'),
       body: FilterBody,
       response: { 200: Type.Array(AuditEvent) },
-      handler: async (req) => {
+      handler: async (req, reply) => {
         const occurred = (req.body as { audit_events?: { occurred?: { after_?: string; before_?: string } } } | null)?.audit_events?.occurred;
-        const normal = (t?: string | null) => (t ? new Date(t).toISOString() : null);
+        // RFC 3339 allows times JavaScript cannot hold (a leap second, a year past 275760).
+        const bounds: Record<string, string | null> = {};
+        for (const field of ['after_', 'before_'] as const) {
+          const text = occurred?.[field];
+          const time = text ? new Date(text) : null;
+          if (time && Number.isNaN(time.getTime())) {
+            return sendError(req, reply, 'VALIDATION_FAILED', [{ loc: ['body', 'audit_events', 'occurred', field], msg: 'is not a time that can be compared', type: 'format' }]);
+          }
+          bounds[field] = time ? time.toISOString() : null;
+        }
         return services.audit.filter((req.params as { account_id: string }).account_id, {
           ...page(req.body),
           actions: anyOf(req.body, 'audit_events', 'action'),
           actorIds: anyOf(req.body, 'audit_events', 'actor_id'),
-          after: normal(occurred?.after_),
-          before: normal(occurred?.before_),
+          after: bounds.after_,
+          before: bounds.before_,
         });
       },
     },

@@ -1,0 +1,182 @@
+// Malformed requests for the workspace gateway: Prefect API paths built from the gateway's route
+// table with their parameters and shape broken (bad UUIDs, encoded slashes, bad percent-encoding,
+// toggled trailing slashes, unknown routes), any method, include_secrets spelled every way, bodies
+// as for Gatehouse's own routes; and forward-auth requests with fuzzed X-Original-* headers.
+import fc from 'fast-check';
+import { ROUTE_TABLE } from '../../src/gateway/route-table.js';
+import { badUuid, contentType, encode, encoding, extraQuery, headerText, hostileString, urlText, wrongValue } from './arbitraries.js';
+import { hasMarkers } from './oracle.js';
+import { callers, printable, type FuzzRequest } from './requests.js';
+import type { World } from './world.js';
+
+/** Gatehouse's own routes under a workspace; a gateway path must not collide with them. */
+const OWN_SEGMENTS = new Set(['', 'gateway', 'user_access', 'bot_access']);
+
+export interface GatewayTargets {
+  world: World;
+  /** A workspace with no upstream (404 GATEWAY_NOT_CONFIGURED), and one in another account. */
+  unconfiguredWorkspaceId: string;
+  otherAccountId: string;
+  otherWorkspaceId: string;
+}
+
+const DOT_SEGMENT = /^(\.|%2e){1,2}$/i;
+
+const segment = fc.oneof(
+  { weight: 4, arbitrary: fc.stringMatching(/^[a-z][a-z0-9_-]{0,20}$/) },
+  { weight: 1, arbitrary: hostileString.filter((s) => s.length < 500).map(urlText).filter((s) => !DOT_SEGMENT.test(s)) },
+  // No dot segments ("..", ".%2E"): app.inject() resolves them (WHATWG URL) before Gatehouse sees them.
+  { weight: 1, arbitrary: fc.constantFrom('%ZZ', '%2F', '%2f', '%5C', '%00', '%0A', '%ED%A0%80', '%C0%AF', '%252F', '%2e%2e%2f', '..%2F', '%20', '~', '@', ':', ';x=1') },
+);
+
+/** A value for one `{name:converter}` of a route template. */
+function templateValue(converter: string | undefined): fc.Arbitrary<string> {
+  switch (converter) {
+    case 'uuid':
+      return fc.oneof({ weight: 3, arbitrary: fc.uuid() }, { weight: 1, arbitrary: badUuid().filter((s) => s.length > 0 && s.length < 500).map(urlText) });
+    case 'path':
+      return fc.array(segment, { minLength: 1, maxLength: 4 }).map((parts) => parts.join('/'));
+    default:
+      return segment.filter((s) => s.length > 0);
+  }
+}
+
+/** A Prefect API path: a route of the table with its parameters filled, then perhaps broken. */
+export const apiPath: fc.Arbitrary<[path: string, method: string, what: string]> = fc
+  .constantFrom(...ROUTE_TABLE)
+  .chain((route) => {
+    const holes = [...route.path.matchAll(/\{([A-Za-z_]*)(?::([a-z]+))?\}/g)];
+    return fc.tuple(fc.constant(route), fc.tuple(...holes.map((m) => templateValue(m[2]))));
+  })
+  .chain(([route, values]) => {
+    let i = 0;
+    const filled = route.path.replace(/\{[A-Za-z_]*(?::[a-z]+)?\}/g, () => values[i++]);
+    const method = route.method === 'WS' ? 'GET' : route.method;
+    return fc.oneof(
+      { weight: 10, arbitrary: fc.constant<[string, string, string]>([filled, method, `route ${route.method} ${route.path}`]) },
+      { weight: 1, arbitrary: fc.constant<[string, string, string]>([filled.endsWith('/') ? filled.slice(0, -1) : `${filled}/`, method, 'trailing slash toggled']) },
+      { weight: 1, arbitrary: fc.constant<[string, string, string]>([filled.replace(/\/([^/]*)$/, '//$1'), method, 'empty segment']) },
+      { weight: 1, arbitrary: segment.map<[string, string, string]>((s) => [filled.replace(/\/([^/]*)$/, `/${s}%2F$1`), method, 'encoded slash']) },
+      { weight: 1, arbitrary: segment.map<[string, string, string]>((s) => [`${filled}/${s}`, method, 'extra segment']) },
+      { weight: 1, arbitrary: fc.array(segment, { minLength: 1, maxLength: 5 }).map<[string, string, string]>((parts) => [`/${parts.join('/')}`, method, 'unknown route']) },
+      { weight: 1, arbitrary: fc.constant<[string, string, string]>([filled.toUpperCase(), method, 'upper case']) },
+    );
+  })
+  .filter(([path]) => path.startsWith('/') && !OWN_SEGMENTS.has(path.split('/').find((s) => s !== '') ?? ''));
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'PROPFIND'];
+
+const INCLUDE_SECRETS = ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', 't', 'f', 'y', 'n', 'TRUE', 'True', '', 'maybe', '%00', '%ZZ', 'true%00'];
+const query = fc.oneof(
+  { weight: 6, arbitrary: fc.constant('') },
+  { weight: 3, arbitrary: fc.array(fc.constantFrom(...INCLUDE_SECRETS), { minLength: 1, maxLength: 3 }).map((values) => values.map((v) => `include_secrets=${v}`).join('&')) },
+  { weight: 1, arbitrary: fc.constantFrom('INCLUDE_SECRETS=true', 'include_secrets', 'include%5Fsecrets=true', 'include_secrets=true#x', 'limit=5&offset=-1') },
+  { weight: 2, arbitrary: extraQuery },
+);
+
+/** A body: JSON that might ask for secrets, or anything at all, encoded well or badly. */
+const body = fc.oneof(
+  { weight: 3, arbitrary: fc.constant<[string | Buffer | undefined, string | null, string]>([undefined, null, 'no body']) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(
+        fc.oneof(
+          fc.record({ include_secrets: fc.oneof(fc.boolean(), wrongValue), limit: fc.oneof(fc.nat(300), wrongValue) }, { requiredKeys: [] }),
+          fc.jsonValue({ maxDepth: 3 }),
+          wrongValue,
+        ),
+        encoding,
+        contentType,
+      )
+      .map<[string | Buffer | undefined, string | null, string]>(([value, how, type]) => [encode(value, how), type, `body ${how.kind}`]),
+  },
+);
+
+const hopHeaders = fc.oneof(
+  { weight: 8, arbitrary: fc.constant<Record<string, string>>({}) },
+  { weight: 1, arbitrary: fc.constantFrom<Record<string, string>>({ connection: 'keep-alive, x-private', 'x-private': 'hop' }, { te: 'trailers' }, { 'proxy-authorization': 'Basic eDp5' }, { 'x-forwarded-for': '10.0.0.1, 10.0.0.2' }, { host: 'evil.example' }, { 'x-forwarded-host': 'evil.example' }) },
+);
+
+function workspacePrefix(t: GatewayTargets): fc.Arbitrary<[string, string]> {
+  const { world } = t;
+  const account = fc.oneof(
+    { weight: 20, arbitrary: fc.constant(world.accountId) },
+    { weight: 1, arbitrary: fc.constantFrom(t.otherAccountId, world.accountId.toUpperCase()) },
+    { weight: 1, arbitrary: fc.uuid() },
+    { weight: 1, arbitrary: badUuid().filter((s) => s.length > 0 && s.length < 180 && !/^\.{1,2}$/.test(s)).map(urlText) },
+  );
+  const workspace = fc.oneof(
+    { weight: 20, arbitrary: fc.constant(world.workspaceId) },
+    { weight: 1, arbitrary: fc.constantFrom(t.unconfiguredWorkspaceId, t.otherWorkspaceId, world.workspaceId.toUpperCase()) },
+    { weight: 1, arbitrary: fc.uuid() },
+    { weight: 1, arbitrary: badUuid().filter((s) => s.length > 0 && s.length < 180 && !/^\.{1,2}$/.test(s)).map(urlText) },
+  );
+  return fc.tuple(account, workspace).map(([a, w]) => [`/api/accounts/${a}/workspaces/${w}`, a === world.accountId && w === world.workspaceId ? '' : `workspace ${a}/${w}`]);
+}
+
+/** Requests through the gateway proxy, any method. */
+export function proxyRequests(t: GatewayTargets): fc.Arbitrary<FuzzRequest> {
+  return fc
+    .record({
+      caller: callers(t.world),
+      prefix: workspacePrefix(t),
+      path: apiPath,
+      method: fc.oneof({ weight: 8, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) }),
+      query,
+      body,
+      hop: hopHeaders,
+    })
+    .map(({ caller, prefix, path, method, query: q, body: [payload, type, bodyWhat], hop }) => {
+      const m = method ?? path[1];
+      const headers: Record<string, string> = { ...hop, ...caller[1] };
+      if (payload !== undefined && type !== null) headers['content-type'] = type;
+      const what = [`caller ${caller[0]}`, prefix[1], path[2], ...(method ? [`method ${method}`] : []), bodyWhat].filter((w) => w && w !== 'no body');
+      return printable({ method: m, url: `${prefix[0]}${path[0]}${q ? `?${q}` : ''}`, headers, payload: m === 'GET' || m === 'HEAD' ? undefined : payload, what });
+    })
+    // Node refuses a request head over 16 KiB with 431 before any handler runs, Gatehouse's and the
+    // upstream's alike; app.inject() has no such limit, so longer ones would only test the fake.
+    .filter((r) => r.url.length < 12_000 && !hasMarkers(`${r.url} ${typeof r.payload === 'string' ? r.payload : ''}`));
+}
+
+/**
+ * Forward-auth requests: the original method and URI in X-Original-* or X-Forwarded-* headers
+ * (both, either, neither, empty, garbage), in Gatehouse's form or Prefect's with the workspace in
+ * the query. `queryIsSane` says whether the authorize URL's own query is one an operator could
+ * have configured (then only 204, 401 and 403 are allowed).
+ */
+export function authorizeRequests(t: GatewayTargets): fc.Arbitrary<FuzzRequest & { queryIsSane: boolean }> {
+  const { world } = t;
+  const originalMethod = fc.oneof(
+    { weight: 8, arbitrary: fc.constantFrom(...METHODS, 'WS', 'get', 'Post') },
+    { weight: 1, arbitrary: headerText },
+  );
+  const prefixed = fc.tuple(workspacePrefix(t), apiPath, query).map(([p, path, q]) => `${p[0]}${path[0]}${q ? `?${q}` : ''}`);
+  const prefectForm = fc.tuple(fc.constantFrom('/api', '/prefect/api', ''), apiPath, query).map(([base, path, q]) => `${base}${path[0]}${q ? `?${q}` : ''}`);
+  const uri = fc.oneof(
+    { weight: 6, arbitrary: prefixed },
+    { weight: 3, arbitrary: prefectForm },
+    { weight: 1, arbitrary: headerText },
+    { weight: 1, arbitrary: fc.constantFrom('', '/', '*', 'http://evil.example/api/flows/filter', '//evil.example/api', '/api/accounts//workspaces//flows') },
+  );
+  const where = fc.constantFrom('original', 'forwarded', 'both', 'neither', 'mixed');
+  const authorizeQuery = fc.oneof(
+    { weight: 4, arbitrary: fc.constant<[string, boolean]>(['', true]) },
+    { weight: 3, arbitrary: fc.constantFrom<[string, boolean]>([`account_id=${world.accountId}&workspace_id=${world.workspaceId}`, true], [`account_id=${world.accountId}&workspace_id=${world.workspaceId}&api_prefix=/prefect/api`, true], [`account_id=${t.otherAccountId}&workspace_id=${t.otherWorkspaceId}`, true], [`account_id=x&workspace_id=y`, true], [`api_prefix=${encodeURIComponent('/a/../b')}`, true]) },
+    { weight: 1, arbitrary: extraQuery.map<[string, boolean]>((q) => [q, false]) },
+    { weight: 1, arbitrary: fc.tuple(fc.constantFrom('account_id', 'workspace_id', 'api_prefix'), hostileString.filter((s) => s.length < 5_000)).map<[string, boolean]>(([k, v]) => [`${k}=${urlText(v)}`, !v.includes('\u0000')]) },
+    { weight: 1, arbitrary: fc.constantFrom<[string, boolean]>([`account_id=${world.accountId}&account_id=${world.accountId}`, false], ['workspace_id=%ZZ', false]) },
+  );
+  return fc
+    .record({ caller: callers(t.world), method: originalMethod, uri, where, query: authorizeQuery, otherUri: uri })
+    .map(({ caller, method, uri: u, where: w, query: [q, sane], otherUri }) => {
+      const headers: Record<string, string> = { ...caller[1] };
+      if (w === 'original' || w === 'both') Object.assign(headers, { 'x-original-method': method, 'x-original-uri': u });
+      if (w === 'forwarded' || w === 'both') Object.assign(headers, { 'x-forwarded-method': method, 'x-forwarded-uri': w === 'both' ? otherUri : u });
+      if (w === 'mixed') Object.assign(headers, { 'x-original-method': method, 'x-forwarded-uri': u });
+      for (const [k, v] of Object.entries(headers)) if (/[^\t\x20-\x7e\x80-\xff]/.test(v)) headers[k] = encodeURI(v);
+      const request = printable({ method: 'GET', url: `/api/gateway/authorize${q ? `?${q}` : ''}`, headers, what: [`caller ${caller[0]}`, `headers ${w}`, ...(sane ? [] : ['bad authorize query'])] });
+      return Object.assign(request, { queryIsSane: sane });
+    })
+    .filter((r) => !hasMarkers(`${r.url} ${JSON.stringify(r.headers)}`));
+}

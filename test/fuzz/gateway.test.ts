@@ -1,0 +1,146 @@
+// Property-based fuzzing of the workspace gateway in front of a fake Prefect server: the proxy
+// (`/api/accounts/{a}/workspaces/{w}/<Prefect path>`, every method) and forward-auth
+// (`GET /api/gateway/authorize` with fuzzed X-Original-* headers). Gatehouse's own answers must be
+// documented gateway statuses in the error envelope; what it forwards must come back unchanged,
+// carry the upstream credential and none of the caller's; never a 5xx, a stack trace or SQL text.
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startFakePrefect } from '../support/fake-prefect.js';
+import { startHarness } from '../support/harness.js';
+import { createWorkspace } from '../support/members.js';
+import { authorizeRequests, proxyRequests, type GatewayTargets } from './gateway-requests.js';
+import { BAD_KEY, problems, type Answer } from './oracle.js';
+import { presentsBadKey, type FuzzRequest } from './requests.js';
+import { BATCH, BODY_LIMIT, describeRun, LONG, RUNS_PER_ENDPOINT, seedFor } from './settings.js';
+import { buildWorld } from './world.js';
+
+const AUTH_STRING = 'gate:upstream-s3cret';
+
+// keyFailureLimit: undefined is the production default (the harness otherwise turns the throttle off).
+const h = await startHarness({ bodyLimit: BODY_LIMIT, keyFailureLimit: undefined, upstreamConnectTimeoutMs: 5_000, upstreamResponseTimeoutMs: 10_000 });
+const fake = await startFakePrefect({ authString: AUTH_STRING });
+const world = await buildWorld(h);
+const owner = world.callers.owner;
+const setGateway = await h.request('PUT', `/api/accounts/${world.accountId}/workspaces/${world.workspaceId}/gateway`, {
+  headers: owner,
+  body: { upstream_url: fake.url, upstream_auth_string: AUTH_STRING },
+});
+if (setGateway.status !== 200) throw new Error(`fuzz setup: setting the upstream answered ${setGateway.status} ${setGateway.text}`);
+const unconfigured = await createWorkspace(h, world.accountId, owner.authorization.slice('Bearer '.length), 'no-upstream');
+const other = await h.bootstrap();
+const otherWorkspace = await createWorkspace(h, other.accountId, other.key, 'elsewhere');
+const targets: GatewayTargets = { world, unconfiguredWorkspaceId: unconfigured.id, otherAccountId: other.accountId, otherWorkspaceId: otherWorkspace.id };
+console.log(describeRun('Gateway fuzz'));
+
+afterAll(async () => {
+  await h.close();
+  await fake.close();
+});
+
+/**
+ * What Gatehouse itself may answer on a proxied path (src/errors.ts): 307 (Starlette's trailing-slash
+ * redirect, answered by the gateway so that it points back at the gateway), 400 GATEWAY_BAD_PATH and
+ * BAD_REQUEST, 401, 403 FORBIDDEN and GATEWAY_ROUTE_UNKNOWN, 404 NOT_FOUND and
+ * GATEWAY_NOT_CONFIGURED, 405 for a method no route serves, 413 for a body the gateway must read
+ * (include_secrets in it) that is over the limit, 415 for a Content-Type header that is not a media
+ * type at all (Fastify refuses it before the proxy's catch-all parser); 429 (BAD_KEY) only to a caller
+ * presenting a key that never worked. 502/504 are documented for a
+ * dead or slow upstream, but this upstream is alive, so here they are failures like any 5xx.
+ */
+const GATEHOUSE_PROXY_STATUSES = new Set([307, 400, 401, 403, 404, 405, 413, 415]);
+
+/**
+ * Forward-auth answers only what nginx auth_request understands, 2xx, 401 and 403 (docs/forward-auth.md):
+ * nginx turns any other answer, a 429 included, into a 500 for the client.
+ */
+const AUTHORIZE_STATUSES = new Set([204, 401, 403]);
+/** …unless the operator configured its query wrongly: 400 (NUL or bad encoding) or 422 (schema). */
+const AUTHORIZE_BAD_QUERY_STATUSES = new Set([204, 400, 401, 403, 422]);
+
+let counter = 0;
+
+async function send(request: FuzzRequest): Promise<Answer & { id: string }> {
+  // A request id of our own follows the request to the upstream, to find what the fake received.
+  const id = `fuzz-${(counter += 1)}-${randomBytes(3).toString('hex')}`;
+  const res = await h.app.server.inject({ method: request.method as 'GET', url: request.url, headers: { ...request.headers, 'x-request-id': id }, payload: request.payload });
+  return { id, status: res.statusCode, headers: res.headers, body: res.body };
+}
+
+function fail(found: string[], request: FuzzRequest, answer: Answer): never {
+  throw new Error(`${found.join('; ')}\n  request: ${String((request as any)[fc.toStringMethod]())}\n  answer: ${answer.status} ${answer.body.slice(0, 500)}`);
+}
+
+const BASIC = `Basic ${Buffer.from(AUTH_STRING).toString('base64')}`;
+
+describe('the gateway proxy, fed generated malformed requests', () => {
+  it('answers with a documented gateway status or the upstream answer unchanged, never leaking a credential', { timeout: LONG ? 3_600_000 : 180_000 }, async () => {
+    const counts = { sent: 0, forwarded: 0 };
+    const histogram = new Map<number, number>();
+    const runs = RUNS_PER_ENDPOINT * 3;
+    await fc.assert(
+      fc.asyncProperty(fc.array(proxyRequests(targets), { minLength: BATCH, maxLength: BATCH }), async (requests) => {
+        fake.reset();
+        const answers = await Promise.all(requests.map(send));
+        counts.sent += requests.length;
+        answers.forEach((answer, i) => {
+          const request = requests[i];
+          const received = fake.requests.find((r) => r.headers['x-request-id'] === answer.id);
+          histogram.set(answer.status, (histogram.get(answer.status) ?? 0) + 1);
+          if (!received) {
+            const allowed = presentsBadKey(request) ? new Set([...GATEHOUSE_PROXY_STATUSES, BAD_KEY]) : GATEHOUSE_PROXY_STATUSES;
+            const found = problems(answer, allowed, request.method);
+            if (found.length) fail(found, request, answer);
+            return;
+          }
+          counts.forwarded += 1;
+          const found: string[] = [];
+          if (answer.status !== received.status) found.push(`the upstream answered ${received.status}, the caller got ${answer.status}`);
+          if (received.headers.authorization !== BASIC) found.push(`the upstream got authorization ${JSON.stringify(received.headers.authorization)}`);
+          if (received.headers.cookie !== undefined || received.headers['x-csrf-token'] !== undefined) found.push("the upstream got the caller's cookie or CSRF token");
+          if (answer.status >= 500) found.push(`a ${answer.status}`);
+          if (found.length) fail(found, request, answer);
+        });
+      }),
+      { seed: seedFor('gateway proxy'), numRuns: Math.ceil(runs / BATCH), endOnFailure: !LONG },
+    );
+    if (LONG) console.log('gateway proxy:', JSON.stringify(counts), 'statuses', JSON.stringify(Object.fromEntries(histogram)));
+    expect(counts.sent).toBeGreaterThanOrEqual(runs);
+    // Enough got through to the upstream for the forwarding checks to mean something.
+    expect(counts.forwarded).toBeGreaterThan(counts.sent * 0.1);
+  });
+});
+
+describe('forward-auth, fed generated X-Original-* headers', () => {
+  it('answers only 204, 401 or 403 (400 or 422 only for a misconfigured authorize query)', { timeout: LONG ? 3_600_000 : 120_000 }, async () => {
+    const histogram = new Map<number, number>();
+    let sent = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(authorizeRequests(targets), { minLength: BATCH, maxLength: BATCH }), async (requests) => {
+        const answers = await Promise.all(requests.map(send));
+        sent += requests.length;
+        answers.forEach((answer, i) => {
+          const request = requests[i];
+          histogram.set(answer.status, (histogram.get(answer.status) ?? 0) + 1);
+          const found = problems(answer, request.queryIsSane ? AUTHORIZE_STATUSES : AUTHORIZE_BAD_QUERY_STATUSES);
+          if (found.length) fail(found, request, answer);
+        });
+      }),
+      { seed: seedFor('gateway authorize'), numRuns: Math.ceil(RUNS_PER_ENDPOINT / BATCH), endOnFailure: !LONG },
+    );
+    if (LONG) console.log('forward-auth statuses', JSON.stringify(Object.fromEntries(histogram)));
+    expect(sent).toBeGreaterThanOrEqual(RUNS_PER_ENDPOINT);
+    // Some requests were allowed, so the fuzz reached the scope decision, not only the refusals.
+    expect(histogram.get(204) ?? 0, JSON.stringify(Object.fromEntries(histogram))).toBeGreaterThan(0);
+  });
+});
+
+describe('after the gateway fuzz', () => {
+  it('still serves, and still forwards', async () => {
+    const health = await h.request('GET', '/api/health');
+    expect(health.status).toBe(200);
+    const flows = await h.request('POST', `/api/accounts/${world.accountId}/workspaces/${world.workspaceId}/flows/filter`, { headers: owner, body: {} });
+    expect(flows.status).toBe(200);
+    expect(flows.body).toEqual([]);
+  });
+});
