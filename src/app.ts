@@ -86,7 +86,11 @@ export async function createApp(options: AppOptions): Promise<App> {
     // A URL the router cannot even decode (bad percent-encoding) gets the same envelope as any 400.
     frameworkErrors: (error, request, reply) => {
       const detail = error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid: check its percent-encoding' : undefined;
-      void (reply as FastifyReply).code(400).type('application/json').send(errorBody(request as FastifyRequest, 'BAD_REQUEST', detail));
+      void (reply as FastifyReply)
+        .code(400)
+        .header('x-request-id', String(request.id))
+        .type('application/json')
+        .send(errorBody(request as FastifyRequest, 'BAD_REQUEST', detail));
     },
   }) as unknown as FastifyInstance;
 

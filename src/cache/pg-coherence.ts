@@ -47,16 +47,26 @@ export function pgCoherence(options: PgCoherenceOptions): Coherence {
 
   const forget = () => void (generation += 1);
 
-  const query = (client: pg.Client, text: string, values: unknown[] = []) =>
-    client.query({ text, values, query_timeout: QUERY_TIMEOUT_MS } as pg.QueryConfig);
+  // One query at a time on the listening connection (renewals and acknowledgements may overlap).
+  const turns = new WeakMap<pg.Client, Promise<unknown>>();
+  function query(client: pg.Client, text: string, values: unknown[] = [], onSend?: () => void) {
+    const run = () => {
+      onSend?.();
+      return client.query({ text, values, query_timeout: QUERY_TIMEOUT_MS } as pg.QueryConfig);
+    };
+    const next = (turns.get(client) ?? Promise.resolve()).then(run, run);
+    turns.set(client, next.catch(() => {}));
+    return next;
+  }
 
   async function renew(client: pg.Client, seenSeq: number): Promise<void> {
-    const sent = performance.now();
+    let sent = performance.now();
     await query(
       client,
       `insert into cache_nodes (id, lease_until, seen_seq) values ($1, ${dbNow} + $2, $3)
        on conflict (id) do update set lease_until = excluded.lease_until, seen_seq = greatest(cache_nodes.seen_seq, excluded.seen_seq)`,
       [id, leaseMs, seenSeq],
+      () => (sent = performance.now()),
     );
     if (client === listener) leaseEnd = sent + leaseMs - MARGIN_MS;
   }
