@@ -54,6 +54,23 @@ export function normalizeUpstreamUrl(text: string): Result<string> {
 export function gatewayService(deps: Deps, secretKey: SecretKey) {
   const { store } = deps;
 
+  /** The upstream row with its credential opened. */
+  async function lookUpstream(workspaceId: string): Promise<UpstreamLookup> {
+    const row = await store.db
+      .selectFrom('workspace_gateways')
+      .select(['upstream_url', 'upstream_auth_sealed'])
+      .where('workspace_id', '=', workspaceId)
+      .executeTakeFirst();
+    if (!row) return { ok: false, reason: 'not_configured' };
+    let authString: string | null = null;
+    if (row.upstream_auth_sealed) {
+      const opened = unseal(secretKey, row.upstream_auth_sealed, workspaceId);
+      if (!opened.ok) return { ok: false, reason: 'credential_unreadable' };
+      authString = opened.value;
+    }
+    return { ok: true, upstream: { url: new URL(row.upstream_url), authString } };
+  }
+
   return {
     async read(workspaceId: string): Promise<GatewaySetting> {
       const row = await store.db.selectFrom('workspace_gateways').selectAll().where('workspace_id', '=', workspaceId).executeTakeFirst();
@@ -116,21 +133,9 @@ export function gatewayService(deps: Deps, secretKey: SecretKey) {
       });
     },
 
-    /** The upstream of a workspace, with its credential opened, for the proxy. */
-    async upstream(workspaceId: string): Promise<UpstreamLookup> {
-      const row = await store.db
-        .selectFrom('workspace_gateways')
-        .select(['upstream_url', 'upstream_auth_sealed'])
-        .where('workspace_id', '=', workspaceId)
-        .executeTakeFirst();
-      if (!row) return { ok: false, reason: 'not_configured' };
-      let authString: string | null = null;
-      if (row.upstream_auth_sealed) {
-        const opened = unseal(secretKey, row.upstream_auth_sealed, workspaceId);
-        if (!opened.ok) return { ok: false, reason: 'credential_unreadable' };
-        authString = opened.value;
-      }
-      return { ok: true, upstream: { url: new URL(row.upstream_url), authString } };
+    /** The upstream of a workspace, with its credential opened, for the proxy: asked on every proxied request, so cached like keys. */
+    upstream(workspaceId: string): Promise<UpstreamLookup> {
+      return store.cache.through('upstream', workspaceId, () => lookUpstream(workspaceId));
     },
   };
 }

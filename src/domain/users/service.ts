@@ -7,7 +7,6 @@ import { recordEvent } from '../audit/service.js';
 import { ACTS_AS_WORKSPACE_OWNER, cachedAccountGrant, cachedWorkspaceScopes } from '../access/grants.js';
 import { SELF_HOSTED_PLAN } from '../accounts/service.js';
 import { normalizeEmail } from './create.js';
-import { checkSettingsDepth } from './settings.js';
 import type { UsersTable } from '../../store/schema.js';
 
 export interface User {
@@ -82,8 +81,6 @@ export function userService(deps: Deps) {
     },
 
     async update(ctx: OpContext, userId: string, input: UserUpdate): Promise<Result<null>> {
-      const tooDeep = checkSettingsDepth('settings', input.settings);
-      if (tooDeep) return tooDeep;
       if (input.email !== undefined) input = { ...input, email: normalizeEmail(input.email) };
       return inTransaction(
         deps,
