@@ -3,10 +3,11 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createApp } from './app.js';
-import { systemClock } from './clock.js';
+import { systemClock, type Clock } from './clock.js';
 import { DEFAULTS, type Config } from './config.js';
 import { openStore, type Store } from './store/store.js';
 import { migrate } from './store/migrate.js';
+import { startDatabaseClock, type DatabaseClock } from './store/database-clock.js';
 import { createMailer, redactSmtpUrl } from './mail/mailer.js';
 import { secretKeyFile } from './domain/gateways/sealed.js';
 
@@ -59,12 +60,23 @@ export async function startServer(config: Config, out: (line: string) => void = 
   const logger = createLogger(config.logLevel);
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, authCache: config.authCache });
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
+  let databaseClock: DatabaseClock | undefined;
   let address: string;
   try {
     await migrate(store);
+    // Expiry is decided by one clock for every process on the database: the database's. SQLite is
+    // on this machine alone, and this process's clock is the only one there.
+    let clock: Clock = systemClock;
+    if (store.dialect === 'postgres') {
+      databaseClock = await startDatabaseClock(store.db, {
+        // The error's code only: what a driver says about a connection is not for the log.
+        onResyncError: (error) => logger.warn({ code: (error as { code?: unknown })?.code }, 'reading the database clock failed; expiry goes on from the last reading'),
+      });
+      clock = databaseClock;
+    }
     app = await createApp({
       store,
-      clock: systemClock,
+      clock,
       logger,
       bodyLimit: config.bodyLimit,
       webRoot: WEB_ROOT,
@@ -81,6 +93,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
   } catch (error) {
     // An open pool would keep the process alive long after the error (port in use, bad migration).
     await app?.server.close().catch(() => {});
+    databaseClock?.stop();
     await store.close().catch(() => {});
     throw error;
   }
@@ -118,6 +131,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
         clearInterval(reaper);
         clearTimeout(deadline);
       }
+      databaseClock?.stop();
       await store.close();
     })();
     return stopping;

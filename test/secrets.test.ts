@@ -1,10 +1,11 @@
 // Contract 2: a plaintext API key exists only in the one response that issues it. After a realistic
 // session, no issued key may be found in the database files, any table, a pg_dump, the audit rows,
-// any read response, the server log at trace level, or an error body.
+// any read response, the server log at trace level, or an error body. The same holds for a
+// workspace gateway's upstream auth string, which goes in once and only ever out to the upstream.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import pino from 'pino';
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 import { PG_URL, STORE_KIND, startHarness, type Harness } from './support/harness.js';
+import { startFakePrefect, type FakePrefect } from './support/fake-prefect.js';
 
 const KEY_SHAPE = /^pn[bu]_[0-9A-Za-z]{36}$/;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -23,6 +25,14 @@ const issued: string[] = [];
 const reads: string[] = [];
 let owner: { accountId: string; userId: string; key: string };
 let liveBotKey: string;
+/** The gateway's credential for the upstream Prefect server (Prefect's "user:password"). */
+const UPSTREAM_AUTH = `gateway-admin:${randomBytes(16).toString('hex')}`;
+/** What a proxy sends upstream: the same credential, only encoded. */
+const UPSTREAM_AUTH_BASE64 = Buffer.from(UPSTREAM_AUTH).toString('base64');
+let fake: FakePrefect;
+let gatewayUrl: string;
+/** The sealed form the store keeps, to show that a scan read the gateway's row. */
+let sealedUpstreamAuth: string;
 
 function keep(key: unknown): string {
   expect(typeof key).toBe('string');
@@ -38,12 +48,16 @@ async function read(method: 'GET' | 'POST', url: string, key = owner.key, body?:
   return res;
 }
 
+/** Every secret of the session found in `text`: issued keys and the upstream auth string (also base64-encoded). */
 function leaksIn(text: string): string[] {
-  return issued.filter((key) => text.includes(key));
+  return [...issued, UPSTREAM_AUTH, UPSTREAM_AUTH_BASE64].filter((secret) => text.includes(secret));
 }
+
+const proxiedThrough = (seen: FakePrefect['requests'][number] | undefined) => seen?.headers.authorization === `Basic ${UPSTREAM_AUTH_BASE64}`;
 
 beforeAll(async () => {
   h = await startHarness();
+  fake = await startFakePrefect({ authString: UPSTREAM_AUTH });
   owner = await h.bootstrap();
   keep(owner.key);
   const a = `/api/accounts/${owner.accountId}`;
@@ -93,13 +107,26 @@ beforeAll(async () => {
   });
   expect(userGrant.status).toBe(200);
 
+  gatewayUrl = `${a}/workspaces/${workspaceId}/gateway`;
+  const gateway = await h.request('PUT', gatewayUrl, { key: owner.key, body: { upstream_url: fake.url, upstream_auth_string: UPSTREAM_AUTH } });
+  expect(gateway.status).toBe(200);
+  expect(gateway.body.has_upstream_auth_string).toBe(true);
+  reads.push(gateway.text);
+  const proxied = await h.request('POST', `${a}/workspaces/${workspaceId}/flows/filter`, { key: owner.key, body: {} });
+  expect(proxied.status).toBe(200);
+  expect(proxiedThrough(fake.requests.at(-1))).toBe(true);
+  reads.push(proxied.text);
+  const stored = await h.handle.store.db.selectFrom('workspace_gateways').select('upstream_auth_sealed').where('workspace_id', '=', workspaceId).executeTakeFirstOrThrow();
+  sealedUpstreamAuth = stored.upstream_auth_sealed!;
+  expect(sealedUpstreamAuth).toMatch(/^v1\./);
+
   // Read everything back, as the owner and as the service account itself.
   const w = `${a}/workspaces/${workspaceId}`;
   for (const url of ['/api/me/', '/api/me/workspaces', '/api/me/accounts', '/api/me/api_keys', `/api/users/${owner.userId}`,
     `/api/users/${owner.userId}/api_keys`, `/api/users/${owner.userId}/api_keys/${userKeys[0]}`, a,
     `${a}/bots/${expiring.body.id}`, `${a}/bots/${expiring.body.id}/read_bot_api_keys`, `${a}/bots/${forever.body.id}/read_bot_api_keys`,
     w, `${w}/bot_access/${botGrant.body[0].id}`, `${w}/user_access/${userGrant.body[0].id}`, `${a}/workspace_roles/${role.body.id}`,
-    `/api/me/workspaces/${workspaceId}/scopes`, `/api/me/accounts/${owner.accountId}/permissions`]) {
+    `/api/me/workspaces/${workspaceId}/scopes`, `/api/me/accounts/${owner.accountId}/permissions`, gatewayUrl]) {
     await read('GET', url);
   }
   for (const url of [`${a}/bots/filter`, `${a}/workspaces/filter`, `${w}/bot_access/filter`, `${w}/user_access/filter`,
@@ -125,6 +152,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.close();
+  await fake?.close();
 });
 
 describe('no plaintext key is stored', () => {
@@ -135,8 +163,9 @@ describe('no plaintext key is stored', () => {
     const bytes = Buffer.concat(files.map((f) => readFileSync(join(dir, f))));
     const text = bytes.toString('latin1');
     expect(leaksIn(text)).toEqual([]);
-    // The scan reads the right bytes: the digest of the live service-account key is there.
+    // The scan reads the right bytes: the digest of the live service-account key is there, and the sealed credential.
     expect(text).toContain(sha256(liveBotKey));
+    expect(text).toContain(sealedUpstreamAuth);
   });
 
   it.runIf(STORE_KIND === 'postgres')('finds no issued key in any row of any table in the schema', async () => {
@@ -155,6 +184,7 @@ describe('no plaintext key is stored', () => {
       }
       expect(leaksIn(all)).toEqual([]);
       expect(all).toContain(sha256(liveBotKey));
+      expect(all).toContain(sealedUpstreamAuth);
     } finally {
       await client.end();
     }
@@ -169,13 +199,14 @@ describe('no plaintext key is stored', () => {
       throw error;
     }
     expect(dump).toContain(sha256(liveBotKey));
+    expect(dump).toContain(sealedUpstreamAuth);
     expect(leaksIn(dump)).toEqual([]);
   });
 
   it('finds no issued key in the audit rows', async () => {
     const rows = await h.handle.store.db.selectFrom('audit_events').selectAll().execute();
     expect(rows.map((r) => r.action)).toEqual(
-      expect.arrayContaining(['service_account.created', 'service_account.api_key_rotated', 'service_account.deleted']),
+      expect.arrayContaining(['service_account.created', 'service_account.api_key_rotated', 'service_account.deleted', 'workspace.gateway.updated']),
     );
     expect(leaksIn(JSON.stringify(rows))).toEqual([]);
   });
@@ -191,7 +222,7 @@ describe('no plaintext key is stored', () => {
 });
 
 describe('no plaintext key is read back', () => {
-  it('shows no issued key in any read response', () => {
+  it('shows no issued key nor the upstream auth string in any read response', () => {
     expect(reads.length).toBeGreaterThan(25);
     for (const text of reads) expect(leaksIn(text)).toEqual([]);
   });
@@ -230,6 +261,44 @@ describe('no plaintext key reaches the log or an error', () => {
     keep(created.json().api_key.key);
     // The sink really receives request logs, so an empty leak list means something.
     expect(logged).toContain('incoming request');
+    expect(leaksIn(logged)).toEqual([]);
+  });
+
+  it('logs setting the gateway and a proxied request at trace level without the upstream auth string', async () => {
+    const headers = { authorization: `Bearer ${owner.key}`, 'content-type': 'application/json' };
+    const set = await send('PUT', gatewayUrl, headers, JSON.stringify({ upstream_url: fake.url, upstream_auth_string: UPSTREAM_AUTH }));
+    expect(set.statusCode).toBe(200);
+    const read = await send('GET', gatewayUrl, headers);
+    expect(read.statusCode).toBe(200);
+    expect(read.json()).toEqual({ upstream_url: fake.url, has_upstream_auth_string: true, updated: expect.any(String) });
+    fake.reset();
+    const proxied = await send('POST', gatewayUrl.replace(/\/gateway$/, '/flows/filter'), headers, '{}');
+    expect(proxied.statusCode).toBe(200);
+    expect(proxiedThrough(fake.requests.at(-1))).toBe(true);
+    for (const res of [set, read, proxied]) expect(leaksIn(res.body)).toEqual([]);
+    // The proxied request is in the log, so an empty leak list means something.
+    expect(logged).toContain('/flows/filter');
+    expect(leaksIn(logged)).toEqual([]);
+  });
+
+  it('neither logs nor echoes the upstream auth string in a refused gateway setting', async () => {
+    const headers = { authorization: `Bearer ${owner.key}`, 'content-type': 'application/json' };
+    const bodies = [
+      `{"upstream_url": "ftp://prefect/api", "upstream_auth_string": "${UPSTREAM_AUTH}"}`,
+      `{"upstream_url": "http://prefect:4200/api", "upstream_auth_string": "${UPSTREAM_AUTH}", "extra": 1}`,
+      `{"upstream_url": 4200, "upstream_auth_string": "${UPSTREAM_AUTH}"}`,
+      `{"upstream_url": "http://prefect:4200/api", "upstream_auth_string": ["${UPSTREAM_AUTH}"]}`,
+      `{"upstream_url": "http://prefect:4200/api", "upstream_auth_string": "${UPSTREAM_AUTH}\\n"}`,
+      `{"upstream_url": "http://prefect:4200/api", "upstream_auth_string": "${UPSTREAM_AUTH}`,
+    ];
+    for (const payload of bodies) {
+      const res = await send('PUT', gatewayUrl, headers, payload);
+      expect([400, 422], payload).toContain(res.statusCode);
+      expect(res.json()).toMatchObject({ code: expect.any(String), request_id: expect.any(String) });
+      expect(leaksIn(res.body), payload).toEqual([]);
+    }
+    const read = await send('GET', gatewayUrl, headers);
+    expect(read.json()).toMatchObject({ upstream_url: fake.url, has_upstream_auth_string: true });
     expect(leaksIn(logged)).toEqual([]);
   });
 
