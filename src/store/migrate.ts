@@ -5,6 +5,7 @@ import * as initial from './migrations/0001-initial.js';
 import * as people from './migrations/0002-people.js';
 import * as gateway from './migrations/0003-gateway.js';
 import * as cacheCoherence from './migrations/0004-cache-coherence.js';
+import * as foreignKeyIndexes from './migrations/0005-foreign-key-indexes.js';
 import type { Store } from './store.js';
 import { BUILTIN_ACCOUNT_ROLES } from '../authz/permissions.js';
 import { BUILTIN_WORKSPACE_ROLES } from '../authz/workspace-roles.js';
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-people': people,
   '0003-gateway': gateway,
   '0004-cache-coherence': cacheCoherence,
+  '0005-foreign-key-indexes': foreignKeyIndexes,
 };
 
 /** Built-in rows carry a fixed timestamp so that reads are stable across processes and restarts. */
