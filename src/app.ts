@@ -13,6 +13,7 @@ import { createServices, type Services } from './domain/services.js';
 import { errorBody, installErrorHandling } from './http/errors.js';
 import { installJsonParser } from './http/json.js';
 import { installAuth } from './http/auth.js';
+import { lazyChildLogger } from './http/request-logger.js';
 import { keyThrottle as createKeyThrottle } from './http/key-throttle.js';
 import { registerRoutes, type RouteDeps, type RouteSpec } from './http/route.js';
 import { metaRoutes } from './http/routes/meta.js';
@@ -70,7 +71,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function createApp(options: AppOptions): Promise<App> {
   const { store, clock, logger = false, bodyLimit = 1_048_576 } = options;
   const server = Fastify({
-    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    ...(logger ? { loggerInstance: logger, childLoggerFactory: lazyChildLogger } : { logger: false }),
     bodyLimit,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 },
     // A caller's X-Request-Id is kept when it is sane, so one id follows a request across systems.
@@ -100,8 +101,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   const keyThrottle = createKeyThrottle({ now: () => clock.now().getTime(), limit: options.keyFailureLimit });
   const deps: RouteDeps = { services, clock, keyThrottle };
 
-  server.addHook('onRequest', async (request, reply) => {
+  // Callback style (not async) for the hooks every request runs: no promise to settle.
+  server.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', String(request.id));
+    done();
   });
   const hasWebPage = Boolean(options.webRoot && existsSync(join(options.webRoot, 'index.html')));
   await server.register(cookie);

@@ -19,6 +19,11 @@ class Bounded<V> {
 }
 
 export interface AuthCache {
+  /**
+   * Catches up with writes of other processes. Every authentication calls it first, so what a
+   * request finds in the cache is at least as new as the request.
+   */
+  poll(): void;
   /** `load()` unless a trusted entry exists for `key` in `kind`; keeps the answer if nothing changed meanwhile. */
   through<V>(kind: string, key: string, load: () => Promise<V>): Promise<V>;
   readonly coherence: Coherence;
@@ -40,15 +45,19 @@ export function authCache(coherence: Coherence): AuthCache {
 
   return {
     coherence,
+    poll: () => coherence.poll(),
     async through<V>(kind: string, key: string, load: () => Promise<V>): Promise<V> {
-      const trusted = usable();
-      const before = seen;
-      if (trusted) {
+      if (usable()) {
         const hit = kinds.get(kind)?.get(key);
         if (hit !== undefined) return hit as V;
       }
+      // A miss reads the store: look for other processes' writes just before and just after, and
+      // keep the answer only when none committed meanwhile (it may predate them).
+      coherence.poll();
+      const trusted = usable();
+      const before = seen;
       const value = await load();
-      // Not kept when a write committed while loading: the answer may predate it.
+      coherence.poll();
       if (trusted && value !== null && value !== undefined && usable() && seen === before) {
         let entries = kinds.get(kind);
         if (!entries) kinds.set(kind, (entries = new Bounded()));

@@ -6,12 +6,21 @@ import type { Kysely } from 'kysely';
 //
 // - In one process every cache on a store shares its Coherence, so a commit empties them at once.
 // - SQLite, several processes on one file: `PRAGMA data_version` changes when another connection
-//   commits; it is read on every check (no I/O: it is in the shared memory of the WAL index).
+//   commits; it is read once per authentication and around every fill (no I/O: it is in the shared
+//   memory of the WAL index).
 // - PostgreSQL, several processes: cache/pg-coherence.ts (leases, NOTIFY and acknowledgements).
 
 export interface Coherence {
-  /** Changes whenever cached entries may have gone stale; a cache empties itself when it does. */
+  /**
+   * Changes whenever cached entries may have gone stale; a cache empties itself when it does.
+   * Cheap: it reflects this process's own writes and what `poll` last found.
+   */
   generation(): number;
+  /**
+   * Looks for writes that other processes have committed (SQLite: data_version). Called once at the
+   * start of every authentication, before any entry is trusted, and around every fill.
+   */
+  poll(): void;
   /** False while the process cannot be sure it would hear of another process's writes. */
   trusted(): boolean;
   /**
@@ -31,6 +40,7 @@ export function localCoherence(): Coherence {
   let generation = 0;
   return {
     generation: () => generation,
+    poll: () => {},
     trusted: () => true,
     stamp: async () => 0,
     settle: async () => void (generation += 1),
@@ -44,13 +54,14 @@ export function sqliteCoherence(dataVersion: () => number): Coherence {
   let generation = 0;
   let seen = dataVersion();
   return {
-    generation() {
+    generation: () => generation,
+    // One read per request: a statement that costs a few microseconds, so not one per cache lookup.
+    poll() {
       const now = dataVersion();
       if (now !== seen) {
         seen = now;
         generation += 1;
       }
-      return generation;
     },
     trusted: () => true,
     stamp: async () => 0,

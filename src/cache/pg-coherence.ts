@@ -120,6 +120,8 @@ export function pgCoherence(options: PgCoherenceOptions): Coherence {
 
   return {
     generation: () => generation,
+    // Notifications arrive on their own; nothing to look for.
+    poll: () => {},
     trusted: () => listener !== null && performance.now() < leaseEnd,
 
     async stamp(tx: Kysely<any>): Promise<number> {

@@ -13,6 +13,7 @@ import type { Services } from '../domain/services.js';
 import type { Store } from '../store/store.js';
 import type { Upstream } from '../domain/gateways/service.js';
 import type { KeyThrottle } from '../http/key-throttle.js';
+import { authenticateKey } from '../http/auth.js';
 import { decide, parseGatewayUri, type GatewayTarget } from './authorize.js';
 import { matchRoute } from './match.js';
 
@@ -59,14 +60,10 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
 
   /** Who the key is and whether it may open this socket in this workspace. */
   async function access(key: string, target: GatewayTarget, address: string): Promise<Access> {
-    const wait = options.keyThrottle.retryAfter(address, key);
-    if (wait !== null) return { ok: false, status: 429, detail: `Too many requests with invalid API keys from this address; try again in ${wait} s` };
-    const actor = key ? await options.services.apiKeys.authenticate(key) : null;
-    if (!actor?.actorId) {
-      options.keyThrottle.failed(address);
-      return { ok: false, status: 401, detail: 'Invalid authentication credentials' };
-    }
-    options.keyThrottle.succeeded(address, key);
+    const outcome = await authenticateKey(options.services, options.keyThrottle, address, key);
+    if ('retryAfter' in outcome) return { ok: false, status: 429, detail: `Too many requests with invalid API keys from this address; try again in ${outcome.retryAfter} s` };
+    const actor = outcome.actor;
+    if (!actor?.actorId) return { ok: false, status: 401, detail: 'Invalid authentication credentials' };
     const scopes = await scopesInWorkspace(options.store, target.accountId, target.workspaceId, actor.actorId);
     if (!scopes) return { ok: false, status: 404, detail: 'Workspace not found' };
     const verdict = decide({ method: 'WS', apiPath: target.apiPath, query: target.query, scopes, body: 'unseen' });

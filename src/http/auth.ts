@@ -10,6 +10,8 @@ import type { Store } from '../store/store.js';
 import { HttpError } from './errors.js';
 import { constantTimeEqual } from '../domain/secrets.js';
 import type { KeyThrottle } from './key-throttle.js';
+import type { Actor } from '../domain/context.js';
+import { hashKey } from '../domain/api-keys/key-format.js';
 
 const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
 const UUID_ANY_CASE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -25,6 +27,25 @@ function presentedKey(request: FastifyRequest): string | null {
 }
 
 /**
+ * The actor a presented key stands for, or null; or, when this address has sent too many bad keys
+ * and this one never worked from it, how many seconds it must wait (before any store lookup).
+ */
+export async function authenticateKey(
+  services: Services,
+  throttle: KeyThrottle,
+  address: string,
+  key: string,
+): Promise<{ actor: Actor | null } | { retryAfter: number }> {
+  const digest = hashKey(key);
+  const wait = throttle.retryAfter(address, digest);
+  if (wait !== null) return { retryAfter: wait };
+  const actor = key ? await services.apiKeys.authenticate(key, digest) : null;
+  if (actor) throttle.succeeded(address, digest);
+  else throttle.failed(address);
+  return { actor };
+}
+
+/**
  * Who is calling: a Bearer key when an Authorization header is sent (a bad one is never rescued by
  * a cookie), else a session cookie. A state-changing request made with a cookie must carry the
  * session's CSRF token; a cross-site page can make the browser send the cookie, not the header.
@@ -32,12 +53,9 @@ function presentedKey(request: FastifyRequest): string | null {
 export async function resolveCaller(request: FastifyRequest, services: Services, throttle: KeyThrottle, throttledAs401 = false): Promise<void> {
   const key = presentedKey(request);
   if (key !== null) {
-    const wait = throttle.retryAfter(request.ip, key);
-    if (wait !== null && throttledAs401) return;
-    if (wait !== null) throw new HttpError('RATE_LIMITED', TOO_MANY_BAD_KEYS, wait);
-    request.auth.actor = key ? await services.apiKeys.authenticate(key) : null;
-    if (request.auth.actor) throttle.succeeded(request.ip, key);
-    else throttle.failed(request.ip);
+    const outcome = await authenticateKey(services, throttle, request.ip, key);
+    if ('actor' in outcome) request.auth.actor = outcome.actor;
+    else if (!throttledAs401) throw new HttpError('RATE_LIMITED', TOO_MANY_BAD_KEYS, outcome.retryAfter);
     return;
   }
   const token = request.cookies?.[SESSION_COOKIE];

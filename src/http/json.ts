@@ -50,10 +50,8 @@ function nestsDeeperThan(text: string, limit: number): boolean {
 
 export function installJsonParser(app: FastifyInstance): void {
   // A NUL in the path or query would reach the store from the auth hook, before any validation.
-  app.addHook('onRequest', async (request) => {
-    if (/%00/.test(request.url)) {
-      throw new HttpError('BAD_REQUEST', `The URL ${NUL_MESSAGE}`);
-    }
+  app.addHook('onRequest', (request, _reply, done) => {
+    done(request.url.includes('%00') ? new HttpError('BAD_REQUEST', `The URL ${NUL_MESSAGE}`) : undefined);
   });
 
   app.removeAllContentTypeParsers();

@@ -3,8 +3,6 @@
 // before its keys cost a store lookup. Keys that already worked from that address go on working,
 // so a tenant sharing an address (a NAT) with a misbehaving client is not locked out. Per process
 // and in memory: nothing is written for a failed attempt, so failures cannot load the database.
-import { createHash } from 'node:crypto';
-
 export interface KeyThrottleOptions {
   /** Failed authentications one address may make per window (default 30). */
   limit?: number;
@@ -17,7 +15,7 @@ export interface KeyThrottleOptions {
 interface Window {
   start: number;
   failures: number;
-  /** Digests of keys that authenticated from this address. */
+  /** Digests (hashKey) of keys that authenticated from this address. */
   good: Set<string>;
 }
 
@@ -28,7 +26,6 @@ export function keyThrottle(options: KeyThrottleOptions) {
   const windowMs = options.windowMs ?? 60_000;
   const maxAddresses = options.maxAddresses ?? 100_000;
   const windows = new Map<string, Window>();
-  const fingerprint = (key: string) => createHash('sha256').update(key).digest('base64url');
 
   function current(address: string): Window {
     const now = options.now();
@@ -43,23 +40,25 @@ export function keyThrottle(options: KeyThrottleOptions) {
   }
 
   return {
-    /** Seconds to wait when this address is over its limit and the key never worked from it; else null. */
-    retryAfter(address: string, key: string): number | null {
+    /** Seconds to wait when this address is over its limit and the key (its digest) never worked from it; else null. */
+    retryAfter(address: string, digest: string): number | null {
       const window = windows.get(address);
       if (!window || window.failures < limit || options.now() - window.start >= windowMs) return null;
-      if (window.good.has(fingerprint(key))) return null;
+      if (window.good.has(digest)) return null;
       return Math.max(1, Math.ceil((window.start + windowMs - options.now()) / 1000));
     },
     failed(address: string): void {
       current(address).failures += 1;
     },
     /** Remembers that this key works from this address, so a flood of bad keys from the same address spares it. */
-    succeeded(address: string, key: string): void {
+    succeeded(address: string, digest: string): void {
+      const known = windows.get(address);
+      // The common case, a key that keeps working from an address that sends no bad ones: nothing to note.
+      if (known && known.failures === 0 && known.good.has(digest)) return;
       const window = current(address);
-      const print = fingerprint(key);
-      if (window.good.has(print)) return;
+      if (window.good.has(digest)) return;
       if (window.good.size >= GOOD_KEYS_PER_ADDRESS) window.good.delete(window.good.values().next().value!);
-      window.good.add(print);
+      window.good.add(digest);
     },
   };
 }

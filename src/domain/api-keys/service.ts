@@ -76,7 +76,7 @@ export function apiKeyService(deps: Deps) {
   const { store, clock } = deps;
 
   /** The actor behind a key digest, with the key's expiration: one query (key joined with its holder). */
-  async function keyHolder(digest: string): Promise<{ kind: 'user' | 'bot'; actor: Actor; expiration: string | null } | null> {
+  async function keyHolder(digest: string): Promise<{ kind: 'user' | 'bot'; actor: Actor; expiresAt: number | null } | null> {
     const row = await store.db
       .selectFrom('api_keys as k')
       .leftJoin('users as u', 'u.id', 'k.user_id')
@@ -88,12 +88,12 @@ export function apiKeyService(deps: Deps) {
       .where('k.key_hash', '=', digest)
       .executeTakeFirst();
     if (!row) return null;
-    const expiration = row.expiration ?? null;
+    const expiresAt = row.expiration ? Date.parse(row.expiration) : null;
     if (row.user_id && row.user_actor_id && row.handle !== null) {
-      return { kind: 'user', expiration, actor: { type: 'user', id: row.user_id, actorId: row.user_actor_id, name: row.handle, accountId: null, apiKeyId: row.key_id } };
+      return { kind: 'user', expiresAt, actor: { type: 'user', id: row.user_id, actorId: row.user_actor_id, name: row.handle, accountId: null, apiKeyId: row.key_id } };
     }
     if (row.bot_id && row.bot_actor_id && row.bot_name !== null) {
-      return { kind: 'bot', expiration, actor: { type: 'bot', id: row.bot_id, actorId: row.bot_actor_id, name: row.bot_name, accountId: row.account_id, apiKeyId: row.key_id } };
+      return { kind: 'bot', expiresAt, actor: { type: 'bot', id: row.bot_id, actorId: row.bot_actor_id, name: row.bot_name, accountId: row.account_id, apiKeyId: row.key_id } };
     }
     return null;
   }
@@ -102,13 +102,14 @@ export function apiKeyService(deps: Deps) {
     /**
      * The actor a presented key stands for, or null. A malformed key or a bad checksum is refused
      * before the store is asked; the store answers only for a key that is unexpired at `now`.
+     * `digest` is hashKey(presented), when the caller has it already.
      */
-    async authenticate(presented: string): Promise<Actor | null> {
+    async authenticate(presented: string, digest = hashKey(presented)): Promise<Actor | null> {
+      store.cache.poll();
       const kind = parseKey(presented);
       if (!kind) return null;
-      const digest = hashKey(presented);
       const holder = await store.cache.through('key', digest, () => keyHolder(digest));
-      if (!holder || (holder.expiration !== null && holder.expiration <= clock.now().toISOString())) return null;
+      if (!holder || (holder.expiresAt !== null && holder.expiresAt <= clock.now().getTime())) return null;
       return holder.kind === kind ? holder.actor : null;
     },
 

@@ -179,14 +179,18 @@ export function userService(deps: Deps) {
     },
 
     async myWorkspaceScopes(actor: Actor, workspaceId: string): Promise<Result<string[]>> {
-      // Asked on every start of a Prefect client: answered from the authentication cache when it can.
-      const workspace = await store.cache.through('workspace-account', workspaceId, () =>
-        store.db.selectFrom('workspaces').select(['id', 'account_id']).where('id', '=', workspaceId).executeTakeFirst(),
-      );
-      if (!workspace || !actor.actorId) return fail('NOT_FOUND', 'Workspace not found');
-      const grant = await cachedAccountGrant(store, workspace.account_id, actor.actorId);
-      const scopes = await cachedWorkspaceScopes(store, workspace.account_id, workspaceId, actor.actorId, grant);
-      return scopes ? ok([...scopes].sort()) : fail('NOT_FOUND', 'Workspace not found');
+      // Asked on every start of a Prefect client: the sorted answer itself is kept in the cache.
+      const actorId = actor.actorId;
+      const scopes = actorId
+        ? await store.cache.through('my-scopes', `${workspaceId}/${actorId}`, async () => {
+            const workspace = await store.db.selectFrom('workspaces').select(['id', 'account_id']).where('id', '=', workspaceId).executeTakeFirst();
+            if (!workspace) return null;
+            const grant = await cachedAccountGrant(store, workspace.account_id, actorId);
+            const found = await cachedWorkspaceScopes(store, workspace.account_id, workspaceId, actorId, grant);
+            return found ? [...found].sort() : null;
+          })
+        : null;
+      return scopes ? ok(scopes) : fail('NOT_FOUND', 'Workspace not found');
     },
 
     async myAccountPermissions(actor: Actor, accountId: string): Promise<Result<string[]>> {
