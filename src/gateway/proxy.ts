@@ -110,8 +110,7 @@ export async function forward(request: ForwardRequest): Promise<ForwardResult> {
 
 function send(request: ForwardRequest): Promise<ForwardResult & { retryable?: boolean }> {
   const { upstream } = request;
-  const target = new URL(`${upstream.url.pathname}${request.pathAndQuery}`, upstream.url.origin);
-  const transport = upstream.url.protocol === 'https:' ? https : http;
+  const https_ = upstream.url.protocol === 'https:';
   return new Promise((resolve) => {
     let settled = false;
     const settle = (result: ForwardResult & { retryable?: boolean }) => {
@@ -121,10 +120,15 @@ function send(request: ForwardRequest): Promise<ForwardResult & { retryable?: bo
       clearTimeout(responseTimer);
       resolve(result);
     };
-    const outgoing = transport.request(target, {
+    // Options rather than a URL object: this runs for every proxied request.
+    const outgoing = (https_ ? https : http).request({
+      protocol: upstream.url.protocol,
+      hostname: upstream.url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: upstream.url.port || (https_ ? 443 : 80),
+      path: requestTarget(`${upstream.url.pathname}${request.pathAndQuery}`),
       method: request.method,
       headers: request.headers,
-      agent: agents[upstream.url.protocol as 'http:' | 'https:'],
+      agent: agents[https_ ? 'https:' : 'http:'],
     });
     let responseTimer: NodeJS.Timeout | undefined;
     const startResponseClock = () => {
@@ -141,7 +145,7 @@ function send(request: ForwardRequest): Promise<ForwardResult & { retryable?: bo
     outgoing.on('socket', (socket) => {
       // A pooled socket is connected already; a new one reports when it is.
       if (!socket.connecting) return void clearTimeout(connectTimer);
-      socket.once(upstream.url.protocol === 'https:' ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
+      socket.once(https_ ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
     });
     outgoing.on('finish', startResponseClock);
     outgoing.on('response', (response) => {
@@ -167,6 +171,13 @@ function send(request: ForwardRequest): Promise<ForwardResult & { retryable?: bo
       request.body.pipe(outgoing);
     }
   });
+}
+
+/** The path as sent, or percent-encoded as a URL would be when it holds what HTTP does not allow raw. */
+function requestTarget(path: string): string {
+  if (/^[\x21\x22\x24-\x7e]*$/.test(path)) return path;
+  const url = new URL(path, 'http://upstream');
+  return `${url.pathname}${url.search}`;
 }
 
 function describeNetworkError(error: NodeJS.ErrnoException): string {

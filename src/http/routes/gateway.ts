@@ -1,6 +1,7 @@
 // The workspace gateway over HTTP: where a workspace forwards (`.../gateway`), the proxy itself
 // (every other path under `/api/accounts/{account_id}/workspaces/{workspace_id}/`), and the
 // forward-auth endpoint for teams that enforce in their own nginx, Traefik or Envoy.
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AUTHENTICATED, workspace } from '../../authz/requirements.js';
@@ -224,6 +225,11 @@ async function proxy(req: FastifyRequest, reply: FastifyReply, options: ProxyOpt
     return sendError(req, reply, 'GATEWAY_NOT_CONFIGURED', `Workspace ${await label()} ${ERRORS.GATEWAY_NOT_CONFIGURED.message.replace(/^This workspace /, '')}`);
   }
   const { upstream } = lookup;
+  // A small body is read whole and sent in one write with the request head, not piped chunk by chunk.
+  if (body === null && isSmallBody(req.headers)) {
+    body = await readBody(req, options.bodyLimit);
+    if (body === null) return sendError(req, reply, 'PAYLOAD_TOO_LARGE');
+  }
   const result = await forward({
     upstream,
     method: req.method,
@@ -243,7 +249,34 @@ async function proxy(req: FastifyRequest, reply: FastifyReply, options: ProxyOpt
   // The caller going away ends the upstream exchange too.
   reply.raw.once('close', () => response.destroy());
   reply.code(response.statusCode ?? 502).headers(downstreamResponseHeaders(response.headers, locationRewriter(upstream.url, publicBase(req, target.value))));
-  return reply.send(response);
+  if (!isSmallBody(response.headers)) return reply.send(response);
+  // A small answer is read whole and written in one go: one write to the caller instead of one per chunk.
+  const answer = await readAll(response);
+  if (answer === null) return sendError(req, reply, 'UPSTREAM_UNREACHABLE', `The Prefect server of workspace ${await label()} (${upstream.url.origin}) broke off its answer`);
+  return reply.send(answer);
+}
+
+/** Bodies up to this size are read whole rather than streamed: a Prefect API body almost always is. */
+const SMALL_BODY = 64 * 1024;
+
+/** A body of known length that is small (and not chunked): cheaper read whole than streamed. */
+function isSmallBody(headers: IncomingHttpHeaders): boolean {
+  const length = headers['content-length'];
+  return headers['transfer-encoding'] === undefined && length !== undefined && length !== '0' && Number(length) <= SMALL_BODY;
+}
+
+/** The upstream's whole (small) answer, or null when it broke off. */
+function readAll(response: IncomingMessage): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    response.once('end', () => resolve(Buffer.concat(chunks)));
+    response.once('error', () => resolve(null));
+    response.once('aborted', () => resolve(null));
+    response.once('close', () => {
+      if (!response.complete) resolve(null);
+    });
+  });
 }
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
