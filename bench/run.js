@@ -75,6 +75,7 @@ async function benchStore(kind, options, machine, cores) {
   const ctx = {
     options,
     kind,
+    tmpRoot,
     log,
     section: (title, lines) => sections.push(`## ${title}\n\n${lines.join('\n').replace(/\n{3,}/g, '\n\n')}`),
     setup: (what, seconds) => {
@@ -119,6 +120,7 @@ async function benchStore(kind, options, machine, cores) {
       upstream,
       bare: await start({ name: 'bare', args: [join(SERVERS, 'bare.js')], env: { ...env, ...body }, ready: /listening on (\S+)/ }),
       fastify: await start({ name: 'fastify', args: [join(SERVERS, 'fastify.js')], env: { ...env, ...body }, ready: /listening on (\S+)/ }),
+      bareProxy: await start({ name: 'bare-proxy', args: [join(SERVERS, 'bare-proxy.js')], env: { ...env, BENCH_UPSTREAM: upstream.url }, ready: /listening on (\S+)/ }),
     };
     // The gateway is set up: the proxied poll must answer before it is measured.
     const poll = await call(ctx.main.gh.url, 'POST', `/api/accounts/${ctx.main.fixture.accountId}/workspaces/${ctx.main.fixture.workspaceId}/work_pools/bench-pool/get_scheduled_flow_runs`, { key: ctx.main.fixture.workerKey, body: {} });

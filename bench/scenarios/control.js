@@ -6,6 +6,7 @@ import { addServiceAccounts } from '../lib/bulk.js';
 import { interleaved } from '../lib/compare.js';
 import { check, checksTable, int, micros, millis, spread, table } from '../lib/report.js';
 import { summarize } from '../lib/stats.js';
+import { commitProbe } from '../lib/commit-probe.js';
 
 /**
  * Runs `work(i)` for i in 0..count-1 with at most `concurrency` at once; returns calls per second
@@ -82,6 +83,9 @@ export async function controlScenario(ctx) {
     { runs: options.runs, duration: options.duration, warmup: options.warmup, connections: 1, log: ctx.log },
   );
 
+  const probe = await commitProbe(main.location, ctx.tmpRoot);
+  ctx.log(`control: durable commits one at a time: ${int(probe.durable)}/s (${probe.label})`);
+
   const rates = Object.fromEntries(
     Object.entries(measured).map(([name, values]) => [name, { ...summarize(values.map((v) => v.perSecond)), cpu: summarize(values.map((v) => v.cpu)) }]),
   );
@@ -103,6 +107,8 @@ export async function controlScenario(ctx) {
       rateRow('baseline: GET bare node:http, one at a time', rates.baseline),
       ...modes.flatMap((mode) => ['create', 'rotate', 'delete'].map((op) => rateRow(`${op}, ${mode.label}`, rates[`${mode.label}/${op}`]))),
     ]),
+    '',
+    `The disk's ceiling for writes made one at a time: ${int(probe.durable)} one-row commits/s (${probe.label}), measured just after on the same file system by \`bench/lib/commit-probe.js\`${probe.other ? `; ${int(probe.other.rate)}/s with ${probe.other.label}` : ''}. Each creation, rotation and deletion is one such commit.`,
     '',
     `\`POST /api/accounts/{a}/bots/filter\` \`{"limit": 200, "offset": N}\` with ${int(options.filterAccounts)} service accounts in the account (each with its active key), one connection:`,
     '',
