@@ -41,7 +41,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, upstream: 
   out['x-forwarded-for'] = typeof forwardedFor === 'string' && forwardedFor ? `${forwardedFor}, ${clientAddress}` : clientAddress;
   out['x-request-id'] = requestId;
   out.host = upstream.url.host;
-  if (upstream.authString !== null) out.authorization = `Basic ${Buffer.from(upstream.authString).toString('base64')}`;
+  if (upstream.basicAuthorization !== null) out.authorization = upstream.basicAuthorization;
   return out;
 }
 
@@ -117,7 +117,6 @@ function send(request: ForwardRequest): Promise<ForwardResult & { retryable?: bo
       if (settled) return;
       settled = true;
       clearTimeout(connectTimer);
-      clearTimeout(responseTimer);
       resolve(result);
     };
     // Options rather than a URL object: this runs for every proxied request.
@@ -130,14 +129,6 @@ function send(request: ForwardRequest): Promise<ForwardResult & { retryable?: bo
       headers: request.headers,
       agent: agents[https_ ? 'https:' : 'http:'],
     });
-    let responseTimer: NodeJS.Timeout | undefined;
-    const startResponseClock = () => {
-      clearTimeout(responseTimer);
-      responseTimer = setTimeout(() => {
-        outgoing.destroy();
-        settle({ ok: false, failure: 'timeout', cause: `no answer within ${request.responseTimeoutMs / 1000} s` });
-      }, request.responseTimeoutMs);
-    };
     const connectTimer = setTimeout(() => {
       outgoing.destroy();
       settle({ ok: false, failure: 'timeout', cause: `could not connect within ${request.connectTimeoutMs / 1000} s` });
@@ -147,18 +138,17 @@ function send(request: ForwardRequest): Promise<ForwardResult & { retryable?: bo
       if (!socket.connecting) return void clearTimeout(connectTimer);
       socket.once(https_ ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
     });
-    outgoing.on('finish', startResponseClock);
-    outgoing.on('response', (response) => {
-      // While the body streams, a silence as long as the response timeout ends it.
-      const socket = response.socket;
-      const onSilence = () => response.destroy(new Error('upstream went silent'));
-      socket.setTimeout(request.responseTimeoutMs);
-      socket.on('timeout', onSilence);
-      response.once('close', () => {
-        socket.setTimeout(0);
-        socket.off('timeout', onSilence);
-      });
-      settle({ ok: true, response });
+    // One idle timeout on the connection covers both waits: for the answer once the request is
+    // sent, and within a streaming answer. The pool resets it when the connection is free again.
+    let response: IncomingMessage | undefined;
+    outgoing.setTimeout(request.responseTimeoutMs, () => {
+      if (response) return void response.destroy(new Error('upstream went silent'));
+      outgoing.destroy();
+      settle({ ok: false, failure: 'timeout', cause: `no answer within ${request.responseTimeoutMs / 1000} s` });
+    });
+    outgoing.on('response', (answer) => {
+      response = answer;
+      settle({ ok: true, response: answer });
     });
     outgoing.on('error', (error: NodeJS.ErrnoException) => {
       const stale = outgoing.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE');

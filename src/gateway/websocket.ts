@@ -118,7 +118,7 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
     const url = new URL(`${upstream.url.pathname}${target.rawPathAndQuery}`, upstream.url.origin);
     url.protocol = upstream.url.protocol === 'https:' ? 'wss:' : 'ws:';
     const headers: Record<string, string> = {};
-    if (upstream.authString !== null) headers.authorization = `Basic ${Buffer.from(upstream.authString).toString('base64')}`;
+    if (upstream.basicAuthorization !== null) headers.authorization = upstream.basicAuthorization;
     const up = new WebSocket(url, ['prefect'], { headers, handshakeTimeout: options.connectTimeoutMs, maxPayload: MAX_FRAME_BYTES });
 
     const end = (code: number, reason: string) => {

@@ -234,6 +234,43 @@ describe('when the upstream fails', () => {
       await new Promise<void>((r) => silent.close(() => r()));
     }
   });
+
+  it('cuts a streamed answer off when the upstream falls silent in the middle of it, and serves the next request', async () => {
+    let calls = 0;
+    const stalls = createServer((req, res) => {
+      calls += 1;
+      if (calls === 1) {
+        res.writeHead(200, { 'content-type': 'application/json' }); // chunked: streamed through
+        res.write('[{"id": 1},');
+        return; // and nothing more
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2' });
+      res.end('[]');
+    });
+    await new Promise<void>((r) => stalls.listen(0, '127.0.0.1', r));
+    const slow = await startHarness({ upstreamResponseTimeoutMs: 300 });
+    try {
+      const o = await slow.bootstrap();
+      const w = await createWorkspace(slow, o.accountId, o.key);
+      const wsBase = `/api/accounts/${o.accountId}/workspaces/${w.id}`;
+      const port = (stalls.address() as { port: number }).port;
+      await slow.request('PUT', `${wsBase}/gateway`, { key: o.key, body: { upstream_url: `http://127.0.0.1:${port}/api` } });
+      const address = await slow.app.server.listen({ host: '127.0.0.1', port: 0 });
+      const started = Date.now();
+      const cut = await fetch(`${address}${wsBase}/flows/filter`, { method: 'POST', headers: { authorization: `Bearer ${o.key}`, 'content-type': 'application/json' }, body: '{}' })
+        .then((res) => res.text())
+        .then(() => 'complete', () => 'cut');
+      expect(cut).toBe('cut');
+      expect(Date.now() - started).toBeLessThan(5_000);
+      const next = await slow.request('POST', `${wsBase}/flows/filter`, { key: o.key, body: {} });
+      expect(next.status).toBe(200);
+      expect(next.body).toEqual([]);
+    } finally {
+      await slow.close();
+      stalls.closeAllConnections();
+      await new Promise<void>((r) => stalls.close(() => r()));
+    }
+  });
 });
 
 /** Sends bytes as they are and reads the status code of the answer. */

@@ -24,6 +24,8 @@ export interface Upstream {
   url: URL;
   /** The credential to send as HTTP Basic auth, or null when the upstream needs none. */
   authString: string | null;
+  /** The Authorization header that carries authString as HTTP Basic, made once per lookup. */
+  basicAuthorization: string | null;
 }
 
 export type UpstreamLookup = { ok: true; upstream: Upstream } | { ok: false; reason: 'not_configured' | 'credential_unreadable' };
@@ -68,7 +70,7 @@ export function gatewayService(deps: Deps, secretKey: SecretKey) {
       if (!opened.ok) return { ok: false, reason: 'credential_unreadable' };
       authString = opened.value;
     }
-    return { ok: true, upstream: { url: new URL(row.upstream_url), authString } };
+    return { ok: true, upstream: { url: new URL(row.upstream_url), authString, basicAuthorization: authString === null ? null : `Basic ${Buffer.from(authString).toString('base64')}` } };
   }
 
   return {
