@@ -257,6 +257,27 @@ describe('changing the password', () => {
     expect(after).toEqual(before);
     expect((await h.request('GET', '/api/me/', { headers: browser(s) })).status).toBe(200);
   });
+
+  it('answers 429 with Retry-After after 5 wrong current passwords, even to the right one, for that user only', async () => {
+    const p = await personWithPassword(h);
+    const other = await personWithPassword(h);
+    const s = await signIn(h, p.email, p.password);
+    const change = (session: typeof s, current: string) =>
+      h.request('POST', '/api/me/password', { headers: browser(session, session.csrf), body: { current_password: current, new_password: 'a brand new passphrase' } });
+    for (let i = 0; i < 5; i++) expect((await change(s, `wrong guess ${i}`)).status).toBe(403);
+    const limited = await change(s, p.password);
+    expect(limited.status).toBe(429);
+    expect(limited.body.code).toBe('RATE_LIMITED');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    const unchanged = await h.handle.store.db.selectFrom('users').select('password_hash').where('id', '=', p.userId).executeTakeFirstOrThrow();
+    expect(await signIn(h, p.email, p.password)).toBeTruthy();
+    const otherSession = await signIn(h, other.email, other.password);
+    expect((await change(otherSession, other.password)).status).toBe(204);
+    h.clock.advance(15 * 60 * 1000);
+    expect((await change(s, p.password)).status).toBe(204);
+    const changed = await h.handle.store.db.selectFrom('users').select('password_hash').where('id', '=', p.userId).executeTakeFirstOrThrow();
+    expect(changed).not.toEqual(unchanged);
+  });
 });
 
 describe('keys and cookies together', () => {

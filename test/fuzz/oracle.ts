@@ -47,6 +47,7 @@ export const ROUTE_EXTRAS: Record<string, { statuses: number[]; why: string }> =
   'POST /api/accounts/:account_id/workspaces/:workspace_id/bot_access/': { statuses: [409], why: 'CONCURRENT_CHANGE (two grants at once)' },
   'PUT /api/accounts/:account_id/workspaces/:workspace_id/gateway': { statuses: [409], why: 'CONCURRENT_CHANGE (two first settings at once)' },
   'POST /api/auth/login': { statuses: [429], why: 'RATE_LIMITED: the fuzz fails sign-in far more than the throttle allows' },
+  'POST /api/me/password': { statuses: [429], why: 'RATE_LIMITED: the fuzz gives wrong current passwords far more than the throttle allows' },
   'POST /api/setup': { statuses: [409], why: 'SETUP_DONE: the fuzzed server has accounts' },
   'POST /api/accounts/:account_id/invitations/': { statuses: [409], why: 'ALREADY_MEMBER' },
   'POST /api/accounts/:account_id/invitations/:invitation_id/revoke': { statuses: [409], why: 'INVITATION_USED' },

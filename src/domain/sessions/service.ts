@@ -6,7 +6,7 @@ import { newId, type Actor, type OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { csrfTokenFor, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret, verifyPassword } from '../secrets.js';
 import { normalizeEmail } from '../users/create.js';
-import { addressKey, clearFailures, countAttempt, emailKey, THROTTLE, uncountAttempt } from './throttle.js';
+import { addressKey, clearFailures, countAttempt, emailKey, passwordChangeKey, THROTTLE, uncountAttempt } from './throttle.js';
 
 export const DEFAULT_SESSION_TTL_SECONDS = 12 * 60 * 60;
 /** How often a session's `updated` (last seen) is written: not on every request. */
@@ -184,7 +184,13 @@ export function sessionService(deps: Deps, options: { ttlSeconds?: number } = {}
       const user = await store.db.selectFrom('users').select(['id', 'password_hash']).where('id', '=', userId).executeTakeFirst();
       if (!user) return fail('NOT_FOUND', 'User not found');
       if (!user.password_hash) return fail('NO_PASSWORD_YET');
+      // Each check is an Argon2 hash: counted first, like a sign-in, so a stolen session or key
+      // can neither guess the password at speed nor keep the server busy hashing.
+      const key = passwordChangeKey(userId);
+      const wait = await countAttempt(store.db, key, THROTTLE.perEmail, clock.now());
+      if (wait > 0) return { ok: false, code: 'RATE_LIMITED', detail: `Too many wrong current passwords; try again in ${wait} seconds`, retryAfter: wait };
       if (!(await verifyPassword(user.password_hash, input.current_password ?? ''))) return fail('WRONG_PASSWORD');
+      await clearFailures(store.db, key);
       return storePassword(ctx, userId, input.new_password, keepSessionId);
     },
 

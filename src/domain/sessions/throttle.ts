@@ -13,6 +13,8 @@ export const THROTTLE = {
 
 export const emailKey = (email: string) => `email:${email.trim().toLowerCase()}`;
 export const addressKey = (ip: string) => `ip:${ip}`;
+/** Wrong current passwords given to change a user's password, counted like failed sign-ins. */
+export const passwordChangeKey = (userId: string) => `password-change:${userId}`;
 
 /**
  * Counts one attempt against `key` and answers the seconds until `key` may try again when this
