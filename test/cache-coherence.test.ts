@@ -42,6 +42,21 @@ describe('the authentication cache', () => {
     expect(await on(h.app, 'GET', '/api/me/', bot.key)).toBe(401);
   });
 
+  it('keeps what it holds when a service account is created (nothing cached is about it), and the new key works in every process at once', async () => {
+    const bot = await createBot(h, owner.accountId, owner.key);
+    expect(await on(h.app, 'GET', '/api/me/', bot.key)).toBe(200);
+    await sql`delete from api_keys where bot_id = ${bot.id}`.execute(h.handle.store.db);
+    const created = await createBot(h, owner.accountId, owner.key);
+    // Still cached: the creation emptied nothing.
+    expect(await on(h.app, 'GET', '/api/me/', bot.key)).toBe(200);
+    // The new key is not in any cache (an unknown key is never kept) and is read from the store.
+    expect(await on(h.app, 'GET', '/api/me/', created.key)).toBe(200);
+    expect(await on(other, 'GET', '/api/me/', created.key)).toBe(200);
+    // A change still empties it.
+    expect((await h.request('POST', `/api/accounts/${owner.accountId}/bots/${created.id}/rotate_api_key`, { key: owner.key, body: {} })).status).toBe(201);
+    expect(await on(h.app, 'GET', '/api/me/', bot.key)).toBe(401);
+  });
+
   it('forgets in every process before a revoking call returns: key, service account, access, role', async () => {
     const ws = await createWorkspace(h, owner.accountId, owner.key);
     const scopes = `/api/me/workspaces/${ws.id}/scopes`;

@@ -22,6 +22,14 @@ export interface TxOptions {
   onUniqueViolation?: Failure;
   /** The answer when a referenced row vanished meanwhile. */
   onForeignKeyViolation?: Failure;
+  /**
+   * False for a write that only inserts rows no cached answer is about: every cached answer concerns
+   * a key, actor or workspace that existed when it was read (a lookup that finds no such thing is
+   * not kept), so a brand-new service account with its membership and first key leaves all of them
+   * true, and no process needs to forget anything. Default true: anything that changes or removes
+   * a row invalidates.
+   */
+  invalidates?: boolean;
 }
 
 /**
@@ -40,7 +48,7 @@ export async function inTransaction<T>(
     let stamp: number | null = null;
     const result = await deps.store.db.transaction().execute(async (tx) => {
       const value = await work(tx);
-      if (!isFailure(value)) stamp = await coherence.stamp(tx);
+      if (!isFailure(value) && options.invalidates !== false) stamp = await coherence.stamp(tx);
       return value;
     });
     if (stamp !== null) await coherence.settle(stamp);

@@ -125,7 +125,8 @@ export function serviceAccountService(deps: Deps) {
           failpoint('create.before_commit');
           return ok({ ...bot, account_role_name: 'Member' as const, api_key: key });
         },
-        { onUniqueViolation: nameTaken },
+        // A new service account, its Member membership and its first key: nothing cached refers to them.
+        { onUniqueViolation: nameTaken, invalidates: false },
       );
       failpoint('create.after_commit');
       return created;
