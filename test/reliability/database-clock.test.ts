@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROOT } from '../support/build.js';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { relayedPostgres, type TcpProxy } from '../support/tcp-proxy.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { startDatabaseClock, type DatabaseClock } from '../../src/store/database-clock.js';
 import {
@@ -156,12 +156,9 @@ describe.skipIf(STORE_KIND !== 'postgres')('the database clock', () => {
   let clock: DatabaseClock | undefined;
 
   beforeAll(async () => {
-    const target = new URL(PG_URL);
-    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const viaProxy = new URL(PG_URL);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    store = await openStore({ dataDir: '', databaseUrl: viaProxy.toString() });
+    const relayed = await relayedPostgres(PG_URL);
+    proxy = relayed.proxy;
+    store = await openStore({ dataDir: '', databaseUrl: relayed.url });
     db = new pg.Client({ connectionString: PG_URL });
     await db.connect();
   });

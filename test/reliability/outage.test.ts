@@ -13,7 +13,7 @@
 import { Agent, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTcpProxy, type OutageMode, type TcpProxy } from '../support/tcp-proxy.js';
+import { relayedPostgres, type OutageMode, type TcpProxy } from '../support/tcp-proxy.js';
 import {
   LONG, PG_URL, STORE_KIND, bootstrapOwner, call, expectStatus, isNetworkFailure, killAll, newStore, sleep, startGatehouse,
   type Answer, type GatehouseProcess, type NetworkFailure, type Owner, type StoreUnderTest,
@@ -54,12 +54,9 @@ describe.skipIf(STORE_KIND !== 'postgres')('PostgreSQL outage under load, seen t
   const agent = new Agent({ keepAlive: true, maxSockets: LOAD_WORKERS });
 
   beforeAll(async () => {
-    const target = new URL(PG_URL);
-    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const viaProxy = new URL(PG_URL);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    store = newStore('gh_outage', viaProxy.toString());
+    const relayed = await relayedPostgres(PG_URL);
+    proxy = relayed.proxy;
+    store = newStore('gh_outage', relayed.url);
     owner = await bootstrapOwner(store, 'outage');
     upstream = createServer((req, res) => {
       req.resume();
