@@ -64,6 +64,8 @@ async function benchStore(kind, options, machine, cores) {
   const setupTimes = [];
   const loads = [['start', loadAverage()]];
   const distBuilt = distBuildTime();
+  // Read when the servers start, not when the results are written: src/ may be edited meanwhile.
+  const commit = gitState();
   const scenarios = options.scenarios;
   let failed = true;
 
@@ -133,7 +135,7 @@ async function benchStore(kind, options, machine, cores) {
       checks.push(...(await SCENARIO_RUNNERS[name](ctx)));
       loads.push([`after ${name}`, loadAverage()]);
     }
-    const file = writeResults({ kind, options, machine, cores, ctx, processes, sections, setupTimes, loads, checks, distBuilt });
+    const file = writeResults({ kind, options, machine, cores, ctx, processes, sections, setupTimes, loads, checks, distBuilt, commit });
     log(`\n${checksTable(checks)}\n\nwrote ${relative(process.cwd(), file)}`);
     failed = false;
   } finally {
@@ -155,7 +157,7 @@ function reduced(options) {
 
 const distBuildTime = () => statSync(join(ROOT, 'dist/app.js')).mtime.toISOString();
 
-function writeResults({ kind, options, machine, cores, ctx, processes, sections, setupTimes, loads, checks, distBuilt }) {
+function writeResults({ kind, options, machine, cores, ctx, processes, sections, setupTimes, loads, checks, distBuilt, commit }) {
   const date = machine.date.slice(0, 10);
   const partial = options.scenarios.length < Object.keys(SCENARIO_RUNNERS).length;
   const suffix = options.quick ? '-quick' : partial ? '-partial' : '';
@@ -189,7 +191,7 @@ function writeResults({ kind, options, machine, cores, ctx, processes, sections,
       ? '- Pinning: **none** (taskset missing or one core): server and load generator share the CPUs'
       : `- Pinning: every server process on core ${cores.server} (\`taskset -c ${cores.server}\`), the load generator (this runner, autocannon ${cores.autocannon}) on core ${cores.generator}`,
     `- Store: ${store}`,
-    `- Gatehouse: commit ${gitState()}; dist/ built ${distBuilt}; log level \`${options.logLevel}\``,
+    `- Gatehouse: commit ${commit}; dist/ built ${distBuilt}; log level \`${options.logLevel}\``,
     `- Command: \`npm run bench -- ${process.argv.slice(2).join(' ')}\``,
     `- Settings: ${options.duration} s per run after a ${options.warmup} s warm-up per target, ${options.connections} connections, ${options.runs} interleaved run(s) per target; large store ${int(options.largeKeys)} keys`,
     `- Load average (1 min): ${loads.map(([when, value]) => `${when} ${value.toFixed(2)}`).join(', ')}`,
