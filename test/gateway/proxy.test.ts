@@ -235,6 +235,27 @@ describe('when the upstream fails', () => {
     }
   });
 
+  it('answers 502 naming the workspace when the upstream breaks off a small answer, without its headers', async () => {
+    const breaks = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100', 'x-upstream': 'yes' });
+      res.write('only ten b');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    await new Promise<void>((r) => breaks.listen(0, '127.0.0.1', r));
+    try {
+      const w = await workspaceAt(`http://127.0.0.1:${(breaks.address() as { port: number }).port}/api`);
+      const res = await h.request('POST', `/api/accounts/${owner.accountId}/workspaces/${w.id}/flows/filter`, { key: owner.key, body: {} });
+      expect(res.status).toBe(502);
+      expect(res.body.code).toBe('UPSTREAM_UNREACHABLE');
+      expect(res.body.detail).toContain(w.handle);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.headers['x-upstream']).toBeUndefined();
+    } finally {
+      breaks.closeAllConnections();
+      await new Promise<void>((r) => breaks.close(() => r()));
+    }
+  });
+
   it('cuts a streamed answer off when the upstream falls silent in the middle of it, and serves the next request', async () => {
     let calls = 0;
     const stalls = createServer((req, res) => {

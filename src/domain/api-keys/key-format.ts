@@ -1,7 +1,6 @@
 // The shape of a Gatehouse API key: `pnb_`/`pnu_` + 30 random base62 characters + a 6-character
 // base62 CRC32 of those 30, so a mistyped or truncated key is refused without a store lookup and
 // secret scanners can match `pn[bu]_[A-Za-z0-9]{36}`.
-import { createHash, randomBytes } from 'node:crypto';
 import * as crypto from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
@@ -30,7 +29,7 @@ function randomBody(): string {
   // Rejection sampling keeps every character uniform: 248 = 4 * 62.
   let out = '';
   while (out.length < BODY_LENGTH) {
-    for (const byte of randomBytes(BODY_LENGTH * 2)) {
+    for (const byte of crypto.randomBytes(BODY_LENGTH * 2)) {
       if (byte < 248 && out.length < BODY_LENGTH) out += ALPHABET[byte % 62];
     }
   }
@@ -55,7 +54,7 @@ const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encodi
 
 /** What the store keeps instead of the key. */
 export function hashKey(key: string): string {
-  return oneShotHash ? oneShotHash('sha256', key, 'hex') : createHash('sha256').update(key).digest('hex');
+  return oneShotHash ? oneShotHash('sha256', key, 'hex') : crypto.createHash('sha256').update(key).digest('hex');
 }
 
 /** The prefix and four characters of the random part: enough to recognise, never to use. */

@@ -248,11 +248,10 @@ async function proxy(req: FastifyRequest, reply: FastifyReply, options: ProxyOpt
   const { response } = result;
   // The caller going away ends the upstream exchange too.
   reply.raw.once('close', () => response.destroy());
-  reply.code(response.statusCode ?? 502).headers(downstreamResponseHeaders(response.headers, locationRewriter(upstream.url, publicBase(req, target.value))));
-  if (!isSmallBody(response.headers)) return reply.send(response);
   // A small answer is read whole and written in one go: one write to the caller instead of one per chunk.
-  const answer = await readAll(response);
+  const answer = isSmallBody(response.headers) ? await readAll(response) : response;
   if (answer === null) return sendError(req, reply, 'UPSTREAM_UNREACHABLE', `The Prefect server of workspace ${await label()} (${upstream.url.origin}) broke off its answer`);
+  reply.code(response.statusCode ?? 502).headers(downstreamResponseHeaders(response.headers, locationRewriter(upstream.url, publicBase(req, target.value))));
   return reply.send(answer);
 }
 
