@@ -86,7 +86,8 @@ async function visit(page: Page, c: PageCase): Promise<void> {
   await page.getByRole('heading', { name: c.heading, level: 1 }).waitFor();
   await c.loaded(page).waitFor();
   expect(await page.getByRole('alert').allTextContents(), c.heading).toEqual([]);
-  expect(await page.getByText('Loading…').count(), c.heading).toBe(0);
+  // A page may load several lists (My API keys: keys and sessions); each must finish loading.
+  await expect.poll(() => page.getByText('Loading…').count(), { message: c.heading, timeout: 5_000 }).toBe(0);
 }
 
 /** A new signed-in page at `width`×`height`, opened on the first page of the account. */
