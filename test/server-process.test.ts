@@ -7,7 +7,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PG_URL, STORE_KIND } from './support/harness.js';
 import { ROOT } from './support/build.js';
 
@@ -117,6 +117,8 @@ describe('gatehouse start on an empty store', () => {
   });
 
   it('prints a bootstrap command whose flags reach this store, and its key authenticates here', async () => {
+    // Printed after the "serving" line that start() waits for: it needs a setup token from the store first.
+    await vi.waitFor(() => expect(server.output()).toContain('gatehouse bootstrap'), { timeout: 5_000 });
     const line = server.output().split('\n').find((l) => l.includes('gatehouse bootstrap'));
     expect(line, server.output()).toBeDefined();
     const words = shellWords(line!.trim(), process.env);
