@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
-import cookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -107,7 +106,6 @@ export async function createApp(options: AppOptions): Promise<App> {
     done();
   });
   const hasWebPage = Boolean(options.webRoot && existsSync(join(options.webRoot, 'index.html')));
-  await server.register(cookie);
   installErrorHandling(server, (error) => store.isUnavailable(error), hasWebPage ? webPageFallback : undefined);
   installJsonParser(server);
   installAuth(server, { services, store, throttle: keyThrottle });

@@ -1,12 +1,14 @@
 // The authentication cache (src/cache/) may keep keys and grants in memory only as long as no
 // other process could have revoked them: these tests use two connections to one store as two
 // processes, and check that a revoking call returns only once the other has forgotten.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import type { Store } from '../src/store/store.js';
+import { sqliteCoherence } from '../src/cache/coherence.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 import { STORE_KIND, startHarness, type Harness } from './support/harness.js';
 import { createBot, createWorkspace, grant } from './support/members.js';
@@ -124,3 +126,95 @@ async function until(probe: () => boolean, timeoutMs = 3_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe.runIf(STORE_KIND === 'sqlite')('looks at data_version on SQLite', () => {
+  // Two more connections to the file, each with its own coherence: a reader that may go 300 ms
+  // between looks (long enough to see), and a writer.
+  const WINDOW = 300;
+  let readerStore: Store;
+  let writerStore: Store;
+  beforeAll(async () => {
+    readerStore = await h.handle.reopen();
+    writerStore = await h.handle.reopen();
+  });
+  afterAll(async () => {
+    await readerStore.close();
+    await writerStore.close();
+  });
+
+  const counting = (store: Store) => {
+    const counter = { reads: 0, read: () => (counter.reads++, store.dataVersion!()) };
+    return counter;
+  };
+  const write = (store: Store) => sql`update cache_epoch set seq = seq + 1`.execute(store.db);
+
+  it('looks at most once per window in a serving process, and on every authentication in one that does not serve', async () => {
+    const serving = counting(readerStore);
+    const reader = sqliteCoherence({ dataVersion: serving.read, db: readerStore.db, windowMs: WINDOW });
+    await reader.start();
+    const before = serving.reads;
+    for (let i = 0; i < 1_000; i++) reader.glance();
+    expect(serving.reads - before).toBeLessThanOrEqual(2);
+    await reader.stop();
+
+    const cli = counting(readerStore);
+    const unregistered = sqliteCoherence({ dataVersion: cli.read, db: readerStore.db, windowMs: WINDOW });
+    const start = cli.reads;
+    for (let i = 0; i < 100; i++) unregistered.glance();
+    expect(cli.reads - start).toBe(100);
+  });
+
+  it('makes an invalidating write wait out the window of another serving process, which then sees it', async () => {
+    const reader = sqliteCoherence({ dataVersion: readerStore.dataVersion!, db: readerStore.db, windowMs: WINDOW });
+    const writer = sqliteCoherence({ dataVersion: writerStore.dataVersion!, db: writerStore.db });
+    await reader.start();
+    try {
+      reader.glance();
+      const generation = reader.generation();
+      await write(writerStore);
+      const started = performance.now();
+      await writer.settle(await writer.stamp(writerStore.db));
+      expect(performance.now() - started).toBeGreaterThanOrEqual(WINDOW);
+      // Had the write not waited, this glance would fall inside the reader's window and miss it.
+      reader.glance();
+      expect(reader.generation()).not.toBe(generation);
+    } finally {
+      await reader.stop();
+    }
+    // Stopped: the next write waits only for the other serving processes (1 ms windows).
+    await write(writerStore);
+    const started = performance.now();
+    await writer.settle(0);
+    expect(performance.now() - started).toBeLessThan(WINDOW / 3);
+  });
+
+  it('catches up when it starts serving: writes made before its row committed did not wait for it', async () => {
+    const reader = sqliteCoherence({ dataVersion: readerStore.dataVersion!, db: readerStore.db, windowMs: WINDOW });
+    const writer = sqliteCoherence({ dataVersion: writerStore.dataVersion!, db: writerStore.db });
+    reader.glance();
+    const generation = reader.generation();
+    await write(writerStore);
+    await writer.settle(0);
+    await reader.start();
+    try {
+      reader.glance();
+      expect(reader.generation()).not.toBe(generation);
+    } finally {
+      await reader.stop();
+    }
+  });
+
+  it('forgets a process that died without stopping, and does not wait for it', async () => {
+    const reader = sqliteCoherence({ dataVersion: readerStore.dataVersion!, db: readerStore.db, windowMs: WINDOW });
+    await reader.start();
+    const row = await readerStore.db.selectFrom('cache_processes').selectAll().where('pid', '=', process.pid).executeTakeFirstOrThrow();
+    await reader.stop();
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    await readerStore.db.insertInto('cache_processes').values({ id: 'died', host: row.host, pid: dead, window_ms: 60_000 }).execute();
+    const writer = sqliteCoherence({ dataVersion: writerStore.dataVersion!, db: writerStore.db });
+    const started = performance.now();
+    await writer.settle(0);
+    expect(performance.now() - started).toBeLessThan(WINDOW / 3);
+    expect(await readerStore.db.selectFrom('cache_processes').select('id').where('id', '=', 'died').executeTakeFirst()).toBeUndefined();
+  });
+});

@@ -20,12 +20,14 @@ class Bounded<V> {
 
 export interface AuthCache {
   /**
-   * Catches up with writes of other processes. Every authentication calls it first, so what a
-   * request finds in the cache is at least as new as the request.
+   * Catches up with writes of other processes as the store's coherence requires (Coherence.glance).
+   * Every authentication calls it first, so no entry it uses predates a revoking call that returned.
    */
   poll(): void;
   /** `load()` unless a trusted entry exists for `key` in `kind`; keeps the answer if nothing changed meanwhile. */
   through<V>(kind: string, key: string, load: () => Promise<V>): Promise<V>;
+  /** The trusted entry for `key` in `kind`, or undefined: what a request can decide without waiting. */
+  peek<V>(kind: string, key: string): V | undefined;
   readonly coherence: Coherence;
 }
 
@@ -45,12 +47,13 @@ export function authCache(coherence: Coherence): AuthCache {
 
   return {
     coherence,
-    poll: () => coherence.poll(),
+    poll: () => coherence.glance(),
+    peek<V>(kind: string, key: string): V | undefined {
+      return usable() ? (kinds.get(kind)?.get(key) as V | undefined) : undefined;
+    },
     async through<V>(kind: string, key: string, load: () => Promise<V>): Promise<V> {
-      if (usable()) {
-        const hit = kinds.get(kind)?.get(key);
-        if (hit !== undefined) return hit as V;
-      }
+      const hit = this.peek<V>(kind, key);
+      if (hit !== undefined) return hit;
       // A miss reads the store: look for other processes' writes just before and just after, and
       // keep the answer only when none committed meanwhile (it may predate them).
       coherence.poll();

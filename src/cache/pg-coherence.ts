@@ -122,6 +122,7 @@ export function pgCoherence(options: PgCoherenceOptions): Coherence {
     generation: () => generation,
     // Notifications arrive on their own; nothing to look for.
     poll: () => {},
+    glance: () => {},
     trusted: () => listener !== null && performance.now() < leaseEnd,
 
     async stamp(tx: Kysely<any>): Promise<number> {

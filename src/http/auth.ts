@@ -2,9 +2,8 @@
 // read: the Bearer key or session cookie names an actor, and authz/evaluate() decides the route's
 // requirement.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type {} from '@fastify/cookie';
-import { evaluate, type Grants } from '../authz/requirements.js';
-import { cachedAccountGrant, cachedWorkspaceScopes } from '../domain/access/grants.js';
+import { evaluate, type Grants, type Requirement } from '../authz/requirements.js';
+import { cachedAccountGrant, cachedWorkspaceScopes, peekAccountGrant, peekWorkspaceScopes, type AccountGrant } from '../domain/access/grants.js';
 import type { Services } from '../domain/services.js';
 import type { Store } from '../store/store.js';
 import { HttpError } from './errors.js';
@@ -12,11 +11,11 @@ import { constantTimeEqual } from '../domain/secrets.js';
 import type { KeyThrottle } from './key-throttle.js';
 import type { Actor } from '../domain/context.js';
 import { hashKey } from '../domain/api-keys/key-format.js';
+import { sessionToken } from './session-cookie.js';
 
 const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
 const UUID_ANY_CASE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export const SESSION_COOKIE = 'gatehouse_session';
 const TOO_MANY_BAD_KEYS = 'Too many requests with invalid API keys from this address; wait and try again';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -58,7 +57,7 @@ export async function resolveCaller(request: FastifyRequest, services: Services,
     else if (!throttledAs401) throw new HttpError('RATE_LIMITED', TOO_MANY_BAD_KEYS, outcome.retryAfter);
     return;
   }
-  const token = request.cookies?.[SESSION_COOKIE];
+  const token = sessionToken(request);
   if (!token) return;
   const session = await services.sessions.authenticate(token);
   if (!session) return;
@@ -71,47 +70,107 @@ export async function resolveCaller(request: FastifyRequest, services: Services,
   request.auth.csrfToken = session.csrfToken;
 }
 
-export function installAuth(app: FastifyInstance, deps: { services: Services; store: Store; throttle: KeyThrottle }): void {
+export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
   app.decorateRequest('auth', null as never);
 
-  app.addHook('onRequest', async (request) => {
+  // Callback style: a request whose key, grant and scopes are all in the cache is decided without
+  // a promise. Anything else (a miss, a session cookie, a bad or throttled key) asks the store.
+  app.addHook('onRequest', (request, _reply, done) => {
     request.auth = { actor: null, account: null, scopes: null, sessionId: null, csrfToken: null };
     const requirement = request.routeOptions.config?.requirement;
     // Unknown routes reach the not-found handler; every registered route has a requirement.
-    if (!requirement || requirement.kind === 'public') return;
-
-    // nginx turns any forward-auth answer but 2xx/401/403 into a 500: there a throttled address
-    // is told 401 (still without a store lookup) rather than 429.
-    await resolveCaller(request, deps.services, deps.throttle, request.routeOptions.url === '/api/gateway/authorize');
-    const actor = request.auth.actor;
-    if (!actor) throw new HttpError('UNAUTHENTICATED');
-
-    const params = (request.params ?? {}) as Record<string, string | undefined>;
-    // UUIDs are stored lowercase; accept any case in paths, as UUID parsers do.
-    for (const [name, value] of Object.entries(params)) {
-      if (value && UUID_ANY_CASE.test(value)) params[name] = value.toLowerCase();
+    if (!requirement || requirement.kind === 'public') return done();
+    try {
+      if (decideFromCache(request, requirement, deps)) return done();
+    } catch (error) {
+      return done(error as Error);
     }
-    const grants: Grants = { authenticated: true };
-    if (requirement.kind === 'self') {
-      grants.isSelf = actor.type === 'user' && actor.id === params.user_id;
-    }
-    if ((requirement.kind === 'account' || requirement.kind === 'workspace') && params.account_id && actor.actorId) {
-      request.auth.account = await cachedAccountGrant(deps.store, params.account_id, actor.actorId);
-      grants.accountPermissions = request.auth.account?.permissions ?? null;
-    }
-    if (requirement.kind === 'workspace' && params.account_id && params.workspace_id && actor.actorId) {
-      request.auth.scopes = await cachedWorkspaceScopes(deps.store, params.account_id, params.workspace_id, actor.actorId, request.auth.account);
-      grants.workspaceScopes = request.auth.scopes;
-    }
-
-    const decision = evaluate(requirement, grants);
-    if (decision === 'allow') return;
-    if (decision === 'unauthenticated') throw new HttpError('UNAUTHENTICATED');
-    if (decision === 'not_found') {
-      const what = requirement.kind === 'workspace' ? 'Workspace' : requirement.kind === 'self' ? 'User' : 'Account';
-      throw new HttpError('NOT_FOUND', `${what} not found`);
-    }
-    const needed = requirement.kind === 'account' ? `account permission \`${requirement.permission}\`` : `workspace scope \`${(requirement as { scope: string }).scope}\``;
-    throw new HttpError('FORBIDDEN', `You do not have the ${needed} this action needs; ask an account Owner or Admin`);
+    decideFromStore(request, requirement, deps).then(() => done(), done);
   });
+}
+
+interface AuthDeps {
+  services: Services;
+  store: Store;
+  throttle: KeyThrottle;
+}
+
+/** The route's path parameters, UUIDs lowercased: they are stored lowercase, and UUID parsers accept any case. */
+function normalizedParams(request: FastifyRequest): Record<string, string | undefined> {
+  const params = (request.params ?? {}) as Record<string, string | undefined>;
+  for (const name in params) {
+    const value = params[name];
+    if (value && UUID_ANY_CASE.test(value)) params[name] = value.toLowerCase();
+  }
+  return params;
+}
+
+const needsAccount = (requirement: Requirement, params: Record<string, string | undefined>) =>
+  (requirement.kind === 'account' || requirement.kind === 'workspace') && Boolean(params.account_id);
+const needsWorkspace = (requirement: Requirement, params: Record<string, string | undefined>) =>
+  requirement.kind === 'workspace' && Boolean(params.account_id && params.workspace_id);
+
+/**
+ * Decides from the cache alone when the request carries a key and everything it needs is cached:
+ * true once decided (allowed, or an HttpError thrown), false when only the store can tell.
+ */
+function decideFromCache(request: FastifyRequest, requirement: Requirement, deps: AuthDeps): boolean {
+  const key = presentedKey(request);
+  if (!key) return false;
+  const digest = hashKey(key);
+  if (deps.throttle.retryAfter(request.ip, digest) !== null) return false;
+  const actor = deps.services.apiKeys.authenticateCached(key, digest);
+  if (!actor?.actorId) return false;
+  const params = normalizedParams(request);
+  let account: AccountGrant | null = null;
+  let scopes: ReadonlySet<string> | null = null;
+  if (needsAccount(requirement, params)) {
+    const cached = peekAccountGrant(deps.store, params.account_id!, actor.actorId);
+    if (cached === undefined) return false;
+    account = cached;
+  }
+  if (needsWorkspace(requirement, params)) {
+    const cached = peekWorkspaceScopes(deps.store, params.account_id!, params.workspace_id!, actor.actorId);
+    if (cached === undefined) return false;
+    scopes = cached;
+  }
+  deps.throttle.succeeded(request.ip, digest);
+  Object.assign(request.auth, { actor, account, scopes });
+  conclude(request, requirement, params);
+  return true;
+}
+
+async function decideFromStore(request: FastifyRequest, requirement: Requirement, deps: AuthDeps): Promise<void> {
+  // nginx turns any forward-auth answer but 2xx/401/403 into a 500: there a throttled address
+  // is told 401 (still without a store lookup) rather than 429.
+  await resolveCaller(request, deps.services, deps.throttle, request.routeOptions.url === '/api/gateway/authorize');
+  const actor = request.auth.actor;
+  if (!actor) throw new HttpError('UNAUTHENTICATED');
+  const params = normalizedParams(request);
+  if (needsAccount(requirement, params) && actor.actorId) {
+    request.auth.account = await cachedAccountGrant(deps.store, params.account_id!, actor.actorId);
+  }
+  if (needsWorkspace(requirement, params) && actor.actorId) {
+    request.auth.scopes = await cachedWorkspaceScopes(deps.store, params.account_id!, params.workspace_id!, actor.actorId, request.auth.account);
+  }
+  conclude(request, requirement, params);
+}
+
+/** Allows the request (returns) or throws the HttpError the requirement calls for. */
+function conclude(request: FastifyRequest, requirement: Requirement, params: Record<string, string | undefined>): void {
+  const actor = request.auth.actor!;
+  const grants: Grants = { authenticated: true };
+  if (requirement.kind === 'self') grants.isSelf = actor.type === 'user' && actor.id === params.user_id;
+  if (needsAccount(requirement, params) && actor.actorId) grants.accountPermissions = request.auth.account?.permissions ?? null;
+  if (needsWorkspace(requirement, params) && actor.actorId) grants.workspaceScopes = request.auth.scopes;
+
+  const decision = evaluate(requirement, grants);
+  if (decision === 'allow') return;
+  if (decision === 'unauthenticated') throw new HttpError('UNAUTHENTICATED');
+  if (decision === 'not_found') {
+    const what = requirement.kind === 'workspace' ? 'Workspace' : requirement.kind === 'self' ? 'User' : 'Account';
+    throw new HttpError('NOT_FOUND', `${what} not found`);
+  }
+  const needed = requirement.kind === 'account' ? `account permission \`${requirement.permission}\`` : `workspace scope \`${(requirement as { scope: string }).scope}\``;
+  throw new HttpError('FORBIDDEN', `You do not have the ${needed} this action needs; ask an account Owner or Admin`);
 }

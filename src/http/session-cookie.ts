@@ -1,23 +1,32 @@
 // The session cookie: HttpOnly (scripts cannot read it), SameSite=Lax, Secure when served over TLS.
+// Read and written here alone (with the `cookie` package), so requests made with a key carry no
+// cookie machinery: no hook parses or writes cookies on every request.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { SESSION_COOKIE } from './auth.js';
+import { parseCookie, stringifySetCookie, type SetCookie } from 'cookie';
 import type { NewSession } from '../domain/sessions/service.js';
+
+export const SESSION_COOKIE = 'gatehouse_session';
+
+/** The session token the browser sent, if any. */
+export function sessionToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.cookie;
+  return header ? parseCookie(header)[SESSION_COOKIE] : undefined;
+}
+
+function setCookie(request: FastifyRequest, reply: FastifyReply, value: string, options: Partial<SetCookie>): void {
+  const attributes = { httpOnly: true, sameSite: 'lax', secure: request.protocol === 'https', path: '/' } as const;
+  reply.header('set-cookie', stringifySetCookie({ name: SESSION_COOKIE, value, ...attributes, ...options }));
+}
 
 export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, session: NewSession): void {
   // The session's own lifetime, from the clock that issued it (not this process's wall clock).
   const maxAge = Math.max(0, Math.floor((new Date(session.expires_at).getTime() - new Date(session.issued_at).getTime()) / 1000));
-  reply.setCookie(SESSION_COOKIE, session.token, {
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: request.protocol === 'https',
-    path: '/',
-    maxAge,
-  });
+  setCookie(request, reply, session.token, { maxAge });
   reply.header('cache-control', 'no-store');
 }
 
 export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void {
-  reply.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', secure: request.protocol === 'https', path: '/' });
+  setCookie(request, reply, '', { maxAge: 0, expires: new Date(0) });
 }
 
 /** What a sign-in answers: never the cookie's token itself. */

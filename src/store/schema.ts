@@ -173,6 +173,16 @@ export interface WorkspaceGatewaysTable {
   updated: string;
 }
 
+/** SQLite: a process that answers from its cache between looks at data_version (migration 0006). */
+export interface CacheProcessesTable {
+  id: string;
+  /** The machine and PID namespace, so that a row of a process that died can be told from one that runs. */
+  host: string;
+  pid: number;
+  /** The longest it goes between looks; an invalidating write waits this long before it returns. */
+  window_ms: number;
+}
+
 export interface CacheNodesTable {
   id: string;
   /** Milliseconds since the epoch by the database's clock; the process trusts its cache only while its lease runs. */
@@ -203,4 +213,5 @@ export interface Database {
   workspace_gateways: WorkspaceGatewaysTable;
   cache_nodes: CacheNodesTable;
   cache_epoch: CacheEpochTable;
+  cache_processes: CacheProcessesTable;
 }

@@ -47,7 +47,7 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   } else {
     const { openSqlite } = await import('./dialects/sqlite.js');
     store = openSqlite(config.dataDir);
-    coherence = store.dataVersion ? sqliteCoherence(store.dataVersion) : localCoherence();
+    coherence = store.dataVersion ? sqliteCoherence({ dataVersion: store.dataVersion, db: store.db }) : localCoherence();
   }
   if (config.authCache === false) coherence = disabledCoherence(coherence);
   const close = store.close;

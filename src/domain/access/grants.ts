@@ -67,9 +67,22 @@ export async function workspaceScopes(
   return new Set(await effectiveScopes(db, role));
 }
 
+const grantEntry = (accountId: string, actorId: string) => `${accountId}/${actorId}`;
+const scopesEntry = (accountId: string, workspaceId: string, actorId: string) => `${accountId}/${workspaceId}/${actorId}`;
+
 /** accountGrant, through the store's cache (cache/auth-cache.ts): what every request asks. */
 export function cachedAccountGrant(store: Store, accountId: string, actorId: string): Promise<AccountGrant | null> {
-  return store.cache.through('grant', `${accountId}/${actorId}`, () => accountGrant(store.db, accountId, actorId));
+  return store.cache.through('grant', grantEntry(accountId, actorId), () => accountGrant(store.db, accountId, actorId));
+}
+
+/** The cached account grant, or undefined when only the store can answer (cachedAccountGrant). */
+export function peekAccountGrant(store: Store, accountId: string, actorId: string): AccountGrant | undefined {
+  return store.cache.peek('grant', grantEntry(accountId, actorId));
+}
+
+/** The cached workspace scopes, or undefined when only the store can answer (cachedWorkspaceScopes). */
+export function peekWorkspaceScopes(store: Store, accountId: string, workspaceId: string, actorId: string): ReadonlySet<string> | undefined {
+  return store.cache.peek('scopes', scopesEntry(accountId, workspaceId, actorId));
 }
 
 /** workspaceScopes, through the store's cache. */
@@ -81,7 +94,7 @@ export function cachedWorkspaceScopes(
   account: AccountGrant | null,
 ): Promise<ReadonlySet<string> | null> {
   if (!account) return Promise.resolve(null);
-  return store.cache.through('scopes', `${accountId}/${workspaceId}/${actorId}`, () => workspaceScopes(store.db, accountId, workspaceId, actorId, account));
+  return store.cache.through('scopes', scopesEntry(accountId, workspaceId, actorId), () => workspaceScopes(store.db, accountId, workspaceId, actorId, account));
 }
 
 /** An actor's scopes in a workspace, from nothing but ids: null without access. */

@@ -1,6 +1,6 @@
 // API keys: issuing them (the plaintext leaves only in the return value), authenticating a
 // presented key against the store, and a user's own keys.
-import { generateKey, hashKey, maskKey, parseKey, type KeyKind } from './key-format.js';
+import { generateKey, hashKey, KEY_PREFIX, maskKey, parseKey, type KeyKind } from './key-format.js';
 import { fail, ok, type Result } from '../../errors.js';
 import { inTransaction, type Deps, type Tx } from '../deps.js';
 import { newId, type Actor, type OpContext } from '../context.js';
@@ -72,11 +72,17 @@ export function checkExpiration(expiration: string | null | undefined, now: Date
   return ok(at.toISOString());
 }
 
+interface KeyHolder {
+  kind: KeyKind;
+  actor: Actor;
+  expiresAt: number | null;
+}
+
 export function apiKeyService(deps: Deps) {
   const { store, clock } = deps;
 
   /** The actor behind a key digest, with the key's expiration: one query (key joined with its holder). */
-  async function keyHolder(digest: string): Promise<{ kind: 'user' | 'bot'; actor: Actor; expiresAt: number | null } | null> {
+  async function keyHolder(digest: string): Promise<KeyHolder | null> {
     const row = await store.db
       .selectFrom('api_keys as k')
       .leftJoin('users as u', 'u.id', 'k.user_id')
@@ -98,6 +104,24 @@ export function apiKeyService(deps: Deps) {
     return null;
   }
 
+  /** The holder's actor while the key is unexpired and of the kind presented (a pnb_ key is a service account's). */
+  function holderActor(holder: KeyHolder, kind: KeyKind): Actor | null {
+    if (holder.expiresAt !== null && holder.expiresAt <= clock.now().getTime()) return null;
+    return holder.kind === kind ? holder.actor : null;
+  }
+
+  /**
+   * `authenticate` without waiting: the actor, or null, when the cache knows the key (undefined
+   * when only the store can tell). Only a key that passed parseKey is ever cached under its
+   * digest, so a hit needs no format check: its kind is its prefix.
+   */
+  function authenticateCached(presented: string, digest: string): Actor | null | undefined {
+    store.cache.poll();
+    const holder = store.cache.peek<KeyHolder>('key', digest);
+    if (holder === undefined) return undefined;
+    return holderActor(holder, presented.startsWith(KEY_PREFIX.bot) ? 'bot' : 'user');
+  }
+
   return {
     /**
      * The actor a presented key stands for, or null. A malformed key or a bad checksum is refused
@@ -105,13 +129,15 @@ export function apiKeyService(deps: Deps) {
      * `digest` is hashKey(presented), when the caller has it already.
      */
     async authenticate(presented: string, digest = hashKey(presented)): Promise<Actor | null> {
-      store.cache.poll();
+      const cached = authenticateCached(presented, digest);
+      if (cached !== undefined) return cached;
       const kind = parseKey(presented);
       if (!kind) return null;
       const holder = await store.cache.through('key', digest, () => keyHolder(digest));
-      if (!holder || (holder.expiresAt !== null && holder.expiresAt <= clock.now().getTime())) return null;
-      return holder.kind === kind ? holder.actor : null;
+      return holder ? holderActor(holder, kind) : null;
     },
+
+    authenticateCached,
 
     async createUserKey(
       ctx: OpContext,
