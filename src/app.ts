@@ -10,7 +10,7 @@ import type { Clock } from './clock.js';
 import type { Store } from './store/store.js';
 import { createServices, type Services } from './domain/services.js';
 import { errorBody, installErrorHandling } from './http/errors.js';
-import { installJsonParser } from './http/json.js';
+import { installJsonParser, urlError } from './http/json.js';
 import { installAuth } from './http/auth.js';
 import { lazyChildLogger } from './http/request-logger.js';
 import { keyThrottle as createKeyThrottle } from './http/key-throttle.js';
@@ -100,10 +100,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   const keyThrottle = createKeyThrottle({ now: () => clock.now().getTime(), limit: options.keyFailureLimit });
   const deps: RouteDeps = { services, clock, keyThrottle };
 
-  // Callback style (not async) for the hooks every request runs: no promise to settle.
+  // Callback style (not async) for the hooks every request runs: no promise to settle. One hook for
+  // the request id and the URL check: each hook is a turn of Fastify's hook runner.
   server.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', String(request.id));
-    done();
+    done(urlError(request));
   });
   const hasWebPage = Boolean(options.webRoot && existsSync(join(options.webRoot, 'index.html')));
   installErrorHandling(server, (error) => store.isUnavailable(error), hasWebPage ? webPageFallback : undefined);

@@ -1,6 +1,6 @@
 // Request bodies: JSON only. An empty body is "no body" (Terraform sends empty filter bodies);
 // anything that is not JSON is a 400 that says where it broke.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError, type ValidationItem } from './errors.js';
 
 /**
@@ -48,12 +48,15 @@ function nestsDeeperThan(text: string, limit: number): boolean {
   return false;
 }
 
-export function installJsonParser(app: FastifyInstance): void {
-  // A NUL in the path or query would reach the store from the auth hook, before any validation.
-  app.addHook('onRequest', (request, _reply, done) => {
-    done(request.url.includes('%00') ? new HttpError('BAD_REQUEST', `The URL ${NUL_MESSAGE}`) : undefined);
-  });
+/**
+ * A NUL in the path or query would reach the store from the auth hook, before any validation:
+ * the error to answer with, checked first on every request (app.ts).
+ */
+export function urlError(request: FastifyRequest): HttpError | undefined {
+  return request.url.includes('%00') ? new HttpError('BAD_REQUEST', `The URL ${NUL_MESSAGE}`) : undefined;
+}
 
+export function installJsonParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(/^application\/([a-z0-9.+-]*\+)?json$/i, { parseAs: 'string' }, (_request, body, done) => {
     const text = String(body);

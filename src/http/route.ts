@@ -73,10 +73,12 @@ export function registerRoutes(app: FastifyInstance, routes: RouteSpec[]): void 
         ...(spec.body ? { body: spec.body } : {}),
         response: { ...errorResponses, ...spec.response },
       },
-      handler: async (request, reply) => {
-        if (spec.noStore) reply.header('cache-control', 'no-store');
-        return spec.handler(request, reply);
-      },
+      handler: spec.noStore
+        ? (request, reply) => {
+            reply.header('cache-control', 'no-store');
+            return spec.handler(request, reply);
+          }
+        : spec.handler,
     });
   }
 }
@@ -92,6 +94,19 @@ export function respond<T>(request: FastifyRequest, reply: FastifyReply, result:
   if (!result.ok) return sendFailure(request, reply, result);
   if (status === 204) return reply.code(204).send();
   return reply.code(status).send(result.value);
+}
+
+const serialized = new WeakMap<object, string>();
+
+/**
+ * Sends a value the cache keeps (never changed once made) as JSON, serialized once per value rather
+ * than once per request. Only for a plain array or object whose JSON is what its response schema
+ * would write.
+ */
+export function sendCachedJson(reply: FastifyReply, value: object) {
+  let json = serialized.get(value);
+  if (json === undefined) serialized.set(value, (json = JSON.stringify(value)));
+  return reply.type('application/json; charset=utf-8').send(json);
 }
 
 /** Page fields of a filter body, with Prefect's defaults. */

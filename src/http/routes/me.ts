@@ -2,7 +2,7 @@
 // and service-account keys alike.
 import { Type } from '@sinclair/typebox';
 import { AUTHENTICATED } from '../../authz/requirements.js';
-import { respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { respond, sendCachedJson, type RouteDeps, type RouteSpec } from '../route.js';
 import { ApiKeyMasked, idParams, Uuid } from '../schemas.js';
 import { UserSchema } from './users.js';
 import { ok } from '../../errors.js';
@@ -80,8 +80,11 @@ export function meRoutes({ services }: RouteDeps): RouteSpec[] {
       tags,
       params: idParams('workspace_id'),
       response: { 200: Type.Array(Type.String()) },
-      handler: async (req, reply) =>
-        respond(req, reply, await services.users.myWorkspaceScopes(req.auth.actor!, (req.params as { workspace_id: string }).workspace_id)),
+      handler: async (req, reply) => {
+        const result = await services.users.myWorkspaceScopes(req.auth.actor!, (req.params as { workspace_id: string }).workspace_id);
+        // Asked on every start of a Prefect client: the cached answer is serialized once.
+        return result.ok ? sendCachedJson(reply, result.value) : respond(req, reply, result);
+      },
     },
     {
       method: 'GET',
