@@ -8,7 +8,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import type { Store } from '../src/store/store.js';
-import { sqliteCoherence } from '../src/cache/coherence.js';
+import { localCoherence, sqliteCoherence } from '../src/cache/coherence.js';
+import { authCache } from '../src/cache/auth-cache.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 import { STORE_KIND, startHarness, type Harness } from './support/harness.js';
 import { createBot, createWorkspace, grant } from './support/members.js';
@@ -216,5 +217,40 @@ describe.runIf(STORE_KIND === 'sqlite')('looks at data_version on SQLite', () =>
     await writer.settle(0);
     expect(performance.now() - started).toBeLessThan(WINDOW / 3);
     expect(await readerStore.db.selectFrom('cache_processes').select('id').where('id', '=', 'died').executeTakeFirst()).toBeUndefined();
+  });
+});
+
+describe('concurrent misses', () => {
+  const deferred = <T>() => {
+    let resolve!: (value: T) => void;
+    const promise = new Promise<T>((r) => (resolve = r));
+    return { promise, resolve };
+  };
+
+  it('share one load of the store for one entry, and keep its answer', async () => {
+    const cache = authCache(localCoherence());
+    let loads = 0;
+    const gate = deferred<string>();
+    const load = () => (loads++, gate.promise);
+    const answers = Array.from({ length: 50 }, () => cache.through('key', 'same', load));
+    gate.resolve('holder');
+    expect(await Promise.all(answers)).toEqual(Array(50).fill('holder'));
+    expect(loads).toBe(1);
+    expect(cache.peek('key', 'same')).toBe('holder');
+  });
+
+  it('never share a load begun before a write that has since returned', async () => {
+    const coherence = localCoherence();
+    const cache = authCache(coherence);
+    const before = deferred<string>();
+    const early = cache.through('key', 'k', () => before.promise);
+    // A revoking write commits and returns while that load is still reading.
+    await coherence.settle(await coherence.stamp(null as never));
+    const late = cache.through('key', 'k', async () => 'after the write');
+    before.resolve('before the write');
+    expect(await late).toBe('after the write');
+    expect(await early).toBe('before the write');
+    // Only the answer read after the write is kept.
+    expect(cache.peek('key', 'k')).toBe('after the write');
   });
 });

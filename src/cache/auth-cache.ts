@@ -34,6 +34,7 @@ export interface AuthCache {
 export function authCache(coherence: Coherence): AuthCache {
   let kinds = new Map<string, Bounded<unknown>>();
   let seen = coherence.generation();
+  const inflight = new Map<string, { generation: number; value: Promise<unknown> }>();
 
   /** Empties everything when the generation moved; says whether entries may be used now. */
   function usable(): boolean {
@@ -51,20 +52,33 @@ export function authCache(coherence: Coherence): AuthCache {
     peek<V>(kind: string, key: string): V | undefined {
       return usable() ? (kinds.get(kind)?.get(key) as V | undefined) : undefined;
     },
-    async through<V>(kind: string, key: string, load: () => Promise<V>): Promise<V> {
+    through<V>(kind: string, key: string, load: () => Promise<V>): Promise<V> {
       const hit = this.peek<V>(kind, key);
-      if (hit !== undefined) return hit;
+      if (hit !== undefined) return Promise.resolve(hit);
       // A miss reads the store: look for other processes' writes just before and just after, and
       // keep the answer only when none committed meanwhile (it may predate them).
       coherence.poll();
       const trusted = usable();
       const before = seen;
-      const value = await load();
-      coherence.poll();
-      if (trusted && value !== null && value !== undefined && usable() && seen === before) {
-        let entries = kinds.get(kind);
-        if (!entries) kinds.set(kind, (entries = new Bounded()));
-        entries.set(key, value);
+      // Concurrent misses for one entry share one load (after a revocation empties the cache, every
+      // worker's next request misses at once), but only a load begun in this generation: one begun
+      // before a write that has since returned may have read what that write changed.
+      const id = `${kind}\u0000${key}`;
+      const pending = trusted ? inflight.get(id) : undefined;
+      if (pending && pending.generation === before) return pending.value as Promise<V>;
+      const value = load().then((loaded) => {
+        coherence.poll();
+        if (trusted && loaded !== null && loaded !== undefined && usable() && seen === before) {
+          let entries = kinds.get(kind);
+          if (!entries) kinds.set(kind, (entries = new Bounded()));
+          entries.set(key, loaded);
+        }
+        return loaded;
+      });
+      if (trusted) {
+        inflight.set(id, { generation: before, value });
+        const done = () => void (inflight.get(id)?.value === value && inflight.delete(id));
+        value.then(done, done);
       }
       return value;
     },
