@@ -178,7 +178,7 @@ describe.skipIf(STORE_KIND !== 'postgres')('PostgreSQL outage under load, seen t
 
       console.log(
         `outage '${mode}' on postgres: ${samples.length} requests by ${LOAD_WORKERS} workers; outage ${restoredAt - cutAt} ms: ` +
-          `${during.length} answered during it, all 503; of those overlapping it, ${refusals.length} answered 503 (slowest ${worst503} ms) ` +
+          `${during.length} answered during it (${during.filter(fromCacheWithinLease).length} from the cache within the lease, the rest 503); of those overlapping it, ${refusals.length} answered 503 (slowest ${worst503} ms) ` +
           `and ${successes.length} succeeded (slowest ${worstSuccess} ms); ` +
           `recovered ${recoveredAt - restoredAt} ms after the restore (relay connections: ${acceptedBeforeRestore} before, ${proxy.accepted()} after)`,
       );
