@@ -24,7 +24,10 @@ export interface AuthCache {
    * Every authentication calls it first, so no entry it uses predates a revoking call that returned.
    */
   poll(): void;
-  /** `load()` unless a trusted entry exists for `key` in `kind`; keeps the answer if nothing changed meanwhile. */
+  /**
+   * `load()` unless a trusted entry exists for `key` in `kind`; keeps the answer if nothing changed
+   * meanwhile. Concurrent misses for one entry in one generation share one load.
+   */
   through<V>(kind: string, key: string, load: () => Promise<V>): Promise<V>;
   /** The trusted entry for `key` in `kind`, or undefined: what a request can decide without waiting. */
   peek<V>(kind: string, key: string): V | undefined;
