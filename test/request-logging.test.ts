@@ -29,6 +29,15 @@ async function logsOf(level: string, send: (app: App) => Promise<unknown>) {
   return lines;
 }
 
+describe('request ids', () => {
+  it('gives each request its own id in the shape of a UUID when the caller sends none', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(String((await h.request('GET', '/api/health')).headers['x-request-id']));
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(ids).size).toBe(3);
+  });
+});
+
 describe('request logging', () => {
   it('binds the request id to every line a request logs', async () => {
     const lines = await logsOf('info', (app) => app.server.inject({ method: 'GET', url: '/api/health', headers: { 'x-request-id': 'req-logged-1' } }));

@@ -1,7 +1,7 @@
 // Authentication and authorization for every route, before its handler and before its body is
 // read: the Bearer key or session cookie names an actor, and authz/evaluate() decides the route's
 // requirement.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { evaluate, type Grants, type Requirement } from '../authz/requirements.js';
 import { cachedAccountGrant, cachedWorkspaceScopes, peekAccountGrant, peekWorkspaceScopes, type AccountGrant } from '../domain/access/grants.js';
 import type { Services } from '../domain/services.js';
@@ -73,20 +73,37 @@ export async function resolveCaller(request: FastifyRequest, services: Services,
 export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
   app.decorateRequest('auth', null as never);
 
-  // Callback style: a request whose key, grant and scopes are all in the cache is decided without
-  // a promise. Anything else (a miss, a session cookie, a bad or throttled key) asks the store.
-  app.addHook('onRequest', (request, _reply, done) => {
+  // Each route gets its own onRequest hook, made when the route is registered: the requirement and
+  // the names of its path parameters are looked up once, not on every request.
+  app.addHook('onRoute', (route) => {
+    const requirement = route.config?.requirement;
+    if (!requirement) return; // unknown URLs reach the not-found handler; /api/ routes all declare one
+    const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+    if (hooks.some((hook) => AUTH_HOOKS.has(hook))) return; // the HEAD twin of a GET route, copied with its hooks
+    const hook = authHook(requirement, pathParams(route.url), deps);
+    AUTH_HOOKS.add(hook);
+    route.onRequest = [...hooks, hook];
+  });
+}
+
+const AUTH_HOOKS = new WeakSet<object>();
+
+/**
+ * Callback style: a request whose key, grant and scopes are all in the cache is decided without a
+ * promise. Anything else (a miss, a session cookie, a bad or throttled key) asks the store.
+ */
+function authHook(requirement: Requirement, paramNames: string[], deps: AuthDeps) {
+  return (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void => {
     request.auth = { actor: null, account: null, scopes: null, sessionId: null, csrfToken: null };
-    const requirement = request.routeOptions.config?.requirement;
-    // Unknown routes reach the not-found handler; every registered route has a requirement.
-    if (!requirement || requirement.kind === 'public') return done();
+    if (requirement.kind === 'public') return done();
+    const params = normalizedParams(request, paramNames);
     try {
-      if (decideFromCache(request, requirement, deps)) return done();
+      if (decideFromCache(request, requirement, params, deps)) return done();
     } catch (error) {
       return done(error as Error);
     }
-    decideFromStore(request, requirement, deps).then(() => done(), done);
-  });
+    decideFromStore(request, requirement, params, deps).then(() => done(), done);
+  };
 }
 
 interface AuthDeps {
@@ -95,12 +112,22 @@ interface AuthDeps {
   throttle: KeyThrottle;
 }
 
-/** The route's path parameters, UUIDs lowercased: they are stored lowercase, and UUID parsers accept any case. */
-function normalizedParams(request: FastifyRequest): Record<string, string | undefined> {
+/** The names of a route URL's path parameters (`:name`). */
+function pathParams(url: string): string[] {
+  return [...url.matchAll(/:([A-Za-z0-9_]+)/g)].map((match) => match[1]!);
+}
+
+/**
+ * The route's path parameters, UUIDs lowercased: they are stored lowercase, and UUID parsers accept
+ * any case. The pattern only runs on a value that has capitals.
+ */
+function normalizedParams(request: FastifyRequest, names: string[]): Record<string, string | undefined> {
   const params = (request.params ?? {}) as Record<string, string | undefined>;
-  for (const name in params) {
+  for (const name of names) {
     const value = params[name];
-    if (value && UUID_ANY_CASE.test(value)) params[name] = value.toLowerCase();
+    if (!value) continue;
+    const lower = value.toLowerCase();
+    if (lower !== value && UUID_ANY_CASE.test(value)) params[name] = lower;
   }
   return params;
 }
@@ -114,14 +141,13 @@ const needsWorkspace = (requirement: Requirement, params: Record<string, string 
  * Decides from the cache alone when the request carries a key and everything it needs is cached:
  * true once decided (allowed, or an HttpError thrown), false when only the store can tell.
  */
-function decideFromCache(request: FastifyRequest, requirement: Requirement, deps: AuthDeps): boolean {
+function decideFromCache(request: FastifyRequest, requirement: Requirement, params: Record<string, string | undefined>, deps: AuthDeps): boolean {
   const key = presentedKey(request);
   if (!key) return false;
   const digest = hashKey(key);
   if (deps.throttle.retryAfter(request.ip, digest) !== null) return false;
   const actor = deps.services.apiKeys.authenticateCached(key, digest);
   if (!actor?.actorId) return false;
-  const params = normalizedParams(request);
   let account: AccountGrant | null = null;
   let scopes: ReadonlySet<string> | null = null;
   if (needsAccount(requirement, params)) {
@@ -140,13 +166,12 @@ function decideFromCache(request: FastifyRequest, requirement: Requirement, deps
   return true;
 }
 
-async function decideFromStore(request: FastifyRequest, requirement: Requirement, deps: AuthDeps): Promise<void> {
+async function decideFromStore(request: FastifyRequest, requirement: Requirement, params: Record<string, string | undefined>, deps: AuthDeps): Promise<void> {
   // nginx turns any forward-auth answer but 2xx/401/403 into a 500: there a throttled address
   // is told 401 (still without a store lookup) rather than 429.
   await resolveCaller(request, deps.services, deps.throttle, request.routeOptions.url === '/api/gateway/authorize');
   const actor = request.auth.actor;
   if (!actor) throw new HttpError('UNAUTHENTICATED');
-  const params = normalizedParams(request);
   if (needsAccount(requirement, params) && actor.actorId) {
     request.auth.account = await cachedAccountGrant(deps.store, params.account_id!, actor.actorId);
   }

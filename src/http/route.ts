@@ -46,7 +46,8 @@ export interface RouteSpec {
   response: Record<number, TSchema>;
   /** Responses carrying a key are never cached by anyone on the way. */
   noStore?: boolean;
-  handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  /** Returns a promise, or undefined once it has sent the reply itself. */
+  handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> | undefined;
 }
 
 export interface RouteDeps {

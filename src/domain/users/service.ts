@@ -178,6 +178,11 @@ export function userService(deps: Deps) {
         .map(({ permissions: _p, access_id: _a, ...w }) => ({ ...w, workspace_description: w.workspace_description ?? '' }));
     },
 
+    /** myWorkspaceScopes' answer when the cache holds it (a request then needs no promise); else undefined. */
+    knownWorkspaceScopes(actor: Actor, workspaceId: string): string[] | undefined {
+      return actor.actorId ? (store.cache.peek<string[] | null>('my-scopes', `${workspaceId}/${actor.actorId}`) ?? undefined) : undefined;
+    },
+
     async myWorkspaceScopes(actor: Actor, workspaceId: string): Promise<Result<string[]>> {
       // Asked on every start of a Prefect client: the sorted answer itself is kept in the cache.
       const actorId = actor.actorId;

@@ -80,10 +80,16 @@ export function meRoutes({ services }: RouteDeps): RouteSpec[] {
       tags,
       params: idParams('workspace_id'),
       response: { 200: Type.Array(Type.String()) },
-      handler: async (req, reply) => {
-        const result = await services.users.myWorkspaceScopes(req.auth.actor!, (req.params as { workspace_id: string }).workspace_id);
-        // Asked on every start of a Prefect client: the cached answer is serialized once.
-        return result.ok ? sendCachedJson(reply, result.value) : respond(req, reply, result);
+      // Asked on every start of a Prefect client: a cached answer is sent at once, serialized once.
+      handler: (req, reply) => {
+        const actor = req.auth.actor!;
+        const workspaceId = (req.params as { workspace_id: string }).workspace_id;
+        const known = services.users.knownWorkspaceScopes(actor, workspaceId);
+        if (known) {
+          sendCachedJson(reply, known);
+          return undefined;
+        }
+        return services.users.myWorkspaceScopes(actor, workspaceId).then((result) => (result.ok ? sendCachedJson(reply, result.value) : respond(req, reply, result)));
       },
     },
     {
