@@ -80,7 +80,10 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
     if (!requirement) return; // unknown URLs reach the not-found handler; /api/ routes all declare one
     const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
     if (hooks.some((hook) => AUTH_HOOKS.has(hook))) return; // the HEAD twin of a GET route, copied with its hooks
-    const hook = authHook(requirement, pathParams(route.url), deps);
+    // nginx turns any forward-auth answer but 2xx/401/403 into a 500: there a throttled address
+    // is told 401 (still without a store lookup) rather than 429.
+    const throttledAs401 = route.url === '/api/gateway/authorize';
+    const hook = authHook(requirement, pathParams(route.url), throttledAs401, deps);
     AUTH_HOOKS.add(hook);
     route.onRequest = [...hooks, hook];
   });
@@ -92,7 +95,7 @@ const AUTH_HOOKS = new WeakSet<object>();
  * Callback style: a request whose key, grant and scopes are all in the cache is decided without a
  * promise. Anything else (a miss, a session cookie, a bad or throttled key) asks the store.
  */
-function authHook(requirement: Requirement, paramNames: string[], deps: AuthDeps) {
+function authHook(requirement: Requirement, paramNames: string[], throttledAs401: boolean, deps: AuthDeps) {
   return (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void => {
     request.auth = { actor: null, account: null, scopes: null, sessionId: null, csrfToken: null };
     if (requirement.kind === 'public') return done();
@@ -102,7 +105,7 @@ function authHook(requirement: Requirement, paramNames: string[], deps: AuthDeps
     } catch (error) {
       return done(error as Error);
     }
-    decideFromStore(request, requirement, params, deps).then(() => done(), done);
+    decideFromStore(request, requirement, params, throttledAs401, deps).then(() => done(), done);
   };
 }
 
@@ -166,10 +169,14 @@ function decideFromCache(request: FastifyRequest, requirement: Requirement, para
   return true;
 }
 
-async function decideFromStore(request: FastifyRequest, requirement: Requirement, params: Record<string, string | undefined>, deps: AuthDeps): Promise<void> {
-  // nginx turns any forward-auth answer but 2xx/401/403 into a 500: there a throttled address
-  // is told 401 (still without a store lookup) rather than 429.
-  await resolveCaller(request, deps.services, deps.throttle, request.routeOptions.url === '/api/gateway/authorize');
+async function decideFromStore(
+  request: FastifyRequest,
+  requirement: Requirement,
+  params: Record<string, string | undefined>,
+  throttledAs401: boolean,
+  deps: AuthDeps,
+): Promise<void> {
+  await resolveCaller(request, deps.services, deps.throttle, throttledAs401);
   const actor = request.auth.actor;
   if (!actor) throw new HttpError('UNAUTHENTICATED');
   if (needsAccount(requirement, params) && actor.actorId) {

@@ -71,6 +71,9 @@ const toUser = ({ password_hash: _hash, ...row }: UsersTable): User => ({
   settings: parseJsonColumn<Record<string, unknown>>(row.settings, {}),
 });
 
+/** Where the sorted answer of myWorkspaceScopes is cached. */
+const myScopesEntry = (workspaceId: string, actorId: string) => `${workspaceId}/${actorId}`;
+
 export function userService(deps: Deps) {
   const { store } = deps;
 
@@ -180,14 +183,14 @@ export function userService(deps: Deps) {
 
     /** myWorkspaceScopes' answer when the cache holds it (a request then needs no promise); else undefined. */
     knownWorkspaceScopes(actor: Actor, workspaceId: string): string[] | undefined {
-      return actor.actorId ? (store.cache.peek<string[] | null>('my-scopes', `${workspaceId}/${actor.actorId}`) ?? undefined) : undefined;
+      return actor.actorId ? (store.cache.peek<string[] | null>('my-scopes', myScopesEntry(workspaceId, actor.actorId)) ?? undefined) : undefined;
     },
 
     async myWorkspaceScopes(actor: Actor, workspaceId: string): Promise<Result<string[]>> {
       // Asked on every start of a Prefect client: the sorted answer itself is kept in the cache.
       const actorId = actor.actorId;
       const scopes = actorId
-        ? await store.cache.through('my-scopes', `${workspaceId}/${actorId}`, async () => {
+        ? await store.cache.through('my-scopes', myScopesEntry(workspaceId, actorId), async () => {
             const workspace = await store.db.selectFrom('workspaces').select(['id', 'account_id']).where('id', '=', workspaceId).executeTakeFirst();
             if (!workspace) return null;
             const grant = await cachedAccountGrant(store, workspace.account_id, actorId);
