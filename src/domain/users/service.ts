@@ -181,9 +181,12 @@ export function userService(deps: Deps) {
         .map(({ permissions: _p, access_id: _a, ...w }) => ({ ...w, workspace_description: w.workspace_description ?? '' }));
     },
 
-    /** myWorkspaceScopes' answer when the cache holds it (a request then needs no promise); else undefined. */
+    /**
+     * myWorkspaceScopes' answer when the cache holds it (a request then needs no promise); else
+     * undefined. Only found scopes are ever cached: "not found" always asks the store.
+     */
     knownWorkspaceScopes(actor: Actor, workspaceId: string): string[] | undefined {
-      return actor.actorId ? (store.cache.peek<string[] | null>('my-scopes', myScopesEntry(workspaceId, actor.actorId)) ?? undefined) : undefined;
+      return actor.actorId ? store.cache.peek<string[]>('my-scopes', myScopesEntry(workspaceId, actor.actorId)) : undefined;
     },
 
     async myWorkspaceScopes(actor: Actor, workspaceId: string): Promise<Result<string[]>> {
