@@ -13,6 +13,7 @@ import { errorBody, installErrorHandling } from './http/errors.js';
 import { installJsonParser, urlError } from './http/json.js';
 import { installAuth } from './http/auth.js';
 import { lazyChildLogger } from './http/request-logger.js';
+import { keepTickShape } from './http/tick-shape.js';
 import { keyThrottle as createKeyThrottle } from './http/key-throttle.js';
 import { registerRoutes, type RouteDeps, type RouteSpec } from './http/route.js';
 import { metaRoutes } from './http/routes/meta.js';
@@ -80,6 +81,8 @@ const nextRequestId = requestIds();
 
 export async function createApp(options: AppOptions): Promise<App> {
   const { store, clock, logger = false, bodyLimit = 1_048_576 } = options;
+  // Before the routes are compiled: their garbage collections must not cost every later tick.
+  keepTickShape();
   const server = Fastify({
     ...(logger ? { loggerInstance: logger, childLoggerFactory: lazyChildLogger } : { logger: false }),
     bodyLimit,
