@@ -83,8 +83,13 @@ export async function createApp(options: AppOptions): Promise<App> {
   const { store, clock, logger = false, bodyLimit = 1_048_576 } = options;
   // Before the routes are compiled: their garbage collections must not cost every later tick.
   keepTickShape();
+  // Fastify's logger costs every request (its child logger, two response listeners, timing) even
+  // when nothing is logged. At a level above info no request line is written, so Fastify gets no
+  // logger then: the global hook gives each request its own (made only when a line is), and
+  // Fastify's own per-request lines (through request.log and reply.log) still reach it.
+  const quietLogger = logger && !logger.isLevelEnabled('info') ? logger : null;
   const server = Fastify({
-    ...(logger ? { loggerInstance: logger, childLoggerFactory: lazyChildLogger } : { logger: false }),
+    ...(logger && !quietLogger ? { loggerInstance: logger, childLoggerFactory: lazyChildLogger } : { logger: false }),
     bodyLimit,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 },
     // A caller's X-Request-Id is kept when it is sane, so one id follows a request across systems.
@@ -117,6 +122,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Callback style (not async) for the hooks every request runs: no promise to settle. One hook for
   // the request id and the URL check: each hook is a turn of Fastify's hook runner.
   server.addHook('onRequest', (request, reply, done) => {
+    if (quietLogger) request.log = lazyChildLogger(quietLogger, { reqId: request.id }, {});
     reply.header('x-request-id', String(request.id));
     done(urlError(request));
   });
@@ -165,7 +171,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,
   };
   await installGatewayProxy(server, { services, store, bodyLimit, ...upstreamTimeouts });
-  installWebsocketGateway(server, { services, store, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, keyThrottle });
+  installWebsocketGateway(server, { services, store, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, keyThrottle, log: quietLogger ?? server.log });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   await server.ready();
   return { server, services, routes };

@@ -6,7 +6,7 @@
 // key or role loses its socket within `recheckMs`.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
 import { scopesInWorkspace } from '../domain/access/grants.js';
 import type { Services } from '../domain/services.js';
@@ -26,6 +26,8 @@ export interface WebsocketOptions {
   recheckMs?: number;
   /** The same per-address limit on failed keys as HTTP requests. */
   keyThrottle: KeyThrottle;
+  /** Where a failed upgrade is logged. */
+  log: FastifyBaseLogger;
 }
 
 const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
@@ -49,7 +51,7 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
 
   server.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     upgrade(request, socket, head).catch((error) => {
-      server.log.error({ err: error }, 'websocket gateway failed');
+      options.log.error({ err: error }, 'websocket gateway failed');
       refuse(socket, { status: 500, detail: 'Internal error' });
     });
   });
