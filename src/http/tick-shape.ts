@@ -4,8 +4,8 @@
 // objects a chain of shapes (maps) that its transition tree holds only weakly: a full garbage
 // collection at a moment when no tick is queued drops the chain, and the next tick builds a new
 // one. nextTick's inline caches see each rebuilt chain as new shapes; after four they turn
-// megamorphic for good, and from then on every tick is built by the V8 runtime (~200 ns instead of
-// ~50). A Node HTTP request takes about a dozen ticks. Starting Gatehouse runs many collections
+// megamorphic for good, and from then on every tick is built by the V8 runtime (~250 ns instead of
+// ~55). A Node HTTP request takes about a dozen ticks. Starting Gatehouse runs many collections
 // while it compiles a hundred routes, so about half of all processes came out 2-3 µs slower per
 // request, at random (docs/performance.md, "The tick shape"). Holding one real tick object keeps
 // the chain alive, so the caches stay monomorphic.
