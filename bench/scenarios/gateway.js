@@ -16,7 +16,7 @@ export async function gatewayScenario(ctx) {
   const proxied = { ...direct, path: `/api/accounts/${accountId}/workspaces/${workspaceId}${route}` };
   const targets = [
     { label: 'upstream directly', url: baselines.upstream.url, request: direct, servers: [baselines.upstream] },
-    { label: 'through a bare node:http proxy', url: baselines.bareProxy.url, request: proxied, servers: [baselines.bareProxy, baselines.upstream] },
+    { label: 'through a bare proxy (node:http server, undici client)', url: baselines.bareProxy.url, request: proxied, servers: [baselines.bareProxy, baselines.upstream] },
     { label: 'through Gatehouse', url: main.gh.url, request: proxied, servers: [main.gh, baselines.upstream] },
   ];
   const common = { runs: options.runs, duration: options.duration, warmup: options.warmup, log: ctx.log };
@@ -34,10 +34,10 @@ export async function gatewayScenario(ctx) {
     check('gateway throughput vs direct', '≥ 0.60×', `${fixed(throughput.median)}×`, throughput.median >= 0.6),
     check(`p99 added at ${options.connections} connections`, '≤ 1 ms', micros(p99Added.median), p99Added.median <= 1000),
     check('single-connection median added', '(no target)', micros(p50Added.median), null),
-    check('gateway throughput vs a bare node:http proxy', '(no target)', `${fixed(versusBareProxy.median)}×`, null),
+    check('gateway throughput vs a bare proxy in Node', '(no target)', `${fixed(versusBareProxy.median)}×`, null),
   ];
   ctx.section('3. Gateway', [
-    `\`POST /api/accounts/{a}/workspaces/{w}${route}\` with a Worker key, forwarded to a node:http stand-in for the Prefect server (own process, same core as Gatehouse, answers \`[]\`; the workspace has an upstream auth string, so Gatehouse adds Basic auth), against the same request sent to the stand-in directly, and through a bare node:http proxy (\`bench/servers/bare-proxy.js\`: no authentication, no route table) that shows what proxying in Node costs before any of Gatehouse's work. "Server CPU" of the proxied rows is the proxy's and the upstream's together.`,
+    `\`POST /api/accounts/{a}/workspaces/{w}${route}\` with a Worker key, forwarded to a node:http stand-in for the Prefect server (own process, same core as Gatehouse, answers \`[]\`; the workspace has an upstream auth string, so Gatehouse adds Basic auth), against the same request sent to the stand-in directly, and through a bare proxy (\`bench/servers/bare-proxy.js\`: a node:http server forwarding with undici, the client Gatehouse uses; no authentication, no route table) that shows what proxying in Node costs before any of Gatehouse's work. "Server CPU" of the proxied rows is the proxy's and the upstream's together.`,
     '',
     `**${options.connections} keep-alive connections:**`,
     '',

@@ -1,7 +1,8 @@
 // The gateway's HTTP proxy against a real upstream (the fake Prefect server): what it forwards,
 // what it keeps back, who it lets through, and how it fails when the upstream does.
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { connect } from 'node:net';
+import { connect, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -293,6 +294,121 @@ describe('when the upstream fails', () => {
     }
   });
 });
+
+describe('the connection to the upstream', () => {
+  /** An upstream on raw sockets: `answer(connection, request)` says whether to answer or hang up. */
+  async function rawUpstream(answer: (connection: number, request: number) => boolean) {
+    const seen: { connection: number; request: number; body: string }[] = [];
+    const sockets = new Set<Socket>();
+    const server: TcpServer = createTcpServer((socket: Socket) => {
+      sockets.add(socket);
+      const connection = sockets.size;
+      let requests = 0;
+      let buffered = Buffer.alloc(0);
+      socket.on('data', (chunk) => {
+        buffered = Buffer.concat([buffered, chunk]);
+        for (;;) {
+          const end = buffered.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const head = buffered.subarray(0, end).toString('latin1');
+          const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+          if (buffered.length < end + 4 + length) return;
+          const body = buffered.subarray(end + 4, end + 4 + length).toString();
+          buffered = buffered.subarray(end + 4 + length);
+          const request = ++requests;
+          seen.push({ connection, request, body });
+          if (!answer(connection, request)) return void socket.end();
+          socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n[]');
+        }
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const w = await createWorkspace(h, owner.accountId, owner.key);
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/api`;
+    await h.request('PUT', `/api/accounts/${owner.accountId}/workspaces/${w.id}/gateway`, { key: owner.key, body: { upstream_url: url } });
+    const send = (body: unknown) => h.request('POST', `/api/accounts/${owner.accountId}/workspaces/${w.id}/flows/filter`, { key: owner.key, body });
+    const close = () => {
+      for (const socket of sockets) socket.destroy(); // the gateway keeps idle connections open
+      return new Promise<void>((r) => server.close(() => r()));
+    };
+    return { seen, send, close };
+  }
+
+  it('sends a request again, once, when the upstream closed a kept-alive connection just as it went out', async () => {
+    // The first connection answers one request and hangs up on the next; later connections answer.
+    const upstream = await rawUpstream((connection, request) => connection > 1 || request === 1);
+    try {
+      expect((await send(upstream, { n: 1 })).status).toBe(200);
+      const res = await send(upstream, { n: 2 });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual([]);
+      expect(upstream.seen).toEqual([
+        { connection: 1, request: 1, body: '{"n":1}' },
+        { connection: 1, request: 2, body: '{"n":2}' },
+        { connection: 2, request: 1, body: '{"n":2}' },
+      ]);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('never sends a request twice when a new connection is closed under it: 502', async () => {
+    const upstream = await rawUpstream(() => false);
+    try {
+      const res = await send(upstream, { n: 1 });
+      expect(res.status).toBe(502);
+      expect(res.body.code).toBe('UPSTREAM_UNREACHABLE');
+      expect(res.body.detail).toContain('closed before an answer came');
+      expect(upstream.seen).toHaveLength(1);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('streams large bodies both ways intact, of known length or chunked', async () => {
+    const big = randomBytes(700 * 1024);
+    const digest = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+    const upstream = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const received = Buffer.concat(chunks);
+        const headers = { 'content-type': 'application/octet-stream', 'x-received-sha256': digest(received), 'x-received-length': String(received.length) };
+        if (req.url?.includes('chunked')) {
+          res.writeHead(200, headers); // no length: chunked, streamed through
+          for (let at = 0; at < big.length; at += 100_000) res.write(big.subarray(at, at + 100_000));
+          res.end();
+        } else res.writeHead(200, { ...headers, 'content-length': String(big.length) }).end(big);
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const listening = await startHarness();
+    try {
+      const o = await listening.bootstrap();
+      const w = await createWorkspace(listening, o.accountId, o.key);
+      const wsBase = `/api/accounts/${o.accountId}/workspaces/${w.id}`;
+      await listening.request('PUT', `${wsBase}/gateway`, { key: o.key, body: { upstream_url: `http://127.0.0.1:${(upstream.address() as { port: number }).port}/api` } });
+      const address = await listening.app.server.listen({ host: '127.0.0.1', port: 0 });
+      for (const path of ['/flows/filter', '/flows/filter?chunked=1']) {
+        const sent = randomBytes(300 * 1024);
+        const res = await fetch(`${address}${wsBase}${path}`, { method: 'POST', headers: { authorization: `Bearer ${o.key}`, 'content-type': 'application/octet-stream' }, body: sent });
+        expect(res.status).toBe(200);
+        expect(res.headers.get('x-received-length')).toBe(String(sent.length));
+        expect(res.headers.get('x-received-sha256')).toBe(digest(sent));
+        const answer = Buffer.from(await res.arrayBuffer());
+        expect(answer.length).toBe(big.length);
+        expect(digest(answer)).toBe(digest(big));
+      }
+    } finally {
+      await listening.close();
+      upstream.closeAllConnections();
+      await new Promise<void>((r) => upstream.close(() => r()));
+    }
+  });
+});
+
+const send = (upstream: { send: (body: unknown) => Promise<{ status: number; body: any }> }, body: unknown) => upstream.send(body);
 
 /** Sends bytes as they are and reads the status code of the answer. */
 function rawStatus(port: number, request: string): Promise<number> {

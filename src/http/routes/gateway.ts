@@ -1,7 +1,7 @@
 // The workspace gateway over HTTP: where a workspace forwards (`.../gateway`), the proxy itself
 // (every other path under `/api/accounts/{account_id}/workspaces/{workspace_id}/`), and the
 // forward-auth endpoint for teams that enforce in their own nginx, Traefik or Envoy.
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AUTHENTICATED, workspace } from '../../authz/requirements.js';
@@ -10,7 +10,7 @@ import type { Services } from '../../domain/services.js';
 import type { Store } from '../../store/store.js';
 import { ERRORS } from '../../errors.js';
 import { decide, parseGatewayUri, type GatewayTarget } from '../../gateway/authorize.js';
-import { downstreamResponseHeaders, forward, locationRewriter, upstreamRequestHeaders } from '../../gateway/proxy.js';
+import { createForwarder, downstreamResponseHeaders, locationRewriter, SMALL_BODY, upstreamRequestHeaders, type Forwarder } from '../../gateway/proxy.js';
 import { constantTimeEqual } from '../../domain/secrets.js';
 import { opContext, respond, type RouteDeps, type RouteSpec } from '../route.js';
 import { idParams, Nullable, Timestamp } from '../schemas.js';
@@ -180,6 +180,8 @@ const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS
  * server. Registered in its own plugin so that no body parser reads the stream before it is sent on.
  */
 export async function installGatewayProxy(server: FastifyInstance, options: ProxyOptions): Promise<void> {
+  const forwarder = createForwarder(options);
+  server.addHook('onClose', () => forwarder.close());
   await server.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_req, _payload, done) => done(null));
@@ -189,12 +191,12 @@ export async function installGatewayProxy(server: FastifyInstance, options: Prox
       exposeHeadRoute: false,
       config: { requirement: workspace(null) },
       schema: { hide: true },
-      handler: (req, reply) => proxy(req, reply, options),
+      handler: (req, reply) => proxy(req, reply, options, forwarder),
     });
   });
 }
 
-async function proxy(req: FastifyRequest, reply: FastifyReply, options: ProxyOptions) {
+async function proxy(req: FastifyRequest, reply: FastifyReply, options: ProxyOptions, forwarder: Forwarder) {
   const target = parseGatewayUri(req.raw.url ?? '/', {});
   if (!target.ok) return sendError(req, reply, 'GATEWAY_BAD_PATH', target.detail);
   const { apiPath, query, rawPathAndQuery } = target.value;
@@ -230,52 +232,31 @@ async function proxy(req: FastifyRequest, reply: FastifyReply, options: ProxyOpt
     body = await readBody(req, options.bodyLimit);
     if (body === null) return sendError(req, reply, 'PAYLOAD_TOO_LARGE');
   }
-  const result = await forward({
+  const result = await forwarder.forward({
     upstream,
     method: req.method,
     pathAndQuery: rawPathAndQuery,
     headers: upstreamRequestHeaders(req.headers, upstream, String(req.id), req.ip),
     body: body ?? (hasBody(req) ? req.raw : null),
-    connectTimeoutMs: options.connectTimeoutMs,
-    responseTimeoutMs: options.responseTimeoutMs,
   });
   if (!result.ok) {
     const where = `the Prefect server of workspace ${await label()} (${upstream.url.origin})`;
+    if (result.failure === 'broken') return sendError(req, reply, 'UPSTREAM_UNREACHABLE', `${capitalize(where)} broke off its answer: ${result.cause}`);
     return result.failure === 'timeout'
       ? sendError(req, reply, 'UPSTREAM_TIMEOUT', `${capitalize(where)} did not answer in time: ${result.cause}`)
       : sendError(req, reply, 'UPSTREAM_UNREACHABLE', `Could not reach ${where}: ${result.cause}`);
   }
-  const { response } = result;
-  // The caller going away ends the upstream exchange too.
-  reply.raw.once('close', () => response.destroy());
-  // A small answer is read whole and written in one go: one write to the caller instead of one per chunk.
-  const answer = isSmallBody(response.headers) ? await readAll(response) : response;
-  if (answer === null) return sendError(req, reply, 'UPSTREAM_UNREACHABLE', `The Prefect server of workspace ${await label()} (${upstream.url.origin}) broke off its answer`);
-  reply.code(response.statusCode ?? 502).headers(downstreamResponseHeaders(response.headers, locationRewriter(upstream.url, publicBase(req, target.value))));
+  const { body: answer } = result;
+  // The caller going away ends a streamed upstream answer too.
+  if (!Buffer.isBuffer(answer)) reply.raw.once('close', () => answer.destroy());
+  reply.code(result.status).headers(downstreamResponseHeaders(result.headers, locationRewriter(upstream.url, publicBase(req, target.value))));
   return reply.send(answer);
 }
-
-/** Bodies up to this size are read whole rather than streamed: a Prefect API body almost always is. */
-const SMALL_BODY = 64 * 1024;
 
 /** A body of known length that is small (and not chunked): cheaper read whole than streamed. */
 function isSmallBody(headers: IncomingHttpHeaders): boolean {
   const length = headers['content-length'];
   return headers['transfer-encoding'] === undefined && length !== undefined && length !== '0' && Number(length) <= SMALL_BODY;
-}
-
-/** The upstream's whole (small) answer, or null when it broke off. */
-function readAll(response: IncomingMessage): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    response.on('data', (chunk: Buffer) => chunks.push(chunk));
-    response.once('end', () => resolve(Buffer.concat(chunks)));
-    response.once('error', () => resolve(null));
-    response.once('aborted', () => resolve(null));
-    response.once('close', () => {
-      if (!response.complete) resolve(null);
-    });
-  });
 }
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
