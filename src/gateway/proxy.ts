@@ -1,7 +1,7 @@
 // Forwarding one HTTP request to a workspace's Prefect server: method, path, query and body go
-// through unchanged (the body streamed), the caller's credentials stay behind, the upstream
-// credential and the request id are added. Connecting and waiting for an answer are bounded, so a
-// dead or slow upstream is a 502/504 naming the workspace, never a hang.
+// through unchanged (a small body read whole, a large one streamed), the caller's credentials
+// stay behind, the upstream credential and the request id are added. Connecting and waiting for an
+// answer are bounded, so a dead or slow upstream is a 502/504 naming the workspace, never a hang.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { PassThrough, Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
@@ -26,9 +26,14 @@ const HOP_BY_HOP = new Set([
 /** The caller's credentials for Gatehouse, which the upstream must never see. */
 const CALLER_ONLY = new Set(['authorization', 'cookie', 'x-csrf-token']);
 
-function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
+const NO_TOKENS: ReadonlySet<string> = new Set();
+
+/** Headers named in Connection, which belong to that connection only. */
+function connectionTokens(headers: IncomingHttpHeaders): ReadonlySet<string> {
   const value = headers.connection;
-  return new Set((typeof value === 'string' ? value : '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+  // Nearly always absent, or one token that is hop-by-hop already: no set to build per request.
+  if (typeof value !== 'string' || value === 'keep-alive' || value === 'close') return NO_TOKENS;
+  return new Set(value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
 }
 
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, upstream: Upstream, requestId: string, clientAddress: string): OutgoingHttpHeaders {

@@ -95,6 +95,19 @@ describe('forwarding', () => {
     expect(JSON.stringify(seen.headers)).not.toContain(owner.key);
   });
 
+  it('keeps back the headers that belong to one connection: hop-by-hop ones and those Connection names', async () => {
+    const res = await h.request('POST', `${base}/flows/filter`, {
+      key: owner.key,
+      body: {},
+      headers: { connection: 'keep-alive, X-Hop-Only', 'x-hop-only': 'yes', 'keep-alive': 'timeout=5', 'x-end-to-end': 'yes' },
+    });
+    expect(res.status).toBe(200);
+    const seen = fake.requests.at(-1)!;
+    expect(seen.headers['x-end-to-end']).toBe('yes');
+    expect(seen.headers['x-hop-only']).toBeUndefined();
+    expect(seen.headers['keep-alive']).toBeUndefined();
+  });
+
   it('passes the upstream status and body back as they are', async () => {
     const bot = await botWithRole('Worker');
     const res = await h.request('POST', `${base}/work_pools/pool-a/workers/heartbeat`, { key: bot.key, body: { name: 'w1', heartbeat_interval_seconds: 30 } });

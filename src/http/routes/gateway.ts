@@ -249,7 +249,9 @@ async function proxy(req: FastifyRequest, reply: FastifyReply, options: ProxyOpt
   const { body: answer } = result;
   // The caller going away ends a streamed upstream answer too.
   if (!Buffer.isBuffer(answer)) reply.raw.once('close', () => answer.destroy());
-  reply.code(result.status).headers(downstreamResponseHeaders(result.headers, locationRewriter(upstream.url, publicBase(req, target.value))));
+  // Built only for an answer that has a Location: most have none.
+  const rewriteLocation = (location: string) => locationRewriter(upstream.url, publicBase(req, target.value))(location);
+  reply.code(result.status).headers(downstreamResponseHeaders(result.headers, rewriteLocation));
   return reply.send(answer);
 }
 
