@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench`: starts Gatehouse (from dist/) and the baseline servers on 127.0.0.1, each in its
 // own process on the server core, drives them with autocannon from this process on the other core,
-// and writes bench/results/<date>-<store>.md. docs/performance.md explains the method.
+// and writes bench/results/<date>-<store>.md (-2, -3, ... for later runs that day).
+// docs/performance.md explains the method.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -163,7 +164,9 @@ function writeResults({ kind, options, machine, cores, ctx, processes, sections,
   const suffix = options.quick ? '-quick' : partial ? '-partial' : '';
   const dir = options.out ?? RESULTS;
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${date}-${kind}${suffix}.md`);
+  // A second run on the same day gets its own file (-2, -3, ...): earlier results stay as they were.
+  let file = join(dir, `${date}-${kind}${suffix}.md`);
+  for (let n = 2; existsSync(file); n++) file = join(dir, `${date}-${kind}${suffix}-${n}.md`);
   const busiest = Math.max(...loads.map(([, value]) => value));
   const noisy = busiest >= QUIET_LOAD;
   const store = ctx.main.location.describe().replace(/\/tmp\/[^ ]+/, '(a temporary directory)');
