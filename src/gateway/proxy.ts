@@ -120,7 +120,11 @@ export function createForwarder({ connectTimeoutMs, responseTimeoutMs }: { conne
     headersTimeout: responseTimeoutMs,
     bodyTimeout: responseTimeoutMs,
   });
-  const waits = { connect: `could not connect within ${connectTimeoutMs / 1000} s`, answer: `no answer within ${responseTimeoutMs / 1000} s` };
+  const waits = {
+    connect: `could not connect within ${connectTimeoutMs / 1000} s`,
+    answer: `no answer within ${responseTimeoutMs / 1000} s`,
+    silent: `nothing more of it within ${responseTimeoutMs / 1000} s`,
+  };
 
   function send(request: ForwardRequest): Promise<Attempt> {
     const { upstream, body } = request;
@@ -172,7 +176,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   constructor(
     private readonly method: string,
     private readonly resolve: (result: Attempt) => void,
-    private readonly waits: { connect: string; answer: string },
+    private readonly waits: { connect: string; answer: string; silent: string },
   ) {}
 
   /** Present so that undici treats this as a handler of its current kind. */
@@ -206,8 +210,8 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     if (this.stream !== null) return void this.stream.destroy(error);
-    if (this.status !== 0) return this.settle({ ok: false, failure: 'broken', cause: describeNetworkError(error) });
     const code = (error as NodeJS.ErrnoException).code;
+    if (this.status !== 0) return this.settle({ ok: false, failure: 'broken', cause: this.brokenOff(code, error) });
     if (code === 'UND_ERR_CONNECT_TIMEOUT') return this.settle({ ok: false, failure: 'timeout', cause: this.waits.connect });
     if (code === 'UND_ERR_HEADERS_TIMEOUT') return this.settle({ ok: false, failure: 'timeout', cause: this.waits.answer });
     // Closed by the upstream before any answer, on a connection that had answered before: the
@@ -215,6 +219,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     const socket = (error as { socket?: { bytesRead?: number } }).socket;
     const stale = code === 'UND_ERR_SOCKET' && (socket?.bytesRead ?? 0) > 0;
     this.settle(stale ? { ok: false, failure: 'unreachable', cause: describeNetworkError(error), retryable: true } : { ok: false, failure: 'unreachable', cause: describeNetworkError(error) });
+  }
+
+  /** Why an answer whose head had arrived did not arrive whole. */
+  private brokenOff(code: string | undefined, error: Error): string {
+    if (code === 'UND_ERR_BODY_TIMEOUT') return this.waits.silent;
+    if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE') return 'the connection was closed before the answer was complete';
+    return describeNetworkError(error);
   }
 
   private settle(result: Attempt): void {
@@ -249,8 +260,6 @@ function describeNetworkError(error: NodeJS.ErrnoException): string {
     case 'EPIPE':
     case 'UND_ERR_SOCKET':
       return 'the connection was closed before an answer came';
-    case 'UND_ERR_BODY_TIMEOUT':
-      return 'it went silent in the middle of its answer';
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return 'its network cannot be reached';

@@ -262,11 +262,36 @@ describe('when the upstream fails', () => {
       expect(res.status).toBe(502);
       expect(res.body.code).toBe('UPSTREAM_UNREACHABLE');
       expect(res.body.detail).toContain(w.handle);
+      expect(res.body.detail).toContain('broke off its answer: the connection was closed before the answer was complete');
       expect(res.headers['content-type']).toMatch(/^application\/json/);
       expect(res.headers['x-upstream']).toBeUndefined();
     } finally {
       breaks.closeAllConnections();
       await new Promise<void>((r) => breaks.close(() => r()));
+    }
+  });
+
+  it('answers 502 when the upstream falls silent in the middle of a small answer', async () => {
+    const stalls = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('[{"id": 1},'); // and nothing more
+    });
+    await new Promise<void>((r) => stalls.listen(0, '127.0.0.1', r));
+    const slow = await startHarness({ upstreamResponseTimeoutMs: 300 });
+    try {
+      const o = await slow.bootstrap();
+      const w = await createWorkspace(slow, o.accountId, o.key);
+      const wsBase = `/api/accounts/${o.accountId}/workspaces/${w.id}`;
+      await slow.request('PUT', `${wsBase}/gateway`, { key: o.key, body: { upstream_url: `http://127.0.0.1:${(stalls.address() as { port: number }).port}/api` } });
+      const res = await slow.request('POST', `${wsBase}/flows/filter`, { key: o.key, body: {} });
+      expect(res.status).toBe(502);
+      expect(res.body.code).toBe('UPSTREAM_UNREACHABLE');
+      expect(res.body.detail).toContain(`${w.handle} (http://127.0.0.1:`);
+      expect(res.body.detail).toContain('broke off its answer: nothing more of it within 0.3 s');
+    } finally {
+      await slow.close();
+      stalls.closeAllConnections();
+      await new Promise<void>((r) => stalls.close(() => r()));
     }
   });
 
