@@ -220,6 +220,27 @@ describe('when the upstream fails', () => {
     return w;
   }
 
+  /**
+   * A Gatehouse that waits only 300 ms for an upstream, with one workspace pointed at `upstream`;
+   * `use` gets it, its owner's key and the workspace's base path. Both servers are closed after.
+   */
+  async function impatientGateway(upstream: Server, use: (gw: { slow: Harness; key: string; wsBase: string; handle: string }) => Promise<void>) {
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const slow = await startHarness({ upstreamResponseTimeoutMs: 300 });
+    try {
+      const o = await slow.bootstrap();
+      const w = await createWorkspace(slow, o.accountId, o.key);
+      const wsBase = `/api/accounts/${o.accountId}/workspaces/${w.id}`;
+      const port = (upstream.address() as { port: number }).port;
+      await slow.request('PUT', `${wsBase}/gateway`, { key: o.key, body: { upstream_url: `http://127.0.0.1:${port}/api` } });
+      await use({ slow, key: o.key, wsBase, handle: w.handle });
+    } finally {
+      await slow.close();
+      upstream.closeAllConnections();
+      await new Promise<void>((r) => upstream.close(() => r()));
+    }
+  }
+
   it('answers 502 naming the workspace when nothing listens', async () => {
     const w = await workspaceAt(closedUrl);
     const res = await h.request('POST', `/api/accounts/${owner.accountId}/workspaces/${w.id}/flows/filter`, { key: owner.key, body: {} });
@@ -229,24 +250,12 @@ describe('when the upstream fails', () => {
   });
 
   it('answers 504 naming the workspace when the upstream accepts but never answers', async () => {
-    const silent = createServer(() => {});
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    const slow = await startHarness({ upstreamResponseTimeoutMs: 300 });
-    try {
-      const o = await slow.bootstrap();
-      const w = await createWorkspace(slow, o.accountId, o.key);
-      const wsBase = `/api/accounts/${o.accountId}/workspaces/${w.id}`;
-      const port = (silent.address() as { port: number }).port;
-      await slow.request('PUT', `${wsBase}/gateway`, { key: o.key, body: { upstream_url: `http://127.0.0.1:${port}/api` } });
-      const res = await slow.request('POST', `${wsBase}/flows/filter`, { key: o.key, body: {} });
+    await impatientGateway(createServer(() => {}), async ({ slow, key, wsBase, handle }) => {
+      const res = await slow.request('POST', `${wsBase}/flows/filter`, { key, body: {} });
       expect(res.status).toBe(504);
       expect(res.body.code).toBe('UPSTREAM_TIMEOUT');
-      expect(res.body.detail).toContain(w.handle);
-    } finally {
-      await slow.close();
-      silent.closeAllConnections();
-      await new Promise<void>((r) => silent.close(() => r()));
-    }
+      expect(res.body.detail).toContain(handle);
+    });
   });
 
   it('answers 502 naming the workspace when the upstream breaks off a small answer, without its headers', async () => {
@@ -276,23 +285,13 @@ describe('when the upstream fails', () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
       res.write('[{"id": 1},'); // and nothing more
     });
-    await new Promise<void>((r) => stalls.listen(0, '127.0.0.1', r));
-    const slow = await startHarness({ upstreamResponseTimeoutMs: 300 });
-    try {
-      const o = await slow.bootstrap();
-      const w = await createWorkspace(slow, o.accountId, o.key);
-      const wsBase = `/api/accounts/${o.accountId}/workspaces/${w.id}`;
-      await slow.request('PUT', `${wsBase}/gateway`, { key: o.key, body: { upstream_url: `http://127.0.0.1:${(stalls.address() as { port: number }).port}/api` } });
-      const res = await slow.request('POST', `${wsBase}/flows/filter`, { key: o.key, body: {} });
+    await impatientGateway(stalls, async ({ slow, key, wsBase, handle }) => {
+      const res = await slow.request('POST', `${wsBase}/flows/filter`, { key, body: {} });
       expect(res.status).toBe(502);
       expect(res.body.code).toBe('UPSTREAM_UNREACHABLE');
-      expect(res.body.detail).toContain(`${w.handle} (http://127.0.0.1:`);
+      expect(res.body.detail).toContain(`${handle} (http://127.0.0.1:`);
       expect(res.body.detail).toContain('broke off its answer: nothing more of it within 0.3 s');
-    } finally {
-      await slow.close();
-      stalls.closeAllConnections();
-      await new Promise<void>((r) => stalls.close(() => r()));
-    }
+    });
   });
 
   it('cuts a streamed answer off when the upstream falls silent in the middle of it, and serves the next request', async () => {
@@ -307,29 +306,18 @@ describe('when the upstream fails', () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2' });
       res.end('[]');
     });
-    await new Promise<void>((r) => stalls.listen(0, '127.0.0.1', r));
-    const slow = await startHarness({ upstreamResponseTimeoutMs: 300 });
-    try {
-      const o = await slow.bootstrap();
-      const w = await createWorkspace(slow, o.accountId, o.key);
-      const wsBase = `/api/accounts/${o.accountId}/workspaces/${w.id}`;
-      const port = (stalls.address() as { port: number }).port;
-      await slow.request('PUT', `${wsBase}/gateway`, { key: o.key, body: { upstream_url: `http://127.0.0.1:${port}/api` } });
+    await impatientGateway(stalls, async ({ slow, key, wsBase }) => {
       const address = await slow.app.server.listen({ host: '127.0.0.1', port: 0 });
       const started = Date.now();
-      const cut = await fetch(`${address}${wsBase}/flows/filter`, { method: 'POST', headers: { authorization: `Bearer ${o.key}`, 'content-type': 'application/json' }, body: '{}' })
+      const cut = await fetch(`${address}${wsBase}/flows/filter`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{}' })
         .then((res) => res.text())
         .then(() => 'complete', () => 'cut');
       expect(cut).toBe('cut');
       expect(Date.now() - started).toBeLessThan(5_000);
-      const next = await slow.request('POST', `${wsBase}/flows/filter`, { key: o.key, body: {} });
+      const next = await slow.request('POST', `${wsBase}/flows/filter`, { key, body: {} });
       expect(next.status).toBe(200);
       expect(next.body).toEqual([]);
-    } finally {
-      await slow.close();
-      stalls.closeAllConnections();
-      await new Promise<void>((r) => stalls.close(() => r()));
-    }
+    });
   });
 });
 
