@@ -404,6 +404,11 @@ describe('body fields that add scopes (issue 14)', () => {
     expect(scopesFor('POST', `/flow_runs/${ID}/resume`, { run_input: { approved: true } })).toEqual(['run_flows']);
   });
 
+  it('needs see_flows for the concurrency status of a pool or queue, which lists the runs holding slots', () => {
+    expect(scopesFor('POST', '/work_pools/p/concurrency_status', {})).toEqual(['see_work_pools', 'see_flows']);
+    expect(scopesFor('POST', `/work_queues/${ID}/concurrency_status`, {})).toEqual(['see_work_queues', 'see_flows']);
+  });
+
   it('walks a deeply nested body without overflowing the stack', () => {
     let deep: unknown = { __prefect_kind: 'workspace_variable', variable_name: 'v' };
     for (let i = 0; i < 200_000; i++) deep = [deep];

@@ -259,7 +259,7 @@ export const ROUTE_TABLE: readonly GatewayRoute[] = [
     route('POST', '/work_pools/count', ['see_work_pools']),
     route('PATCH', '/work_pools/{name}', ['write_work_pools']),
     route('DELETE', '/work_pools/{name}', ['manage_work_pools']),
-    route('POST', '/work_pools/{name}/concurrency_status', ['see_work_pools'], { note: 'a POST that only reads' }),
+    route('POST', '/work_pools/{name}/concurrency_status', ['see_work_pools', 'see_flows'], { note: 'a POST that only reads; it lists the flow runs holding slots (id, name, state)' }),
     route('POST', '/work_pools/{name}/get_scheduled_flow_runs', ['write_workers'], {
       note: 'the poll marks the pool, its queues and deployments ready; a Viewer must not fake worker liveness',
     }),
@@ -290,7 +290,7 @@ export const ROUTE_TABLE: readonly GatewayRoute[] = [
     }),
     route('POST', '/work_queues/filter', ['see_work_queues']),
     route('DELETE', '/work_queues/{id:uuid}', ['manage_work_queues']),
-    route('POST', '/work_queues/{id:uuid}/concurrency_status', ['see_work_queues'], { note: 'a POST that only reads' }),
+    route('POST', '/work_queues/{id:uuid}/concurrency_status', ['see_work_queues', 'see_flows'], { note: 'a POST that only reads; it lists the flow runs holding slots (id, name, state)' }),
     route('GET', '/work_queues/{id:uuid}/status', ['see_work_queues']),
   ]),
 
