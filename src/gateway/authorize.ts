@@ -111,7 +111,12 @@ export function decide(input: DecisionInput): Verdict {
         : missing.includes('run_deployments') && route.scopes.includes('run_flows')
           ? ' Choosing a deployment, work pool, work queue, job variables or new parameters for a run, or scheduling it again, is running a deployment: it needs run_deployments (a Worker key creates and reports runs without these).'
           : ' Ask a workspace Owner for a role that has it.';
-    return { kind: 'deny', code: 'FORBIDDEN', detail: `${what} needs the workspace scope${missing.length > 1 ? 's' : ''} ${missing.map((s) => `\`${s}\``).join(', ')}, which your role in this workspace does not have.${hint}` };
+    // Forward-auth judged fields it could not see: say so, or the refusal of an innocent body puzzles.
+    const unseen =
+      input.body === 'unseen' && missing.some((scope) => !route.scopes.includes(scope))
+        ? ' Forward-auth never sees the request body, so it judges this route as if the body used every field that adds scopes (docs/forward-auth.md); send it through the Gatehouse gateway instead.'
+        : '';
+    return { kind: 'deny', code: 'FORBIDDEN', detail: `${what} needs the workspace scope${missing.length > 1 ? 's' : ''} ${missing.map((s) => `\`${s}\``).join(', ')}, which your role in this workspace does not have.${hint}${unseen}` };
   }
   if (match.redirectTo !== undefined && route.method !== 'WS') return { kind: 'redirect', location: match.redirectTo };
   return { kind: 'allow', route };

@@ -146,6 +146,7 @@ describe('finding 1: a Worker key choosing what a worker runs', () => {
       const refused = await authorize(worker.key, method, path);
       expect(refused.status, `${method} ${path}`).toBe(403);
       expect(refused.body.detail).toContain('`run_deployments`');
+      expect(refused.body.detail).toContain('Forward-auth never sees the request body');
       expect((await authorize(developer.key, method, path)).status, `${method} ${path}`).toBe(204);
     }
   });
