@@ -14,6 +14,7 @@ const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 const USES: Readonly<Record<FieldUse, (fields: string) => string>> = {
   true: (fields) => `${fields} is true`,
+  given: (fields) => `${fields} is sent, not null`,
   set: (fields) => `${fields} is sent (null too)`,
   scheduled: (fields) => `${fields} is SCHEDULED`,
   hydrated: (fields) => `${fields} holds a \`__prefect_kind\` placeholder`,

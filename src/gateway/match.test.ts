@@ -352,12 +352,16 @@ describe('body fields that add scopes (issue 14)', () => {
     expect(create(null)).toEqual(RUN);
   });
 
-  it('counts a field that is there with null, reads keys from the parsed object, and takes the last of duplicate keys', () => {
-    expect(create({ flow_id: ID, deployment_id: null })).toEqual(DEPLOY);
+  it('reads null as the default on a create and as a change on an update, keys from the parsed object, and the last of duplicate keys', () => {
+    // Prefect's 3.0–3.2 clients send every FlowRunCreate field, null where unset.
+    expect(create({ flow_id: ID, deployment_id: null, infrastructure_document_id: null, work_pool_name: null, work_queue_name: null, job_variables: null })).toEqual(RUN);
+    expect(update({ job_variables: null })).toEqual(DEPLOY);
     // "deployment\u005fid" in the text is deployment_id once parsed, in Python as in JavaScript.
     expect(create(JSON.parse('{"flow_id": "x", "deployment\\u005fid": "y"}'))).toEqual(DEPLOY);
-    // Both parsers keep the last of a repeated key; either value is a use.
-    expect(create(JSON.parse('{"job_variables": {"command": "x"}, "job_variables": null}'))).toEqual(DEPLOY);
+    // Both parsers keep the last of a repeated key.
+    expect(create(JSON.parse('{"job_variables": null, "job_variables": {"command": "x"}}'))).toEqual(DEPLOY);
+    expect(create(JSON.parse('{"job_variables": {"command": "x"}, "job_variables": null}'))).toEqual(RUN);
+    expect(update(JSON.parse('{"job_variables": {"command": "x"}, "job_variables": null}'))).toEqual(DEPLOY);
     // Pydantic's names are case-sensitive: another case is an extra field (422), not the field.
     expect(create({ flow_id: ID, Deployment_Id: ID })).toEqual(RUN);
   });

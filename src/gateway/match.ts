@@ -238,6 +238,8 @@ function uses(when: FieldUse, value: unknown): boolean {
     case 'true':
       // FastAPI gives a missing or null flag its default, false.
       return value !== null && laxBool(value) !== false;
+    case 'given':
+      return value !== null;
     case 'set':
       return true;
     case 'scheduled': {

@@ -34,6 +34,8 @@ export interface GatewayRoute {
  * When a field counts as used. Each reading is the one under which Prefect could act on the field;
  * a value our reading is unsure of counts as used (Prefect then answers 422, or acts on it).
  * - `true`: Prefect's lax bool reads it as true, or cannot read it (`include_secrets`).
+ * - `given`: the field is there with a value other than null. On a create, null is the default:
+ *   Prefect's 3.0–3.2 clients send every field, null where unset.
  * - `set`: the field is there at all, null included (on a PATCH, null clears the column).
  * - `scheduled`: a state whose `type` is not certainly another than SCHEDULED: a worker or a
  *   `serve()` process would pick the run up again.
@@ -42,7 +44,7 @@ export interface GatewayRoute {
  * - `remote_ref`: a JSON schema with a `$ref`, `$dynamicRef` or `$recursiveRef` pointing outside
  *   itself, which Prefect releases before PrefectHQ/prefect#22252 fetch over HTTP.
  */
-export type FieldUse = 'true' | 'set' | 'scheduled' | 'hydrated' | 'remote_ref';
+export type FieldUse = 'true' | 'given' | 'set' | 'scheduled' | 'hydrated' | 'remote_ref';
 
 export interface FieldScope {
   in: 'query' | 'body';
@@ -69,7 +71,7 @@ const secrets = (where: 'query' | 'body'): FieldScope[] => [{ in: where, field: 
 const SECRETS_IN_QUERY = secrets('query');
 const SECRETS_IN_BODY = secrets('body');
 
-const setting = (fields: string[], scopes: string[]): FieldScope[] => fields.map((field) => ({ in: 'body', field, when: 'set', scopes }));
+const fields = (when: FieldUse, names: string[], scopes: string[]): FieldScope[] => names.map((field) => ({ in: 'body', field, when, scopes }));
 
 /**
  * Fields of a flow run that choose what a worker runs, where and how: a deployment's run, a work
@@ -78,8 +80,8 @@ const setting = (fields: string[], scopes: string[]): FieldScope[] => fields.map
  * (POST /deployments/{id}/create_flow_run takes the same job variables), so they need
  * run_deployments; a Worker key (run_flows) still creates subflow runs and updates its own runs.
  */
-const RUN_CREATE_FIELDS = setting(['deployment_id', 'work_pool_name', 'work_queue_name', 'job_variables', 'infrastructure_document_id'], ['run_deployments']);
-const RUN_UPDATE_FIELDS = setting(['job_variables', 'parameters'], ['run_deployments']);
+const RUN_CREATE_FIELDS = fields('given', ['deployment_id', 'work_pool_name', 'work_queue_name', 'job_variables', 'infrastructure_document_id'], ['run_deployments']);
+const RUN_UPDATE_FIELDS = fields('set', ['job_variables', 'parameters'], ['run_deployments']);
 const RESCHEDULING: FieldScope[] = [{ in: 'body', field: 'state', when: 'scheduled', scopes: ['run_deployments'] }];
 /** Prefect hydrates these with workspace variables, then stores them or echoes them in an error. */
 const HYDRATED = (field: string): FieldScope[] => [{ in: 'body', field, when: 'hydrated', scopes: ['see_variables'] }];

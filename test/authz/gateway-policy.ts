@@ -146,7 +146,7 @@ export type Via = 'proxy' | 'forward-auth';
 /**
  * A request form that uses one field rule of an entry (route table `fieldScopes`), or sends the
  * field in a way that does not use it (`uses: false`), as docs/gateway-routes.md reads each kind:
- * a lax-bool flag, a field sent at all, a SCHEDULED state, a `__prefect_kind` placeholder, a `$ref`
+ * a lax-bool flag, a field sent with a value, a field sent at all, a SCHEDULED state, a `__prefect_kind` placeholder, a `$ref`
  * outside the schema. Written from those readings, not from src/gateway/match.ts.
  */
 export interface FieldExample {
@@ -171,6 +171,9 @@ export function fieldExamples(rule: FieldScope): FieldExample[] {
         return [true, false].map((flag) => ({ label: `?${rule.field}=${flag}`, query: `${rule.field}=${flag}`, uses: flag }));
       }
       return inBody(true, false);
+    case 'given':
+      // A value; null is the field's default, as if it were absent.
+      return inBody('matrix', null);
     case 'set':
       // Sent at all, null included; its absence (the plain `{}` form) is the control.
       return inBody(null, undefined);
@@ -270,17 +273,19 @@ export const matchesAnyHttpEntry = (path: string): boolean => ROUTE_TABLE.some((
  * Worker) runs no deployment and no code of its choosing, whatever the body; so each field below,
  * sent to its route by such a role, must be refused before it reaches Prefect. Parameters of a new
  * ad-hoc or subflow run (FlowRunCreate without the fields above) are not listed: only that run's
- * own code reads them.
+ * own code reads them. On a create, null is a field's default, the same as leaving it out (Prefect's
+ * 3.0–3.2 clients send every field, null where unset); on an update (`update`) Prefect applies only
+ * the fields sent, so null there changes the run too.
  */
-export const RUN_CHOOSING_FIELDS: ReadonlyArray<{ schema: string; method: string; path: string; fields: readonly string[]; list?: true }> = [
+export const RUN_CHOOSING_FIELDS: ReadonlyArray<{ schema: string; method: string; path: string; fields: readonly string[]; list?: true; update?: true }> = [
   { schema: 'FlowRunCreate', method: 'POST', path: '/flow_runs/', fields: ['deployment_id', 'work_pool_name', 'work_queue_name', 'job_variables', 'infrastructure_document_id'] },
-  { schema: 'FlowRunUpdate', method: 'PATCH', path: '/flow_runs/{id:uuid}', fields: ['job_variables', 'parameters'] },
+  { schema: 'FlowRunUpdate', method: 'PATCH', path: '/flow_runs/{id:uuid}', fields: ['job_variables', 'parameters'], update: true },
   { schema: 'DeploymentFlowRunCreate', method: 'POST', path: '/deployments/{id:uuid}/create_flow_run', fields: ['work_queue_name', 'job_variables', 'infrastructure_document_id', 'parameters'] },
   { schema: 'DeploymentFlowRunCreate', method: 'POST', path: '/deployments/{id:uuid}/create_flow_run/bulk', fields: ['work_queue_name', 'job_variables', 'infrastructure_document_id', 'parameters'], list: true },
   { schema: 'DeploymentCreate', method: 'POST', path: '/deployments/', fields: ['work_pool_name', 'work_queue_name', 'job_variables', 'infrastructure_document_id', 'parameters', 'pull_steps', 'entrypoint', 'path'] },
-  { schema: 'DeploymentUpdate', method: 'PATCH', path: '/deployments/{id:uuid}', fields: ['work_pool_name', 'work_queue_name', 'job_variables', 'infrastructure_document_id', 'parameters', 'pull_steps', 'entrypoint', 'path'] },
+  { schema: 'DeploymentUpdate', update: true, method: 'PATCH', path: '/deployments/{id:uuid}', fields: ['work_pool_name', 'work_queue_name', 'job_variables', 'infrastructure_document_id', 'parameters', 'pull_steps', 'entrypoint', 'path'] },
   { schema: 'WorkPoolCreate', method: 'POST', path: '/work_pools/', fields: ['base_job_template'] },
-  { schema: 'WorkPoolUpdate', method: 'PATCH', path: '/work_pools/{name}', fields: ['base_job_template'] },
+  { schema: 'WorkPoolUpdate', update: true, method: 'PATCH', path: '/work_pools/{name}', fields: ['base_job_template'] },
 ];
 
 /** A value of the kind each field takes; job variables carry the command the finding used. */

@@ -186,17 +186,17 @@ export function authorizeRequests(t: GatewayTargets): fc.Arbitrary<FuzzRequest &
  * Issue 14's class: a Worker-role key sending, through the proxy, bodies that carry a field of
  * Prefect's body schemas that chooses what a worker runs (test/authz/gateway-policy.ts
  * RUN_CHOOSING_FIELDS, read from Prefect's source) or a SCHEDULED state, in the spellings Python's
- * json module reads as that field: keys with `\uXXXX` escapes, repeated keys (the last counts, and
- * either being the field is a use), null values, any Content-Type; mixed with look-alike keys that
+ * json module reads as that field: keys with `\uXXXX` escapes, repeated keys (the last counts),
+ * null values (the default on a create, a change on an update), any Content-Type; mixed with look-alike keys that
  * Pydantic does not read as the field (another case, a trailing space). `carries` says, by
  * construction, whether Prefect would see the field.
  */
 export function runChoosingRequests(prefix: string, worker: Record<string, string>): fc.Arbitrary<FuzzRequest & { carries: boolean }> {
   const RUN = '7f0c5a52-0e6b-4d57-9d0a-0c2a0d5e9a12';
   const targets = [
-    ...RUN_CHOOSING_FIELDS.map((r) => ({ method: r.method, path: concretePath(r.path), fields: [...r.fields], list: r.list === true, state: false })),
-    { method: 'POST', path: `/flow_runs/${RUN}/set_state`, fields: ['state'], list: false, state: true },
-    { method: 'POST', path: '/flow_runs/bulk_set_state', fields: ['state'], list: false, state: true },
+    ...RUN_CHOOSING_FIELDS.map((r) => ({ method: r.method, path: concretePath(r.path), fields: [...r.fields], list: r.list === true, update: r.update === true, state: false })),
+    { method: 'POST', path: `/flow_runs/${RUN}/set_state`, fields: ['state'], list: false, update: false, state: true },
+    { method: 'POST', path: '/flow_runs/bulk_set_state', fields: ['state'], list: false, update: false, state: true },
   ];
   // Escape some characters of a key as \uXXXX: Python and JavaScript decode it to the same name.
   const spelled = (key: string) =>
@@ -215,7 +215,7 @@ export function runChoosingRequests(prefix: string, worker: Record<string, strin
     .chain((target) => {
       const member = fc.constantFrom(...target.fields).chain((field) =>
         fc.oneof(
-          { weight: 4, arbitrary: fc.tuple(spelled(field), target.state ? stateValue : value.map((v) => [v, true] as const)).map(([key, [v, uses]]) => ({ text: `"${key}": ${v}`, field, uses })) },
+          { weight: 4, arbitrary: fc.tuple(spelled(field), target.state ? stateValue : value.map((v) => [v, v !== 'null' || target.update] as const)).map(([key, [v, uses]]) => ({ text: `"${key}": ${v}`, field, uses })) },
           // Look-alikes: Pydantic's names are exact, so these are other (forbidden, 422) fields.
           { weight: 1, arbitrary: fc.constantFrom(field.toUpperCase(), `${field} `, `_${field}`).map((key) => ({ text: `"${key}": "x"`, field: undefined as string | undefined, uses: false })) },
         ),
