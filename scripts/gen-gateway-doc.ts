@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { regenerateDoc } from './regenerate-doc.js';
-import { ROUTE_TABLE, type GatewayRoute } from '../src/gateway/route-table.js';
+import { ROUTE_TABLE, type FieldScope, type FieldUse, type GatewayRoute } from '../src/gateway/route-table.js';
 
 export const GATEWAY_DOC_PATH = fileURLToPath(new URL('../docs/gateway-routes.md', import.meta.url));
 
@@ -12,10 +12,29 @@ const MARKERS = ['<!-- gateway-routes:start -->', '<!-- gateway-routes:end -->']
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-/** What a route needs, in words: `member`, or its scopes, plus the include_secrets rule. */
+const USES: Readonly<Record<FieldUse, (fields: string) => string>> = {
+  true: (fields) => `${fields} is true`,
+  given: (fields) => `${fields} is sent, not null`,
+  set: (fields) => `${fields} is sent (null too)`,
+  scheduled: (fields) => `${fields} is SCHEDULED`,
+  hydrated: (fields) => `${fields} holds a \`__prefect_kind\` placeholder`,
+  remote_ref: (fields) => `${fields} has a \`$ref\` outside itself`,
+};
+
+/** What a route needs, in words: `member`, or its scopes, plus what fields of the request add. */
 export function describeScopes(route: GatewayRoute): string {
   const scopes = route.scopes.length === 0 ? 'member' : route.scopes.map((s) => `\`${s}\``).join(' + ');
-  return route.secrets === undefined ? scopes : `${scopes}; + \`see_secret_blocks\` if include_secrets (${route.secrets})`;
+  // Fields adding the same scopes the same way are named together.
+  const groups = new Map<string, { rule: FieldScope; fields: string[] }>();
+  for (const rule of route.fieldScopes ?? []) {
+    const key = `${rule.in} ${rule.when} ${rule.scopes.join()}`;
+    const group = groups.get(key) ?? groups.set(key, { rule, fields: [] }).get(key)!;
+    group.fields.push(`\`${rule.field}\``);
+  }
+  const named = (rule: FieldScope, fields: string[]) =>
+    rule.field === '*' ? 'the body' : `${fields.length > 1 ? 'any of ' : ''}${rule.in} ${fields.join(', ')}`;
+  const extras = [...groups.values()].map(({ rule, fields }) => `+ ${rule.scopes.map((s) => `\`${s}\``).join(' + ')} if ${USES[rule.when](named(rule, fields))}`);
+  return [scopes, ...extras].join('; ');
 }
 
 /** One table per Prefect module, in table (and so Starlette) order. */

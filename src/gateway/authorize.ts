@@ -2,7 +2,7 @@
 // Prefect route a request is (match.ts), which workspace scopes it needs (route-table.ts), and
 // whether the caller's scopes in that workspace hold them.
 import type { ErrorCode } from '../errors.js';
-import { matchRoute, requiredScopes, type GatewayRoute } from './match.js';
+import { dependsOnBody, matchRoute, requiredScopes, type GatewayRoute } from './match.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const WORKSPACE_PATH = /^\/api\/accounts\/([^/]+)\/workspaces\/([^/]+)(\/.*)?$/;
@@ -97,7 +97,7 @@ export function decide(input: DecisionInput): Verdict {
   }
   if ('error' in match) return { kind: 'deny', code: 'GATEWAY_BAD_PATH', detail: match.detail };
   const { route } = match;
-  if (route.secrets === 'body' && input.body === 'later') return { kind: 'needs_body' };
+  if (input.body === 'later' && dependsOnBody(route)) return { kind: 'needs_body' };
   const body = typeof input.body === 'object' ? input.body.value : undefined;
   const bodyUnknown = input.body === 'unseen' || input.body === 'unreadable';
   const needed = requiredScopes(route, { query: input.query, body, bodyUnknown });
@@ -108,8 +108,15 @@ export function decide(input: DecisionInput): Verdict {
       ? ' Create the work pool (with its base job template) first as a Developer or Owner; a worker with a Worker-role key then finds it.'
       : missing.includes('see_secret_blocks')
         ? ' Reading secret block values needs a role with see_secret_blocks, e.g. a custom role that inherits from Worker and adds it.'
-        : ' Ask a workspace Owner for a role that has it.';
-    return { kind: 'deny', code: 'FORBIDDEN', detail: `${what} needs the workspace scope${missing.length > 1 ? 's' : ''} ${missing.map((s) => `\`${s}\``).join(', ')}, which your role in this workspace does not have.${hint}` };
+        : missing.includes('run_deployments') && route.scopes.includes('run_flows')
+          ? ' Choosing a deployment, work pool, work queue, job variables or new parameters for a run, or scheduling it again, is running a deployment: it needs run_deployments (a Worker key creates and reports runs without these).'
+          : ' Ask a workspace Owner for a role that has it.';
+    // Forward-auth judged fields it could not see: say so, or the refusal of an innocent body puzzles.
+    const unseen =
+      input.body === 'unseen' && missing.some((scope) => !route.scopes.includes(scope))
+        ? ' Forward-auth never sees the request body, so it judges this route as if the body used every field that adds scopes (docs/forward-auth.md); send it through the Gatehouse gateway instead.'
+        : '';
+    return { kind: 'deny', code: 'FORBIDDEN', detail: `${what} needs the workspace scope${missing.length > 1 ? 's' : ''} ${missing.map((s) => `\`${s}\``).join(', ')}, which your role in this workspace does not have.${hint}${unseen}` };
   }
   if (match.redirectTo !== undefined && route.method !== 'WS') return { kind: 'redirect', location: match.redirectTo };
   return { kind: 'allow', route };

@@ -247,14 +247,21 @@ describe('the route table', () => {
   });
 
   it('marks exactly the four include_secrets routes, on top of see_blocks', () => {
-    const marked = ROUTE_TABLE.filter((r) => r.secrets !== undefined).map((r) => `${r.secrets} ${r.method} ${r.path}`);
+    const secretRules = (r: (typeof ROUTE_TABLE)[number]) => (r.fieldScopes ?? []).filter((f) => f.field === 'include_secrets');
+    const marked = ROUTE_TABLE.filter((r) => secretRules(r).length > 0).map((r) => `${secretRules(r)[0].in} ${r.method} ${r.path}`);
     expect(marked).toEqual([
       'query GET /block_types/slug/{slug}/block_documents',
       'query GET /block_types/slug/{slug}/block_documents/name/{block_document_name}',
       'body POST /block_documents/filter',
       'query GET /block_documents/{id:uuid}',
     ]);
-    expect(ROUTE_TABLE.filter((r) => r.secrets !== undefined).every((r) => r.scopes.join() === 'see_blocks')).toBe(true);
+    expect(ROUTE_TABLE.filter((r) => secretRules(r).length > 0).every((r) => r.scopes.join() === 'see_blocks')).toBe(true);
+  });
+
+  it('names only existing scopes in its field rules, and fields of body routes only where Prefect reads a body', () => {
+    const rules = ROUTE_TABLE.flatMap((r) => (r.fieldScopes ?? []).map((f) => ({ r, f })));
+    expect(rules.flatMap(({ r, f }) => f.scopes.filter((s) => !WORKSPACE_SCOPE_NAMES.has(s)).map((s) => `${r.method} ${r.path}: ${s}`))).toEqual([]);
+    expect(rules.filter(({ r, f }) => f.in === 'body' && !['POST', 'PUT', 'PATCH'].includes(r.method)).map(({ r }) => r.path)).toEqual([]);
   });
 
   it('requires both write_workers and write_work_pools for the worker channel', () => {
@@ -319,5 +326,119 @@ describe('built-in roles through the gateway', () => {
     expect(allows('Viewer', 'POST', '/block_documents/filter', { include_secrets: false })).toBe(true);
     expect(allows('Developer', 'POST', '/block_documents/filter', { include_secrets: true })).toBe(true);
     expect(allows('Developer', 'WS', '/work_pools/P/workers/connect')).toBe(true);
+  });
+});
+
+describe('body fields that add scopes (issue 14)', () => {
+  const create = (body: unknown, unknown?: boolean) => scopesFor('POST', '/flow_runs/', body, unknown);
+  const update = (body: unknown, unknown?: boolean) => scopesFor('PATCH', `/flow_runs/${ID}`, body, unknown);
+  const setState = (body: unknown, unknown?: boolean) => scopesFor('POST', `/flow_runs/${ID}/set_state`, body, unknown);
+  const RUN = ['run_flows'];
+  const DEPLOY = ['run_flows', 'run_deployments'];
+
+  it('needs run_deployments to create a flow run that names a deployment, a pool, a queue, job variables or an infrastructure block', () => {
+    for (const field of ['deployment_id', 'work_pool_name', 'work_queue_name', 'job_variables', 'infrastructure_document_id']) {
+      expect(create({ flow_id: ID, [field]: field === 'job_variables' ? { command: 'sh -c id' } : ID }), field).toEqual(DEPLOY);
+    }
+    // The finding's request, as sent.
+    const attack = { flow_id: ID, deployment_id: ID, work_pool_name: 'p', work_queue_name: 'default', job_variables: { command: 'sh -c id', env: { A: '1' } }, state: { type: 'SCHEDULED' } };
+    expect(create(attack)).toEqual(DEPLOY);
+  });
+
+  it('lets run_flows create a subflow run as the engine sends it', () => {
+    const subflow = { flow_id: ID, flow_version: 'abc', name: 'child', parameters: { x: 1 }, context: {}, tags: [], parent_task_run_id: ID, state: { type: 'PENDING', name: 'Pending' }, empirical_policy: { retries: 0, retry_delay: 0 } };
+    expect(create(subflow)).toEqual(RUN);
+    expect(create(undefined)).toEqual(RUN);
+    expect(create(null)).toEqual(RUN);
+  });
+
+  it('reads null as the default on a create and as a change on an update, keys from the parsed object, and the last of duplicate keys', () => {
+    // Prefect's 3.0–3.2 clients send every FlowRunCreate field, null where unset.
+    expect(create({ flow_id: ID, deployment_id: null, infrastructure_document_id: null, work_pool_name: null, work_queue_name: null, job_variables: null })).toEqual(RUN);
+    expect(update({ job_variables: null })).toEqual(DEPLOY);
+    // "deployment\u005fid" in the text is deployment_id once parsed, in Python as in JavaScript.
+    expect(create(JSON.parse('{"flow_id": "x", "deployment\\u005fid": "y"}'))).toEqual(DEPLOY);
+    // Both parsers keep the last of a repeated key.
+    expect(create(JSON.parse('{"job_variables": null, "job_variables": {"command": "x"}}'))).toEqual(DEPLOY);
+    expect(create(JSON.parse('{"job_variables": {"command": "x"}, "job_variables": null}'))).toEqual(RUN);
+    expect(update(JSON.parse('{"job_variables": {"command": "x"}, "job_variables": null}'))).toEqual(DEPLOY);
+    // Pydantic's names are case-sensitive: another case is an extra field (422), not the field.
+    expect(create({ flow_id: ID, Deployment_Id: ID })).toEqual(RUN);
+  });
+
+  it('assumes every field is used when the body is unseen, unparseable or not an object', () => {
+    expect(create(undefined, true)).toEqual(DEPLOY);
+    expect(create([{ deployment_id: ID }])).toEqual(DEPLOY);
+    expect(create('deployment_id')).toEqual(DEPLOY);
+    expect(update(undefined, true)).toEqual(DEPLOY);
+    expect(setState(undefined, true)).toEqual(DEPLOY);
+  });
+
+  it('needs run_deployments to give a flow run new job variables or parameters, not for what the run and its worker send', () => {
+    expect(update({ job_variables: { command: 'sh -c id' } })).toEqual(DEPLOY);
+    expect(update({ job_variables: null })).toEqual(DEPLOY);
+    expect(update({ parameters: { x: 1 } })).toEqual(DEPLOY);
+    expect(update({ infrastructure_pid: 'host:42' })).toEqual(RUN);
+    expect(update({ flow_version: 'abc', empirical_policy: { retries: 0, retry_delay: 0, pause_keys: [], resuming: false, retry_type: null } })).toEqual(RUN);
+    expect(update({ name: 'n', tags: ['t'] })).toEqual(RUN);
+  });
+
+  it('needs run_deployments to move a run back to SCHEDULED, reading the state type as Pydantic does', () => {
+    for (const type of ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED', 'PAUSED', 'CANCELLING']) {
+      expect(setState({ state: { type, name: 'x' }, force: false }), type).toEqual(RUN);
+    }
+    expect(setState({ state: { type: 'SCHEDULED', name: 'AwaitingRetry' }, force: true })).toEqual(DEPLOY);
+    // Values our reading is unsure of count as SCHEDULED (Prefect answers 422 to them).
+    for (const state of [{ type: 'scheduled' }, { type: 'SCHEDULED ' }, {}, { type: 1 }, 'SCHEDULED', [{ type: 'RUNNING' }]]) {
+      expect(setState({ state }), JSON.stringify(state)).toEqual(DEPLOY);
+    }
+    expect(scopesFor('POST', '/flow_runs/bulk_set_state', { flow_runs: null, state: { type: 'SCHEDULED' } })).toEqual(DEPLOY);
+    expect(scopesFor('POST', '/flow_runs/bulk_set_state', { state: { type: 'CANCELLED' } })).toEqual(RUN);
+  });
+
+  it('needs see_variables wherever Prefect hydrates a placeholder with workspace variables', () => {
+    const placeholder = { nested: [{ __prefect_kind: 'workspace_variable', variable_name: 'db_password' }] };
+    expect(scopesFor('POST', `/deployments/${ID}/create_flow_run`, { parameters: placeholder })).toEqual(['run_deployments', 'see_variables']);
+    expect(scopesFor('POST', `/deployments/${ID}/create_flow_run`, { parameters: { x: 1 } })).toEqual(['run_deployments']);
+    expect(scopesFor('POST', `/deployments/${ID}/create_flow_run/bulk`, [{ parameters: placeholder }])).toEqual(['run_deployments', 'see_variables']);
+    expect(scopesFor('POST', `/deployments/${ID}/create_flow_run/bulk`, [{ parameters: { x: 1 } }])).toEqual(['run_deployments']);
+    expect(scopesFor('POST', '/deployments/', { parameters: placeholder })).toEqual(['write_deployments', 'see_variables']);
+    expect(scopesFor('PATCH', `/deployments/${ID}`, { parameters: placeholder })).toEqual(['write_deployments', 'see_variables']);
+    expect(scopesFor('POST', `/flow_runs/${ID}/resume`, { run_input: placeholder })).toEqual(['run_flows', 'see_variables']);
+    expect(scopesFor('POST', `/flow_runs/${ID}/resume`, { run_input: { approved: true } })).toEqual(['run_flows']);
+  });
+
+  it('needs see_flows for the concurrency status of a pool or queue, which lists the runs holding slots', () => {
+    expect(scopesFor('POST', '/work_pools/p/concurrency_status', {})).toEqual(['see_work_pools', 'see_flows']);
+    expect(scopesFor('POST', `/work_queues/${ID}/concurrency_status`, {})).toEqual(['see_work_queues', 'see_flows']);
+  });
+
+  it('walks a deeply nested body without overflowing the stack', () => {
+    let deep: unknown = { __prefect_kind: 'workspace_variable', variable_name: 'v' };
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    expect(scopesFor('POST', `/flow_runs/${ID}/resume`, { run_input: { x: deep } })).toEqual(['run_flows', 'see_variables']);
+  });
+
+  it('needs see_variables for ui/schemas/validate, and the Owner scope for a schema that points outside itself', () => {
+    const validate = (body: unknown, unknown?: boolean) => scopesFor('POST', '/ui/schemas/validate', body, unknown);
+    const local = { type: 'object', properties: { a: { $ref: '#/definitions/A' } }, definitions: { A: { type: 'string' } } };
+    expect(validate({ schema: local, values: { a: { __prefect_kind: 'workspace_variable', variable_name: 'v' } } })).toEqual(['see_variables']);
+    for (const ref of ['http://169.254.169.254/latest/meta-data', 'other.json', '//evil.example/x', '']) {
+      expect(validate({ schema: { properties: { a: { $ref: ref } } }, values: {} }), ref).toEqual(['see_variables', 'manage_workspace_settings']);
+    }
+    expect(validate({ schema: { $defs: { a: { $dynamicRef: 'http://x/' } } }, values: {} })).toEqual(['see_variables', 'manage_workspace_settings']);
+    expect(validate({ schema: { properties: { a: { $ref: 42 } } }, values: {} })).toEqual(['see_variables', 'manage_workspace_settings']);
+    expect(validate(undefined, true)).toEqual(['see_variables', 'manage_workspace_settings']);
+  });
+
+  it('keeps the Worker role to what its processes send, and lets the Developer choose deployments, pools and job variables', () => {
+    const holds = (name: string, scopes: string[]) => scopes.every((s) => BUILTIN_WORKSPACE_ROLES.find((r) => r.name === name)!.scopes.includes(s));
+    expect(holds('Worker', create({ flow_id: ID, parent_task_run_id: ID, state: { type: 'PENDING' } }))).toBe(true);
+    expect(holds('Worker', create({ flow_id: ID, deployment_id: ID, job_variables: { command: 'x' } }))).toBe(false);
+    expect(holds('Worker', update({ job_variables: { command: 'x' } }))).toBe(false);
+    expect(holds('Worker', setState({ state: { type: 'SCHEDULED' } }))).toBe(false);
+    expect(holds('Developer', create({ flow_id: ID, deployment_id: ID, job_variables: { command: 'x' } }))).toBe(true);
+    expect(holds('Developer', update({ job_variables: { command: 'x' } }))).toBe(true);
+    expect(holds('Viewer', scopesFor('POST', '/ui/schemas/validate', { schema: {}, values: {} }))).toBe(true);
   });
 });

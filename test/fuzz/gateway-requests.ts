@@ -4,6 +4,7 @@
 // as for Gatehouse's own routes; and forward-auth requests with fuzzed X-Original-* headers.
 import fc from 'fast-check';
 import { ROUTE_TABLE } from '../../src/gateway/route-table.js';
+import { RUN_CHOOSING_FIELDS, concretePath } from '../authz/gateway-policy.js';
 import { badUuid, contentType, encode, encoding, extraQuery, headerText, hostileString, urlText, wrongValue } from './arbitraries.js';
 import { hasMarkers } from './oracle.js';
 import { callers, printable, type FuzzRequest } from './requests.js';
@@ -179,4 +180,60 @@ export function authorizeRequests(t: GatewayTargets): fc.Arbitrary<FuzzRequest &
       return Object.assign(request, { queryIsSane: sane });
     })
     .filter((r) => !hasMarkers(`${r.url} ${JSON.stringify(r.headers)}`));
+}
+
+/**
+ * Issue 14's class: a Worker-role key sending, through the proxy, bodies that carry a field of
+ * Prefect's body schemas that chooses what a worker runs (test/authz/gateway-policy.ts
+ * RUN_CHOOSING_FIELDS, read from Prefect's source) or a SCHEDULED state, in the spellings Python's
+ * json module reads as that field: keys with `\uXXXX` escapes, repeated keys (the last counts),
+ * null values (the default on a create, a change on an update), any Content-Type; mixed with look-alike keys that
+ * Pydantic does not read as the field (another case, a trailing space). `carries` says, by
+ * construction, whether Prefect would see the field.
+ */
+export function runChoosingRequests(prefix: string, worker: Record<string, string>): fc.Arbitrary<FuzzRequest & { carries: boolean }> {
+  const RUN = '7f0c5a52-0e6b-4d57-9d0a-0c2a0d5e9a12';
+  const targets = [
+    ...RUN_CHOOSING_FIELDS.map((r) => ({ method: r.method, path: concretePath(r.path), fields: [...r.fields], list: r.list === true, update: r.update === true, state: false })),
+    { method: 'POST', path: `/flow_runs/${RUN}/set_state`, fields: ['state'], list: false, update: false, state: true },
+    { method: 'POST', path: '/flow_runs/bulk_set_state', fields: ['state'], list: false, update: false, state: true },
+  ];
+  // Escape some characters of a key as \uXXXX: Python and JavaScript decode it to the same name.
+  const spelled = (key: string) =>
+    fc.array(fc.boolean(), { minLength: key.length, maxLength: key.length }).map((escape) =>
+      [...key].map((c, i) => (escape[i] ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c)).join(''),
+    );
+  const value = fc.oneof(fc.constant('null'), fc.constant('"x"'), fc.constant('{"command": "sh -c id"}'), fc.constant('[]'), fc.constant('{}'), fc.constant('0'));
+  const stateValue = fc.oneof(
+    { weight: 2, arbitrary: fc.constantFrom('SCHEDULED', 'SCHEDUL\\u0045D', 'scheduled', 'Scheduled', '').map((t) => [`{"type": "${t}"}`, true] as const) },
+    { weight: 2, arbitrary: fc.constantFrom('RUNNING', 'PENDING', 'COMPLETED', 'CANCELLED', 'PAUSED').map((t) => [`{"type": "${t}", "name": "x"}`, false] as const) },
+    { weight: 1, arbitrary: fc.constantFrom(['null', false] as const, ['"SCHEDULED"', true] as const, ['{}', true] as const, ['{"type": 1}', true] as const) },
+  );
+  const benign = fc.constantFrom('"flow_id": "7f0c5a52-0e6b-4d57-9d0a-0c2a0d5e9a10"', '"name": "n"', '"tags": []', '"infrastructure_pid": "h:1"', '"flow_version": "v"', '"force": true');
+  return fc
+    .constantFrom(...targets)
+    .chain((target) => {
+      const member = fc.constantFrom(...target.fields).chain((field) =>
+        fc.oneof(
+          { weight: 4, arbitrary: fc.tuple(spelled(field), target.state ? stateValue : value.map((v) => [v, v !== 'null' || target.update] as const)).map(([key, [v, uses]]) => ({ text: `"${key}": ${v}`, field, uses })) },
+          // Look-alikes: Pydantic's names are exact, so these are other (forbidden, 422) fields.
+          { weight: 1, arbitrary: fc.constantFrom(field.toUpperCase(), `${field} `, `_${field}`).map((key) => ({ text: `"${key}": "x"`, field: undefined as string | undefined, uses: false })) },
+        ),
+      );
+      return fc.record({
+        target: fc.constant(target),
+        members: fc.array(fc.oneof(member, benign.map((text) => ({ text, field: undefined as string | undefined, uses: false }))), { minLength: 0, maxLength: 5 }),
+        type: fc.constantFrom<string | null>('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', null),
+      });
+    })
+    .map(({ target, members, type }) => {
+      const object = `{${members.map((m) => m.text).join(', ')}}`;
+      const payload = target.list ? `[${object}]` : object;
+      const headers: Record<string, string> = { ...worker, ...(type ? { 'content-type': type } : {}) };
+      // Of a repeated key, Python's json keeps the last: that one decides.
+      const last = new Map(members.filter((m) => m.field !== undefined).map((m) => [m.field, m.uses]));
+      const carries = [...last.values()].some(Boolean);
+      const request = printable({ method: target.method, url: `${prefix}${target.path}`, headers, payload, what: ['caller Worker key', carries ? 'carries a run-choosing field' : 'no run-choosing field'] });
+      return Object.assign(request, { carries });
+    });
 }

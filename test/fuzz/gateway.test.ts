@@ -8,8 +8,9 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFakePrefect } from '../support/fake-prefect.js';
 import { startHarness } from '../support/harness.js';
-import { createWorkspace } from '../support/members.js';
-import { authorizeRequests, proxyRequests, type GatewayTargets } from './gateway-requests.js';
+import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
+import { createBot, createWorkspace, grant } from '../support/members.js';
+import { authorizeRequests, proxyRequests, runChoosingRequests, type GatewayTargets } from './gateway-requests.js';
 import { BAD_KEY, problems, type Answer } from './oracle.js';
 import { presentsBadKey, type FuzzRequest } from './requests.js';
 import { BATCH, BODY_LIMIT, describeRun, LONG, RUNS_PER_ENDPOINT, seedFor } from './settings.js';
@@ -30,6 +31,12 @@ if (setGateway.status !== 200) throw new Error(`fuzz setup: setting the upstream
 const unconfigured = await createWorkspace(h, world.accountId, owner.authorization.slice('Bearer '.length), 'no-upstream');
 const other = await h.bootstrap();
 const otherWorkspace = await createWorkspace(h, other.accountId, other.key, 'elsewhere');
+const ownerKey = owner.authorization.slice('Bearer '.length);
+const workerBot = await createBot(h, world.accountId, ownerKey, 'fuzz-worker');
+await grant(h, world.accountId, world.workspaceId, ownerKey, { botId: workerBot.id }, WORKSPACE_ROLE_IDS.Worker);
+// A key that has worked from an address stays served there when the bad-key throttle closes it.
+const firstUse = await h.request('GET', `/api/accounts/${world.accountId}/workspaces/${world.workspaceId}/work_pools/fuzz`, { key: workerBot.key });
+if (firstUse.status !== 200) throw new Error(`fuzz setup: the Worker key's first request answered ${firstUse.status} ${firstUse.text}`);
 const targets: GatewayTargets = { world, unconfiguredWorkspaceId: unconfigured.id, otherAccountId: other.accountId, otherWorkspaceId: otherWorkspace.id };
 console.log(describeRun('Gateway fuzz'));
 
@@ -43,7 +50,7 @@ afterAll(async () => {
  * redirect, answered by the gateway so that it points back at the gateway), 400 GATEWAY_BAD_PATH and
  * BAD_REQUEST, 401, 403 FORBIDDEN and GATEWAY_ROUTE_UNKNOWN, 404 NOT_FOUND and
  * GATEWAY_NOT_CONFIGURED, 405 for a method no route serves, 413 for a body the gateway must read
- * (include_secrets in it) that is over the limit, 415 for a Content-Type header that is not a media
+ * (a route whose scopes depend on its body: route table `fieldScopes`) that is over the limit, 415 for a Content-Type header that is not a media
  * type at all (Fastify refuses it before the proxy's catch-all parser); 429 (BAD_KEY) only to a caller
  * presenting a key that never worked. 502/504 are documented for a
  * dead or slow upstream, but this upstream is alive, so here they are failures like any 5xx.
@@ -108,6 +115,38 @@ describe('the gateway proxy, fed generated malformed requests', () => {
     expect(counts.sent).toBeGreaterThanOrEqual(runs);
     // Enough got through to the upstream for the forwarding checks to mean something.
     expect(counts.forwarded).toBeGreaterThan(counts.sent * 0.1);
+  });
+});
+
+describe('the gateway proxy, fed bodies from a Worker key that choose what a worker runs (issue 14)', () => {
+  it('never forwards a body Prefect would read as carrying a deployment, pool, queue, job variables, parameters or a SCHEDULED state: 403 instead', { timeout: LONG ? 3_600_000 : 120_000 }, async () => {
+    const counts = { carrying: 0, other: 0, otherForwarded: 0 };
+    const prefix = `/api/accounts/${world.accountId}/workspaces/${world.workspaceId}`;
+    await fc.assert(
+      fc.asyncProperty(fc.array(runChoosingRequests(prefix, { authorization: `Bearer ${workerBot.key}` }), { minLength: BATCH, maxLength: BATCH }), async (requests) => {
+        fake.reset();
+        const answers = await Promise.all(requests.map(send));
+        answers.forEach((answer, i) => {
+          const request = requests[i];
+          const received = fake.requests.some((r) => r.headers['x-request-id'] === answer.id);
+          if (request.carries) {
+            counts.carrying += 1;
+            const found = problems(answer, new Set([403]), request.method);
+            if (received) found.push('the upstream received it');
+            if (!answer.body.includes('FORBIDDEN')) found.push('not refused with FORBIDDEN');
+            if (found.length) fail(found, request, answer);
+          } else {
+            counts.other += 1;
+            if (received) counts.otherForwarded += 1;
+          }
+        });
+      }),
+      { seed: seedFor('gateway run-choosing bodies'), numRuns: Math.ceil(RUNS_PER_ENDPOINT / BATCH), endOnFailure: !LONG },
+    );
+    if (LONG) console.log('run-choosing bodies:', JSON.stringify(counts));
+    expect(counts.carrying).toBeGreaterThan(RUNS_PER_ENDPOINT / 3);
+    // The refusals come from the fields: bodies without them (on routes a Worker may use) went through.
+    expect(counts.otherForwarded).toBeGreaterThan(0);
   });
 });
 
