@@ -31,6 +31,7 @@ import { setupRoutes } from './http/routes/setup.js';
 import { invitationRoutes } from './http/routes/invitations.js';
 import type { Mailer } from './mail/mailer.js';
 import type { SecretKey } from './domain/gateways/sealed.js';
+import type { TrustProxy } from './config.js';
 import { gatewayRoutes, installGatewayProxy } from './http/routes/gateway.js';
 import { installWebsocketGateway } from './gateway/websocket.js';
 
@@ -42,8 +43,11 @@ export interface AppOptions {
   bodyLimit?: number;
   /** The built web page (dist/web); served at / when present. */
   webRoot?: string;
-  /** Trust X-Forwarded-* from a reverse proxy (for the client address and https). */
-  trustProxy?: boolean;
+  /**
+   * Which reverse proxies to believe about the client (X-Forwarded-For/-Proto/-Host): a number of
+   * hops nearest Gatehouse, or the proxies' addresses/CIDRs. Default: none.
+   */
+  trustProxy?: TrustProxy;
   /** The address people reach Gatehouse at, for links (invitations); default: the request's host. */
   publicUrl?: string;
   sessionTtlSeconds?: number;
@@ -79,6 +83,16 @@ function requestIds(): () => string {
 }
 const nextRequestId = requestIds();
 
+/**
+ * Fastify's trustProxy for ours. A hop count becomes a function: Fastify takes a bare number as
+ * "trust no hop". A client's own X-Forwarded-For entries lie beyond the trusted hops and are ignored.
+ */
+function fastifyTrustProxy(trust: TrustProxy | undefined): false | string[] | ((address: string, hop: number) => boolean) {
+  if (trust === undefined || trust === false || trust === 0) return false;
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return trust;
+}
+
 export async function createApp(options: AppOptions): Promise<App> {
   const { store, clock, logger = false, bodyLimit = 1_048_576 } = options;
   // Before the routes are compiled: their garbage collections must not cost every later tick.
@@ -101,7 +115,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     // During a drain, requests on open keep-alive connections are still served (with
     // Connection: close) rather than refused with a bare 503.
     return503OnClosing: false,
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: fastifyTrustProxy(options.trustProxy),
     // A URL the router cannot even decode (bad percent-encoding) gets the same envelope as any 400.
     frameworkErrors: (error, request, reply) => {
       const detail = error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid: check its percent-encoding' : undefined;
