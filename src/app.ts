@@ -13,6 +13,8 @@ import { errorBody, installErrorHandling } from './http/errors.js';
 import { installJsonParser, urlError } from './http/json.js';
 import { installAuth } from './http/auth.js';
 import { lazyChildLogger } from './http/request-logger.js';
+import { logSerializers } from './http/log-redaction.js';
+import { publicUrl } from './http/public-url.js';
 import { keepTickShape } from './http/tick-shape.js';
 import { keyThrottle as createKeyThrottle } from './http/key-throttle.js';
 import { registerRoutes, type RouteDeps, type RouteSpec } from './http/route.js';
@@ -48,7 +50,10 @@ export interface AppOptions {
    * hops nearest Gatehouse, or the proxies' addresses/CIDRs. Default: none.
    */
   trustProxy?: TrustProxy;
-  /** The address people reach Gatehouse at, for links (invitations); default: the request's host. */
+  /**
+   * The address people reach Gatehouse at, for invitation links, gateway redirects and the cookie's
+   * Secure flag. Default: the address the server listens on (redirects then carry a path only).
+   */
   publicUrl?: string;
   sessionTtlSeconds?: number;
   /** Mails invitation links when SMTP is configured; without it the link is only shown to the inviter. */
@@ -94,7 +99,9 @@ function fastifyTrustProxy(trust: TrustProxy | undefined): false | string[] | ((
 }
 
 export async function createApp(options: AppOptions): Promise<App> {
-  const { store, clock, logger = false, bodyLimit = 1_048_576 } = options;
+  const { store, clock, bodyLimit = 1_048_576 } = options;
+  // Every line a request writes shows its URL and errors with credentials in a query string redacted.
+  const logger = options.logger ? options.logger.child({}, { serializers: logSerializers }) : false;
   // Before the routes are compiled: their garbage collections must not cost every later tick.
   keepTickShape();
   // Fastify's logger costs every request (its child logger, two response listeners, timing) even
@@ -131,7 +138,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   await store.cache.coherence.start();
   const services = createServices({ store, clock }, { sessionTtlSeconds: options.sessionTtlSeconds, secretKey: options.secretKey });
   const keyThrottle = createKeyThrottle({ now: () => clock.now().getTime(), limit: options.keyFailureLimit });
-  const deps: RouteDeps = { services, clock, keyThrottle };
+  // Links and redirects use the configured public URL, else the address listened on: never Host.
+  const links = publicUrl(options.publicUrl, () => server.server.address());
+  const deps: RouteDeps = { services, clock, keyThrottle, publicUrl: links };
 
   // Callback style (not async) for the hooks every request runs: no promise to settle. One hook for
   // the request id and the URL check: each hook is a turn of Fastify's hook runner.
@@ -176,7 +185,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...auditRoutes(deps),
     ...sessionRoutes(deps),
     ...setupRoutes(deps),
-    ...invitationRoutes(deps, { publicUrl: options.publicUrl, mailer: options.mailer ?? null }),
+    ...invitationRoutes(deps, { mailer: options.mailer ?? null }),
     ...gatewayRoutes(deps, store),
   ];
   registerRoutes(server, routes);
@@ -184,7 +193,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     connectTimeoutMs: options.upstreamConnectTimeoutMs ?? 5_000,
     responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,
   };
-  await installGatewayProxy(server, { services, store, bodyLimit, ...upstreamTimeouts });
+  await installGatewayProxy(server, { services, store, bodyLimit, publicUrl: links, ...upstreamTimeouts });
   installWebsocketGateway(server, { services, store, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, keyThrottle, log: quietLogger ?? server.log });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   await server.ready();
