@@ -200,10 +200,31 @@ export async function createApp(options: AppOptions): Promise<App> {
   return { server, services, routes };
 }
 
+/**
+ * The page loads only its own scripts, styles and API; no other site may frame it (clickjacking);
+ * no Referer leaves it (the invitation page's address names the invitation).
+ */
+export const WEB_PAGE_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; " +
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
 /** The web page: its files, and index.html for any other non-API path (the page routes itself). */
 async function serveWebPage(server: FastifyInstance, root: string): Promise<void> {
   // wildcard: true looks files up per request, so a rebuilt page is served without a restart.
-  await server.register(fastifyStatic, { root, wildcard: true, index: ['index.html'] });
+  await server.register(fastifyStatic, {
+    root,
+    wildcard: true,
+    index: ['index.html'],
+    // Also applies to index.html answered for the page's own paths (reply.sendFile).
+    setHeaders: (res) => {
+      for (const [name, value] of Object.entries(WEB_PAGE_HEADERS)) res.setHeader(name, value);
+    },
+  });
 }
 
 /** Paths the web page routes itself (history API): answered with its index.html. */
