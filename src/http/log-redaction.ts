@@ -5,15 +5,17 @@ import type { FastifyRequest } from 'fastify';
 
 export const REDACTED = '[redacted]';
 
-/** A query parameter whose name says it carries a credential, up to its value's end. */
-const SECRET_PARAM = /([?&;][^=&#\s]*(?:code|token|key|secret|password|passwd|signature|session|auth)[^=&#\s]*=)[^&#\s"']*/gi;
+/** A query parameter: its name (with what precedes it) and its value. Linear: no nested repetition. */
+const PARAM = /([?&;][^=&#\s?;]*=)([^&#\s"';]*)/g;
+/** A parameter name that says it carries a credential. */
+const SECRET_NAME = /code|token|key|secret|password|passwd|signature|session|auth/i;
 /** A Gatehouse API key wherever it appears (the same shape secret scanners match). */
 const API_KEY = /pn[bu]_[A-Za-z0-9]{36}/g;
 
 /** The text with credential-bearing query values and API keys replaced by [redacted]. */
 export function redactSecrets(text: string): string {
   if (!text.includes('=') && !text.includes('pn')) return text;
-  return text.replace(SECRET_PARAM, `$1${REDACTED}`).replace(API_KEY, REDACTED);
+  return text.replace(PARAM, (whole, name: string) => (SECRET_NAME.test(name) ? `${name}${REDACTED}` : whole)).replace(API_KEY, REDACTED);
 }
 
 /** Serializers for the request logger: Fastify's fields, with the URL and error texts redacted. */
