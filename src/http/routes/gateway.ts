@@ -1,7 +1,6 @@
 // The workspace gateway over HTTP: where a workspace forwards (`.../gateway`), the proxy itself
 // (every other path under `/api/accounts/{account_id}/workspaces/{workspace_id}/`), and the
 // forward-auth endpoint for teams that enforce in their own nginx, Traefik or Envoy.
-import type { PublicUrl } from '../public-url.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -16,6 +15,7 @@ import { constantTimeEqual } from '../../domain/secrets.js';
 import { opContext, respond, type RouteDeps, type RouteSpec } from '../route.js';
 import { idParams, Nullable, Timestamp } from '../schemas.js';
 import { sendError } from '../errors.js';
+import type { PublicUrl } from '../public-url.js';
 
 const GatewaySchema = Type.Object({
   upstream_url: Nullable(Type.String()),
