@@ -26,6 +26,8 @@ describe('the web page', () => {
     expect(asset).toBeDefined();
     for (const path of ['/', '/invitations/00000000-0000-4000-8000-000000000000/accept', '/setup', asset!]) {
       const res = await fetch(`${h.baseUrl}${path}`);
+      // Read to the end: an answer left half-read keeps its connection busy and the server from closing.
+      await res.arrayBuffer();
       expect(res.status, path).toBe(200);
       for (const [name, value] of Object.entries(EXPECTED)) expect(res.headers.get(name), `${path} ${name}`).toBe(value);
     }
