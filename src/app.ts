@@ -13,6 +13,8 @@ import { errorBody, installErrorHandling } from './http/errors.js';
 import { installJsonParser, urlError } from './http/json.js';
 import { installAuth } from './http/auth.js';
 import { lazyChildLogger } from './http/request-logger.js';
+import { logSerializers } from './http/log-redaction.js';
+import { publicUrl } from './http/public-url.js';
 import { keepTickShape } from './http/tick-shape.js';
 import { keyThrottle as createKeyThrottle } from './http/key-throttle.js';
 import { registerRoutes, type RouteDeps, type RouteSpec } from './http/route.js';
@@ -31,6 +33,7 @@ import { setupRoutes } from './http/routes/setup.js';
 import { invitationRoutes } from './http/routes/invitations.js';
 import type { Mailer } from './mail/mailer.js';
 import type { SecretKey } from './domain/gateways/sealed.js';
+import type { TrustProxy } from './config.js';
 import { gatewayRoutes, installGatewayProxy } from './http/routes/gateway.js';
 import { installWebsocketGateway } from './gateway/websocket.js';
 
@@ -42,9 +45,15 @@ export interface AppOptions {
   bodyLimit?: number;
   /** The built web page (dist/web); served at / when present. */
   webRoot?: string;
-  /** Trust X-Forwarded-* from a reverse proxy (for the client address and https). */
-  trustProxy?: boolean;
-  /** The address people reach Gatehouse at, for links (invitations); default: the request's host. */
+  /**
+   * Which reverse proxies to believe about the client (X-Forwarded-For/-Proto/-Host): a number of
+   * hops nearest Gatehouse, or the proxies' addresses/CIDRs. Default: none.
+   */
+  trustProxy?: TrustProxy;
+  /**
+   * The address people reach Gatehouse at, for invitation links, gateway redirects and the cookie's
+   * Secure flag. Default: the address the server listens on (redirects then carry a path only).
+   */
   publicUrl?: string;
   sessionTtlSeconds?: number;
   /** Mails invitation links when SMTP is configured; without it the link is only shown to the inviter. */
@@ -79,8 +88,20 @@ function requestIds(): () => string {
 }
 const nextRequestId = requestIds();
 
+/**
+ * Fastify's trustProxy for ours. A hop count becomes a function: Fastify takes a bare number as
+ * "trust no hop". A client's own X-Forwarded-For entries lie beyond the trusted hops and are ignored.
+ */
+function fastifyTrustProxy(trust: TrustProxy | undefined): false | string[] | ((address: string, hop: number) => boolean) {
+  if (trust === undefined || trust === false || trust === 0) return false;
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return trust;
+}
+
 export async function createApp(options: AppOptions): Promise<App> {
-  const { store, clock, logger = false, bodyLimit = 1_048_576 } = options;
+  const { store, clock, bodyLimit = 1_048_576 } = options;
+  // Every line a request writes shows its URL and errors with credentials in a query string redacted.
+  const logger = options.logger ? options.logger.child({}, { serializers: logSerializers }) : false;
   // Before the routes are compiled: their garbage collections must not cost every later tick.
   keepTickShape();
   // Fastify's logger costs every request (its child logger, two response listeners, timing) even
@@ -101,7 +122,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     // During a drain, requests on open keep-alive connections are still served (with
     // Connection: close) rather than refused with a bare 503.
     return503OnClosing: false,
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: fastifyTrustProxy(options.trustProxy),
     // A URL the router cannot even decode (bad percent-encoding) gets the same envelope as any 400.
     frameworkErrors: (error, request, reply) => {
       const detail = error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid: check its percent-encoding' : undefined;
@@ -117,7 +138,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   await store.cache.coherence.start();
   const services = createServices({ store, clock }, { sessionTtlSeconds: options.sessionTtlSeconds, secretKey: options.secretKey });
   const keyThrottle = createKeyThrottle({ now: () => clock.now().getTime(), limit: options.keyFailureLimit });
-  const deps: RouteDeps = { services, clock, keyThrottle };
+  // Links and redirects use the configured public URL, else the address listened on: never Host.
+  const links = publicUrl(options.publicUrl, () => server.server.address());
+  const deps: RouteDeps = { services, clock, keyThrottle, publicUrl: links };
 
   // Callback style (not async) for the hooks every request runs: no promise to settle. One hook for
   // the request id and the URL check: each hook is a turn of Fastify's hook runner.
@@ -162,7 +185,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...auditRoutes(deps),
     ...sessionRoutes(deps),
     ...setupRoutes(deps),
-    ...invitationRoutes(deps, { publicUrl: options.publicUrl, mailer: options.mailer ?? null }),
+    ...invitationRoutes(deps, { mailer: options.mailer ?? null }),
     ...gatewayRoutes(deps, store),
   ];
   registerRoutes(server, routes);
@@ -170,17 +193,38 @@ export async function createApp(options: AppOptions): Promise<App> {
     connectTimeoutMs: options.upstreamConnectTimeoutMs ?? 5_000,
     responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,
   };
-  await installGatewayProxy(server, { services, store, bodyLimit, ...upstreamTimeouts });
+  await installGatewayProxy(server, { services, store, bodyLimit, publicUrl: links, ...upstreamTimeouts });
   installWebsocketGateway(server, { services, store, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, keyThrottle, log: quietLogger ?? server.log });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   await server.ready();
   return { server, services, routes };
 }
 
+/**
+ * The page loads only its own scripts, styles and API; no other site may frame it (clickjacking);
+ * no Referer leaves it (the invitation page's address names the invitation).
+ */
+export const WEB_PAGE_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; " +
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
 /** The web page: its files, and index.html for any other non-API path (the page routes itself). */
 async function serveWebPage(server: FastifyInstance, root: string): Promise<void> {
   // wildcard: true looks files up per request, so a rebuilt page is served without a restart.
-  await server.register(fastifyStatic, { root, wildcard: true, index: ['index.html'] });
+  await server.register(fastifyStatic, {
+    root,
+    wildcard: true,
+    index: ['index.html'],
+    // Also applies to index.html answered for the page's own paths (reply.sendFile).
+    setHeaders: (res) => {
+      for (const [name, value] of Object.entries(WEB_PAGE_HEADERS)) res.setHeader(name, value);
+    },
+  });
 }
 
 /** Paths the web page routes itself (history API): answered with its index.html. */

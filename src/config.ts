@@ -1,4 +1,5 @@
 // Configuration from flags and environment, validated once. Flags win over the environment.
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseSmtpUrl, redactSmtpUrl } from './mail/mailer.js';
 import { parseSecretKey, type SecretKey } from './domain/gateways/sealed.js';
@@ -12,8 +13,11 @@ export interface Config {
   databaseSchema?: string;
   logLevel: string;
   bodyLimit: number;
-  /** Trust X-Forwarded-For/-Proto from a reverse proxy in front of Gatehouse. */
-  trustProxy: boolean;
+  /**
+   * Which reverse proxies in front of Gatehouse to believe about the client (X-Forwarded-For/-Proto/
+   * -Host): none, the nearest N hops, or those at the given addresses/CIDRs.
+   */
+  trustProxy: TrustProxy;
   /** How people reach Gatehouse (for setup and invitation links), e.g. https://gatehouse.example.com */
   publicUrl?: string;
   sessionTtlSeconds: number;
@@ -49,6 +53,45 @@ function seconds(given: string | undefined, name: string, fallback: number, max:
   const value = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || value <= 0 || value > max) return `Invalid ${name} "${text}": seconds, more than 0 and at most ${max}`;
   return value;
+}
+
+/** false: no proxy; a number: that many hops nearest Gatehouse; a list: proxies at those addresses/CIDRs. */
+export type TrustProxy = false | number | string[];
+
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+const TRUST_PROXY_USE =
+  'set the number of reverse proxies in front of Gatehouse (GATEHOUSE_TRUST_PROXY=1 for one nginx or Traefik) ' +
+  'or their addresses (e.g. GATEHOUSE_TRUST_PROXY=127.0.0.1 or 10.0.0.0/8,192.168.1.5; loopback, linklocal and uniquelocal name those ranges)';
+
+/** GATEHOUSE_TRUST_PROXY: off, a hop count, or a list of proxy addresses/CIDRs. `true` is refused. */
+export function parseTrustProxy(given: string | undefined): { ok: true; value: TrustProxy } | { ok: false; error: string } {
+  const text = (given ?? '').trim();
+  if (text === '' || text.toLowerCase() === 'false' || text === '0') return { ok: true, value: false };
+  if (text.toLowerCase() === 'true') {
+    return {
+      ok: false,
+      error: `GATEHOUSE_TRUST_PROXY=true is refused: it believed every X-Forwarded-For hop, so any client could choose its own address (and slip past the sign-in and key throttles). Instead ${TRUST_PROXY_USE}`,
+    };
+  }
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    if (hops > 10) return { ok: false, error: `Invalid GATEHOUSE_TRUST_PROXY "${text}": a hop count from 1 to 10, or proxy addresses` };
+    return { ok: true, value: hops };
+  }
+  const entries = text.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    if (!isProxyRange(entry)) return { ok: false, error: `Invalid GATEHOUSE_TRUST_PROXY entry "${entry}": ${TRUST_PROXY_USE}` };
+  }
+  return { ok: true, value: entries };
+}
+
+function isProxyRange(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -94,10 +137,8 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) {
     return { ok: false, error: `Invalid GATEHOUSE_BODY_LIMIT "${bodyLimitText}": a number of bytes, at least 1024` };
   }
-  const trustProxyText = (env.GATEHOUSE_TRUST_PROXY ?? 'false').toLowerCase();
-  if (!['true', 'false', '1', '0'].includes(trustProxyText)) {
-    return { ok: false, error: `Invalid GATEHOUSE_TRUST_PROXY "${env.GATEHOUSE_TRUST_PROXY}": use true or false` };
-  }
+  const trustProxy = parseTrustProxy(env.GATEHOUSE_TRUST_PROXY);
+  if (!trustProxy.ok) return trustProxy;
   const publicUrl = env.GATEHOUSE_PUBLIC_URL || undefined;
   if (publicUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(publicUrl)) {
     return { ok: false, error: `Invalid GATEHOUSE_PUBLIC_URL "${publicUrl}": an http:// or https:// address` };
@@ -144,7 +185,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       databaseSchema: databaseSchema || undefined,
       logLevel,
       bodyLimit,
-      trustProxy: trustProxyText === 'true' || trustProxyText === '1',
+      trustProxy: trustProxy.value,
       publicUrl,
       sessionTtlSeconds,
       smtpUrl,

@@ -10,6 +10,7 @@ import { migrate } from './store/migrate.js';
 import { startDatabaseClock, type DatabaseClock } from './store/database-clock.js';
 import { createMailer, redactSmtpUrl } from './mail/mailer.js';
 import { secretKeyFile } from './domain/gateways/sealed.js';
+import { listenUrl } from './http/public-url.js';
 
 /** The built web page: dist/web beside the compiled server. */
 const WEB_ROOT = fileURLToPath(new URL('./web', import.meta.url));
@@ -27,6 +28,7 @@ export function createLogger(level: string) {
   return pino({
     level,
     // Belt and braces: request logs never carry headers, but if one ever did, no credential goes out.
+    // URLs and error texts are redacted by the app's serializers (http/log-redaction.ts).
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', '*.key', '*.api_key'], censor: '[redacted]' },
   });
 }
@@ -103,13 +105,18 @@ export async function startServer(config: Config, out: (line: string) => void = 
   out(`  health: ${url}/api/health   API description: ${url}/api/openapi.json`);
   out(`  web page: ${url}/`);
   if (config.smtpUrl) out(`  invitations are also mailed via ${redactSmtpUrl(config.smtpUrl)}`);
+  if (!config.publicUrl) {
+    out(`  GATEHOUSE_PUBLIC_URL is not set: invitation links point at ${listenUrl(app.server.server.address())};`);
+    out('  set it to the address people use (e.g. https://gatehouse.example.com) when that differs');
+  }
   const setupToken = await app.services.setup.issueToken();
   if (setupToken) {
     const base = (config.publicUrl ?? url).replace(/\/+$/, '');
     out('');
     out('No account exists yet. Create the first account and its Owner, either in the browser with this');
     out('one-time setup link (valid 24 hours, until the first account exists):');
-    out(`  ${base}/setup?token=${setupToken}`);
+    // In the fragment: a browser never sends it, so no proxy or access log records the token.
+    out(`  ${base}/setup#token=${setupToken}`);
     out('or from the command line (prints an API key once):');
     out(`  ${bootstrapHint(config)}`);
     out('');

@@ -80,7 +80,7 @@ async function invite(app: App, email: string) {
     payload: JSON.stringify({ email, account_role_id: ACCOUNT_ROLE_IDS.Member }),
   });
   const body = JSON.parse(res.body);
-  const code = res.statusCode === 201 ? new URL(body.accept_url).searchParams.get('invite_code')! : '';
+  const code = res.statusCode === 201 ? new URLSearchParams(new URL(body.accept_url).hash.slice(1)).get('invite_code')! : '';
   return { status: res.statusCode, body, code, text: res.body };
 }
 

@@ -54,7 +54,7 @@ describe('signing in', () => {
 
   it('marks the cookie Secure when a trusted proxy says the request came over https, and only then', async () => {
     const p = await personWithPassword(h);
-    const behindProxy = await createApp({ store: h.handle.store, clock: h.clock, trustProxy: true });
+    const behindProxy = await createApp({ store: h.handle.store, clock: h.clock, trustProxy: 1 });
     try {
       const login = (app: App) =>
         app.server.inject({

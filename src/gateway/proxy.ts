@@ -26,6 +26,19 @@ const HOP_BY_HOP = new Set([
 /** The caller's credentials for Gatehouse, which the upstream must never see. */
 const CALLER_ONLY = new Set(['authorization', 'cookie', 'x-csrf-token']);
 
+/**
+ * What a caller may claim about where a request came from: the upstream hears it from Gatehouse
+ * alone (the X-Forwarded-For/-Proto/-Host it sets), never the caller's own claims.
+ */
+const CLIENT_CLAIMS = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-server', 'x-real-ip', 'x-request-id']);
+
+/** What Gatehouse vouches for about a request: the client address it trusts, the public scheme and host. */
+export interface ForwardedFor {
+  address: string;
+  proto: string;
+  host: string;
+}
+
 const NO_TOKENS: ReadonlySet<string> = new Set();
 
 /** Headers named in Connection, which belong to that connection only. */
@@ -36,16 +49,16 @@ function connectionTokens(headers: IncomingHttpHeaders): ReadonlySet<string> {
   return new Set(value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
 }
 
-export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, upstream: Upstream, requestId: string, clientAddress: string): OutgoingHttpHeaders {
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, upstream: Upstream, requestId: string, client: ForwardedFor): OutgoingHttpHeaders {
   const named = connectionTokens(incoming);
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || CALLER_ONLY.has(name) || named.has(name)) continue;
-    if (name === 'x-request-id' || name === 'x-forwarded-for' || name === '__proto__') continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || CALLER_ONLY.has(name) || CLIENT_CLAIMS.has(name) || named.has(name) || name === '__proto__') continue;
     out[name] = value;
   }
-  const forwardedFor = incoming['x-forwarded-for'];
-  out['x-forwarded-for'] = typeof forwardedFor === 'string' && forwardedFor ? `${forwardedFor}, ${clientAddress}` : clientAddress;
+  out['x-forwarded-for'] = client.address;
+  out['x-forwarded-proto'] = client.proto;
+  out['x-forwarded-host'] = client.host;
   out['x-request-id'] = requestId;
   out.host = upstream.url.host;
   if (upstream.basicAuthorization !== null) out.authorization = upstream.basicAuthorization;

@@ -3,6 +3,7 @@
 // default level nothing is logged for most requests.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
+import { redactSecrets } from './log-redaction.js';
 
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
@@ -18,7 +19,8 @@ class LazyChildLogger {
   }
   #log(level: Level, args: unknown[]): void {
     if (!this.#child && !this.parent.isLevelEnabled(level)) return;
-    (this.#real()[level] as (...a: unknown[]) => void)(...args);
+    // Messages Fastify builds itself can quote the URL (a reply sent twice): no credential in them.
+    (this.#real()[level] as (...a: unknown[]) => void)(...args.map((arg) => (typeof arg === 'string' ? redactSecrets(arg) : arg)));
   }
   get level(): string {
     return this.#child?.level ?? this.parent.level;

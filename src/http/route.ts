@@ -10,6 +10,7 @@ import type { Services } from '../domain/services.js';
 import type { Result } from '../errors.js';
 import { ErrorBody } from './schemas.js';
 import { sendFailure } from './errors.js';
+import type { PublicUrl } from './public-url.js';
 import type { KeyThrottle } from './key-throttle.js';
 
 export interface AuthState {
@@ -55,6 +56,8 @@ export interface RouteDeps {
   clock: Clock;
   /** Failed key authentications per client address (http/key-throttle.ts). */
   keyThrottle: KeyThrottle;
+  /** Where people reach Gatehouse, for links and the cookie's Secure flag (http/public-url.ts). */
+  publicUrl: PublicUrl;
 }
 
 export function registerRoutes(app: FastifyInstance, routes: RouteSpec[]): void {

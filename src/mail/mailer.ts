@@ -110,7 +110,8 @@ export function createMailer(options: { url?: string; from: string }): Mailer | 
     async sendInvitation(mail) {
       const message = invitationMessage(mail);
       // Errors can quote what the server or transport saw; keep the link and password out of them.
-      const code = new URL(mail.acceptUrl, 'http://x').searchParams.get('invite_code');
+      const link = new URL(mail.acceptUrl, 'http://x');
+      const code = new URLSearchParams(link.hash.slice(1)).get('invite_code') ?? link.searchParams.get('invite_code');
       const hide = [mail.acceptUrl, ...(code ? [code, encodeURIComponent(code)] : []), ...secrets];
       try {
         await transport.sendMail({ from: options.from, to: mail.to, ...message });

@@ -25,7 +25,7 @@ describe('service accounts in the browser', () => {
 
     // First run: the setup link creates the account and signs its Owner in.
     const page = await h.newPage({ clipboard: true });
-    await page.goto(`/setup?token=${token}`);
+    await page.goto(`/setup#token=${token}`);
     await page.getByRole('heading', { name: 'Set up Gatehouse' }).waitFor();
     await page.getByLabel('Account name', { exact: true }).fill('Acme Data');
     expect(await page.getByLabel('Account handle', { exact: true }).inputValue()).toBe('acme-data');

@@ -27,7 +27,7 @@ export interface BrowserHarness {
   baseUrl: string;
   clock: TestClock;
   browser: Browser;
-  /** Uncaught exceptions in any page; a test ends by expecting none. */
+  /** Uncaught exceptions and Content-Security-Policy violations in any page; a test ends by expecting none. */
   pageErrors: string[];
   /** A new context (its own cookies and storage, or a copy of `storageState`) with one page. */
   newPage(options?: { width?: number; height?: number; clipboard?: boolean; storageState?: StorageState }): Promise<Page>;
@@ -119,6 +119,10 @@ export async function startBrowserHarness(): Promise<BrowserHarness> {
       contexts.push(context);
       const page = await context.newPage();
       page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
+      // Whatever the page's Content-Security-Policy blocks counts as an error too.
+      page.on('console', (message) => {
+        if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) pageErrors.push(`${page.url()}: ${message.text()}`);
+      });
       return page;
     },
     async owner(email, accountHandle) {

@@ -80,7 +80,7 @@ export async function buildWorld(h: Harness): Promise<World> {
   const doomedRole = await post(h, owner.key, `${a}/workspace_roles/`, { name: 'Doomed', scopes: ['see_flows'] });
   const invitation = await post(h, owner.key, `${a}/invitations/`, { email: email('invitee'), account_role_id: ACCOUNT_ROLE_IDS.Member });
   const toAccept = await post(h, owner.key, `${a}/invitations/`, { email: email('accepting'), account_role_id: ACCOUNT_ROLE_IDS.Member });
-  const acceptCode = new URL(toAccept.accept_url).searchParams.get('invite_code')!;
+  const acceptCode = new URLSearchParams(new URL(toAccept.accept_url).hash.slice(1)).get('invite_code')!;
 
   const kept: Record<string, string> = {
     account_id: owner.accountId,

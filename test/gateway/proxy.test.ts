@@ -108,6 +108,31 @@ describe('forwarding', () => {
     expect(seen.headers['keep-alive']).toBeUndefined();
   });
 
+  it("sends the upstream only Gatehouse's own X-Forwarded-For/-Proto/-Host, never the caller's claims", async () => {
+    const res = await h.request('POST', `${base}/flows/filter`, {
+      key: owner.key,
+      body: {},
+      headers: {
+        connection: 'keep-alive, X-Forwarded-For',
+        'x-forwarded-for': '203.0.113.66',
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-port': '443',
+        forwarded: 'for=203.0.113.66;host=evil.example;proto=https',
+        'x-real-ip': '203.0.113.66',
+        host: 'evil.example',
+      },
+    });
+    expect(res.status).toBe(200);
+    const seen = fake.requests.at(-1)!.headers;
+    // inject()'s client is 127.0.0.1 over plain http; no public URL is set and nothing listens: localhost.
+    expect([seen['x-forwarded-for'], seen['x-forwarded-proto'], seen['x-forwarded-host']]).toEqual(['127.0.0.1', 'http', 'localhost']);
+    expect(seen.forwarded).toBeUndefined();
+    expect(seen['x-real-ip']).toBeUndefined();
+    expect(seen['x-forwarded-port']).toBeUndefined();
+    expect(seen.host).toBe(new URL(fake.url).host);
+  });
+
   it('passes the upstream status and body back as they are', async () => {
     const bot = await botWithRole('Worker');
     const res = await h.request('POST', `${base}/work_pools/pool-a/workers/heartbeat`, { key: bot.key, body: { name: 'w1', heartbeat_interval_seconds: 30 } });
@@ -117,8 +142,10 @@ describe('forwarding', () => {
   it('answers a trailing-slash mismatch with a redirect that stays on the gateway', async () => {
     const res = await h.request('POST', `${base}/flows`, { key: owner.key, body: { name: 'f' } });
     expect(res.status).toBe(307);
-    expect(String(res.headers.location)).toMatch(new RegExp(`${base}/flows/$`));
-    expect(String(res.headers.location)).not.toContain(fake.origin);
+    // No public URL is configured: a path alone, never built from the Host the caller sent.
+    expect(res.headers.location).toBe(`${base}/flows/`);
+    const spoofed = await h.request('POST', `${base}/flows`, { key: owner.key, body: { name: 'f' }, headers: { host: 'evil.example' } });
+    expect(spoofed.headers.location).toBe(`${base}/flows/`);
     expect(fake.requests).toHaveLength(0);
   });
 

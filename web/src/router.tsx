@@ -12,10 +12,21 @@ export function navigate(to: string, opts: { replace?: boolean } = {}): void {
 export interface Location {
   path: string;
   query: URLSearchParams;
+  /** `#name=value&…`: where one-time codes travel, since a browser never sends the fragment to a server. */
+  fragment: URLSearchParams;
 }
 
 function current(): Location {
-  return { path: window.location.pathname.replace(/\/+$/, '') || '/', query: new URLSearchParams(window.location.search) };
+  return {
+    path: window.location.pathname.replace(/\/+$/, '') || '/',
+    query: new URLSearchParams(window.location.search),
+    fragment: new URLSearchParams(window.location.hash.replace(/^#/, '')),
+  };
+}
+
+/** A one-time code from the link: in its fragment, or (older links) in its query string. */
+export function linkSecret(location: Location, name: string): string {
+  return location.fragment.get(name) ?? location.query.get(name) ?? '';
 }
 
 export function useLocation(): Location {
@@ -23,9 +34,11 @@ export function useLocation(): Location {
   useEffect(() => {
     const update = () => setLoc(current());
     window.addEventListener('popstate', update);
+    window.addEventListener('hashchange', update);
     window.addEventListener(EVENT, update);
     return () => {
       window.removeEventListener('popstate', update);
+      window.removeEventListener('hashchange', update);
       window.removeEventListener(EVENT, update);
     };
   }, []);

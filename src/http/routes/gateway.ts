@@ -15,6 +15,7 @@ import { constantTimeEqual } from '../../domain/secrets.js';
 import { opContext, respond, type RouteDeps, type RouteSpec } from '../route.js';
 import { idParams, Nullable, Timestamp } from '../schemas.js';
 import { sendError } from '../errors.js';
+import type { PublicUrl } from '../public-url.js';
 
 const GatewaySchema = Type.Object({
   upstream_url: Nullable(Type.String()),
@@ -171,6 +172,7 @@ export interface ProxyOptions {
   bodyLimit: number;
   connectTimeoutMs: number;
   responseTimeoutMs: number;
+  publicUrl: PublicUrl;
 }
 
 const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -211,7 +213,7 @@ async function proxy(req: FastifyRequest, reply: FastifyReply, options: ProxyOpt
     verdict = decide({ method: req.method, apiPath, query, scopes, body: parsed.ok ? { value: parsed.value } : 'unreadable' });
   }
   if (verdict.kind === 'redirect') {
-    const location = `${publicBase(req, target.value)}${verdict.location}${target.value.search}`;
+    const location = `${publicBase(options.publicUrl, target.value)}${verdict.location}${target.value.search}`;
     return reply.code(307).header('location', location).send();
   }
   if (verdict.kind === 'deny') {
@@ -236,7 +238,11 @@ async function proxy(req: FastifyRequest, reply: FastifyReply, options: ProxyOpt
     upstream,
     method: req.method,
     pathAndQuery: rawPathAndQuery,
-    headers: upstreamRequestHeaders(req.headers, upstream, String(req.id), req.ip),
+    headers: upstreamRequestHeaders(req.headers, upstream, String(req.id), {
+      address: req.ip,
+      proto: options.publicUrl.secure(req) ? 'https' : 'http',
+      host: options.publicUrl.host(),
+    }),
     body: body ?? (hasBody(req) ? req.raw : null),
   });
   if (!result.ok) {
@@ -250,7 +256,7 @@ async function proxy(req: FastifyRequest, reply: FastifyReply, options: ProxyOpt
   // The caller going away ends a streamed upstream answer too.
   if (!Buffer.isBuffer(answer)) reply.raw.once('close', () => answer.destroy());
   // Built only for an answer that has a Location: most have none.
-  const rewriteLocation = (location: string) => locationRewriter(upstream.url, publicBase(req, target.value))(location);
+  const rewriteLocation = (location: string) => locationRewriter(upstream.url, publicBase(options.publicUrl, target.value))(location);
   reply.code(result.status).headers(downstreamResponseHeaders(result.headers, rewriteLocation));
   return reply.send(answer);
 }
@@ -268,9 +274,13 @@ function hasBody(req: FastifyRequest): boolean {
   return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
-/** Where this workspace's Prefect API lives behind Gatehouse, as the caller addressed it. */
-function publicBase(req: FastifyRequest, target: GatewayTarget): string {
-  return `${req.protocol}://${req.host}${target.prefix}`;
+/**
+ * Where this workspace's Prefect API lives behind Gatehouse: under the configured public URL, else
+ * a path alone (a relative Location, resolved by the client against the address it used). Never
+ * built from the request's Host, which the caller chooses.
+ */
+function publicBase(publicUrl: PublicUrl, target: GatewayTarget): string {
+  return publicUrl.configured ? `${publicUrl.base()}${target.prefix}` : target.prefix;
 }
 
 /** "account-handle/workspace-handle", for error details a person can act on. */

@@ -1,7 +1,6 @@
 // Invitations: created by an account's Owners and Admins (the one-time link is in the create
 // response only), and previewed and accepted by the invited person through that link.
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
 import { account, PUBLIC } from '../../authz/requirements.js';
 import { MAX_PASSWORD_LENGTH } from '../../domain/secrets.js';
 import { opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
@@ -45,11 +44,7 @@ const Accepted = Type.Object({ account_id: Uuid, user_id: Uuid, csrf_token: Type
 
 type Params = { account_id: string; invitation_id: string };
 
-export function baseUrl(request: FastifyRequest, publicUrl?: string): string {
-  return (publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '');
-}
-
-export function invitationRoutes({ services, clock, keyThrottle }: RouteDeps, options: { publicUrl?: string; mailer?: Mailer | null }): RouteSpec[] {
+export function invitationRoutes({ services, clock, keyThrottle, publicUrl }: RouteDeps, options: { mailer?: Mailer | null }): RouteSpec[] {
   const tags = ['Invitations'];
   const base = '/api/accounts/:account_id/invitations';
   return [
@@ -70,7 +65,8 @@ export function invitationRoutes({ services, clock, keyThrottle }: RouteDeps, op
         const result = await services.invitations.create(opContext(req, clock), (req.params as Params).account_id, req.body as { email: string; account_role_id: string });
         if (!result.ok) return respond(req, reply, result);
         const { code, ...invitation } = result.value;
-        const acceptUrl = `${baseUrl(req, options.publicUrl)}/invitations/${invitation.id}/accept?invite_code=${encodeURIComponent(code)}`;
+        // The code rides in the fragment: browsers never send it, so no proxy or server log sees it.
+        const acceptUrl = `${publicUrl.base()}/invitations/${invitation.id}/accept#invite_code=${encodeURIComponent(code)}`;
         let mailed = false;
         if (options.mailer) {
           const account = await services.accounts.get(invitation.account_id);
@@ -172,7 +168,7 @@ export function invitationRoutes({ services, clock, keyThrottle }: RouteDeps, op
           clientInfo(req),
         );
         if (!result.ok) return respond(req, reply, result);
-        setSessionCookie(req, reply, result.value);
+        setSessionCookie(req, reply, result.value, publicUrl);
         return { account_id: result.value.account_id, ...sessionBody(result.value) };
       },
     },

@@ -26,7 +26,7 @@ const SessionView = Type.Object({
   current: Type.Boolean(),
 });
 
-export function sessionRoutes({ services, clock }: RouteDeps): RouteSpec[] {
+export function sessionRoutes({ services, clock, publicUrl }: RouteDeps): RouteSpec[] {
   const tags = ['Sessions'];
   // A service account has no browser sessions.
   const listMine = async (req: FastifyRequest) => {
@@ -48,7 +48,7 @@ export function sessionRoutes({ services, clock }: RouteDeps): RouteSpec[] {
         const { email, password } = req.body as { email: string; password: string };
         const result = await services.sessions.login(email, password, clientInfo(req));
         if (!result.ok) return respond(req, reply, result);
-        setSessionCookie(req, reply, result.value);
+        setSessionCookie(req, reply, result.value, publicUrl);
         const user = await services.users.get(result.value.user_id);
         if (!user.ok) return respond(req, reply, user);
         return { user: user.value, ...sessionBody(result.value) };
@@ -81,7 +81,7 @@ export function sessionRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       handler: async (req, reply) => {
         if (!req.auth.sessionId) return respond(req, reply, fail('SESSION_REQUIRED'));
         await services.sessions.logout(opContext(req, clock), req.auth.sessionId);
-        clearSessionCookie(req, reply);
+        clearSessionCookie(req, reply, publicUrl);
         return reply.code(204).send();
       },
     },

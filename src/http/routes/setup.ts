@@ -7,7 +7,7 @@ import { respond, type RouteDeps, type RouteSpec } from '../route.js';
 import { Handle, Name, Timestamp, Uuid } from '../schemas.js';
 import { clientInfo, sessionBody, setSessionCookie } from '../session-cookie.js';
 
-export function setupRoutes({ services }: RouteDeps): RouteSpec[] {
+export function setupRoutes({ services, publicUrl }: RouteDeps): RouteSpec[] {
   const tags = ['Setup'];
   return [
     {
@@ -41,7 +41,7 @@ export function setupRoutes({ services }: RouteDeps): RouteSpec[] {
       handler: async (req, reply) => {
         const result = await services.setup.complete(req.body as SetupInput, clientInfo(req));
         if (!result.ok) return respond(req, reply, result);
-        setSessionCookie(req, reply, result.value);
+        setSessionCookie(req, reply, result.value, publicUrl);
         return reply.code(201).send({ account_id: result.value.account_id, ...sessionBody(result.value) });
       },
     },

@@ -1,4 +1,4 @@
-// /invitations/:id/accept?invite_code=…: preview the invitation, then join (new users set a password;
+// /invitations/:id/accept#invite_code=… (older links: ?invite_code=…): preview the invitation, then join (new users set a password;
 // people who already have a user sign in first).
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, errorMessage, setCsrfToken, type InvitationPreview, type Session } from '../api';
@@ -6,7 +6,7 @@ import { Field, FormError } from '../components/Field';
 import { useStatus } from '../components/Status';
 import { rememberAccount } from '../context';
 import { formatDateTime } from '../format';
-import { Link, navigate, useLocation } from '../router';
+import { Link, linkSecret, navigate, useLocation } from '../router';
 import { SignInPage } from './SignIn';
 
 const MIN_PASSWORD = 10;
@@ -31,8 +31,7 @@ function acceptError(err: unknown, email: string): string {
 }
 
 export function AcceptInvitationPage({ invitationId, session, sessionLoading, onSignedIn, onSignIn, onSignOut }: Props) {
-  const { query } = useLocation();
-  const code = query.get('invite_code') ?? '';
+  const code = linkSecret(useLocation(), 'invite_code');
   const status = useStatus();
   const [preview, setPreview] = useState<InvitationPreview | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
@@ -76,7 +75,7 @@ export function AcceptInvitationPage({ invitationId, session, sessionLoading, on
   };
 
   let body;
-  if (!code) body = <p role="alert">This invitation link has no code. Open the whole link you were sent, including <code>?invite_code=…</code>.</p>;
+  if (!code) body = <p role="alert">This invitation link has no code. Open the whole link you were sent, including <code>#invite_code=…</code>.</p>;
   else if (loadError) body = <p role="alert">{acceptError(loadError, '')}</p>;
   else if (!preview || sessionLoading) body = <p className="loading">Loading…</p>;
   else if (preview.status !== 'PENDING') {

@@ -5,13 +5,12 @@ import { Field, FormError } from '../components/Field';
 import { useStatus } from '../components/Status';
 import { rememberAccount } from '../context';
 import { slugify } from '../format';
-import { Link, navigate, useLocation } from '../router';
+import { Link, linkSecret, navigate, useLocation } from '../router';
 
 const MIN_PASSWORD = 10;
 
 export function SetupPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
-  const { query } = useLocation();
-  const token = query.get('token') ?? '';
+  const token = linkSecret(useLocation(), 'token');
   const status = useStatus();
   const [needed, setNeeded] = useState<boolean | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
@@ -73,7 +72,7 @@ export function SetupPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
       </p>
     );
   else if (!token)
-    body = <p role="alert">This setup link has no token. Open the full link that <code>gatehouse start</code> printed, including <code>?token=…</code>.</p>;
+    body = <p role="alert">This setup link has no token. Open the full link that <code>gatehouse start</code> printed, including <code>#token=…</code>.</p>;
   else
     body = (
       <form className="stack" onSubmit={submit} noValidate aria-label="Set up Gatehouse">
