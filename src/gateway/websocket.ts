@@ -48,7 +48,7 @@ export interface WebsocketLimits {
 
 const MiB = 1024 * 1024;
 
-/** What one socket, and all of them together, may cost (docs/execution-environments.md#websockets). */
+/** What one socket, and all of them together, may cost (docs/execution-environments.md, section 4). */
 export const WEBSOCKET_LIMITS: Readonly<WebsocketLimits> = {
   // The largest frame either way. Prefect refuses an event over 1.5 MB of JSON
   // (PREFECT_SERVER_EVENTS_MAXIMUM_SIZE_BYTES) and a log over 1 MB, and its clients read at most
