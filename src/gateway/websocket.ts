@@ -175,6 +175,9 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
       };
       // A socket told to go still counts until it has gone (or ws gives up on its close handshake).
       client.once('close', stopWaiting);
+      // Shutting down closes it too, rather than waiting for its auth message or its timeout.
+      live.add(client);
+      client.once('close', () => live.delete(client));
       const timer = setTimeout(() => client.close(POLICY, `No auth message within ${limits.authMessageTimeoutMs / 1000} s`), limits.authMessageTimeoutMs);
       client.once('message', async (data) => {
         clearTimeout(timer);
