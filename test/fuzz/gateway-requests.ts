@@ -189,22 +189,28 @@ export function authorizeRequests(t: GatewayTargets): fc.Arbitrary<FuzzRequest &
 const ESCAPES = ['..', '.', '%2e%2e', '%2E.', '.%2e', '%2e', '..\\', '\\..', '..\\..\\..\\api2', '\\', 'a\\b', '%5C', '%5c..%5c', '..%5C..%5Capi2', '..%2F..%2Fapi2', '%252e%252e', '%255C', '..;', '...', '.a', 'a.'];
 const escapeSegment = fc.constantFrom(...ESCAPES);
 
-/** A websocket route's path with its parameters filled, perhaps with escape segments put in. */
+/** A value for a websocket route's one parameter: a plain name, or escape segments. */
+const websocketName = fc.oneof(
+  { weight: 2, arbitrary: fc.stringMatching(/^[a-z][a-z0-9_-]{0,12}$/) },
+  { weight: 3, arbitrary: escapeSegment },
+  { weight: 1, arbitrary: fc.tuple(escapeSegment, fc.constantFrom('\\', '%5C', '/'), escapeSegment).map(([a, sep, b]) => `${a}${sep}${b}`) },
+);
+
+/** A websocket route's path with its parameter filled, perhaps with an escape segment put in. */
 const websocketPath: fc.Arbitrary<[path: string, what: string]> = fc
-  .constantFrom(...ROUTE_TABLE.filter((r) => r.method === 'WS'))
-  .chain((route) => {
-    const name = fc.oneof(
-      { weight: 2, arbitrary: fc.stringMatching(/^[a-z][a-z0-9_-]{0,12}$/) },
-      { weight: 3, arbitrary: escapeSegment },
-      { weight: 1, arbitrary: fc.tuple(escapeSegment, fc.constantFrom('\\', '%5C', '/'), escapeSegment).map(([a, sep, b]) => `${a}${sep}${b}`) },
-    );
-    const filled = name.map((n) => route.path.replace(/\{[^}]+\}/, n));
-    return fc.tuple(filled, fc.nat(4), escapeSegment, fc.constantFrom('as filled', 'segment inserted', 'slash turned backslash')).map<[string, string]>(([path, at, esc, how]) => {
-      const parts = path.split('/');
-      if (how === 'segment inserted') parts.splice(1 + (at % parts.length), 0, esc);
-      if (how === 'slash turned backslash' && parts.length > 2) return [`${parts.slice(0, 2).join('/')}\\${parts.slice(2).join('/')}`, `route WS ${route.path}, ${how}`];
-      return [parts.join('/'), `route WS ${route.path}, ${how}`];
-    });
+  .tuple(
+    fc.constantFrom(...ROUTE_TABLE.filter((r) => r.method === 'WS')),
+    websocketName,
+    fc.nat(4),
+    escapeSegment,
+    fc.constantFrom('as filled', 'segment inserted', 'slash turned backslash'),
+  )
+  .map(([route, name, at, esc, how]) => {
+    const parts = route.path.replace(/\{[^}]+\}/, () => name).split('/');
+    const what = `route WS ${route.path}, ${how}`;
+    if (how === 'segment inserted') parts.splice(1 + (at % parts.length), 0, esc);
+    if (how === 'slash turned backslash' && parts.length > 2) return [`${parts.slice(0, 2).join('/')}\\${parts.slice(2).join('/')}`, what];
+    return [parts.join('/'), what];
   });
 
 const websocketQuery = fc.oneof(
