@@ -35,7 +35,7 @@ import type { Mailer } from './mail/mailer.js';
 import type { SecretKey } from './domain/gateways/sealed.js';
 import type { TrustProxy } from './config.js';
 import { gatewayRoutes, installGatewayProxy } from './http/routes/gateway.js';
-import { installWebsocketGateway } from './gateway/websocket.js';
+import { installWebsocketGateway, type WebsocketLimits } from './gateway/websocket.js';
 
 export interface AppOptions {
   store: Store;
@@ -67,6 +67,8 @@ export interface AppOptions {
   keyFailureLimit?: number;
   /** How often an open gateway websocket's access is checked again (default 5 s). */
   websocketRecheckMs?: number;
+  /** Replaces some of the gateway websockets' limits (WEBSOCKET_LIMITS); tests use small ones. */
+  websocketLimits?: Partial<WebsocketLimits>;
 }
 
 export interface App {
@@ -194,7 +196,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,
   };
   await installGatewayProxy(server, { services, store, bodyLimit, publicUrl: links, ...upstreamTimeouts });
-  installWebsocketGateway(server, { services, store, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, keyThrottle, log: quietLogger ?? server.log });
+  installWebsocketGateway(server, { services, store, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, keyThrottle, log: quietLogger ?? server.log });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   await server.ready();
   return { server, services, routes };

@@ -80,7 +80,7 @@ export const ERRORS = {
     status: 403,
     message: 'Gatehouse has no scope declared for this Prefect route, so it refuses it for every role (docs/gateway-routes.md lists the routes)',
   },
-  GATEWAY_BAD_PATH: { status: 400, message: 'The path cannot be routed: it has an encoded slash, an empty or dot segment, or bad percent-encoding' },
+  GATEWAY_BAD_PATH: { status: 400, message: 'The path cannot be routed: it has an encoded slash, a backslash, an empty or dot segment, or bad percent-encoding' },
   UPSTREAM_UNREACHABLE: { status: 502, message: "The workspace's Prefect server could not be reached" },
   UPSTREAM_TIMEOUT: { status: 504, message: "The workspace's Prefect server did not answer in time" },
   UPSTREAM_CREDENTIAL_UNREADABLE: {

@@ -138,12 +138,24 @@ describe('refused paths', () => {
     ['a raw space', '/work_pools/a b'],
     ['a raw non-ASCII character', '/work_pools/é'],
     ['a path without its leading slash', 'flows/filter'],
+    // Issue 14 finding 5: a URL parser turns '\\' into '/' and then resolves the '..'.
+    ['a backslash', '/work_pools/a\\b'],
+    ['backslashes around dot segments', '/work_pools/..\\..\\..\\api2\\work_pools\\x/workers/connect'],
+    ['an encoded backslash', '/work_pools/a%5Cb'],
+    ['an encoded backslash in lower case', '/work_pools/..%5c..%5capi2/workers/connect'],
   ];
 
   it.each(refused)('refuses %s', (_, path) => {
     const m = matchRoute('POST', path);
     expect(m).toMatchObject({ error: 'bad_path' });
     expect((m as { detail: string }).detail.length).toBeGreaterThan(10);
+  });
+
+  it('refuses a backslash for websocket routes too, saying why', () => {
+    expect(matchRoute('WS', '/work_pools/..\\..\\..\\api2\\work_pools\\x/workers/connect')).toEqual({
+      error: 'bad_path',
+      detail: "the path contains a backslash ('\\' or %5C), which URL parsers read as '/'; address the object by its id",
+    });
   });
 });
 

@@ -4,7 +4,7 @@
 // The gateway forwards the raw path; uvicorn percent-decodes it once and Starlette matches the
 // decoded path against the routes in order. So we decode once the same way and match the decoded
 // path, and refuse every path whose meaning could differ between us and the upstream: an encoded
-// '/', dot segments, empty segments, control characters, malformed percent-encoding.
+// '/', a backslash, dot segments, empty segments, control characters, malformed percent-encoding.
 
 import { ROUTE_TABLE, type FieldScope, type FieldUse, type GatewayRoute } from './route-table.js';
 
@@ -106,6 +106,8 @@ export function decodeApiPath(raw: string): { path: string } | BadPath {
   if (!raw.startsWith('/')) return badPath("the path must start with '/'");
   if (/[^\x21-\x7e]/.test(raw)) return badPath('the path contains a space, control or non-ASCII character; percent-encode it');
   if (/%2f/i.test(raw)) return badPath("the path contains an encoded slash (%2F); Prefect names cannot contain '/'");
+  // Starlette reads a backslash as a plain character, but a URL parser (ours, a proxy's) reads it as '/'.
+  if (/\\|%5c/i.test(raw)) return badPath("the path contains a backslash ('\\' or %5C), which URL parsers read as '/'; address the object by its id");
   const path = raw.includes('%') ? percentDecoded(raw) : raw;
   if (typeof path !== 'string') return path;
   const segments = path.split('/').slice(1);

@@ -265,7 +265,7 @@ function requestTarget(path: string): string {
 function describeNetworkError(error: NodeJS.ErrnoException): string {
   switch (error.code) {
     case 'ECONNREFUSED':
-      return 'connection refused (is the Prefect server running at that address?)';
+      return 'connection refused (is the Prefect server running?)';
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return 'its host name does not resolve';

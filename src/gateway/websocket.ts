@@ -3,7 +3,10 @@
 // upgrade, or with Prefect's first message `{"type":"auth","token":KEY}` on subprotocol `prefect`.
 // The upstream socket is opened with the workspace's upstream credential, never the caller's key;
 // then frames are relayed both ways. Access is checked again while the socket lives, so a revoked
-// key or role loses its socket within `recheckMs`.
+// key or role loses its socket within `recheckMs`. What a socket may cost in memory is bounded
+// (WEBSOCKET_LIMITS): frames held before the upstream is open, frames not yet sent on, and sockets
+// that have not proven a key yet.
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -26,28 +29,72 @@ export interface WebsocketOptions {
   recheckMs?: number;
   /** The same per-address limit on failed keys as HTTP requests. */
   keyThrottle: KeyThrottle;
-  /** Where a failed upgrade is logged. */
+  /** Where a failed upgrade and upstream trouble are logged (with the upstream's address). */
   log: FastifyBaseLogger;
+  /** WEBSOCKET_LIMITS, some replaced (tests use small ones). */
+  limits?: Partial<WebsocketLimits>;
 }
 
+export interface WebsocketLimits {
+  maxFrameBytes: number;
+  maxPendingBytes: number;
+  maxPendingMessages: number;
+  maxPendingBytesTotal: number;
+  relayHighWaterBytes: number;
+  authMessageTimeoutMs: number;
+  maxAwaitingAuth: number;
+  maxAwaitingAuthPerAddress: number;
+}
+
+const MiB = 1024 * 1024;
+
+/** What one socket, and all of them together, may cost (docs/execution-environments.md, section 4). */
+export const WEBSOCKET_LIMITS: Readonly<WebsocketLimits> = {
+  // The largest frame either way. Prefect refuses an event over 1.5 MB of JSON
+  // (PREFECT_SERVER_EVENTS_MAXIMUM_SIZE_BYTES) and a log over 1 MB, and its clients read at most
+  // 1 MiB per message (the websockets library's default max_size): 4 MiB holds the largest event
+  // with room to spare, where uvicorn's 16 MiB default let one frame cost 16 MiB.
+  maxFrameBytes: 4 * MiB,
+  // Frames a client sends before the upstream socket is open are held. Prefect's Cloud-mode events
+  // client sends without waiting, and after a reconnect resends the events it has not checkpointed
+  // (fewer than 700, about 1 KB each): 4 MiB and 1,000 frames hold that, or one largest frame.
+  maxPendingBytes: 4 * MiB,
+  maxPendingMessages: 1_000,
+  // All sockets together: many sockets to a slow upstream cannot make the process hold more.
+  maxPendingBytesTotal: 64 * MiB,
+  // While relaying, reading from one side pauses when the other side has this much not yet sent.
+  relayHighWaterBytes: 1 * MiB,
+  // Prefect's clients send the auth message right after the handshake and one ping.
+  authMessageTimeoutMs: 5_000,
+  // Sockets that have not sent their auth message, so have proven no key: a legitimate one spends
+  // milliseconds in that state, so these caps only bite on sockets opened and left silent.
+  maxAwaitingAuth: 1_000,
+  maxAwaitingAuthPerAddress: 50,
+};
+
 const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
-const AUTH_MESSAGE_TIMEOUT_MS = 10_000;
-const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Close codes (RFC 6455): policy violation for refusals, internal error for upstream trouble. */
 const POLICY = 1008;
 const UPSTREAM_TROUBLE = 1011;
+const TRY_AGAIN_LATER = 1013;
 
-type Refusal = { status: number; detail: string };
+type Refusal = { status: number; detail: string; requestId?: string };
 type Access = { ok: true; upstream: Upstream } | ({ ok: false } & Refusal);
 
 export function installWebsocketGateway(server: FastifyInstance, options: WebsocketOptions): void {
+  const limits: WebsocketLimits = { ...WEBSOCKET_LIMITS, ...options.limits };
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: MAX_FRAME_BYTES,
+    maxPayload: limits.maxFrameBytes,
     handleProtocols: (protocols) => (protocols.has('prefect') ? 'prefect' : false),
   });
   const live = new Set<WebSocket>();
+  /** Sockets waiting for their auth message, in all and per client address. */
+  const awaiting = { total: 0, byAddress: new Map<string, number>() };
+  /** Bytes held for all sockets whose upstream is not open yet. */
+  let pendingTotal = 0;
 
   server.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     upgrade(request, socket, head).catch((error) => {
@@ -80,59 +127,106 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
   }
 
   async function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const given = request.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     const parsed = parseGatewayUri(request.url ?? '/', {});
-    if (!parsed.ok) return refuse(socket, { status: 404, detail: 'No websocket route here' });
+    if (!parsed.ok) return refuse(socket, { status: 404, detail: 'No websocket route here', requestId });
     const target = parsed.value;
-    // Which route, before anything else: an unknown one is refused for everyone.
+    // Which route, before anything else: an unknown one is refused for everyone. A path the
+    // upstream could read differently (backslash, dot segment, encoded slash) is refused here too.
     const known = matchRoute('WS', target.apiPath);
-    if (known === null) return refuse(socket, { status: 403, detail: `Gatehouse has no websocket route ${target.apiPath} in its table, so it refuses it for every role` });
-    if ('error' in known) return refuse(socket, { status: 400, detail: known.detail });
+    if (known === null) return refuse(socket, { status: 403, detail: `Gatehouse has no websocket route ${target.apiPath} in its table, so it refuses it for every role`, requestId });
+    if ('error' in known) return refuse(socket, { status: 400, detail: known.detail, requestId });
 
     const address = request.socket.remoteAddress ?? '';
     const header = request.headers.authorization;
     if (typeof header === 'string') {
       const key = BEARER.exec(header)?.[1] ?? '';
       const granted = await access(key, target, address);
-      if (!granted.ok) return refuse(socket, granted);
-      wss.handleUpgrade(request, socket, head, (client) => relay(client, key, target, granted.upstream, false, address));
+      if (!granted.ok) return refuse(socket, { ...granted, requestId });
+      const url = upstreamSocketUrl(granted.upstream.url, target.rawPathAndQuery);
+      if (url === null) return refuse(socket, { status: 400, detail: UNSENDABLE, requestId });
+      wss.handleUpgrade(request, socket, head, (client) => relay(client, { key, target, upstream: granted.upstream, url, answerAuth: false, address, requestId }));
       return;
     }
     const protocols = String(request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!protocols.includes('prefect')) {
-      return refuse(socket, { status: 401, detail: 'Send the API key as Authorization: Bearer, or use subprotocol "prefect" and an auth message' });
+      return refuse(socket, { status: 401, detail: 'Send the API key as Authorization: Bearer, or use subprotocol "prefect" and an auth message', requestId });
     }
+    const fromAddress = awaiting.byAddress.get(address) ?? 0;
+    if (fromAddress >= limits.maxAwaitingAuthPerAddress) {
+      return refuse(socket, { status: 429, detail: `Too many websockets from this address (${fromAddress}) have not sent their auth message yet; send it right after connecting`, requestId });
+    }
+    if (awaiting.total >= limits.maxAwaitingAuth) {
+      return refuse(socket, { status: 503, detail: 'Too many websockets are waiting for their auth message; try again shortly', requestId });
+    }
+    // handleUpgrade calls back synchronously, so the count cannot pass its cap in between.
     wss.handleUpgrade(request, socket, head, (client) => {
-      const timer = setTimeout(() => client.close(POLICY, 'No auth message'), AUTH_MESSAGE_TIMEOUT_MS);
+      awaiting.total += 1;
+      awaiting.byAddress.set(address, fromAddress + 1);
+      let waiting = true;
+      const stopWaiting = () => {
+        if (!waiting) return;
+        waiting = false;
+        awaiting.total -= 1;
+        const left = (awaiting.byAddress.get(address) ?? 1) - 1;
+        if (left > 0) awaiting.byAddress.set(address, left);
+        else awaiting.byAddress.delete(address);
+      };
+      // A socket told to go still counts until it has gone (or ws gives up on its close handshake).
+      client.once('close', stopWaiting);
+      // Shutting down closes it too, rather than waiting for its auth message or its timeout.
+      live.add(client);
+      client.once('close', () => live.delete(client));
+      const timer = setTimeout(() => client.close(POLICY, `No auth message within ${limits.authMessageTimeoutMs / 1000} s`), limits.authMessageTimeoutMs);
       client.once('message', async (data) => {
         clearTimeout(timer);
+        stopWaiting();
         const key = authToken(data);
         const granted = key === null ? ({ ok: false, status: 401, detail: 'The first message must be {"type":"auth","token":KEY}' } as const) : await access(key, target, address);
         if (!granted.ok) return client.close(POLICY, closeReason(granted.detail));
-        relay(client, key!, target, granted.upstream, true, address);
+        const url = upstreamSocketUrl(granted.upstream.url, target.rawPathAndQuery);
+        if (url === null) return client.close(POLICY, closeReason(UNSENDABLE));
+        relay(client, { key: key!, target, upstream: granted.upstream, url, answerAuth: true, address, requestId });
       });
     });
   }
 
-  function relay(client: WebSocket, key: string, target: GatewayTarget, upstream: Upstream, answerAuth: boolean, address: string): void {
+  /** Logs upstream trouble for the operator: the caller is told only that it happened, and the id. */
+  function upstreamTrouble(requestId: string, target: GatewayTarget, upstream: Upstream, what: string, extra: Record<string, unknown> = {}): string {
+    options.log.warn({ reqId: requestId, workspaceId: target.workspaceId, upstream: `${upstream.url.origin}${upstream.url.pathname}`, path: target.apiPath, ...extra }, `gateway websocket: ${what}`);
+    return `${capitalize(what)} (request id ${requestId})`;
+  }
+
+  function relay(client: WebSocket, socket: RelayTarget): void {
+    const { key, target, upstream, url, answerAuth, address, requestId } = socket;
     live.add(client);
     const pending: { data: RawData; binary: boolean }[] = [];
+    let pendingBytes = 0;
     let ready = false;
-    const url = new URL(`${upstream.url.pathname}${target.rawPathAndQuery}`, upstream.url.origin);
-    url.protocol = upstream.url.protocol === 'https:' ? 'wss:' : 'ws:';
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { 'x-request-id': requestId };
     if (upstream.basicAuthorization !== null) headers.authorization = upstream.basicAuthorization;
-    const up = new WebSocket(url, ['prefect'], { headers, handshakeTimeout: options.connectTimeoutMs, maxPayload: MAX_FRAME_BYTES });
+    const up = new WebSocket(url, ['prefect'], { headers, handshakeTimeout: options.connectTimeoutMs, maxPayload: limits.maxFrameBytes });
 
+    const releasePending = () => {
+      pendingTotal -= pendingBytes;
+      pendingBytes = 0;
+      pending.length = 0;
+    };
     const end = (code: number, reason: string) => {
       clearInterval(recheck);
       clearTimeout(authTimer);
+      releasePending();
       live.delete(client);
       for (const socket of [client, up]) {
         if (socket.readyState === WebSocket.OPEN) socket.close(code, closeReason(reason));
         else if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
       }
     };
-    const authTimer = setTimeout(() => end(UPSTREAM_TROUBLE, "The workspace's Prefect server did not answer in time"), options.connectTimeoutMs + options.responseTimeoutMs);
+    const authTimer = setTimeout(
+      () => end(UPSTREAM_TROUBLE, upstreamTrouble(requestId, target, upstream, "the workspace's Prefect server did not answer in time")),
+      options.connectTimeoutMs + options.responseTimeoutMs,
+    );
     const recheck = setInterval(async () => {
       try {
         const still = await access(key, target, address);
@@ -143,8 +237,16 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
     }, options.recheckMs ?? 5_000);
 
     client.on('message', (data, binary) => {
-      if (ready) up.send(data, { binary });
-      else pending.push({ data, binary });
+      if (ready) return forward(client, up, data, binary, limits.relayHighWaterBytes);
+      // Until the upstream is open, frames are held: within bounds, per socket and for all of them.
+      const size = byteLength(data);
+      if (pending.length >= limits.maxPendingMessages || pendingBytes + size > limits.maxPendingBytes) {
+        return end(POLICY, `More than ${limits.maxPendingMessages} frames or ${limits.maxPendingBytes / MiB} MiB sent before the Prefect server was ready`);
+      }
+      if (pendingTotal + size > limits.maxPendingBytesTotal) return end(TRY_AGAIN_LATER, 'Gatehouse holds too many frames for sockets not yet open; try again shortly');
+      pending.push({ data, binary });
+      pendingBytes += size;
+      pendingTotal += size;
     });
     up.on('open', () => up.send(JSON.stringify({ type: 'auth', token: upstream.authString })));
     up.once('message', (data) => {
@@ -153,19 +255,68 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
       try {
         reply = JSON.parse(data.toString());
       } catch {}
-      if (reply?.type !== 'auth_success') return end(UPSTREAM_TROUBLE, 'The Prefect server refused the upstream credential');
+      if (reply?.type !== 'auth_success') return end(UPSTREAM_TROUBLE, upstreamTrouble(requestId, target, upstream, 'the Prefect server refused the upstream credential'));
       ready = true;
       if (answerAuth) client.send(JSON.stringify({ type: 'auth_success' }));
-      for (const message of pending.splice(0)) up.send(message.data, { binary: message.binary });
-      up.on('message', (message, binary) => client.send(message, { binary }));
+      for (const message of pending) forward(client, up, message.data, message.binary, limits.relayHighWaterBytes);
+      releasePending();
+      up.on('message', (message, binary) => forward(up, client, message, binary, limits.relayHighWaterBytes));
     });
-    up.on('unexpected-response', (_req, res) => end(UPSTREAM_TROUBLE, `The Prefect server answered the upgrade with ${res.statusCode}`));
-    up.on('error', () => end(UPSTREAM_TROUBLE, "The workspace's Prefect server could not be reached"));
+    up.on('unexpected-response', (_req, res) => end(UPSTREAM_TROUBLE, upstreamTrouble(requestId, target, upstream, `the Prefect server answered the upgrade with ${res.statusCode}`)));
+    up.on('error', (error: NodeJS.ErrnoException) => end(UPSTREAM_TROUBLE, upstreamTrouble(requestId, target, upstream, "the workspace's Prefect server could not be reached", { cause: error.code ?? error.message })));
     client.on('error', () => end(1000, ''));
     up.on('close', (code, reason) => end(sendable(code), reason.toString()));
     client.on('close', (code, reason) => end(sendable(code), reason.toString()));
   }
 }
+
+/** What relay() needs about one socket the caller may open. */
+interface RelayTarget {
+  key: string;
+  target: GatewayTarget;
+  upstream: Upstream;
+  url: URL;
+  answerAuth: boolean;
+  address: string;
+  requestId: string;
+}
+
+const UNSENDABLE = 'The path or query has characters a URL parser would change (percent-encode them), so it cannot be sent on as it is';
+
+/**
+ * The upstream's websocket URL: its base path and the caller's path and query as sent, joined as
+ * text (the path was checked by decodeApiPath). Null when parsing the text as a URL, which the
+ * websocket client does, would change any of it: nothing the caller sends is resolved or rewritten.
+ */
+export function upstreamSocketUrl(upstream: URL, rawPathAndQuery: string): URL | null {
+  const base = upstream.pathname === '/' ? '' : upstream.pathname;
+  const wanted = `${base}${rawPathAndQuery.endsWith('?') ? rawPathAndQuery.slice(0, -1) : rawPathAndQuery}`;
+  let url: URL;
+  try {
+    url = new URL(`${upstream.protocol === 'https:' ? 'wss:' : 'ws:'}//${upstream.host}${wanted}`);
+  } catch {
+    return null;
+  }
+  return `${url.pathname}${url.search}` === wanted ? url : null;
+}
+
+/**
+ * Sends a frame on, and stops reading from its sender while the receiver has more than
+ * `highWater` bytes not yet written, until the frames sent so far have gone out.
+ */
+function forward(from: WebSocket, to: WebSocket, data: RawData, binary: boolean, highWater: number): void {
+  to.send(data, { binary }, () => {
+    if (from.isPaused && to.bufferedAmount < highWater) from.resume();
+  });
+  if (to.bufferedAmount >= highWater && !from.isPaused) from.pause();
+}
+
+function byteLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((sum, chunk) => sum + chunk.length, 0);
+  return data.byteLength;
+}
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 /** The key in Prefect's auth message, or null when the message is not one. */
 function authToken(data: RawData): string | null {
@@ -186,7 +337,8 @@ const closeReason = (text: string) => Buffer.from(text).subarray(0, 123).toStrin
 /** Answers an upgrade with a plain HTTP error (the FastAPI-style envelope) and hangs up. */
 function refuse(socket: Duplex, refusal: Refusal): void {
   if (socket.destroyed) return;
-  const body = JSON.stringify({ detail: refusal.detail });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 502: 'Bad Gateway' }[refusal.status] ?? 'Error';
-  socket.end(`HTTP/1.1 ${refusal.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const body = JSON.stringify({ detail: refusal.detail, ...(refusal.requestId ? { request_id: refusal.requestId } : {}) });
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' }[refusal.status] ?? 'Error';
+  const id = refusal.requestId ? `X-Request-Id: ${refusal.requestId}\r\n` : '';
+  socket.end(`HTTP/1.1 ${refusal.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${id}Connection: close\r\n\r\n${body}`);
 }

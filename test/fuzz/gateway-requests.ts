@@ -237,3 +237,80 @@ export function runChoosingRequests(prefix: string, worker: Record<string, strin
       return Object.assign(request, { carries });
     });
 }
+
+/**
+ * Segments a URL parser reads differently from Starlette: dot segments and backslashes, raw and
+ * percent-encoded, alone or leading out of the API (`..\..\api2`); and look-alikes that are plain
+ * names for both (`...`, `%252e%252e`, `..;`), which must go through unchanged.
+ */
+const ESCAPES = ['..', '.', '%2e%2e', '%2E.', '.%2e', '%2e', '..\\', '\\..', '..\\..\\..\\api2', '\\', 'a\\b', '%5C', '%5c..%5c', '..%5C..%5Capi2', '..%2F..%2Fapi2', '%252e%252e', '%255C', '..;', '...', '.a', 'a.'];
+const escapeSegment = fc.constantFrom(...ESCAPES);
+
+/** A value for a websocket route's one parameter: a plain name, or escape segments. */
+const websocketName = fc.oneof(
+  { weight: 2, arbitrary: fc.stringMatching(/^[a-z][a-z0-9_-]{0,12}$/) },
+  { weight: 3, arbitrary: escapeSegment },
+  { weight: 1, arbitrary: fc.tuple(escapeSegment, fc.constantFrom('\\', '%5C', '/'), escapeSegment).map(([a, sep, b]) => `${a}${sep}${b}`) },
+);
+
+/** A websocket route's path with its parameter filled, perhaps with an escape segment put in. */
+const websocketPath: fc.Arbitrary<[path: string, what: string]> = fc
+  .tuple(
+    fc.constantFrom(...ROUTE_TABLE.filter((r) => r.method === 'WS')),
+    websocketName,
+    fc.nat(4),
+    escapeSegment,
+    fc.constantFrom('as filled', 'segment inserted', 'slash turned backslash'),
+  )
+  .map(([route, name, at, esc, how]) => {
+    const parts = route.path.replace(/\{[^}]+\}/, () => name).split('/');
+    const what = `route WS ${route.path}, ${how}`;
+    if (how === 'segment inserted') parts.splice(1 + (at % parts.length), 0, esc);
+    if (how === 'slash turned backslash' && parts.length > 2) return [`${parts.slice(0, 2).join('/')}\\${parts.slice(2).join('/')}`, what];
+    return [parts.join('/'), what];
+  });
+
+const websocketQuery = fc.oneof(
+  { weight: 6, arbitrary: fc.constant('') },
+  { weight: 1, arbitrary: fc.constantFrom('x=1', 'x=..\\..', "x='", 'x=%5C', 'x=..%2F..', 'x=~!$&()*+,;=:@/?') },
+);
+
+export interface WebsocketUpgrade {
+  /** After the workspace prefix, exactly as sent: what the upstream must receive after `/api`. */
+  apiPathAndQuery: string;
+  path: string;
+  headers: Record<string, string>;
+  what: string[];
+}
+
+/** Raw websocket upgrade requests for the gateway's workspace: its websocket routes, broken. */
+export function websocketUpgrades(t: GatewayTargets): fc.Arbitrary<WebsocketUpgrade> {
+  const owner = t.world.callers.owner;
+  const caller = fc.oneof(
+    { weight: 8, arbitrary: fc.constant<[string, Record<string, string>]>(['owner key', owner]) },
+    { weight: 2, arbitrary: fc.constant<[string, Record<string, string>]>(['prefect subprotocol, no auth message', { 'sec-websocket-protocol': 'prefect' }]) },
+    { weight: 1, arbitrary: fc.constant<[string, Record<string, string>]>(['member key', t.world.callers.member]) },
+    { weight: 1, arbitrary: fc.constant<[string, Record<string, string>]>(['nobody', {}]) },
+    { weight: 1, arbitrary: fc.constant<[string, Record<string, string>]>(['bad key', { authorization: `Bearer pnb_${'0'.repeat(36)}` }]) },
+  );
+  return fc.record({ path: websocketPath, query: websocketQuery, caller }).map(({ path: [path, what], query: q, caller: [who, headers] }) => {
+    const apiPathAndQuery = `${path}${q ? `?${q}` : ''}`;
+    return { apiPathAndQuery, path, headers: { ...headers }, what: [`caller ${who}`, what, ...(q ? [`query ${q}`] : [])] };
+  });
+}
+
+/**
+ * Whether a URL parser would read the path otherwise than Starlette (a backslash, a dot segment,
+ * raw or encoded) or the gateway cannot know (an encoded slash, malformed encoding): such a path
+ * must be refused before any upstream connection. Written apart from decodeApiPath on purpose.
+ */
+export function escapesItsPath(path: string): boolean {
+  if (/\\|%5c|%2f/i.test(path)) return true;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return true;
+  }
+  return decoded.split('/').some((segment) => segment === '.' || segment === '..');
+}

@@ -10,7 +10,8 @@ import { startFakePrefect } from '../support/fake-prefect.js';
 import { startHarness } from '../support/harness.js';
 import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
 import { createBot, createWorkspace, grant } from '../support/members.js';
-import { authorizeRequests, proxyRequests, runChoosingRequests, type GatewayTargets } from './gateway-requests.js';
+import { rawUpgrade } from '../support/raw-upgrade.js';
+import { authorizeRequests, escapesItsPath, proxyRequests, runChoosingRequests, websocketUpgrades, type GatewayTargets, type WebsocketUpgrade } from './gateway-requests.js';
 import { BAD_KEY, problems, type Answer } from './oracle.js';
 import { presentsBadKey, type FuzzRequest } from './requests.js';
 import { BATCH, BODY_LIMIT, describeRun, LONG, RUNS_PER_ENDPOINT, seedFor } from './settings.js';
@@ -171,6 +172,70 @@ describe('forward-auth, fed generated X-Original-* headers', () => {
     expect(sent).toBeGreaterThanOrEqual(RUNS_PER_ENDPOINT);
     // Some requests were allowed, so the fuzz reached the scope decision, not only the refusals.
     expect(histogram.get(204) ?? 0, JSON.stringify(Object.fromEntries(histogram))).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * What the gateway may answer a websocket upgrade: 101, or a refusal before the handshake (400 bad
+ * path, 401, 403, 404, 429 for a bad key from one address). Never a 5xx.
+ */
+const UPGRADE_STATUSES = new Set([101, 400, 401, 403, 404, 429]);
+
+describe('websocket upgrades, fed generated paths (backslashes, dot segments, encodings)', () => {
+  it('refuses a path a URL parser would read otherwise before any upstream connection, and sends every other one exactly as written', { timeout: LONG ? 3_600_000 : 180_000 }, async () => {
+    const port = Number(new URL(await h.app.server.listen({ host: '127.0.0.1', port: 0 })).port);
+    const prefix = `/api/accounts/${world.accountId}/workspaces/${world.workspaceId}`;
+    // Every upgrade sent, by request id: an upstream upgrade may arrive after its batch was checked.
+    const sent = new Map<string, WebsocketUpgrade>();
+    const counts = { sent: 0, refusedPaths: 0, upgraded: 0, exactUpstream: 0 };
+    const histogram = new Map<number, number>();
+    const checkUpstream = () => {
+      for (const upgrade of fake.upgrades.splice(0)) {
+        const id = upgrade.headers['x-request-id'];
+        const request = typeof id === 'string' ? sent.get(id) : undefined;
+        if (!request) throw new Error(`an upgrade reached the upstream that no request sent with its id: ${upgrade.url}`);
+        if (escapesItsPath(request.path)) throw new Error(`a path a URL parser reads otherwise reached the upstream as ${upgrade.url} [${request.what.join('; ')}]`);
+        if (upgrade.url !== `/api${request.apiPathAndQuery.replace(/\?$/, '')}`) throw new Error(`the upstream got ${upgrade.url} for ${request.apiPathAndQuery} [${request.what.join('; ')}]`);
+        counts.exactUpstream += 1;
+      }
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.array(websocketUpgrades(targets), { minLength: BATCH, maxLength: BATCH }), async (upgrades) => {
+        const answers = await Promise.all(
+          upgrades.map((upgrade) => {
+            const id = `wsfuzz-${(counter += 1)}-${randomBytes(3).toString('hex')}`;
+            sent.set(id, upgrade);
+            // An address of its own: the bad keys sent here must not throttle the other suites.
+            return rawUpgrade(port, `${prefix}${upgrade.apiPathAndQuery}`, { ...upgrade.headers, 'x-request-id': id }, '127.0.0.3');
+          }),
+        );
+        counts.sent += upgrades.length;
+        answers.forEach((answer, i) => {
+          const upgrade = upgrades[i];
+          histogram.set(answer.status, (histogram.get(answer.status) ?? 0) + 1);
+          const problem = !UPGRADE_STATUSES.has(answer.status)
+            ? `answered ${answer.status}`
+            : escapesItsPath(upgrade.path) && answer.status !== 400
+              ? `a path a URL parser reads otherwise was answered ${answer.status}, not 400`
+              : answer.status !== 101 && !/^\{"detail":/.test(answer.body)
+                ? 'a refusal outside the error envelope'
+                : null;
+          if (problem) throw new Error(`${problem}\n  upgrade: ${prefix}${upgrade.apiPathAndQuery} ${JSON.stringify(upgrade.headers)} [${upgrade.what.join('; ')}]\n  answer: ${answer.status} ${answer.body.slice(0, 300)}`);
+          if (escapesItsPath(upgrade.path)) counts.refusedPaths += 1;
+          if (answer.status === 101) counts.upgraded += 1;
+        });
+        // Whatever reached the upstream for these (a refused one never opens a connection).
+        await new Promise((r) => setTimeout(r, 50));
+        checkUpstream();
+      }),
+      { seed: seedFor('gateway websocket upgrades'), numRuns: Math.ceil(RUNS_PER_ENDPOINT / 2 / BATCH), endOnFailure: !LONG },
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    checkUpstream();
+    if (LONG) console.log('websocket upgrades:', JSON.stringify(counts), 'statuses', JSON.stringify(Object.fromEntries(histogram)));
+    // The fuzz reached both sides: refused escapes, and paths that went through to the upstream.
+    expect(counts.refusedPaths, JSON.stringify(counts)).toBeGreaterThan(counts.sent * 0.2);
+    expect(counts.exactUpstream, JSON.stringify(counts)).toBeGreaterThan(counts.sent * 0.05);
   });
 });
 

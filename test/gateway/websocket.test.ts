@@ -6,12 +6,14 @@ import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { createBot, createWorkspace, grant } from '../support/members.js';
 import { startFakePrefect, type FakePrefect } from '../support/fake-prefect.js';
+import { rawUpgrade } from '../support/raw-upgrade.js';
 
 let h: Harness;
 let fake: FakePrefect;
 let owner: { accountId: string; key: string };
 let wsId: string;
 let url: (path: string) => string;
+let port: number;
 
 beforeAll(async () => {
   h = await startHarness({ websocketRecheckMs: 100 });
@@ -22,6 +24,7 @@ beforeAll(async () => {
   expect(set.status).toBe(200);
   const address = await h.app.server.listen({ host: '127.0.0.1', port: 0 });
   url = (path) => `${address.replace(/^http/, 'ws')}/api/accounts/${owner.accountId}/workspaces/${wsId}${path}`;
+  port = Number(new URL(address).port);
 });
 
 afterAll(async () => {
@@ -73,5 +76,47 @@ describe('gateway websockets', () => {
     const code = closed(opened.socket);
     expect((await h.request('DELETE', `/api/accounts/${owner.accountId}/bots/${bot.id}`, { key: owner.key })).status).toBe(204);
     expect(await code).toBe(1008);
+  });
+});
+
+describe('gateway websocket paths (issue 14, finding 5)', () => {
+  const BACKSLASH = "the path contains a backslash ('\\' or %5C), which URL parsers read as '/'; address the object by its id";
+  const DOTS = "the path has a '.' or '..' segment";
+  const refused: Array<[what: string, path: string, detail: string]> = [
+    // The pentest's path: a URL parser makes it /api2/work_pools/x/workers/connect on the upstream host.
+    ['backslashes and dot segments', '/work_pools/..\\..\\..\\api2\\work_pools\\x/workers/connect', BACKSLASH],
+    ['encoded backslashes', '/work_pools/..%5C..%5C..%5Capi2%5Cwork_pools%5Cx/workers/connect', BACKSLASH],
+    ['one backslash', '/work_pools/a\\b/workers/connect', BACKSLASH],
+    ['an encoded dot segment', '/work_pools/%2e%2E/workers/connect', DOTS],
+    ['a dot segment', '/events/in/../../../api2/events/in', DOTS],
+    ['an encoded slash', '/work_pools/..%2F..%2Fapi2/workers/connect', "the path contains an encoded slash (%2F); Prefect names cannot contain '/'"],
+    ['a query a URL parser would re-encode', "/events/out?x='", 'The path or query has characters a URL parser would change (percent-encode them), so it cannot be sent on as it is'],
+  ];
+
+  it.each(refused)('refuses %s with 400 before any upstream connection', async (_what, path, detail) => {
+    fake.reset();
+    const answer = await rawUpgrade(port, `/api/accounts/${owner.accountId}/workspaces/${wsId}${path}`, { authorization: `Bearer ${owner.key}`, 'x-request-id': 'bad-path' });
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body)).toEqual({ detail, request_id: 'bad-path' });
+    // Nothing reached the upstream, under any path.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fake.upgrades).toEqual([]);
+  });
+
+  it('refuses the same paths on the prefect subprotocol, before any auth message', async () => {
+    fake.reset();
+    const answer = await rawUpgrade(port, `/api/accounts/${owner.accountId}/workspaces/${wsId}/work_pools/..\\..\\api2/workers/connect`, { 'sec-websocket-protocol': 'prefect' });
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body).detail).toBe(BACKSLASH);
+    expect(fake.upgrades).toEqual([]);
+  });
+
+  it("sends an accepted path to the upstream exactly as the caller wrote it, after the upstream's base path", async () => {
+    fake.reset();
+    const path = "/work_pools/a~b!$&'()*+,;=:@%20c/workers/connect";
+    const answer = await rawUpgrade(port, `/api/accounts/${owner.accountId}/workspaces/${wsId}${path}`, { authorization: `Bearer ${owner.key}`, 'x-request-id': 'good-path' });
+    expect(answer.status).toBe(101);
+    const seen = await fake.until(() => fake.upgrades.find((u) => u.headers['x-request-id'] === 'good-path'), 'the upgrade upstream');
+    expect(seen.url).toBe(`/api${path}`);
   });
 });

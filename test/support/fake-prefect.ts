@@ -56,9 +56,11 @@ export interface FakePrefect {
   origin: string;
   requests: Recorded[];
   sockets: RecordedSocket[];
+  /** Every upgrade request as it arrived, whatever its path (before any route check). */
+  upgrades: { url: string; headers: IncomingHttpHeaders }[];
   /** Resolves with the probe's first truthy result, polling every 10 ms; rejects after 5 s. */
   until<T>(probe: () => T | null | undefined | false, what: string): Promise<T>;
-  /** Empties `requests` and `sockets` in place. */
+  /** Empties `requests`, `sockets` and `upgrades` in place. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -227,6 +229,7 @@ function parseJson(text: string): unknown {
 export async function startFakePrefect(opts: FakePrefectOptions = {}): Promise<FakePrefect> {
   const requests: Recorded[] = [];
   const sockets: RecordedSocket[] = [];
+  const upgrades: FakePrefect['upgrades'] = [];
   const timers = new Set<NodeJS.Timeout>();
   let origin = '';
 
@@ -290,6 +293,7 @@ export async function startFakePrefect(opts: FakePrefectOptions = {}): Promise<F
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = req.url ?? '/';
+    upgrades.push({ url, headers: req.headers });
     const { rawPath } = url.startsWith(`${MOUNT}/`) ? splitTarget(url) : { rawPath: '' };
     if (!SOCKET_PATHS.some((p) => p.test(decodePath(rawPath)))) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -356,6 +360,7 @@ export async function startFakePrefect(opts: FakePrefectOptions = {}): Promise<F
     origin,
     requests,
     sockets,
+    upgrades,
     async until(probe, what) {
       for (let waited = 0; waited < 5000; waited += 10) {
         const found = probe();
@@ -367,6 +372,7 @@ export async function startFakePrefect(opts: FakePrefectOptions = {}): Promise<F
     reset() {
       requests.length = 0;
       sockets.length = 0;
+      upgrades.length = 0;
     },
     async close() {
       for (const timer of timers) clearTimeout(timer);

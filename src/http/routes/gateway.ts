@@ -246,11 +246,16 @@ async function proxy(req: FastifyRequest, reply: FastifyReply, options: ProxyOpt
     body: body ?? (hasBody(req) ? req.raw : null),
   });
   if (!result.ok) {
-    const where = `the Prefect server of workspace ${await label()} (${upstream.url.origin})`;
-    if (result.failure === 'broken') return sendError(req, reply, 'UPSTREAM_UNREACHABLE', `${capitalize(where)} broke off its answer: ${result.cause}`);
+    // The upstream's address is for the operator's log only: `GET .../gateway` withholds it from
+    // Viewers, so an error any role can provoke must not tell it either.
+    const workspaceName = await label();
+    req.log.warn({ workspace: workspaceName, upstream: `${upstream.url.origin}${upstream.url.pathname}`, failure: result.failure, cause: result.cause }, 'gateway: the upstream failed');
+    const where = `the Prefect server of workspace ${workspaceName}`;
+    const hint = "; Gatehouse's log has its address under this request_id";
+    if (result.failure === 'broken') return sendError(req, reply, 'UPSTREAM_UNREACHABLE', `${capitalize(where)} broke off its answer: ${result.cause}${hint}`);
     return result.failure === 'timeout'
-      ? sendError(req, reply, 'UPSTREAM_TIMEOUT', `${capitalize(where)} did not answer in time: ${result.cause}`)
-      : sendError(req, reply, 'UPSTREAM_UNREACHABLE', `Could not reach ${where}: ${result.cause}`);
+      ? sendError(req, reply, 'UPSTREAM_TIMEOUT', `${capitalize(where)} did not answer in time: ${result.cause}${hint}`)
+      : sendError(req, reply, 'UPSTREAM_UNREACHABLE', `Could not reach ${where}: ${result.cause}${hint}`);
   }
   const { body: answer } = result;
   // The caller going away ends a streamed upstream answer too.
