@@ -32,7 +32,7 @@ import { sessionRoutes } from './http/routes/sessions.js';
 import { setupRoutes } from './http/routes/setup.js';
 import { invitationRoutes } from './http/routes/invitations.js';
 import type { Mailer } from './mail/mailer.js';
-import type { SecretKey } from './domain/gateways/sealed.js';
+import type { SecretKey, SecretKeyring } from './domain/gateways/sealed.js';
 import type { TrustProxy } from './config.js';
 import { gatewayRoutes, installGatewayProxy } from './http/routes/gateway.js';
 import { installWebsocketGateway, type WebsocketLimits } from './gateway/websocket.js';
@@ -59,7 +59,7 @@ export interface AppOptions {
   /** Mails invitation links when SMTP is configured; without it the link is only shown to the inviter. */
   mailer?: Mailer | null;
   /** Seals workspace upstream credentials; every process on one database needs the same key. */
-  secretKey?: SecretKey;
+  secretKey?: SecretKey | SecretKeyring;
   /** Gateway: how long to wait to connect to a workspace's Prefect server, and for its answer. */
   upstreamConnectTimeoutMs?: number;
   upstreamResponseTimeoutMs?: number;

@@ -1,8 +1,8 @@
 // Configuration from flags and environment, validated once. Flags win over the environment.
 import { isIP } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseSmtpUrl, redactSmtpUrl } from './mail/mailer.js';
-import { parseSecretKey, type SecretKey } from './domain/gateways/sealed.js';
+import { keyring, parseSecretKey, readSecretKeyFile, secretKeyFile, type SecretKey, type SecretKeyring } from './domain/gateways/sealed.js';
 
 export interface Config {
   host: string;
@@ -27,6 +27,10 @@ export interface Config {
   smtpFrom: string;
   /** Seals upstream credentials (GATEHOUSE_SECRET_KEY); without it, `<dataDir>/secret.key` is used. */
   secretKey?: SecretKey;
+  /** A file holding that key, named explicitly (GATEHOUSE_SECRET_KEY_FILE); it must exist. */
+  secretKeyFile?: string;
+  /** Keys from before a rotation that still open credentials (GATEHOUSE_PREVIOUS_SECRET_KEYS). */
+  previousSecretKeys: SecretKey[];
   /** How long the gateway waits to connect to a workspace's Prefect server, and for its answer. */
   upstreamConnectTimeoutMs: number;
   upstreamResponseTimeoutMs: number;
@@ -162,6 +166,16 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   if (secretKey === null) {
     return { ok: false, error: 'Invalid GATEHOUSE_SECRET_KEY: 32 random bytes as base64 or hex; make one with `openssl rand -base64 32`' };
   }
+  const secretKeyFile = env.GATEHOUSE_SECRET_KEY_FILE || undefined;
+  if (secretKey && secretKeyFile) {
+    return { ok: false, error: 'Give either GATEHOUSE_SECRET_KEY or GATEHOUSE_SECRET_KEY_FILE, not both' };
+  }
+  const previousSecretKeys: SecretKey[] = [];
+  for (const [i, text] of (env.GATEHOUSE_PREVIOUS_SECRET_KEYS ?? '').split(',').map((t) => t.trim()).filter(Boolean).entries()) {
+    const key = parseSecretKey(text);
+    if (!key) return { ok: false, error: `Invalid GATEHOUSE_PREVIOUS_SECRET_KEYS: key ${i + 1} is not 32 bytes as base64 or hex (separate keys with commas)` };
+    previousSecretKeys.push(key);
+  }
   const connectTimeout = seconds(env.GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_SECONDS, 'GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_SECONDS', DEFAULTS.upstreamConnectTimeoutSeconds, 600);
   if (typeof connectTimeout === 'string') return { ok: false, error: connectTimeout };
   const responseTimeout = seconds(env.GATEHOUSE_UPSTREAM_RESPONSE_TIMEOUT_SECONDS, 'GATEHOUSE_UPSTREAM_RESPONSE_TIMEOUT_SECONDS', DEFAULTS.upstreamResponseTimeoutSeconds, 3600);
@@ -191,10 +205,23 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       smtpUrl,
       smtpFrom,
       secretKey,
+      secretKeyFile: secretKeyFile === undefined ? undefined : resolve(secretKeyFile),
+      previousSecretKeys,
       upstreamConnectTimeoutMs: connectTimeout * 1000,
       upstreamResponseTimeoutMs: responseTimeout * 1000,
       keyFailureLimit,
       authCache: authCacheText === 'on',
     },
   };
+}
+
+/**
+ * The keys a process seals and opens upstream credentials with: GATEHOUSE_SECRET_KEY, else the file
+ * GATEHOUSE_SECRET_KEY_FILE names, else `<dataDir>/secret.key` (made on first use); plus
+ * GATEHOUSE_PREVIOUS_SECRET_KEYS during a rotation.
+ */
+export function secretKeysFor(config: Config): SecretKeyring {
+  if (config.secretKey) return keyring(config.secretKey, config.previousSecretKeys, 'GATEHOUSE_SECRET_KEY');
+  if (config.secretKeyFile) return keyring(readSecretKeyFile(config.secretKeyFile), config.previousSecretKeys, config.secretKeyFile);
+  return keyring(secretKeyFile(config.dataDir), config.previousSecretKeys, join(config.dataDir, 'secret.key'));
 }

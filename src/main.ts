@@ -4,12 +4,11 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createApp } from './app.js';
 import { systemClock, type Clock } from './clock.js';
-import { DEFAULTS, type Config } from './config.js';
+import { DEFAULTS, secretKeysFor, type Config } from './config.js';
 import { openStore, type Store } from './store/store.js';
 import { migrate } from './store/migrate.js';
 import { startDatabaseClock, type DatabaseClock } from './store/database-clock.js';
 import { createMailer, redactSmtpUrl } from './mail/mailer.js';
-import { secretKeyFile } from './domain/gateways/sealed.js';
 import { listenUrl } from './http/public-url.js';
 
 /** The built web page: dist/web beside the compiled server. */
@@ -17,6 +16,9 @@ const WEB_ROOT = fileURLToPath(new URL('./web', import.meta.url));
 
 /** How long SIGTERM waits for in-flight requests before closing their connections. */
 const DRAIN_DEADLINE_MS = 8_000;
+
+/** Starting would serve wrong answers: the message says why and what to do. */
+export class StartRefused extends Error {}
 
 export interface Running {
   url: string;
@@ -42,20 +44,46 @@ const hasPassword = (url: string) => {
 };
 const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
 
+/** The project folder (the compiled server is in dist/): `npx gatehouse` works from there. */
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/+$/, '');
+
 /**
- * The bootstrap command that reaches the same store as this server, ready to paste: the store
- * flags must match, or the account lands in another database. A URL password is never printed.
+ * The bootstrap command that reaches the same store as this server, ready to paste into this
+ * terminal: the store flags must match, or the account lands in another database. Outside the
+ * project folder it names the command by its path (`npx gatehouse` would look on the registry).
+ * A database password is never printed: the command then reads GATEHOUSE_DATABASE_URL, which the
+ * hint sets with a placeholder where the password goes, unless the server read it from there too.
  */
-export function bootstrapHint(config: Config, env: NodeJS.ProcessEnv = process.env): string {
+export function bootstrapHint(config: Config, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string[] {
+  const inProject = resolve(cwd) === PROJECT_ROOT;
+  const command = inProject ? 'npx gatehouse' : `node ${shellWord(`${PROJECT_ROOT}/bin/gatehouse.js`)}`;
   const flags = ['--account-name "My Organization"', '--account-handle my-org', '--email you@example.com'];
+  const lines: string[] = [];
   if (config.databaseUrl) {
-    const fromEnv = env.GATEHOUSE_DATABASE_URL === config.databaseUrl || hasPassword(config.databaseUrl);
-    flags.push(`--database-url ${fromEnv ? '"$GATEHOUSE_DATABASE_URL"' : shellWord(config.databaseUrl)}`);
+    if (env.GATEHOUSE_DATABASE_URL === config.databaseUrl) {
+      flags.push('--database-url "$GATEHOUSE_DATABASE_URL"');
+    } else if (hasPassword(config.databaseUrl)) {
+      lines.push(`export GATEHOUSE_DATABASE_URL=${shellWord(withPasswordPlaceholder(config.databaseUrl))}   # put the database password in`);
+      flags.push('--database-url "$GATEHOUSE_DATABASE_URL"');
+    } else {
+      flags.push(`--database-url ${shellWord(config.databaseUrl)}`);
+    }
     if (config.databaseSchema) flags.push(`--database-schema ${config.databaseSchema}`);
-  } else if (config.dataDir !== resolve(DEFAULTS.dataDir)) {
+  } else if (!inProject || config.dataDir !== resolve(cwd, DEFAULTS.dataDir)) {
     flags.push(`--data-dir ${shellWord(config.dataDir)}`);
   }
-  return `npx gatehouse bootstrap ${flags.join(' ')}`;
+  lines.push(`${command} bootstrap ${flags.join(' ')}`);
+  return lines;
+}
+
+function withPasswordPlaceholder(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.password = 'PASSWORD';
+    return parsed.toString();
+  } catch {
+    return 'postgres://USER:PASSWORD@HOST:5432/DATABASE';
+  }
 }
 
 export async function startServer(config: Config, out: (line: string) => void = console.log): Promise<Running> {
@@ -66,6 +94,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
   let address: string;
   try {
     await migrate(store);
+    const secretKeys = secretKeysFor(config);
     // Expiry is decided by one clock for every process on the database: the database's. SQLite is
     // on this machine alone, and this process's clock is the only one there.
     let clock: Clock = systemClock;
@@ -86,11 +115,13 @@ export async function startServer(config: Config, out: (line: string) => void = 
       publicUrl: config.publicUrl,
       sessionTtlSeconds: config.sessionTtlSeconds,
       mailer: createMailer({ url: config.smtpUrl, from: config.smtpFrom }),
-      secretKey: config.secretKey ?? secretKeyFile(config.dataDir),
+      secretKey: secretKeys,
       upstreamConnectTimeoutMs: config.upstreamConnectTimeoutMs,
       upstreamResponseTimeoutMs: config.upstreamResponseTimeoutMs,
       keyFailureLimit: config.keyFailureLimit,
     });
+    const claim = await app.services.gateways.claimSecretKey(clock.now());
+    if (!claim.ok) throw new StartRefused(claim.detail);
     address = await app.server.listen({ host: config.host, port: config.port });
   } catch (error) {
     // An open pool would keep the process alive long after the error (port in use, bad migration).
@@ -118,7 +149,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
     // In the fragment: a browser never sends it, so no proxy or access log records the token.
     out(`  ${base}/setup#token=${setupToken}`);
     out('or from the command line (prints an API key once):');
-    out(`  ${bootstrapHint(config)}`);
+    for (const line of bootstrapHint(config)) out(`  ${line}`);
     out('');
   }
 

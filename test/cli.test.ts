@@ -2,7 +2,7 @@
 // Its key output is a contract (scripts parse the --json line), and so are its exit codes.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { systemClock } from '../src/clock.js';
 import { openStore } from '../src/store/store.js';
+import { migrate } from '../src/store/migrate.js';
 import { PG_URL, STORE_KIND } from './support/harness.js';
 import { ROOT } from './support/build.js';
 
@@ -46,6 +47,10 @@ beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
     storeFlags = ['--data-dir', dataDir];
   }
+  // The store exists, as it does once `gatehouse start` has run on it.
+  const store = await openStore({ dataDir: dataDir ?? '', databaseUrl: schema ? PG_URL : undefined, databaseSchema: schema });
+  await migrate(store);
+  await store.close();
 }, 120_000);
 
 afterAll(async () => {
@@ -194,5 +199,73 @@ describe('gatehouse set-password', () => {
     expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringContaining('nobody-here@example.com')]);
     const short = await setPassword('owner-setpw@example.com', 'short');
     expect([short.code, short.stderr]).toEqual([1, expect.stringContaining('at least 10 characters')]);
+  });
+});
+
+describe('commands that write to a store that does not exist', () => {
+  const elsewhere = () => {
+    if (STORE_KIND === 'postgres') {
+      const other = `gh_cli_none_${randomBytes(6).toString('hex')}`;
+      return { flags: ['--database-url', PG_URL, '--database-schema', other], schema: other, dir: undefined };
+    }
+    const dir = join(mkdtempSync(join(tmpdir(), 'gatehouse-cli-none-')), 'store');
+    return { flags: ['--data-dir', dir], schema: undefined, dir };
+  };
+  const dropSchema = async (name: string | undefined) => {
+    if (!name) return;
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    await client.query(`drop schema if exists "${name}" cascade`);
+    await client.end();
+  };
+  const tablesIn = async (name: string) => {
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    const { rows } = await client.query('select count(*)::int as n from information_schema.tables where table_schema = $1', [name]);
+    await client.end();
+    return rows[0].n as number;
+  };
+  const args = (flags: string[]) => ['bootstrap', '--account-name', 'Lost', '--account-handle', 'lost', '--email', 'lost@example.com', ...flags];
+
+  it('bootstrap refuses with exit 2, names the store and --init, prints no key and creates nothing', async () => {
+    const where = elsewhere();
+    try {
+      const run = await gatehouse(args(where.flags));
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('there is no Gatehouse store');
+      expect(run.stderr).toContain('--init');
+      expect(run.stderr).toContain(where.dir ?? where.schema!);
+      expect(run.stdout + run.stderr).not.toMatch(/pnu_/);
+      if (where.dir) expect(existsSync(join(where.dir, 'gatehouse.db'))).toBe(false);
+      else expect(await tablesIn(where.schema!)).toBe(0);
+    } finally {
+      await dropSchema(where.schema);
+    }
+  });
+
+  it('set-password refuses the same way before asking for a password', async () => {
+    const where = elsewhere();
+    try {
+      const run = await gatehouse(['set-password', '--email', 'lost@example.com', ...where.flags]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('there is no Gatehouse store');
+      expect(run.stdout).not.toContain('New password');
+    } finally {
+      await dropSchema(where.schema);
+    }
+  });
+
+  it('bootstrap --init creates the store and says which store it wrote to', async () => {
+    const where = elsewhere();
+    try {
+      const run = await gatehouse([...args(where.flags), '--init']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(where.dir ? new RegExp(`store: +SQLite ${where.dir}/gatehouse\\.db`) : new RegExp(`store: +PostgreSQL .*\\(schema ${where.schema}\\)`));
+      const again = await gatehouse([...args(where.flags), '--json']);
+      expect(again.code).toBe(1); // the store exists now: the handle is taken, not "no store"
+      expect(again.stderr).toContain('already exists');
+    } finally {
+      await dropSchema(where.schema);
+    }
   });
 });

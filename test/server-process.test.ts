@@ -140,7 +140,7 @@ describe('gatehouse start on an empty store', () => {
 describe('gatehouse start and SIGTERM', () => {
   it('answers every request it accepted with 200 and exits 0 within 10 s', async () => {
     const flags = freshStoreFlags();
-    const made = await runCli(['bootstrap', '--account-name', 'Drain', '--account-handle', 'drain', '--email', 'd@example.com', '--json', ...flags]);
+    const made = await runCli(['bootstrap', '--account-name', 'Drain', '--account-handle', 'drain', '--email', 'd@example.com', '--json', '--init', ...flags]);
     expect(made.code, made.stderr).toBe(0);
     const key = JSON.parse(made.stdout.trimEnd().split('\n').at(-1)!).api_key as string;
     const server = await start(['--port', '0', ...flags]);

@@ -46,7 +46,7 @@ export function createStoreLocation(kind, { tmpRoot, pgUrl, label }) {
 
 /** Creates the bench account and its Owner through the CLI; returns { account_id, user_id, api_key }. */
 export async function bootstrap(location, { cwd, env, handle }) {
-  const args = [BIN, 'bootstrap', '--json', '--account-name', `Bench ${handle}`, '--account-handle', handle, '--email', `${handle}@bench.invalid`, ...location.flags];
+  const args = [BIN, 'bootstrap', '--json', '--init', '--account-name', `Bench ${handle}`, '--account-handle', handle, '--email', `${handle}@bench.invalid`, ...location.flags];
   const { stdout } = await run(process.execPath, args, { cwd, env: { ...process.env, ...env } });
   return JSON.parse(stdout.trim().split('\n').pop());
 }

@@ -2,6 +2,7 @@
 import { bootstrapCommand } from './bootstrap.js';
 import { startCommand } from './start.js';
 import { setPasswordCommand } from './set-password.js';
+import { secretKeyCommand } from './secret-key.js';
 import { UsageError } from './args.js';
 import { loginCommand } from './client/login.js';
 import { workspaceCommand } from './client/workspace.js';
@@ -14,9 +15,12 @@ Commands:
   start       Serve the API (applies migrations first)
               [--port 4280] [--host 127.0.0.1] [--data-dir DIR | --database-url postgres://... [--database-schema NAME]] [--log-level info]
   bootstrap   Create an account, its Owner and one API key for the Owner (printed once)
-              --account-name NAME --account-handle HANDLE --email EMAIL [--json] [--data-dir DIR | --database-url URL [--database-schema NAME]]
+              --account-name NAME --account-handle HANDLE --email EMAIL [--json] [--data-dir DIR | --database-url URL [--database-schema NAME]] [--init]
   set-password  Set a user's password, read from standard input (every session of the user ends)
-              --email EMAIL [--data-dir DIR | --database-url URL [--database-schema NAME]]
+              --email EMAIL [--data-dir DIR | --database-url URL [--database-schema NAME]] [--init]
+              Both refuse a store that does not exist yet unless --init is given, and print the store they wrote to.
+  secret-key reseal  Seal every upstream credential under GATEHOUSE_SECRET_KEY after a key rotation
+              (the old key in GATEHOUSE_PREVIOUS_SECRET_KEYS) [--drop-unreadable] [store flags]
 
 Client commands: call a running Gatehouse over its HTTP API with the key of a saved profile. Each takes
 [--profile NAME] (default: the active profile, else "default") and [--url URL] (overrides the profile's).
@@ -47,7 +51,8 @@ Data goes to standard output (NAME=value lines, tables, one-line JSON); messages
               Workspace roles: Owner, Developer, Runner, Viewer, Worker, or a custom role's name
 
 Environment: GATEHOUSE_PORT, GATEHOUSE_HOST, GATEHOUSE_DATA_DIR, GATEHOUSE_DATABASE_URL, GATEHOUSE_DATABASE_SCHEMA,
-GATEHOUSE_LOG_LEVEL, GATEHOUSE_BODY_LIMIT (bytes, default 1048576); for client commands, GATEHOUSE_HOME
+GATEHOUSE_LOG_LEVEL, GATEHOUSE_BODY_LIMIT (bytes, default 1048576), GATEHOUSE_SECRET_KEY or GATEHOUSE_SECRET_KEY_FILE,
+GATEHOUSE_PREVIOUS_SECRET_KEYS (docs/configuration.md has them all); for client commands, GATEHOUSE_HOME
 (where profiles.toml is kept, default ~/.gatehouse).
 `;
 
@@ -55,6 +60,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   start: startCommand,
   bootstrap: bootstrapCommand,
   'set-password': setPasswordCommand,
+  'secret-key': secretKeyCommand,
   login: loginCommand,
   workspace: workspaceCommand,
   'service-account': serviceAccountCommand,

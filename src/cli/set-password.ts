@@ -6,7 +6,7 @@ import { systemClock } from '../clock.js';
 import { SYSTEM_ACTOR } from '../domain/context.js';
 import { ERRORS } from '../errors.js';
 import { parseFlags, storeFlags, UsageError } from './args.js';
-import { withServices, type StoreFlags } from './services.js';
+import { initFlag, withServices, type StoreFlags } from './services.js';
 
 async function readPassword(): Promise<string> {
   if (!process.stdin.isTTY) {
@@ -26,16 +26,23 @@ async function readPassword(): Promise<string> {
 }
 
 export async function setPasswordCommand(argv: string[]): Promise<number> {
-  const flags = parseFlags<StoreFlags & { email?: string }>(argv, { ...storeFlags, email: { type: 'string' } });
+  const flags = parseFlags<StoreFlags & { email?: string }>(argv, { ...storeFlags, ...initFlag, email: { type: 'string' } });
   if (!flags.email) throw new UsageError('Missing --email');
-  const password = await readPassword();
-  const result = await withServices(flags, (services) =>
-    services.sessions.setPassword({ actor: SYSTEM_ACTOR, requestId: null, now: systemClock.now() }, flags.email!, password),
+  let storeName = '';
+  const result = await withServices(
+    flags,
+    // The store is found first: nobody types a password only to hear there is no such store.
+    async (services, store) => {
+      storeName = store.description;
+      const password = await readPassword();
+      return services.sessions.setPassword({ actor: SYSTEM_ACTOR, requestId: null, now: systemClock.now() }, flags.email!, password);
+    },
+    { command: 'set-password' },
   );
   if (!result.ok) {
-    console.error(`gatehouse set-password: ${result.detail ?? ERRORS[result.code].message}`);
+    console.error(`gatehouse set-password: ${result.detail ?? ERRORS[result.code].message} (store: ${storeName})`);
     return 1;
   }
-  console.log(`Password set for ${flags.email.trim().toLowerCase()}; they can sign in on the web page now.`);
+  console.log(`Password set for ${flags.email.trim().toLowerCase()} in ${storeName}; they can sign in on the web page now.`);
   return 0;
 }

@@ -14,12 +14,12 @@ import { DEFAULT_SESSION_TTL_SECONDS, sessionService } from './sessions/service.
 import { setupService } from './setup/service.js';
 import { invitationService } from './invitations/service.js';
 import { gatewayService } from './gateways/service.js';
-import { ephemeralSecretKey, type SecretKey } from './gateways/sealed.js';
+import { ephemeralSecretKey, keyring, type SecretKey, type SecretKeyring } from './gateways/sealed.js';
 
 export interface ServiceOptions {
   sessionTtlSeconds?: number;
-  /** Seals upstream credentials; every process on one database needs the same key. */
-  secretKey?: SecretKey;
+  /** Seals upstream credentials (a key, or a ring with previous keys); every process on one database needs the same. */
+  secretKey?: SecretKey | SecretKeyring;
 }
 
 // Apps built without a key (tests, embedding) share one for the life of the process.
@@ -40,8 +40,12 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     sessions: sessionService(deps, { ttlSeconds: sessionTtlSeconds }),
     setup: setupService(deps, { sessionTtlSeconds }),
     invitations: invitationService(deps, { sessionTtlSeconds }),
-    gateways: gatewayService(deps, options.secretKey ?? (processKey ??= ephemeralSecretKey())),
+    gateways: gatewayService(deps, asKeyring(options.secretKey ?? (processKey ??= ephemeralSecretKey()))),
   };
+}
+
+function asKeyring(keys: SecretKey | SecretKeyring): SecretKeyring {
+  return 'current' in keys ? keys : keyring(keys);
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -183,6 +183,13 @@ export interface CacheProcessesTable {
   window_ms: number;
 }
 
+/** The id of the secret key that seals upstream credentials (migration 0007); one row, slot 'current'. */
+export interface SealingKeyTable {
+  slot: string;
+  key_id: string;
+  updated: string;
+}
+
 export interface CacheNodesTable {
   id: string;
   /** Milliseconds since the epoch by the database's clock; the process trusts its cache only while its lease runs. */
@@ -214,4 +221,5 @@ export interface Database {
   cache_nodes: CacheNodesTable;
   cache_epoch: CacheEpochTable;
   cache_processes: CacheProcessesTable;
+  sealing_key: SealingKeyTable;
 }

@@ -65,7 +65,7 @@ export function freshSharedStore(): SharedStore {
 // Settings a developer's shell may hold that would steer a child away from the store under test.
 const STEERING = [
   'GATEHOUSE_DATA_DIR', 'GATEHOUSE_DATABASE_URL', 'GATEHOUSE_DATABASE_SCHEMA', 'GATEHOUSE_PORT', 'GATEHOUSE_HOST',
-  'GATEHOUSE_LOG_LEVEL', 'GATEHOUSE_SECRET_KEY', 'GATEHOUSE_KEY_FAILURE_LIMIT', 'GATEHOUSE_FAILPOINTS', 'GATEHOUSE_AUTH_CACHE',
+  'GATEHOUSE_LOG_LEVEL', 'GATEHOUSE_SECRET_KEY', 'GATEHOUSE_SECRET_KEY_FILE', 'GATEHOUSE_PREVIOUS_SECRET_KEYS', 'GATEHOUSE_KEY_FAILURE_LIMIT', 'GATEHOUSE_FAILPOINTS', 'GATEHOUSE_AUTH_CACHE',
 ];
 
 function childEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -154,10 +154,10 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
   });
 }
 
-/** `gatehouse bootstrap --json` on the store: a new account, its Owner and the Owner's key. */
+/** `gatehouse bootstrap --json --init` on the store (made if no server has yet): a new account, its Owner and the Owner's key. */
 export async function bootstrapOwner(store: SharedStore, handle: string): Promise<{ accountId: string; userId: string; key: string }> {
   const run = await runCli(
-    ['bootstrap', '--account-name', `Account ${handle}`, '--account-handle', handle, '--email', `owner-${handle}@example.com`, '--json', ...store.flags],
+    ['bootstrap', '--account-name', `Account ${handle}`, '--account-handle', handle, '--email', `owner-${handle}@example.com`, '--json', '--init', ...store.flags],
     store.env,
   );
   if (run.code !== 0) throw new Error(`gatehouse bootstrap exited ${run.code}:\n${run.stderr}`);

@@ -19,7 +19,29 @@ export function secretKeyFrom(bytes: Buffer): SecretKey {
 /** A key for tests and for apps built without one: sealed values live only as long as the process. */
 export const ephemeralSecretKey = (): SecretKey => secretKeyFrom(randomBytes(32));
 
-/** Reads GATEHOUSE_SECRET_KEY's value: 32 bytes as base64 (44 characters) or hex (64 characters). */
+/**
+ * The keys a process holds: `current` seals, and opens what it sealed; `previous` keys (during a
+ * rotation of the secret key) only open what they sealed, until `gatehouse secret-key reseal`.
+ */
+export interface SecretKeyring {
+  current: SecretKey;
+  previous: readonly SecretKey[];
+  /** Where the current key came from, for messages: "GATEHOUSE_SECRET_KEY" or a file's path. */
+  source: string;
+}
+
+export const keyring = (current: SecretKey, previous: readonly SecretKey[] = [], source = 'this process'): SecretKeyring => ({ current, previous, source });
+
+/** The ids of every key the ring holds, current first. */
+export const heldKeyIds = (ring: SecretKeyring): string[] => [ring.current.id, ...ring.previous.map((key) => key.id)];
+
+/** The id of the key a sealed value was made under, or null when it is not a sealed value. */
+export function sealedKeyId(sealed: string): string | null {
+  const [version, keyId] = sealed.split('.');
+  return version === 'v1' && keyId ? keyId : null;
+}
+
+/** Reads a secret key's text: 32 bytes as base64 (44 characters) or hex (64 characters). */
 export function parseSecretKey(text: string): SecretKey | null {
   const trimmed = text.trim();
   if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return secretKeyFrom(Buffer.from(trimmed, 'hex'));
@@ -30,9 +52,23 @@ export function parseSecretKey(text: string): SecretKey | null {
   return null;
 }
 
+/** The key in a file named explicitly (GATEHOUSE_SECRET_KEY_FILE): it must exist and hold a key. */
+export function readSecretKeyFile(path: string): SecretKey {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`Cannot read the secret key file ${path}: ${(error as { code?: string }).code ?? (error as Error).message}`);
+  }
+  const key = parseSecretKey(text);
+  if (!key) throw new Error(`${path} does not hold a 32-byte key (base64 or hex); make one with \`openssl rand -base64 32\``);
+  return key;
+}
+
 /**
  * The key in `<dataDir>/secret.key`, created (mode 0600) on first use. Every process that serves
- * the same database must use the same key: on PostgreSQL across hosts, set GATEHOUSE_SECRET_KEY.
+ * the same database must use the same key; the store remembers which one (see the gateway
+ * service's claimSecretKey), so a process with another key refuses to start.
  */
 export function secretKeyFile(dataDir: string): SecretKey {
   const path = join(dataDir, 'secret.key');
@@ -62,10 +98,12 @@ export function seal(key: SecretKey, plaintext: string, context: string): string
 
 export type Unsealed = { ok: true; value: string } | { ok: false; reason: 'other_key' | 'corrupt' };
 
-export function unseal(key: SecretKey, sealed: string, context: string): Unsealed {
+/** Opens a sealed value with whichever key of the ring (or the one key) it was sealed under. */
+export function unseal(keys: SecretKey | SecretKeyring, sealed: string, context: string): Unsealed {
   const [version, keyId, iv, body, tag] = sealed.split('.');
   if (version !== 'v1' || !iv || !body || !tag) return { ok: false, reason: 'corrupt' };
-  if (keyId !== key.id) return { ok: false, reason: 'other_key' };
+  const key = 'current' in keys ? [keys.current, ...keys.previous].find((k) => k.id === keyId) : keys.id === keyId ? keys : undefined;
+  if (!key) return { ok: false, reason: 'other_key' };
   try {
     const decipher = createDecipheriv('aes-256-gcm', key.bytes, Buffer.from(iv, 'base64url'));
     decipher.setAAD(Buffer.from(context));

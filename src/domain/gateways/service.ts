@@ -5,7 +5,7 @@ import { fail, ok, type Result } from '../../errors.js';
 import { inTransaction, type Deps } from '../deps.js';
 import type { OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
-import { seal, unseal, type SecretKey } from './sealed.js';
+import { heldKeyIds, seal, sealedKeyId, unseal, type SecretKeyring } from './sealed.js';
 
 export interface GatewaySetting {
   upstream_url: string | null;
@@ -53,8 +53,47 @@ export function normalizeUpstreamUrl(text: string): Result<string> {
   return ok(`${url.origin}${url.pathname.replace(/\/+$/, '')}`);
 }
 
-export function gatewayService(deps: Deps, secretKey: SecretKey) {
+/** Why a process may not serve this database with its keys, in words that say what to do. */
+export type KeyClaim = { ok: true } | { ok: false; detail: string };
+
+/** What `reseal` did, per workspace whose credential it touched. */
+export interface ResealReport {
+  resealed: number;
+  alreadyCurrent: number;
+  /** Workspaces whose credential no held key opens: left as they are, or removed with dropUnreadable. */
+  unreadable: { workspaceId: string; keyId: string | null }[];
+  dropped: number;
+}
+
+const SLOT = 'current';
+
+export function gatewayService(deps: Deps, keys: SecretKeyring) {
   const { store } = deps;
+  const secretKey = keys.current;
+
+  /** Every key id the database relies on: the one it records, and those of its sealed credentials. */
+  async function keyIdsInUse(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    const recorded = await store.db.selectFrom('sealing_key').select('key_id').where('slot', '=', SLOT).executeTakeFirst();
+    if (recorded) ids.add(recorded.key_id);
+    const sealed = await store.db.selectFrom('workspace_gateways').select('upstream_auth_sealed').where('upstream_auth_sealed', 'is not', null).execute();
+    for (const row of sealed) {
+      const id = sealedKeyId(row.upstream_auth_sealed!);
+      if (id) ids.add(id);
+    }
+    return ids;
+  }
+
+  function missingKeysDetail(missing: string[]): string {
+    const them = missing.length === 1 ? `secret key ${missing[0]}` : `secret keys ${missing.join(', ')}`;
+    return (
+      `This database's upstream credentials are sealed with ${them}, which this process does not have ` +
+      `(its key, from ${keys.source}, is ${secretKey.id}). Every Gatehouse process on one database needs the same key: ` +
+      'set GATEHOUSE_SECRET_KEY (or GATEHOUSE_SECRET_KEY_FILE) to the key the other processes use; during a rotation, ' +
+      'give the old key in GATEHOUSE_PREVIOUS_SECRET_KEYS. If that key is lost, `gatehouse secret-key reseal --drop-unreadable` ' +
+      "removes the credentials it sealed (set them again with `gatehouse workspace set … --upstream-auth-string-stdin`)."
+    );
+  }
 
   /** The upstream row with its credential opened. */
   async function lookUpstream(workspaceId: string): Promise<UpstreamLookup> {
@@ -66,7 +105,7 @@ export function gatewayService(deps: Deps, secretKey: SecretKey) {
     if (!row) return { ok: false, reason: 'not_configured' };
     let authString: string | null = null;
     if (row.upstream_auth_sealed) {
-      const opened = unseal(secretKey, row.upstream_auth_sealed, workspaceId);
+      const opened = unseal(keys, row.upstream_auth_sealed, workspaceId);
       if (!opened.ok) return { ok: false, reason: 'credential_unreadable' };
       authString = opened.value;
     }
@@ -132,6 +171,74 @@ export function gatewayService(deps: Deps, secretKey: SecretKey) {
           });
         }
         return ok(null);
+      });
+    },
+
+    /**
+     * At start: refuses a process whose keys cannot open what the database holds, and records the
+     * key that seals from now on. A process with the previous key as well moves the record to its
+     * current key (a rotation); a process holding only an older key is refused from then on.
+     */
+    async claimSecretKey(now: Date): Promise<KeyClaim> {
+      const held = new Set(heldKeyIds(keys));
+      const missing = [...(await keyIdsInUse())].filter((id) => !held.has(id));
+      if (missing.length > 0) return { ok: false, detail: missingKeysDetail(missing) };
+      const updated = now.toISOString();
+      await store.db.insertInto('sealing_key').values({ slot: SLOT, key_id: secretKey.id, updated }).onConflict((oc) => oc.column('slot').doNothing()).execute();
+      // Only a key this process holds may be replaced: two processes with different keys starting
+      // at once on an empty database cannot both win.
+      await store.db
+        .updateTable('sealing_key')
+        .set({ key_id: secretKey.id, updated })
+        .where('slot', '=', SLOT)
+        .where('key_id', 'in', [...held])
+        .execute();
+      const recorded = await store.db.selectFrom('sealing_key').select('key_id').where('slot', '=', SLOT).executeTakeFirstOrThrow();
+      return recorded.key_id === secretKey.id ? { ok: true } : { ok: false, detail: missingKeysDetail([recorded.key_id]) };
+    },
+
+    /**
+     * Seals every upstream credential again under the current key, in one transaction, so the
+     * previous key can be retired. A credential no held key opens stops the whole run, unless
+     * `dropUnreadable`: then it is removed (the workspace keeps its upstream URL) and audited.
+     */
+    async reseal(ctx: OpContext, options: { dropUnreadable?: boolean } = {}): Promise<Result<ResealReport>> {
+      return inTransaction(deps, async (tx) => {
+        const rows = await tx
+          .selectFrom('workspace_gateways as g')
+          .innerJoin('workspaces as w', 'w.id', 'g.workspace_id')
+          .select(['g.workspace_id', 'g.upstream_auth_sealed', 'w.account_id'])
+          .where('g.upstream_auth_sealed', 'is not', null)
+          .execute();
+        const report: ResealReport = { resealed: 0, alreadyCurrent: 0, unreadable: [], dropped: 0 };
+        const now = ctx.now.toISOString();
+        for (const row of rows) {
+          const sealed = row.upstream_auth_sealed!;
+          const opened = unseal(keys, sealed, row.workspace_id);
+          if (!opened.ok) {
+            report.unreadable.push({ workspaceId: row.workspace_id, keyId: sealedKeyId(sealed) });
+            continue;
+          }
+          if (sealedKeyId(sealed) === secretKey.id) {
+            report.alreadyCurrent += 1;
+            continue;
+          }
+          await tx.updateTable('workspace_gateways').set({ upstream_auth_sealed: seal(secretKey, opened.value, row.workspace_id), updated: now }).where('workspace_id', '=', row.workspace_id).execute();
+          await recordEvent(tx, ctx, { action: 'workspace.gateway.resealed', accountId: row.account_id, workspaceId: row.workspace_id, targetType: 'workspace', targetId: row.workspace_id, details: { key_id: secretKey.id } });
+          report.resealed += 1;
+        }
+        if (report.unreadable.length > 0 && !options.dropUnreadable) {
+          const list = report.unreadable.map((u) => `${u.workspaceId} (key ${u.keyId ?? 'unknown'})`).join(', ');
+          return fail('VALIDATION_FAILED', `No key this process holds opens the upstream credential of ${report.unreadable.length === 1 ? 'workspace' : 'workspaces'} ${list}: give the key that sealed it in GATEHOUSE_PREVIOUS_SECRET_KEYS, or run again with --drop-unreadable to remove it`);
+        }
+        for (const { workspaceId } of report.unreadable) {
+          const row = rows.find((r) => r.workspace_id === workspaceId)!;
+          await tx.updateTable('workspace_gateways').set({ upstream_auth_sealed: null, updated: now }).where('workspace_id', '=', workspaceId).execute();
+          await recordEvent(tx, ctx, { action: 'workspace.gateway.updated', accountId: row.account_id, workspaceId, targetType: 'workspace', targetId: workspaceId, details: { upstream_auth_string: 'removed', reason: 'unreadable with the server\'s secret keys' } });
+          report.dropped += 1;
+        }
+        await tx.insertInto('sealing_key').values({ slot: SLOT, key_id: secretKey.id, updated: now }).onConflict((oc) => oc.column('slot').doUpdateSet({ key_id: secretKey.id, updated: now })).execute();
+        return ok(report);
       });
     },
 
