@@ -151,6 +151,16 @@ export interface InvitationsTable {
   updated: string;
 }
 
+/** A user's new email waiting for its verification code (migration 0007). */
+export interface EmailChangesTable {
+  user_id: string;
+  email: string;
+  /** SHA-256 of the one-time code mailed to `email`; the code itself is never stored. */
+  code_hash: string;
+  expires_at: string;
+  created: string;
+}
+
 export interface AuthFailuresTable {
   key: string;
   failures: number;
@@ -208,6 +218,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   sessions: SessionsTable;
   invitations: InvitationsTable;
+  email_changes: EmailChangesTable;
   auth_failures: AuthFailuresTable;
   setup_tokens: SetupTokensTable;
   workspace_gateways: WorkspaceGatewaysTable;
