@@ -224,7 +224,8 @@ export function serviceAccountService(deps: Deps) {
 
     /**
      * Issues a new current key. The old one is deleted now (grace null/absent), expires now (0), or
-     * keeps working for up to 48 hours, never beyond its own expiration.
+     * keeps working for up to 48 hours, never beyond its own expiration. Any older key still in its
+     * grace from an earlier rotation is deleted now, so at most one old key is ever live.
      */
     async rotateKey(
       ctx: OpContext,
@@ -248,8 +249,10 @@ export function serviceAccountService(deps: Deps) {
           .where('bot_id', '=', botId)
           .where('is_active', '=', 1)
           .executeTakeFirst();
-        // Old keys whose grace has run out are of no further use to anyone.
-        await tx.deleteFrom('api_keys').where('bot_id', '=', botId).where('is_active', '=', 0).where('expiration', '<=', now).execute();
+        // At most one old key in grace: a rotation ends the grace of every older key now (those
+        // whose grace has run out are of no further use to anyone either). Pentest issue 14.
+        const ended = await tx.selectFrom('api_keys').select('id').where('bot_id', '=', botId).where('is_active', '=', 0).where('expiration', '>', now).execute();
+        await tx.deleteFrom('api_keys').where('bot_id', '=', botId).where('is_active', '=', 0).execute();
         let oldKeyExpiration: string | null = null;
         if (old) {
           if (grace === null || grace === undefined) {
@@ -275,6 +278,7 @@ export function serviceAccountService(deps: Deps) {
             old_api_key_id: old?.id ?? null,
             old_key_expires_in_seconds: grace ?? null,
             old_key_expiration: old ? oldKeyExpiration : null,
+            ended_grace_api_key_ids: ended.map((k) => k.id),
           },
         });
         failpoint('rotate.before_commit');
