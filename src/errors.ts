@@ -40,6 +40,10 @@ export const ERRORS = {
   WORKSPACE_NAME_TAKEN: { status: 409, message: 'A workspace with this name already exists in this account' },
   WORKSPACE_HANDLE_TAKEN: { status: 409, message: 'A workspace with this handle already exists in this account' },
   WORKSPACE_ROLE_NAME_TAKEN: { status: 409, message: 'A workspace role with this name already exists' },
+  CONFUSABLE_NAME: {
+    status: 422,
+    message: 'This name could pass for another: use letters of one script (not Latin mixed with Cyrillic or Greek) and no invisible characters',
+  },
   EXPIRATION_IN_PAST: { status: 422, message: 'The expiration must be in the future; send null for a key that never expires' },
   GRACE_PERIOD_TOO_LONG: {
     status: 422,

@@ -8,6 +8,7 @@ import { recordEvent } from '../audit/service.js';
 import { checkExpiration, issueKey, toKeyView, type ApiKeyView, type IssuedApiKey } from '../api-keys/service.js';
 import type { BotsTable } from '../../store/schema.js';
 import { failpoint } from '../../failpoints.js';
+import { lookAlikeRisk } from '../confusables.js';
 
 /** The longest an old key may keep working after a rotation: 48 hours. */
 export const MAX_ROTATION_GRACE_SECONDS = 172_800;
@@ -33,6 +34,16 @@ export interface ServiceAccountKeys {
 }
 
 const nameTaken = fail('SERVICE_ACCOUNT_NAME_TAKEN');
+
+/**
+ * A name that could pass for another on its own (an invisible character, Latin mixed with
+ * Cyrillic or Greek) is refused; comparing look-alikes with every other name of a large account
+ * would cost each create a scan, so that is left to the exact-name rule.
+ */
+function checkName(name: string): Result<null> {
+  const risk = lookAlikeRisk(name);
+  return risk ? fail('CONFUSABLE_NAME', `This service account name could pass for another: ${risk}; use letters of one script and visible characters`) : ok(null);
+}
 
 /** A service account's account role can only ever be Member: null/absent or Member's id. */
 function checkAccountRole(roleId: string | null | undefined): Result<null> {
@@ -88,6 +99,8 @@ export function serviceAccountService(deps: Deps) {
     ): Promise<Result<ServiceAccountWithKey>> {
       const role = checkAccountRole(input.account_role_id);
       if (!role.ok) return role;
+      const named = checkName(input.name);
+      if (!named.ok) return named;
       const expiration = checkExpiration(input.api_key_expiration, ctx.now);
       if (!expiration.ok) return expiration;
       const now = ctx.now.toISOString();
@@ -167,6 +180,8 @@ export function serviceAccountService(deps: Deps) {
     ): Promise<Result<null>> {
       const role = checkAccountRole(input.account_role_id);
       if (!role.ok) return role;
+      const named = input.name === undefined ? ok(null) : checkName(input.name);
+      if (!named.ok) return named;
       return inTransaction(
         deps,
         async (tx) => {
