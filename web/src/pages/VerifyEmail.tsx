@@ -37,11 +37,15 @@ export function VerifyEmailPage() {
       <h1 id="verify-heading">Confirm your new email</h1>
       {state.kind === 'working' && <p className="loading">Confirming…</p>}
       {state.kind === 'done' && (
-        <p role="status">
+        <p data-testid="verify-result">
           Your email is now <strong>{state.email}</strong>. Sign in with it from now on.
         </p>
       )}
-      {state.kind === 'failed' && <p role="alert">The email was not changed: {state.message}</p>}
+      {state.kind === 'failed' && (
+        <p role="alert" data-testid="verify-result">
+          The email was not changed: {state.message}
+        </p>
+      )}
       <p>
         <Link to="/my-api-keys">Back to your profile</Link>
       </p>
