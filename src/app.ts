@@ -177,7 +177,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const routes = [
     ...metaRoutes(() => server.swagger()),
     ...meRoutes(deps),
-    ...userRoutes(deps),
+    ...userRoutes(deps, { mailer: options.mailer ?? null }),
     ...accountRoutes(deps),
     ...membershipRoutes(deps),
     ...botRoutes(deps),

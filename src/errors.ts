@@ -15,6 +15,24 @@ export const ERRORS = {
   ACCOUNT_HANDLE_TAKEN: { status: 409, message: 'An account with this handle already exists' },
   USER_EMAIL_TAKEN: { status: 409, message: 'A user with this email already exists' },
   USER_HANDLE_TAKEN: { status: 409, message: 'A user with this handle already exists' },
+  EMAIL_VERIFICATION_UNAVAILABLE: {
+    status: 409,
+    message:
+      'A new email must be verified by a mail sent to it, and this Gatehouse has no mail server: the operator sets GATEHOUSE_SMTP_URL (docs/configuration.md). Send the current email (or none) to change the other fields',
+  },
+  EMAIL_VERIFICATION_NOT_SENT: {
+    status: 502,
+    message: 'The verification mail to the new email could not be sent, so the email is unchanged (the other fields were saved); try again, or ask the operator to check the SMTP server',
+  },
+  EMAIL_CODE_INVALID: {
+    status: 422,
+    message: 'This email verification code is not valid: use the link in the latest verification mail, or change the email again for a new one',
+  },
+  EMAIL_CODE_EXPIRED: { status: 410, message: 'This email verification code has expired; change the email again for a new one' },
+  EMAIL_NOT_VERIFIED: {
+    status: 409,
+    message: 'This invitation is for an email you have not verified yet: open the link in the verification mail sent to it, then open the invitation again',
+  },
   SERVICE_ACCOUNT_NAME_TAKEN: {
     status: 409,
     message: 'A service account with this name already exists in this account; choose another name',
@@ -22,6 +40,10 @@ export const ERRORS = {
   WORKSPACE_NAME_TAKEN: { status: 409, message: 'A workspace with this name already exists in this account' },
   WORKSPACE_HANDLE_TAKEN: { status: 409, message: 'A workspace with this handle already exists in this account' },
   WORKSPACE_ROLE_NAME_TAKEN: { status: 409, message: 'A workspace role with this name already exists' },
+  CONFUSABLE_NAME: {
+    status: 422,
+    message: 'This name could pass for another: use letters of one script (not Latin mixed with Cyrillic or Greek) and no invisible characters',
+  },
   EXPIRATION_IN_PAST: { status: 422, message: 'The expiration must be in the future; send null for a key that never expires' },
   GRACE_PERIOD_TOO_LONG: {
     status: 422,

@@ -180,6 +180,16 @@ describe('revocation seen by a second server process on the same database', () =
     expect(await meOnB(bot.api_key.key)).toBe(401);
   });
 
+  it('refuses on B at once the older key whose grace a new graced rotation ended', async () => {
+    const { bot } = await botInWorkspace();
+    const second = await ok(h.request('POST', `${bots}/${bot.id}/rotate_api_key`, { key: ownerKey, body: { old_key_expires_in_seconds: 3600 } }));
+    expect(await meOnB(bot.api_key.key)).toBe(200);
+    const third = await ok(h.request('POST', `${bots}/${bot.id}/rotate_api_key`, { key: ownerKey, body: { old_key_expires_in_seconds: 3600 } }));
+    expect(await meOnB(bot.api_key.key)).toBe(401);
+    expect(await meOnB(second.body.api_key.key)).toBe(200);
+    expect(await meOnB(third.body.api_key.key)).toBe(200);
+  });
+
   it('refuses every key of a removed service account on B at once', async () => {
     const { bot } = await botInWorkspace();
     const next = await ok(h.request('POST', `${bots}/${bot.id}/rotate_api_key`, { key: ownerKey, body: { old_key_expires_in_seconds: 3600 } }));

@@ -218,10 +218,43 @@ describe('rotating a key', () => {
   });
 });
 
-describe('reading the keys of a service account', () => {
-  it('shows the active key and every key still in its grace, masked, newest rotation first', async () => {
+describe('at most one old key in grace (pentest issue 14)', () => {
+  it('ends the grace of the older key at once when a rotation starts a new one: 17 graced rotations leave 2 live keys', async () => {
     const bot = await createBot();
-    // Distinct creation instants, so the order does not fall back to random ids.
+    const issued: string[] = [bot.api_key.key];
+    for (let i = 0; i < 17; i++) issued.push((await rotated(bot.id, { old_key_expires_in_seconds: 172_800 })).api_key.key);
+    const live: string[] = [];
+    for (const key of issued) if ((await authStatus(key)) === 200) live.push(key);
+    expect(live).toEqual(issued.slice(-2));
+    const keys = (await readKeys(bot.id)).body;
+    expect(keys.rotating_keys).toHaveLength(1);
+    const rows = await h.handle.store.db.selectFrom('api_keys').select('id').where('bot_id', '=', bot.id).execute();
+    expect(rows).toHaveLength(2);
+  });
+
+  it('ends an earlier grace also when the new rotation has none, and names the ended keys in the audit event', async () => {
+    const bot = await createBot();
+    const second = await rotated(bot.id, { old_key_expires_in_seconds: 3600 });
+    expect(await authStatus(bot.api_key.key)).toBe(200);
+    const third = await rotated(bot.id, { old_key_expires_in_seconds: null });
+    expect(await authStatus(bot.api_key.key)).toBe(401);
+    expect(await authStatus(second.api_key.key)).toBe(401);
+    expect(await authStatus(third.api_key.key)).toBe(200);
+    expect((await readKeys(bot.id)).body.rotating_keys).toEqual([]);
+    const event = await h.handle.store.db
+      .selectFrom('audit_events')
+      .select('details')
+      .where('target_id', '=', bot.id)
+      .where('action', '=', 'service_account.api_key_rotated')
+      .orderBy('occurred', 'desc')
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(event.details)).toMatchObject({ old_api_key_id: second.api_key.id, ended_grace_api_key_ids: [bot.api_key.id] });
+  });
+});
+
+describe('reading the keys of a service account', () => {
+  it('shows the active key and the one key still in its grace, masked', async () => {
+    const bot = await createBot();
     h.clock.advance(1000);
     const second = await rotated(bot.id, { old_key_expires_in_seconds: 3600 });
     h.clock.advance(1000);
@@ -230,7 +263,7 @@ describe('reading the keys of a service account', () => {
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual(['active_key', 'rotating_keys']);
     expect(res.body.active_key.id).toBe(third.api_key.id);
-    expect(res.body.rotating_keys.map((k: any) => k.id)).toEqual([second.api_key.id, bot.api_key.id]);
+    expect(res.body.rotating_keys.map((k: any) => k.id)).toEqual([second.api_key.id]);
     for (const k of [res.body.active_key, ...res.body.rotating_keys]) {
       expect(Object.keys(k).sort()).toEqual(MASKED_KEY_FIELDS);
       expect(k.masked_key).toEqual(expect.any(String));

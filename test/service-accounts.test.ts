@@ -178,6 +178,27 @@ describe('refusing to create a service account', () => {
   });
 });
 
+describe('look-alike service account names (pentest issue 14)', () => {
+  it.each([
+    ['a zero-width space', 'ci\u200bdeploy', 'U+200B'],
+    ['a right-to-left override', 'ci-\u202eyolped', 'U+202E'],
+    ['a no-break space', 'ci\u00a0deploy', 'U+00A0'],
+    ['Latin mixed with Cyrillic', 'ci-d\u0435ploy', 'mixes Latin and Cyrillic letters'],
+  ])('refuses a name with %s with 422 CONFUSABLE_NAME, on create and on rename', async (_what, name, reason) => {
+    const res = await h.request('POST', `${bots}/`, { key: ownerKey, body: { name } });
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ code: 'CONFUSABLE_NAME', detail: expect.stringContaining(reason) });
+    const bot = await createBot({ name: uniqueName('plain') });
+    const renamed = await h.request('PATCH', `${bots}/${bot.id}`, { key: ownerKey, body: { name } });
+    expect(renamed.status).toBe(422);
+    expect(renamed.body.code).toBe('CONFUSABLE_NAME');
+  });
+
+  it('accepts names in one script, with emoji', async () => {
+    for (const name of [uniqueName('деплой'), uniqueName('👩‍💻 ci')]) expect((await h.request('POST', `${bots}/`, { key: ownerKey, body: { name } })).status).toBe(201);
+  });
+});
+
 describe('reading service accounts', () => {
   // A fresh account, so its list holds exactly what this block created.
   let readAccount: string;

@@ -114,6 +114,41 @@ describe('creating', () => {
   });
 });
 
+describe('look-alike names (pentest issue 14)', () => {
+  it.each([
+    ['\u041ewner', 'Owner', 'a Cyrillic О'],
+    ['Vi\u0435wer', 'Viewer', 'a Cyrillic е'],
+    ['W\u03bfrker', 'Worker', 'a Greek ο'],
+    ['Dev\u200beloper', 'Developer', 'a zero-width space'],
+    ['R U N N E R', 'Runner', 'spaces'],
+    ['Vlewer', 'Viewer', 'an l for the i'],
+  ])('refuses "%s", which passes for the built-in "%s" (%s), with 409 naming it', async (name, builtin) => {
+    const res = await createRole({ name });
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ code: 'WORKSPACE_ROLE_NAME_TAKEN', detail: `"${name}" looks like the built-in workspace role "${builtin}"; choose a name that cannot be taken for it` });
+  });
+
+  it("refuses a look-alike of the account's own role, on create and on rename, with 409", async () => {
+    expect((await createRole({ name: 'Deployers' })).status).toBe(201);
+    const created = await createRole({ name: 'Dep1oyers' });
+    expect(created.status).toBe(409);
+    expect(created.body.detail).toContain('looks like the existing workspace role "Deployers"');
+    const other = await createRole({ name: 'Auditors' });
+    const renamed = await h.request('PATCH', `${base()}/${other.body.id}`, { key: owner.key, body: { name: 'DEPLOYERS' } });
+    expect(renamed.status).toBe(409);
+    expect(renamed.body.code).toBe('WORKSPACE_ROLE_NAME_TAKEN');
+    // Renaming a role to a look-alike of its own name is no clash with itself.
+    expect((await h.request('PATCH', `${base()}/${other.body.id}`, { key: owner.key, body: { name: 'AUDITORS' } })).status).toBe(204);
+  });
+
+  it('refuses a name mixing scripts with 422 CONFUSABLE_NAME, and accepts one script', async () => {
+    const mixed = await createRole({ name: 'Rel\u0435ase managers' });
+    expect(mixed.status).toBe(422);
+    expect(mixed.body).toMatchObject({ code: 'CONFUSABLE_NAME', detail: expect.stringContaining('mixes Latin and Cyrillic letters') });
+    expect((await createRole({ name: 'Релиз' })).status).toBe(201);
+  });
+});
+
 describe('effective scopes of a custom role', () => {
   it("include the inherited role's scopes for whoever holds it", async () => {
     const role = await createRole({ name: 'Viewer Plus Secrets', scopes: ['see_secret_blocks'], inherited_role_id: WORKSPACE_ROLE_IDS.Viewer });

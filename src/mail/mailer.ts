@@ -1,5 +1,6 @@
-// Optional invitation mail over SMTP. The one-time link is always shown to the inviter; mail is a
-// convenience on top, so a failure is reported to the caller and never thrown.
+// Mail over SMTP: invitations (optional: the one-time link is always shown to the inviter, so mail
+// is a convenience on top) and email verification (the only way a new email takes effect). A
+// failure is reported to the caller and never thrown.
 import nodemailer from 'nodemailer';
 
 export interface MailerOptions {
@@ -20,6 +21,16 @@ export interface InvitationMail {
   inviterName?: string;
 }
 
+export interface EmailVerificationMail {
+  to: string;
+  /** The page that confirms the change; the one-time code is in its fragment (`#code=`). */
+  verifyUrl: string;
+  /** ISO timestamp. */
+  expiration: string;
+  /** The handle of the user changing their email. */
+  userName: string;
+}
+
 export interface SendResult {
   sent: boolean;
   /** Why it was not sent; never contains the link, its code or the SMTP password. */
@@ -28,6 +39,7 @@ export interface SendResult {
 
 export interface Mailer {
   sendInvitation(mail: InvitationMail): Promise<SendResult>;
+  sendEmailVerification(mail: EmailVerificationMail): Promise<SendResult>;
 }
 
 /** The URL with its password masked, for logs and messages. */
@@ -92,6 +104,29 @@ export function invitationMessage(mail: InvitationMail): { subject: string; text
   return { subject, text, html };
 }
 
+/** The verification mail's subject and bodies (exported for tests and previews). */
+export function emailVerificationMessage(mail: EmailVerificationMail): { subject: string; text: string; html: string } {
+  const expires = new Date(mail.expiration).toUTCString();
+  const subject = 'Confirm your new email on Gatehouse';
+  const text = [
+    `The Gatehouse user ${mail.userName} asked to use this address as their email.`,
+    '',
+    'Confirm it with this link (it works once; you may be asked to sign in first):',
+    mail.verifyUrl,
+    '',
+    `The link expires ${expires}.`,
+    'If you did not ask for this, ignore this message: the email is not changed without it.',
+    '',
+  ].join('\n');
+  const html = [
+    `<p>The Gatehouse user <strong>${escapeHtml(mail.userName)}</strong> asked to use this address as their email.</p>`,
+    `<p><a href="${escapeHtml(mail.verifyUrl)}">Confirm the new email</a> (the link works once; you may be asked to sign in first):<br>${escapeHtml(mail.verifyUrl)}</p>`,
+    `<p>The link expires ${escapeHtml(expires)}.</p>`,
+    '<p>If you did not ask for this, ignore this message: the email is not changed without it.</p>',
+  ].join('\n');
+  return { subject, text, html };
+}
+
 /** A mailer for the given SMTP server, or null when no URL is configured. Throws on a bad URL. */
 export function createMailer(options: { url?: string; from: string }): Mailer | null {
   if (!options.url) return null;
@@ -106,34 +141,49 @@ export function createMailer(options: { url?: string; from: string }): Mailer | 
   });
   const secrets = connection.auth?.pass ? [connection.auth.pass] : [];
 
+  /** Errors can quote what the server or transport saw; keep links, codes and the password out of them. */
+  async function send(to: string, message: { subject: string; text: string; html: string }, hide: string[]): Promise<SendResult> {
+    try {
+      await transport.sendMail({ from: options.from, to, ...message });
+      return { sent: true };
+    } catch (error) {
+      let text = error instanceof Error ? error.message : String(error);
+      for (const secret of [...hide, ...secrets]) if (secret) text = text.split(secret).join('[redacted]');
+      return { sent: false, error: text };
+    }
+  }
+
   return {
     async sendInvitation(mail) {
-      const message = invitationMessage(mail);
-      // Errors can quote what the server or transport saw; keep the link and password out of them.
       const link = new URL(mail.acceptUrl, 'http://x');
       const code = new URLSearchParams(link.hash.slice(1)).get('invite_code') ?? link.searchParams.get('invite_code');
-      const hide = [mail.acceptUrl, ...(code ? [code, encodeURIComponent(code)] : []), ...secrets];
-      try {
-        await transport.sendMail({ from: options.from, to: mail.to, ...message });
-        return { sent: true };
-      } catch (error) {
-        let text = error instanceof Error ? error.message : String(error);
-        for (const secret of hide) if (secret) text = text.split(secret).join('[redacted]');
-        return { sent: false, error: text };
-      }
+      return send(mail.to, invitationMessage(mail), [mail.acceptUrl, ...(code ? [code, encodeURIComponent(code)] : [])]);
+    },
+    async sendEmailVerification(mail) {
+      const code = new URLSearchParams(new URL(mail.verifyUrl, 'http://x').hash.slice(1)).get('code');
+      return send(mail.to, emailVerificationMessage(mail), [mail.verifyUrl, ...(code ? [code, encodeURIComponent(code)] : [])]);
     },
   };
 }
 
 /** Sends, but gives up waiting after `ms` (the send itself is bounded by the transport's timeouts). */
-export async function sendWithin(mailer: Mailer, mail: InvitationMail, ms = TIMEOUT_MS): Promise<SendResult> {
+export function sendWithin(mailer: Mailer, mail: InvitationMail, ms = TIMEOUT_MS): Promise<SendResult> {
+  return within(() => mailer.sendInvitation(mail), ms);
+}
+
+/** The same for an email verification mail. */
+export function sendVerificationWithin(mailer: Mailer, mail: EmailVerificationMail, ms = TIMEOUT_MS): Promise<SendResult> {
+  return within(() => mailer.sendEmailVerification(mail), ms);
+}
+
+async function within(send: () => Promise<SendResult>, ms: number): Promise<SendResult> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<SendResult>((done) => {
     timer = setTimeout(() => done({ sent: false, error: `no answer from the mail server within ${ms / 1000} s` }), ms);
   });
   try {
     return await Promise.race([
-      mailer.sendInvitation(mail).catch((error: unknown) => ({ sent: false, error: error instanceof Error ? error.name : 'send failed' })),
+      send().catch((error: unknown) => ({ sent: false, error: error instanceof Error ? error.name : 'send failed' })),
       timeout,
     ]);
   } finally {

@@ -7,7 +7,8 @@ import * as gateway from './migrations/0003-gateway.js';
 import * as cacheCoherence from './migrations/0004-cache-coherence.js';
 import * as foreignKeyIndexes from './migrations/0005-foreign-key-indexes.js';
 import * as cacheProcesses from './migrations/0006-cache-processes.js';
-import * as sealingKey from './migrations/0007-sealing-key.js';
+import * as emailChanges from './migrations/0007-email-changes.js';
+import * as sealingKey from './migrations/0008-sealing-key.js';
 import type { Store } from './store.js';
 import { BUILTIN_ACCOUNT_ROLES } from '../authz/permissions.js';
 import { BUILTIN_WORKSPACE_ROLES } from '../authz/workspace-roles.js';
@@ -19,7 +20,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-cache-coherence': cacheCoherence,
   '0005-foreign-key-indexes': foreignKeyIndexes,
   '0006-cache-processes': cacheProcesses,
-  '0007-sealing-key': sealingKey,
+  '0007-email-changes': emailChanges,
+  '0008-sealing-key': sealingKey,
 };
 
 /** Built-in rows carry a fixed timestamp so that reads are stable across processes and restarts. */

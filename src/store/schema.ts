@@ -151,6 +151,16 @@ export interface InvitationsTable {
   updated: string;
 }
 
+/** A user's new email waiting for its verification code (migration 0007). */
+export interface EmailChangesTable {
+  user_id: string;
+  email: string;
+  /** SHA-256 of the one-time code mailed to `email`; the code itself is never stored. */
+  code_hash: string;
+  expires_at: string;
+  created: string;
+}
+
 export interface AuthFailuresTable {
   key: string;
   failures: number;
@@ -183,7 +193,7 @@ export interface CacheProcessesTable {
   window_ms: number;
 }
 
-/** The id of the secret key that seals upstream credentials (migration 0007); one row, slot 'current'. */
+/** The id of the secret key that seals upstream credentials (migration 0008); one row, slot 'current'. */
 export interface SealingKeyTable {
   slot: string;
   key_id: string;
@@ -215,6 +225,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   sessions: SessionsTable;
   invitations: InvitationsTable;
+  email_changes: EmailChangesTable;
   auth_failures: AuthFailuresTable;
   setup_tokens: SetupTokensTable;
   workspace_gateways: WorkspaceGatewaysTable;

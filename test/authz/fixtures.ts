@@ -316,6 +316,11 @@ const WS = `${ACCOUNT}/workspaces/:workspace_id`;
  */
 export const PREPARE: Record<string, Prepare> = {
   'PATCH /api/users/:user_id': async () => ({ body: { first_name: 'Matrix' } }),
+  // A fresh pending email each time: the code the mail would carry, as the user confirms it.
+  'POST /api/users/:user_id/email_change/confirm': async (w) => {
+    const requested = unwrap('request an email change', await w.h.app.services.users.update(ctx(w.h), w.a.user_id, { email: `${unique('new')}@example.com` }, { canVerifyEmail: true }));
+    return { body: { code: requested.emailChange!.code } };
+  },
   'POST /api/users/:user_id/api_keys': async () => ({ body: { name: unique('key') } }),
   'DELETE /api/users/:user_id/api_keys/:api_key_id': async (w) => {
     const key = unwrap('create user key', await w.h.app.services.apiKeys.createUserKey(ctx(w.h), w.a.user_id, { name: unique('key') }));

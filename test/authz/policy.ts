@@ -108,6 +108,8 @@ export const POLICY: Record<string, PolicyRow> = {
   // A user's profile and keys belong to that user alone: not even their account Owner sees them.
   'GET /api/users/:user_id': self(),
   'PATCH /api/users/:user_id': self(204),
+  'GET /api/users/:user_id/email_change': self(),
+  'POST /api/users/:user_id/email_change/confirm': self(204),
   'POST /api/users/:user_id/api_keys': self(201),
   'GET /api/users/:user_id/api_keys': self(),
   'GET /api/users/:user_id/api_keys/:api_key_id': self(),

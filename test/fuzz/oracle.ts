@@ -31,7 +31,8 @@ export const BAD_KEY = 429;
  * here may answer only its schema's statuses and the ones above.
  */
 export const ROUTE_EXTRAS: Record<string, { statuses: number[]; why: string }> = {
-  'PATCH /api/users/:user_id': { statuses: [409], why: 'USER_EMAIL_TAKEN, USER_HANDLE_TAKEN' },
+  'PATCH /api/users/:user_id': { statuses: [409], why: 'USER_EMAIL_TAKEN, USER_HANDLE_TAKEN, EMAIL_VERIFICATION_UNAVAILABLE (the fuzzed server has no mail server)' },
+  'POST /api/users/:user_id/email_change/confirm': { statuses: [409, 410], why: 'USER_EMAIL_TAKEN; EMAIL_CODE_EXPIRED' },
   'PATCH /api/accounts/:account_id': { statuses: [409], why: 'ACCOUNT_HANDLE_TAKEN' },
   'PATCH /api/accounts/:account_id/account_memberships/:account_membership_id': { statuses: [409], why: 'LAST_OWNER' },
   'DELETE /api/accounts/:account_id/account_memberships/:account_membership_id': { statuses: [409], why: 'LAST_OWNER' },
@@ -53,7 +54,7 @@ export const ROUTE_EXTRAS: Record<string, { statuses: number[]; why: string }> =
   'POST /api/accounts/:account_id/invitations/:invitation_id/revoke': { statuses: [409], why: 'INVITATION_USED' },
   'POST /api/invitations/:invitation_id/accept': {
     statuses: [409, 410],
-    why: 'INVITATION_USED, SIGN_IN_FIRST, CONCURRENT_CHANGE; INVITATION_EXPIRED',
+    why: 'INVITATION_USED, SIGN_IN_FIRST, EMAIL_NOT_VERIFIED, CONCURRENT_CHANGE; INVITATION_EXPIRED',
   },
 };
 

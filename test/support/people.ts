@@ -72,7 +72,7 @@ export function browser(session: Pick<Session, 'token'>, csrf?: string | null): 
 /** Every row of every table that can hold a person's secret, as one text, for leak scans. */
 export async function dumpPeopleTables(h: Harness): Promise<string> {
   const db = h.handle.store.db;
-  const tables = ['users', 'sessions', 'invitations', 'auth_failures', 'setup_tokens', 'audit_events', 'api_keys', 'accounts', 'account_memberships'] as const;
+  const tables = ['users', 'email_changes', 'sessions', 'invitations', 'auth_failures', 'setup_tokens', 'audit_events', 'api_keys', 'accounts', 'account_memberships'] as const;
   const out: Record<string, unknown> = {};
   for (const table of tables) out[table] = await db.selectFrom(table).selectAll().execute();
   return JSON.stringify(out);

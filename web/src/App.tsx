@@ -12,6 +12,7 @@ import { RolesPage } from './pages/Roles';
 import { ServiceAccountsPage } from './pages/ServiceAccounts';
 import { SetupPage } from './pages/Setup';
 import { SignInPage } from './pages/SignIn';
+import { VerifyEmailPage } from './pages/VerifyEmail';
 import { WorkspaceSharingPage } from './pages/WorkspaceSharing';
 import { WorkspacesPage } from './pages/Workspaces';
 import { match, navigate, useLocation } from './router';
@@ -186,6 +187,7 @@ function SignedIn({ session, sessionEnded }: { session: Session; sessionEnded: (
 
 function Routes({ path, hasAccount }: { path: string; hasAccount: boolean }) {
   if (path === '/my-api-keys') return <MyApiKeysPage />;
+  if (path === '/verify-email') return <VerifyEmailPage />;
   const accountPage = (node: ReactNode) =>
     hasAccount ? (
       node

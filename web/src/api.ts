@@ -293,6 +293,8 @@ export const api = {
   terminateSession: (id: string) => request<void>('POST', `/api/me/sessions/${id}/terminate`),
   changePassword: (body: { current_password?: string; new_password: string }) => request<void>('POST', '/api/me/password', body),
 
+  pendingEmail: (userId: string) => request<{ pending_email: string | null; expiration: string | null }>('GET', `/api/users/${userId}/email_change`),
+  confirmEmail: (userId: string, code: string) => request<void>('POST', `/api/users/${userId}/email_change/confirm`, { code }),
   userKeys: (userId: string) => request<ApiKeyMasked[]>('GET', `/api/users/${userId}/api_keys`),
   createUserKey: (userId: string, name: string, expiration: string | null) =>
     request<ApiKeyWithSecret>('POST', `/api/users/${userId}/api_keys`, { name, expiration }),

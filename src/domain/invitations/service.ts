@@ -145,6 +145,7 @@ export function invitationService(deps: Deps, options: { sessionTtlSeconds: numb
       if (!row) return fail('NOT_FOUND', 'Invitation not found; check the link');
       const account = await store.db.selectFrom('accounts').select('name').where('id', '=', row.account_id).executeTakeFirst();
       const role = await store.db.selectFrom('account_roles').select('name').where('id', '=', row.account_role_id).executeTakeFirst();
+      // users.email holds verified addresses only: a pending change (email_changes) never counts.
       const user = await store.db.selectFrom('users').select('id').where('email', '=', row.email).executeTakeFirst();
       return ok({
         id: row.id,
@@ -174,8 +175,13 @@ export function invitationService(deps: Deps, options: { sessionTtlSeconds: numb
       const status = statusAt(row, now);
       if (status === 'EXPIRED') return fail('INVITATION_EXPIRED');
       if (status !== 'PENDING') return fail('INVITATION_USED');
+      // Only a verified email (users.email) matches a user; a pending one never does (finding 6).
       const existing = await store.db.selectFrom('users').select(['id']).where('email', '=', row.email).executeTakeFirst();
       if (existing && !(caller?.type === 'user' && caller.id === existing.id)) return fail('SIGN_IN_FIRST');
+      if (!existing && caller?.type === 'user' && caller.id) {
+        const unverified = await store.db.selectFrom('email_changes').select('user_id').where('user_id', '=', caller.id).where('email', '=', row.email).executeTakeFirst();
+        if (unverified) return fail('EMAIL_NOT_VERIFIED');
+      }
       let passwordHash: string | null = null;
       if (!existing) {
         if (!input.password || input.password.length < MIN_PASSWORD_LENGTH) return fail('PASSWORD_TOO_SHORT');

@@ -7,6 +7,7 @@ import { Abort, inTransaction, parseJsonColumn, type Deps, type Tx } from '../de
 import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import type { AccountRolesTable, WorkspaceRolesTable } from '../../store/schema.js';
+import { lookAlikeOf, lookAlikeRisk } from '../confusables.js';
 
 export interface AccountRole {
   id: string;
@@ -91,10 +92,24 @@ function checkRoleInput(input: WorkspaceRoleInput): Result<null> {
   if (input.name !== undefined && BUILTIN_WORKSPACE_ROLE_NAMES.has(input.name.trim().toLowerCase())) {
     return fail('WORKSPACE_ROLE_NAME_TAKEN', `"${input.name}" is the name of a built-in workspace role; choose another name`);
   }
+  if (input.name !== undefined) {
+    // A look-alike of a built-in role ("Оwner" with a Cyrillic О) would pass for it in every list.
+    const builtin = lookAlikeOf(input.name, BUILTIN_WORKSPACE_ROLES.map((r) => r.name));
+    if (builtin) return fail('WORKSPACE_ROLE_NAME_TAKEN', `"${input.name}" looks like the built-in workspace role "${builtin}"; choose a name that cannot be taken for it`);
+    const risk = lookAlikeRisk(input.name);
+    if (risk) return fail('CONFUSABLE_NAME', `This role name could pass for another: ${risk}; use letters of one script and visible characters`);
+  }
   const unknown = unknownScopes(input.scopes ?? []);
   if (unknown.length) return fail('UNKNOWN_SCOPE', `Unknown workspace scopes: ${unknown.join(', ')}; GET /api/workspace_scopes lists them`);
   if (input.inherited_role_id && !isBuiltinWorkspaceRole(input.inherited_role_id)) return fail('INHERITED_ROLE_NOT_BUILTIN');
   return ok(null);
+}
+
+/** The answer when `name` looks like another of the account's own workspace roles (a handful of names). */
+async function lookAlikeRole(tx: Tx, accountId: string, name: string, exceptId: string | null) {
+  const others = await tx.selectFrom('workspace_roles').select(['id', 'name']).where('account_id', '=', accountId).execute();
+  const other = lookAlikeOf(name, others.filter((r) => r.id !== exceptId).map((r) => r.name));
+  return other === null ? null : fail('WORKSPACE_ROLE_NAME_TAKEN', `"${name}" looks like the existing workspace role "${other}"; choose a name that cannot be taken for it`);
 }
 
 export function roleService(deps: Deps) {
@@ -161,6 +176,8 @@ export function roleService(deps: Deps) {
             .where('name', '=', input.name)
             .executeTakeFirst();
           if (clash) return nameTaken;
+          const lookAlike = await lookAlikeRole(tx, accountId, input.name, null);
+          if (lookAlike) return lookAlike;
           await tx.insertInto('workspace_roles').values(row).execute();
           await recordEvent(tx, ctx, {
             action: 'workspace_role.created',
@@ -202,6 +219,8 @@ export function roleService(deps: Deps) {
               .where('name', '=', changes.name)
               .executeTakeFirst();
             if (clash) return nameTaken;
+            const lookAlike = await lookAlikeRole(tx, accountId, changes.name, roleId);
+            if (lookAlike) return lookAlike;
           }
           await tx.updateTable('workspace_roles').set(changes).where('id', '=', roleId).execute();
           await recordEvent(tx, ctx, {

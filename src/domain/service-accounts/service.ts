@@ -8,6 +8,7 @@ import { recordEvent } from '../audit/service.js';
 import { checkExpiration, issueKey, toKeyView, type ApiKeyView, type IssuedApiKey } from '../api-keys/service.js';
 import type { BotsTable } from '../../store/schema.js';
 import { failpoint } from '../../failpoints.js';
+import { lookAlikeRisk } from '../confusables.js';
 
 /** The longest an old key may keep working after a rotation: 48 hours. */
 export const MAX_ROTATION_GRACE_SECONDS = 172_800;
@@ -33,6 +34,16 @@ export interface ServiceAccountKeys {
 }
 
 const nameTaken = fail('SERVICE_ACCOUNT_NAME_TAKEN');
+
+/**
+ * A name that could pass for another on its own (an invisible character, Latin mixed with
+ * Cyrillic or Greek) is refused; comparing look-alikes with every other name of a large account
+ * would cost each create a scan, so that is left to the exact-name rule.
+ */
+function checkName(name: string): Result<null> {
+  const risk = lookAlikeRisk(name);
+  return risk ? fail('CONFUSABLE_NAME', `This service account name could pass for another: ${risk}; use letters of one script and visible characters`) : ok(null);
+}
 
 /** A service account's account role can only ever be Member: null/absent or Member's id. */
 function checkAccountRole(roleId: string | null | undefined): Result<null> {
@@ -88,6 +99,8 @@ export function serviceAccountService(deps: Deps) {
     ): Promise<Result<ServiceAccountWithKey>> {
       const role = checkAccountRole(input.account_role_id);
       if (!role.ok) return role;
+      const named = checkName(input.name);
+      if (!named.ok) return named;
       const expiration = checkExpiration(input.api_key_expiration, ctx.now);
       if (!expiration.ok) return expiration;
       const now = ctx.now.toISOString();
@@ -167,6 +180,8 @@ export function serviceAccountService(deps: Deps) {
     ): Promise<Result<null>> {
       const role = checkAccountRole(input.account_role_id);
       if (!role.ok) return role;
+      const named = input.name === undefined ? ok(null) : checkName(input.name);
+      if (!named.ok) return named;
       return inTransaction(
         deps,
         async (tx) => {
@@ -224,7 +239,8 @@ export function serviceAccountService(deps: Deps) {
 
     /**
      * Issues a new current key. The old one is deleted now (grace null/absent), expires now (0), or
-     * keeps working for up to 48 hours, never beyond its own expiration.
+     * keeps working for up to 48 hours, never beyond its own expiration. Any older key still in its
+     * grace from an earlier rotation is deleted now, so at most one old key is ever live.
      */
     async rotateKey(
       ctx: OpContext,
@@ -248,8 +264,10 @@ export function serviceAccountService(deps: Deps) {
           .where('bot_id', '=', botId)
           .where('is_active', '=', 1)
           .executeTakeFirst();
-        // Old keys whose grace has run out are of no further use to anyone.
-        await tx.deleteFrom('api_keys').where('bot_id', '=', botId).where('is_active', '=', 0).where('expiration', '<=', now).execute();
+        // At most one old key in grace: a rotation ends the grace of every older key now (those
+        // whose grace has run out are of no further use to anyone either). Pentest issue 14.
+        const ended = await tx.selectFrom('api_keys').select('id').where('bot_id', '=', botId).where('is_active', '=', 0).where('expiration', '>', now).execute();
+        await tx.deleteFrom('api_keys').where('bot_id', '=', botId).where('is_active', '=', 0).execute();
         let oldKeyExpiration: string | null = null;
         if (old) {
           if (grace === null || grace === undefined) {
@@ -275,6 +293,7 @@ export function serviceAccountService(deps: Deps) {
             old_api_key_id: old?.id ?? null,
             old_key_expires_in_seconds: grace ?? null,
             old_key_expiration: old ? oldKeyExpiration : null,
+            ended_grace_api_key_ids: ended.map((k) => k.id),
           },
         });
         failpoint('rotate.before_commit');

@@ -7,6 +7,7 @@ import { recordEvent } from '../audit/service.js';
 import { ACTS_AS_WORKSPACE_OWNER, cachedAccountGrant, cachedWorkspaceScopes } from '../access/grants.js';
 import { SELF_HOSTED_PLAN } from '../accounts/service.js';
 import { normalizeEmail } from './create.js';
+import { emailChangeService, recordEmailChange, type EmailChangeRequest } from './email-change.js';
 import type { UsersTable } from '../../store/schema.js';
 
 export interface User {
@@ -83,13 +84,26 @@ export function userService(deps: Deps) {
       return row ? ok(toUser(row)) : fail('NOT_FOUND', 'User not found');
     },
 
-    async update(ctx: OpContext, userId: string, input: UserUpdate): Promise<Result<null>> {
+    /**
+     * Applies a profile change. A new email does not take effect here: it is recorded as pending
+     * and returned with its one-time code for the caller to mail (`canVerifyEmail` says whether it
+     * can); without a way to mail it the whole change is refused. Sending the current email again
+     * (as Terraform does with every field) is no change.
+     */
+    async update(
+      ctx: OpContext,
+      userId: string,
+      input: UserUpdate,
+      options: { canVerifyEmail: boolean },
+    ): Promise<Result<{ emailChange: EmailChangeRequest | null }>> {
       if (input.email !== undefined) input = { ...input, email: normalizeEmail(input.email) };
       return inTransaction(
         deps,
         async (tx) => {
           const existing = await tx.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
           if (!existing) return fail('NOT_FOUND', 'User not found');
+          const newEmail = input.email !== undefined && input.email !== existing.email ? input.email : null;
+          if (newEmail !== null && !options.canVerifyEmail) return fail('EMAIL_VERIFICATION_UNAVAILABLE');
           for (const field of ['handle', 'email'] as const) {
             const value = input[field];
             if (value === undefined || value === existing[field]) continue;
@@ -97,23 +111,28 @@ export function userService(deps: Deps) {
             if (clash) return fail(field === 'handle' ? 'USER_HANDLE_TAKEN' : 'USER_EMAIL_TAKEN');
           }
           const changes: Partial<UsersTable> = { updated: ctx.now.toISOString() };
-          for (const field of ['handle', 'first_name', 'last_name', 'email', 'location', 'title', 'image_location'] as const) {
+          for (const field of ['handle', 'first_name', 'last_name', 'location', 'title', 'image_location'] as const) {
             if (input[field] !== undefined) (changes as Record<string, unknown>)[field] = input[field];
           }
           if (input.settings !== undefined) changes.settings = JSON.stringify(input.settings ?? {});
           await tx.updateTable('users').set(changes).where('id', '=', userId).execute();
+          const changed = Object.keys(changes).filter((k) => k !== 'updated');
+          const emailChange = newEmail === null ? null : await recordEmailChange(tx, userId, newEmail, ctx.now);
+          // One event for the request; the code never goes into it.
           await recordEvent(tx, ctx, {
-            action: 'user.updated',
+            action: emailChange ? 'user.email_change_requested' : 'user.updated',
             accountId: null,
             targetType: 'user',
             targetId: userId,
-            details: { changed: Object.keys(changes).filter((k) => k !== 'updated') },
+            details: emailChange ? { changed, pending_email: emailChange.email, expiration: emailChange.expiration } : { changed },
           });
-          return ok(null);
+          return ok({ emailChange });
         },
-        { onUniqueViolation: fail('USER_EMAIL_TAKEN', 'A user with this email or handle already exists') },
+        { onUniqueViolation: fail('USER_HANDLE_TAKEN', 'A user with this handle already exists') },
       );
     },
+
+    ...emailChangeService(deps),
 
     /** `GET /api/me/`: the user's profile; a service account gets the same shape with its name. */
     async me(actor: Actor): Promise<Result<User>> {

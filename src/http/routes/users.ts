@@ -3,6 +3,8 @@ import { Type } from '@sinclair/typebox';
 import { SELF } from '../../authz/requirements.js';
 import { opContext, respond, type RouteDeps, type RouteSpec } from '../route.js';
 import { ApiKeyMasked, ApiKeyWithSecret, Handle, idParams, Name, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { fail } from '../../errors.js';
+import { sendVerificationWithin, type Mailer } from '../../mail/mailer.js';
 
 export const UserSchema = Type.Object({
   id: Uuid,
@@ -46,10 +48,17 @@ const ApiKeyCreate = Type.Object(
   { additionalProperties: false },
 );
 
+const PendingEmail = Type.Object({
+  pending_email: Nullable(Type.String({ description: 'A new email waiting for its verification code; null when none' })),
+  expiration: Nullable(Timestamp),
+});
+
+const EmailCode = Type.Object({ code: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+
 type UserParams = { user_id: string };
 type KeyParams = { user_id: string; api_key_id: string };
 
-export function userRoutes({ services, clock }: RouteDeps): RouteSpec[] {
+export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: { mailer?: Mailer | null } = {}): RouteSpec[] {
   const tags = ['Users'];
   return [
     {
@@ -66,14 +75,55 @@ export function userRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       method: 'PATCH',
       url: '/api/users/:user_id',
       requirement: SELF,
-      summary: "Update a user's own profile",
+      summary: "Update a user's own profile; a new email takes effect once confirmed with the code mailed to it",
       tags,
       params: idParams('user_id'),
       body: UserUpdate,
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
         const { last_login: _ignored, ...input } = req.body as Record<string, unknown>;
-        return respond(req, reply, await services.users.update(opContext(req, clock), (req.params as UserParams).user_id, input), 204);
+        const { user_id } = req.params as UserParams;
+        const ctx = opContext(req, clock);
+        const { mailer } = options;
+        const result = await services.users.update(ctx, user_id, input, { canVerifyEmail: Boolean(mailer) });
+        if (!result.ok) return respond(req, reply, result);
+        const change = result.value.emailChange;
+        if (change && mailer) {
+          // In the fragment, the code stays in the browser: it reaches no server or proxy log.
+          const verifyUrl = `${publicUrl.base()}/verify-email#code=${change.code}`;
+          const sent = await sendVerificationWithin(mailer, { to: change.email, verifyUrl, expiration: change.expiration, userName: req.auth.actor?.name ?? '' });
+          if (!sent.sent) {
+            req.log.warn({ user_id, mail_error: sent.error }, 'email verification mail not sent');
+            await services.users.cancelEmailChange(ctx, user_id, change.code, 'verification mail not sent');
+            return respond(req, reply, fail('EMAIL_VERIFICATION_NOT_SENT'));
+          }
+        }
+        return reply.code(204).send();
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/users/:user_id/email_change',
+      requirement: SELF,
+      summary: 'The new email waiting for verification, if any',
+      tags,
+      params: idParams('user_id'),
+      response: { 200: PendingEmail },
+      handler: async (req, reply) => respond(req, reply, await services.users.pendingEmail((req.params as UserParams).user_id)),
+    },
+    {
+      method: 'POST',
+      url: '/api/users/:user_id/email_change/confirm',
+      requirement: SELF,
+      summary: 'Confirm a new email with the one-time code mailed to it; it becomes the email if no other user has it',
+      tags,
+      params: idParams('user_id'),
+      body: EmailCode,
+      response: { 204: Type.Null() },
+      handler: async (req, reply) => {
+        const { user_id } = req.params as UserParams;
+        const result = await services.users.confirmEmail(opContext(req, clock), user_id, (req.body as { code: string }).code);
+        return respond(req, reply, result, 204);
       },
     },
     {

@@ -92,6 +92,7 @@ export function MyApiKeysPage() {
         )}
       </PageState>
 
+      <MyEmail />
       <ChangePassword />
       <Sessions />
 
@@ -156,6 +157,26 @@ function CreateKeyDialog({ userId, onClose, onCreated }: { userId: string; onClo
         <FormActions onCancel={onClose} busy={busy} busyLabel="Creating…" label="Create" />
       </form>
     </Dialog>
+  );
+}
+
+/** The email, and a new one waiting for the code mailed to it (it counts only once confirmed). */
+function MyEmail() {
+  const app = useApp();
+  const pending = useLoad(() => api.pendingEmail(app.session.user.id), [app.session.user.id]);
+  return (
+    <section aria-labelledby="email-heading">
+      <h2 id="email-heading">Email</h2>
+      <p>
+        <strong>{app.session.user.email}</strong>
+      </p>
+      {pending.data?.pending_email && (
+        <p data-testid="pending-email">
+          Waiting for confirmation: <strong>{pending.data.pending_email}</strong>. Open the link mailed to that address before{' '}
+          {formatDateTime(pending.data.expiration!)}; until then your email stays as above.
+        </p>
+      )}
+    </section>
   );
 }
 

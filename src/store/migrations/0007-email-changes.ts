@@ -1,0 +1,16 @@
+// Email changes wait for verification (pentest issue 14, finding 6): a user's new email is kept
+// here, with the digest of the one-time code mailed to it, until the code comes back. One pending
+// change per user; `users.email` only ever holds an address its user has shown they receive.
+import type { Kysely } from 'kysely';
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('email_changes')
+    .addColumn('user_id', 'text', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+    .addColumn('email', 'text', (c) => c.notNull())
+    .addColumn('code_hash', 'text', (c) => c.notNull())
+    .addColumn('expires_at', 'text', (c) => c.notNull())
+    .addColumn('created', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('email_changes_email_idx').on('email_changes').column('email').execute();
+}
