@@ -15,6 +15,7 @@ import { installAuth } from './http/auth.js';
 import { lazyChildLogger } from './http/request-logger.js';
 import { logSerializers } from './http/log-redaction.js';
 import { publicUrl } from './http/public-url.js';
+import { clientAddress } from './http/client-address.js';
 import { keepTickShape } from './http/tick-shape.js';
 import { keyThrottle as createKeyThrottle } from './http/key-throttle.js';
 import { registerRoutes, type RouteDeps, type RouteSpec } from './http/route.js';
@@ -94,7 +95,7 @@ const nextRequestId = requestIds();
  * Fastify's trustProxy for ours. A hop count becomes a function: Fastify takes a bare number as
  * "trust no hop". A client's own X-Forwarded-For entries lie beyond the trusted hops and are ignored.
  */
-function fastifyTrustProxy(trust: TrustProxy | undefined): false | string[] | ((address: string, hop: number) => boolean) {
+export function fastifyTrustProxy(trust: TrustProxy | undefined): false | string[] | ((address: string, hop: number) => boolean) {
   if (trust === undefined || trust === false || trust === 0) return false;
   if (typeof trust === 'number') return (_address, hop) => hop < trust;
   return trust;
@@ -196,7 +197,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,
   };
   await installGatewayProxy(server, { services, store, bodyLimit, publicUrl: links, ...upstreamTimeouts });
-  installWebsocketGateway(server, { services, store, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, keyThrottle, log: quietLogger ?? server.log });
+  installWebsocketGateway(server, { services, store, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, keyThrottle, clientAddress: clientAddress(options.trustProxy), log: quietLogger ?? server.log });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   await server.ready();
   return { server, services, routes };

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseTrustProxy } from '../src/config.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { personWithPassword } from './support/people.js';
+import { rawUpgrade } from './support/raw-upgrade.js';
 
 describe('GATEHOUSE_TRUST_PROXY', () => {
   it('is off when unset, empty, false or 0', () => {
@@ -108,5 +109,34 @@ describe('behind one proxy (GATEHOUSE_TRUST_PROXY=1)', () => {
     } finally {
       await named.close();
     }
+  });
+});
+
+describe('websocket upgrades behind one proxy (GATEHOUSE_TRUST_PROXY=1)', () => {
+  const LIMIT = 3;
+  const BAD = 'pnu_000000000000000000000000000000000000';
+  let h: Harness;
+  let port: number;
+
+  beforeAll(async () => {
+    h = await startHarness({ trustProxy: 1, keyFailureLimit: LIMIT });
+    port = Number(new URL(await h.app.server.listen({ host: '127.0.0.1', port: 0 })).port);
+  });
+  afterAll(() => h.close());
+
+  it('are throttled by the address the proxy saw, the same address as HTTP requests, whatever the client put before it', async () => {
+    const path = `/api/accounts/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}/workspaces/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}/events/out`;
+    const statuses: number[] = [];
+    // The failures are spent over HTTP; the upgrade that follows comes from the same client with a
+    // new forged entry, through the proxy (this test's own connection from 127.0.0.1).
+    for (let i = 0; i < LIMIT; i++) {
+      const res = await h.app.server.inject({ method: 'GET', url: '/api/me/', remoteAddress: '127.0.0.1', headers: { authorization: `Bearer ${BAD}`, 'x-forwarded-for': `203.0.113.${i}, 198.51.100.7` } });
+      statuses.push(res.statusCode);
+    }
+    const upgrade = await rawUpgrade(port, path, { authorization: `Bearer ${BAD}`, 'x-forwarded-for': '6.6.6.6, 198.51.100.7' });
+    statuses.push(upgrade.status);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    // Another client behind the same proxy is not throttled.
+    expect((await rawUpgrade(port, path, { authorization: `Bearer ${BAD}`, 'x-forwarded-for': '198.51.100.8' })).status).toBe(401);
   });
 });

@@ -29,6 +29,8 @@ export interface WebsocketOptions {
   recheckMs?: number;
   /** The same per-address limit on failed keys as HTTP requests. */
   keyThrottle: KeyThrottle;
+  /** The client's address as GATEHOUSE_TRUST_PROXY reads it (default: the connection's). */
+  clientAddress?: (request: IncomingMessage) => string;
   /** Where a failed upgrade and upstream trouble are logged (with the upstream's address). */
   log: FastifyBaseLogger;
   /** WEBSOCKET_LIMITS, some replaced (tests use small ones). */
@@ -138,7 +140,7 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
     if (known === null) return refuse(socket, { status: 403, detail: `Gatehouse has no websocket route ${target.apiPath} in its table, so it refuses it for every role`, requestId });
     if ('error' in known) return refuse(socket, { status: 400, detail: known.detail, requestId });
 
-    const address = request.socket.remoteAddress ?? '';
+    const address = options.clientAddress?.(request) ?? request.socket.remoteAddress ?? '';
     const header = request.headers.authorization;
     if (typeof header === 'string') {
       const key = BEARER.exec(header)?.[1] ?? '';
