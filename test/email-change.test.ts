@@ -203,7 +203,9 @@ describe('the squat (finding 6): a member takes the address someone else was inv
     const inv = await h.request('POST', `/api/accounts/${owner.accountId}/invitations/`, { key: owner.key, body: { email: invited, account_role_id: ACCOUNT_ROLE_IDS.Admin } });
     expect(inv.status, inv.text).toBe(201);
     const link = new URL(inv.body.accept_url);
-    const acceptUrl = `${link.pathname.replace('/invitations/', '/api/invitations/')}${link.search}`;
+    // The link carries its code after '#'; the API takes it as ?invite_code= (Prefect Cloud's wire format).
+    const code = new URLSearchParams(link.hash.slice(1)).get('invite_code')!;
+    const acceptUrl = `${link.pathname.replace('/invitations/', '/api/invitations/')}?invite_code=${encodeURIComponent(code)}`;
 
     expect((await patch(squatter, { email: invited })).status).toBe(204);
     expect(await emailOf(squatter)).toBe(squatter.email);

@@ -216,7 +216,8 @@ function httpMismatch(cell: HttpCell, seen: Seen[]): string | null {
   if ('refused' in expected) return refusedAs(answer, expected.refused, v.method) ? null : actual;
   if (v.redirectTo !== undefined) {
     if (answer.status !== 307 || !answer.location) return actual;
-    const to = new URL(answer.location);
+    // Without a public URL the gateway redirects to a path alone, resolved against the caller's address.
+    const to = new URL(answer.location, 'http://gatehouse.invalid');
     return to.pathname + to.search === `${prefixOf(target)}${v.redirectTo}?${v.query}` ? null : `307 to ${answer.location}`;
   }
   if (seen.length !== 1) return `${actual}; the upstreams received it ${seen.length} times`;

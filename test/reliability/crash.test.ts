@@ -292,6 +292,9 @@ function apply(op: Exclude<Op, { kind: 'read' }>, worker: number, answer: { body
       return;
     case 'rotate': {
       const { bot } = op;
+      // A rotation ends every earlier grace: those keys are deleted (at most one old key in grace).
+      for (const ended of bot.graceKeys) if (ended.key) bot.deadKeys.push(ended.key);
+      bot.graceKeys = [];
       if (op.grace === 3600) bot.graceKeys.push({ id: bot.keyId, key: bot.key });
       else {
         if (bot.key) bot.deadKeys.push(bot.key);
