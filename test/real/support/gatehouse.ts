@@ -98,19 +98,23 @@ export function prefectHome(): { path: string; dispose(): void } {
   return { path, dispose: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-function prefectBin(version: string): string {
+function prefectBin(version: string, which: 'prefect' | 'python' = 'prefect'): string {
   const installed = ensurePrefect(version);
   if (!installed.ok) throw new Error(`Prefect ${version} is not installed: ${installed.error}`);
-  return installed.prefect;
+  return installed[which];
 }
 
-/** Runs one `prefect ARGS` command to completion (killed after `timeoutMs`). */
+/**
+ * Runs one `prefect ARGS` command to completion (killed after `timeoutMs`); with `python`, runs that
+ * snippet with the venv's interpreter instead (the SDK as a flow's author uses it).
+ */
 export function runPrefect(
   version: string,
   args: string[],
-  options: { home: string; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number },
+  options: { home: string; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; python?: string },
 ): Promise<PrefectRun> {
-  const child = spawn(prefectBin(version), args, {
+  const [command, commandArgs] = options.python === undefined ? [prefectBin(version), args] : [prefectBin(version, 'python'), ['-c', options.python]];
+  const child = spawn(command, commandArgs, {
     cwd: options.cwd ?? options.home,
     env: isolatedPrefectEnv(options.home, options.env),
     stdio: ['ignore', 'pipe', 'pipe'],

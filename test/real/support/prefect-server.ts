@@ -22,6 +22,8 @@ export interface ReachedRequest {
   path: string;
   /** `http`: one request; `ws-open`: a websocket upgrade; `ws-data`: bytes a client sent on one. */
   kind: 'http' | 'ws-open' | 'ws-data';
+  /** An HTTP request's body as text (the first 64 KiB), filled in once it has arrived. */
+  body?: string;
 }
 
 export interface PrefectServer {
@@ -178,7 +180,13 @@ async function startRecordingRelay(target: number): Promise<RecordingRelay> {
   const log: ReachedRequest[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
-    log.push({ at: performance.now(), method: req.method ?? '', path: req.url ?? '', kind: 'http' });
+    const entry: ReachedRequest = { at: performance.now(), method: req.method ?? '', path: req.url ?? '', kind: 'http' };
+    log.push(entry);
+    let body = '';
+    req.on('data', (chunk: Buffer) => {
+      if (body.length < 65_536) body += String(chunk);
+    });
+    req.on('end', () => (entry.body = body));
     const upstream = httpRequest({ host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
