@@ -96,7 +96,7 @@ describe(`Prefect ${V3} worker through the gateway`, { timeout: TEST_TIMEOUT }, 
     claim({ tool: 'Prefect CLI', version: V3, command: `prefect work-pool create ${POOL} --type process`, expectation: 'Developer service-account key: pool created' });
     claim({ tool: 'Prefect CLI', version: V3, command: 'prefect deploy flow.py:hello -n story -p story-pool', expectation: 'Developer service-account key: deployment created' });
     claim({ tool: 'Prefect CLI', version: V3, command: 'prefect deployment run hello/story', expectation: 'Developer service-account key: flow run created' });
-    claim({ tool: 'Prefect worker', version: V3, command: `prefect worker start --pool ${POOL} --type process --run-once`, expectation: 'Worker service-account key: flow run Completed, heartbeats pass' });
+    claim({ tool: 'Prefect worker', version: V3, command: `prefect worker start --pool ${POOL} --type process --run-once`, expectation: 'Worker service-account key: flow run Completed, heartbeats and events pass' });
     claim({ tool: 'Prefect CLI', version: V3, command: 'prefect flow-run inspect ID; prefect flow-run logs ID', expectation: 'Viewer service-account key: state and logs read' });
 
     const pool = await prefect(developer.key, ['work-pool', 'create', POOL, '--type', 'process']);
@@ -115,9 +115,11 @@ describe(`Prefect ${V3} worker through the gateway`, { timeout: TEST_TIMEOUT }, 
     expect(run.output).toContain('Finished in state Completed()');
     expect(run.code).toBe(0);
     const workerTraffic = server.reachedSince(before);
-    // The worker's heartbeats went through to the Prefect server.
+    // The worker's heartbeats and state changes went through to the Prefect server…
     expect(workerTraffic.some((e) => e.method === 'POST' && e.path === `/api/work_pools/${POOL}/workers/heartbeat`)).toBe(true);
     expect(workerTraffic.some((e) => e.method === 'POST' && e.path === `/api/flow_runs/${flowRunId}/set_state`)).toBe(true);
+    // …and so did the events of the worker and its flow run, over the events websocket.
+    expect(workerTraffic.some((e) => e.kind === 'ws-data' && e.path.startsWith('/api/events/in'))).toBe(true);
     // The worker and its flow run never ask for what only run_deployments/write_deployments may do:
     // no flow run created from a deployment, no job variables or parameters changed.
     for (const entry of workerTraffic) {
