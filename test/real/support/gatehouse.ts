@@ -98,8 +98,12 @@ export function prefectHome(): { path: string; dispose(): void } {
   return { path, dispose: () => rmSync(path, { recursive: true, force: true }) };
 }
 
+const installs = new Map<string, ReturnType<typeof ensurePrefect>>();
+
 function prefectBin(version: string, which: 'prefect' | 'python' = 'prefect'): string {
-  const installed = ensurePrefect(version);
+  // Once per test process: the check runs Python, synchronously.
+  const installed = installs.get(version) ?? ensurePrefect(version);
+  installs.set(version, installed);
   if (!installed.ok) throw new Error(`Prefect ${version} is not installed: ${installed.error}`);
   return installed[which];
 }
