@@ -51,7 +51,7 @@ export interface PrefectServer {
 export interface PrefectServerOptions {
   /** '3.9' (default) or '2.20'. */
   version?: string;
-  /** Seconds to wait for /api/health (default 90: a cold start on a busy machine). */
+  /** Seconds to wait for /api/health (default 150: a cold start, with migrations, on a busy machine). */
   startTimeoutSeconds?: number;
 }
 
@@ -138,7 +138,7 @@ export async function startPrefectServer(options: PrefectServerOptions = {}): Pr
   };
 
   const directApiUrl = `http://127.0.0.1:${port}/api`;
-  const deadline = Date.now() + (options.startTimeoutSeconds ?? 90) * 1000;
+  const deadline = Date.now() + (options.startTimeoutSeconds ?? 150) * 1000;
   for (;;) {
     if (gone) {
       await kill();
@@ -150,7 +150,7 @@ export async function startPrefectServer(options: PrefectServerOptions = {}): Pr
     if (healthy) break;
     if (Date.now() > deadline) {
       await kill();
-      throw new Error(`prefect server start was not healthy within ${options.startTimeoutSeconds ?? 90} s:\n${out}`);
+      throw new Error(`prefect server start was not healthy within ${options.startTimeoutSeconds ?? 150} s:\n${out}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
