@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREFECT_VERSIONS } from '../../scripts/ensure-prefect.js';
 import { STORE_KIND } from '../support/harness.js';
 import { compatSuite } from './support/compat.js';
-import { prefectHome, runPrefect, startRealGatehouse, type RealGatehouse, type ServiceAccount } from './support/gatehouse.js';
+import { prefectHome, refusedSince, runPrefect, startRealGatehouse, type RealGatehouse, type ServiceAccount } from './support/gatehouse.js';
 import { startPrefectServer, type PrefectServer } from './support/prefect-server.js';
 
 const claim = compatSuite('prefect-2-worker');
@@ -70,9 +70,12 @@ describe.runIf(STORE_KIND === 'sqlite')(`Prefect ${V2} through the gateway`, { t
     const flowRunId = /UUID: ([0-9a-f-]{36})/.exec(start.output)![1];
 
     const before = performance.now();
+    const beforeWall = Date.now();
     const run = await prefect(worker.key, ['worker', 'start', '--pool', POOL, '--type', 'process', '--run-once'], 240_000);
     expect(run.output).toContain('Finished in state Completed()');
     expect(run.code).toBe(0);
+    // Gatehouse refused the worker and its flow run nothing they asked for.
+    expect(refusedSince(gh, beforeWall)).toEqual([]);
     const traffic = server.reachedSince(before);
     expect(traffic.some((e) => e.method === 'POST' && e.path === `/api/work_pools/${POOL}/workers/heartbeat`)).toBe(true);
     for (const entry of traffic) {

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREFECT_VERSIONS } from '../../scripts/ensure-prefect.js';
 import { compatSuite } from './support/compat.js';
-import { prefectHome, runPrefect, startPrefectWorker, startRealGatehouse, type RealGatehouse, type ServiceAccount } from './support/gatehouse.js';
+import { prefectHome, refusedSince, runPrefect, startPrefectWorker, startRealGatehouse, type RealGatehouse, type ServiceAccount } from './support/gatehouse.js';
 import { call } from '../support/processes.js';
 import { startPrefectServer, type PrefectServer, type ReachedRequest } from './support/prefect-server.js';
 
@@ -111,9 +111,12 @@ describe(`Prefect ${V3} worker through the gateway`, { timeout: TEST_TIMEOUT }, 
     const flowRunId = /UUID: ([0-9a-f-]{36})/.exec(start.output)![1];
 
     const before = performance.now();
+    const beforeWall = Date.now();
     const run = await prefect(worker.key, ['worker', 'start', '--pool', POOL, '--type', 'process', '--run-once'], 180_000);
     expect(run.output).toContain('Finished in state Completed()');
     expect(run.code).toBe(0);
+    // Gatehouse refused the worker and its flow run nothing they asked for.
+    expect(refusedSince(gh, beforeWall)).toEqual([]);
     const workerTraffic = server.reachedSince(before);
     // The worker's heartbeats and state changes went through to the Prefect server…
     expect(workerTraffic.some((e) => e.method === 'POST' && e.path === `/api/work_pools/${POOL}/workers/heartbeat`)).toBe(true);
@@ -146,6 +149,7 @@ describe(`Prefect ${V3} worker through the gateway`, { timeout: TEST_TIMEOUT }, 
     expect(saved.output).toContain('saved');
     expect(saved.code).toBe(0);
 
+    const refusalsFrom = Date.now();
     const deploy = await prefect(worker.key, ['--no-prompt', 'deploy', 'flow.py:hello', '-n', 'sneaky', '-p', POOL]);
     expect(deploy.code).not.toBe(0);
     expect(deploy.output).toContain('403 Forbidden');
@@ -156,6 +160,8 @@ describe(`Prefect ${V3} worker through the gateway`, { timeout: TEST_TIMEOUT }, 
     const limit = await prefect(worker.key, ['work-pool', 'set-concurrency-limit', POOL, '5']);
     expect(limit.code).not.toBe(0);
     expect(limit.output).toContain('403 Forbidden');
+    // Gatehouse's log shows the refusals (which also proves the story's "nothing refused" is not vacuous).
+    expect(refusedSince(gh, refusalsFrom).filter((r) => r.startsWith('403 ')).length).toBeGreaterThanOrEqual(3);
     // Nothing of it reached the Prefect server: the deployment does not exist, the pool is unchanged.
     const readBack = await gh.api('GET', api(`/work_pools/${POOL}`));
     expect(readBack.concurrency_limit).toBeNull();

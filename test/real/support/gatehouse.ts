@@ -86,6 +86,29 @@ export async function startRealGatehouse(accountHandle = 'acme'): Promise<RealGa
   };
 }
 
+/**
+ * The requests the Gatehouse process answered with 4xx or 5xx since `sinceWallMs` (Date.now()), as
+ * `STATUS METHOD PATH`, from its request log: what a real client asked for and did not get.
+ */
+export function refusedSince(gh: RealGatehouse, sinceWallMs: number): string[] {
+  const started = new Map<string, { method: string; url: string }>();
+  const refused: string[] = [];
+  for (const line of gh.process.output().split('\n')) {
+    let entry: { time?: number; reqId?: string; req?: { method?: string; url?: string }; res?: { statusCode?: number } };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (!entry.reqId || (entry.time ?? 0) < sinceWallMs) continue;
+    if (entry.req?.url) started.set(entry.reqId, { method: entry.req.method ?? '', url: entry.req.url });
+    const status = entry.res?.statusCode ?? 0;
+    const req = started.get(entry.reqId);
+    if (status >= 400 && req) refused.push(`${status} ${req.method} ${req.url.replace(/^\/api\/accounts\/[^/]+\/workspaces\/[^/]+/, '')}`);
+  }
+  return refused;
+}
+
 export interface PrefectRun {
   code: number | null;
   /** Standard output and error together, in arrival order. */
