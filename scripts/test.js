@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ensurePostgres, PG_URL } from './postgres.js';
 import { ensureChromium } from './ensure-chromium.js';
 import { ensureNginx } from './ensure-nginx.js';
+import { ensurePrefect, PREFECT_VERSIONS } from './ensure-prefect.js';
 
 const args = process.argv.slice(2);
 let stores = ['sqlite', 'postgres'];
@@ -46,6 +47,14 @@ if (!nginx.ok) {
   console.error(`Forward-auth tests cannot run: ${nginx.error}`);
   totals.failed += 1;
 }
+// The real-client suites (test/real/) run the pinned Prefect releases; a failed install is a failure.
+for (const series of Object.keys(PREFECT_VERSIONS)) {
+  const prefect = ensurePrefect(series);
+  if (!prefect.ok) {
+    console.error(`Real Prefect ${series} suites cannot run: ${prefect.error}`);
+    totals.failed += 1;
+  }
+}
 const outDir = mkdtempSync(join(tmpdir(), 'gatehouse-vitest-'));
 for (const store of stores) {
   const env = { GATEHOUSE_TEST_STORE: store, GATEHOUSE_TEST_BUILT: '1' };
@@ -72,6 +81,8 @@ for (const store of stores) {
   if (result.status !== 0 && totals.failed === 0) totals.failed += 1;
 }
 rmSync(outDir, { recursive: true, force: true });
+// docs/prefect-clients.md's compatibility table says what the real-client suites just proved.
+run(process.execPath, ['scripts/render-compat.js']);
 
 const skipped = totals.skipped ? `, ${totals.skipped} skipped` : '';
 console.log(`${totals.passed} passed, ${totals.failed} failed${skipped}`);

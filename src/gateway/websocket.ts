@@ -2,8 +2,9 @@
 // subscription, the worker channel). The caller proves itself with `Authorization: Bearer` on the
 // upgrade, or with Prefect's first message `{"type":"auth","token":KEY}` on subprotocol `prefect`.
 // The upstream socket is opened with the workspace's upstream credential, never the caller's key;
-// then frames are relayed both ways. Access is checked again while the socket lives, so a revoked
-// key or role loses its socket within `recheckMs`. What a socket may cost in memory is bounded
+// then frames are relayed both ways. Access is checked again before each message the caller sends
+// and every `recheckMs` while the socket lives, so a revoked key or role sends nothing more and
+// loses even an idle socket within `recheckMs`. What a socket may cost in memory is bounded
 // (WEBSOCKET_LIMITS): frames held before the upstream is open, frames not yet sent on, and sockets
 // that have not proven a key yet.
 import { randomUUID } from 'node:crypto';
@@ -203,22 +204,30 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
   function relay(client: WebSocket, socket: RelayTarget): void {
     const { key, target, upstream, url, answerAuth, address, requestId } = socket;
     live.add(client);
-    const pending: { data: RawData; binary: boolean }[] = [];
-    let pendingBytes = 0;
+    // Frames checked and waiting for the upstream to open; `held` counts those and the frames still
+    // waiting for their access check, per socket (and `pendingTotal` for all sockets).
+    const pending: { data: RawData; binary: boolean; size: number }[] = [];
+    const held = { count: 0, bytes: 0 };
     let ready = false;
     const headers: Record<string, string> = { 'x-request-id': requestId };
     if (upstream.basicAuthorization !== null) headers.authorization = upstream.basicAuthorization;
     const up = new WebSocket(url, ['prefect'], { headers, handshakeTimeout: options.connectTimeoutMs, maxPayload: limits.maxFrameBytes });
 
-    const releasePending = () => {
-      pendingTotal -= pendingBytes;
-      pendingBytes = 0;
+    const release = (size: number) => {
+      held.count -= 1;
+      held.bytes -= size;
+      pendingTotal -= size;
+    };
+    const releaseAll = () => {
+      pendingTotal -= held.bytes;
+      held.count = 0;
+      held.bytes = 0;
       pending.length = 0;
     };
     const end = (code: number, reason: string) => {
       clearInterval(recheck);
       clearTimeout(authTimer);
-      releasePending();
+      releaseAll();
       live.delete(client);
       for (const socket of [client, up]) {
         if (socket.readyState === WebSocket.OPEN) socket.close(code, closeReason(reason));
@@ -238,17 +247,32 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
       }
     }, options.recheckMs ?? 5_000);
 
+    // Each message is checked before it is relayed, in arrival order: once a call revoking the key
+    // has returned, nothing more reaches the Prefect server (the periodic check only closes idle sockets).
+    let relayed = Promise.resolve();
     client.on('message', (data, binary) => {
-      if (ready) return forward(client, up, data, binary, limits.relayHighWaterBytes);
-      // Until the upstream is open, frames are held: within bounds, per socket and for all of them.
       const size = byteLength(data);
-      if (pending.length >= limits.maxPendingMessages || pendingBytes + size > limits.maxPendingBytes) {
-        return end(POLICY, `More than ${limits.maxPendingMessages} frames or ${limits.maxPendingBytes / MiB} MiB sent before the Prefect server was ready`);
+      // Held until it has passed its access check and, before the upstream is open, until then. A
+      // caller that outruns the checks once relaying is paused, so only a frame or so more arrives.
+      const perSocket = ready ? limits.maxPendingBytes + limits.maxFrameBytes : limits.maxPendingBytes;
+      if ((!ready && held.count >= limits.maxPendingMessages) || held.bytes + size > perSocket) {
+        return end(POLICY, ready ? `More than ${perSocket / MiB} MiB sent faster than Gatehouse could check them` : `More than ${limits.maxPendingMessages} frames or ${limits.maxPendingBytes / MiB} MiB sent before the Prefect server was ready`);
       }
       if (pendingTotal + size > limits.maxPendingBytesTotal) return end(TRY_AGAIN_LATER, 'Gatehouse holds too many frames for sockets not yet open; try again shortly');
-      pending.push({ data, binary });
-      pendingBytes += size;
+      held.count += 1;
+      held.bytes += size;
       pendingTotal += size;
+      if (ready && held.bytes >= limits.relayHighWaterBytes && !client.isPaused) client.pause();
+      relayed = relayed.then(async () => {
+        if (!live.has(client)) return;
+        const still = await access(key, target, address).catch(() => null);
+        if (!live.has(client)) return;
+        if (!still?.ok) return end(still ? POLICY : UPSTREAM_TROUBLE, still ? 'Access revoked' : 'Access could not be checked');
+        if (!ready) return void pending.push({ data, binary, size });
+        release(size);
+        forward(client, up, data, binary, limits.relayHighWaterBytes);
+        if (client.isPaused && held.bytes < limits.relayHighWaterBytes && up.bufferedAmount < limits.relayHighWaterBytes) client.resume();
+      });
     });
     up.on('open', () => up.send(JSON.stringify({ type: 'auth', token: upstream.authString })));
     up.once('message', (data) => {
@@ -260,8 +284,11 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
       if (reply?.type !== 'auth_success') return end(UPSTREAM_TROUBLE, upstreamTrouble(requestId, target, upstream, 'the Prefect server refused the upstream credential'));
       ready = true;
       if (answerAuth) client.send(JSON.stringify({ type: 'auth_success' }));
-      for (const message of pending) forward(client, up, message.data, message.binary, limits.relayHighWaterBytes);
-      releasePending();
+      for (const message of pending) {
+        release(message.size);
+        forward(client, up, message.data, message.binary, limits.relayHighWaterBytes);
+      }
+      pending.length = 0;
       up.on('message', (message, binary) => forward(up, client, message, binary, limits.relayHighWaterBytes));
     });
     up.on('unexpected-response', (_req, res) => end(UPSTREAM_TROUBLE, upstreamTrouble(requestId, target, upstream, `the Prefect server answered the upgrade with ${res.statusCode}`)));
