@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ensurePostgres, PG_URL } from './postgres.js';
 import { ensureChromium } from './ensure-chromium.js';
 import { ensureNginx } from './ensure-nginx.js';
+import { ensureTerraform } from './ensure-terraform.js';
 
 const args = process.argv.slice(2);
 let stores = ['sqlite', 'postgres'];
@@ -44,6 +45,13 @@ if (!chromium.ok) {
 const nginx = ensureNginx();
 if (!nginx.ok) {
   console.error(`Forward-auth tests cannot run: ${nginx.error}`);
+  totals.failed += 1;
+}
+// The Terraform suites (test/real) run the real Prefect provider through OpenTofu, both built from
+// source and cached; a first build takes minutes. Missing tools are a failure, not a skip.
+const terraform = ensureTerraform();
+if (!terraform.ok) {
+  console.error(`Terraform suites cannot run: ${terraform.error}`);
   totals.failed += 1;
 }
 const outDir = mkdtempSync(join(tmpdir(), 'gatehouse-vitest-'));
