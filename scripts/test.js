@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ensurePostgres, PG_URL } from './postgres.js';
 import { ensureChromium } from './ensure-chromium.js';
 import { ensureNginx } from './ensure-nginx.js';
+import { ensurePrefect, PREFECT_VERSIONS } from './ensure-prefect.js';
 import { ensureTerraform } from './ensure-terraform.js';
 
 const args = process.argv.slice(2);
@@ -46,6 +47,14 @@ const nginx = ensureNginx();
 if (!nginx.ok) {
   console.error(`Forward-auth tests cannot run: ${nginx.error}`);
   totals.failed += 1;
+}
+// The real-client suites (test/real/) run the pinned Prefect releases; a failed install is a failure.
+for (const series of Object.keys(PREFECT_VERSIONS)) {
+  const prefect = ensurePrefect(series);
+  if (!prefect.ok) {
+    console.error(`Real Prefect ${series} suites cannot run: ${prefect.error}`);
+    totals.failed += 1;
+  }
 }
 // The Terraform suites (test/real) run the real Prefect provider through OpenTofu, both built from
 // source and cached; a first build takes minutes. Missing tools are a failure, not a skip.
