@@ -35,7 +35,7 @@ function run(command, args, { cwd, log, env = {} } = {}) {
   const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`;
   if (log) writeFileSync(log, `$ ${command} ${args.join(' ')}\n${output}\n`, { flag: 'a' });
-  return { ok: result.status === 0, output, seconds: Math.round((Date.now() - started) / 1000) };
+  return { ok: result.status === 0, stdout: result.stdout ?? '', output, seconds: Math.round((Date.now() - started) / 1000) };
 }
 
 const tail = (text, lines = 12) => text.trimEnd().split('\n').slice(-lines).join('\n');
@@ -52,10 +52,15 @@ function downloadModule(module, version, into, log) {
   return { ok: true };
 }
 
-function versionOf(binary, args) {
+/** The version `tofu version -json` prints, or undefined when there is no working binary. */
+function tofuVersion(binary) {
   if (!existsSync(binary)) return undefined;
-  const answer = run(binary, args);
-  return answer.ok ? answer.output : undefined;
+  const answer = run(binary, ['version', '-json'], { env: { TF_CLI_CONFIG_FILE: '/dev/null' } });
+  try {
+    return answer.ok ? JSON.parse(answer.stdout).terraform_version : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function ensureTofu() {
@@ -63,8 +68,7 @@ function ensureTofu() {
   const core = join(dir, 'tofu');
   const log = join(dir, 'build.log');
   const wanted = TOFU.version.slice(1);
-  const printed = versionOf(core, ['version', '-json']);
-  if (printed && JSON.parse(printed).terraform_version === wanted) return { ok: true, core };
+  if (tofuVersion(core) === wanted) return { ok: true, core };
   say(`building OpenTofu ${TOFU.version} from the Go module proxy (about 10 minutes on 2 cores the first time; log: ${log})`);
   writeFileSync(log, '');
   const source = join(toolsDir('build'), `opentofu-${TOFU.version}`);
@@ -72,10 +76,13 @@ function ensureTofu() {
   if (!fetched.ok) return fetched;
   // `go install module/cmd/tofu@version` refuses a module whose go.mod has replace directives, as
   // OpenTofu's has (hcl/v2 => opentofu/hcl/v2); building inside the module honours them.
-  const build = run('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', `${core}.tmp`, TOFU.package], { cwd: source, log });
+  // As OpenTofu's release builds do: without `dev=no` it calls itself 1.12.6-dev.
+  const ldflags = '-s -w -X github.com/opentofu/opentofu/version.dev=no';
+  const build = run('go', ['build', '-trimpath', `-ldflags=${ldflags}`, '-o', `${core}.tmp`, TOFU.package], { cwd: source, log });
   if (!build.ok) return { ok: false, error: `building OpenTofu ${TOFU.version} failed (log: ${log}):\n${tail(build.output)}` };
   renameSync(`${core}.tmp`, core);
   rmSync(source, { recursive: true, force: true });
+  if (tofuVersion(core) !== wanted) return { ok: false, error: `the OpenTofu built from ${TOFU.module}@${TOFU.version} does not report version ${wanted}` };
   say(`OpenTofu ${TOFU.version} built in ${build.seconds} s`);
   return { ok: true, core };
 }

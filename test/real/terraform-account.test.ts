@@ -152,7 +152,7 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
       'all created as configured; the service account key works',
     );
     const apply = await work.ok(['apply', '-auto-approve', '-no-color']);
-    expect(apply.stdout).toMatch(/Apply complete! Resources: 1 imported, 6 added, 1 changed, 0 destroyed\./);
+    expect(apply.stdout).toMatch(/Apply complete! Resources: 1 imported, 5 added, 1 changed, 0 destroyed\./);
     outputs = await work.outputs();
     expect(apply.stdout).not.toContain(outputs.deployer_key);
 
@@ -216,7 +216,7 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
   it('destroys everything it made, and the audit log shows each change', async () => {
     providerClaim('tofu destroy', 'every resource removed; each change is an audit event');
     const destroy = await work.ok(['destroy', '-auto-approve', '-no-color']);
-    expect(destroy.stdout).toMatch(/Destroy complete! Resources: 7 destroyed\./);
+    expect(destroy.stdout).toMatch(/Destroy complete! Resources: 6 destroyed\./);
     expect((await api('GET', `/workspaces/${outputs.workspace_id}`)).status).toBe(404);
     expect((await api('GET', `/bots/${outputs.deployer_id}`)).status).toBe(404);
     expect((await api('GET', `/workspace_roles/${outputs.auditor_id}`)).status).toBe(404);
@@ -238,6 +238,8 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
         'account_membership.role_changed',
         'workspace_bot_access.granted',
         'workspace_user_access.granted',
+        // The provider's update sends PATCH (the unchanged name) before it rotates the key.
+        'service_account.updated',
         'service_account.api_key_rotated',
         'workspace_bot_access.revoked',
         'workspace_user_access.revoked',

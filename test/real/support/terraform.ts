@@ -111,6 +111,6 @@ export function requiredProvider(t: TerraformTools): string {
 /** `tofu version -json`'s version, for the results file. */
 export function tofuVersion(t: TerraformTools): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile(t.core, ['version', '-json'], (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout).terraform_version))),
+    execFile(t.core, ['version', '-json'], { env: { ...process.env, ...t.env } }, (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout).terraform_version))),
   );
 }
