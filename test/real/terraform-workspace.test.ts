@@ -1,11 +1,14 @@
 // The real Prefect Terraform provider managing objects inside a workspace: the provider sends these
 // to `/api/accounts/{a}/workspaces/{w}/…`, which Gatehouse's gateway checks against the key's
-// workspace role and forwards to the workspace's real Prefect server. A Developer service-account
-// key applies, plans clean and destroys a work pool, a variable, a secret block, a flow and a
-// deployment; a Viewer key is refused before anything reaches the Prefect server.
+// workspace role and forwards to the workspace's real Prefect server. Terraform (with the Owner's
+// key) makes a Developer and a Viewer service account; the Developer key applies, plans clean and
+// destroys a work pool, a variable, a secret block, a flow and a deployment; the Viewer key is
+// refused before anything reaches the Prefect server; rotating the Developer key by Terraform
+// shuts the old key out of the gateway at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compatSuite } from './support/compat.js';
-import { startRealGatehouse, type RealGatehouse, type ServiceAccount } from './support/gatehouse.js';
+import { call } from '../support/processes.js';
+import { startRealGatehouse, type RealGatehouse } from './support/gatehouse.js';
 import { startPrefectServer, type PrefectServer } from './support/prefect-server.js';
 import { requireTerraform, requiredProvider, tofuDir, tofuVersion, type TerraformTools, type TofuDir } from './support/terraform.js';
 
@@ -14,18 +17,78 @@ let tools: TerraformTools;
 let prefect: PrefectServer;
 let gh: RealGatehouse;
 let workspaceId: string;
-let developer: ServiceAccount;
-let viewer: ServiceAccount;
+let keys: { developer: string; viewer: string };
+let asOwner: TofuDir;
 let asDeveloper: TofuDir;
 let asViewer: TofuDir;
 let version: string;
 const SECRET = 'block-secret-value-4b1d';
+// Whole seconds, as RFC 3339 in UTC: what the provider sends and reads back.
+const inDays = (days: number) => new Date(Math.floor(Date.now() / 1000) * 1000 + days * 86_400_000).toISOString().replace('.000Z', 'Z');
 
-function config(key: string): string {
+/** The Owner's configuration: the two service accounts and their access to the workspace. */
+function accessConfig(developerKeyExpiration: string): string {
   return `${requiredProvider(tools)}
 provider "prefect" {
+  endpoint   = "${gh.url}"
+  api_key    = "${gh.ownerKey}"
+  account_id = "${gh.accountId}"
+}
+
+data "prefect_workspace_role" "developer" {
+  name = "Developer"
+}
+
+data "prefect_workspace_role" "viewer" {
+  name = "Viewer"
+}
+
+resource "prefect_service_account" "developer" {
+  name               = "tf-developer"
+  api_key_expiration = "${developerKeyExpiration}"
+}
+
+resource "prefect_service_account" "viewer" {
+  name = "tf-viewer"
+}
+
+resource "prefect_workspace_access" "developer" {
+  accessor_type     = "SERVICE_ACCOUNT"
+  accessor_id       = prefect_service_account.developer.id
+  workspace_id      = "${workspaceId}"
+  workspace_role_id = data.prefect_workspace_role.developer.id
+}
+
+resource "prefect_workspace_access" "viewer" {
+  accessor_type     = "SERVICE_ACCOUNT"
+  accessor_id       = prefect_service_account.viewer.id
+  workspace_id      = "${workspaceId}"
+  workspace_role_id = data.prefect_workspace_role.viewer.id
+}
+
+output "developer_key" {
+  value     = prefect_service_account.developer.api_key
+  sensitive = true
+}
+
+output "viewer_key" {
+  value     = prefect_service_account.viewer.api_key
+  sensitive = true
+}
+`;
+}
+
+/** The workspace objects, managed with the key given as TF_VAR_api_key. */
+function config(): string {
+  return `${requiredProvider(tools)}
+variable "api_key" {
+  type      = string
+  sensitive = true
+}
+
+provider "prefect" {
   endpoint     = "${gh.url}"
-  api_key      = "${key}"
+  api_key      = var.api_key
   account_id   = "${gh.accountId}"
   workspace_id = "${workspaceId}"
 }
@@ -93,16 +156,20 @@ beforeAll(async () => {
   [prefect, gh] = await Promise.all([startPrefectServer(), startRealGatehouse('acme')]);
   workspaceId = (await gh.createWorkspace('prod')).id;
   await gh.setUpstream(workspaceId, prefect.apiUrl, prefect.authString);
-  developer = await gh.createServiceAccount('tf-developer', [{ workspaceId, role: 'Developer' }]);
-  viewer = await gh.createServiceAccount('tf-viewer', [{ workspaceId, role: 'Viewer' }]);
+  asOwner = tofuDir(tools);
   asDeveloper = tofuDir(tools);
   asViewer = tofuDir(tools);
-  asDeveloper.write(config(developer.key));
-  asViewer.write(config(viewer.key));
-  await Promise.all([asDeveloper.ok(['init', '-no-color']), asViewer.ok(['init', '-no-color'])]);
+  asOwner.write(accessConfig(inDays(30)));
+  asDeveloper.write(config());
+  asViewer.write(config());
+  await Promise.all([asOwner.ok(['init', '-no-color']), asDeveloper.ok(['init', '-no-color']), asViewer.ok(['init', '-no-color'])]);
+  await asOwner.ok(['apply', '-auto-approve', '-no-color']);
+  const made = await asOwner.outputs();
+  keys = { developer: made.developer_key, viewer: made.viewer_key };
 }, 900_000);
 
 afterAll(async () => {
+  asOwner?.dispose();
   asDeveloper?.dispose();
   asViewer?.dispose();
   await gh?.stop();
@@ -120,7 +187,7 @@ describe('the Prefect Terraform provider through the workspace gateway, to a rea
     const before = prefect.reached().length;
     // One at a time: Prefect's own SQLite answers concurrent writes with 503 (database locked),
     // which the provider retries after 10-20 s; Gatehouse passes that 503 through unchanged.
-    const apply = await asDeveloper.ok(['apply', '-auto-approve', '-no-color', '-parallelism=1']);
+    const apply = await asDeveloper.ok(['apply', '-auto-approve', '-no-color', '-parallelism=1'], { TF_VAR_api_key: keys.developer });
     expect(apply.stdout).toMatch(/Apply complete! Resources: 5 added, 0 changed, 0 destroyed\./);
     outputs = await asDeveloper.outputs();
     expect(prefect.reached().length).toBeGreaterThan(before);
@@ -145,7 +212,7 @@ describe('the Prefect Terraform provider through the workspace gateway, to a rea
 
   it('plans no changes right after the apply', async () => {
     providerClaim('tofu plan -detailed-exitcode after apply (Developer key)', 'no changes (exit code 0)');
-    const plan = await asDeveloper.run(['plan', '-detailed-exitcode', '-no-color']);
+    const plan = await asDeveloper.run(['plan', '-detailed-exitcode', '-no-color'], { TF_VAR_api_key: keys.developer });
     expect({ code: plan.code, stderr: plan.stderr }).toEqual({ code: 0, stderr: '' });
     expect(plan.stdout).toContain('No changes.');
   });
@@ -153,7 +220,7 @@ describe('the Prefect Terraform provider through the workspace gateway, to a rea
   it('refuses every write of a Viewer key with 403 before it reaches the Prefect server', async () => {
     providerClaim('tofu apply (Viewer service-account key): the same resources', 'refused: 403 from the gateway, nothing written upstream');
     const since = performance.now();
-    const apply = await asViewer.run(['apply', '-auto-approve', '-no-color']);
+    const apply = await asViewer.run(['apply', '-auto-approve', '-no-color'], { TF_VAR_api_key: keys.viewer });
     expect(apply.code).toBe(1);
     // The provider gives up at once on a 403 and shows Gatehouse's answer for each resource.
     for (const resource of ['Work Pool', 'Variable', 'Block Document', 'Flow']) expect(apply.stderr).toContain(`Error during create ${resource}`);
@@ -167,9 +234,36 @@ describe('the Prefect Terraform provider through the workspace gateway, to a rea
     expect(pools.body.map((p: any) => p.name).filter((name: string) => name === 'tf-pool')).toHaveLength(1);
   });
 
+  it('rotates the Developer key by a new api_key_expiration: the old key is refused at the gateway at once, the new one works', async () => {
+    providerClaim(
+      'tofu apply (Owner key): prefect_service_account with a new api_key_expiration',
+      'old key refused by the gateway (401) with nothing reaching the Prefect server; the new key manages the workspace',
+    );
+    const oldKey = keys.developer;
+    asOwner.write(accessConfig(inDays(60)));
+    const apply = await asOwner.ok(['apply', '-auto-approve', '-no-color']);
+    expect(apply.stdout).toMatch(/Apply complete! Resources: 0 added, 1 changed, 0 destroyed\./);
+    keys.developer = (await asOwner.outputs()).developer_key;
+    expect(keys.developer).not.toBe(oldKey);
+
+    const poolPath = `/api/accounts/${gh.accountId}/workspaces/${workspaceId}/work_pools/tf-pool`;
+    const since = performance.now();
+    const refused = await call(gh.url, 'GET', poolPath, { key: oldKey });
+    expect(refused.status).toBe(401);
+    expect(refused.body.code).toBe('UNAUTHENTICATED');
+    expect(prefect.reachedSince(since)).toEqual([]);
+    const plan = await asDeveloper.run(['plan', '-detailed-exitcode', '-no-color'], { TF_VAR_api_key: oldKey });
+    expect(plan.code).toBe(1);
+    expect(plan.stderr.match(/code=401\s+Unauthorized/g)).toHaveLength(4);
+    expect(plan.stderr).toMatch(/"code":"UNAUTHENTICATED"/);
+    const works = await call(gh.url, 'GET', poolPath, { key: keys.developer });
+    expect(works.status).toBe(200);
+    expect(works.body.name).toBe('tf-pool');
+  });
+
   it('destroys everything with the Developer key', async () => {
     providerClaim('tofu destroy (Developer key)', 'every resource removed from the Prefect server');
-    const destroy = await asDeveloper.ok(['destroy', '-auto-approve', '-no-color', '-parallelism=1']);
+    const destroy = await asDeveloper.ok(['destroy', '-auto-approve', '-no-color', '-parallelism=1'], { TF_VAR_api_key: keys.developer });
     expect(destroy.stdout).toMatch(/Destroy complete! Resources: 5 destroyed\./);
     expect((await upstream('GET', '/work_pools/tf-pool')).status).toBe(404);
     expect((await upstream('GET', '/variables/name/region')).status).toBe(404);
