@@ -1,8 +1,8 @@
 // The real Prefect Terraform provider, run by a real OpenTofu, against a real `gatehouse start`:
 // the account-level resources a platform team manages (workspace, service account with an expiring
 // key, workspace access for a service account and a user, a custom workspace role, an imported
-// account member), a second plan with no changes, a key rotation by a new expiration, destroy, and
-// the audit log of it all. Each step is one check in test/real/results/terraform.json.
+// account member and workspace, data sources), a second plan with no changes, a key rotation by a
+// new expiration with a rename and a role change alongside, destroy, and the audit log of it all. Each step is one check in test/real/results/terraform.json.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/processes.js';
 import { startRealGatehouse, type RealGatehouse } from './support/gatehouse.js';
@@ -17,13 +17,14 @@ let provider: string;
 let core: string;
 const MEMBER_EMAIL = 'marvin@example.com';
 let memberUserId: string;
+let existingId: string;
 
 // Whole seconds, as RFC 3339 in UTC: what the provider sends and reads back.
 const inDays = (days: number) => new Date(Math.floor(Date.now() / 1000) * 1000 + days * 86_400_000).toISOString().replace('.000Z', 'Z');
 const firstExpiration = inDays(30);
 const secondExpiration = inDays(60);
 
-function config(expiration: string): string {
+function config(expiration: string, change = { workspaceName: 'Production', auditorDescription: 'Reads flows and deployments' }): string {
   return `${requiredProvider(tools)}
 provider "prefect" {
   endpoint   = "${gh.url}"
@@ -32,7 +33,7 @@ provider "prefect" {
 }
 
 resource "prefect_workspace" "prod" {
-  name        = "Production"
+  name        = "${change.workspaceName}"
   handle      = "prod"
   description = "Made by Terraform"
 }
@@ -56,7 +57,7 @@ data "prefect_account_role" "admin" {
 
 resource "prefect_workspace_role" "auditor" {
   name        = "Auditor"
-  description = "Reads flows and deployments"
+  description = "${change.auditorDescription}"
   scopes      = ["see_deployments", "see_flows"]
 }
 
@@ -67,6 +68,24 @@ import {
 
 resource "prefect_account_member" "marvin" {
   account_role_id = data.prefect_account_role.admin.id
+}
+
+import {
+  to = prefect_workspace.existing
+  id = "handle/existing"
+}
+
+resource "prefect_workspace" "existing" {
+  name   = "existing"
+  handle = "existing"
+}
+
+data "prefect_workspace" "prod" {
+  id = prefect_workspace.prod.id
+}
+
+data "prefect_service_account" "deployer" {
+  id = prefect_service_account.deployer.id
 }
 
 resource "prefect_workspace_access" "deployer_developer" {
@@ -99,6 +118,20 @@ output "deployer_key" {
 output "auditor_id" {
   value = prefect_workspace_role.auditor.id
 }
+
+output "existing_id" {
+  value = prefect_workspace.existing.id
+}
+
+output "read_back" {
+  value = {
+    workspace_handle = data.prefect_workspace.prod.handle
+    workspace_name   = data.prefect_workspace.prod.name
+    bot_name         = data.prefect_service_account.deployer.name
+    bot_role         = data.prefect_service_account.deployer.account_role_name
+    bot_expiration   = data.prefect_service_account.deployer.api_key_expiration
+  }
+}
 `;
 }
 
@@ -111,6 +144,7 @@ beforeAll(async () => {
   provider = tools.providerVersion;
   core = `OpenTofu ${await tofuVersion(tools)}`;
   gh = await startRealGatehouse('acme');
+  existingId = (await gh.createWorkspace('existing')).id;
   // A second user joins the account through an invitation, as a Member; Terraform imports them.
   const roles = await call(gh.url, 'POST', `/api/accounts/${gh.accountId}/account_roles/filter`, { key: gh.ownerKey, body: {} });
   const member = roles.body.find((r: { name: string }) => r.name === 'Member');
@@ -146,16 +180,24 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
     expect(init.stdout).toContain(`Installing prefecthq/prefect v${provider.slice(1)}`);
   });
 
-  it('applies a workspace, a service account, access for it and a user, a custom role and an imported member', async () => {
+  it('applies a workspace, a service account, access for it and a user, a custom role, an imported member and workspace, and reads them back', async () => {
     providerClaim(
-      'tofu apply: prefect_workspace, prefect_service_account (api_key_expiration), prefect_workspace_access (SERVICE_ACCOUNT → Developer, USER → Viewer), prefect_workspace_role, prefect_account_member (import, role change)',
-      'all created as configured; the service account key works',
+      'tofu apply: prefect_workspace (create; import by handle), prefect_service_account (api_key_expiration), prefect_workspace_access (SERVICE_ACCOUNT → Developer, USER → Viewer), prefect_workspace_role, prefect_account_member (import by email, role change); data sources prefect_workspace, prefect_service_account, prefect_workspace_role, prefect_account_role',
+      'all created or imported as configured; data sources read them back; the service account key works',
     );
     const apply = await work.ok(['apply', '-auto-approve', '-no-color']);
-    expect(apply.stdout).toMatch(/Apply complete! Resources: 1 imported, 5 added, 1 changed, 0 destroyed\./);
+    expect(apply.stdout).toMatch(/Apply complete! Resources: 2 imported, 5 added, 1 changed, 0 destroyed\./);
     outputs = await work.outputs();
     expect(apply.stdout).not.toContain(outputs.deployer_key);
 
+    expect(outputs.existing_id).toBe(existingId);
+    expect(outputs.read_back).toEqual({
+      workspace_handle: 'prod',
+      workspace_name: 'Production',
+      bot_name: 'ci-deployer',
+      bot_role: 'Member',
+      bot_expiration: firstExpiration,
+    });
     const workspace = await api('GET', `/workspaces/${outputs.workspace_id}`);
     expect(workspace.status).toBe(200);
     expect(workspace.body).toMatchObject({ name: 'Production', handle: 'prod', description: 'Made by Terraform' });
@@ -194,12 +236,16 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
     expect(plan.stdout).toContain('No changes.');
   });
 
-  it('rotates the service account key when api_key_expiration changes: the old key is refused, the new one works', async () => {
-    providerClaim('tofu apply: prefect_service_account with a new api_key_expiration', 'key rotated in place: old key refused (401), new key works');
+  it('rotates the service account key when api_key_expiration changes (old key refused, new one works), renames the workspace and replaces the changed role', async () => {
+    providerClaim(
+      'tofu apply: prefect_service_account with a new api_key_expiration; prefect_workspace renamed; prefect_workspace_role description changed',
+      'key rotated in place (old key refused with 401, new key works); workspace updated in place; the role is replaced (provider 3.4.1 plans a custom role change as a replacement)',
+    );
     const oldKey: string = outputs.deployer_key;
-    work.write(config(secondExpiration));
+    work.write(config(secondExpiration, { workspaceName: 'Production EU', auditorDescription: 'Reads flows' }));
     const apply = await work.ok(['apply', '-auto-approve', '-no-color']);
-    expect(apply.stdout).toMatch(/Apply complete! Resources: 0 added, 1 changed, 0 destroyed\./);
+    expect(apply.stdout).toContain('prefect_workspace_role.auditor must be replaced');
+    expect(apply.stdout).toMatch(/Apply complete! Resources: 1 added, 2 changed, 1 destroyed\./);
     const after = await work.outputs();
     expect(after.deployer_id).toBe(outputs.deployer_id);
     expect(after.deployer_key).toMatch(/^pnb_[0-9A-Za-z]{36}$/);
@@ -208,6 +254,10 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
     expect((await me(after.deployer_key)).status).toBe(200);
     const bot = await api('GET', `/bots/${outputs.deployer_id}`);
     expect(new Date(bot.body.api_key.expiration).toISOString()).toBe(new Date(secondExpiration).toISOString());
+    expect((await api('GET', `/workspaces/${outputs.workspace_id}`)).body.name).toBe('Production EU');
+    const auditor = await api('GET', `/workspace_roles/${after.auditor_id}`);
+    expect(auditor.body).toMatchObject({ name: 'Auditor', description: 'Reads flows' });
+    expect((await api('GET', `/workspace_roles/${outputs.auditor_id}`)).status).toBe(404);
     outputs = after;
     const plan = await work.run(['plan', '-detailed-exitcode', '-no-color']);
     expect(plan.code).toBe(0);
@@ -216,8 +266,9 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
   it('destroys everything it made, and the audit log shows each change', async () => {
     providerClaim('tofu destroy', 'every resource removed; each change is an audit event');
     const destroy = await work.ok(['destroy', '-auto-approve', '-no-color']);
-    expect(destroy.stdout).toMatch(/Destroy complete! Resources: 6 destroyed\./);
+    expect(destroy.stdout).toMatch(/Destroy complete! Resources: 7 destroyed\./);
     expect((await api('GET', `/workspaces/${outputs.workspace_id}`)).status).toBe(404);
+    expect((await api('GET', `/workspaces/${existingId}`)).status).toBe(404);
     expect((await api('GET', `/bots/${outputs.deployer_id}`)).status).toBe(404);
     expect((await api('GET', `/workspace_roles/${outputs.auditor_id}`)).status).toBe(404);
     expect((await me(outputs.deployer_key)).status).toBe(401);
@@ -232,8 +283,12 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
       .reverse();
     expect(byOwner.sort()).toEqual(
       [
+        'workspace.created', // `existing`, made before Terraform imported it
         'workspace.created',
         'service_account.created',
+        'workspace_role.created',
+        'workspace.updated',
+        'workspace_role.deleted', // the role's replacement
         'workspace_role.created',
         'account_membership.role_changed',
         'workspace_bot_access.granted',
@@ -246,6 +301,7 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
         'service_account.deleted',
         'workspace_role.deleted',
         'account_membership.removed',
+        'workspace.deleted',
         'workspace.deleted',
       ].sort(),
     );
