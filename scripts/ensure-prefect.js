@@ -7,7 +7,7 @@
 //   uv pip compile --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
 //     --no-header scripts/prefect/requirements-3.9.in -o scripts/prefect/requirements-3.9.txt
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,16 +53,55 @@ export function ensurePrefect(version = '3.9') {
     return { ok: true, version: exact, python, prefect };
   }
 
+  // One install at a time per venv, across processes (two test runs on one machine share the cache).
+  const lock = `${venv}.installing`;
+  if (!takeLock(lock)) return { ok: false, error: `another process has been installing into ${venv} for over ${LOCK_STALE_MS / 60_000} minutes (remove ${lock} if it is gone)` };
+  try {
+    if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === digest && existsSync(prefect)) return { ok: true, version: exact, python, prefect };
+    return install({ exact, venv, lockFile, python, prefect, stamp, digest });
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+const LOCK_STALE_MS = 15 * 60_000;
+
+/** Takes the lock folder, waiting while another process holds it; false when it never comes free. */
+function takeLock(lock) {
+  const started = Date.now();
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      return true;
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+    }
+    let age = 0;
+    try {
+      age = Date.now() - statSync(lock).mtimeMs;
+    } catch {
+      continue;
+    }
+    if (age > LOCK_STALE_MS) {
+      rmSync(lock, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() - started > LOCK_STALE_MS) return false;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2_000);
+  }
+}
+
+function install({ exact, venv, lockFile, python, prefect, stamp, digest }) {
   console.log(`Installing Prefect ${exact} into ${venv} (pinned by ${lockFile})…`);
   rmSync(venv, { recursive: true, force: true });
   const env = { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PIP_ROOT_USER_ACTION: 'ignore' };
   const made = spawnSync(PYTHON, ['-m', 'venv', venv], { stdio: 'inherit', env });
   if (made.status !== 0) return { ok: false, error: `${PYTHON} -m venv ${venv} failed (on Debian: apt-get install python3-venv)` };
   // --no-deps: the lock already lists every package; --prefer-binary: wheels wherever one exists (pendulum 2.1.2, which Prefect 2.20 needs below Python 3.12, ships only an sdist for 3.11).
-  const install = spawnSync(python, ['-m', 'pip', 'install', '--quiet', '--require-hashes', '--no-deps', '--prefer-binary', '-r', lockFile], { stdio: 'inherit', env });
-  if (install.status !== 0 || !existsSync(prefect)) {
+  const pip = spawnSync(python, ['-m', 'pip', 'install', '--quiet', '--require-hashes', '--no-deps', '--prefer-binary', '-r', lockFile], { stdio: 'inherit', env });
+  if (pip.status !== 0 || !existsSync(prefect)) {
     rmSync(venv, { recursive: true, force: true });
-    return { ok: false, error: `pip install -r ${lockFile} failed (exit ${install.status}); see pip's output above` };
+    return { ok: false, error: `pip install -r ${lockFile} failed (exit ${pip.status}); see pip's output above` };
   }
   const check = spawnSync(prefect, ['version'], { encoding: 'utf8', env: { ...env, PREFECT_HOME: join(venv, '.prefect-home') } });
   if (check.status !== 0 || !check.stdout.includes(exact)) {

@@ -2,8 +2,9 @@
 // subscription, the worker channel). The caller proves itself with `Authorization: Bearer` on the
 // upgrade, or with Prefect's first message `{"type":"auth","token":KEY}` on subprotocol `prefect`.
 // The upstream socket is opened with the workspace's upstream credential, never the caller's key;
-// then frames are relayed both ways. Access is checked again while the socket lives, so a revoked
-// key or role loses its socket within `recheckMs`.
+// then frames are relayed both ways. Access is checked again before each message the caller sends
+// and every `recheckMs` while the socket lives, so a revoked key or role sends nothing more and
+// loses even an idle socket within `recheckMs`.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -142,9 +143,17 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
       }
     }, options.recheckMs ?? 5_000);
 
+    // Each message is checked before it is relayed, in arrival order: once a call revoking the key
+    // has returned, nothing more reaches the Prefect server (the periodic check only closes idle sockets).
+    let relayed = Promise.resolve();
     client.on('message', (data, binary) => {
-      if (ready) up.send(data, { binary });
-      else pending.push({ data, binary });
+      relayed = relayed.then(async () => {
+        if (!live.has(client)) return;
+        const still = await access(key, target, address).catch(() => null);
+        if (!still?.ok) return end(still ? POLICY : UPSTREAM_TROUBLE, still ? 'Access revoked' : 'Access could not be checked');
+        if (ready) up.send(data, { binary });
+        else pending.push({ data, binary });
+      });
     });
     up.on('open', () => up.send(JSON.stringify({ type: 'auth', token: upstream.authString })));
     up.once('message', (data) => {

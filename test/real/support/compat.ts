@@ -2,7 +2,7 @@
 // of docs/prefect-clients.md's compatibility table calls `claim(...)`, and its outcome (passed or
 // failed) lands in test/real/results/<suite>.<store>.json when the file ends. scripts/render-compat.js
 // turns the latest results into the table, so no "yes" appears that no test backs.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, onTestFinished } from 'vitest';
 import { ROOT } from '../../support/build.js';
@@ -31,11 +31,16 @@ export const RESULTS_DIR = join(ROOT, 'test', 'real', 'results');
 /** Collects a suite's claims; call once at the top of a test file. */
 export function compatSuite(suite: string): (claim: Claim) => void {
   const results: ClaimResult[] = [];
+  const file = join(RESULTS_DIR, `${suite}.${STORE_KIND}.json`);
+  // The last run is the record, whole: a row of an earlier run never lingers, even when this run
+  // fails before any test gets to its claim (a run of some tests only, with -t, leaves only those
+  // rows until the next full run).
+  rmSync(file, { force: true });
   afterAll(() => {
     if (results.length === 0) return;
     mkdirSync(RESULTS_DIR, { recursive: true });
     const sorted = [...results].sort((a, b) => a.test.localeCompare(b.test) || a.command.localeCompare(b.command));
-    writeFileSync(join(RESULTS_DIR, `${suite}.${STORE_KIND}.json`), `${JSON.stringify(sorted, null, 2)}\n`);
+    writeFileSync(file, `${JSON.stringify(sorted, null, 2)}\n`);
   });
   return (claim) => {
     onTestFinished((context) => {

@@ -86,6 +86,29 @@ export async function startRealGatehouse(accountHandle = 'acme'): Promise<RealGa
   };
 }
 
+/**
+ * The requests the Gatehouse process answered with 4xx or 5xx since `sinceWallMs` (Date.now()), as
+ * `STATUS METHOD PATH`, from its request log: what a real client asked for and did not get.
+ */
+export function refusedSince(gh: RealGatehouse, sinceWallMs: number): string[] {
+  const started = new Map<string, { method: string; url: string }>();
+  const refused: string[] = [];
+  for (const line of gh.process.output().split('\n')) {
+    let entry: { time?: number; reqId?: string; req?: { method?: string; url?: string }; res?: { statusCode?: number } };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (!entry.reqId || (entry.time ?? 0) < sinceWallMs) continue;
+    if (entry.req?.url) started.set(entry.reqId, { method: entry.req.method ?? '', url: entry.req.url });
+    const status = entry.res?.statusCode ?? 0;
+    const req = started.get(entry.reqId);
+    if (status >= 400 && req) refused.push(`${status} ${req.method} ${req.url.replace(/^\/api\/accounts\/[^/]+\/workspaces\/[^/]+/, '')}`);
+  }
+  return refused;
+}
+
 export interface PrefectRun {
   code: number | null;
   /** Standard output and error together, in arrival order. */
@@ -98,19 +121,27 @@ export function prefectHome(): { path: string; dispose(): void } {
   return { path, dispose: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-function prefectBin(version: string): string {
-  const installed = ensurePrefect(version);
+const installs = new Map<string, ReturnType<typeof ensurePrefect>>();
+
+function prefectBin(version: string, which: 'prefect' | 'python' = 'prefect'): string {
+  // Once per test process: the check runs Python, synchronously.
+  const installed = installs.get(version) ?? ensurePrefect(version);
+  installs.set(version, installed);
   if (!installed.ok) throw new Error(`Prefect ${version} is not installed: ${installed.error}`);
-  return installed.prefect;
+  return installed[which];
 }
 
-/** Runs one `prefect ARGS` command to completion (killed after `timeoutMs`). */
+/**
+ * Runs one `prefect ARGS` command to completion (killed after `timeoutMs`); with `python`, runs that
+ * snippet with the venv's interpreter instead (the SDK as a flow's author uses it).
+ */
 export function runPrefect(
   version: string,
   args: string[],
-  options: { home: string; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number },
+  options: { home: string; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; python?: string },
 ): Promise<PrefectRun> {
-  const child = spawn(prefectBin(version), args, {
+  const [command, commandArgs] = options.python === undefined ? [prefectBin(version), args] : [prefectBin(version, 'python'), ['-c', options.python]];
+  const child = spawn(command, commandArgs, {
     cwd: options.cwd ?? options.home,
     env: isolatedPrefectEnv(options.home, options.env),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -20,8 +20,13 @@ export interface ReachedRequest {
   method: string;
   /** The path as the Prefect server saw it, e.g. `/api/work_pools/pool/get_scheduled_flow_runs`. */
   path: string;
-  /** `http`: one request; `ws-open`: a websocket upgrade; `ws-data`: bytes a client sent on one. */
-  kind: 'http' | 'ws-open' | 'ws-data';
+  /**
+   * `http`: one request; `ws-open`: a websocket upgrade; `ws-data`: a message frame (text, binary,
+   * continuation) a client sent on one; `ws-control`: a close, ping or pong frame it sent.
+   */
+  kind: 'http' | 'ws-open' | 'ws-data' | 'ws-control';
+  /** An HTTP request's body as text (the first 64 KiB), filled in once it has arrived. */
+  body?: string;
 }
 
 export interface PrefectServer {
@@ -46,7 +51,7 @@ export interface PrefectServer {
 export interface PrefectServerOptions {
   /** '3.9' (default) or '2.20'. */
   version?: string;
-  /** Seconds to wait for /api/health (default 90: a cold start on a busy machine). */
+  /** Seconds to wait for /api/health (default 150: a cold start, with migrations, on a busy machine). */
   startTimeoutSeconds?: number;
 }
 
@@ -133,7 +138,7 @@ export async function startPrefectServer(options: PrefectServerOptions = {}): Pr
   };
 
   const directApiUrl = `http://127.0.0.1:${port}/api`;
-  const deadline = Date.now() + (options.startTimeoutSeconds ?? 90) * 1000;
+  const deadline = Date.now() + (options.startTimeoutSeconds ?? 150) * 1000;
   for (;;) {
     if (gone) {
       await kill();
@@ -145,7 +150,7 @@ export async function startPrefectServer(options: PrefectServerOptions = {}): Pr
     if (healthy) break;
     if (Date.now() > deadline) {
       await kill();
-      throw new Error(`prefect server start was not healthy within ${options.startTimeoutSeconds ?? 90} s:\n${out}`);
+      throw new Error(`prefect server start was not healthy within ${options.startTimeoutSeconds ?? 150} s:\n${out}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -178,7 +183,13 @@ async function startRecordingRelay(target: number): Promise<RecordingRelay> {
   const log: ReachedRequest[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
-    log.push({ at: performance.now(), method: req.method ?? '', path: req.url ?? '', kind: 'http' });
+    const entry: ReachedRequest = { at: performance.now(), method: req.method ?? '', path: req.url ?? '', kind: 'http' };
+    log.push(entry);
+    let body = '';
+    req.on('data', (chunk: Buffer) => {
+      if (body.length < 65_536) body += String(chunk);
+    });
+    req.on('end', () => (entry.body = body));
     const upstream = httpRequest({ host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
@@ -211,8 +222,12 @@ async function startRecordingRelay(target: number): Promise<RecordingRelay> {
       for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
       upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
       if (head.length) upstream.write(head);
+      const frames = frameReader((opcode) => {
+        const control = opcode >= 0x8;
+        log.push({ at: performance.now(), method: `WS ${OPCODES[opcode] ?? opcode}`, path, kind: control ? 'ws-control' : 'ws-data' });
+      });
       client.on('data', (chunk: Buffer) => {
-        log.push({ at: performance.now(), method: 'WS', path, kind: 'ws-data' });
+        frames(chunk);
         upstream.write(chunk);
       });
       upstream.pipe(client);
@@ -226,5 +241,46 @@ async function startRecordingRelay(target: number): Promise<RecordingRelay> {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
     },
+  };
+}
+
+const OPCODES: Record<number, string> = { 0: 'continuation', 1: 'text', 2: 'binary', 8: 'close', 9: 'ping', 10: 'pong' };
+
+/**
+ * Follows the frames of one direction of a websocket (RFC 6455 §5.2) across TCP chunks and calls
+ * `onFrame` with each frame's opcode as its header arrives.
+ */
+function frameReader(onFrame: (opcode: number) => void): (chunk: Buffer) => void {
+  let buffered = Buffer.alloc(0);
+  let skip = 0;
+  return (chunk) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    for (;;) {
+      if (skip > 0) {
+        const dropped = Math.min(skip, buffered.length);
+        buffered = buffered.subarray(dropped);
+        skip -= dropped;
+        if (skip > 0) return;
+      }
+      if (buffered.length < 2) return;
+      const opcode = buffered[0] & 0x0f;
+      const masked = (buffered[1] & 0x80) !== 0;
+      let length = buffered[1] & 0x7f;
+      let header = 2;
+      if (length === 126) {
+        if (buffered.length < 4) return;
+        length = buffered.readUInt16BE(2);
+        header = 4;
+      } else if (length === 127) {
+        if (buffered.length < 10) return;
+        length = Number(buffered.readBigUInt64BE(2));
+        header = 10;
+      }
+      if (masked) header += 4;
+      if (buffered.length < header) return;
+      onFrame(opcode);
+      buffered = buffered.subarray(header);
+      skip = length;
+    }
   };
 }
