@@ -24,7 +24,7 @@ const inDays = (days: number) => new Date(Math.floor(Date.now() / 1000) * 1000 +
 const firstExpiration = inDays(30);
 const secondExpiration = inDays(60);
 
-function config(expiration: string, change = { workspaceName: 'Production', auditorDescription: 'Reads flows and deployments' }): string {
+function config(expiration: string, change = { workspaceName: 'Production', auditorDescription: 'Reads flows and deployments', generation: '1' }): string {
   return `${requiredProvider(tools)}
 provider "prefect" {
   endpoint   = "${gh.url}"
@@ -43,6 +43,13 @@ resource "prefect_service_account" "deployer" {
   api_key_expiration = "${expiration}"
 }
 
+# A key that never expires, rotated by a keeper, with a grace for the old key.
+resource "prefect_service_account" "nightly" {
+  name                       = "nightly"
+  api_key_keepers            = { generation = "${change.generation}" }
+  old_key_expires_in_seconds = 300
+}
+
 data "prefect_workspace_role" "developer" {
   name = "Developer"
 }
@@ -58,7 +65,7 @@ data "prefect_account_role" "admin" {
 resource "prefect_workspace_role" "auditor" {
   name        = "Auditor"
   description = "${change.auditorDescription}"
-  scopes      = ["see_deployments", "see_flows"]
+  scopes      = ["manage_blocks", "see_flows"]
 }
 
 import {
@@ -117,6 +124,11 @@ output "deployer_key" {
 
 output "auditor_id" {
   value = prefect_workspace_role.auditor.id
+}
+
+output "nightly_key" {
+  value     = prefect_service_account.nightly.api_key
+  sensitive = true
 }
 
 output "existing_id" {
@@ -186,7 +198,7 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
       'all created or imported as configured; data sources read them back; the service account key works',
     );
     const apply = await work.ok(['apply', '-auto-approve', '-no-color']);
-    expect(apply.stdout).toMatch(/Apply complete! Resources: 2 imported, 5 added, 1 changed, 0 destroyed\./);
+    expect(apply.stdout).toMatch(/Apply complete! Resources: 2 imported, 6 added, 1 changed, 0 destroyed\./);
     outputs = await work.outputs();
     expect(apply.stdout).not.toContain(outputs.deployer_key);
 
@@ -218,7 +230,11 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
     const auditor = await api('GET', `/workspace_roles/${outputs.auditor_id}`);
     expect(auditor.status).toBe(200);
     expect(auditor.body).toMatchObject({ name: 'Auditor', description: 'Reads flows and deployments' });
-    expect([...auditor.body.scopes].sort()).toEqual(['see_deployments', 'see_flows']);
+    // A manage_* scope reads back with the scopes it includes, and the provider takes that as no change.
+    expect(auditor.body.scopes).toEqual(expect.arrayContaining(['manage_blocks', 'see_blocks', 'see_flows']));
+    const nightly = (await api('POST', '/bots/filter', {})).body.find((b: any) => b.name === 'nightly');
+    expect(nightly.api_key.expiration).toBeNull();
+    expect((await me(outputs.nightly_key)).status).toBe(200);
 
     const memberships = await api('POST', '/account_memberships/filter', {});
     expect(memberships.body.find((m: any) => m.user_id === memberUserId)?.account_role_name).toBe('Admin');
@@ -238,14 +254,14 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
 
   it('rotates the service account key when api_key_expiration changes (old key refused, new one works), renames the workspace and replaces the changed role', async () => {
     providerClaim(
-      'tofu apply: prefect_service_account with a new api_key_expiration; prefect_workspace renamed; prefect_workspace_role description changed',
-      'key rotated in place (old key refused with 401, new key works); workspace updated in place; the role is replaced (provider 3.4.1 plans a custom role change as a replacement)',
+      'tofu apply: prefect_service_account with a new api_key_expiration, another with new api_key_keepers and old_key_expires_in_seconds = 300; prefect_workspace renamed; prefect_workspace_role description changed',
+      'keys rotated in place (old key refused with 401 / still working in its grace, new keys work); workspace updated in place; the role is replaced (provider 3.4.1 plans a custom role change as a replacement)',
     );
     const oldKey: string = outputs.deployer_key;
-    work.write(config(secondExpiration, { workspaceName: 'Production EU', auditorDescription: 'Reads flows' }));
+    work.write(config(secondExpiration, { workspaceName: 'Production EU', auditorDescription: 'Reads flows', generation: '2' }));
     const apply = await work.ok(['apply', '-auto-approve', '-no-color']);
     expect(apply.stdout).toContain('prefect_workspace_role.auditor must be replaced');
-    expect(apply.stdout).toMatch(/Apply complete! Resources: 1 added, 2 changed, 1 destroyed\./);
+    expect(apply.stdout).toMatch(/Apply complete! Resources: 1 added, 3 changed, 1 destroyed\./);
     const after = await work.outputs();
     expect(after.deployer_id).toBe(outputs.deployer_id);
     expect(after.deployer_key).toMatch(/^pnb_[0-9A-Za-z]{36}$/);
@@ -254,6 +270,9 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
     expect((await me(after.deployer_key)).status).toBe(200);
     const bot = await api('GET', `/bots/${outputs.deployer_id}`);
     expect(new Date(bot.body.api_key.expiration).toISOString()).toBe(new Date(secondExpiration).toISOString());
+    expect(after.nightly_key).not.toBe(outputs.nightly_key);
+    expect((await me(outputs.nightly_key)).status).toBe(200);
+    expect((await me(after.nightly_key)).status).toBe(200);
     expect((await api('GET', `/workspaces/${outputs.workspace_id}`)).body.name).toBe('Production EU');
     const auditor = await api('GET', `/workspace_roles/${after.auditor_id}`);
     expect(auditor.body).toMatchObject({ name: 'Auditor', description: 'Reads flows' });
@@ -266,12 +285,13 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
   it('destroys everything it made, and the audit log shows each change', async () => {
     providerClaim('tofu destroy', 'every resource removed; each change is an audit event');
     const destroy = await work.ok(['destroy', '-auto-approve', '-no-color']);
-    expect(destroy.stdout).toMatch(/Destroy complete! Resources: 7 destroyed\./);
+    expect(destroy.stdout).toMatch(/Destroy complete! Resources: 8 destroyed\./);
     expect((await api('GET', `/workspaces/${outputs.workspace_id}`)).status).toBe(404);
     expect((await api('GET', `/workspaces/${existingId}`)).status).toBe(404);
     expect((await api('GET', `/bots/${outputs.deployer_id}`)).status).toBe(404);
     expect((await api('GET', `/workspace_roles/${outputs.auditor_id}`)).status).toBe(404);
     expect((await me(outputs.deployer_key)).status).toBe(401);
+    expect((await me(outputs.nightly_key)).status).toBe(401);
     const memberships = await api('POST', '/account_memberships/filter', {});
     expect(memberships.body.map((m: any) => m.user_id)).not.toContain(memberUserId);
 
@@ -286,8 +306,12 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
         'workspace.created', // `existing`, made before Terraform imported it
         'workspace.created',
         'service_account.created',
+        'service_account.created',
         'workspace_role.created',
         'workspace.updated',
+        'service_account.updated',
+        'service_account.api_key_rotated',
+        'service_account.deleted',
         'workspace_role.deleted', // the role's replacement
         'workspace_role.created',
         'account_membership.role_changed',
