@@ -69,7 +69,7 @@ function ensureTofu() {
   const log = join(dir, 'build.log');
   const wanted = TOFU.version.slice(1);
   if (tofuVersion(core) === wanted) return { ok: true, core };
-  say(`building OpenTofu ${TOFU.version} from the Go module proxy (about 10 minutes on 2 cores the first time; log: ${log})`);
+  say(`building OpenTofu ${TOFU.version} from the Go module proxy (the first time: 10 to 30 minutes on 2 cores, 26 min measured on a busy machine; log: ${log})`);
   writeFileSync(log, '');
   const source = join(toolsDir('build'), `opentofu-${TOFU.version}`);
   const fetched = downloadModule(TOFU.module, TOFU.version, source, log);

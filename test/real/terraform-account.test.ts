@@ -18,6 +18,7 @@ let core: string;
 const MEMBER_EMAIL = 'marvin@example.com';
 let memberUserId: string;
 let existingId: string;
+let ownerUserId: string;
 
 // Whole seconds, as RFC 3339 in UTC: what the provider sends and reads back.
 const inDays = (days: number) => new Date(Math.floor(Date.now() / 1000) * 1000 + days * 86_400_000).toISOString().replace('.000Z', 'Z');
@@ -41,6 +42,26 @@ resource "prefect_workspace" "prod" {
 resource "prefect_service_account" "deployer" {
   name               = "ci-deployer"
   api_key_expiration = "${expiration}"
+}
+
+import {
+  to = prefect_user.owner
+  id = "${ownerUserId}"
+}
+
+# Imported unchanged: provider 3.4.1's update of a user leaves \`updated\` unknown, which OpenTofu
+# rejects ("Provider returned invalid result object after apply"), whatever the server answers.
+resource "prefect_user" "owner" {
+  handle     = "owner-acme"
+  email      = "owner-acme@example.com"
+  first_name = ""
+  last_name  = ""
+}
+
+resource "prefect_user_api_key" "terraform" {
+  user_id    = prefect_user.owner.id
+  name       = "made-by-terraform"
+  expiration = "${firstExpiration}"
 }
 
 # A key that never expires, rotated by a keeper, with a grace for the old key.
@@ -131,6 +152,11 @@ output "nightly_key" {
   sensitive = true
 }
 
+output "user_key" {
+  value     = prefect_user_api_key.terraform.key
+  sensitive = true
+}
+
 output "existing_id" {
   value = prefect_workspace.existing.id
 }
@@ -157,6 +183,7 @@ beforeAll(async () => {
   core = `OpenTofu ${await tofuVersion(tools)}`;
   gh = await startRealGatehouse('acme');
   existingId = (await gh.createWorkspace('existing')).id;
+  ownerUserId = (await call(gh.url, 'GET', '/api/me/', { key: gh.ownerKey })).body.id;
   // A second user joins the account through an invitation, as a Member; Terraform imports them.
   const roles = await call(gh.url, 'POST', `/api/accounts/${gh.accountId}/account_roles/filter`, { key: gh.ownerKey, body: {} });
   const member = roles.body.find((r: { name: string }) => r.name === 'Member');
@@ -194,15 +221,19 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
 
   it('applies a workspace, a service account, access for it and a user, a custom role, an imported member and workspace, and reads them back', async () => {
     providerClaim(
-      'tofu apply: prefect_workspace (create; import by handle), prefect_service_account (api_key_expiration), prefect_workspace_access (SERVICE_ACCOUNT → Developer, USER → Viewer), prefect_workspace_role, prefect_account_member (import by email, role change); data sources prefect_workspace, prefect_service_account, prefect_workspace_role, prefect_account_role',
+      'tofu apply: prefect_workspace (create; import by handle), prefect_service_account (api_key_expiration), prefect_workspace_access (SERVICE_ACCOUNT → Developer, USER → Viewer), prefect_workspace_role, prefect_account_member (import by email, role change), prefect_user (import by id), prefect_user_api_key (key works; its events are the user's, in no account's log); data sources prefect_workspace, prefect_service_account, prefect_workspace_role, prefect_account_role',
       'all created or imported as configured; data sources read them back; the service account key works',
     );
     const apply = await work.ok(['apply', '-auto-approve', '-no-color']);
-    expect(apply.stdout).toMatch(/Apply complete! Resources: 2 imported, 6 added, 1 changed, 0 destroyed\./);
+    expect(apply.stdout).toMatch(/Apply complete! Resources: 3 imported, 7 added, 1 changed, 0 destroyed\./);
     outputs = await work.outputs();
     expect(apply.stdout).not.toContain(outputs.deployer_key);
 
     expect(outputs.existing_id).toBe(existingId);
+    const owner = await me(gh.ownerKey);
+    expect(owner.body).toMatchObject({ id: ownerUserId, handle: 'owner-acme', email: 'owner-acme@example.com' });
+    expect(outputs.user_key).toMatch(/^pnu_[0-9A-Za-z]{36}$/);
+    expect((await me(outputs.user_key)).body.id).toBe(ownerUserId);
     expect(outputs.read_back).toEqual({
       workspace_handle: 'prod',
       workspace_name: 'Production',
@@ -285,13 +316,15 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
   it('destroys everything it made, and the audit log shows each change', async () => {
     providerClaim('tofu destroy', 'every resource removed; each change is an audit event');
     const destroy = await work.ok(['destroy', '-auto-approve', '-no-color']);
-    expect(destroy.stdout).toMatch(/Destroy complete! Resources: 8 destroyed\./);
+    expect(destroy.stdout).toMatch(/Destroy complete! Resources: 10 destroyed\./);
     expect((await api('GET', `/workspaces/${outputs.workspace_id}`)).status).toBe(404);
     expect((await api('GET', `/workspaces/${existingId}`)).status).toBe(404);
     expect((await api('GET', `/bots/${outputs.deployer_id}`)).status).toBe(404);
     expect((await api('GET', `/workspace_roles/${outputs.auditor_id}`)).status).toBe(404);
     expect((await me(outputs.deployer_key)).status).toBe(401);
     expect((await me(outputs.nightly_key)).status).toBe(401);
+    expect((await me(outputs.user_key)).status).toBe(401);
+    expect((await me(gh.ownerKey)).status).toBe(200);
     const memberships = await api('POST', '/account_memberships/filter', {});
     expect(memberships.body.map((m: any) => m.user_id)).not.toContain(memberUserId);
 
@@ -330,5 +363,17 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
       ].sort(),
     );
     expect(JSON.stringify(events.body)).not.toContain(outputs.deployer_key);
+    // A user's own keys belong to no account: their events are written with no account, so no
+    // account's audit log lists them. They are in the store all the same.
+    const db = await gh.store.open();
+    try {
+      const userKeyEvents = await db.db.selectFrom('audit_events').select(['action', 'account_id']).where('action', 'like', 'user_api_key.%').orderBy('occurred').execute();
+      expect(userKeyEvents).toEqual([
+        { action: 'user_api_key.created', account_id: null },
+        { action: 'user_api_key.deleted', account_id: null },
+      ]);
+    } finally {
+      await db.close();
+    }
   });
 });
