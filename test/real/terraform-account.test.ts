@@ -221,7 +221,7 @@ describe('the Prefect Terraform provider against Gatehouse (account level)', () 
 
   it('applies a workspace, a service account, access for it and a user, a custom role, an imported member and workspace, and reads them back', async () => {
     providerClaim(
-      'tofu apply: prefect_workspace (create; import by handle), prefect_service_account (api_key_expiration), prefect_workspace_access (SERVICE_ACCOUNT → Developer, USER → Viewer), prefect_workspace_role, prefect_account_member (import by email, role change), prefect_user (import by id), prefect_user_api_key (key works; its events are the user's, in no account's log); data sources prefect_workspace, prefect_service_account, prefect_workspace_role, prefect_account_role',
+      'tofu apply: prefect_workspace (create; import by handle), prefect_service_account (api_key_expiration), prefect_workspace_access (SERVICE_ACCOUNT → Developer, USER → Viewer), prefect_workspace_role, prefect_account_member (import by email, role change), prefect_user (import by id), prefect_user_api_key (the key works; its audit rows belong to no account); data sources prefect_workspace, prefect_service_account, prefect_workspace_role, prefect_account_role',
       'all created or imported as configured; data sources read them back; the service account key works',
     );
     const apply = await work.ok(['apply', '-auto-approve', '-no-color']);

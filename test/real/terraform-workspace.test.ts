@@ -2,7 +2,8 @@
 // to `/api/accounts/{a}/workspaces/{w}/…`, which Gatehouse's gateway checks against the key's
 // workspace role and forwards to the workspace's real Prefect server. Terraform (with the Owner's
 // key) makes a Developer and a Viewer service account; the Developer key applies, plans clean and
-// destroys a work pool, a variable, a secret block, a flow and a deployment; the Viewer key is
+// destroys work pools and queues, variables, blocks, flows, deployments and their schedules,
+// concurrency limits and automations; the Viewer key is
 // refused before anything reaches the Prefect server; rotating the Developer key by Terraform
 // shuts the old key out of the gateway at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,6 +127,52 @@ resource "prefect_deployment" "hello" {
   tags           = ["terraform"]
 }
 
+resource "prefect_work_queue" "urgent" {
+  name           = "urgent"
+  work_pool_name = prefect_work_pool.pool.name
+  priority       = 2
+}
+
+resource "prefect_deployment_schedule" "hourly" {
+  deployment_id = prefect_deployment.hello.id
+  active        = true
+  cron          = "0 * * * *"
+  timezone      = "UTC"
+}
+
+resource "prefect_global_concurrency_limit" "db" {
+  name   = "db-connections"
+  limit  = 3
+  active = true
+}
+
+resource "prefect_task_run_concurrency_limit" "db" {
+  tag               = "db"
+  concurrency_limit = 2
+}
+
+resource "prefect_automation" "cancel_failed" {
+  name    = "cancel-on-failure"
+  enabled = true
+  trigger = {
+    event = {
+      posture   = "Reactive"
+      expect    = ["prefect.flow-run.Failed"]
+      threshold = 1
+      within    = 0
+    }
+  }
+  actions = [{ type = "cancel-flow-run" }]
+}
+
+data "prefect_work_pools" "all" {}
+
+data "prefect_worker_metadata" "defaults" {}
+
+output "automation_id" {
+  value = prefect_automation.cancel_failed.id
+}
+
 output "deployment_id" {
   value = prefect_deployment.hello.id
 }
@@ -179,16 +226,16 @@ afterAll(async () => {
 describe('the Prefect Terraform provider through the workspace gateway, to a real Prefect server', () => {
   let outputs: Record<string, any>;
 
-  it('applies a work pool, a variable, a secret block, a flow and a deployment with a Developer key', async () => {
+  it('applies work pool and queue, variable, secret block, flow, deployment and schedule, concurrency limits and an automation with a Developer key', async () => {
     providerClaim(
-      'tofu apply (Developer service-account key): prefect_work_pool, prefect_variable, prefect_block (secret), prefect_flow, prefect_deployment',
+      'tofu apply (Developer service-account key): prefect_work_pool, prefect_work_queue, prefect_variable, prefect_block (secret), prefect_flow, prefect_deployment, prefect_deployment_schedule, prefect_global_concurrency_limit, prefect_task_run_concurrency_limit, prefect_automation; data sources prefect_work_pools, prefect_worker_metadata',
       'all created on the workspace\'s Prefect server through the gateway',
     );
     const before = prefect.reached().length;
     // One at a time: Prefect's own SQLite answers concurrent writes with 503 (database locked),
     // which the provider retries after 10-20 s; Gatehouse passes that 503 through unchanged.
     const apply = await asDeveloper.ok(['apply', '-auto-approve', '-no-color', '-parallelism=1'], { TF_VAR_api_key: keys.developer });
-    expect(apply.stdout).toMatch(/Apply complete! Resources: 5 added, 0 changed, 0 destroyed\./);
+    expect(apply.stdout).toMatch(/Apply complete! Resources: 10 added, 0 changed, 0 destroyed\./);
     outputs = await asDeveloper.outputs();
     expect(prefect.reached().length).toBeGreaterThan(before);
 
@@ -199,6 +246,14 @@ describe('the Prefect Terraform provider through the workspace gateway, to a rea
     expect(variable.body).toMatchObject({ name: 'region', value: 'eu-west-1', tags: ['terraform'] });
     const block = await upstream('GET', `/block_documents/${outputs.block_id}?include_secrets=true`);
     expect(block.body).toMatchObject({ name: 'tf-token', data: { value: SECRET } });
+    const queue = await upstream('GET', '/work_pools/tf-pool/queues/urgent');
+    expect(queue.body).toMatchObject({ name: 'urgent', priority: 2 });
+    const limit = await upstream('GET', '/v2/concurrency_limits/db-connections');
+    expect(limit.body).toMatchObject({ name: 'db-connections', limit: 3, active: true });
+    const tagLimit = await upstream('GET', '/concurrency_limits/tag/db');
+    expect(tagLimit.body).toMatchObject({ tag: 'db', concurrency_limit: 2 });
+    const automation = await upstream('GET', `/automations/${outputs.automation_id}`);
+    expect(automation.body).toMatchObject({ name: 'cancel-on-failure', enabled: true, actions: [{ type: 'cancel-flow-run' }] });
     const deployment = await upstream('GET', '/deployments/name/hello/hello-prod');
     expect(deployment.status).toBe(200);
     expect(deployment.body).toMatchObject({
@@ -208,6 +263,7 @@ describe('the Prefect Terraform provider through the workspace gateway, to a rea
       path: '/opt/flows',
       parameters: { name: 'world' },
     });
+    expect(deployment.body.schedules).toEqual([expect.objectContaining({ active: true, schedule: expect.objectContaining({ cron: '0 * * * *', timezone: 'UTC' }) })]);
   });
 
   it('plans no changes right after the apply', async () => {
@@ -224,8 +280,11 @@ describe('the Prefect Terraform provider through the workspace gateway, to a rea
     expect(apply.code).toBe(1);
     // The provider gives up at once on a 403 and shows Gatehouse's answer for each resource.
     for (const resource of ['Work Pool', 'Variable', 'Block Document', 'Flow']) expect(apply.stderr).toContain(`Error during create ${resource}`);
-    expect(apply.stderr.match(/status_code=403/g)).toHaveLength(4);
-    expect(apply.stderr.match(/"code":"FORBIDDEN"/g)).toHaveLength(4);
+    // Every error is Gatehouse's 403, nothing else.
+    const errors = apply.stderr.match(/^Error: /gm) ?? [];
+    expect(errors.length).toBeGreaterThanOrEqual(4);
+    expect(apply.stderr.match(/status(_code=|\s+code=)403/g)).toHaveLength(errors.length);
+    expect(apply.stderr.match(/"code":"FORBIDDEN"/g)).toHaveLength(errors.length);
     expect(apply.stderr).toMatch(/needs the workspace scope\s+`write_variables`/);
     const writes = prefect.reachedSince(since).filter((r) => r.method !== 'GET' && !r.path.endsWith('/filter'));
     expect(writes).toEqual([]);
@@ -254,7 +313,9 @@ describe('the Prefect Terraform provider through the workspace gateway, to a rea
     expect(prefect.reachedSince(since)).toEqual([]);
     const plan = await asDeveloper.run(['plan', '-detailed-exitcode', '-no-color'], { TF_VAR_api_key: oldKey });
     expect(plan.code).toBe(1);
-    expect(plan.stderr.match(/code=401\s+Unauthorized/g)).toHaveLength(4);
+    const errors = plan.stderr.match(/^Error: /gm) ?? [];
+    expect(errors.length).toBeGreaterThanOrEqual(4);
+    expect(plan.stderr.match(/code=401\s+Unauthorized/g)).toHaveLength(errors.length);
     expect(plan.stderr).toMatch(/"code":"UNAUTHENTICATED"/);
     const works = await call(gh.url, 'GET', poolPath, { key: keys.developer });
     expect(works.status).toBe(200);
@@ -264,10 +325,12 @@ describe('the Prefect Terraform provider through the workspace gateway, to a rea
   it('destroys everything with the Developer key', async () => {
     providerClaim('tofu destroy (Developer key)', 'every resource removed from the Prefect server');
     const destroy = await asDeveloper.ok(['destroy', '-auto-approve', '-no-color', '-parallelism=1'], { TF_VAR_api_key: keys.developer });
-    expect(destroy.stdout).toMatch(/Destroy complete! Resources: 5 destroyed\./);
+    expect(destroy.stdout).toMatch(/Destroy complete! Resources: 10 destroyed\./);
     expect((await upstream('GET', '/work_pools/tf-pool')).status).toBe(404);
     expect((await upstream('GET', '/variables/name/region')).status).toBe(404);
     expect((await upstream('GET', `/block_documents/${outputs.block_id}`)).status).toBe(404);
     expect((await upstream('GET', `/deployments/${outputs.deployment_id}`)).status).toBe(404);
+    expect((await upstream('GET', `/automations/${outputs.automation_id}`)).status).toBe(404);
+    expect((await upstream('GET', '/v2/concurrency_limits/db-connections')).status).toBe(404);
   });
 });
