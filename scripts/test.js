@@ -10,6 +10,7 @@ import { ensurePostgres, PG_URL } from './postgres.js';
 import { ensureChromium } from './ensure-chromium.js';
 import { ensureNginx } from './ensure-nginx.js';
 import { ensurePrefect, PREFECT_VERSIONS } from './ensure-prefect.js';
+import { ensureTerraform } from './ensure-terraform.js';
 
 const args = process.argv.slice(2);
 let stores = ['sqlite', 'postgres'];
@@ -54,6 +55,13 @@ for (const series of Object.keys(PREFECT_VERSIONS)) {
     console.error(`Real Prefect ${series} suites cannot run: ${prefect.error}`);
     totals.failed += 1;
   }
+}
+// The Terraform suites (test/real) run the real Prefect provider through OpenTofu, both built from
+// source and cached; a first build takes minutes. Missing tools are a failure, not a skip.
+const terraform = ensureTerraform();
+if (!terraform.ok) {
+  console.error(`Terraform suites cannot run: ${terraform.error}`);
+  totals.failed += 1;
 }
 const outDir = mkdtempSync(join(tmpdir(), 'gatehouse-vitest-'));
 for (const store of stores) {
