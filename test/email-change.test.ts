@@ -5,14 +5,12 @@
 // stays a silent 204, with or without a mail server.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
-import pino from 'pino';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT_ROLE_IDS } from '../src/authz/permissions.js';
-import { createApp, type App } from '../src/app.js';
 import { createMailer, type Mailer } from '../src/mail/mailer.js';
+import type { App } from '../src/app.js';
 import { startHarness, type Harness } from './support/harness.js';
+import { appsOn, memoryLogger, startSmtpCatcher, type ReceivedMail, type SmtpCatcher } from './support/mail.js';
 import { addMember, type Member } from './support/members.js';
 import { personWithPassword, type Person } from './support/people.js';
 
@@ -21,44 +19,25 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 let h: Harness;
 let owner: Person;
-let smtp: SMTPServer;
-let smtpPort: number;
-const mails: { to: string[]; data: string }[] = [];
-const logLines: string[] = [];
-const apps: App[] = [];
+let smtp: SmtpCatcher;
+let mails: ReceivedMail[];
+let logLines: string[];
+const { appWith, closeAll } = appsOn(() => h);
 
 const mailerFor = (port: number): Mailer => createMailer({ url: `smtp://127.0.0.1:${port}`, from: 'gatehouse@test.local' })!;
 
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    secure: false,
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), data: Buffer.concat(chunks).toString('utf8') });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((done) => smtp.listen(0, '127.0.0.1', done));
-  smtpPort = (smtp.server.address() as AddressInfo).port;
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      logLines.push(String(chunk));
-      done();
-    },
-  });
-  h = await startHarness({ mailer: mailerFor(smtpPort), logger: pino({ level: 'trace' }, sink) });
+  smtp = await startSmtpCatcher();
+  mails = smtp.mails;
+  const log = memoryLogger();
+  logLines = log.lines;
+  h = await startHarness({ mailer: mailerFor(smtp.port), logger: log.logger });
   owner = await personWithPassword(h);
 });
 
 afterAll(async () => {
-  for (const app of apps) await app.server.close();
-  await new Promise<void>((done) => (smtp ? smtp.close(done) : done()));
+  await closeAll();
+  await smtp?.close();
   await h?.close();
 });
 
@@ -85,20 +64,6 @@ async function patch(who: { userId: string; key: string }, body: unknown, app?: 
 const confirm = (who: { userId: string; key: string }, code: string) =>
   h.request('POST', `/api/users/${who.userId}/email_change/confirm`, { key: who.key, body: { code } });
 const emailOf = async (who: { userId: string; key: string }) => (await h.request('GET', `/api/users/${who.userId}`, { key: who.key })).body.email;
-
-/** An app on the harness's store with another mailer (or none), its logs kept apart. */
-async function appWith(mailer: Mailer | null) {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  const app = await createApp({ store: h.handle.store, clock: h.clock, logger: pino({ level: 'trace' }, sink), mailer });
-  apps.push(app);
-  return { app, logs: () => lines.join('') };
-}
 
 async function auditRows(userId: string) {
   return h.handle.store.db.selectFrom('audit_events').selectAll().where('target_id', '=', userId).orderBy('occurred').execute();

@@ -2,75 +2,36 @@
 // is also mailed to the invited email, and a mail failure never fails the invitation nor leaks the
 // link's code into the logs.
 import { createServer, type AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT_ROLE_IDS } from '../src/authz/permissions.js';
-import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { createMailer, type Mailer } from '../src/mail/mailer.js';
+import type { App } from '../src/app.js';
+import { createMailer } from '../src/mail/mailer.js';
 import { startHarness, type Harness } from './support/harness.js';
-
-interface Received {
-  from: string;
-  to: string[];
-  data: string;
-}
+import { appsOn, startSmtpCatcher, type ReceivedMail, type SmtpCatcher } from './support/mail.js';
 
 let h: Harness;
 let accountId: string;
 let key: string;
-let smtp: SMTPServer;
+let smtp: SmtpCatcher;
 let smtpPort: number;
-const received: Received[] = [];
-const apps: App[] = [];
+let received: ReceivedMail[];
+const { appWith, closeAll } = appsOn(() => h);
 
 beforeAll(async () => {
   h = await startHarness();
   ({ accountId, key } = await h.bootstrap());
-  smtp = new SMTPServer({
-    secure: false,
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          data: Buffer.concat(chunks).toString('utf8'),
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((done) => smtp.listen(0, '127.0.0.1', done));
-  smtpPort = (smtp.server.address() as AddressInfo).port;
+  smtp = await startSmtpCatcher();
+  smtpPort = smtp.port;
+  received = smtp.mails;
 });
 
 afterAll(async () => {
-  for (const app of apps) await app.server.close();
-  await new Promise<void>((done) => (smtp ? smtp.close(done) : done()));
+  await closeAll();
+  await smtp?.close();
   await h?.close();
 });
-
-/** An app on the harness's store whose logs go to memory, with the given mailer. */
-async function appWith(mailer: Mailer | null) {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  const app = await createApp({ store: h.handle.store, clock: h.clock, logger: pino({ level: 'trace' }, sink), mailer });
-  apps.push(app);
-  return { app, logs: () => lines.join('') };
-}
 
 async function invite(app: App, email: string) {
   const res = await app.server.inject({

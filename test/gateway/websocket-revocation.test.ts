@@ -4,31 +4,24 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
-import { startHarness, type Harness } from '../support/harness.js';
-import { createBot, createWorkspace, grant, type Bot } from '../support/members.js';
-import { startFakePrefect, type FakePrefect } from '../support/fake-prefect.js';
+import type { Harness } from '../support/harness.js';
+import { createBot, grant, type Bot } from '../support/members.js';
+import type { FakePrefect } from '../support/fake-prefect.js';
+import { startWebsocketGateway, type WebsocketGateway } from '../support/websocket-gateway.js';
 
 let h: Harness;
 let fake: FakePrefect;
 let owner: { accountId: string; key: string };
 let wsId: string;
 let url: (path: string) => string;
+let gateway: WebsocketGateway;
 
 beforeAll(async () => {
-  h = await startHarness({ websocketRecheckMs: 60_000 });
-  fake = await startFakePrefect();
-  owner = await h.bootstrap();
-  wsId = (await createWorkspace(h, owner.accountId, owner.key)).id;
-  const set = await h.request('PUT', `/api/accounts/${owner.accountId}/workspaces/${wsId}/gateway`, { key: owner.key, body: { upstream_url: fake.url } });
-  expect(set.status).toBe(200);
-  const address = await h.app.server.listen({ host: '127.0.0.1', port: 0 });
-  url = (path) => `${address.replace(/^http/, 'ws')}/api/accounts/${owner.accountId}/workspaces/${wsId}${path}`;
+  gateway = await startWebsocketGateway({ websocketRecheckMs: 60_000 });
+  ({ h, fake, owner, wsId, url } = gateway);
 });
 
-afterAll(async () => {
-  await h.close();
-  await fake.close();
-});
+afterAll(() => gateway.close());
 
 /** A Worker service account with its events socket open and one event delivered upstream. */
 async function emitting(): Promise<{ bot: Bot; socket: WebSocket; closed: Promise<number> }> {

@@ -3,9 +3,10 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
-import { startHarness, type Harness } from '../support/harness.js';
-import { createBot, createWorkspace, grant } from '../support/members.js';
-import { startFakePrefect, type FakePrefect } from '../support/fake-prefect.js';
+import type { Harness } from '../support/harness.js';
+import { createBot, grant } from '../support/members.js';
+import type { FakePrefect } from '../support/fake-prefect.js';
+import { startWebsocketGateway, type WebsocketGateway } from '../support/websocket-gateway.js';
 import { rawUpgrade } from '../support/raw-upgrade.js';
 
 let h: Harness;
@@ -13,24 +14,15 @@ let fake: FakePrefect;
 let owner: { accountId: string; key: string };
 let wsId: string;
 let url: (path: string) => string;
+let gateway: WebsocketGateway;
 let port: number;
 
 beforeAll(async () => {
-  h = await startHarness({ websocketRecheckMs: 100 });
-  fake = await startFakePrefect();
-  owner = await h.bootstrap();
-  wsId = (await createWorkspace(h, owner.accountId, owner.key)).id;
-  const set = await h.request('PUT', `/api/accounts/${owner.accountId}/workspaces/${wsId}/gateway`, { key: owner.key, body: { upstream_url: fake.url } });
-  expect(set.status).toBe(200);
-  const address = await h.app.server.listen({ host: '127.0.0.1', port: 0 });
-  url = (path) => `${address.replace(/^http/, 'ws')}/api/accounts/${owner.accountId}/workspaces/${wsId}${path}`;
-  port = Number(new URL(address).port);
+  gateway = await startWebsocketGateway({ websocketRecheckMs: 100 });
+  ({ h, fake, owner, wsId, url, port } = gateway);
 });
 
-afterAll(async () => {
-  await h.close();
-  await fake.close();
-});
+afterAll(() => gateway.close());
 
 /** Opens a socket with the key in the header and resolves once open, or with the refusal status. */
 function open(path: string, key: string): Promise<{ socket: WebSocket } | { status: number }> {
