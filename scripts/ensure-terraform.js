@@ -43,8 +43,17 @@ const tail = (text, lines = 12) => text.trimEnd().split('\n').slice(-lines).join
 /** Copies a module from the module cache into a writable folder for building (the cache is read-only). */
 function downloadModule(module, version, into, log) {
   const download = run('go', ['mod', 'download', '-json', `${module}@${version}`], { log });
-  if (!download.ok) return { ok: false, error: `go mod download ${module}@${version} failed:\n${tail(download.output, 4)}` };
-  const { Dir } = JSON.parse(download.output.slice(download.output.indexOf('{')));
+  let answer = {};
+  try {
+    answer = JSON.parse(download.stdout);
+  } catch {
+    // No JSON: the go command itself failed; its output says why.
+  }
+  if (!download.ok || !answer.Dir) {
+    const why = (answer.Error ?? tail(download.output, 4)).replace(/\s+/g, ' ');
+    return { ok: false, error: `go mod download ${module}@${version} failed: ${why}` };
+  }
+  const { Dir } = answer;
   rmSync(into, { recursive: true, force: true });
   cpSync(Dir, into, { recursive: true });
   chmodSync(into, 0o755);
@@ -92,12 +101,11 @@ function providerSource(into, log) {
   const fromProxy = downloadModule(PROVIDER.module, PROVIDER.version, into, log);
   if (fromProxy.ok) return fromProxy;
   const clone = process.env.GATEHOUSE_TF_PROVIDER_SOURCE;
-  const refused = tail(fromProxy.error, 2);
   if (!clone) {
     return {
       ok: false,
       error:
-        `the Prefect Terraform provider ${PROVIDER.version} cannot be built: the Go module proxy does not serve it (${refused.replace(/\s+/g, ' ')}). ` +
+        `the Prefect Terraform provider ${PROVIDER.version} cannot be built: the Go module proxy does not serve it (${fromProxy.error}). ` +
         `Set GATEHOUSE_TF_PROVIDER_SOURCE to a git clone of ${PROVIDER.repository} that holds commit ${PROVIDER.commit} (tag ${PROVIDER.version}) ` +
         `and run \`node scripts/ensure-terraform.js\`; the built provider is then cached in ${toolsDir(`terraform-provider-prefect-${PROVIDER.version}`)}.`,
     };
