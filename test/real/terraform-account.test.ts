@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/processes.js';
 import { startRealGatehouse, type RealGatehouse } from './support/gatehouse.js';
-import { requireTerraform, requiredProvider, tofuDir, tofuVersion, type TerraformTools, type TofuDir } from './support/terraform.js';
+import { requireTerraform, requiredProvider, TERRAFORM_UNAVAILABLE, tofuDir, tofuVersion, type TerraformTools, type TofuDir } from './support/terraform.js';
 import { compatSuite } from './support/compat.js';
 
 const claim = compatSuite('terraform-account');
@@ -178,6 +178,7 @@ const providerClaim = (command: string, expectation: string) =>
   claim({ tool: 'Terraform provider prefecthq/prefect', version: `${provider.slice(1)} (${core})`, command, expectation });
 
 beforeAll(async () => {
+  if (TERRAFORM_UNAVAILABLE) return;
   tools = await requireTerraform();
   provider = tools.providerVersion;
   core = `OpenTofu ${await tofuVersion(tools)}`;
@@ -193,7 +194,7 @@ beforeAll(async () => {
   });
   expect(invited.status).toBe(201);
   const link = new URL(invited.body.accept_url);
-  const accepted = await call(gh.url, 'POST', `/api/invitations/${invited.body.id}/accept?invite_code=${link.searchParams.get('invite_code')}`, {
+  const accepted = await call(gh.url, 'POST', `/api/invitations/${invited.body.id}/accept?invite_code=${encodeURIComponent(new URLSearchParams(link.hash.slice(1)).get('invite_code') ?? '')}`, {
     body: { password: 'a long enough password', first_name: 'Marvin' },
   });
   expect(accepted.status).toBe(200);
@@ -209,7 +210,7 @@ afterAll(async () => {
 const me = (key: string) => call(gh.url, 'GET', '/api/me/', { key });
 const api = (method: string, path: string, body?: unknown) => call(gh.url, method, `/api/accounts/${gh.accountId}${path}`, { key: gh.ownerKey, body });
 
-describe('the Prefect Terraform provider against Gatehouse (account level)', () => {
+describe.skipIf(TERRAFORM_UNAVAILABLE)('the Prefect Terraform provider against Gatehouse (account level)', () => {
   let outputs: Record<string, any>;
 
   it('inits from the local filesystem mirror, asking no registry', async () => {

@@ -11,7 +11,7 @@ import { compatSuite } from './support/compat.js';
 import { call } from '../support/processes.js';
 import { startRealGatehouse, type RealGatehouse } from './support/gatehouse.js';
 import { startPrefectServer, type PrefectServer } from './support/prefect-server.js';
-import { requireTerraform, requiredProvider, tofuDir, tofuVersion, type TerraformTools, type TofuDir } from './support/terraform.js';
+import { requireTerraform, requiredProvider, TERRAFORM_UNAVAILABLE, tofuDir, tofuVersion, type TerraformTools, type TofuDir } from './support/terraform.js';
 
 const claim = compatSuite('terraform-workspace');
 let tools: TerraformTools;
@@ -198,6 +198,7 @@ const providerClaim = (command: string, expectation: string) =>
   claim({ tool: 'Terraform provider prefecthq/prefect', version, command, expectation });
 
 beforeAll(async () => {
+  if (TERRAFORM_UNAVAILABLE) return;
   tools = await requireTerraform();
   version = `${tools.providerVersion.slice(1)} (OpenTofu ${await tofuVersion(tools)})`;
   [prefect, gh] = await Promise.all([startPrefectServer(), startRealGatehouse('acme')]);
@@ -223,7 +224,7 @@ afterAll(async () => {
   await prefect?.stop();
 });
 
-describe('the Prefect Terraform provider through the workspace gateway, to a real Prefect server', () => {
+describe.skipIf(TERRAFORM_UNAVAILABLE)('the Prefect Terraform provider through the workspace gateway, to a real Prefect server', () => {
   let outputs: Record<string, any>;
 
   it('applies work pool and queue, variable, secret block, flow, deployment and schedule, concurrency limits and an automation with a Developer key', async () => {
