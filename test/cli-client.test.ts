@@ -500,6 +500,16 @@ describe('gatehouse workspace set --upstream', () => {
     expect(profiles(home).profiles.default.workspace_id).toBe(production.id);
   });
 
+  it('notes an upstream URL that does not end with /api, and saves it all the same (a proxy may move the API)', async () => {
+    const home = await loggedIn();
+    const run = await gatehouse(home, ['workspace', 'set', 'acme/staging', '--upstream', 'http://127.0.0.1:4200/']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('does not end with /api');
+    expect(run.stderr).toContain('--upstream http://127.0.0.1:4200/api');
+    const ok = await gatehouse(home, ['workspace', 'set', 'acme/staging', '--upstream', 'http://127.0.0.1:4200/api/']);
+    expect(ok.stderr).not.toContain('does not end with /api');
+  });
+
   it("shows the server's 403 to a key whose role cannot change workspace settings", async () => {
     const bot = await createBot(h, owner.accountId, owner.key);
     await grant(h, owner.accountId, production.id, owner.key, { botId: bot.id }, WORKSPACE_ROLE_IDS.Worker);

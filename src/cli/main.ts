@@ -87,7 +87,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     const code = (error as { code?: string }).code;
     if (code === 'EADDRINUSE') {
-      console.error(`gatehouse ${command}: the port is already in use; choose another with --port or stop the other server`);
+      const { address, port } = error as { address?: string; port?: number };
+      const where = port === undefined ? 'the port' : `port ${port}${address ? ` on ${address}` : ''}`;
+      console.error(`gatehouse ${command}: ${where} is already in use; choose another with --port (or GATEHOUSE_PORT) or stop the server that holds it`);
       return 1;
     }
     if (code === 'ECONNREFUSED') {

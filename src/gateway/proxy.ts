@@ -81,7 +81,7 @@ export function downstreamResponseHeaders(incoming: IncomingHttpHeaders, rewrite
  * going through Gatehouse and never sends its key to the upstream.
  */
 export function locationRewriter(upstream: URL, publicBase: string): (location: string) => string {
-  const base = `${upstream.origin}${upstream.pathname}`;
+  const base = `${upstream.origin}${basePath(upstream)}`;
   return (location) => {
     let target: URL;
     try {
@@ -93,6 +93,11 @@ export function locationRewriter(upstream: URL, publicBase: string): (location: 
     if (absolute === base || absolute.startsWith(`${base}/`)) return `${publicBase}${absolute.slice(base.length)}${target.search}`;
     return location;
   };
+}
+
+/** An upstream URL's path to put before a Prefect path: '' for a server at the root (`http://h:4200`), never '/'. */
+export function basePath(upstream: URL): string {
+  return upstream.pathname === '/' ? '' : upstream.pathname;
 }
 
 export interface ForwardRequest {
@@ -145,7 +150,7 @@ export function createForwarder({ connectTimeoutMs, responseTimeoutMs }: { conne
       agent.dispatch(
         {
           origin: upstream.url.origin,
-          path: requestTarget(`${upstream.url.pathname}${request.pathAndQuery}`),
+          path: requestTarget(`${basePath(upstream.url)}${request.pathAndQuery}`),
           method: request.method,
           headers: request.headers as Record<string, string | string[]>,
           // The caller's stream goes through a pass-through: a failed upstream must not destroy it.

@@ -20,6 +20,7 @@ import type { KeyThrottle } from '../http/key-throttle.js';
 import { authenticateKey } from '../http/auth.js';
 import { decide, parseGatewayUri, type GatewayTarget } from './authorize.js';
 import { matchRoute } from './match.js';
+import { basePath } from './proxy.js';
 
 export interface WebsocketOptions {
   services: Services;
@@ -318,8 +319,7 @@ const UNSENDABLE = 'The path or query has characters a URL parser would change (
  * websocket client does, would change any of it: nothing the caller sends is resolved or rewritten.
  */
 export function upstreamSocketUrl(upstream: URL, rawPathAndQuery: string): URL | null {
-  const base = upstream.pathname === '/' ? '' : upstream.pathname;
-  const wanted = `${base}${rawPathAndQuery.endsWith('?') ? rawPathAndQuery.slice(0, -1) : rawPathAndQuery}`;
+  const wanted = `${basePath(upstream)}${rawPathAndQuery.endsWith('?') ? rawPathAndQuery.slice(0, -1) : rawPathAndQuery}`;
   let url: URL;
   try {
     url = new URL(`${upstream.protocol === 'https:' ? 'wss:' : 'ws:'}//${upstream.host}${wanted}`);

@@ -65,7 +65,17 @@ async function setUpstream(session: Session, ref: string | undefined, flags: Ups
   const settings = await session.api.put<GatewaySettings>(`${workspacePath(target)}/gateway`, body);
   if (flags.json) printJson(settings);
   else printGateway(target, settings, session);
+  const hint = upstreamPathHint(settings.upstream_url);
+  if (hint) console.error(hint);
   return 0;
+}
+
+/** Prefect serves its API under /api: another path is allowed (a proxy may move it) but usually a slip. */
+export function upstreamPathHint(url: string | null): string | null {
+  if (url === null) return null;
+  const path = new URL(url).pathname.replace(/\/+$/, '');
+  if (path.endsWith('/api')) return null;
+  return `Note: a Prefect server serves its API under /api, and ${url} does not end with /api; if requests through the gateway answer 404, set --upstream ${url.replace(/\/+$/, '')}/api`;
 }
 
 async function clearUpstream(session: Session, ref: string | undefined): Promise<number> {
