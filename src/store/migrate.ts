@@ -36,12 +36,14 @@ export async function migrate(store: Store): Promise<void> {
     // can mistake another Gatehouse's (or another test's) for this one's.
     ...(store.schema ? { migrationTableSchema: store.schema } : {}),
   });
-  // Kysely's migrator introspects every table of the database; a schema dropped by someone else at
-  // that moment (another Gatehouse or test on the same database) fails it with 3F000. Try again.
+  // Kysely's migrator introspects every table of the database; a schema or table dropped by someone
+  // else at that moment (another Gatehouse or test on the same database) fails it with 3F000 or, when
+  // the schema goes between listing its tables and reading their columns, 42P01. Try again.
   for (let attempt = 1; ; attempt++) {
     const { error } = await migrator.migrateToLatest();
     if (!error) break;
-    if ((error as { code?: string }).code !== '3F000' || attempt >= 3) throw error;
+    const code = (error as { code?: string }).code;
+    if ((code !== '3F000' && code !== '42P01') || attempt >= 3) throw error;
   }
   await syncBuiltinRoles(store);
 }
