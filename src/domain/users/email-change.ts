@@ -7,6 +7,9 @@ import type { OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { constantTimeEqual, digest, newSecret } from '../secrets.js';
 
+/** Confirming an email another user took meanwhile: found by the check, or by the unique index in a race. */
+const TAKEN_MEANWHILE = fail('USER_EMAIL_TAKEN', 'Another user has this email now, so it cannot become yours');
+
 export const EMAIL_CHANGE_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** What the caller mails to `email`: the code exists only here and in that mail. */
@@ -56,7 +59,7 @@ export function emailChangeService(deps: Deps) {
           if (!row || !constantTimeEqual(row.code_hash, digest(code))) return fail('EMAIL_CODE_INVALID');
           if (row.expires_at <= ctx.now.toISOString()) return fail('EMAIL_CODE_EXPIRED');
           const clash = await tx.selectFrom('users').select('id').where('email', '=', row.email).where('id', '!=', userId).executeTakeFirst();
-          if (clash) return fail('USER_EMAIL_TAKEN', 'Another user has this email now, so it cannot become yours');
+          if (clash) return TAKEN_MEANWHILE;
           await tx.updateTable('users').set({ email: row.email, updated: ctx.now.toISOString() }).where('id', '=', userId).execute();
           await tx.deleteFrom('email_changes').where('user_id', '=', userId).execute();
           await recordEvent(tx, ctx, {
@@ -68,7 +71,7 @@ export function emailChangeService(deps: Deps) {
           });
           return ok({ email: row.email });
         },
-        { onUniqueViolation: fail('USER_EMAIL_TAKEN', 'Another user has this email now, so it cannot become yours') },
+        { onUniqueViolation: TAKEN_MEANWHILE },
       );
     },
 
