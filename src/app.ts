@@ -17,7 +17,8 @@ import { logSerializers } from './http/log-redaction.js';
 import { publicUrl } from './http/public-url.js';
 import { clientAddress } from './http/client-address.js';
 import { keepTickShape } from './http/tick-shape.js';
-import { keyThrottle as createKeyThrottle } from './http/key-throttle.js';
+import { keyThrottle as createKeyThrottle } from './auth/key-throttle.js';
+import { authCore } from './auth/core.js';
 import { registerRoutes, type RouteDeps, type RouteSpec } from './http/route.js';
 import { metaRoutes } from './http/routes/meta.js';
 import { meRoutes } from './http/routes/me.js';
@@ -143,7 +144,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   const keyThrottle = createKeyThrottle({ now: () => clock.now().getTime(), limit: options.keyFailureLimit });
   // Links and redirects use the configured public URL, else the address listened on: never Host.
   const links = publicUrl(options.publicUrl, () => server.server.address());
-  const deps: RouteDeps = { services, clock, keyThrottle, publicUrl: links };
+  const auth = authCore({ store, clock, throttle: keyThrottle, sessions: services.sessions });
+  const deps: RouteDeps = { services, clock, auth, publicUrl: links };
 
   // Callback style (not async) for the hooks every request runs: no promise to settle. One hook for
   // the request id and the URL check: each hook is a turn of Fastify's hook runner.
@@ -155,7 +157,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const hasWebPage = Boolean(options.webRoot && existsSync(join(options.webRoot, 'index.html')));
   installErrorHandling(server, (error) => store.isUnavailable(error), hasWebPage ? webPageFallback : undefined);
   installJsonParser(server);
-  installAuth(server, { services, store, throttle: keyThrottle });
+  installAuth(server, auth);
 
   server.addHook('onRoute', (route) => {
     if (!route.config || !(route.config as { requirement?: unknown }).requirement) {
@@ -189,7 +191,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...sessionRoutes(deps),
     ...setupRoutes(deps),
     ...invitationRoutes(deps, { mailer: options.mailer ?? null }),
-    ...gatewayRoutes(deps, store),
+    ...gatewayRoutes(deps),
   ];
   registerRoutes(server, routes);
   const upstreamTimeouts = {
@@ -197,7 +199,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,
   };
   await installGatewayProxy(server, { services, store, bodyLimit, publicUrl: links, ...upstreamTimeouts });
-  installWebsocketGateway(server, { services, store, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, keyThrottle, clientAddress: clientAddress(options.trustProxy), log: quietLogger ?? server.log });
+  installWebsocketGateway(server, { services, auth, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, clientAddress: clientAddress(options.trustProxy), log: quietLogger ?? server.log });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   await server.ready();
   return { server, services, routes };

@@ -110,6 +110,7 @@ export const ERRORS = {
     message:
       "The workspace's upstream credential was sealed with another secret key: give every Gatehouse process the same GATEHOUSE_SECRET_KEY, or set the credential again",
   },
+  GATEWAY_BUSY: { status: 503, message: 'The gateway holds as many waiting websockets as it may; try again shortly' },
   INTERNAL_ERROR: { status: 500, message: 'Internal error; the request id identifies it in the server log' },
   STORE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; try again shortly' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -110,3 +110,9 @@ const PERMISSION_SET: ReadonlySet<string> = new Set<string>(ACCOUNT_PERMISSIONS)
 export function isAccountPermission(s: string): s is AccountPermission {
   return PERMISSION_SET.has(s);
 }
+
+/**
+ * Account Owners and Admins act as workspace Owner in every workspace of their account. The grant
+ * is the `administrate:workspace` permission rather than the role's name, so it stays data.
+ */
+export const ACTS_AS_WORKSPACE_OWNER = 'administrate:workspace';

@@ -2,21 +2,13 @@
 // of a key (by its digest), an actor's grant in an account, and its scopes in a workspace. Entries
 // are trusted only as the store's Coherence allows (cache/coherence.ts): a write anywhere empties
 // every cache before the write returns, and a fill that raced a write is not kept.
+import { LRUCache } from 'lru-cache';
 import type { Coherence } from './coherence.js';
 
-/** At most this many entries per kind; the oldest go first. */
+/** At most this many entries per kind; the least recently used go first. */
 const MAX_ENTRIES = 200_000;
 
-class Bounded<V> {
-  readonly map = new Map<string, V>();
-  get(key: string): V | undefined {
-    return this.map.get(key);
-  }
-  set(key: string, value: V): void {
-    if (this.map.size >= MAX_ENTRIES && !this.map.has(key)) this.map.delete(this.map.keys().next().value!);
-    this.map.set(key, value);
-  }
-}
+type Entries = LRUCache<string, {}>;
 
 export interface AuthCache {
   /**
@@ -35,7 +27,7 @@ export interface AuthCache {
 }
 
 export function authCache(coherence: Coherence): AuthCache {
-  let kinds = new Map<string, Bounded<unknown>>();
+  let kinds = new Map<string, Entries>();
   let seen = coherence.generation();
   const inflight = new Map<string, { generation: number; value: Promise<unknown> }>();
 
@@ -73,8 +65,8 @@ export function authCache(coherence: Coherence): AuthCache {
         coherence.poll();
         if (trusted && loaded !== null && loaded !== undefined && usable() && seen === before) {
           let entries = kinds.get(kind);
-          if (!entries) kinds.set(kind, (entries = new Bounded()));
-          entries.set(key, loaded);
+          if (!entries) kinds.set(kind, (entries = new LRUCache({ max: MAX_ENTRIES })));
+          entries.set(key, loaded as {});
         }
         return loaded;
       });

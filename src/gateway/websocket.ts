@@ -8,29 +8,26 @@
 // (WEBSOCKET_LIMITS): frames held before the upstream is open, frames not yet sent on, and sockets
 // that have not proven a key yet.
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
-import { scopesInWorkspace } from '../domain/access/grants.js';
 import type { Services } from '../domain/services.js';
-import type { Store } from '../store/store.js';
 import type { Upstream } from '../domain/gateways/service.js';
-import type { KeyThrottle } from '../http/key-throttle.js';
-import { authenticateKey } from '../http/auth.js';
+import type { AuthCore } from '../auth/core.js';
+import { bearerKey } from '../auth/credentials.js';
+import { ERRORS, fail, type ErrorCode, type Failure } from '../errors.js';
 import { decide, parseGatewayUri, type GatewayTarget } from './authorize.js';
 import { matchRoute } from './match.js';
 import { basePath } from './proxy.js';
 
 export interface WebsocketOptions {
   services: Services;
-  store: Store;
+  auth: AuthCore;
   connectTimeoutMs: number;
   responseTimeoutMs: number;
   /** How often a live socket's access is checked again (default 5 s). */
   recheckMs?: number;
-  /** The same per-address limit on failed keys as HTTP requests. */
-  keyThrottle: KeyThrottle;
   /** The client's address as GATEHOUSE_TRUST_PROXY reads it (default: the connection's). */
   clientAddress?: (request: IncomingMessage) => string;
   /** Where a failed upgrade and upstream trouble are logged (with the upstream's address). */
@@ -76,7 +73,6 @@ export const WEBSOCKET_LIMITS: Readonly<WebsocketLimits> = {
   maxAwaitingAuthPerAddress: 50,
 };
 
-const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Close codes (RFC 6455): policy violation for refusals, internal error for upstream trouble. */
@@ -84,8 +80,7 @@ const POLICY = 1008;
 const UPSTREAM_TROUBLE = 1011;
 const TRY_AGAIN_LATER = 1013;
 
-type Refusal = { status: number; detail: string; requestId?: string };
-type Access = { ok: true; upstream: Upstream } | ({ ok: false } & Refusal);
+type Access = { ok: true; upstream: Upstream } | Failure;
 
 export function installWebsocketGateway(server: FastifyInstance, options: WebsocketOptions): void {
   const limits: WebsocketLimits = { ...WEBSOCKET_LIMITS, ...options.limits };
@@ -103,7 +98,7 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
   server.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     upgrade(request, socket, head).catch((error) => {
       options.log.error({ err: error }, 'websocket gateway failed');
-      refuse(socket, { status: 500, detail: 'Internal error' });
+      refuse(socket, fail('INTERNAL_ERROR'), randomUUID());
     });
   });
   server.addHook('onClose', async () => {
@@ -113,20 +108,15 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
 
   /** Who the key is and whether it may open this socket in this workspace. */
   async function access(key: string, target: GatewayTarget, address: string): Promise<Access> {
-    const outcome = await authenticateKey(options.services, options.keyThrottle, address, key);
-    if ('retryAfter' in outcome) return { ok: false, status: 429, detail: `Too many requests with invalid API keys from this address; try again in ${outcome.retryAfter} s` };
-    const actor = outcome.actor;
-    if (!actor?.actorId) return { ok: false, status: 401, detail: 'Invalid authentication credentials' };
-    const scopes = await scopesInWorkspace(options.store, target.accountId, target.workspaceId, actor.actorId);
-    if (!scopes) return { ok: false, status: 404, detail: 'Workspace not found' };
+    const outcome = await options.auth.authenticateKey(key, address);
+    if (!outcome.ok) return outcome;
+    const scopes = await options.auth.workspaceScopes(outcome.value, target.accountId, target.workspaceId);
+    if (!scopes) return fail('NOT_FOUND', 'Workspace not found');
     const verdict = decide({ method: 'WS', apiPath: target.apiPath, query: target.query, scopes, body: 'unseen' });
-    if (verdict.kind !== 'allow') return { ok: false, status: verdict.kind === 'deny' && verdict.code === 'GATEWAY_BAD_PATH' ? 400 : 403, detail: verdict.kind === 'deny' ? (verdict.detail ?? 'Forbidden') : 'Forbidden' };
+    if (verdict.kind === 'deny') return fail(verdict.code, verdict.detail);
+    if (verdict.kind !== 'allow') return fail('FORBIDDEN');
     const lookup = await options.services.gateways.upstream(target.workspaceId);
-    if (!lookup.ok) {
-      return lookup.reason === 'not_configured'
-        ? { ok: false, status: 404, detail: 'This workspace has no Prefect server behind it yet' }
-        : { ok: false, status: 502, detail: "The workspace's upstream credential cannot be opened with this server's secret key" };
-    }
+    if (!lookup.ok) return fail(lookup.reason === 'not_configured' ? 'GATEWAY_NOT_CONFIGURED' : 'UPSTREAM_CREDENTIAL_UNREADABLE');
     return { ok: true, upstream: lookup.upstream };
   }
 
@@ -134,35 +124,34 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
     const given = request.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     const parsed = parseGatewayUri(request.url ?? '/', {});
-    if (!parsed.ok) return refuse(socket, { status: 404, detail: 'No websocket route here', requestId });
+    if (!parsed.ok) return refuse(socket, fail('ROUTE_NOT_FOUND', 'No websocket route here'), requestId);
     const target = parsed.value;
     // Which route, before anything else: an unknown one is refused for everyone. A path the
     // upstream could read differently (backslash, dot segment, encoded slash) is refused here too.
     const known = matchRoute('WS', target.apiPath);
-    if (known === null) return refuse(socket, { status: 403, detail: `Gatehouse has no websocket route ${target.apiPath} in its table, so it refuses it for every role`, requestId });
-    if ('error' in known) return refuse(socket, { status: 400, detail: known.detail, requestId });
+    if (known === null) return refuse(socket, fail('GATEWAY_ROUTE_UNKNOWN', `Gatehouse has no websocket route ${target.apiPath} in its table, so it refuses it for every role`), requestId);
+    if ('error' in known) return refuse(socket, fail('GATEWAY_BAD_PATH', known.detail), requestId);
 
     const address = options.clientAddress?.(request) ?? request.socket.remoteAddress ?? '';
-    const header = request.headers.authorization;
-    if (typeof header === 'string') {
-      const key = BEARER.exec(header)?.[1] ?? '';
+    const key = bearerKey(request.headers.authorization);
+    if (key !== null) {
       const granted = await access(key, target, address);
-      if (!granted.ok) return refuse(socket, { ...granted, requestId });
+      if (!granted.ok) return refuse(socket, granted, requestId);
       const url = upstreamSocketUrl(granted.upstream.url, target.rawPathAndQuery);
-      if (url === null) return refuse(socket, { status: 400, detail: UNSENDABLE, requestId });
+      if (url === null) return refuse(socket, fail('GATEWAY_BAD_PATH', UNSENDABLE), requestId);
       wss.handleUpgrade(request, socket, head, (client) => relay(client, { key, target, upstream: granted.upstream, url, answerAuth: false, address, requestId }));
       return;
     }
     const protocols = String(request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!protocols.includes('prefect')) {
-      return refuse(socket, { status: 401, detail: 'Send the API key as Authorization: Bearer, or use subprotocol "prefect" and an auth message', requestId });
+      return refuse(socket, fail('UNAUTHENTICATED', 'Send the API key as Authorization: Bearer, or use subprotocol "prefect" and an auth message'), requestId);
     }
     const fromAddress = awaiting.byAddress.get(address) ?? 0;
     if (fromAddress >= limits.maxAwaitingAuthPerAddress) {
-      return refuse(socket, { status: 429, detail: `Too many websockets from this address (${fromAddress}) have not sent their auth message yet; send it right after connecting`, requestId });
+      return refuse(socket, fail('RATE_LIMITED', `Too many websockets from this address (${fromAddress}) have not sent their auth message yet; send it right after connecting`), requestId);
     }
     if (awaiting.total >= limits.maxAwaitingAuth) {
-      return refuse(socket, { status: 503, detail: 'Too many websockets are waiting for their auth message; try again shortly', requestId });
+      return refuse(socket, fail('GATEWAY_BUSY', 'Too many websockets are waiting for their auth message; try again shortly'), requestId);
     }
     // handleUpgrade calls back synchronously, so the count cannot pass its cap in between.
     wss.handleUpgrade(request, socket, head, (client) => {
@@ -187,8 +176,8 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
         clearTimeout(timer);
         stopWaiting();
         const key = authToken(data);
-        const granted = key === null ? ({ ok: false, status: 401, detail: 'The first message must be {"type":"auth","token":KEY}' } as const) : await access(key, target, address);
-        if (!granted.ok) return client.close(POLICY, closeReason(granted.detail));
+        const granted = key === null ? fail('UNAUTHENTICATED', 'The first message must be {"type":"auth","token":KEY}') : await access(key, target, address);
+        if (!granted.ok) return client.close(POLICY, closeReason(granted.detail ?? ERRORS[granted.code].message));
         const url = upstreamSocketUrl(granted.upstream.url, target.rawPathAndQuery);
         if (url === null) return client.close(POLICY, closeReason(UNSENDABLE));
         relay(client, { key: key!, target, upstream: granted.upstream, url, answerAuth: true, address, requestId });
@@ -363,11 +352,11 @@ const sendable = (code: number) => (code === 1000 || (code >= 1001 && code <= 10
 /** Close reasons are at most 123 bytes. */
 const closeReason = (text: string) => Buffer.from(text).subarray(0, 123).toString().replace(/\uFFFD$/, '');
 
-/** Answers an upgrade with a plain HTTP error (the FastAPI-style envelope) and hangs up. */
-function refuse(socket: Duplex, refusal: Refusal): void {
+/** Answers an upgrade with the catalog's error envelope, as any HTTP refusal, and hangs up. */
+function refuse(socket: Duplex, failure: Failure, requestId: string): void {
   if (socket.destroyed) return;
-  const body = JSON.stringify({ detail: refusal.detail, ...(refusal.requestId ? { request_id: refusal.requestId } : {}) });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' }[refusal.status] ?? 'Error';
-  const id = refusal.requestId ? `X-Request-Id: ${refusal.requestId}\r\n` : '';
-  socket.end(`HTTP/1.1 ${refusal.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${id}Connection: close\r\n\r\n${body}`);
+  const { status, message } = ERRORS[failure.code as ErrorCode];
+  const body = JSON.stringify({ detail: failure.detail ?? message, code: failure.code, request_id: requestId });
+  const retry = failure.retryAfter !== undefined ? `Retry-After: ${failure.retryAfter}\r\n` : '';
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\n${retry}Connection: close\r\n\r\n${body}`);
 }

@@ -5,13 +5,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { describeRequirement, type Requirement } from '../authz/requirements.js';
 import type { Clock } from '../clock.js';
 import type { Actor, OpContext } from '../domain/context.js';
-import type { AccountGrant } from '../domain/access/grants.js';
+import type { AccountGrant, AuthCore } from '../auth/core.js';
 import type { Services } from '../domain/services.js';
 import type { Result } from '../errors.js';
 import { ErrorBody } from './schemas.js';
 import { sendFailure } from './errors.js';
 import type { PublicUrl } from './public-url.js';
-import type { KeyThrottle } from './key-throttle.js';
 
 export interface AuthState {
   actor: Actor | null;
@@ -54,8 +53,8 @@ export interface RouteSpec {
 export interface RouteDeps {
   services: Services;
   clock: Clock;
-  /** Failed key authentications per client address (http/key-throttle.ts). */
-  keyThrottle: KeyThrottle;
+  /** Who a caller is and what it may do (auth/core.ts). */
+  auth: AuthCore;
   /** Where people reach Gatehouse, for links and the cookie's Secure flag (http/public-url.ts). */
   publicUrl: PublicUrl;
 }

@@ -89,7 +89,8 @@ describe('gateway websocket paths (issue 14, finding 5)', () => {
     fake.reset();
     const answer = await rawUpgrade(port, `/api/accounts/${owner.accountId}/workspaces/${wsId}${path}`, { authorization: `Bearer ${owner.key}`, 'x-request-id': 'bad-path' });
     expect(answer.status).toBe(400);
-    expect(JSON.parse(answer.body)).toEqual({ detail, request_id: 'bad-path' });
+    // The catalog's envelope, as any HTTP refusal: detail, code and request id.
+    expect(JSON.parse(answer.body)).toEqual({ detail, code: 'GATEWAY_BAD_PATH', request_id: 'bad-path' });
     // Nothing reached the upstream, under any path.
     await new Promise((r) => setTimeout(r, 50));
     expect(fake.upgrades).toEqual([]);

@@ -1,9 +1,9 @@
-// API keys: issuing them (the plaintext leaves only in the return value), authenticating a
-// presented key against the store, and a user's own keys.
-import { generateKey, hashKey, KEY_PREFIX, maskKey, parseKey, type KeyKind } from './key-format.js';
+// API keys: issuing them (the plaintext leaves only in the return value) and a user's own keys.
+// A presented key is authenticated by the auth core (auth/core.ts).
+import { generateKey, hashKey, maskKey, type KeyKind } from './key-format.js';
 import { fail, ok, type Result } from '../../errors.js';
 import { inTransaction, type Deps, type Tx } from '../deps.js';
-import { newId, type Actor, type OpContext } from '../context.js';
+import { newId, type OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import type { ApiKeysTable } from '../../store/schema.js';
 
@@ -72,73 +72,10 @@ export function checkExpiration(expiration: string | null | undefined, now: Date
   return ok(at.toISOString());
 }
 
-interface KeyHolder {
-  kind: KeyKind;
-  actor: Actor;
-  expiresAt: number | null;
-}
-
 export function apiKeyService(deps: Deps) {
-  const { store, clock } = deps;
-
-  /** The actor behind a key digest, with the key's expiration: one query (key joined with its holder). */
-  async function keyHolder(digest: string): Promise<KeyHolder | null> {
-    const row = await store.db
-      .selectFrom('api_keys as k')
-      .leftJoin('users as u', 'u.id', 'k.user_id')
-      .leftJoin('bots as b', 'b.id', 'k.bot_id')
-      .select([
-        'k.id as key_id', 'k.expiration', 'u.id as user_id', 'u.actor_id as user_actor_id', 'u.handle',
-        'b.id as bot_id', 'b.actor_id as bot_actor_id', 'b.name as bot_name', 'b.account_id',
-      ])
-      .where('k.key_hash', '=', digest)
-      .executeTakeFirst();
-    if (!row) return null;
-    const expiresAt = row.expiration ? Date.parse(row.expiration) : null;
-    if (row.user_id && row.user_actor_id && row.handle !== null) {
-      return { kind: 'user', expiresAt, actor: { type: 'user', id: row.user_id, actorId: row.user_actor_id, name: row.handle, accountId: null, apiKeyId: row.key_id } };
-    }
-    if (row.bot_id && row.bot_actor_id && row.bot_name !== null) {
-      return { kind: 'bot', expiresAt, actor: { type: 'bot', id: row.bot_id, actorId: row.bot_actor_id, name: row.bot_name, accountId: row.account_id, apiKeyId: row.key_id } };
-    }
-    return null;
-  }
-
-  /** The holder's actor while the key is unexpired and of the kind presented (a pnb_ key is a service account's). */
-  function holderActor(holder: KeyHolder, kind: KeyKind): Actor | null {
-    if (holder.expiresAt !== null && holder.expiresAt <= clock.now().getTime()) return null;
-    return holder.kind === kind ? holder.actor : null;
-  }
-
-  /**
-   * `authenticate` without waiting: the actor, or null, when the cache knows the key (undefined
-   * when only the store can tell). Only a key that passed parseKey is ever cached under its
-   * digest, so a hit needs no format check: its kind is its prefix.
-   */
-  function authenticateCached(presented: string, digest: string): Actor | null | undefined {
-    store.cache.poll();
-    const holder = store.cache.peek<KeyHolder>('key', digest);
-    if (holder === undefined) return undefined;
-    return holderActor(holder, presented.startsWith(KEY_PREFIX.bot) ? 'bot' : 'user');
-  }
+  const { store } = deps;
 
   return {
-    /**
-     * The actor a presented key stands for, or null. A malformed key or a bad checksum is refused
-     * before the store is asked; the store answers only for a key that is unexpired at `now`.
-     * `digest` is hashKey(presented), when the caller has it already.
-     */
-    async authenticate(presented: string, digest = hashKey(presented)): Promise<Actor | null> {
-      const cached = authenticateCached(presented, digest);
-      if (cached !== undefined) return cached;
-      const kind = parseKey(presented);
-      if (!kind) return null;
-      const holder = await store.cache.through('key', digest, () => keyHolder(digest));
-      return holder ? holderActor(holder, kind) : null;
-    },
-
-    authenticateCached,
-
     async createUserKey(
       ctx: OpContext,
       userId: string,

@@ -4,7 +4,7 @@ import { fail, ok, type Result } from '../../errors.js';
 import { inTransaction, parseJsonColumn, type Deps } from '../deps.js';
 import type { Actor, OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
-import { ACTS_AS_WORKSPACE_OWNER, cachedAccountGrant, cachedWorkspaceScopes } from '../access/grants.js';
+import { ACTS_AS_WORKSPACE_OWNER } from '../../authz/permissions.js';
 import { SELF_HOSTED_PLAN } from '../accounts/service.js';
 import { normalizeEmail } from './create.js';
 import { emailChangeService, recordEmailChange, type EmailChangeRequest } from './email-change.js';
@@ -71,9 +71,6 @@ const toUser = ({ password_hash: _hash, ...row }: UsersTable): User => ({
   personal_account_id: null,
   settings: parseJsonColumn<Record<string, unknown>>(row.settings, {}),
 });
-
-/** Where the sorted answer of myWorkspaceScopes is cached. */
-const myScopesEntry = (workspaceId: string, actorId: string) => `${workspaceId}/${actorId}`;
 
 export function userService(deps: Deps) {
   const { store } = deps;
@@ -198,34 +195,6 @@ export function userService(deps: Deps) {
       return rows
         .filter((r) => r.access_id !== null || parseJsonColumn<string[]>(r.permissions, []).includes(ACTS_AS_WORKSPACE_OWNER))
         .map(({ permissions: _p, access_id: _a, ...w }) => ({ ...w, workspace_description: w.workspace_description ?? '' }));
-    },
-
-    /**
-     * myWorkspaceScopes' answer when the cache holds it (a request then needs no promise); else
-     * undefined. Only found scopes are ever cached: "not found" always asks the store.
-     */
-    knownWorkspaceScopes(actor: Actor, workspaceId: string): string[] | undefined {
-      return actor.actorId ? store.cache.peek<string[]>('my-scopes', myScopesEntry(workspaceId, actor.actorId)) : undefined;
-    },
-
-    async myWorkspaceScopes(actor: Actor, workspaceId: string): Promise<Result<string[]>> {
-      // Asked on every start of a Prefect client: the sorted answer itself is kept in the cache.
-      const actorId = actor.actorId;
-      const scopes = actorId
-        ? await store.cache.through('my-scopes', myScopesEntry(workspaceId, actorId), async () => {
-            const workspace = await store.db.selectFrom('workspaces').select(['id', 'account_id']).where('id', '=', workspaceId).executeTakeFirst();
-            if (!workspace) return null;
-            const grant = await cachedAccountGrant(store, workspace.account_id, actorId);
-            const found = await cachedWorkspaceScopes(store, workspace.account_id, workspaceId, actorId, grant);
-            return found ? [...found].sort() : null;
-          })
-        : null;
-      return scopes ? ok(scopes) : fail('NOT_FOUND', 'Workspace not found');
-    },
-
-    async myAccountPermissions(actor: Actor, accountId: string): Promise<Result<string[]>> {
-      const grant = actor.actorId ? await cachedAccountGrant(store, accountId, actor.actorId) : null;
-      return grant ? ok([...grant.permissions].sort()) : fail('NOT_FOUND', 'Account not found');
     },
   };
 }

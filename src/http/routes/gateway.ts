@@ -5,13 +5,13 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AUTHENTICATED, workspace } from '../../authz/requirements.js';
-import { scopesInWorkspace } from '../../domain/access/grants.js';
 import type { Services } from '../../domain/services.js';
 import type { Store } from '../../store/store.js';
 import { ERRORS } from '../../errors.js';
 import { decide, parseGatewayUri, type GatewayTarget } from '../../gateway/authorize.js';
 import { createForwarder, downstreamResponseHeaders, locationRewriter, SMALL_BODY, upstreamRequestHeaders, type Forwarder } from '../../gateway/proxy.js';
-import { constantTimeEqual } from '../../domain/secrets.js';
+import { csrfHolds } from '../../auth/credentials.js';
+import type { AuthCore } from '../../auth/core.js';
 import { opContext, respond, type RouteDeps, type RouteSpec } from '../route.js';
 import { idParams, Nullable, Timestamp } from '../schemas.js';
 import { sendError } from '../errors.js';
@@ -33,7 +33,8 @@ const GatewayBody = Type.Object(
 
 type Params = { account_id: string; workspace_id: string };
 
-export function gatewayRoutes({ services, clock }: RouteDeps, store: Store): RouteSpec[] {
+export function gatewayRoutes(deps: RouteDeps): RouteSpec[] {
+  const { services, clock } = deps;
   const tags = ['Gateway'];
   const base = '/api/accounts/:account_id/workspaces/:workspace_id/gateway';
   return [
@@ -86,12 +87,11 @@ export function gatewayRoutes({ services, clock }: RouteDeps, store: Store): Rou
         { additionalProperties: false },
       ),
       response: { 204: Type.Null() },
-      handler: async (req, reply) => forwardAuth(req, reply, store),
+      handler: async (req, reply) => forwardAuth(req, reply, deps.auth),
     },
   ];
 }
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const header = (req: FastifyRequest, ...names: string[]) => {
   for (const name of names) {
     const value = req.headers[name];
@@ -100,7 +100,7 @@ const header = (req: FastifyRequest, ...names: string[]) => {
   return undefined;
 };
 
-async function forwardAuth(req: FastifyRequest, reply: FastifyReply, store: Store) {
+async function forwardAuth(req: FastifyRequest, reply: FastifyReply, auth: AuthCore) {
   // nginx sets X-Original-*, Traefik X-Forwarded-*; a proxy passes the caller's other headers on,
   // so a pair the caller made up could sit beside the proxy's: two pairs must agree.
   const original = { method: header(req, 'x-original-method')?.toUpperCase(), uri: header(req, 'x-original-uri') };
@@ -122,14 +122,8 @@ async function forwardAuth(req: FastifyRequest, reply: FastifyReply, store: Stor
     return sendError(req, reply, 'FORBIDDEN', 'The URI names another workspace than the authorize URL');
   }
   // A browser session authorizing a change must carry its CSRF token, as on Gatehouse's own routes.
-  if (req.auth.sessionId && !SAFE_METHODS.has(method)) {
-    const sent = req.headers['x-csrf-token'];
-    if (typeof sent !== 'string' || !req.auth.csrfToken || !constantTimeEqual(sent, req.auth.csrfToken)) {
-      return sendError(req, reply, 'CSRF_FAILED');
-    }
-  }
-  const actorId = req.auth.actor?.actorId;
-  const scopes = actorId ? await scopesInWorkspace(store, target.value.accountId, target.value.workspaceId, actorId) : null;
+  if (req.auth.sessionId && !csrfHolds(method, req.headers['x-csrf-token'], req.auth.csrfToken)) return sendError(req, reply, 'CSRF_FAILED');
+  const scopes = req.auth.actor ? await auth.workspaceScopes(req.auth.actor, target.value.accountId, target.value.workspaceId) : null;
   // Forward-auth can only answer 2xx, 401 or 403: no access to the workspace is a 403 here.
   if (!scopes) return sendError(req, reply, 'FORBIDDEN', 'You have no access to this workspace');
   const verdict = decide({ method, apiPath: target.value.apiPath, query: target.value.query, scopes, body: 'unseen' });

@@ -5,7 +5,7 @@ import { account, PUBLIC } from '../../authz/requirements.js';
 import { MAX_PASSWORD_LENGTH } from '../../domain/secrets.js';
 import { opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
 import { filterBody, idParams, Timestamp, Uuid } from '../schemas.js';
-import { resolveCaller } from '../auth.js';
+import { identifyCaller } from '../auth.js';
 import { clientInfo, sessionBody, setSessionCookie } from '../session-cookie.js';
 import { sendWithin, type Mailer } from '../../mail/mailer.js';
 
@@ -44,7 +44,7 @@ const Accepted = Type.Object({ account_id: Uuid, user_id: Uuid, csrf_token: Type
 
 type Params = { account_id: string; invitation_id: string };
 
-export function invitationRoutes({ services, clock, keyThrottle, publicUrl }: RouteDeps, options: { mailer?: Mailer | null }): RouteSpec[] {
+export function invitationRoutes({ services, clock, auth, publicUrl }: RouteDeps, options: { mailer?: Mailer | null }): RouteSpec[] {
   const tags = ['Invitations'];
   const base = '/api/accounts/:account_id/invitations';
   return [
@@ -158,7 +158,7 @@ export function invitationRoutes({ services, clock, keyThrottle, publicUrl }: Ro
       response: { 200: Accepted },
       handler: async (req, reply) => {
         // The link is public; who is signed in (if anyone) decides whether an existing user may accept.
-        await resolveCaller(req, services, keyThrottle);
+        await identifyCaller(req, auth);
         const { invitation_id } = req.params as Params;
         const result = await services.invitations.accept(
           invitation_id,

@@ -5,7 +5,7 @@ import { AUTHENTICATED } from '../../authz/requirements.js';
 import { respond, sendCachedJson, type RouteDeps, type RouteSpec } from '../route.js';
 import { ApiKeyMasked, idParams, Uuid } from '../schemas.js';
 import { UserSchema } from './users.js';
-import { ok } from '../../errors.js';
+import { ok, type Result } from '../../errors.js';
 
 const MyWorkspace = Type.Object({
   account_id: Uuid,
@@ -31,7 +31,7 @@ const MyAccount = Type.Object({
   annual_self_serve_enabled: Type.Boolean(),
 });
 
-export function meRoutes({ services }: RouteDeps): RouteSpec[] {
+export function meRoutes({ services, auth }: RouteDeps): RouteSpec[] {
   const tags = ['Me'];
   return [
     {
@@ -70,7 +70,7 @@ export function meRoutes({ services }: RouteDeps): RouteSpec[] {
       params: idParams('account_id'),
       response: { 200: Type.Array(Type.String()) },
       handler: async (req, reply) =>
-        respond(req, reply, await services.users.myAccountPermissions(req.auth.actor!, (req.params as { account_id: string }).account_id)),
+        respond(req, reply, await auth.myAccountPermissions(req.auth.actor!, (req.params as { account_id: string }).account_id)),
     },
     {
       method: 'GET',
@@ -84,12 +84,11 @@ export function meRoutes({ services }: RouteDeps): RouteSpec[] {
       handler: (req, reply) => {
         const actor = req.auth.actor!;
         const workspaceId = (req.params as { workspace_id: string }).workspace_id;
-        const known = services.users.knownWorkspaceScopes(actor, workspaceId);
-        if (known) {
-          sendCachedJson(reply, known);
-          return undefined;
-        }
-        return services.users.myWorkspaceScopes(actor, workspaceId).then((result) => (result.ok ? sendCachedJson(reply, result.value) : respond(req, reply, result)));
+        const answer = (result: Result<string[]>) => (result.ok ? sendCachedJson(reply, result.value) : respond(req, reply, result));
+        const scopes = auth.myWorkspaceScopes(actor, workspaceId);
+        if (scopes instanceof Promise) return scopes.then(answer);
+        answer(scopes);
+        return undefined;
       },
     },
     {

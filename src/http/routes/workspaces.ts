@@ -1,7 +1,7 @@
 // `/api/accounts/{account_id}/workspaces`: create, list what the caller can reach, read, update, delete.
 import { Type } from '@sinclair/typebox';
 import { account, workspace } from '../../authz/requirements.js';
-import { ACTS_AS_WORKSPACE_OWNER } from '../../domain/access/grants.js';
+import { ACTS_AS_WORKSPACE_OWNER } from '../../authz/permissions.js';
 import { anyOf, opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
 import { AnyOfStrings, Description, filterBody, Handle, idParams, Name, Nullable, Timestamp, Uuid } from '../schemas.js';
 

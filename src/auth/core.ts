@@ -1,0 +1,240 @@
+// The authentication core: who a caller is, and whether it may do what it asks. Every door is a
+// thin adapter over it: Gatehouse's own routes (http/auth.ts), the gateway's HTTP proxy and
+// forward-auth, its websockets (gateway/), and any later one.
+//
+// A request goes:  credential → authenticate (throttle, key cache, store) → grants (cache, store)
+//                  → authz/evaluate(requirement, grants) → allow, or a Failure from the catalog.
+//
+// A credential is parsed, hashed, throttled and looked up once. What the cache holds is answered
+// without a promise (the common case: a worker's key, over and over); only a miss waits for the
+// store, and it goes on from where the cache stopped. Every answer is trusted only as the store's
+// coherence allows (cache/auth-cache.ts): once a revoking call has returned, no process uses what
+// it revoked.
+import { evaluate, type Grants, type Requirement } from '../authz/requirements.js';
+import { fail, ok, type Failure, type Result } from '../errors.js';
+import type { Clock } from '../clock.js';
+import type { Actor } from '../domain/context.js';
+import type { Store } from '../store/store.js';
+import { hashKey, KEY_PREFIX, parseKey, type KeyKind } from '../domain/api-keys/key-format.js';
+import { bearerKey, csrfHolds } from './credentials.js';
+import { loadAccountGrant, loadWorkspaceAccount, loadWorkspaceScopes, type AccountGrant } from './grants.js';
+import { loadKeyHolder, type KeyHolder } from './keys.js';
+import type { KeyThrottle } from './key-throttle.js';
+
+export type { AccountGrant } from './grants.js';
+
+/** A value now, or later: the cache answers now, the store later. */
+export type Maybe<T> = T | Promise<T>;
+
+/** `next(value)`, without a promise when `value` is not one. (Not named `then`: a module exporting `then` is a thenable to import().) */
+export function andThen<T, U>(value: Maybe<T>, next: (value: T) => Maybe<U>): Maybe<U> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}
+
+/** What a request presents, read by its door. */
+export interface Presented {
+  /** The Authorization header as sent (a string, or undefined). */
+  authorization: unknown;
+  /** The session cookie's token; read only when no Authorization header was sent. */
+  sessionToken: () => string | null | undefined;
+  method: string;
+  /** The X-CSRF-Token header as sent. */
+  csrfToken: unknown;
+  /** The client's address (for the throttle of failed keys). */
+  address: string;
+}
+
+export interface Caller {
+  actor: Actor;
+  /** Set when the caller signed in with a session cookie rather than a key. */
+  sessionId: string | null;
+  csrfToken: string | null;
+}
+
+export interface Decision extends Caller {
+  /** The caller's grant in `{account_id}`, when the requirement reads one. */
+  account: AccountGrant | null;
+  /** The caller's scopes in `{workspace_id}`, when the requirement reads them. */
+  scopes: ReadonlySet<string> | null;
+}
+
+/** A route's path parameters that name what it acts on. */
+export interface Target {
+  account_id?: string;
+  workspace_id?: string;
+  user_id?: string;
+}
+
+export interface SessionLookup {
+  authenticate(token: string): Promise<Caller | null>;
+}
+
+export interface AuthCoreDeps {
+  store: Store;
+  clock: Clock;
+  throttle: KeyThrottle;
+  sessions: SessionLookup;
+}
+
+const TOO_MANY_BAD_KEYS = 'Too many requests with invalid API keys from this address; wait and try again';
+
+export function authCore({ store, clock, throttle, sessions }: AuthCoreDeps) {
+  const { cache } = store;
+
+  /** The trusted cache entry, else the store's answer through the cache. */
+  function cached<V>(kind: string, entry: string, load: () => Promise<V>): Maybe<V> {
+    const hit = cache.peek<V>(kind, entry);
+    return hit !== undefined ? hit : cache.through(kind, entry, load);
+  }
+
+  /** The holder's actor while the key is unexpired and of the kind presented (a pnb_ key is a service account's). */
+  function holderActor(holder: KeyHolder | null, kind: KeyKind): Actor | null {
+    if (!holder || holder.kind !== kind) return null;
+    return holder.expiresAt !== null && holder.expiresAt <= clock.now().getTime() ? null : holder.actor;
+  }
+
+  /** Notes the outcome for the throttle and answers it. */
+  function settle(address: string, digest: string, actor: Actor | null): Result<Actor> {
+    if (!actor) {
+      throttle.failed(address);
+      return fail('UNAUTHENTICATED');
+    }
+    throttle.succeeded(address, digest);
+    return ok(actor);
+  }
+
+  /**
+   * The actor behind a presented key. An address that has sent too many bad keys is answered 429
+   * before any lookup, unless this key already worked from it. A malformed key or a bad checksum
+   * is refused before the store is asked. Only a key that passed parseKey is ever cached under its
+   * digest, so a cache hit needs no format check: its kind is its prefix.
+   */
+  function authenticateKey(key: string, address: string): Maybe<Result<Actor>> {
+    const digest = hashKey(key);
+    const wait = throttle.retryAfter(address, digest);
+    if (wait !== null) return { ok: false, code: 'RATE_LIMITED', detail: TOO_MANY_BAD_KEYS, retryAfter: wait };
+    cache.poll();
+    const hit = cache.peek<KeyHolder>('key', digest);
+    if (hit !== undefined) return settle(address, digest, holderActor(hit, key.startsWith(KEY_PREFIX.bot) ? 'bot' : 'user'));
+    const kind = key ? parseKey(key) : null;
+    if (!kind) return settle(address, digest, null);
+    return cache.through('key', digest, () => loadKeyHolder(store.db, digest)).then((holder) => settle(address, digest, holderActor(holder, kind)));
+  }
+
+  /**
+   * Who is calling: a Bearer key when an Authorization header is sent (a bad one is never rescued
+   * by a cookie), else a session cookie, else nobody (ok(null)). A state-changing request made with
+   * a cookie must carry the session's CSRF token.
+   */
+  function identify(presented: Presented): Maybe<Result<Caller | null>> {
+    const key = bearerKey(presented.authorization);
+    if (key !== null) {
+      return andThen(authenticateKey(key, presented.address), (outcome) => (outcome.ok ? ok({ actor: outcome.value, sessionId: null, csrfToken: null }) : outcome));
+    }
+    const token = presented.sessionToken();
+    if (!token) return ok(null);
+    return sessions.authenticate(token).then((session) => {
+      if (!session) return ok(null);
+      return csrfHolds(presented.method, presented.csrfToken, session.csrfToken) ? ok(session) : fail('CSRF_FAILED');
+    });
+  }
+
+  const grantEntry = (accountId: string, actorId: string) => `${accountId}/${actorId}`;
+  const scopesEntry = (accountId: string, workspaceId: string, actorId: string) => `${accountId}/${workspaceId}/${actorId}`;
+
+  /** The actor's grant in an account: its role and that role's permissions; null without one. */
+  function accountGrant(actorId: string, accountId: string): Maybe<AccountGrant | null> {
+    return cached('grant', grantEntry(accountId, actorId), () => loadAccountGrant(store.db, accountId, actorId));
+  }
+
+  /** The actor's scopes in a workspace of an account; null without access (or no such workspace). */
+  function workspaceScopes(actorId: string, accountId: string, workspaceId: string, account: AccountGrant | null): Maybe<ReadonlySet<string> | null> {
+    if (!account) return null;
+    return cached('scopes', scopesEntry(accountId, workspaceId, actorId), () => loadWorkspaceScopes(store.db, accountId, workspaceId, actorId, account));
+  }
+
+  /** What the requirement reads of the caller's grants: the account's, then the workspace's. */
+  function grantsFor(actor: Actor, requirement: Requirement, target: Target): Maybe<{ account: AccountGrant | null; scopes: ReadonlySet<string> | null }> {
+    const { actorId } = actor;
+    const accountId = target.account_id;
+    if (!actorId || !accountId || (requirement.kind !== 'account' && requirement.kind !== 'workspace')) return { account: null, scopes: null };
+    return andThen(accountGrant(actorId, accountId), (account) => {
+      const workspaceId = target.workspace_id;
+      if (requirement.kind !== 'workspace' || !workspaceId) return { account, scopes: null };
+      return andThen(workspaceScopes(actorId, accountId, workspaceId, account), (scopes) => ({ account, scopes }));
+    });
+  }
+
+  /** The requirement's verdict on what the caller holds: allowed, or the catalog's refusal. */
+  function conclude(requirement: Requirement, caller: Caller, held: { account: AccountGrant | null; scopes: ReadonlySet<string> | null }, target: Target): Result<Decision> {
+    const { actor } = caller;
+    const grants: Grants = { authenticated: true };
+    const named = Boolean(actor.actorId && target.account_id);
+    if (requirement.kind === 'self') grants.isSelf = actor.type === 'user' && actor.id === target.user_id;
+    if (named && (requirement.kind === 'account' || requirement.kind === 'workspace')) grants.accountPermissions = held.account?.permissions ?? null;
+    if (named && requirement.kind === 'workspace' && target.workspace_id) grants.workspaceScopes = held.scopes;
+    const decision = evaluate(requirement, grants);
+    if (decision === 'allow') return ok({ ...caller, ...held });
+    return refusal(requirement, decision);
+  }
+
+  return {
+    authenticateKey,
+    identify,
+
+    /**
+     * The whole decision for a route: who is calling, what it holds where the route acts, and
+     * whether the route's requirement allows it. Without a promise when the cache knows it all.
+     */
+    authorize(requirement: Requirement, presented: Presented, target: Target): Maybe<Result<Decision>> {
+      return andThen(identify(presented), (identified) => {
+        if (!identified.ok) return identified;
+        const caller = identified.value;
+        if (!caller) return fail('UNAUTHENTICATED');
+        return andThen(grantsFor(caller.actor, requirement, target), (held) => conclude(requirement, caller, held, target));
+      });
+    },
+
+    /** The actor's scopes in a workspace (the gateway's question): null without access. */
+    workspaceScopes(actor: Actor, accountId: string, workspaceId: string): Maybe<ReadonlySet<string> | null> {
+      const { actorId } = actor;
+      if (!actorId) return null;
+      return andThen(accountGrant(actorId, accountId), (account) => workspaceScopes(actorId, accountId, workspaceId, account));
+    },
+
+    /**
+     * The actor's scopes in a workspace named by its id alone, sorted: asked on every start of a
+     * Prefect client, so the answer itself is kept. "Not found" always asks the store.
+     */
+    myWorkspaceScopes(actor: Actor, workspaceId: string): Maybe<Result<string[]>> {
+      const { actorId } = actor;
+      if (!actorId) return fail('NOT_FOUND', 'Workspace not found');
+      const sorted = cached('my-scopes', `${workspaceId}/${actorId}`, async () => {
+        const accountId = await loadWorkspaceAccount(store.db, workspaceId);
+        if (!accountId) return null;
+        const scopes = await workspaceScopes(actorId, accountId, workspaceId, await accountGrant(actorId, accountId));
+        return scopes ? [...scopes].sort() : null;
+      });
+      return andThen(sorted, (scopes) => (scopes ? ok(scopes) : fail('NOT_FOUND', 'Workspace not found')));
+    },
+
+    /** The actor's account permissions, sorted. */
+    myAccountPermissions(actor: Actor, accountId: string): Maybe<Result<string[]>> {
+      if (!actor.actorId) return fail('NOT_FOUND', 'Account not found');
+      return andThen(accountGrant(actor.actorId, accountId), (grant) => (grant ? ok([...grant.permissions].sort()) : fail('NOT_FOUND', 'Account not found')));
+    },
+  };
+}
+
+export type AuthCore = ReturnType<typeof authCore>;
+
+/** The refusal for an evaluate() verdict other than allow. */
+function refusal(requirement: Requirement, decision: Exclude<ReturnType<typeof evaluate>, 'allow'>): Failure {
+  if (decision === 'unauthenticated') return fail('UNAUTHENTICATED');
+  if (decision === 'not_found') {
+    const what = requirement.kind === 'workspace' ? 'Workspace' : requirement.kind === 'self' ? 'User' : 'Account';
+    return fail('NOT_FOUND', `${what} not found`);
+  }
+  const needed = requirement.kind === 'account' ? `account permission \`${requirement.permission}\`` : `workspace scope \`${(requirement as { scope: string }).scope}\``;
+  return fail('FORBIDDEN', `You do not have the ${needed} this action needs; ask an account Owner or Admin`);
+}
