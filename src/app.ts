@@ -65,6 +65,8 @@ export interface AppOptions {
   /** Gateway: how long to wait to connect to a workspace's Prefect server, and for its answer. */
   upstreamConnectTimeoutMs?: number;
   upstreamResponseTimeoutMs?: number;
+  /** How long POST .../gateway/check waits for the upstream (default 5 s); tests use a short one. */
+  upstreamCheckTimeoutMs?: number;
   /** Failed key authentications one client address may make per minute before 429 (default 30). */
   keyFailureLimit?: number;
   /** How often an open gateway websocket's access is checked again (default 5 s). */
@@ -191,7 +193,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...sessionRoutes(deps),
     ...setupRoutes(deps),
     ...invitationRoutes(deps, { mailer: options.mailer ?? null }),
-    ...gatewayRoutes(deps),
+    ...gatewayRoutes(deps, { checkTimeoutMs: options.upstreamCheckTimeoutMs }),
   ];
   registerRoutes(server, routes);
   const upstreamTimeouts = {

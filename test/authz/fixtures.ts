@@ -3,6 +3,8 @@
 // goes through the domain services (the one write path); only account memberships are written
 // straight to the store, to give a caller an exact role in one step.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startHarness, type Harness } from '../support/harness.js';
 import { ACCOUNT_ROLE_IDS } from '../../src/authz/permissions.js';
 import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
@@ -68,6 +70,15 @@ const unique = (prefix: string) => `${prefix}-${++counter}-${randomBytes(2).toSt
 function unwrap<T>(what: string, result: Result<T>): T {
   if (!result.ok) throw new Error(`fixture: ${what} failed: ${result.code} ${result.detail ?? ''}`);
   return result.value;
+}
+
+/** A port on this machine that nothing listens on (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 const ctx = (h: Harness): OpContext => ({ actor: SYSTEM_ACTOR, requestId: null, now: h.clock.now() });
@@ -348,6 +359,11 @@ export const PREPARE: Record<string, Prepare> = {
   },
   [`PATCH ${WS}`]: async () => ({ body: { description: 'changed by the matrix' } }),
   [`PUT ${WS}/gateway`]: async () => ({ body: { upstream_url: 'http://prefect.invalid:4200/api', upstream_auth_string: 'matrix:secret' } }),
+  // W forwards to a port nothing listens on: the check answers 200 (reachable: false) at once.
+  [`POST ${WS}/gateway/check`]: async (w) => {
+    unwrap('set gateway', await w.h.app.services.gateways.set(ctx(w.h), w.a.account_id, w.a.workspace_id, { upstream_url: `http://127.0.0.1:${await closedPort()}/api` }));
+    return {};
+  },
   // A workspace every caller reaches exactly as it reaches W, to be deleted instead of W.
   [`DELETE ${WS}`]: async (w) => {
     const id = await newWorkspace(w.h, w.a.account_id);

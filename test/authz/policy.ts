@@ -169,6 +169,8 @@ export const POLICY: Record<string, PolicyRow> = {
   [`GET ${WS}/gateway`]: inWorkspace(200, W_SETTINGS_VIEWERS),
   [`PUT ${WS}/gateway`]: inWorkspace(200, W_DELETERS),
   [`DELETE ${WS}/gateway`]: inWorkspace(204, W_DELETERS),
+  // Asking the upstream whether it answers tells no more than reading the setting.
+  [`POST ${WS}/gateway/check`]: inWorkspace(200, W_SETTINGS_VIEWERS),
   'GET /api/gateway/authorize': { visible: 'any_key', success: 403, code: 'FORBIDDEN' },
 
   // Signing in needs no credentials and ignores any sent; the world has an account, so first-run

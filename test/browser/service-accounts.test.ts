@@ -33,8 +33,14 @@ describe('service accounts in the browser', () => {
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
     await page.getByRole('button', { name: 'Create account' }).click();
-    await page.getByRole('heading', { name: 'Service Accounts', level: 1 }).waitFor();
+    // The Owner is told how the CLI signs in: with an API key from My API keys, not the password.
+    await page.getByRole('heading', { name: 'Gatehouse is set up' }).waitFor();
     await statusSays(page, /Account Acme Data created/);
+    expect(await page.getByRole('link', { name: 'My API keys' }).getAttribute('href')).toBe('/my-api-keys');
+    expect(await page.getByTestId('gatehouse-login-command').inputValue()).toBe(`gatehouse login --url ${h.baseUrl} --key YOUR_API_KEY`);
+    expect(page.url()).toBe(`${h.baseUrl}/setup`);
+    await page.getByRole('button', { name: 'Continue to Gatehouse' }).click();
+    await page.getByRole('heading', { name: 'Service Accounts', level: 1 }).waitFor();
 
     // Signing out and back in with the password set on the setup page.
     await page.getByRole('button', { name: 'Sign out' }).click();

@@ -6,11 +6,17 @@ import { inTransaction, type Deps } from '../deps.js';
 import type { OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { heldKeyIds, seal, sealedKeyId, unseal, type SecretKeyring } from './sealed.js';
+import { checkUpstream, type UpstreamCheck } from './check.js';
 
 export interface GatewaySetting {
   upstream_url: string | null;
   has_upstream_auth_string: boolean;
   updated: string | null;
+}
+
+/** What a save answers: the setting as stored, and what about it looks like a slip. */
+export interface SavedGatewaySetting extends GatewaySetting {
+  warnings: string[];
 }
 
 export interface GatewayInput {
@@ -50,7 +56,22 @@ export function normalizeUpstreamUrl(text: string): Result<string> {
     return fail('VALIDATION_FAILED', 'Put the credential in upstream_auth_string, not in upstream_url (the URL is shown to readers)');
   }
   if (url.search || url.hash) return fail('VALIDATION_FAILED', 'upstream_url must not have a query or a fragment');
-  return ok(`${url.origin}${url.pathname.replace(/\/+$/, '')}`);
+  // `http://prefect:4200//api/` is `http://prefect:4200/api`: the proxy puts Prefect paths right after it.
+  return ok(`${url.origin}${url.pathname.replace(/\/{2,}/g, '/').replace(/\/+$/, '')}`);
+}
+
+/**
+ * What looks like a slip in a stored upstream URL. Prefect serves its API under /api (a proxy in
+ * front may move it, e.g. to /prefect/api), so a path that does not end with /api is allowed but
+ * usually means requests will reach Prefect's web page rather than its API.
+ */
+export function upstreamWarnings(storedUrl: string): string[] {
+  const path = new URL(storedUrl).pathname;
+  if (path === '/api' || path.endsWith('/api')) return [];
+  return [
+    `Prefect's API is usually served at /api; requests will go to ${storedUrl}/flows/… and the like. ` +
+      `If that is not where this Prefect server serves its API, set ${storedUrl}/api instead (Check connection tells whether Prefect answers).`,
+  ];
 }
 
 /** Why a process may not serve this database with its keys, in words that say what to do. */
@@ -122,7 +143,7 @@ export function gatewayService(deps: Deps, keys: SecretKeyring) {
       };
     },
 
-    async set(ctx: OpContext, accountId: string, workspaceId: string, input: GatewayInput): Promise<Result<GatewaySetting>> {
+    async set(ctx: OpContext, accountId: string, workspaceId: string, input: GatewayInput): Promise<Result<SavedGatewaySetting>> {
       const url = normalizeUpstreamUrl(input.upstream_url);
       if (!url.ok) return url;
       const auth = input.upstream_auth_string;
@@ -153,7 +174,7 @@ export function gatewayService(deps: Deps, keys: SecretKeyring) {
           targetId: workspaceId,
           details: { upstream_url: url.value, upstream_auth_string: auth === undefined ? 'kept' : auth === null ? 'removed' : 'set' },
         });
-        return ok({ upstream_url: url.value, has_upstream_auth_string: sealed !== null, updated: now });
+        return ok({ upstream_url: url.value, has_upstream_auth_string: sealed !== null, updated: now, warnings: upstreamWarnings(url.value) });
       }, { onUniqueViolation: fail('CONCURRENT_CHANGE'), onForeignKeyViolation: fail('NOT_FOUND', 'Workspace not found') });
       return result;
     },
@@ -240,6 +261,24 @@ export function gatewayService(deps: Deps, keys: SecretKeyring) {
         await tx.insertInto('sealing_key').values({ slot: SLOT, key_id: secretKey.id, updated: now }).onConflict((oc) => oc.column('slot').doUpdateSet({ key_id: secretKey.id, updated: now })).execute();
         return ok(report);
       });
+    },
+
+    /**
+     * Asks the workspace's Prefect server whether it answers, with the stored credential (check.ts).
+     * Reads the stored row, not the cache: the check is about what was just saved.
+     */
+    async check(workspaceId: string, options: { timeoutMs: number }): Promise<Result<UpstreamCheck>> {
+      const lookup = await lookUpstream(workspaceId);
+      if (!lookup.ok) return fail(lookup.reason === 'credential_unreadable' ? 'UPSTREAM_CREDENTIAL_UNREADABLE' : 'GATEWAY_NOT_CONFIGURED');
+      const names = await store.db
+        .selectFrom('workspaces as w')
+        .innerJoin('accounts as a', 'a.id', 'w.account_id')
+        .select(['a.handle as account', 'w.handle as workspace'])
+        .where('w.id', '=', workspaceId)
+        .executeTakeFirst();
+      const target = names ? `${names.account}/${names.workspace}` : 'ACCOUNT/WORKSPACE';
+      const url = `${lookup.upstream.url.origin}${lookup.upstream.url.pathname === '/' ? '' : lookup.upstream.url.pathname}`;
+      return ok(await checkUpstream(lookup.upstream, { timeoutMs: options.timeoutMs, setCredentialHint: `gatehouse workspace set ${target} --upstream ${url} --upstream-auth-string-stdin` }));
     },
 
     /** The upstream of a workspace, with its credential opened, for the proxy: asked on every proxied request, so cached like keys. */

@@ -23,6 +23,24 @@ const GatewaySchema = Type.Object({
   updated: Nullable(Timestamp),
 });
 
+const SavedGatewaySchema = Type.Object({
+  upstream_url: Nullable(Type.String()),
+  has_upstream_auth_string: Type.Boolean(),
+  updated: Nullable(Timestamp),
+  warnings: Type.Array(Type.String(), { description: 'What looks like a slip in the URL (a path that does not end with /api); empty when nothing does' }),
+});
+
+const UpstreamCheckSchema = Type.Object({
+  reachable: Type.Boolean({ description: "Prefect's API answered at the upstream URL and took the stored credential (or needed none)" }),
+  status_code: Nullable(Type.Integer({ description: 'The HTTP status of the answer the detail is about; null when none came' })),
+  elapsed_ms: Type.Number(),
+  upstream_url: Type.String(),
+  detail: Type.String({ description: 'What happened, and what to do about it' }),
+});
+
+/** How long the connection check waits for the upstream, both requests together. */
+export const UPSTREAM_CHECK_TIMEOUT_MS = 5_000;
+
 const GatewayBody = Type.Object(
   {
     upstream_url: Type.String({ minLength: 1, maxLength: 2048 }),
@@ -33,7 +51,7 @@ const GatewayBody = Type.Object(
 
 type Params = { account_id: string; workspace_id: string };
 
-export function gatewayRoutes(deps: RouteDeps): RouteSpec[] {
+export function gatewayRoutes(deps: RouteDeps, options: { checkTimeoutMs?: number } = {}): RouteSpec[] {
   const { services, clock } = deps;
   const tags = ['Gateway'];
   const base = '/api/accounts/:account_id/workspaces/:workspace_id/gateway';
@@ -56,7 +74,7 @@ export function gatewayRoutes(deps: RouteDeps): RouteSpec[] {
       tags,
       params: idParams('account_id', 'workspace_id'),
       body: GatewayBody,
-      response: { 200: GatewaySchema },
+      response: { 200: SavedGatewaySchema },
       handler: async (req, reply) => {
         const { account_id, workspace_id } = req.params as Params;
         return respond(req, reply, await services.gateways.set(opContext(req, clock), account_id, workspace_id, req.body as { upstream_url: string }));
@@ -73,6 +91,21 @@ export function gatewayRoutes(deps: RouteDeps): RouteSpec[] {
       handler: async (req, reply) => {
         const { account_id, workspace_id } = req.params as Params;
         return respond(req, reply, await services.gateways.clear(opContext(req, clock), account_id, workspace_id), 204);
+      },
+    },
+    {
+      method: 'POST',
+      url: `${base}/check`,
+      // Read-only, and tells no more than GET .../gateway does: the same requirement, no audit event.
+      requirement: workspace('see_workspace_settings'),
+      summary:
+        "Ask the workspace's Prefect server whether it answers: GET {upstream_url}/health, then {upstream_url}/version with the stored credential (5 s in all); 200 with reachable and a detail saying what to do",
+      tags,
+      params: idParams('account_id', 'workspace_id'),
+      response: { 200: UpstreamCheckSchema },
+      handler: async (req, reply) => {
+        const { workspace_id } = req.params as Params;
+        return respond(req, reply, await services.gateways.check(workspace_id, { timeoutMs: options.checkTimeoutMs ?? UPSTREAM_CHECK_TIMEOUT_MS }));
       },
     },
     {

@@ -1,6 +1,7 @@
 // First run: create the first account and its Owner from the link `gatehouse start` prints.
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, errorMessage, setCsrfToken } from '../api';
+import { CopyField } from '../components/CopyField';
 import { Field, FormError } from '../components/Field';
 import { useStatus } from '../components/Status';
 import { rememberAccount } from '../context';
@@ -18,6 +19,8 @@ export function SetupPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  /** Set once the account exists: the page then says what to do next, the CLI's API key first. */
+  const [created, setCreated] = useState<string | null>(null);
 
   useEffect(() => {
     api.setupStatus().then((s) => setNeeded(s.needed), setLoadError);
@@ -51,8 +54,10 @@ export function SetupPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
       setCsrfToken(res.csrf_token);
       rememberAccount(res.account_id);
       await onSignedIn();
-      navigate('/service-accounts', { replace: true });
       status.success(`Account ${form.accountName.trim()} created. You are its Owner.`);
+      setCreated(form.accountName.trim());
+      // The setup link is spent: its token leaves the address bar and the history entry.
+      window.history.replaceState(null, '', '/setup');
     } catch (err) {
       setBusy(false);
       if (err instanceof ApiError && err.status === 403) setFormError('This setup link is not valid: the token is wrong or out of date. Use the link the server printed most recently.');
@@ -63,7 +68,8 @@ export function SetupPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
   };
 
   let body;
-  if (loadError) body = <p role="alert">Could not reach the server: {errorMessage(loadError)}</p>;
+  if (created !== null) body = <SetUp accountName={created} />;
+  else if (loadError) body = <p role="alert">Could not reach the server: {errorMessage(loadError)}</p>;
   else if (needed === null) body = <p className="loading">Loading…</p>;
   else if (!needed)
     body = (
@@ -121,8 +127,38 @@ export function SetupPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
 
   return (
     <main className="public-page" id="main">
-      <h1>Set up Gatehouse</h1>
+      <h1>{created !== null ? 'Gatehouse is set up' : 'Set up Gatehouse'}</h1>
       {body}
     </main>
+  );
+}
+
+/** After setup: the Owner is signed in; a CLI needs an API key, which the password is not. */
+function SetUp({ accountName }: { accountName: string }) {
+  return (
+    <div className="stack" data-testid="setup-done">
+      <p>
+        Gatehouse is set up: account <strong>{accountName}</strong> exists, and you are signed in as its Owner.
+      </p>
+      <section className="stack" aria-labelledby="setup-cli-heading">
+        <h2 id="setup-cli-heading">Using the command line</h2>
+        <p>
+          The <code>gatehouse</code> CLI (and the Prefect CLI, Terraform or a script) signs in with an API key, not with your password. Create a personal
+          key on <Link to="/my-api-keys">My API keys</Link>: it is shown once. Then sign the CLI in with it:
+        </p>
+        <CopyField
+          label="Sign the gatehouse CLI in"
+          value={`gatehouse login --url ${window.location.origin} --key YOUR_API_KEY`}
+          copyLabel="Copy login command"
+          what="Login command"
+          testId="gatehouse-login-command"
+        />
+      </section>
+      <div>
+        <button type="button" className="primary" onClick={() => navigate('/service-accounts', { replace: true })}>
+          Continue to Gatehouse
+        </button>
+      </div>
+    </div>
   );
 }

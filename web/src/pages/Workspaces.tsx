@@ -3,6 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { api, ApiError, errorMessage, type Workspace } from '../api';
 import { Dialog, FormActions } from '../components/Dialog';
 import { Field, FormError } from '../components/Field';
+import { GatewayDialog } from '../components/GatewayDialog';
 import { PageState } from '../components/PageState';
 import { useStatus } from '../components/Status';
 import { useAccount } from '../context';
@@ -17,6 +18,7 @@ export function WorkspacesPage() {
     [account.account_id],
   );
   const [creating, setCreating] = useState(false);
+  const [gatewayOf, setGatewayOf] = useState<Workspace | null>(null);
   const canCreate = can('create:workspace');
 
   return (
@@ -29,7 +31,10 @@ export function WorkspacesPage() {
           </button>
         )}
       </div>
-      <p className="page-intro">Open a workspace to see and change who can reach it: users and service accounts, each with a workspace role.</p>
+      <p className="page-intro">
+        Open a workspace to see and change who can reach it: users and service accounts, each with a workspace role. Its Prefect server is where the
+        workspace&apos;s Prefect requests go.
+      </p>
       <PageState ready={data !== undefined} error={error} onRetry={() => void reload()}>
         {data && data.length === 0 ? (
           <p className="empty">No workspaces you can reach.{canCreate ? ' Select + to create one.' : ''}</p>
@@ -44,6 +49,9 @@ export function WorkspacesPage() {
                   <th scope="col">Created</th>
                   <th scope="col">
                     <span className="sr-only">Sharing</span>
+                  </th>
+                  <th scope="col">
+                    <span className="sr-only">Prefect server</span>
                   </th>
                 </tr>
               </thead>
@@ -61,6 +69,11 @@ export function WorkspacesPage() {
                         Sharing
                       </Link>
                     </td>
+                    <td>
+                      <button type="button" className="link-button" aria-label={`Prefect server for ${w.name}`} onClick={() => setGatewayOf(w)}>
+                        Prefect server
+                      </button>
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -68,6 +81,7 @@ export function WorkspacesPage() {
           </div>
         )}
       </PageState>
+      {gatewayOf && <GatewayDialog accountId={account.account_id} workspace={gatewayOf} onClose={() => setGatewayOf(null)} />}
       {creating && <CreateWorkspaceDialog accountId={account.account_id} onClose={() => setCreating(false)} onCreated={() => void reload()} />}
     </section>
   );
