@@ -29,7 +29,11 @@ const SHELL = new Set(['sh', 'bash', 'shell', 'console']);
 const NOT_RUN = /^<!-- not run: (.*\S)\s*-->$/;
 const GIVEN = /<!-- docs-test given: ([A-Z_ ]+?)\s*-->/;
 const GIVENS = ['MY_KEY', 'PREFECT_KEY', 'ACCOUNT_ID'];
-const PAGE_TIMEOUT_MS = 45_000;
+// Generous for a loaded machine: README.md takes about 15 s on an idle 2-core one.
+const PAGE_TIMEOUT_MS = 90_000;
+// Commands that change the clone itself (its node_modules, its global link) or run the suite: an
+// unmarked block with one fails instead of running.
+const NEVER_RUN = /\bnpm (ci|install|i|link|test|uninstall)\b/;
 const PASSWORD = 'a long passphrase for the docs test';
 
 interface Block {
@@ -51,12 +55,12 @@ function blocksOf(page: string): { blocks: Block[]; strayMarkers: number[] } {
   const blocks: Block[] = [];
   const strayMarkers: number[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const fence = /^```(\S*)/.exec(lines[i]);
+    const fence = /^\s*```(\S*)/.exec(lines[i]);
     if (!fence) {
-      if (NOT_RUN.test(lines[i].trim()) && !/^```(\S*)/.exec(lines[i + 1] ?? '')) strayMarkers.push(i + 1);
+      if (NOT_RUN.test(lines[i].trim()) && !/^\s*```/.test(lines[i + 1] ?? '')) strayMarkers.push(i + 1);
       continue;
     }
-    const end = lines.findIndex((l, j) => j > i && /^```\s*$/.test(l));
+    const end = lines.findIndex((l, j) => j > i && /^\s*```\s*$/.test(l));
     if (end === -1) throw new Error(`${page}:${i + 1}: a fenced block that is never closed`);
     const lang = fence[1].toLowerCase();
     const marker = i > 0 ? NOT_RUN.exec(lines[i - 1].trim()) : null;
@@ -78,6 +82,8 @@ describe('shell blocks in README.md and docs/', () => {
     const all = pages.flatMap((page) => blocksOf(page).blocks);
     const stray = pages.flatMap((page) => blocksOf(page).strayMarkers.map((line) => `${page}:${line}`));
     expect(stray, 'a "not run" marker that is not right before a shell block').toEqual([]);
+    const dangerous = all.filter((b) => b.notRun === undefined && NEVER_RUN.test(commandsOf(b))).map((b) => `${b.page}:${b.line}`);
+    expect(dangerous, 'blocks that would change the clone: mark them <!-- not run: REASON -->').toEqual([]);
     const skipped = all.filter((b) => b.notRun !== undefined);
     const run = all.filter((b) => b.notRun === undefined);
     console.info(
@@ -198,8 +204,11 @@ const runnable = pages
   .map((page) => ({ page, blocks: blocksOf(page).blocks.filter((b) => b.notRun === undefined) }))
   .filter((p) => p.blocks.length > 0);
 
-describe.skipIf(STORE_KIND !== 'sqlite')('each page\'s commands, as written, against a real Gatehouse (SQLite)', () => {
-  it.each(runnable)('$page: its shell blocks run in order and exit 0', async ({ page, blocks }) => {
+// The pages run side by side: each has its own server, data directory and scratch directory.
+describe.skipIf(STORE_KIND !== 'sqlite').concurrent('each page\'s commands, as written, against a real Gatehouse (SQLite)', () => {
+  it.each(runnable)('$page: its shell blocks run in order and exit 0', { timeout: PAGE_TIMEOUT_MS + 60_000 }, async ({ page, blocks }) => {
+    const dangerous = blocks.filter((b) => NEVER_RUN.test(commandsOf(b))).map((b) => `${b.page}:${b.line}`);
+    if (dangerous.length) expect.fail(`not run, they would change the clone: ${dangerous.join(', ')}`);
     // Inside the clone, so that `npx gatehouse` is the clone's command; ignored by git.
     const scratch = mkdtempSync(join(ROOT, '.docs-test-'));
     const temp = mkdtempSync(join(tmpdir(), 'gatehouse-docs-'));
