@@ -189,10 +189,32 @@ async function makeGivens(server: Server, env: NodeJS.ProcessEnv, names: string[
   return names.map((name) => `export ${name}=${values[name]}\n`).join('');
 }
 
-/** The page's runnable blocks as one script, each announced on standard error by its line. */
+/**
+ * The page's runnable blocks as one script. Each block is announced on standard error by its line
+ * (with the time), and on standard output by a marker line, so that its output can be told apart.
+ */
+const OUTPUT_MARK = '@@docs-test block@@';
 function script(blocks: Block[], url: string): string {
   const rewrite = (code: string) => code.replaceAll('http://127.0.0.1:4280', url).replaceAll('https://gatehouse.example.com', url);
-  return blocks.map((b) => `echo "--- ${b.page}:${b.line} at \${EPOCHREALTIME}" >&2\n${rewrite(commandsOf(b))}\n`).join('');
+  return blocks
+    .map((b) => `echo "--- ${b.page}:${b.line} at \${EPOCHREALTIME}" >&2\necho '${OUTPUT_MARK}'\n${rewrite(commandsOf(b))}\n`)
+    .join('');
+}
+
+/**
+ * A block's whole-line comments show what its commands print, and are checked loosely: a comment
+ * that names JSON fields ("name":) must find each of them in the block's output; any other must
+ * find its text, where "…" stands for anything.
+ */
+function outputMismatches(block: Block, output: string): string[] {
+  const shown = commandsOf(block).split('\n').filter((l) => /^\s*#/.test(l)).map((l) => l.replace(/^\s*#\s*/, ''));
+  const missing: string[] = [];
+  for (const line of shown) {
+    const fields = [...line.matchAll(/"([A-Za-z_]+)":/g)].map((m) => `"${m[1]}":`);
+    const wanted = fields.length ? fields : line.split(/…|\.\.\./).map((part) => part.trim()).filter(Boolean);
+    for (const text of wanted) if (!output.includes(text)) missing.push(`${block.page}:${block.line}: ${JSON.stringify(text)} (from "# ${line}") not in:\n${output}`);
+  }
+  return missing;
 }
 
 const scratchDirs: string[] = [];
@@ -228,6 +250,9 @@ describe.skipIf(STORE_KIND !== 'sqlite').concurrent('each page\'s commands, as w
       const report = `${page} (${Date.now() - started} ms), exit ${result.code}\n--- stdout\n${result.stdout.slice(-4000)}\n--- stderr\n${result.stderr.slice(-4000)}\n--- server\n${server.output().slice(-2000)}`;
       console.info(result.stderr.split('\n').filter((l) => l.startsWith('--- ')).join('\n'));
       expect(result.code, report).toBe(0);
+      const outputs = result.stdout.split(`${OUTPUT_MARK}\n`).slice(1);
+      expect(outputs.length).toBe(blocks.length);
+      expect(blocks.flatMap((block, i) => outputMismatches(block, outputs[i]))).toEqual([]);
     } finally {
       await server.stop();
     }
