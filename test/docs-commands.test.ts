@@ -17,7 +17,7 @@
 //   "production" (bootstrap and the API, as the README does) and sets the names listed:
 //   MY_KEY and PREFECT_KEY (the Owner's key), ACCOUNT_ID (the account's id).
 // Runs on SQLite only: the commands are the same on both stores, and the docs' server uses SQLite.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,6 +122,15 @@ function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...env, npm_config_yes: 'false', NO_COLOR: '1', ...extra };
 }
 
+/** Signals the process group the child leads (it was spawned detached); gone already is fine. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
 /** `npm start`, as the README says, in its own process group (npm does not pass SIGTERM on). */
 function npmStart(dataDir: string): Promise<Server> {
   const child = spawn('npm', ['start'], {
@@ -134,8 +143,8 @@ function npmStart(dataDir: string): Promise<Server> {
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
-    process.kill(-child.pid!, 'SIGTERM');
-    const killer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 10_000);
+    killGroup(child, 'SIGTERM');
+    const killer = setTimeout(() => killGroup(child, 'SIGKILL'), 10_000);
     await exited;
     clearTimeout(killer);
   };
@@ -161,11 +170,25 @@ function npmStart(dataDir: string): Promise<Server> {
   });
 }
 
+/**
+ * Runs a command to completion with `input` on its standard input, in its own process group, so
+ * that a timeout ends what it started too (a stuck `npx gatehouse` under the page's bash).
+ */
 function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeout: number }) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(command, args, { cwd: options.cwd, env: options.env, timeout: options.timeout, killSignal: 'SIGKILL' }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-    );
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += String(chunk)));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += String(chunk)));
+    const timer = setTimeout(() => {
+      stderr += `\n(killed after ${options.timeout} ms)`;
+      killGroup(child, 'SIGKILL');
+    }, options.timeout);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
     child.stdin!.end(options.input ?? '');
   });
 }
@@ -178,7 +201,7 @@ async function makeGivens(server: Server, env: NodeJS.ProcessEnv, names: string[
     timeout: 20_000,
   });
   if (made.code !== 0) throw new Error(`bootstrap for the givens failed:\n${made.stderr}`);
-  const owner = JSON.parse(made.stdout) as { account_id: string; api_key: string };
+  const owner = JSON.parse(made.stdout.trimEnd().split('\n').at(-1)!) as { account_id: string; api_key: string };
   const response = await fetch(`${server.url}/api/accounts/${owner.account_id}/workspaces/`, {
     method: 'POST',
     headers: { authorization: `Bearer ${owner.api_key}`, 'content-type': 'application/json' },
@@ -248,7 +271,6 @@ describe.skipIf(STORE_KIND !== 'sqlite').concurrent('each page\'s commands, as w
       const started = Date.now();
       const result = await run('bash', ['-euo', 'pipefail', file], { cwd: scratch, env, input: `${PASSWORD}\n`, timeout: PAGE_TIMEOUT_MS });
       const report = `${page} (${Date.now() - started} ms), exit ${result.code}\n--- stdout\n${result.stdout.slice(-4000)}\n--- stderr\n${result.stderr.slice(-4000)}\n--- server\n${server.output().slice(-2000)}`;
-      console.info(result.stderr.split('\n').filter((l) => l.startsWith('--- ')).join('\n'));
       expect(result.code, report).toBe(0);
       const outputs = result.stdout.split(`${OUTPUT_MARK}\n`).slice(1);
       expect(outputs.length).toBe(blocks.length);
