@@ -12,7 +12,7 @@ import { createServices, type Services } from './domain/services.js';
 import { errorBody, installErrorHandling } from './http/errors.js';
 import { installJsonParser, urlError } from './http/json.js';
 import { installAuth } from './http/auth.js';
-import { lazyChildLogger } from './http/request-logger.js';
+import { lazyChildLogger, ProbeQuietLogController } from './http/request-logger.js';
 import { logSerializers } from './http/log-redaction.js';
 import { publicUrl } from './http/public-url.js';
 import { clientAddress } from './http/client-address.js';
@@ -116,7 +116,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Fastify's own per-request lines (through request.log and reply.log) still reach it.
   const quietLogger = logger && !logger.isLevelEnabled('info') ? logger : null;
   const server = Fastify({
-    ...(logger && !quietLogger ? { loggerInstance: logger, childLoggerFactory: lazyChildLogger } : { logger: false }),
+    ...(logger && !quietLogger ? { loggerInstance: logger, childLoggerFactory: lazyChildLogger, logController: new ProbeQuietLogController() } : { logger: false }),
     bodyLimit,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 },
     // A caller's X-Request-Id is kept when it is sane, so one id follows a request across systems.

@@ -12,6 +12,8 @@ export interface Config {
   /** PostgreSQL schema for Gatehouse's tables (default: the connection's search_path). */
   databaseSchema?: string;
   logLevel: string;
+  /** JSON lines, or pino-pretty's lines for a person; `auto`: pretty when stdout is a terminal. */
+  logFormat: LogFormatSetting;
   bodyLimit: number;
   /**
    * Which reverse proxies in front of Gatehouse to believe about the client (X-Forwarded-For/-Proto/
@@ -99,6 +101,8 @@ function isProxyRange(entry: string): boolean {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormatSetting = (typeof LOG_FORMATS)[number];
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; error: string };
 
@@ -135,6 +139,10 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   const logLevel = flags['log-level'] ?? env.GATEHOUSE_LOG_LEVEL ?? DEFAULTS.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     return { ok: false, error: `Invalid log level "${logLevel}": use one of ${LOG_LEVELS.join(', ')}` };
+  }
+  const logFormat = (env.GATEHOUSE_LOG_FORMAT || 'auto').toLowerCase() as LogFormatSetting;
+  if (!LOG_FORMATS.includes(logFormat)) {
+    return { ok: false, error: `Invalid GATEHOUSE_LOG_FORMAT "${env.GATEHOUSE_LOG_FORMAT}": json, pretty or auto (pretty when standard output is a terminal)` };
   }
   const bodyLimitText = env.GATEHOUSE_BODY_LIMIT ?? String(DEFAULTS.bodyLimit);
   const bodyLimit = Number(bodyLimitText);
@@ -198,6 +206,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       databaseUrl: databaseUrl || undefined,
       databaseSchema: databaseSchema || undefined,
       logLevel,
+      logFormat,
       bodyLimit,
       trustProxy: trustProxy.value,
       publicUrl,

@@ -1,10 +1,11 @@
 // Running Gatehouse: config → open store → migrate → createApp → listen; SIGTERM drains and exits 0.
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createApp } from './app.js';
 import { systemClock, type Clock } from './clock.js';
-import { DEFAULTS, secretKeysFor, type Config } from './config.js';
+import { DEFAULTS, secretKeysFor, type Config, type LogFormatSetting } from './config.js';
 import { openStore, type Store } from './store/store.js';
 import { migrate } from './store/migrate.js';
 import { startDatabaseClock, type DatabaseClock } from './store/database-clock.js';
@@ -26,13 +27,23 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export function createLogger(level: string) {
-  return pino({
+/** Pretty lines for a person at a terminal, JSON lines for anything that reads them. */
+export function logFormat(setting: LogFormatSetting, stdoutIsTTY: boolean): 'json' | 'pretty' {
+  return setting === 'auto' ? (stdoutIsTTY ? 'pretty' : 'json') : setting;
+}
+
+export function createLogger(level: string, format: 'json' | 'pretty' = 'json') {
+  const options = {
     level,
     // Belt and braces: request logs never carry headers, but if one ever did, no credential goes out.
     // URLs and error texts are redacted by the app's serializers (http/log-redaction.ts).
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', '*.key', '*.api_key'], censor: '[redacted]' },
-  });
+  };
+  if (format === 'json') return pino(options);
+  // Loaded only here: JSON logging, the production path, never pays for it. It formats the JSON that
+  // pino has already redacted, in this thread, writing synchronously so no line is lost on exit.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  return pino(options, pretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
 }
 
 const hasPassword = (url: string) => {
@@ -87,7 +98,7 @@ function withPasswordPlaceholder(url: string): string {
 }
 
 export async function startServer(config: Config, out: (line: string) => void = console.log): Promise<Running> {
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, logFormat(config.logFormat, process.stdout.isTTY === true));
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, authCache: config.authCache });
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
   let databaseClock: DatabaseClock | undefined;

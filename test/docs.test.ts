@@ -1,6 +1,6 @@
 // The documentation must say what the code does: the generated tables in docs/api.md are current,
 // every route, error code, flag and environment variable is documented, and links resolve.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -97,5 +97,42 @@ describe('links', () => {
     const targets = [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]).filter((t) => !/^[a-z]+:/.test(t) && !t.startsWith('#'));
     const broken = targets.filter((t) => !existsSync(resolve(dirname(join(ROOT, page)), t.split('#')[0])));
     expect(broken).toEqual([]);
+  });
+});
+
+describe('file paths cited in docs and code comments', () => {
+  const walk = (dir: string): string[] =>
+    readdirSync(join(ROOT, dir)).flatMap((name) => {
+      const path = `${dir}/${name}`;
+      return statSync(join(ROOT, path)).isDirectory() ? walk(path) : [path];
+    });
+  const sources = () => [
+    'README.md',
+    ...walk('docs').filter((f) => f.endsWith('.md')),
+    ...['src', 'test', 'scripts'].flatMap((dir) => walk(dir).filter((f) => /\.(ts|tsx|js)$/.test(f))),
+  ];
+  // A path into the repository's own folders; `reference/` is no folder of it, so a citation of one fails.
+  const REPO_PATH = /(?<![\w./-])((?:src|test|docs|scripts|web|bin|reference)\/[\w./-]*\.(?:ts|tsx|js|mjs|md|json|txt|py|sh|sql|ya?ml))\b/g;
+  // Not the repository's: Prefect's own source tree, and files the real-client tests write.
+  const ELSEWHERE = [/^src\/prefect\//, /^test\/real\/results\//];
+
+  it('name files that exist in the repository', () => {
+    const missing: string[] = [];
+    for (const file of sources()) {
+      for (const [, path] of read(file).matchAll(REPO_PATH)) {
+        if (!ELSEWHERE.some((pattern) => pattern.test(path!)) && !existsSync(join(ROOT, path!))) missing.push(`${file}: ${path}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('name a page of docs/ by its bare name only when it exists there or at the top', () => {
+    const missing: string[] = [];
+    for (const file of ['README.md', ...walk('docs').filter((f) => f.endsWith('.md'))]) {
+      for (const [, name] of read(file).matchAll(/`([\w.-]+\.md)`/g)) {
+        if (!existsSync(join(ROOT, 'docs', name!)) && !existsSync(join(ROOT, name!))) missing.push(`${file}: ${name}`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 });

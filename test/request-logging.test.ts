@@ -1,9 +1,15 @@
 // Request logs: each line a request writes carries its request id, and at a level that logs nothing
 // for a request, nothing is written (the per-request logger is made only when a line is).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { logFormat } from '../src/main.js';
+import { startGatehouse } from './support/processes.js';
 import { startHarness, type Harness } from './support/harness.js';
 
 let h: Harness;
@@ -40,7 +46,7 @@ describe('request ids', () => {
 
 describe('request logging', () => {
   it('binds the request id to every line a request logs', async () => {
-    const lines = await logsOf('info', (app) => app.server.inject({ method: 'GET', url: '/api/health', headers: { 'x-request-id': 'req-logged-1' } }));
+    const lines = await logsOf('info', (app) => app.server.inject({ method: 'GET', url: '/api/workspace_scopes', headers: { 'x-request-id': 'req-logged-1' } }));
     const own = lines.filter((line) => line.reqId === 'req-logged-1');
     expect(own.map((line) => line.msg)).toEqual(['incoming request', 'request completed']);
   });
@@ -62,4 +68,69 @@ describe('request logging', () => {
     expect(warned.length).toBeGreaterThan(0);
     for (const line of warned) expect(line.reqId).toBe('req-warned-1');
   });
+});
+
+describe('health probes', () => {
+  it('are logged at debug, not info: a probe every few seconds does not fill the log', async () => {
+    const probe = (app: App) => app.server.inject({ method: 'GET', url: '/api/health', headers: { 'x-request-id': 'req-probe-1' } });
+    expect(await logsOf('info', probe)).toEqual([]);
+    const debug = await logsOf('debug', probe);
+    const own = debug.filter((line) => line.reqId === 'req-probe-1');
+    expect(own.map((line) => [line.level, line.msg])).toEqual([
+      [20, 'incoming request'],
+      [20, 'request completed'],
+    ]);
+  });
+
+  it('leave other requests at info, a refused one included', async () => {
+    const lines = await logsOf('info', (app) => app.server.inject({ method: 'GET', url: '/api/me/', headers: { 'x-request-id': 'req-refused-1' } }));
+    const own = lines.filter((line) => line.reqId === 'req-refused-1');
+    expect(own.map((line) => [line.level, line.msg])).toEqual([
+      [30, 'incoming request'],
+      [30, 'request completed'],
+    ]);
+    expect((own[1]!.res as { statusCode: number }).statusCode).toBe(401);
+  });
+});
+
+describe('log format', () => {
+  it('is pretty at a terminal and JSON elsewhere by default; GATEHOUSE_LOG_FORMAT overrides both ways', () => {
+    expect(logFormat('auto', true)).toBe('pretty');
+    expect(logFormat('auto', false)).toBe('json');
+    expect(logFormat('json', true)).toBe('json');
+    expect(logFormat('pretty', false)).toBe('pretty');
+  });
+
+  it('reads GATEHOUSE_LOG_FORMAT, auto when unset, and refuses anything else naming the choices', () => {
+    const format = (value?: string) => {
+      const loaded = loadConfig({}, value === undefined ? {} : { GATEHOUSE_LOG_FORMAT: value });
+      return loaded.ok ? loaded.config.logFormat : loaded.error;
+    };
+    expect(format()).toBe('auto');
+    expect(format('JSON')).toBe('json');
+    expect(format('pretty')).toBe('pretty');
+    expect(format('yaml')).toBe('Invalid GATEHOUSE_LOG_FORMAT "yaml": json, pretty or auto (pretty when standard output is a terminal)');
+  });
+
+  it('writes pretty lines with GATEHOUSE_LOG_FORMAT=pretty and JSON lines without it (stdout a pipe)', async () => {
+    const lines = async (env: NodeJS.ProcessEnv) => {
+      const dir = mkdtempSync(join(tmpdir(), 'gatehouse-logs-'));
+      const server = await startGatehouse(['--port', '0', '--data-dir', dir], env);
+      try {
+        const res = await fetch(`${server.url}/api/workspace_scopes`, { headers: { 'x-request-id': 'req-format-1' } });
+        expect(res.status).toBe(200);
+        for (let waited = 0; !server.output().includes('request completed') && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+        return server.output();
+      } finally {
+        await server.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    const pretty = await lines({ GATEHOUSE_LOG_FORMAT: 'pretty', NO_COLOR: '1' });
+    expect(pretty).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: incoming request\n {4}reqId: "req-format-1"$/m);
+    expect(pretty).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: request completed\n {4}reqId: "req-format-1"$/m);
+    expect(pretty).not.toMatch(/^\{/m);
+    const json = (await lines({})).split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+    expect(json.filter((line) => line.reqId === 'req-format-1').map((line) => line.msg)).toEqual(['incoming request', 'request completed']);
+  }, 60_000);
 });

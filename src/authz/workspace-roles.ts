@@ -85,7 +85,7 @@ const DEVELOPER_GRANTS = [
 ] as const;
 
 // Worker: the requests `prefect worker start` and the flow-run processes it launches send with the
-// same key (reference/prefect-server-routes.md §3-4). Deliberately absent: see_secret_blocks,
+// same key (docs/worker-requests.md). Deliberately absent: see_secret_blocks,
 // any deployment/pool/variable/block/automation write, run_deployments and manage_flows.
 const WORKER_GRANTS = [
   'see_work_pools', // read its pool (paused? type? base job template)

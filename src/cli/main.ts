@@ -51,7 +51,7 @@ Data goes to standard output (NAME=value lines, tables, one-line JSON); messages
               Workspace roles: Owner, Developer, Runner, Viewer, Worker, or a custom role's name
 
 Environment: GATEHOUSE_PORT, GATEHOUSE_HOST, GATEHOUSE_DATA_DIR, GATEHOUSE_DATABASE_URL, GATEHOUSE_DATABASE_SCHEMA,
-GATEHOUSE_LOG_LEVEL, GATEHOUSE_BODY_LIMIT (bytes, default 1048576), GATEHOUSE_SECRET_KEY or GATEHOUSE_SECRET_KEY_FILE,
+GATEHOUSE_LOG_LEVEL, GATEHOUSE_LOG_FORMAT (json|pretty|auto), GATEHOUSE_BODY_LIMIT (bytes, default 1048576), GATEHOUSE_SECRET_KEY or GATEHOUSE_SECRET_KEY_FILE,
 GATEHOUSE_PREVIOUS_SECRET_KEYS (docs/configuration.md has them all); for client commands, GATEHOUSE_HOME
 (where profiles.toml is kept, default ~/.gatehouse).
 `;

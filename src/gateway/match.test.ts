@@ -290,7 +290,7 @@ describe('built-in roles through the gateway', () => {
   const allows = (role: string, method: string, target: string, body?: unknown) =>
     scopesFor(method, target, body).every((s) => roleScopes(role).has(s));
 
-  // reference/prefect-server-routes.md §3, the steps marked (R), in order (repeats left out).
+  // docs/worker-requests.md (test/gateway/worker-sequence.ts), in order (repeats left out).
   const WORKER_REQUESTS: Array<[string, string]> = [
     ['GET', '/work_pools/P'],
     ['POST', '/work_pools/P/queues/filter'],

@@ -4,8 +4,8 @@
 // Paths are Starlette templates relative to the Prefect API mount (`/api` upstream;
 // `/api/accounts/{a}/workspaces/{w}` through Gatehouse). A route missing here is refused, so the
 // table is checked against an inventory read from Prefect's source (test/gateway/prefect-routes.txt,
-// made by scripts/prefect-routes.py). The scope choices and their reasons come from
-// reference/prefect-server-routes.md §1.3; `note` carries the reason wherever a choice is not obvious
+// made by scripts/prefect-routes.py). docs/gateway-routes.md ("Choices that are not obvious") gives
+// the reasons for the scope choices; `note` carries the reason wherever a choice is not obvious
 // and is printed in docs/gateway-routes.md. `fieldScopes` names the query parameters and body fields
 // that need more than the route's scopes (include_secrets; what a flow run runs; variable placeholders).
 

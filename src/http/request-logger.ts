@@ -1,7 +1,7 @@
 // Each request's logger, made only when something is logged. Fastify gives every request a child
 // logger bound to its id; making one costs about as much as authenticating a cached key, and at the
 // default level nothing is logged for most requests.
-import type { FastifyBaseLogger } from 'fastify';
+import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { redactSecrets } from './log-redaction.js';
 
@@ -42,4 +42,23 @@ class LazyChildLogger {
 
 export function lazyChildLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
   return new LazyChildLogger(logger as unknown as Logger, bindings, options) as unknown as FastifyBaseLogger;
+}
+
+/** Paths that load balancers and orchestrators poll: their routine answers are not news. */
+const PROBE_ROUTES = new Set(['/api/health']);
+
+/**
+ * Fastify's two lines per request, at debug instead of info for a health probe answered 2xx/3xx, so
+ * a probe every few seconds does not bury the log; a probe that fails is logged as any request.
+ */
+export class ProbeQuietLogController extends LogController {
+  override incomingRequest(request: FastifyRequest, reply: FastifyReply): void {
+    if (!PROBE_ROUTES.has(request.routeOptions.url ?? '')) return super.incomingRequest(request, reply);
+    if (!this.isLogDisabled(request)) request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error || reply.statusCode >= 400 || !PROBE_ROUTES.has(request.routeOptions.url ?? '')) return super.requestCompleted(error, request, reply);
+    if (!this.isLogDisabled(request)) reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
 }

@@ -1,7 +1,7 @@
 // How a route is declared: method, Prefect path, the requirement it needs, its schemas and its
 // handler, side by side. Registering a route without a requirement is an error (deny by default).
 import type { TSchema } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import { describeRequirement, type Requirement } from '../authz/requirements.js';
 import type { Clock } from '../clock.js';
 import type { Actor, OpContext } from '../domain/context.js';
@@ -46,6 +46,8 @@ export interface RouteSpec {
   response: Record<number, TSchema>;
   /** Responses carrying a key are never cached by anyone on the way. */
   noStore?: boolean;
+  /** Runs on every answer of this route, errors from its auth hook included. */
+  onSend?: (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: Error | null, payload?: unknown) => void) => void;
   /** Returns a promise, or undefined once it has sent the reply itself. */
   handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> | undefined;
 }
@@ -66,6 +68,7 @@ export function registerRoutes(app: FastifyInstance, routes: RouteSpec[]): void 
       method: spec.method,
       url: spec.url,
       config: { requirement: spec.requirement },
+      ...(spec.onSend ? { onSend: spec.onSend as onSendHookHandler } : {}),
       schema: {
         summary: spec.summary,
         description: describeRequirement(spec.requirement),

@@ -4,8 +4,11 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
+import { headerSafeDetail } from '../../src/http/routes/gateway.js';
 import { ROOT } from '../support/build.js';
 import { startFakePrefect, type FakePrefect } from '../support/fake-prefect.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -58,6 +61,15 @@ function send(port: number, method: string, path: string, options: { key?: strin
   });
 }
 
+/** Gatehouse's log lines, to find a refusal's request id in. */
+const logLines: { reqId?: string; msg?: string; res?: { statusCode?: number } }[] = [];
+const logSink = new Writable({
+  write(chunk, _encoding, next) {
+    for (const line of String(chunk).split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
+    next();
+  },
+});
+
 let h: Harness;
 let fake: FakePrefect;
 let nginx: Nginx;
@@ -82,7 +94,7 @@ beforeAll(async () => {
   const documented = documentedNginx();
   upstreamBasic = `Basic ${documented.basic}`;
   fake = await startFakePrefect({ authString: Buffer.from(documented.basic, 'base64').toString('utf8') });
-  h = await startHarness();
+  h = await startHarness({ logger: pino({ level: 'info' }, logSink) });
   const gatehouse = await h.app.server.listen({ host: '127.0.0.1', port: 0 });
   owner = await h.bootstrap();
   ws = await createWorkspace(h, owner.accountId, owner.key);
@@ -198,6 +210,33 @@ describe('nginx with auth_request in front of Prefect', () => {
     expect(fake.requests).toHaveLength(1);
   });
 
+  it("answers a refusal with Gatehouse's JSON, its code and request id, and Gatehouse logged that id", async () => {
+    const res = await through('POST', '/api/deployments/', { key: worker.key, body: { name: 'd', flow_id: BLOCK } });
+    expect(res.status, nginx.errorLog()).toBe(403);
+    expect(res.headers['content-type']).toBe('application/json');
+    const body = JSON.parse(res.text);
+    expect(Object.keys(body)).toEqual(['detail', 'code', 'request_id']);
+    expect(body.code).toBe('FORBIDDEN');
+    expect(body.detail).toContain('`write_deployments`');
+    expect(body.request_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.headers['x-request-id']).toBe(body.request_id);
+    const logged = logLines.filter((line) => line.reqId === body.request_id);
+    expect(logged.map((line) => line.msg)).toEqual(['incoming request', 'request completed']);
+    expect(logged[1]!.res?.statusCode).toBe(403);
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it("answers 401 with Gatehouse's JSON too, and a refusal keeps its own code", async () => {
+    const none = await through('POST', POLL, { body: {} });
+    expect(none.status).toBe(401);
+    const body = JSON.parse(none.text);
+    expect(body).toEqual({ detail: expect.any(String), code: 'UNAUTHENTICATED', request_id: none.headers['x-request-id'] });
+    const unknown = await through('GET', '/api/nope', { key: ownerBot.key });
+    expect(unknown.status).toBe(403);
+    expect(JSON.parse(unknown.text).code).toBe('GATEWAY_ROUTE_UNKNOWN');
+    expect(fake.requests).toHaveLength(0);
+  });
+
   it("keeps to the workspace nginx fronts: a Worker of another workspace is refused", async () => {
     expect((await through('POST', POLL, { key: outsider.key, body: {} })).status).toBe(403);
     expect(fake.requests).toHaveLength(0);
@@ -302,6 +341,47 @@ describe('GET /api/gateway/authorize', () => {
       const res = await h.request('GET', prefectForm(), { key: ownerBot.key, headers: { ...original('GET', '/api/events/in'), upgrade: 'websocket', connection: 'Upgrade' } });
       expect(res.status).toBe(403);
       expect(res.body.code).toBe('GATEWAY_ROUTE_UNKNOWN');
+    });
+  });
+
+  describe("tells a proxy Gatehouse's reason in headers", () => {
+    it('on a 403: the code, the detail and the request id', async () => {
+      const res = await h.request('GET', prefectForm(), { key: worker.key, headers: original('POST', '/api/deployments/') });
+      expect(res.status).toBe(403);
+      expect(res.headers['x-gatehouse-error-code']).toBe('FORBIDDEN');
+      expect(res.headers['x-gatehouse-error']).toBe(res.body.detail);
+      expect(res.headers['x-gatehouse-request-id']).toBe(res.body.request_id);
+    });
+
+    it('on a 401 from authentication, before the handler', async () => {
+      const res = await h.request('GET', prefectForm(), { key: 'pnb_notakey', headers: original('POST', POLL) });
+      expect(res.status).toBe(401);
+      expect(res.headers['x-gatehouse-error-code']).toBe('UNAUTHENTICATED');
+      expect(res.headers['x-gatehouse-error']).toBe(res.body.detail);
+      expect(res.headers['x-gatehouse-request-id']).toBe(res.body.request_id);
+    });
+
+    it('on an allowed request, the request id alone', async () => {
+      const res = await h.request('GET', prefectForm(), { key: worker.key, headers: { ...original('POST', POLL), 'x-request-id': 'nginx-req-1' } });
+      expect(res.status).toBe(204);
+      expect(res.headers['x-gatehouse-request-id']).toBe('nginx-req-1');
+      expect(res.headers['x-gatehouse-error-code']).toBeUndefined();
+      expect(res.headers['x-gatehouse-error']).toBeUndefined();
+    });
+
+    it('answers a bad authorize URL 403 with its own code, not a 400 that nginx would turn into its 500', async () => {
+      const res = await h.request('GET', `${prefectForm()}&workspace=typo`, { key: worker.key, headers: original('POST', POLL) });
+      expect(res.status).toBe(403);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+      expect(res.headers['x-gatehouse-error-code']).toBe('VALIDATION_FAILED');
+      expect(res.headers['x-gatehouse-error']).toBe('querystring.workspace: unknown field "workspace"'.replace(/"/g, "'"));
+    });
+
+    it('keeps the detail header-safe and JSON-string-safe: printable ASCII, no quotes, backslashes or line breaks, bounded', () => {
+      expect(headerSafeDetail('Workspace "café"\r\nnext\\line… ✓')).toBe("Workspace 'cafe' next/line... ?");
+      const long = headerSafeDetail('x'.repeat(5000));
+      expect(long).toHaveLength(400);
+      expect(long.endsWith('...')).toBe(true);
     });
   });
 

@@ -1,6 +1,6 @@
 // What a Prefect 3 worker (`prefect worker start --pool P`, Cloud mode) and the flow-run processes
 // it launches send, in order, as data for the gateway replay; and what a Worker-role key must be
-// refused. Written from reference/prefect-server-routes.md §3 (the steps marked (R)) and checked
+// refused. Written from the requests Prefect's worker code sends (docs/worker-requests.md) and checked
 // against Prefect's source at ce79dd3 (3.8.4.dev6). Paths are relative to PREFECT_API_URL and
 // include the query string exactly as sent; bodies are sent as JSON.stringify(body).
 

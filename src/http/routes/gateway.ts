@@ -120,6 +120,7 @@ export function gatewayRoutes(deps: RouteDeps, options: { checkTimeoutMs?: numbe
         { additionalProperties: false },
       ),
       response: { 204: Type.Null() },
+      onSend: refusalHeaders,
       handler: async (req, reply) => forwardAuth(req, reply, deps.auth),
     },
   ];
@@ -165,6 +166,50 @@ async function forwardAuth(req: FastifyRequest, reply: FastifyReply, auth: AuthC
     return sendError(req, reply, ERRORS[verdict.code].status === 403 ? verdict.code : 'FORBIDDEN', verdict.detail);
   }
   return reply.code(204).send();
+}
+
+/** Longest X-Gatehouse-Error sent: proxies limit header sizes (nginx: 4 KB per buffer by default). */
+const ERROR_HEADER_MAX = 400;
+
+/**
+ * A detail as one header value a proxy can also put inside a JSON string: printable ASCII without
+ * `"` or `\` (accents dropped, anything else a `?`), at most ERROR_HEADER_MAX characters.
+ */
+export function headerSafeDetail(detail: string): string {
+  const ascii = detail
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/"/g, "'")
+    .replace(/\\/g, '/')
+    .replace(/[^\x20-\x7e]/g, '?');
+  return ascii.length <= ERROR_HEADER_MAX ? ascii : `${ascii.slice(0, ERROR_HEADER_MAX - 3)}...`;
+}
+
+/**
+ * A proxy's auth_request keeps only the status and headers of the answer, and nginx turns any
+ * status but 2xx, 401 and 403 into its own 500: the reason and request id travel in headers, and a
+ * refusal that is not about the caller's credentials (a 400 for a misconfigured authorize URL, say)
+ * is answered 403 with its own code. A 5xx stays one: the proxy then fails closed.
+ */
+function refusalHeaders(req: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: Error | null, payload?: unknown) => void): void {
+  reply.header('x-gatehouse-request-id', String(req.id));
+  const status = reply.statusCode;
+  if (status >= 400 && typeof payload === 'string') {
+    let body: { code?: unknown; detail?: unknown } = {};
+    try {
+      body = JSON.parse(payload) as typeof body;
+    } catch {
+      // not the error envelope: the status alone goes out
+    }
+    if (typeof body.code === 'string') reply.header('x-gatehouse-error-code', body.code);
+    const detail = Array.isArray(body.detail)
+      ? body.detail.map((item: { loc?: unknown[]; msg?: unknown }) => `${(item.loc ?? []).join('.')}: ${String(item.msg)}`).join('; ')
+      : body.detail;
+    if (typeof detail === 'string') reply.header('x-gatehouse-error', headerSafeDetail(detail));
+    if (status < 500 && status !== 401 && status !== 403) reply.code(403);
+  }
+  done(null, payload);
 }
 
 /** Reads the whole request body, up to `limit` bytes; null when it is larger. */
