@@ -36,7 +36,9 @@ import { invitationRoutes } from './http/routes/invitations.js';
 import type { Mailer } from './mail/mailer.js';
 import type { SecretKey, SecretKeyring } from './domain/gateways/sealed.js';
 import type { TrustProxy } from './config.js';
-import { gatewayRoutes, installGatewayProxy } from './http/routes/gateway.js';
+import { gatewayRoutes } from './http/routes/gateway.js';
+import { installGatewayProxy } from './gateway/http-proxy.js';
+import { forwardAuthRoute } from './gateway/forward-auth.js';
 import { installWebsocketGateway, type WebsocketLimits } from './gateway/websocket.js';
 
 export interface AppOptions {
@@ -194,13 +196,14 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...setupRoutes(deps),
     ...invitationRoutes(deps, { mailer: options.mailer ?? null }),
     ...gatewayRoutes(deps, { checkTimeoutMs: options.upstreamCheckTimeoutMs }),
+    forwardAuthRoute(auth),
   ];
   registerRoutes(server, routes);
   const upstreamTimeouts = {
     connectTimeoutMs: options.upstreamConnectTimeoutMs ?? 5_000,
     responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,
   };
-  await installGatewayProxy(server, { services, store, bodyLimit, publicUrl: links, ...upstreamTimeouts });
+  await installGatewayProxy(server, { services, bodyLimit, publicUrl: links, ...upstreamTimeouts });
   installWebsocketGateway(server, { services, auth, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, clientAddress: clientAddress(options.trustProxy), log: quietLogger ?? server.log });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   await server.ready();

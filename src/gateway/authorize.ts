@@ -1,7 +1,7 @@
 // The gateway's one decision, shared by the proxy, the websocket proxy and forward-auth: which
 // Prefect route a request is (match.ts), which workspace scopes it needs (route-table.ts), and
 // whether the caller's scopes in that workspace hold them.
-import type { ErrorCode } from '../errors.js';
+import { fail, ok, type ErrorCode, type Result } from '../errors.js';
 import { dependsOnBody, matchRoute, requiredScopes, type GatewayRoute } from './match.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -22,15 +22,13 @@ export interface GatewayTarget {
   rawPathAndQuery: string;
 }
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; detail: string };
-
 /**
  * Reads a request URI. Gatehouse's own form `/api/accounts/{a}/workspaces/{w}/<route>` names the
  * workspace; a Prefect-form URI (`/api/<route>`, as nginx in front of Prefect sees it) needs the
  * workspace from the forward-auth URL's `account_id` and `workspace_id` (and `api_prefix` when the
  * Prefect API is not mounted at `/api`).
  */
-export function parseGatewayUri(uri: string, given: { account_id?: string; workspace_id?: string; api_prefix?: string }): Parsed<GatewayTarget> {
+export function parseGatewayUri(uri: string, given: { account_id?: string; workspace_id?: string; api_prefix?: string }): Result<GatewayTarget> {
   const withoutFragment = uri.split('#')[0];
   const queryAt = withoutFragment.indexOf('?');
   const path = queryAt === -1 ? withoutFragment : withoutFragment.slice(0, queryAt);
@@ -44,30 +42,27 @@ export function parseGatewayUri(uri: string, given: { account_id?: string; works
   } else if (given.account_id && given.workspace_id) {
     const apiPrefix = (given.api_prefix ?? '/api').replace(/\/+$/, '');
     if (!path.startsWith(`${apiPrefix}/`)) {
-      return { ok: false, detail: `The original URI must start with the Prefect API prefix ${apiPrefix}/ (set api_prefix if Prefect is mounted elsewhere)` };
+      return fail('GATEWAY_BAD_PATH', `The original URI must start with the Prefect API prefix ${apiPrefix}/ (set api_prefix if Prefect is mounted elsewhere)`);
     }
     [accountId, workspaceId, apiPath] = [given.account_id, given.workspace_id, path.slice(apiPrefix.length)];
   } else {
-    return {
-      ok: false,
-      detail: 'The URI names no workspace: use /api/accounts/{account_id}/workspaces/{workspace_id}/..., or pass account_id and workspace_id to the authorize URL',
-    };
+    return fail(
+      'GATEWAY_BAD_PATH',
+      'The URI names no workspace: use /api/accounts/{account_id}/workspaces/{workspace_id}/..., or pass account_id and workspace_id to the authorize URL',
+    );
   }
-  if (!UUID.test(accountId) || !UUID.test(workspaceId)) return { ok: false, detail: 'The account and workspace in the URI must be UUIDs' };
+  if (!UUID.test(accountId) || !UUID.test(workspaceId)) return fail('GATEWAY_BAD_PATH', 'The account and workspace in the URI must be UUIDs');
   accountId = accountId.toLowerCase();
   workspaceId = workspaceId.toLowerCase();
-  return {
-    ok: true,
-    value: {
-      accountId,
-      workspaceId,
-      prefix: `/api/accounts/${accountId}/workspaces/${workspaceId}`,
-      apiPath,
-      search,
-      query: new URLSearchParams(search),
-      rawPathAndQuery: `${apiPath}${search}`,
-    },
-  };
+  return ok({
+    accountId,
+    workspaceId,
+    prefix: `/api/accounts/${accountId}/workspaces/${workspaceId}`,
+    apiPath,
+    search,
+    query: new URLSearchParams(search),
+    rawPathAndQuery: `${apiPath}${search}`,
+  });
 }
 
 export interface DecisionInput {
@@ -95,7 +90,7 @@ export function decide(input: DecisionInput): Verdict {
   if (match === null) {
     return { kind: 'deny', code: 'GATEWAY_ROUTE_UNKNOWN', detail: `Gatehouse has no scope declared for ${input.method} ${input.apiPath}, so it refuses it for every role (docs/gateway-routes.md lists the Prefect routes it knows)` };
   }
-  if ('error' in match) return { kind: 'deny', code: 'GATEWAY_BAD_PATH', detail: match.detail };
+  if ('code' in match) return { kind: 'deny', code: match.code, detail: match.detail };
   const { route } = match;
   if (input.body === 'later' && dependsOnBody(route)) return { kind: 'needs_body' };
   const body = typeof input.body === 'object' ? input.body.value : undefined;

@@ -12,7 +12,7 @@ const ID = '0b6f2b9e-6a43-4c2e-9a7e-0d1c2b3a4f5e';
 /** The match for a request that must match; fails the test with what it got otherwise. */
 function routeOf(method: string, path: string): RouteMatch {
   const m = matchRoute(method, path);
-  if (m === null || 'error' in m) throw new Error(`${method} ${path} should match a route, got ${JSON.stringify(m)}`);
+  if (m === null || 'code' in m) throw new Error(`${method} ${path} should match a route, got ${JSON.stringify(m)}`);
   return m;
 }
 
@@ -87,7 +87,7 @@ describe('route order', () => {
         conv === 'uuid' ? ID : `sample-${name}`,
       );
       const m = matchRoute(route.method, path);
-      return m === null || 'error' in m || m.route !== route || m.redirectTo !== undefined;
+      return m === null || 'code' in m || m.route !== route || m.redirectTo !== undefined;
     });
     expect(unreachable.map((r) => `${r.method} ${r.path}`)).toEqual([]);
   });
@@ -147,13 +147,14 @@ describe('refused paths', () => {
 
   it.each(refused)('refuses %s', (_, path) => {
     const m = matchRoute('POST', path);
-    expect(m).toMatchObject({ error: 'bad_path' });
+    expect(m).toMatchObject({ ok: false, code: 'GATEWAY_BAD_PATH' });
     expect((m as { detail: string }).detail.length).toBeGreaterThan(10);
   });
 
   it('refuses a backslash for websocket routes too, saying why', () => {
     expect(matchRoute('WS', '/work_pools/..\\..\\..\\api2\\work_pools\\x/workers/connect')).toEqual({
-      error: 'bad_path',
+      ok: false,
+      code: 'GATEWAY_BAD_PATH',
       detail: "the path contains a backslash ('\\' or %5C), which URL parsers read as '/'; address the object by its id",
     });
   });

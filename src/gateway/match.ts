@@ -8,6 +8,7 @@
 
 import { ROUTE_TABLE, type FieldScope, type FieldUse, type GatewayRoute } from './route-table.js';
 
+import type { Failure } from '../errors.js';
 export type { FieldScope, FieldUse, GatewayRoute, RouteMethod } from './route-table.js';
 
 export interface RouteMatch {
@@ -22,10 +23,8 @@ export interface RouteMatch {
   redirectTo?: string;
 }
 
-export interface BadPath {
-  error: 'bad_path';
-  detail: string;
-}
+/** A path refused outright: the catalog's GATEWAY_BAD_PATH, with what is wrong with it. */
+export type BadPath = Failure & { code: 'GATEWAY_BAD_PATH'; detail: string };
 
 // Starlette's path converters (starlette/convertors.py), as regular-expression fragments.
 const CONVERTERS: Readonly<Record<string, string>> = {
@@ -145,7 +144,7 @@ function percentDecoded(raw: string): string | BadPath {
 }
 
 function badPath(detail: string): BadPath {
-  return { error: 'bad_path', detail };
+  return { ok: false, code: 'GATEWAY_BAD_PATH', detail };
 }
 
 function find(method: string, path: string): RouteMatch | null {
@@ -167,12 +166,12 @@ function pathMatchesAnyHttpRoute(path: string): boolean {
  * The route for `method` (an HTTP method, or 'WS' for a websocket upgrade) and `apiPath` (the raw
  * path after the workspace prefix, without the query, starting with '/'). The first route in
  * table order whose method and template match wins, as in Starlette; HEAD is matched as GET.
- * `null` when no route matches (the upstream would answer 404 or 405); `bad_path` when the path
+ * `null` when no route matches (the upstream would answer 404 or 405); a BadPath when the path
  * is refused outright.
  */
 export function matchRoute(method: string, apiPath: string): RouteMatch | BadPath | null {
   const decoded = decodeApiPath(apiPath);
-  if ('error' in decoded) return decoded;
+  if ('code' in decoded) return decoded;
   const wanted = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
   const exact = find(wanted, decoded.path);
   if (exact !== null) return exact;

@@ -116,8 +116,8 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
     if (verdict.kind === 'deny') return fail(verdict.code, verdict.detail);
     if (verdict.kind !== 'allow') return fail('FORBIDDEN');
     const lookup = await options.services.gateways.upstream(target.workspaceId);
-    if (!lookup.ok) return fail(lookup.reason === 'not_configured' ? 'GATEWAY_NOT_CONFIGURED' : 'UPSTREAM_CREDENTIAL_UNREADABLE');
-    return { ok: true, upstream: lookup.upstream };
+    if (!lookup.ok) return lookup;
+    return { ok: true, upstream: lookup.value };
   }
 
   async function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -130,7 +130,7 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
     // upstream could read differently (backslash, dot segment, encoded slash) is refused here too.
     const known = matchRoute('WS', target.apiPath);
     if (known === null) return refuse(socket, fail('GATEWAY_ROUTE_UNKNOWN', `Gatehouse has no websocket route ${target.apiPath} in its table, so it refuses it for every role`), requestId);
-    if ('error' in known) return refuse(socket, fail('GATEWAY_BAD_PATH', known.detail), requestId);
+    if ('code' in known) return refuse(socket, known, requestId);
 
     const address = options.clientAddress?.(request) ?? request.socket.remoteAddress ?? '';
     const key = bearerKey(request.headers.authorization);

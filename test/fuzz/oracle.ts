@@ -21,7 +21,7 @@ export const WRONG_METHOD = 405;
 
 /**
  * Only when the request presents a key that never worked from its address: 429 RATE_LIMITED, as
- * src/http/key-throttle.ts answers an address past 30 such keys a minute (the fuzz sends hundreds).
+ * src/auth/key-throttle.ts answers an address past 30 such keys a minute (the fuzz sends hundreds).
  */
 export const BAD_KEY = 429;
 

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
-import { headerSafeDetail } from '../../src/http/routes/gateway.js';
+import { headerSafeDetail } from '../../src/gateway/forward-auth.js';
 import { ROOT } from '../support/build.js';
 import { startFakePrefect, type FakePrefect } from '../support/fake-prefect.js';
 import { startHarness, type Harness } from '../support/harness.js';

@@ -34,7 +34,8 @@ export interface Upstream {
   basicAuthorization: string | null;
 }
 
-export type UpstreamLookup = { ok: true; upstream: Upstream } | { ok: false; reason: 'not_configured' | 'credential_unreadable' };
+/** The upstream, or GATEWAY_NOT_CONFIGURED, or UPSTREAM_CREDENTIAL_UNREADABLE. */
+export type UpstreamLookup = Result<Upstream>;
 
 const MAX_URL_LENGTH = 2048;
 const MAX_AUTH_STRING_LENGTH = 1024;
@@ -116,6 +117,16 @@ export function gatewayService(deps: Deps, keys: SecretKeyring) {
     );
   }
 
+  async function workspaceLabel(workspaceId: string): Promise<string | null> {
+    const names = await store.db
+      .selectFrom('workspaces as w')
+      .innerJoin('accounts as a', 'a.id', 'w.account_id')
+      .select(['a.handle as account', 'w.handle as workspace'])
+      .where('w.id', '=', workspaceId)
+      .executeTakeFirst();
+    return names ? `${names.account}/${names.workspace}` : null;
+  }
+
   /** The upstream row with its credential opened. */
   async function lookUpstream(workspaceId: string): Promise<UpstreamLookup> {
     const row = await store.db
@@ -123,14 +134,14 @@ export function gatewayService(deps: Deps, keys: SecretKeyring) {
       .select(['upstream_url', 'upstream_auth_sealed'])
       .where('workspace_id', '=', workspaceId)
       .executeTakeFirst();
-    if (!row) return { ok: false, reason: 'not_configured' };
+    if (!row) return fail('GATEWAY_NOT_CONFIGURED');
     let authString: string | null = null;
     if (row.upstream_auth_sealed) {
       const opened = unseal(keys, row.upstream_auth_sealed, workspaceId);
-      if (!opened.ok) return { ok: false, reason: 'credential_unreadable' };
+      if (!opened.ok) return fail('UPSTREAM_CREDENTIAL_UNREADABLE');
       authString = opened.value;
     }
-    return { ok: true, upstream: { url: new URL(row.upstream_url), authString, basicAuthorization: authString === null ? null : `Basic ${Buffer.from(authString).toString('base64')}` } };
+    return ok({ url: new URL(row.upstream_url), authString, basicAuthorization: authString === null ? null : `Basic ${Buffer.from(authString).toString('base64')}` });
   }
 
   return {
@@ -269,16 +280,15 @@ export function gatewayService(deps: Deps, keys: SecretKeyring) {
      */
     async check(workspaceId: string, options: { timeoutMs: number }): Promise<Result<UpstreamCheck>> {
       const lookup = await lookUpstream(workspaceId);
-      if (!lookup.ok) return fail(lookup.reason === 'credential_unreadable' ? 'UPSTREAM_CREDENTIAL_UNREADABLE' : 'GATEWAY_NOT_CONFIGURED');
-      const names = await store.db
-        .selectFrom('workspaces as w')
-        .innerJoin('accounts as a', 'a.id', 'w.account_id')
-        .select(['a.handle as account', 'w.handle as workspace'])
-        .where('w.id', '=', workspaceId)
-        .executeTakeFirst();
-      const target = names ? `${names.account}/${names.workspace}` : 'ACCOUNT/WORKSPACE';
-      const url = `${lookup.upstream.url.origin}${lookup.upstream.url.pathname === '/' ? '' : lookup.upstream.url.pathname}`;
-      return ok(await checkUpstream(lookup.upstream, { timeoutMs: options.timeoutMs, setCredentialHint: `gatehouse workspace set ${target} --upstream ${url} --upstream-auth-string-stdin` }));
+      if (!lookup.ok) return lookup;
+      const target = (await workspaceLabel(workspaceId)) ?? 'ACCOUNT/WORKSPACE';
+      const url = `${lookup.value.url.origin}${lookup.value.url.pathname === '/' ? '' : lookup.value.url.pathname}`;
+      return ok(await checkUpstream(lookup.value, { timeoutMs: options.timeoutMs, setCredentialHint: `gatehouse workspace set ${target} --upstream ${url} --upstream-auth-string-stdin` }));
+    },
+
+    /** "account-handle/workspace-handle", for messages a person can act on; the id when it is gone. */
+    async label(workspaceId: string): Promise<string> {
+      return (await workspaceLabel(workspaceId)) ?? workspaceId;
     },
 
     /** The upstream of a workspace, with its credential opened, for the proxy: asked on every proxied request, so cached like keys. */
