@@ -157,7 +157,7 @@ export function respond<R extends Responses, C extends number = 200>(
   result: Result<ValueFor<R, C>>,
   status?: C,
 ): FastifyReply {
-  const plain = reply as unknown as FastifyReply;
+  const plain = reply as FastifyReply;
   if (!result.ok) return sendFailure(request, plain, result);
   const code = status ?? 200;
   if (code === 204) return plain.code(204).send();
@@ -166,7 +166,7 @@ export function respond<R extends Responses, C extends number = 200>(
 
 /** Answers 204 with no body (not even a content type). */
 export function noContent(reply: RouteReply<{ 204: TSchema }>): FastifyReply {
-  return (reply as unknown as FastifyReply).code(204).send();
+  return (reply as FastifyReply).code(204).send();
 }
 
 const serialized = new WeakMap<object, string>();
