@@ -1,20 +1,9 @@
 // Schemas shared by many routes. Each one both validates requests and describes them in
 // `/api/openapi.json`, so the API description cannot drift from the code.
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type TProperties, type TSchema } from '@sinclair/typebox';
+import { Nullable, Timestamp, Uuid } from '../domain/fields.js';
 
-export const Uuid = Type.String({ format: 'uuid', description: 'A UUID' });
-export const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339, UTC' });
-export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-
-/** A name a person types: trimmed of nothing, but bounded and free of control characters. */
-export const Name = Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
-export const Handle = Type.String({
-  minLength: 1,
-  maxLength: 64,
-  pattern: '^[a-zA-Z0-9][a-zA-Z0-9_-]*$',
-  description: 'Letters, digits, "-" and "_", starting with a letter or digit',
-});
-export const Description = Type.String({ maxLength: 5000 });
+export { Description, Email, Handle, Name, Nullable, Timestamp, Uuid } from '../domain/fields.js';
 
 export const MAX_LIMIT = 200;
 /** `limit` defaults to 200 (Prefect's default) and may not exceed it. */
@@ -28,7 +17,7 @@ export const AnyOfStrings = (item: TSchema = Type.String({ maxLength: 1000 })) =
   Type.Object({ any_: Type.Optional(Nullable(Type.Array(item, { maxItems: 1000 }))) }, { additionalProperties: true });
 
 /** Filter bodies: an empty body and `{}` are both "everything, first page". */
-export const filterBody = (fields: Record<string, TSchema>) =>
+export const filterBody = <F extends TProperties>(fields: F) =>
   Type.Union([Type.Object({ ...pageFields, ...fields }, { additionalProperties: true }), Type.Null()]);
 
 export const accountParams = Type.Object({ account_id: Uuid });

@@ -8,6 +8,7 @@ import { recordEvent } from '../audit/service.js';
 import { issueKey } from '../api-keys/service.js';
 import { findOrCreateUser } from '../users/create.js';
 import type { AccountsTable } from '../../store/schema.js';
+import type { AccountUpdate } from './inputs.js';
 
 export interface AccountSettings {
   allow_public_workspaces: boolean;
@@ -57,8 +58,18 @@ export interface Account {
   automations_limit: number | null;
 }
 
+/** An account as the API shows it: each wire field named, so a new column stays off the wire. */
 export const toAccount = (row: AccountsTable): Account => ({
-  ...row,
+  id: row.id,
+  created: row.created,
+  updated: row.updated,
+  name: row.name,
+  handle: row.handle,
+  location: row.location,
+  link: row.link,
+  image_location: row.image_location,
+  billing_email: row.billing_email,
+  auth_expiration_seconds: row.auth_expiration_seconds,
   settings: { ...DEFAULT_ACCOUNT_SETTINGS, ...parseJsonColumn<Partial<AccountSettings>>(row.settings, {}) },
   ...SELF_HOSTED_PLAN,
   features: [],
@@ -70,16 +81,7 @@ export const toAccount = (row: AccountsTable): Account => ({
   automations_limit: null,
 });
 
-export interface AccountUpdate {
-  name?: string;
-  handle?: string;
-  location?: string | null;
-  link?: string | null;
-  image_location?: string | null;
-  billing_email?: string | null;
-  auth_expiration_seconds?: number | null;
-  settings?: Partial<AccountSettings> | null;
-}
+export type { AccountUpdate };
 
 export interface BootstrapInput {
   accountName: string;

@@ -6,6 +6,7 @@ import { inTransaction, type Deps, type Tx } from '../deps.js';
 import { newId, type OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import type { ApiKeysTable } from '../../store/schema.js';
+import type { ApiKeyCreate } from './inputs.js';
 
 /** A key as reads show it: never the key, only its mask. */
 export interface ApiKeyView {
@@ -79,7 +80,7 @@ export function apiKeyService(deps: Deps) {
     async createUserKey(
       ctx: OpContext,
       userId: string,
-      input: { name: string; expiration?: string | null },
+      input: ApiKeyCreate,
     ): Promise<Result<IssuedApiKey>> {
       const expiration = checkExpiration(input.expiration, ctx.now);
       if (!expiration.ok) return expiration;

@@ -56,8 +56,19 @@ export interface AuditEvent {
   details: Record<string, unknown>;
 }
 
-const toEvent = (row: AuditEventsTable): AuditEvent => ({
-  ...row,
+/** An audit event as the API shows it: each wire field named, so a new column stays off the wire. */
+export const toEvent = (row: AuditEventsTable): AuditEvent => ({
+  id: row.id,
+  occurred: row.occurred,
+  account_id: row.account_id,
+  workspace_id: row.workspace_id,
+  actor_id: row.actor_id,
+  actor_type: row.actor_type,
+  actor_name: row.actor_name,
+  action: row.action,
+  target_type: row.target_type,
+  target_id: row.target_id,
+  request_id: row.request_id,
   details: parseJsonColumn<Record<string, unknown>>(row.details, {}),
 });
 

@@ -11,6 +11,7 @@ import { findOrCreateUser, normalizeEmail } from '../users/create.js';
 import { lockAccount } from '../memberships/service.js';
 import { createSession, type ClientInfo, type NewSession } from '../sessions/service.js';
 import type { InvitationsTable } from '../../store/schema.js';
+import type { InvitationAcceptance, InvitationCreate } from './inputs.js';
 
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
@@ -38,6 +39,25 @@ export interface InvitationPreview {
   user_exists: boolean;
 }
 
+/** An invitation row with its role's name, as `withRole()` selects it. */
+type InvitationRow = Omit<Invitation, 'status'> & { status: InvitationsTable['status'] };
+
+/**
+ * An invitation as the API shows it: each wire field named, so the code's digest, the inviter or a
+ * new column stays off the wire.
+ */
+export const invitationView = (row: Omit<InvitationRow, 'status'>, status: InvitationStatus): Invitation => ({
+  id: row.id,
+  created: row.created,
+  updated: row.updated,
+  email: row.email,
+  account_id: row.account_id,
+  account_role_id: row.account_role_id,
+  account_role_name: row.account_role_name,
+  status,
+  expiration: row.expiration,
+});
+
 const statusAt = (row: Pick<InvitationsTable, 'status' | 'expiration'>, now: Date): InvitationStatus =>
   row.status === 'PENDING' && row.expiration <= now.toISOString() ? 'EXPIRED' : row.status;
 
@@ -50,10 +70,7 @@ export function invitationService(deps: Deps, options: { sessionTtlSeconds: numb
       .innerJoin('account_roles as r', 'r.id', 'i.account_role_id')
       .select(['i.id', 'i.created', 'i.updated', 'i.email', 'i.account_id', 'i.account_role_id', 'r.name as account_role_name', 'i.status', 'i.expiration']);
 
-  const toInvitation = (row: Omit<Invitation, 'status'> & { status: InvitationsTable['status'] }): Invitation => ({
-    ...row,
-    status: statusAt(row, clock.now()),
-  });
+  const toInvitation = (row: InvitationRow): Invitation => invitationView(row, statusAt(row, clock.now()));
 
   /** The invitation when id and code match; the code is compared as a digest, in constant time. */
   async function findByCode(id: string, code: string) {
@@ -63,7 +80,7 @@ export function invitationService(deps: Deps, options: { sessionTtlSeconds: numb
   }
 
   return {
-    async create(ctx: OpContext, accountId: string, input: { email: string; account_role_id: string }): Promise<Result<Invitation & { code: string }>> {
+    async create(ctx: OpContext, accountId: string, input: InvitationCreate): Promise<Result<Invitation & { code: string }>> {
       const email = normalizeEmail(input.email);
       return inTransaction(deps, async (tx) => {
         const role = await tx
@@ -112,8 +129,7 @@ export function invitationService(deps: Deps, options: { sessionTtlSeconds: numb
           targetId: row.id,
           details: { email, account_role_name: role.name },
         });
-        const { code_hash: _h, invited_by_actor_id: _i, ...rest } = row;
-        return ok({ ...rest, account_role_name: role.name, status: 'PENDING' as const, code });
+        return ok({ ...invitationView({ ...row, account_role_name: role.name }, 'PENDING'), code });
       });
     },
 
@@ -165,7 +181,7 @@ export function invitationService(deps: Deps, options: { sessionTtlSeconds: numb
     async accept(
       id: string,
       code: string,
-      input: { password?: string | null; first_name?: string; last_name?: string },
+      input: InvitationAcceptance,
       caller: Actor | null,
       client: ClientInfo,
     ): Promise<Result<NewSession & { account_id: string }>> {

@@ -8,6 +8,7 @@ import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import type { AccountRolesTable, WorkspaceRolesTable } from '../../store/schema.js';
 import { lookAlikeOf, lookAlikeRisk } from '../confusables.js';
+import type { WorkspaceRoleCreate, WorkspaceRoleUpdate } from './inputs.js';
 
 export interface AccountRole {
   id: string;
@@ -81,12 +82,7 @@ export async function effectiveScopes(tx: Tx, role: WorkspaceRolesTable): Promis
   return expandScopes([...own, ...parseJsonColumn<string[]>(inherited?.scopes ?? '[]', [])]);
 }
 
-export interface WorkspaceRoleInput {
-  name?: string;
-  description?: string | null;
-  scopes?: string[] | null;
-  inherited_role_id?: string | null;
-}
+export type WorkspaceRoleInput = WorkspaceRoleUpdate;
 
 function checkRoleInput(input: WorkspaceRoleInput): Result<null> {
   if (input.name !== undefined && BUILTIN_WORKSPACE_ROLE_NAMES.has(input.name.trim().toLowerCase())) {
@@ -152,7 +148,7 @@ export function roleService(deps: Deps) {
       return row ? ok(toWorkspaceRole(row)) : fail('NOT_FOUND', 'Workspace role not found');
     },
 
-    async createWorkspaceRole(ctx: OpContext, accountId: string, input: WorkspaceRoleInput & { name: string }): Promise<Result<WorkspaceRole>> {
+    async createWorkspaceRole(ctx: OpContext, accountId: string, input: WorkspaceRoleCreate): Promise<Result<WorkspaceRole>> {
       const checked = checkRoleInput(input);
       if (!checked.ok) return checked;
       const now = ctx.now.toISOString();

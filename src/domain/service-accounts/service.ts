@@ -9,6 +9,7 @@ import { checkExpiration, issueKey, toKeyView, type ApiKeyView, type IssuedApiKe
 import type { BotsTable } from '../../store/schema.js';
 import { failpoint } from '../../failpoints.js';
 import { lookAlikeRisk } from '../confusables.js';
+import type { KeyRotation, ServiceAccountCreate, ServiceAccountUpdate } from './inputs.js';
 
 /** The longest an old key may keep working after a rotation: 48 hours. */
 export const MAX_ROTATION_GRACE_SECONDS = 172_800;
@@ -54,8 +55,22 @@ function checkAccountRole(roleId: string | null | undefined): Result<null> {
   );
 }
 
-function toServiceAccount(bot: BotsTable, key: ApiKeyView | null): ServiceAccount {
-  return { ...bot, account_role_name: 'Member', api_key: key };
+/**
+ * A service account as the API shows it, with its key masked (`ApiKeyView`) or, in the one
+ * response that issues it, in clear (`IssuedApiKey`). Each wire field is named, so a new column
+ * stays off the wire.
+ */
+export function toServiceAccount<K extends ApiKeyView | IssuedApiKey | null>(bot: BotsTable, key: K): Omit<ServiceAccount, 'api_key'> & { api_key: K } {
+  return {
+    id: bot.id,
+    created: bot.created,
+    updated: bot.updated,
+    actor_id: bot.actor_id,
+    account_id: bot.account_id,
+    name: bot.name,
+    account_role_name: 'Member',
+    api_key: key,
+  };
 }
 
 async function activeKey(tx: Tx, botId: string): Promise<ApiKeyView | null> {
@@ -95,7 +110,7 @@ export function serviceAccountService(deps: Deps) {
     async create(
       ctx: OpContext,
       accountId: string,
-      input: { name: string; api_key_expiration?: string | null; account_role_id?: string | null },
+      input: ServiceAccountCreate,
     ): Promise<Result<ServiceAccountWithKey>> {
       const role = checkAccountRole(input.account_role_id);
       if (!role.ok) return role;
@@ -136,7 +151,7 @@ export function serviceAccountService(deps: Deps) {
             details: { name: bot.name, api_key_id: key.id, api_key_expiration: key.expiration },
           });
           failpoint('create.before_commit');
-          return ok({ ...bot, account_role_name: 'Member' as const, api_key: key });
+          return ok(toServiceAccount(bot, key));
         },
         // A new service account, its Member membership and its first key: nothing cached refers to them.
         { onUniqueViolation: nameTaken, invalidates: false },
@@ -176,7 +191,7 @@ export function serviceAccountService(deps: Deps) {
       ctx: OpContext,
       accountId: string,
       botId: string,
-      input: { name?: string; account_role_id?: string | null },
+      input: ServiceAccountUpdate,
     ): Promise<Result<null>> {
       const role = checkAccountRole(input.account_role_id);
       if (!role.ok) return role;
@@ -246,7 +261,7 @@ export function serviceAccountService(deps: Deps) {
       ctx: OpContext,
       accountId: string,
       botId: string,
-      input: { api_key_expiration?: string | null; old_key_expires_in_seconds?: number | null },
+      input: KeyRotation,
     ): Promise<Result<ServiceAccountWithKey>> {
       const grace = input.old_key_expires_in_seconds;
       if (grace !== null && grace !== undefined && (!Number.isInteger(grace) || grace < 0 || grace > MAX_ROTATION_GRACE_SECONDS)) {
@@ -297,7 +312,7 @@ export function serviceAccountService(deps: Deps) {
           },
         });
         failpoint('rotate.before_commit');
-        return ok({ ...bot, account_role_name: 'Member' as const, api_key: key });
+        return ok(toServiceAccount(bot, key));
       }, { onUniqueViolation: fail('CONCURRENT_CHANGE') });
       failpoint('rotate.after_commit');
       return rotated;

@@ -7,6 +7,7 @@ import { recordEvent } from '../audit/service.js';
 import { csrfTokenFor, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret, verifyPassword } from '../secrets.js';
 import { normalizeEmail } from '../users/create.js';
 import { addressKey, clearFailures, countAttempt, emailKey, passwordChangeKey, THROTTLE, uncountAttempt } from './throttle.js';
+import type { PasswordChange } from './inputs.js';
 
 export const DEFAULT_SESSION_TTL_SECONDS = 12 * 60 * 60;
 /** How often a session's `updated` (last seen) is written: not on every request. */
@@ -152,8 +153,13 @@ export function sessionService(deps: Deps, options: { ttlSeconds?: number } = {}
         .orderBy('created', 'desc')
         .execute();
       return rows.map((r) => ({
-        ...r,
+        id: r.id,
+        created: r.created,
+        updated: r.updated,
+        user_id: r.user_id,
+        ip_address: r.ip_address,
         location: null,
+        user_agent: r.user_agent,
         expires_at: Math.floor(new Date(r.expires_at).getTime() / 1000),
         restricted: false,
         current: r.id === currentSessionId,
@@ -177,7 +183,7 @@ export function sessionService(deps: Deps, options: { ttlSeconds?: number } = {}
     async changePassword(
       ctx: OpContext,
       userId: string,
-      input: { current_password?: string | null; new_password: string },
+      input: PasswordChange,
       keepSessionId: string | null,
     ): Promise<Result<null>> {
       if (input.new_password.length < MIN_PASSWORD_LENGTH) return fail('PASSWORD_TOO_SHORT');

@@ -6,18 +6,11 @@ import { SYSTEM_ACTOR } from '../context.js';
 import { constantTimeEqual, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret } from '../secrets.js';
 import { accountService } from '../accounts/service.js';
 import { createSession, type ClientInfo, type NewSession } from '../sessions/service.js';
+import type { SetupInput } from './inputs.js';
 
 export const SETUP_TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
 
-export interface SetupInput {
-  token: string;
-  account_name: string;
-  account_handle: string;
-  email: string;
-  password: string;
-  first_name?: string;
-  last_name?: string;
-}
+export type { SetupInput };
 
 export function setupService(deps: Deps, options: { sessionTtlSeconds: number }) {
   const { store, clock } = deps;

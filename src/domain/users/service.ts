@@ -9,6 +9,7 @@ import { SELF_HOSTED_PLAN } from '../accounts/service.js';
 import { normalizeEmail } from './create.js';
 import { emailChangeService, recordEmailChange, type EmailChangeRequest } from './email-change.js';
 import type { UsersTable } from '../../store/schema.js';
+import type { UserUpdate } from './inputs.js';
 
 export interface User {
   id: string;
@@ -28,16 +29,7 @@ export interface User {
   last_login: string | null;
 }
 
-export interface UserUpdate {
-  handle?: string;
-  first_name?: string;
-  last_name?: string;
-  email?: string;
-  location?: string | null;
-  title?: string | null;
-  image_location?: string | null;
-  settings?: Record<string, unknown> | null;
-}
+export type { UserUpdate };
 
 /** One row of `GET /api/me/workspaces`: every field required, description never null. */
 export interface MyWorkspace {
@@ -64,12 +56,26 @@ export interface MyAccount {
   annual_self_serve_enabled: boolean;
 }
 
-// The password hash never leaves the store layer.
-const toUser = ({ password_hash: _hash, ...row }: UsersTable): User => ({
-  ...row,
+/**
+ * A user as the API shows it. Each wire field is named, so a new column (like the password hash)
+ * stays in the store until someone adds it here.
+ */
+export const toUser = (row: UsersTable): User => ({
+  id: row.id,
+  created: row.created,
+  updated: row.updated,
+  actor_id: row.actor_id,
+  handle: row.handle,
+  email: row.email,
+  first_name: row.first_name,
+  last_name: row.last_name,
+  location: row.location,
+  title: row.title,
+  image_location: row.image_location,
   idp_user_id: null,
   personal_account_id: null,
   settings: parseJsonColumn<Record<string, unknown>>(row.settings, {}),
+  last_login: row.last_login,
 });
 
 export function userService(deps: Deps) {
@@ -165,7 +171,11 @@ export function userService(deps: Deps) {
         .orderBy('a.name')
         .execute();
       return rows.map((r) => ({
-        ...r,
+        account_membership_id: r.account_membership_id,
+        account_id: r.account_id,
+        account_name: r.account_name,
+        account_role_name: r.account_role_name,
+        account_handle: r.account_handle,
         account_plan_type: SELF_HOSTED_PLAN.plan_type,
         account_plan_tier: SELF_HOSTED_PLAN.plan_tier,
         account_plan_features: [],
@@ -194,7 +204,15 @@ export function userService(deps: Deps) {
         .execute();
       return rows
         .filter((r) => r.access_id !== null || parseJsonColumn<string[]>(r.permissions, []).includes(ACTS_AS_WORKSPACE_OWNER))
-        .map(({ permissions: _p, access_id: _a, ...w }) => ({ ...w, workspace_description: w.workspace_description ?? '' }));
+        .map((w) => ({
+          account_id: w.account_id,
+          account_name: w.account_name,
+          account_handle: w.account_handle,
+          workspace_id: w.workspace_id,
+          workspace_name: w.workspace_name,
+          workspace_description: w.workspace_description ?? '',
+          workspace_handle: w.workspace_handle,
+        }));
     },
   };
 }

@@ -7,6 +7,7 @@ import { newId, type Actor, type AnyOf, type OpContext, type Page } from '../con
 import { recordEvent } from '../audit/service.js';
 import { findWorkspaceRole } from '../roles/service.js';
 import type { WorkspacesTable } from '../../store/schema.js';
+import type { WorkspaceCreate, WorkspaceUpdate } from './inputs.js';
 
 export interface Workspace {
   id: string;
@@ -20,14 +21,20 @@ export interface Workspace {
   is_public: boolean;
 }
 
-export const toWorkspace = (row: WorkspacesTable): Workspace => ({ ...row, is_public: row.is_public === 1 });
+/** A workspace as the API shows it: each wire field named, so a new column stays off the wire. */
+export const toWorkspace = (row: WorkspacesTable): Workspace => ({
+  id: row.id,
+  created: row.created,
+  updated: row.updated,
+  account_id: row.account_id,
+  name: row.name,
+  handle: row.handle,
+  description: row.description,
+  default_workspace_role_id: row.default_workspace_role_id,
+  is_public: row.is_public === 1,
+});
 
-export interface WorkspaceInput {
-  name?: string;
-  handle?: string;
-  description?: string | null;
-  default_workspace_role_id?: string | null;
-}
+export type WorkspaceInput = WorkspaceUpdate;
 
 export function workspaceService(deps: Deps) {
   const { store } = deps;
@@ -44,7 +51,7 @@ export function workspaceService(deps: Deps) {
   }
 
   return {
-    async create(ctx: OpContext, accountId: string, input: Required<Pick<WorkspaceInput, 'name' | 'handle'>> & WorkspaceInput): Promise<Result<Workspace>> {
+    async create(ctx: OpContext, accountId: string, input: WorkspaceCreate): Promise<Result<Workspace>> {
       const now = ctx.now.toISOString();
       const row: WorkspacesTable = {
         id: newId(),

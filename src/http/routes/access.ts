@@ -3,8 +3,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { workspace } from '../../authz/requirements.js';
 import type { GrantInput } from '../../domain/access/service.js';
-import type { Result } from '../../errors.js';
-import { opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { opContext, page, respond, type RouteDeps, route, type RouteSpec } from '../route.js';
 import { filterBody, idParams, Timestamp, Uuid } from '../schemas.js';
 
 const accessFields = {
@@ -27,26 +26,23 @@ const UserAccess = Type.Object({
 
 const BotAccess = Type.Object({ ...accessFields, bot_id: Uuid, bot_name: Type.String() });
 
-const oneOrMany = (item: TSchema) => Type.Union([item, Type.Array(item, { minItems: 1, maxItems: 100 })]);
+const oneOrMany = <T extends TSchema>(item: T) => Type.Union([item, Type.Array(item, { minItems: 1, maxItems: 100 })]);
 
 const UserGrant = Type.Object({ user_id: Uuid, workspace_role_id: Uuid }, { additionalProperties: false });
 const BotGrant = Type.Object({ bot_id: Uuid, workspace_role_id: Uuid }, { additionalProperties: false });
 
-type Params = { account_id: string; workspace_id: string; access_id: string };
-
 interface KindSpec {
   path: 'user_access' | 'bot_access';
   label: string;
-  principal: 'user_id' | 'bot_id';
-  grant: TSchema;
-  item: TSchema;
+  grant: typeof UserGrant | typeof BotGrant;
+  item: typeof UserAccess | typeof BotAccess;
   see: string;
   manage: string;
 }
 
 const KINDS: KindSpec[] = [
-  { path: 'user_access', label: 'users', principal: 'user_id', grant: UserGrant, item: UserAccess, see: 'see_workspace_users', manage: 'manage_workspace_users' },
-  { path: 'bot_access', label: 'service accounts', principal: 'bot_id', grant: BotGrant, item: BotAccess, see: 'see_workspace_service_accounts', manage: 'manage_workspace_service_accounts' },
+  { path: 'user_access', label: 'users', grant: UserGrant, item: UserAccess, see: 'see_workspace_users', manage: 'manage_workspace_users' },
+  { path: 'bot_access', label: 'service accounts', grant: BotGrant, item: BotAccess, see: 'see_workspace_service_accounts', manage: 'manage_workspace_service_accounts' },
 ];
 
 export function accessRoutes({ services, clock }: RouteDeps): RouteSpec[] {
@@ -55,7 +51,7 @@ export function accessRoutes({ services, clock }: RouteDeps): RouteSpec[] {
     const base = `/api/accounts/:account_id/workspaces/:workspace_id/${kind.path}`;
     const isUser = kind.path === 'user_access';
     return [
-      {
+      route({
         method: 'POST',
         url: `${base}/`,
         requirement: workspace(kind.manage),
@@ -65,20 +61,20 @@ export function accessRoutes({ services, clock }: RouteDeps): RouteSpec[] {
         body: oneOrMany(kind.grant),
         response: { 200: Type.Array(kind.item) },
         handler: async (req, reply) => {
-          const p = req.params as Params;
-          const body = req.body as Record<string, string> | Record<string, string>[];
+          const p = req.params;
+          const body = req.body;
           const grants: GrantInput[] = (Array.isArray(body) ? body : [body]).map((g) => ({
-            principalId: g[kind.principal],
+            principalId: 'user_id' in g ? g.user_id : g.bot_id,
             workspaceRoleId: g.workspace_role_id,
           }));
           const ctx = opContext(req, clock);
-          const result: Result<unknown> = isUser
+          const result = isUser
             ? await services.access.upsertUserAccess(ctx, p.account_id, p.workspace_id, grants)
             : await services.access.upsertBotAccess(ctx, p.account_id, p.workspace_id, grants);
           return respond(req, reply, result);
         },
-      },
-      {
+      }),
+      route({
         method: 'POST',
         url: `${base}/filter`,
         requirement: workspace(kind.see),
@@ -88,11 +84,11 @@ export function accessRoutes({ services, clock }: RouteDeps): RouteSpec[] {
         body: filterBody({}),
         response: { 200: Type.Array(kind.item) },
         handler: async (req) => {
-          const p = req.params as Params;
+          const p = req.params;
           return isUser ? services.access.filterUserAccess(p.workspace_id, page(req.body)) : services.access.filterBotAccess(p.workspace_id, page(req.body));
         },
-      },
-      {
+      }),
+      route({
         method: 'GET',
         url: `${base}/:access_id`,
         requirement: workspace(kind.see),
@@ -101,12 +97,12 @@ export function accessRoutes({ services, clock }: RouteDeps): RouteSpec[] {
         params: idParams('account_id', 'workspace_id', 'access_id'),
         response: { 200: kind.item },
         handler: async (req, reply) => {
-          const p = req.params as Params;
-          const result: Result<unknown> = isUser ? await services.access.getUserAccess(p.workspace_id, p.access_id) : await services.access.getBotAccess(p.workspace_id, p.access_id);
+          const p = req.params;
+          const result = isUser ? await services.access.getUserAccess(p.workspace_id, p.access_id) : await services.access.getBotAccess(p.workspace_id, p.access_id);
           return respond(req, reply, result);
         },
-      },
-      {
+      }),
+      route({
         method: 'DELETE',
         url: `${base}/:access_id`,
         requirement: workspace(kind.manage),
@@ -115,14 +111,14 @@ export function accessRoutes({ services, clock }: RouteDeps): RouteSpec[] {
         params: idParams('account_id', 'workspace_id', 'access_id'),
         response: { 204: Type.Null() },
         handler: async (req, reply) => {
-          const p = req.params as Params;
+          const p = req.params;
           const ctx = opContext(req, clock);
           const result = isUser
             ? await services.access.deleteUserAccess(ctx, p.account_id, p.workspace_id, p.access_id)
             : await services.access.deleteBotAccess(ctx, p.account_id, p.workspace_id, p.access_id);
           return respond(req, reply, result, 204);
         },
-      },
+      }),
     ];
   });
 }

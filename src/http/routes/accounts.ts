@@ -1,8 +1,9 @@
 // `/api/accounts/{account_id}`: the account itself and its built-in account roles.
 import { Type } from '@sinclair/typebox';
 import { account } from '../../authz/requirements.js';
-import { anyOf, opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
-import { AnyOfStrings, filterBody, Handle, idParams, Name, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { AccountUpdate } from '../../domain/accounts/inputs.js';
+import { anyOf, opContext, page, respond, type RouteDeps, route, type RouteSpec } from '../route.js';
+import { AnyOfStrings, filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
 
 const Settings = Type.Object(
   {
@@ -18,7 +19,7 @@ const Settings = Type.Object(
   { additionalProperties: true },
 );
 
-const Account = Type.Object({
+export const Account = Type.Object({
   id: Uuid,
   created: Timestamp,
   updated: Timestamp,
@@ -41,35 +42,6 @@ const Account = Type.Object({
   automations_limit: Nullable(Type.Integer()),
 });
 
-const Text = Type.String({ maxLength: 2000 });
-const AccountUpdate = Type.Object(
-  {
-    name: Type.Optional(Nullable(Name)),
-    handle: Type.Optional(Nullable(Handle)),
-    location: Type.Optional(Nullable(Text)),
-    link: Type.Optional(Nullable(Text)),
-    image_location: Type.Optional(Nullable(Text)),
-    billing_email: Type.Optional(Nullable(Text)),
-    auth_expiration_seconds: Type.Optional(Nullable(Type.Integer({ minimum: 60, maximum: 31_536_000 }))),
-    settings: Type.Optional(
-      Nullable(
-        Type.Object(
-          {
-            allow_public_workspaces: Type.Optional(Type.Boolean()),
-            ai_log_summaries: Type.Optional(Type.Boolean()),
-            managed_execution: Type.Optional(Type.Boolean()),
-            enforce_ip_allowlist: Type.Optional(Type.Boolean()),
-            enforce_webhook_authentication: Type.Optional(Type.Boolean()),
-            self_healing_enabled: Type.Optional(Type.Boolean()),
-          },
-          { additionalProperties: false },
-        ),
-      ),
-    ),
-  },
-  { additionalProperties: false },
-);
-
 const AccountRole = Type.Object({
   id: Uuid,
   created: Timestamp,
@@ -80,12 +52,10 @@ const AccountRole = Type.Object({
   is_system_role: Type.Boolean(),
 });
 
-type Params = { account_id: string };
-
 export function accountRoutes({ services, clock }: RouteDeps): RouteSpec[] {
   const tags = ['Accounts'];
   return [
-    {
+    route({
       method: 'GET',
       url: '/api/accounts/:account_id',
       requirement: account('read:account'),
@@ -93,9 +63,9 @@ export function accountRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       tags,
       params: idParams('account_id'),
       response: { 200: Account },
-      handler: async (req, reply) => respond(req, reply, await services.accounts.get((req.params as Params).account_id)),
-    },
-    {
+      handler: async (req, reply) => respond(req, reply, await services.accounts.get(req.params.account_id)),
+    }),
+    route({
       method: 'PATCH',
       url: '/api/accounts/:account_id',
       requirement: account('update:account'),
@@ -105,9 +75,9 @@ export function accountRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       body: AccountUpdate,
       response: { 204: Type.Null() },
       handler: async (req, reply) =>
-        respond(req, reply, await services.accounts.update(opContext(req, clock), (req.params as Params).account_id, req.body as object), 204),
-    },
-    {
+        respond(req, reply, await services.accounts.update(opContext(req, clock), req.params.account_id, req.body), 204),
+    }),
+    route({
       method: 'POST',
       url: '/api/accounts/:account_id/account_roles/filter',
       requirement: account('read:account_role'),
@@ -119,9 +89,9 @@ export function accountRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       }),
       response: { 200: Type.Array(AccountRole) },
       handler: async (req) =>
-        services.roles.filterAccountRoles((req.params as Params).account_id, anyOf(req.body, 'account_roles', 'name'), page(req.body)),
-    },
-    {
+        services.roles.filterAccountRoles(req.params.account_id, anyOf(req.body, 'account_roles', 'name'), page(req.body)),
+    }),
+    route({
       method: 'GET',
       url: '/api/accounts/:account_id/account_roles/:account_role_id',
       requirement: account('read:account_role'),
@@ -130,9 +100,9 @@ export function accountRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       params: idParams('account_id', 'account_role_id'),
       response: { 200: AccountRole },
       handler: async (req, reply) => {
-        const p = req.params as Params & { account_role_id: string };
+        const p = req.params;
         return respond(req, reply, await services.roles.getAccountRole(p.account_id, p.account_role_id));
       },
-    },
+    }),
   ];
 }

@@ -2,10 +2,10 @@
 import { Type } from '@sinclair/typebox';
 import { sendError } from '../errors.js';
 import { account } from '../../authz/requirements.js';
-import { anyOf, page, type RouteDeps, type RouteSpec } from '../route.js';
+import { anyOf, page, type RouteDeps, route, type RouteSpec } from '../route.js';
 import { AnyOfStrings, filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
 
-const AuditEvent = Type.Object({
+export const AuditEvent = Type.Object({
   id: Uuid,
   occurred: Timestamp,
   account_id: Nullable(Uuid),
@@ -44,7 +44,7 @@ const FilterBody = filterBody({
 
 export function auditRoutes({ services }: RouteDeps): RouteSpec[] {
   return [
-    {
+    route({
       method: 'POST',
       url: '/api/accounts/:account_id/audit_events/filter',
       requirement: account('read:audit_event'),
@@ -54,7 +54,7 @@ export function auditRoutes({ services }: RouteDeps): RouteSpec[] {
       body: FilterBody,
       response: { 200: Type.Array(AuditEvent) },
       handler: async (req, reply) => {
-        const occurred = (req.body as { audit_events?: { occurred?: { after_?: string; before_?: string } } } | null)?.audit_events?.occurred;
+        const occurred = req.body?.audit_events?.occurred;
         // RFC 3339 allows times JavaScript cannot hold (a leap second, a year past 275760).
         const bounds: Record<string, string | null> = {};
         for (const field of ['after_', 'before_'] as const) {
@@ -65,7 +65,7 @@ export function auditRoutes({ services }: RouteDeps): RouteSpec[] {
           }
           bounds[field] = time ? time.toISOString() : null;
         }
-        return services.audit.filter((req.params as { account_id: string }).account_id, {
+        return services.audit.filter(req.params.account_id, {
           ...page(req.body),
           actions: anyOf(req.body, 'audit_events', 'action'),
           actorIds: anyOf(req.body, 'audit_events', 'actor_id'),
@@ -73,6 +73,6 @@ export function auditRoutes({ services }: RouteDeps): RouteSpec[] {
           before: bounds.before_,
         });
       },
-    },
+    }),
   ];
 }

@@ -1,8 +1,9 @@
 // `/api/accounts/{account_id}/bots`: service accounts and their API keys (Prefect's wire names).
 import { Type } from '@sinclair/typebox';
 import { account } from '../../authz/requirements.js';
-import { anyOf, opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
-import { AnyOfStrings, ApiKeyMasked, ApiKeyWithSecret, filterBody, idParams, Name, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { KeyRotation, ServiceAccountCreate, ServiceAccountUpdate } from '../../domain/service-accounts/inputs.js';
+import { anyOf, opContext, page, respond, type RouteDeps, route, type RouteSpec } from '../route.js';
+import { AnyOfStrings, ApiKeyMasked, ApiKeyWithSecret, filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
 
 const botFields = {
   id: Uuid,
@@ -14,58 +15,33 @@ const botFields = {
   account_role_name: Type.String(),
 };
 
-const ServiceAccount = Type.Object({ ...botFields, api_key: Nullable(ApiKeyMasked) });
-const ServiceAccountWithKey = Type.Object({ ...botFields, api_key: ApiKeyWithSecret });
+export const ServiceAccount = Type.Object({ ...botFields, api_key: Nullable(ApiKeyMasked) });
+export const ServiceAccountWithKey = Type.Object({ ...botFields, api_key: ApiKeyWithSecret });
 
-const CreateBody = Type.Object(
-  {
-    name: Name,
-    api_key_expiration: Type.Optional(Nullable(Timestamp)),
-    account_role_id: Type.Optional(Nullable(Uuid)),
-  },
-  { additionalProperties: false },
-);
-
-const UpdateBody = Type.Object(
-  { name: Type.Optional(Name), account_role_id: Type.Optional(Nullable(Uuid)) },
-  { additionalProperties: false },
-);
-
-const RotateBody = Type.Union([
-  Type.Object(
-    {
-      api_key_expiration: Type.Optional(Nullable(Timestamp)),
-      old_key_expires_in_seconds: Type.Optional(Nullable(Type.Integer({ description: '0..172800; null or absent deletes the old key now' }))),
-    },
-    { additionalProperties: false },
-  ),
-  Type.Null(),
-]);
+const RotateBody = Type.Union([KeyRotation, Type.Null()]);
 
 const FilterBody = filterBody({
   service_accounts: Type.Optional(Nullable(Type.Object({ name: Type.Optional(Nullable(AnyOfStrings())) }, { additionalProperties: true }))),
 });
 
-type Params = { account_id: string; bot_id: string };
-
 export function botRoutes({ services, clock }: RouteDeps): RouteSpec[] {
   const tags = ['Service accounts'];
   const base = '/api/accounts/:account_id/bots';
   return [
-    {
+    route({
       method: 'POST',
       url: `${base}/`,
       requirement: account('create:bot'),
       summary: 'Create a service account and its first API key; the key is in this response only',
       tags,
       params: idParams('account_id'),
-      body: CreateBody,
+      body: ServiceAccountCreate,
       response: { 201: ServiceAccountWithKey },
       noStore: true,
       handler: async (req, reply) =>
-        respond(req, reply, await services.serviceAccounts.create(opContext(req, clock), (req.params as Params).account_id, req.body as { name: string }), 201),
-    },
-    {
+        respond(req, reply, await services.serviceAccounts.create(opContext(req, clock), req.params.account_id, req.body), 201),
+    }),
+    route({
       method: 'POST',
       url: `${base}/filter`,
       requirement: account('read:bot'),
@@ -75,9 +51,9 @@ export function botRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       body: FilterBody,
       response: { 200: Type.Array(ServiceAccount) },
       handler: async (req) =>
-        services.serviceAccounts.filter((req.params as Params).account_id, anyOf(req.body, 'service_accounts', 'name'), page(req.body)),
-    },
-    {
+        services.serviceAccounts.filter(req.params.account_id, anyOf(req.body, 'service_accounts', 'name'), page(req.body)),
+    }),
+    route({
       method: 'GET',
       url: `${base}/:bot_id`,
       requirement: account('read:bot'),
@@ -86,25 +62,25 @@ export function botRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       params: idParams('account_id', 'bot_id'),
       response: { 200: ServiceAccount },
       handler: async (req, reply) => {
-        const p = req.params as Params;
+        const p = req.params;
         return respond(req, reply, await services.serviceAccounts.get(p.account_id, p.bot_id));
       },
-    },
-    {
+    }),
+    route({
       method: 'PATCH',
       url: `${base}/:bot_id`,
       requirement: account('update:bot'),
       summary: 'Rename a service account (its account role is always Member)',
       tags,
       params: idParams('account_id', 'bot_id'),
-      body: UpdateBody,
+      body: ServiceAccountUpdate,
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
-        const p = req.params as Params;
-        return respond(req, reply, await services.serviceAccounts.update(opContext(req, clock), p.account_id, p.bot_id, req.body as { name?: string }), 204);
+        const p = req.params;
+        return respond(req, reply, await services.serviceAccounts.update(opContext(req, clock), p.account_id, p.bot_id, req.body), 204);
       },
-    },
-    {
+    }),
+    route({
       method: 'DELETE',
       url: `${base}/:bot_id`,
       requirement: account('delete:bot'),
@@ -113,11 +89,11 @@ export function botRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       params: idParams('account_id', 'bot_id'),
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
-        const p = req.params as Params;
+        const p = req.params;
         return respond(req, reply, await services.serviceAccounts.remove(opContext(req, clock), p.account_id, p.bot_id), 204);
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       url: `${base}/:bot_id/rotate_api_key`,
       requirement: account('update:bot'),
@@ -128,11 +104,11 @@ export function botRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       response: { 201: ServiceAccountWithKey },
       noStore: true,
       handler: async (req, reply) => {
-        const p = req.params as Params;
-        return respond(req, reply, await services.serviceAccounts.rotateKey(opContext(req, clock), p.account_id, p.bot_id, (req.body ?? {}) as object), 201);
+        const p = req.params;
+        return respond(req, reply, await services.serviceAccounts.rotateKey(opContext(req, clock), p.account_id, p.bot_id, req.body ?? {}), 201);
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       url: `${base}/:bot_id/read_bot_api_keys`,
       requirement: account('read:bot'),
@@ -141,11 +117,11 @@ export function botRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       params: idParams('account_id', 'bot_id'),
       response: { 200: Type.Object({ active_key: Nullable(ApiKeyMasked), rotating_keys: Type.Array(ApiKeyMasked) }) },
       handler: async (req, reply) => {
-        const p = req.params as Params;
+        const p = req.params;
         return respond(req, reply, await services.serviceAccounts.readKeys(p.account_id, p.bot_id));
       },
-    },
-    {
+    }),
+    route({
       method: 'DELETE',
       url: `${base}/:bot_id/delete_bot_api_key/:api_key_id`,
       requirement: account('update:bot'),
@@ -154,9 +130,9 @@ export function botRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       params: idParams('account_id', 'bot_id', 'api_key_id'),
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
-        const p = req.params as Params & { api_key_id: string };
+        const p = req.params;
         return respond(req, reply, await services.serviceAccounts.deleteKey(opContext(req, clock), p.account_id, p.bot_id, p.api_key_id), 204);
       },
-    },
+    }),
   ];
 }

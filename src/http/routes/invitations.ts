@@ -2,8 +2,8 @@
 // response only), and previewed and accepted by the invited person through that link.
 import { Type } from '@sinclair/typebox';
 import { account, PUBLIC } from '../../authz/requirements.js';
-import { MAX_PASSWORD_LENGTH } from '../../domain/secrets.js';
-import { opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { InvitationAcceptance, InvitationCreate } from '../../domain/invitations/inputs.js';
+import { opContext, page, respond, type RouteDeps, route, type RouteSpec } from '../route.js';
 import { filterBody, idParams, Timestamp, Uuid } from '../schemas.js';
 import { identifyCaller } from '../auth.js';
 import { clientInfo, sessionBody, setSessionCookie } from '../session-cookie.js';
@@ -22,7 +22,7 @@ const invitationFields = {
   status: Status,
   expiration: Timestamp,
 };
-const Invitation = Type.Object(invitationFields);
+export const Invitation = Type.Object(invitationFields);
 const CreatedInvitation = Type.Object({
   ...invitationFields,
   accept_url: Type.String({ description: 'The one-time link to send to the invited person: in this response only' }),
@@ -42,27 +42,22 @@ const Preview = Type.Object({
 const Code = Type.Object({ invite_code: Type.String({ minLength: 1, maxLength: 200 }) });
 const Accepted = Type.Object({ account_id: Uuid, user_id: Uuid, csrf_token: Type.String(), expires_at: Timestamp });
 
-type Params = { account_id: string; invitation_id: string };
-
 export function invitationRoutes({ services, clock, auth, publicUrl }: RouteDeps, options: { mailer?: Mailer | null }): RouteSpec[] {
   const tags = ['Invitations'];
   const base = '/api/accounts/:account_id/invitations';
   return [
-    {
+    route({
       method: 'POST',
       url: `${base}/`,
       requirement: account('create:invitation'),
       summary: 'Invite an email with an account role; the one-time accept link is in this response only (and mailed when SMTP is configured)',
       tags,
       params: idParams('account_id'),
-      body: Type.Object(
-        { email: Type.String({ minLength: 3, maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+$' }), account_role_id: Uuid },
-        { additionalProperties: false },
-      ),
+      body: InvitationCreate,
       response: { 201: CreatedInvitation },
       noStore: true,
       handler: async (req, reply) => {
-        const result = await services.invitations.create(opContext(req, clock), (req.params as Params).account_id, req.body as { email: string; account_role_id: string });
+        const result = await services.invitations.create(opContext(req, clock), req.params.account_id, req.body);
         if (!result.ok) return respond(req, reply, result);
         const { code, ...invitation } = result.value;
         // The code rides in the fragment: browsers never send it, so no proxy or server log sees it.
@@ -84,8 +79,8 @@ export function invitationRoutes({ services, clock, auth, publicUrl }: RouteDeps
         }
         return reply.code(201).send({ ...invitation, accept_url: acceptUrl, mailed });
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       url: `${base}/filter`,
       requirement: account('read:invitation'),
@@ -94,9 +89,9 @@ export function invitationRoutes({ services, clock, auth, publicUrl }: RouteDeps
       params: idParams('account_id'),
       body: filterBody({}),
       response: { 200: Type.Array(Invitation) },
-      handler: async (req) => services.invitations.filter((req.params as Params).account_id, page(req.body)),
-    },
-    {
+      handler: async (req) => services.invitations.filter(req.params.account_id, page(req.body)),
+    }),
+    route({
       method: 'GET',
       url: `${base}/:invitation_id`,
       requirement: account('read:invitation'),
@@ -105,11 +100,11 @@ export function invitationRoutes({ services, clock, auth, publicUrl }: RouteDeps
       params: idParams('account_id', 'invitation_id'),
       response: { 200: Invitation },
       handler: async (req, reply) => {
-        const p = req.params as Params;
+        const p = req.params;
         return respond(req, reply, await services.invitations.get(p.account_id, p.invitation_id));
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       url: `${base}/:invitation_id/revoke`,
       requirement: account('update:invitation'),
@@ -118,11 +113,11 @@ export function invitationRoutes({ services, clock, auth, publicUrl }: RouteDeps
       params: idParams('account_id', 'invitation_id'),
       response: { 200: Invitation },
       handler: async (req, reply) => {
-        const p = req.params as Params;
+        const p = req.params;
         return respond(req, reply, await services.invitations.revoke(opContext(req, clock), p.account_id, p.invitation_id));
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       url: '/api/invitations/:invitation_id',
       requirement: PUBLIC,
@@ -132,11 +127,11 @@ export function invitationRoutes({ services, clock, auth, publicUrl }: RouteDeps
       querystring: Code,
       response: { 200: Preview },
       handler: async (req, reply) => {
-        const { invitation_id } = req.params as Params;
-        return respond(req, reply, await services.invitations.preview(invitation_id, (req.query as { invite_code: string }).invite_code));
+        const { invitation_id } = req.params;
+        return respond(req, reply, await services.invitations.preview(invitation_id, req.query.invite_code));
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       url: '/api/invitations/:invitation_id/accept',
       requirement: PUBLIC,
@@ -144,26 +139,16 @@ export function invitationRoutes({ services, clock, auth, publicUrl }: RouteDeps
       tags,
       params: idParams('invitation_id'),
       querystring: Code,
-      body: Type.Union([
-        Type.Object(
-          {
-            password: Type.Optional(Type.String({ maxLength: MAX_PASSWORD_LENGTH })),
-            first_name: Type.Optional(Type.String({ maxLength: 255 })),
-            last_name: Type.Optional(Type.String({ maxLength: 255 })),
-          },
-          { additionalProperties: false },
-        ),
-        Type.Null(),
-      ]),
+      body: Type.Union([InvitationAcceptance, Type.Null()]),
       response: { 200: Accepted },
       handler: async (req, reply) => {
         // The link is public; who is signed in (if anyone) decides whether an existing user may accept.
         await identifyCaller(req, auth);
-        const { invitation_id } = req.params as Params;
+        const { invitation_id } = req.params;
         const result = await services.invitations.accept(
           invitation_id,
-          (req.query as { invite_code: string }).invite_code,
-          (req.body ?? {}) as { password?: string },
+          req.query.invite_code,
+          req.body ?? {},
           req.auth.actor,
           clientInfo(req),
         );
@@ -171,6 +156,6 @@ export function invitationRoutes({ services, clock, auth, publicUrl }: RouteDeps
         setSessionCookie(req, reply, result.value, publicUrl);
         return { account_id: result.value.account_id, ...sessionBody(result.value) };
       },
-    },
+    }),
   ];
 }

@@ -2,12 +2,12 @@
 // and service-account keys alike.
 import { Type } from '@sinclair/typebox';
 import { AUTHENTICATED } from '../../authz/requirements.js';
-import { respond, sendCachedJson, type RouteDeps, type RouteSpec } from '../route.js';
+import { respond, sendCachedJson, type RouteDeps, route, type RouteSpec } from '../route.js';
 import { ApiKeyMasked, idParams, Uuid } from '../schemas.js';
 import { UserSchema } from './users.js';
 import { ok, type Result } from '../../errors.js';
 
-const MyWorkspace = Type.Object({
+export const MyWorkspace = Type.Object({
   account_id: Uuid,
   account_name: Type.String(),
   account_handle: Type.String(),
@@ -17,7 +17,7 @@ const MyWorkspace = Type.Object({
   workspace_handle: Type.String(),
 });
 
-const MyAccount = Type.Object({
+export const MyAccount = Type.Object({
   account_membership_id: Uuid,
   account_id: Uuid,
   account_name: Type.String(),
@@ -34,7 +34,7 @@ const MyAccount = Type.Object({
 export function meRoutes({ services, auth }: RouteDeps): RouteSpec[] {
   const tags = ['Me'];
   return [
-    {
+    route({
       method: 'GET',
       url: '/api/me/',
       requirement: AUTHENTICATED,
@@ -42,8 +42,8 @@ export function meRoutes({ services, auth }: RouteDeps): RouteSpec[] {
       tags,
       response: { 200: UserSchema },
       handler: async (req, reply) => respond(req, reply, await services.users.me(req.auth.actor!)),
-    },
-    {
+    }),
+    route({
       method: 'GET',
       url: '/api/me/workspaces',
       requirement: AUTHENTICATED,
@@ -51,8 +51,8 @@ export function meRoutes({ services, auth }: RouteDeps): RouteSpec[] {
       tags,
       response: { 200: Type.Array(MyWorkspace) },
       handler: async (req) => services.users.myWorkspaces(req.auth.actor!),
-    },
-    {
+    }),
+    route({
       method: 'GET',
       url: '/api/me/accounts',
       requirement: AUTHENTICATED,
@@ -60,8 +60,8 @@ export function meRoutes({ services, auth }: RouteDeps): RouteSpec[] {
       tags,
       response: { 200: Type.Array(MyAccount) },
       handler: async (req) => services.users.myAccounts(req.auth.actor!),
-    },
-    {
+    }),
+    route({
       method: 'GET',
       url: '/api/me/accounts/:account_id/permissions',
       requirement: AUTHENTICATED,
@@ -70,9 +70,9 @@ export function meRoutes({ services, auth }: RouteDeps): RouteSpec[] {
       params: idParams('account_id'),
       response: { 200: Type.Array(Type.String()) },
       handler: async (req, reply) =>
-        respond(req, reply, await auth.myAccountPermissions(req.auth.actor!, (req.params as { account_id: string }).account_id)),
-    },
-    {
+        respond(req, reply, await auth.myAccountPermissions(req.auth.actor!, req.params.account_id)),
+    }),
+    route({
       method: 'GET',
       url: '/api/me/workspaces/:workspace_id/scopes',
       requirement: AUTHENTICATED,
@@ -83,15 +83,15 @@ export function meRoutes({ services, auth }: RouteDeps): RouteSpec[] {
       // Asked on every start of a Prefect client: a cached answer is sent at once, serialized once.
       handler: (req, reply) => {
         const actor = req.auth.actor!;
-        const workspaceId = (req.params as { workspace_id: string }).workspace_id;
+        const workspaceId = req.params.workspace_id;
         const answer = (result: Result<string[]>) => (result.ok ? sendCachedJson(reply, result.value) : respond(req, reply, result));
         const scopes = auth.myWorkspaceScopes(actor, workspaceId);
         if (scopes instanceof Promise) return scopes.then(answer);
         answer(scopes);
         return undefined;
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       url: '/api/me/api_keys',
       requirement: AUTHENTICATED,
@@ -102,9 +102,9 @@ export function meRoutes({ services, auth }: RouteDeps): RouteSpec[] {
       handler: async (req, reply) => {
         const actor = req.auth.actor!;
         if (actor.type !== 'user' || !actor.id) return respond(req, reply, ok([]));
-        const { name } = req.query as { name?: string };
+        const { name } = req.query;
         return services.apiKeys.listUserKeys(actor.id, name);
       },
-    },
+    }),
   ];
 }

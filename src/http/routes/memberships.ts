@@ -1,7 +1,7 @@
 // `/api/accounts/{account_id}/account_memberships`: users and service accounts in the account.
 import { Type } from '@sinclair/typebox';
 import { account } from '../../authz/requirements.js';
-import { anyOf, opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { anyOf, opContext, page, respond, type RouteDeps, route, type RouteSpec } from '../route.js';
 import { AnyOfStrings, filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
 
 const Membership = Type.Object({
@@ -28,13 +28,11 @@ const FilterBody = filterBody({
   only_bots: Type.Optional(Type.Boolean()),
 });
 
-type Params = { account_id: string; account_membership_id: string };
-
 export function membershipRoutes({ services, clock }: RouteDeps): RouteSpec[] {
   const tags = ['Account memberships'];
   const base = '/api/accounts/:account_id/account_memberships';
   return [
-    {
+    route({
       method: 'POST',
       url: `${base}/filter`,
       requirement: account('read:account_membership'),
@@ -44,16 +42,15 @@ export function membershipRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       body: FilterBody,
       response: { 200: Type.Array(Membership) },
       handler: async (req) => {
-        const body = (req.body ?? {}) as { only_users?: boolean; only_bots?: boolean };
-        return services.memberships.filter((req.params as Params).account_id, {
+                return services.memberships.filter(req.params.account_id, {
           ...page(req.body),
           emails: anyOf(req.body, 'account_memberships', 'email'),
-          onlyUsers: body.only_users,
-          onlyBots: body.only_bots,
+          onlyUsers: req.body?.only_users,
+          onlyBots: req.body?.only_bots,
         });
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       url: `${base}/:account_membership_id`,
       requirement: account('read:account_membership'),
@@ -62,11 +59,11 @@ export function membershipRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       params: idParams('account_id', 'account_membership_id'),
       response: { 200: Membership },
       handler: async (req, reply) => {
-        const p = req.params as Params;
+        const p = req.params;
         return respond(req, reply, await services.memberships.get(p.account_id, p.account_membership_id));
       },
-    },
-    {
+    }),
+    route({
       method: 'PATCH',
       url: `${base}/:account_membership_id`,
       requirement: account('update:account_membership'),
@@ -76,12 +73,12 @@ export function membershipRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       body: Type.Object({ account_role_id: Uuid }, { additionalProperties: false }),
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
-        const p = req.params as Params;
-        const { account_role_id } = req.body as { account_role_id: string };
+        const p = req.params;
+        const { account_role_id } = req.body;
         return respond(req, reply, await services.memberships.changeRole(opContext(req, clock), p.account_id, p.account_membership_id, account_role_id), 204);
       },
-    },
-    {
+    }),
+    route({
       method: 'DELETE',
       url: `${base}/:account_membership_id`,
       requirement: account('delete:account_membership'),
@@ -90,9 +87,9 @@ export function membershipRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       params: idParams('account_id', 'account_membership_id'),
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
-        const p = req.params as Params;
+        const p = req.params;
         return respond(req, reply, await services.memberships.remove(opContext(req, clock), p.account_id, p.account_membership_id), 204);
       },
-    },
+    }),
   ];
 }

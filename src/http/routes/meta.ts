@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { PUBLIC } from '../../authz/requirements.js';
 import { WORKSPACE_SCOPES } from '../../authz/scopes.js';
-import type { RouteSpec } from '../route.js';
+import { route, type RouteSpec } from '../route.js';
 import { Nullable } from '../schemas.js';
 
 export const WorkspaceScopeSchema = Type.Object({
@@ -13,9 +13,9 @@ export const WorkspaceScopeSchema = Type.Object({
   see_scope: Nullable(Type.String()),
 });
 
-export function metaRoutes(openapi: () => unknown): RouteSpec[] {
+export function metaRoutes(openapi: () => object): RouteSpec[] {
   return [
-    {
+    route({
       method: 'GET',
       url: '/api/health',
       requirement: PUBLIC,
@@ -23,8 +23,8 @@ export function metaRoutes(openapi: () => unknown): RouteSpec[] {
       tags: ['Meta'],
       response: { 200: Type.Boolean() },
       handler: async () => true,
-    },
-    {
+    }),
+    route({
       method: 'GET',
       url: '/api/openapi.json',
       requirement: PUBLIC,
@@ -32,8 +32,8 @@ export function metaRoutes(openapi: () => unknown): RouteSpec[] {
       tags: ['Meta'],
       response: { 200: Type.Object({}, { additionalProperties: true }) },
       handler: async () => openapi(),
-    },
-    {
+    }),
+    route({
       method: 'GET',
       url: '/api/workspace_scopes',
       requirement: PUBLIC,
@@ -41,6 +41,6 @@ export function metaRoutes(openapi: () => unknown): RouteSpec[] {
       tags: ['Workspace roles'],
       response: { 200: Type.Array(WorkspaceScopeSchema) },
       handler: async () => WORKSPACE_SCOPES,
-    },
+    }),
   ];
 }

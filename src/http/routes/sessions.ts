@@ -3,17 +3,15 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { AUTHENTICATED, PUBLIC } from '../../authz/requirements.js';
 import { fail } from '../../errors.js';
-import { MAX_PASSWORD_LENGTH } from '../../domain/secrets.js';
-import { opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { Password, PasswordChange } from '../../domain/sessions/inputs.js';
+import { noContent, opContext, page, respond, type RouteDeps, route, type RouteSpec } from '../route.js';
 import { filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
 import { UserSchema } from './users.js';
 import { clearSessionCookie, clientInfo, sessionBody, setSessionCookie } from '../session-cookie.js';
 
-const Password = Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH });
-
 const SessionState = Type.Object({ user: UserSchema, csrf_token: Type.String(), expires_at: Timestamp });
 
-const SessionView = Type.Object({
+export const SessionView = Type.Object({
   id: Uuid,
   created: Timestamp,
   updated: Timestamp,
@@ -29,14 +27,14 @@ const SessionView = Type.Object({
 export function sessionRoutes({ services, clock, publicUrl }: RouteDeps): RouteSpec[] {
   const tags = ['Sessions'];
   // A service account has no browser sessions.
-  const listMine = async (req: FastifyRequest) => {
+  const listMine = async (req: FastifyRequest, body?: Parameters<typeof page>[0]) => {
     const actor = req.auth.actor!;
     if (actor.type !== 'user' || !actor.id) return [];
-    const { limit, offset } = page(req.body);
+    const { limit, offset } = page(body);
     return (await services.sessions.list(actor.id, req.auth.sessionId)).slice(offset, offset + limit);
   };
   return [
-    {
+    route({
       method: 'POST',
       url: '/api/auth/login',
       requirement: PUBLIC,
@@ -45,7 +43,7 @@ export function sessionRoutes({ services, clock, publicUrl }: RouteDeps): RouteS
       body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 320 }), password: Password }, { additionalProperties: false }),
       response: { 200: SessionState },
       handler: async (req, reply) => {
-        const { email, password } = req.body as { email: string; password: string };
+        const { email, password } = req.body;
         const result = await services.sessions.login(email, password, clientInfo(req));
         if (!result.ok) return respond(req, reply, result);
         setSessionCookie(req, reply, result.value, publicUrl);
@@ -53,8 +51,8 @@ export function sessionRoutes({ services, clock, publicUrl }: RouteDeps): RouteS
         if (!user.ok) return respond(req, reply, user);
         return { user: user.value, ...sessionBody(result.value) };
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       url: '/api/auth/session',
       requirement: AUTHENTICATED,
@@ -70,8 +68,8 @@ export function sessionRoutes({ services, clock, publicUrl }: RouteDeps): RouteS
         reply.header('cache-control', 'no-store');
         return { user: user.value, csrf_token: csrfToken, expires_at: expires };
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       url: '/api/auth/logout',
       requirement: AUTHENTICATED,
@@ -82,19 +80,19 @@ export function sessionRoutes({ services, clock, publicUrl }: RouteDeps): RouteS
         if (!req.auth.sessionId) return respond(req, reply, fail('SESSION_REQUIRED'));
         await services.sessions.logout(opContext(req, clock), req.auth.sessionId);
         clearSessionCookie(req, reply, publicUrl);
-        return reply.code(204).send();
+        return noContent(reply);
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       url: '/api/me/sessions',
       requirement: AUTHENTICATED,
       summary: "The caller's active browser sessions",
       tags,
       response: { 200: Type.Array(SessionView) },
-      handler: listMine,
-    },
-    {
+      handler: (req) => listMine(req),
+    }),
+    route({
       method: 'POST',
       url: '/api/me/sessions/filter',
       requirement: AUTHENTICATED,
@@ -102,9 +100,9 @@ export function sessionRoutes({ services, clock, publicUrl }: RouteDeps): RouteS
       tags,
       body: filterBody({}),
       response: { 200: Type.Array(SessionView) },
-      handler: listMine,
-    },
-    {
+      handler: (req) => listMine(req, req.body),
+    }),
+    route({
       method: 'POST',
       url: '/api/me/sessions/:session_id/terminate',
       requirement: AUTHENTICATED,
@@ -115,28 +113,24 @@ export function sessionRoutes({ services, clock, publicUrl }: RouteDeps): RouteS
       handler: async (req, reply) => {
         const actor = req.auth.actor!;
         if (actor.type !== 'user' || !actor.id) return respond(req, reply, fail('NOT_FOUND', 'Session not found'));
-        const { session_id } = req.params as { session_id: string };
+        const { session_id } = req.params;
         return respond(req, reply, await services.sessions.terminate(opContext(req, clock), actor.id, session_id), 204);
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       url: '/api/me/password',
       requirement: AUTHENTICATED,
       summary: "Change the caller's password (the current one is required); the caller's other sessions end",
       tags,
-      body: Type.Object(
-        { current_password: Type.Optional(Nullable(Password)), new_password: Type.String({ maxLength: MAX_PASSWORD_LENGTH }) },
-        { additionalProperties: false },
-      ),
+      body: PasswordChange,
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
         const actor = req.auth.actor!;
         if (actor.type !== 'user' || !actor.id) return respond(req, reply, fail('NOT_FOUND', 'A service account has no password'));
-        const body = req.body as { current_password?: string | null; new_password: string };
-        return respond(req, reply, await services.sessions.changePassword(opContext(req, clock), actor.id, body, req.auth.sessionId), 204);
+                return respond(req, reply, await services.sessions.changePassword(opContext(req, clock), actor.id, req.body, req.auth.sessionId), 204);
       },
-    },
+    }),
   ];
 }
 

@@ -1,16 +1,15 @@
 // First run in a browser: the one-time setup link printed by `gatehouse start` on an empty store.
 import { Type } from '@sinclair/typebox';
 import { PUBLIC } from '../../authz/requirements.js';
-import { MAX_PASSWORD_LENGTH } from '../../domain/secrets.js';
-import type { SetupInput } from '../../domain/setup/service.js';
-import { respond, type RouteDeps, type RouteSpec } from '../route.js';
-import { Handle, Name, Timestamp, Uuid } from '../schemas.js';
+import { SetupInput } from '../../domain/setup/inputs.js';
+import { respond, type RouteDeps, route, type RouteSpec } from '../route.js';
+import { Timestamp, Uuid } from '../schemas.js';
 import { clientInfo, sessionBody, setSessionCookie } from '../session-cookie.js';
 
 export function setupRoutes({ services, publicUrl }: RouteDeps): RouteSpec[] {
   const tags = ['Setup'];
   return [
-    {
+    route({
       method: 'GET',
       url: '/api/setup',
       requirement: PUBLIC,
@@ -18,32 +17,21 @@ export function setupRoutes({ services, publicUrl }: RouteDeps): RouteSpec[] {
       tags,
       response: { 200: Type.Object({ needed: Type.Boolean() }) },
       handler: async () => ({ needed: await services.setup.needed() }),
-    },
-    {
+    }),
+    route({
       method: 'POST',
       url: '/api/setup',
       requirement: PUBLIC,
       summary: 'Create the first account and its Owner with the one-time setup token; signs the Owner in',
       tags,
-      body: Type.Object(
-        {
-          token: Type.String({ minLength: 1, maxLength: 200 }),
-          account_name: Name,
-          account_handle: Handle,
-          email: Type.String({ minLength: 3, maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+$' }),
-          password: Type.String({ maxLength: MAX_PASSWORD_LENGTH }),
-          first_name: Type.Optional(Type.String({ maxLength: 255 })),
-          last_name: Type.Optional(Type.String({ maxLength: 255 })),
-        },
-        { additionalProperties: false },
-      ),
+      body: SetupInput,
       response: { 201: Type.Object({ account_id: Uuid, user_id: Uuid, csrf_token: Type.String(), expires_at: Timestamp }) },
       handler: async (req, reply) => {
-        const result = await services.setup.complete(req.body as SetupInput, clientInfo(req));
+        const result = await services.setup.complete(req.body, clientInfo(req));
         if (!result.ok) return respond(req, reply, result);
         setSessionCookie(req, reply, result.value, publicUrl);
         return reply.code(201).send({ account_id: result.value.account_id, ...sessionBody(result.value) });
       },
-    },
+    }),
   ];
 }

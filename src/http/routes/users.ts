@@ -1,8 +1,10 @@
 // `/api/users/{user_id}`: a user's own profile and their own user API keys (`pnu_`).
 import { Type } from '@sinclair/typebox';
 import { SELF } from '../../authz/requirements.js';
-import { opContext, respond, type RouteDeps, type RouteSpec } from '../route.js';
-import { ApiKeyMasked, ApiKeyWithSecret, Handle, idParams, Name, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { ApiKeyCreate } from '../../domain/api-keys/inputs.js';
+import { UserUpdate } from '../../domain/users/inputs.js';
+import { noContent, opContext, respond, type RouteDeps, route, type RouteSpec } from '../route.js';
+import { ApiKeyMasked, ApiKeyWithSecret, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
 import { fail } from '../../errors.js';
 import { sendVerificationWithin, type Mailer } from '../../mail/mailer.js';
 
@@ -24,27 +26,9 @@ export const UserSchema = Type.Object({
   last_login: Nullable(Timestamp),
 });
 
-const Email = Type.String({ minLength: 3, maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+$' });
-const Text = Type.String({ maxLength: 255 });
-
-const UserUpdate = Type.Object(
-  {
-    handle: Type.Optional(Handle),
-    first_name: Type.Optional(Text),
-    last_name: Type.Optional(Text),
-    email: Type.Optional(Email),
-    location: Type.Optional(Nullable(Text)),
-    title: Type.Optional(Nullable(Text)),
-    image_location: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
-    settings: Type.Optional(Nullable(Type.Object({}, { additionalProperties: true }))),
-    // Sent by some clients; the server keeps its own record of sign-ins.
-    last_login: Type.Optional(Nullable(Type.String())),
-  },
-  { additionalProperties: false },
-);
-
-const ApiKeyCreate = Type.Object(
-  { name: Name, expiration: Type.Optional(Nullable(Timestamp)) },
+// `last_login` is sent by some clients; the server keeps its own record of sign-ins.
+const UserUpdateBody = Type.Object(
+  { ...UserUpdate.properties, last_login: Type.Optional(Nullable(Type.String())) },
   { additionalProperties: false },
 );
 
@@ -55,13 +39,10 @@ const PendingEmail = Type.Object({
 
 const EmailCode = Type.Object({ code: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 
-type UserParams = { user_id: string };
-type KeyParams = { user_id: string; api_key_id: string };
-
 export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: { mailer?: Mailer | null } = {}): RouteSpec[] {
   const tags = ['Users'];
   return [
-    {
+    route({
       method: 'GET',
       url: '/api/users/:user_id',
       requirement: SELF,
@@ -69,20 +50,20 @@ export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: {
       tags,
       params: idParams('user_id'),
       response: { 200: UserSchema },
-      handler: async (req, reply) => respond(req, reply, await services.users.get((req.params as UserParams).user_id)),
-    },
-    {
+      handler: async (req, reply) => respond(req, reply, await services.users.get(req.params.user_id)),
+    }),
+    route({
       method: 'PATCH',
       url: '/api/users/:user_id',
       requirement: SELF,
       summary: "Update a user's own profile; a new email takes effect once confirmed with the code mailed to it",
       tags,
       params: idParams('user_id'),
-      body: UserUpdate,
+      body: UserUpdateBody,
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
-        const { last_login: _ignored, ...input } = req.body as Record<string, unknown>;
-        const { user_id } = req.params as UserParams;
+        const { last_login: _ignored, ...input } = req.body;
+        const { user_id } = req.params;
         const ctx = opContext(req, clock);
         const { mailer } = options;
         const result = await services.users.update(ctx, user_id, input, { canVerifyEmail: Boolean(mailer) });
@@ -98,10 +79,10 @@ export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: {
             return respond(req, reply, fail('EMAIL_VERIFICATION_NOT_SENT'));
           }
         }
-        return reply.code(204).send();
+        return noContent(reply);
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       url: '/api/users/:user_id/email_change',
       requirement: SELF,
@@ -109,9 +90,9 @@ export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: {
       tags,
       params: idParams('user_id'),
       response: { 200: PendingEmail },
-      handler: async (req, reply) => respond(req, reply, await services.users.pendingEmail((req.params as UserParams).user_id)),
-    },
-    {
+      handler: async (req, reply) => respond(req, reply, await services.users.pendingEmail(req.params.user_id)),
+    }),
+    route({
       method: 'POST',
       url: '/api/users/:user_id/email_change/confirm',
       requirement: SELF,
@@ -121,12 +102,12 @@ export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: {
       body: EmailCode,
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
-        const { user_id } = req.params as UserParams;
-        const result = await services.users.confirmEmail(opContext(req, clock), user_id, (req.body as { code: string }).code);
+        const { user_id } = req.params;
+        const result = await services.users.confirmEmail(opContext(req, clock), user_id, req.body.code);
         return respond(req, reply, result, 204);
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       url: '/api/users/:user_id/api_keys',
       requirement: SELF,
@@ -137,9 +118,9 @@ export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: {
       response: { 201: ApiKeyWithSecret },
       noStore: true,
       handler: async (req, reply) =>
-        respond(req, reply, await services.apiKeys.createUserKey(opContext(req, clock), (req.params as UserParams).user_id, req.body as { name: string; expiration?: string | null }), 201),
-    },
-    {
+        respond(req, reply, await services.apiKeys.createUserKey(opContext(req, clock), req.params.user_id, req.body), 201),
+    }),
+    route({
       method: 'GET',
       url: '/api/users/:user_id/api_keys',
       requirement: SELF,
@@ -148,9 +129,9 @@ export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: {
       params: idParams('user_id'),
       querystring: Type.Object({ name: Type.Optional(Type.String({ maxLength: 255 })) }),
       response: { 200: Type.Array(ApiKeyMasked) },
-      handler: async (req) => services.apiKeys.listUserKeys((req.params as UserParams).user_id, (req.query as { name?: string }).name),
-    },
-    {
+      handler: async (req) => services.apiKeys.listUserKeys(req.params.user_id, req.query.name),
+    }),
+    route({
       method: 'GET',
       url: '/api/users/:user_id/api_keys/:api_key_id',
       requirement: SELF,
@@ -159,11 +140,11 @@ export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: {
       params: idParams('user_id', 'api_key_id'),
       response: { 200: ApiKeyMasked },
       handler: async (req, reply) => {
-        const p = req.params as KeyParams;
+        const p = req.params;
         return respond(req, reply, await services.apiKeys.getUserKey(p.user_id, p.api_key_id));
       },
-    },
-    {
+    }),
+    route({
       method: 'DELETE',
       url: '/api/users/:user_id/api_keys/:api_key_id',
       requirement: SELF,
@@ -172,9 +153,9 @@ export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: {
       params: idParams('user_id', 'api_key_id'),
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
-        const p = req.params as KeyParams;
+        const p = req.params;
         return respond(req, reply, await services.apiKeys.deleteUserKey(opContext(req, clock), p.user_id, p.api_key_id), 204);
       },
-    },
+    }),
   ];
 }

@@ -1,8 +1,9 @@
 // `/api/accounts/{account_id}/workspace_roles`: the built-in roles and the account's custom ones.
 import { Type } from '@sinclair/typebox';
 import { account } from '../../authz/requirements.js';
-import { anyOf, opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
-import { AnyOfStrings, Description, filterBody, idParams, Name, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { WorkspaceRoleCreate, WorkspaceRoleUpdate } from '../../domain/roles/inputs.js';
+import { anyOf, opContext, page, respond, type RouteDeps, route, type RouteSpec } from '../route.js';
+import { AnyOfStrings, filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
 
 const WorkspaceRole = Type.Object({
   id: Uuid,
@@ -16,45 +17,23 @@ const WorkspaceRole = Type.Object({
   inherited_role_id: Nullable(Uuid),
 });
 
-const Scopes = Nullable(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 200 }));
-const CreateBody = Type.Object(
-  {
-    name: Name,
-    description: Type.Optional(Nullable(Description)),
-    scopes: Type.Optional(Scopes),
-    inherited_role_id: Type.Optional(Nullable(Uuid)),
-  },
-  { additionalProperties: false },
-);
-const UpdateBody = Type.Object(
-  {
-    name: Type.Optional(Name),
-    description: Type.Optional(Nullable(Description)),
-    scopes: Type.Optional(Scopes),
-    inherited_role_id: Type.Optional(Nullable(Uuid)),
-  },
-  { additionalProperties: false },
-);
-
-type Params = { account_id: string; workspace_role_id: string };
-
 export function workspaceRoleRoutes({ services, clock }: RouteDeps): RouteSpec[] {
   const tags = ['Workspace roles'];
   const base = '/api/accounts/:account_id/workspace_roles';
   return [
-    {
+    route({
       method: 'POST',
       url: `${base}/`,
       requirement: account('create:workspace_role'),
       summary: 'Create a custom workspace role; manage_* scopes expand to the scopes they include',
       tags,
       params: idParams('account_id'),
-      body: CreateBody,
+      body: WorkspaceRoleCreate,
       response: { 201: WorkspaceRole },
       handler: async (req, reply) =>
-        respond(req, reply, await services.roles.createWorkspaceRole(opContext(req, clock), (req.params as Params).account_id, req.body as { name: string }), 201),
-    },
-    {
+        respond(req, reply, await services.roles.createWorkspaceRole(opContext(req, clock), req.params.account_id, req.body), 201),
+    }),
+    route({
       method: 'POST',
       url: `${base}/filter`,
       requirement: account('read:workspace_role'),
@@ -66,9 +45,9 @@ export function workspaceRoleRoutes({ services, clock }: RouteDeps): RouteSpec[]
       }),
       response: { 200: Type.Array(WorkspaceRole) },
       handler: async (req) =>
-        services.roles.filterWorkspaceRoles((req.params as Params).account_id, anyOf(req.body, 'workspace_roles', 'name'), page(req.body)),
-    },
-    {
+        services.roles.filterWorkspaceRoles(req.params.account_id, anyOf(req.body, 'workspace_roles', 'name'), page(req.body)),
+    }),
+    route({
       method: 'GET',
       url: `${base}/:workspace_role_id`,
       requirement: account('read:workspace_role'),
@@ -77,25 +56,25 @@ export function workspaceRoleRoutes({ services, clock }: RouteDeps): RouteSpec[]
       params: idParams('account_id', 'workspace_role_id'),
       response: { 200: WorkspaceRole },
       handler: async (req, reply) => {
-        const p = req.params as Params;
+        const p = req.params;
         return respond(req, reply, await services.roles.getWorkspaceRole(p.account_id, p.workspace_role_id));
       },
-    },
-    {
+    }),
+    route({
       method: 'PATCH',
       url: `${base}/:workspace_role_id`,
       requirement: account('update:workspace_role'),
       summary: 'Update a custom workspace role (built-in roles are read-only)',
       tags,
       params: idParams('account_id', 'workspace_role_id'),
-      body: UpdateBody,
+      body: WorkspaceRoleUpdate,
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
-        const p = req.params as Params;
-        return respond(req, reply, await services.roles.updateWorkspaceRole(opContext(req, clock), p.account_id, p.workspace_role_id, req.body as object), 204);
+        const p = req.params;
+        return respond(req, reply, await services.roles.updateWorkspaceRole(opContext(req, clock), p.account_id, p.workspace_role_id, req.body), 204);
       },
-    },
-    {
+    }),
+    route({
       method: 'DELETE',
       url: `${base}/:workspace_role_id`,
       requirement: account('delete:workspace_role'),
@@ -104,9 +83,9 @@ export function workspaceRoleRoutes({ services, clock }: RouteDeps): RouteSpec[]
       params: idParams('account_id', 'workspace_role_id'),
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
-        const p = req.params as Params;
+        const p = req.params;
         return respond(req, reply, await services.roles.deleteWorkspaceRole(opContext(req, clock), p.account_id, p.workspace_role_id), 204);
       },
-    },
+    }),
   ];
 }

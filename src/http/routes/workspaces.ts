@@ -2,8 +2,9 @@
 import { Type } from '@sinclair/typebox';
 import { account, workspace } from '../../authz/requirements.js';
 import { ACTS_AS_WORKSPACE_OWNER } from '../../authz/permissions.js';
-import { anyOf, opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
-import { AnyOfStrings, Description, filterBody, Handle, idParams, Name, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { WorkspaceCreate, WorkspaceUpdate } from '../../domain/workspaces/inputs.js';
+import { anyOf, opContext, page, respond, type RouteDeps, route, type RouteSpec } from '../route.js';
+import { AnyOfStrings, filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
 
 export const WorkspaceSchema = Type.Object({
   id: Uuid,
@@ -17,40 +18,23 @@ export const WorkspaceSchema = Type.Object({
   is_public: Type.Boolean(),
 });
 
-const CreateBody = Type.Object(
-  { name: Name, handle: Handle, description: Type.Optional(Nullable(Description)) },
-  { additionalProperties: false },
-);
-
-const UpdateBody = Type.Object(
-  {
-    name: Type.Optional(Name),
-    handle: Type.Optional(Handle),
-    description: Type.Optional(Nullable(Description)),
-    default_workspace_role_id: Type.Optional(Nullable(Uuid)),
-  },
-  { additionalProperties: false },
-);
-
-type Params = { account_id: string; workspace_id: string };
-
 export function workspaceRoutes({ services, clock }: RouteDeps): RouteSpec[] {
   const tags = ['Workspaces'];
   const base = '/api/accounts/:account_id/workspaces';
   return [
-    {
+    route({
       method: 'POST',
       url: `${base}/`,
       requirement: account('create:workspace'),
       summary: 'Create a workspace; the creator gets the Owner workspace role in it',
       tags,
       params: idParams('account_id'),
-      body: CreateBody,
+      body: WorkspaceCreate,
       response: { 201: WorkspaceSchema },
       handler: async (req, reply) =>
-        respond(req, reply, await services.workspaces.create(opContext(req, clock), (req.params as Params).account_id, req.body as { name: string; handle: string }), 201),
-    },
-    {
+        respond(req, reply, await services.workspaces.create(opContext(req, clock), req.params.account_id, req.body), 201),
+    }),
+    route({
       method: 'POST',
       url: `${base}/filter`,
       requirement: account('read:workspace'),
@@ -63,10 +47,10 @@ export function workspaceRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       response: { 200: Type.Array(WorkspaceSchema) },
       handler: async (req) => {
         const seesAll = req.auth.account?.permissions.has(ACTS_AS_WORKSPACE_OWNER) ?? false;
-        return services.workspaces.filter((req.params as Params).account_id, req.auth.actor!, seesAll, anyOf(req.body, 'workspaces', 'handle'), page(req.body));
+        return services.workspaces.filter(req.params.account_id, req.auth.actor!, seesAll, anyOf(req.body, 'workspaces', 'handle'), page(req.body));
       },
-    },
-    {
+    }),
+    route({
       method: 'GET',
       url: `${base}/:workspace_id`,
       requirement: workspace(null),
@@ -75,25 +59,25 @@ export function workspaceRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       params: idParams('account_id', 'workspace_id'),
       response: { 200: WorkspaceSchema },
       handler: async (req, reply) => {
-        const p = req.params as Params;
+        const p = req.params;
         return respond(req, reply, await services.workspaces.get(p.account_id, p.workspace_id));
       },
-    },
-    {
+    }),
+    route({
       method: 'PATCH',
       url: `${base}/:workspace_id`,
       requirement: workspace('write_workspace_settings'),
       summary: "Update a workspace's name, handle, description or default role",
       tags,
       params: idParams('account_id', 'workspace_id'),
-      body: UpdateBody,
+      body: WorkspaceUpdate,
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
-        const p = req.params as Params;
-        return respond(req, reply, await services.workspaces.update(opContext(req, clock), p.account_id, p.workspace_id, req.body as object), 204);
+        const p = req.params;
+        return respond(req, reply, await services.workspaces.update(opContext(req, clock), p.account_id, p.workspace_id, req.body), 204);
       },
-    },
-    {
+    }),
+    route({
       method: 'DELETE',
       url: `${base}/:workspace_id`,
       requirement: workspace('manage_workspace_settings'),
@@ -102,9 +86,9 @@ export function workspaceRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       params: idParams('account_id', 'workspace_id'),
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
-        const p = req.params as Params;
+        const p = req.params;
         return respond(req, reply, await services.workspaces.remove(opContext(req, clock), p.account_id, p.workspace_id), 204);
       },
-    },
+    }),
   ];
 }
