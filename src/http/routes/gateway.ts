@@ -2,7 +2,7 @@
 // Prefect server answers. The gateway itself (the proxy, forward-auth, websockets) is in src/gateway/.
 import { Type } from '@sinclair/typebox';
 import { workspace } from '../../authz/requirements.js';
-import { opContext, respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { opContext, respond, route, type RouteDeps, type RouteSpec } from '../route.js';
 import { idParams, Nullable, Timestamp } from '../schemas.js';
 
 const GatewaySchema = Type.Object({
@@ -37,14 +37,12 @@ const GatewayBody = Type.Object(
   { additionalProperties: false },
 );
 
-type Params = { account_id: string; workspace_id: string };
-
 export function gatewayRoutes(deps: RouteDeps, options: { checkTimeoutMs?: number } = {}): RouteSpec[] {
   const { services, clock } = deps;
   const tags = ['Gateway'];
   const base = '/api/accounts/:account_id/workspaces/:workspace_id/gateway';
   return [
-    {
+    route({
       method: 'GET',
       url: base,
       requirement: workspace('see_workspace_settings'),
@@ -52,9 +50,9 @@ export function gatewayRoutes(deps: RouteDeps, options: { checkTimeoutMs?: numbe
       tags,
       params: idParams('account_id', 'workspace_id'),
       response: { 200: GatewaySchema },
-      handler: async (req) => services.gateways.read((req.params as Params).workspace_id),
-    },
-    {
+      handler: async (req) => services.gateways.read(req.params.workspace_id),
+    }),
+    route({
       method: 'PUT',
       url: base,
       requirement: workspace('manage_workspace_settings'),
@@ -64,11 +62,11 @@ export function gatewayRoutes(deps: RouteDeps, options: { checkTimeoutMs?: numbe
       body: GatewayBody,
       response: { 200: SavedGatewaySchema },
       handler: async (req, reply) => {
-        const { account_id, workspace_id } = req.params as Params;
-        return respond(req, reply, await services.gateways.set(opContext(req, clock), account_id, workspace_id, req.body as { upstream_url: string }));
+        const { account_id, workspace_id } = req.params;
+        return respond(req, reply, await services.gateways.set(opContext(req, clock), account_id, workspace_id, req.body));
       },
-    },
-    {
+    }),
+    route({
       method: 'DELETE',
       url: base,
       requirement: workspace('manage_workspace_settings'),
@@ -77,11 +75,11 @@ export function gatewayRoutes(deps: RouteDeps, options: { checkTimeoutMs?: numbe
       params: idParams('account_id', 'workspace_id'),
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
-        const { account_id, workspace_id } = req.params as Params;
+        const { account_id, workspace_id } = req.params;
         return respond(req, reply, await services.gateways.clear(opContext(req, clock), account_id, workspace_id), 204);
       },
-    },
-    {
+    }),
+    route({
       method: 'POST',
       url: `${base}/check`,
       // Read-only, and tells no more than GET .../gateway does: the same requirement, no audit event.
@@ -92,10 +90,10 @@ export function gatewayRoutes(deps: RouteDeps, options: { checkTimeoutMs?: numbe
       params: idParams('account_id', 'workspace_id'),
       response: { 200: UpstreamCheckSchema },
       handler: async (req, reply) => {
-        const { workspace_id } = req.params as Params;
+        const { workspace_id } = req.params;
         return respond(req, reply, await services.gateways.check(workspace_id, { timeoutMs: options.checkTimeoutMs ?? UPSTREAM_CHECK_TIMEOUT_MS }));
       },
-    },
+    }),
   ];
 }
 
