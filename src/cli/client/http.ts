@@ -41,6 +41,25 @@ function describeDetail(body: unknown, fallback: string): string {
   return fallback;
 }
 
+/**
+ * The API's messages for codes whose advice names an API field or body ("send null …"), in the
+ * CLI's words: the flag or command to use instead. The code itself is kept (see --json).
+ */
+const CLI_WORDS: Record<string, string> = {
+  EXPIRATION_IN_PAST: 'The expiration must be in the future: give a later --expires date, or --never-expire for a key that never expires',
+  GRACE_PERIOD_TOO_LONG: '--keep-old-key-hours must be a whole number from 0 to 48',
+  GATEWAY_NOT_CONFIGURED: 'This workspace has no Prefect server behind it yet; set one with: gatehouse workspace set ACCOUNT/WORKSPACE --upstream URL',
+  FORBIDDEN: "The profile's key may not do this: its role lacks the permission (gatehouse whoami shows who the key is)",
+  UNKNOWN_WORKSPACE_ROLE: 'No such workspace role in this account; gatehouse workspace-access grant --help lists the built-in ones',
+  UNKNOWN_SERVICE_ACCOUNT: 'No such service account in this account; gatehouse service-account ls lists them',
+  UNKNOWN_USER: 'No such user in this account; they must be a member of the account first',
+  CONCURRENT_CHANGE: 'Another change to the same thing happened at the same moment; run the command again',
+};
+
+export function cliWords(code: string | null, detail: string): string {
+  return (code !== null && Object.hasOwn(CLI_WORDS, code) ? CLI_WORDS[code] : undefined) ?? detail;
+}
+
 export class GatehouseApi {
   constructor(
     readonly url: string,
@@ -79,8 +98,9 @@ export class GatehouseApi {
     }
     if (!res.ok) {
       const code = (parsed as { code?: unknown } | undefined)?.code;
-      const detail = describeDetail(parsed, `${res.status} ${res.statusText}`);
-      throw new ApiError(res.status, detail, typeof code === 'string' ? code : null, res.status === 401 ? this.unauthorizedHint : undefined);
+      const known = typeof code === 'string' ? code : null;
+      const detail = cliWords(known, describeDetail(parsed, `${res.status} ${res.statusText}`));
+      throw new ApiError(res.status, detail, known, res.status === 401 ? this.unauthorizedHint : undefined);
     }
     return parsed as T;
   }
