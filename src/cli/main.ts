@@ -81,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) return usage(command.name, error.message, command, json);
     if (error instanceof ApiError) {
-      if (json) failJson(error.message, error.code, error.status);
+      if (json) failJson(error.hint ? `${error.detail}: ${error.hint}` : error.detail, error.code, error.status);
       else console.error(`gatehouse ${command.name}: ${error.message}`);
       return 1;
     }

@@ -11,7 +11,7 @@ export class ApiError extends Error {
     readonly status: number,
     readonly detail: string,
     readonly code: string | null,
-    hint?: string,
+    readonly hint?: string,
   ) {
     super(`${detail} (HTTP ${status})${hint ? `: ${hint}` : ''}`);
   }
@@ -30,12 +30,29 @@ export function normalizeUrl(given: string): string | null {
   return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/api$/, '')}`;
 }
 
+/** Request fields the CLI fills from an argument or flag, named as the person typed them. */
+const FIELD_WORDS: Record<string, string> = {
+  name: 'the name',
+  handle: 'HANDLE',
+  description: '--description',
+  api_key_expiration: '--expires',
+  old_key_expires_in_seconds: '--keep-old-key-hours',
+  upstream_url: '--upstream',
+  upstream_auth_string: 'the upstream auth string',
+};
+
+function describeLocation(loc: unknown[]): string {
+  const [where, ...field] = loc.map(String);
+  const path = field.join('.');
+  return where === 'body' && Object.hasOwn(FIELD_WORDS, path) ? FIELD_WORDS[path]! : loc.join('.');
+}
+
 function describeDetail(body: unknown, fallback: string): string {
   const detail = (body as { detail?: unknown } | null)?.detail;
   if (typeof detail === 'string') return detail;
   if (Array.isArray(detail)) {
     return detail
-      .map((item: { loc?: unknown[]; msg?: string }) => (item?.loc?.length ? `${item.loc.join('.')}: ${item.msg ?? ''}` : (item?.msg ?? JSON.stringify(item))))
+      .map((item: { loc?: unknown[]; msg?: string }) => (item?.loc?.length ? `${describeLocation(item.loc)}: ${item.msg ?? ''}` : (item?.msg ?? JSON.stringify(item))))
       .join('; ');
   }
   return fallback;
