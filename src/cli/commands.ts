@@ -3,10 +3,6 @@
 // help and parsing cannot drift apart.
 import { createRequire } from 'node:module';
 import type { FlagSpec, Flags } from './args.js';
-import { bootstrapCommand } from './bootstrap.js';
-import { startCommand } from './start.js';
-import { setPasswordCommand } from './set-password.js';
-import { secretKeyCommand } from './secret-key.js';
 import { loginCommand } from './client/login.js';
 import { logoutCommand, profileList, profileUse, whoamiCommand } from './client/profile.js';
 import { workspaceCreate, workspaceList, workspaceRemove, workspaceSet, workspaceShow } from './client/workspace.js';
@@ -76,7 +72,8 @@ export const COMMANDS: CommandSpec[] = [
     },
     example: 'gatehouse start --port 4280 --data-dir /var/lib/gatehouse',
     client: false,
-    run: ({ flags }) => startCommand(flags),
+    // The server commands load the server (and the store) only when they run, not for --help.
+    run: async ({ flags }) => (await import('./start.js')).startCommand(flags),
   },
   {
     name: 'bootstrap',
@@ -93,7 +90,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     example: 'gatehouse bootstrap --account-name Acme --account-handle acme --email ada@example.com',
     client: false,
-    run: ({ flags }) => bootstrapCommand(flags),
+    run: async ({ flags }) => (await import('./bootstrap.js')).bootstrapCommand(flags),
   },
   {
     name: 'set-password',
@@ -103,7 +100,7 @@ export const COMMANDS: CommandSpec[] = [
     flags: { email: { type: 'string', value: 'EMAIL', help: "The user's email" }, ...storeFlags, ...init },
     example: "printf '%s\\n' 'a long passphrase' | gatehouse set-password --email ada@example.com",
     client: false,
-    run: ({ flags }) => setPasswordCommand(flags),
+    run: async ({ flags }) => (await import('./set-password.js')).setPasswordCommand(flags),
   },
   {
     name: 'secret-key reseal',
@@ -113,7 +110,7 @@ export const COMMANDS: CommandSpec[] = [
     flags: { 'drop-unreadable': { type: 'boolean', help: 'Remove the credentials that no key opens' }, ...storeFlags },
     example: 'GATEHOUSE_SECRET_KEY=NEW GATEHOUSE_PREVIOUS_SECRET_KEYS=OLD gatehouse secret-key reseal --database-url postgres://...',
     client: false,
-    run: ({ flags }) => secretKeyCommand(flags),
+    run: async ({ flags }) => (await import('./secret-key.js')).secretKeyCommand(flags),
   },
   {
     name: 'login',

@@ -7,9 +7,22 @@ import { ApiError } from './client/http.js';
 
 const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h';
 
-/** A misspelt command's likely meaning: same first letters, or one edit away. */
+/** Edits (insert, delete, replace) from a to b. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/** A misspelt command's likely meaning: at most two edits away, or what it abbreviates (list → ls). */
 function nearest(word: string, names: string[]): string | undefined {
-  return names.find((n) => n.startsWith(word.slice(0, 4)) && Math.abs(n.length - word.length) <= 2);
+  const close = names.map((n) => ({ n, d: distance(word, n) })).filter(({ d }) => d <= 2).sort((a, b) => a.d - b.d)[0];
+  if (close) return close.n;
+  return names.find((n) => n.length >= 2 && word.startsWith(n[0]!) && [...n].every((c, i) => word.indexOf(c, i) !== -1));
 }
 
 function failJson(message: string, code: string | null, status: number | null): void {

@@ -70,6 +70,7 @@ const CLI_WORDS: Record<string, string> = {
   UNKNOWN_WORKSPACE_ROLE: 'No such workspace role in this account; gatehouse workspace-access grant --help lists the built-in ones',
   UNKNOWN_SERVICE_ACCOUNT: 'No such service account in this account; gatehouse service-account ls lists them',
   UNKNOWN_USER: 'No such user in this account; they must be a member of the account first',
+  LAST_WORKSPACE_OWNER: 'A workspace must keep at least one Owner: grant someone else the Owner role on it first (gatehouse workspace-access grant --user EMAIL --role Owner)',
   CONCURRENT_CHANGE: 'Another change to the same thing happened at the same moment; run the command again',
 };
 
