@@ -249,6 +249,21 @@ describe('gatehouse workspace-access', () => {
     expect(json(changed)).toMatchObject({ workspace_role: 'Developer', previous_workspace_role: 'Runner', changed: true });
   });
 
+  it("refuses to take away a workspace's last Owner, saying how to go on (the server's rule)", async () => {
+    const home = await loggedIn();
+    await createWorkspace(h, owner.accountId, owner.key, 'solo');
+    const [revoke, demote] = await Promise.all([
+      gatehouse(home, ['workspace-access', 'revoke', '--user', 'owner-acme@example.com', '--workspace', 'acme/solo']),
+      gatehouse(home, ['workspace-access', 'grant', '--user', 'owner-acme@example.com', '--role', 'Viewer', '--workspace', 'acme/solo', '--yes', '--json']),
+    ]);
+    expect(revoke.code).toBe(1);
+    expect(revoke.stderr).toBe(
+      'gatehouse workspace-access revoke: A workspace must keep at least one Owner: grant someone else the Owner role on it first (gatehouse workspace-access grant --user EMAIL --role Owner) (HTTP 409)\n',
+    );
+    expect(demote.code).toBe(1);
+    expect(JSON.parse(demote.stderr)).toMatchObject({ code: 'LAST_WORKSPACE_OWNER', status: 409 });
+  });
+
   it('ls lists the users and service accounts of a workspace with their roles', async () => {
     const home = await loggedIn();
     const ws = await createWorkspace(h, owner.accountId, owner.key, 'listed');
