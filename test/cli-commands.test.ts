@@ -94,7 +94,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.close();
-  for (const home of homes) rmSync(join(home, '..'), { recursive: true, force: true });
+  for (const home of homes) rmSync(home, { recursive: true, force: true });
 });
 
 describe('gatehouse whoami', () => {
