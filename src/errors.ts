@@ -58,6 +58,10 @@ export const ERRORS = {
     message: "A service account's membership follows the service account; delete the service account instead",
   },
   LAST_OWNER: { status: 409, message: 'An account must keep at least one Owner; make someone else Owner first' },
+  LAST_WORKSPACE_OWNER: {
+    status: 409,
+    message: 'A workspace must keep at least one Owner: grant someone else the Owner role on it first',
+  },
   OWNER_ONLY: { status: 403, message: 'Only an account Owner can grant, change or remove the Owner role' },
   UNKNOWN_ACCOUNT_ROLE: { status: 422, message: 'No such account role in this account' },
   UNKNOWN_WORKSPACE_ROLE: { status: 422, message: 'No such workspace role in this account' },

@@ -205,7 +205,7 @@ describe('gatehouse login', () => {
       gatehouse(home, ['login', '--key', owner.key, '--url', 'ftp://example.com']),
     ]);
     expect(runs.map((r) => r.code)).toEqual([2, 2, 2]);
-    expect(runs[0].stderr).toContain('Missing --key');
+    expect(runs[0].stderr).toContain('missing --key');
     expect(runs[1].stderr).toContain('ACCOUNT_HANDLE/WORKSPACE_HANDLE');
     expect(runs[2].stderr).toContain('--url "ftp://example.com"');
   });
@@ -246,7 +246,7 @@ describe('gatehouse workspace', () => {
     ]);
     expect([unknown.code, missing.code, sub.code]).toEqual([1, 2, 2]);
     expect(unknown.stderr).toContain('cannot reach workspace acme/nowhere');
-    expect(sub.stderr).toContain('Unknown subcommand "list"');
+    expect(sub.stderr).toContain('unknown command "workspace list"');
     expect(profiles(home).profiles.default.workspace_id).toBe(production.id);
   });
 });
@@ -326,7 +326,7 @@ describe('gatehouse service-account', () => {
     expect((await gatehouse(home, ['service-account', 'create', 'listed', '--json'])).code).toBe(0);
     const [table, json] = await Promise.all([gatehouse(home, ['service-account', 'ls']), gatehouse(home, ['service-account', 'ls', '--json'])]);
     expect([table.code, json.code]).toEqual([0, 0]);
-    expect(table.stdout).toMatch(/^listed\s+[0-9a-f-]{36}\s+pnb_[0-9A-Za-z]{4}\*{8}\s+never$/m);
+    expect(table.stdout).toMatch(/^listed\s+[0-9a-f-]{36}\s+pnb_[0-9A-Za-z]{4}\*{8}\s+never\s+none$/m);
     const listed = lastJson(json).find((b: { name: string }) => b.name === 'listed');
     expect(listed.api_key).toMatchObject({ masked_key: expect.stringMatching(/^pnb_[0-9A-Za-z]{4}\*{8}$/), expiration: null });
     expect(table.stdout + table.stderr + json.stdout + json.stderr).not.toMatch(ANY_KEY);
@@ -389,8 +389,9 @@ describe('gatehouse workspace-access', () => {
     expect(viewer.stdout).toContain('Granted service account "shared-bot" workspace role Viewer on acme/production');
     expect((await botAccess(production.id)).find((g) => g.bot_id === bot.id)?.workspace_role_id).toBe(WORKSPACE_ROLE_IDS.Viewer);
 
-    const developer = await gatehouse(home, ['workspace-access', 'grant', '--service-account', bot.id, '--role', 'developer']);
+    const developer = await gatehouse(home, ['workspace-access', 'grant', '--service-account', bot.id, '--role', 'developer', '--yes']);
     expect(developer.code, developer.stderr).toBe(0);
+    expect(developer.stdout).toBe('Changed the workspace role of service account "shared-bot" on acme/production from Viewer to Developer.\n');
     expect((await botAccess(production.id)).filter((g) => g.bot_id === bot.id).map((g) => g.workspace_role_id)).toEqual([WORKSPACE_ROLE_IDS.Developer]);
 
     const revoked = await gatehouse(home, ['workspace-access', 'revoke', '--service-account', 'shared-bot']);
@@ -428,7 +429,7 @@ describe('gatehouse workspace-access', () => {
     ]);
     expect(runs.map((r) => r.code)).toEqual([1, 2, 2, 2]);
     expect(runs[0].stderr).toContain('no user with email stranger@example.com');
-    expect(runs[3].stderr).toContain('Missing --role');
+    expect(runs[3].stderr).toContain('missing --role');
   });
 });
 

@@ -1,10 +1,10 @@
 // `gatehouse bootstrap`: create an account, its Owner and one API key for that Owner, through the
 // same domain service the API uses. The key is printed once.
 import { systemClock } from '../clock.js';
-import { initFlag, withServices } from './services.js';
+import { withServices } from './services.js';
 import { SYSTEM_ACTOR } from '../domain/context.js';
 import { ERRORS } from '../errors.js';
-import { parseFlags, storeFlags, UsageError } from './args.js';
+import { UsageError, type Flags as Given } from './args.js';
 
 interface Flags {
   'account-name'?: string;
@@ -20,17 +20,10 @@ interface Flags {
 const HANDLE = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$/;
 const EMAIL = /^[^@\s]+@[^@\s]+$/;
 
-export async function bootstrapCommand(argv: string[]): Promise<number> {
-  const flags = parseFlags<Flags>(argv, {
-    ...storeFlags,
-    ...initFlag,
-    'account-name': { type: 'string' },
-    'account-handle': { type: 'string' },
-    email: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+export async function bootstrapCommand(given: Given): Promise<number> {
+  const flags = given as Flags;
   const missing = (['account-name', 'account-handle', 'email'] as const).filter((f) => !flags[f]);
-  if (missing.length) throw new UsageError(`Missing ${missing.map((m) => `--${m}`).join(', ')}`);
+  if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}`);
   if (!HANDLE.test(flags['account-handle']!)) {
     throw new UsageError('--account-handle must be 1-64 letters, digits, "-" or "_", starting with a letter or digit');
   }

@@ -4,13 +4,11 @@
 import { systemClock } from '../clock.js';
 import { SYSTEM_ACTOR } from '../domain/context.js';
 import { ERRORS } from '../errors.js';
-import { parseFlags, storeFlags, UsageError } from './args.js';
+import type { Flags } from './args.js';
 import { withServices, type StoreFlags } from './services.js';
 
-export async function secretKeyCommand(argv: string[]): Promise<number> {
-  const [action, ...rest] = argv;
-  if (action !== 'reseal') throw new UsageError(action ? `unknown action "${action}"; use: secret-key reseal` : 'missing action; use: secret-key reseal');
-  const flags = parseFlags<StoreFlags & { 'drop-unreadable'?: boolean }>(rest, { ...storeFlags, 'drop-unreadable': { type: 'boolean' } });
+export async function secretKeyCommand(given: Flags): Promise<number> {
+  const flags = given as StoreFlags & { 'drop-unreadable'?: boolean };
   let storeName = '';
   const result = await withServices(
     flags,

@@ -19,8 +19,6 @@ export interface StoreFlags {
   init?: boolean;
 }
 
-export const initFlag = { init: { type: 'boolean' } } as const;
-
 export interface OpenOptions {
   /** The command's name, for messages. */
   command: string;

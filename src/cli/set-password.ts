@@ -5,8 +5,8 @@ import { createInterface } from 'node:readline';
 import { systemClock } from '../clock.js';
 import { SYSTEM_ACTOR } from '../domain/context.js';
 import { ERRORS } from '../errors.js';
-import { parseFlags, storeFlags, UsageError } from './args.js';
-import { initFlag, withServices, type StoreFlags } from './services.js';
+import { UsageError, type Flags } from './args.js';
+import { withServices, type StoreFlags } from './services.js';
 
 async function readPassword(): Promise<string> {
   if (!process.stdin.isTTY) {
@@ -25,9 +25,9 @@ async function readPassword(): Promise<string> {
   return answer;
 }
 
-export async function setPasswordCommand(argv: string[]): Promise<number> {
-  const flags = parseFlags<StoreFlags & { email?: string }>(argv, { ...storeFlags, ...initFlag, email: { type: 'string' } });
-  if (!flags.email) throw new UsageError('Missing --email');
+export async function setPasswordCommand(given: Flags): Promise<number> {
+  const flags = given as StoreFlags & { email?: string };
+  if (!flags.email) throw new UsageError('missing --email EMAIL');
   let storeName = '';
   const result = await withServices(
     flags,

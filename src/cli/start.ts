@@ -1,15 +1,10 @@
 // `gatehouse start`: serve the API until SIGTERM/SIGINT, then drain and exit 0.
 import { loadConfig, type ConfigFlags } from '../config.js';
 import { startServer } from '../main.js';
-import { parseFlags, storeFlags, UsageError } from './args.js';
+import { UsageError, type Flags } from './args.js';
 
-export async function startCommand(argv: string[]): Promise<number> {
-  const flags = parseFlags<ConfigFlags>(argv, {
-    ...storeFlags,
-    host: { type: 'string' },
-    port: { type: 'string' },
-    'log-level': { type: 'string' },
-  });
+export async function startCommand(given: Flags): Promise<number> {
+  const flags = given as ConfigFlags;
   const loaded = loadConfig(flags);
   if (!loaded.ok) throw new UsageError(loaded.error);
 

@@ -11,7 +11,7 @@ export class ApiError extends Error {
     readonly status: number,
     readonly detail: string,
     readonly code: string | null,
-    hint?: string,
+    readonly hint?: string,
   ) {
     super(`${detail} (HTTP ${status})${hint ? `: ${hint}` : ''}`);
   }
@@ -30,15 +30,52 @@ export function normalizeUrl(given: string): string | null {
   return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/api$/, '')}`;
 }
 
+/** Request fields the CLI fills from an argument or flag, named as the person typed them. */
+const FIELD_WORDS: Record<string, string> = {
+  name: 'the name',
+  handle: 'HANDLE',
+  description: '--description',
+  api_key_expiration: '--expires',
+  old_key_expires_in_seconds: '--keep-old-key-hours',
+  upstream_url: '--upstream',
+  upstream_auth_string: 'the upstream auth string',
+};
+
+function describeLocation(loc: unknown[]): string {
+  const [where, ...field] = loc.map(String);
+  const path = field.join('.');
+  return where === 'body' && Object.hasOwn(FIELD_WORDS, path) ? FIELD_WORDS[path]! : loc.join('.');
+}
+
 function describeDetail(body: unknown, fallback: string): string {
   const detail = (body as { detail?: unknown } | null)?.detail;
   if (typeof detail === 'string') return detail;
   if (Array.isArray(detail)) {
     return detail
-      .map((item: { loc?: unknown[]; msg?: string }) => (item?.loc?.length ? `${item.loc.join('.')}: ${item.msg ?? ''}` : (item?.msg ?? JSON.stringify(item))))
+      .map((item: { loc?: unknown[]; msg?: string }) => (item?.loc?.length ? `${describeLocation(item.loc)}: ${item.msg ?? ''}` : (item?.msg ?? JSON.stringify(item))))
       .join('; ');
   }
   return fallback;
+}
+
+/**
+ * The API's messages for codes whose advice names an API field or body ("send null …"), in the
+ * CLI's words: the flag or command to use instead. The code itself is kept (see --json).
+ */
+const CLI_WORDS: Record<string, string> = {
+  EXPIRATION_IN_PAST: 'The expiration must be in the future: give a later --expires date, or --never-expire for a key that never expires',
+  GRACE_PERIOD_TOO_LONG: '--keep-old-key-hours must be a whole number from 0 to 48',
+  GATEWAY_NOT_CONFIGURED: 'This workspace has no Prefect server behind it yet; set one with: gatehouse workspace set ACCOUNT/WORKSPACE --upstream URL',
+  FORBIDDEN: "The profile's key may not do this: its role lacks the permission (gatehouse whoami shows who the key is)",
+  UNKNOWN_WORKSPACE_ROLE: 'No such workspace role in this account; gatehouse workspace-access grant --help lists the built-in ones',
+  UNKNOWN_SERVICE_ACCOUNT: 'No such service account in this account; gatehouse service-account ls lists them',
+  UNKNOWN_USER: 'No such user in this account; they must be a member of the account first',
+  LAST_WORKSPACE_OWNER: 'A workspace must keep at least one Owner: grant someone else the Owner role on it first (gatehouse workspace-access grant --user EMAIL --role Owner)',
+  CONCURRENT_CHANGE: 'Another change to the same thing happened at the same moment; run the command again',
+};
+
+export function cliWords(code: string | null, detail: string): string {
+  return (code !== null && Object.hasOwn(CLI_WORDS, code) ? CLI_WORDS[code] : undefined) ?? detail;
 }
 
 export class GatehouseApi {
@@ -79,8 +116,9 @@ export class GatehouseApi {
     }
     if (!res.ok) {
       const code = (parsed as { code?: unknown } | undefined)?.code;
-      const detail = describeDetail(parsed, `${res.status} ${res.statusText}`);
-      throw new ApiError(res.status, detail, typeof code === 'string' ? code : null, res.status === 401 ? this.unauthorizedHint : undefined);
+      const known = typeof code === 'string' ? code : null;
+      const detail = cliWords(known, describeDetail(parsed, `${res.status} ${res.statusText}`));
+      throw new ApiError(res.status, detail, known, res.status === 401 ? this.unauthorizedHint : undefined);
     }
     return parsed as T;
   }

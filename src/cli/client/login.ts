@@ -2,21 +2,22 @@
 // and prints the settings for a Prefect execution environment. Like `prefect cloud login -k`.
 import { UsageError } from '../args.js';
 import { maskKey, parseKey } from '../../domain/api-keys/key-format.js';
-import { checkWorkspaceRef, parseCommand } from './flags.js';
+import type { CommandInput } from '../commands.js';
+import { checkWorkspaceRef, type ConnectionFlags } from './flags.js';
 import { DEFAULT_URL, GatehouseApi } from './http.js';
-import { ENV_LINES_NOTE, prefectEnvironment, printLines, say } from './output.js';
+import { ENV_LINES_NOTE, prefectApiUrl, prefectEnvironment, printJson, printLines, say } from './output.js';
 import { checkProfileName, DEFAULT_PROFILE, profilesPath, readProfiles, writeProfiles } from './profiles.js';
 import { interactive, pickNumber } from './prompt.js';
 import { checkedUrl, findWorkspace, myWorkspaces, workspaceRef, type MyWorkspace } from './session.js';
 
-interface Flags {
+interface Flags extends ConnectionFlags {
   key?: string;
   workspace?: string;
 }
 
-export async function loginCommand(argv: string[]): Promise<number> {
-  const { flags } = parseCommand<Flags>(argv, { key: { type: 'string' }, workspace: { type: 'string' } }, { min: 0, names: [] });
-  if (!flags.key) throw new UsageError('Missing --key (a pnb_ service account key or a pnu_ user key)');
+export async function loginCommand(input: CommandInput): Promise<number> {
+  const flags = input.flags as Flags;
+  if (!flags.key) throw new UsageError('missing --key KEY (a pnb_ service account key or a pnu_ user key)');
   const url = checkedUrl(flags.url ?? DEFAULT_URL);
   const requested = flags.workspace === undefined ? undefined : checkWorkspaceRef(flags.workspace, '--workspace');
   const path = profilesPath();
@@ -43,9 +44,7 @@ export async function loginCommand(argv: string[]): Promise<number> {
     if (n === null) return 2;
     chosen = workspaces[n - 1];
   } else {
-    say(`gatehouse login: the key reaches ${workspaces.length} workspaces; choose one with --workspace:`);
-    for (const w of workspaces) say(`  --workspace ${workspaceRef(w)}`);
-    return 2;
+    throw new UsageError(`the key reaches ${workspaces.length} workspaces; choose one with ${workspaces.map((w) => `--workspace ${workspaceRef(w)}`).join(' or ')}`);
   }
 
   file.profiles[name] = {
@@ -59,7 +58,19 @@ export async function loginCommand(argv: string[]): Promise<number> {
   file.active = name;
   writeProfiles(file, path);
   say(`Logged in to ${url} with ${maskKey(flags.key)}, workspace ${workspaceRef(chosen)}. Saved as profile "${name}" (now active) in ${path}.`);
-  say(ENV_LINES_NOTE);
-  printLines(prefectEnvironment(url, chosen, flags.key));
+  if (flags.json) {
+    printJson({
+      profile: name,
+      url,
+      account_id: chosen.account_id,
+      workspace_id: chosen.workspace_id,
+      workspace: workspaceRef(chosen),
+      prefect_api_url: prefectApiUrl(url, chosen),
+      prefect_cloud_api_url: `${url}/api`,
+    });
+  } else {
+    say(ENV_LINES_NOTE);
+    printLines(prefectEnvironment(url, chosen, flags.key));
+  }
   return 0;
 }

@@ -50,3 +50,52 @@ export async function findUserId(api: GatehouseApi, accountId: string, email: st
   if (!found) throw new Error(`no user with email ${wanted} is a member of this account; invite them first`);
   return found.user_id!;
 }
+
+export interface AccountWorkspace {
+  id: string;
+  name: string;
+  handle: string;
+  description: string;
+}
+
+/** The workspaces of the account that the key can reach. */
+export function accountWorkspaces(api: GatehouseApi, accountId: string): Promise<AccountWorkspace[]> {
+  return api.filterAll<AccountWorkspace>(`${accountPath(accountId)}/workspaces/filter`);
+}
+
+export async function workspaceRoleNames(api: GatehouseApi, accountId: string): Promise<Map<string, string>> {
+  const roles = await api.filterAll<WorkspaceRole>(`${accountPath(accountId)}/workspace_roles/filter`);
+  return new Map(roles.map((r) => [r.id, r.name]));
+}
+
+export interface AccessEntry {
+  workspace: string;
+  workspace_id: string;
+  workspace_role: string;
+  workspace_role_id: string;
+}
+
+/**
+ * Each service account's workspace roles, across the workspaces the key can see, as the web page
+ * shows them. A workspace whose grants the key may not read is left out.
+ */
+export async function serviceAccountAccess(session: { api: GatehouseApi; profile: { account_id: string; account_handle: string } }): Promise<Map<string, AccessEntry[]>> {
+  const { api, profile } = session;
+  const [workspaces, roles] = await Promise.all([accountWorkspaces(api, profile.account_id), workspaceRoleNames(api, profile.account_id)]);
+  const byBot = new Map<string, AccessEntry[]>();
+  for (const w of workspaces) {
+    let grants: { bot_id: string; workspace_role_id: string }[];
+    try {
+      grants = await api.filterAll(`${accountPath(profile.account_id)}/workspaces/${encodeURIComponent(w.id)}/bot_access/filter`);
+    } catch (error) {
+      if ((error as { status?: number }).status === 403) continue;
+      throw error;
+    }
+    for (const g of grants) {
+      const list = byBot.get(g.bot_id) ?? [];
+      list.push({ workspace: `${profile.account_handle}/${w.handle}`, workspace_id: w.id, workspace_role: roles.get(g.workspace_role_id) ?? g.workspace_role_id, workspace_role_id: g.workspace_role_id });
+      byBot.set(g.bot_id, list);
+    }
+  }
+  return byBot;
+}

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 
 export const interactive = () => Boolean(process.stdin.isTTY);
 
-async function ask(question: string, echo = true): Promise<string | null> {
+export async function ask(question: string, echo = true): Promise<string | null> {
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
   const answer = new Promise<string | null>((resolve) => {
     rl.once('close', () => resolve(null));

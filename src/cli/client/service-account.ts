@@ -2,11 +2,13 @@
 // through /api/accounts/{account_id}/bots. A new key is printed once, as the settings that put a
 // Prefect execution environment on the profile's current workspace.
 import { UsageError } from '../args.js';
-import { dispatch, expirationFlags, integerFlag, parseCommand } from './flags.js';
-import { findServiceAccount, findWorkspaceRole, listServiceAccounts, type ServiceAccount } from './lookups.js';
+import type { CommandInput } from '../commands.js';
+import { expirationFlags, integerFlag } from './flags.js';
+import { findServiceAccount, findWorkspaceRole, listServiceAccounts, serviceAccountAccess, type ServiceAccount } from './lookups.js';
 import { expirationText, prefectApiUrl, prefectEnvironment, printJson, printLines, printTable, say } from './output.js';
-import { confirm, interactive } from './prompt.js';
+import { ask, confirm, interactive } from './prompt.js';
 import { openSession, workspacePath, workspaceRef, type Session } from './session.js';
+import type { ConnectionFlags } from './flags.js';
 
 interface ServiceAccountWithKey {
   id: string;
@@ -16,19 +18,24 @@ interface ServiceAccountWithKey {
 }
 
 const botsPath = (session: Session) => `/api/accounts/${encodeURIComponent(session.profile.account_id)}/bots`;
-const json = { json: { type: 'boolean' } } as const;
-const expiry = { expires: { type: 'string' }, 'never-expire': { type: 'boolean' } } as const;
-
-async function list(argv: string[]): Promise<number> {
-  const { flags } = parseCommand<{ json?: boolean }>(argv, json, { min: 0, names: [] });
+export async function serviceAccountList({ flags }: CommandInput): Promise<number> {
   const session = openSession(flags);
-  const bots: ServiceAccount[] = await listServiceAccounts(session.api, session.profile.account_id);
-  if (flags.json) printJson(bots);
-  else if (!bots.length) say(`No service accounts in account ${session.profile.account_handle}.`);
+  const { api, profile } = session;
+  const bots: ServiceAccount[] = await listServiceAccounts(api, profile.account_id);
+  const access = await serviceAccountAccess(session);
+  const listed = bots.map((b) => ({ ...b, workspace_access: access.get(b.id) ?? [] }));
+  if (flags.json) printJson(listed);
+  else if (!bots.length) say(`No service accounts in account ${profile.account_handle}.`);
   else {
     printTable(
-      ['NAME', 'ID', 'KEY', 'EXPIRATION'],
-      bots.map((b) => [b.name, b.id, b.api_key?.masked_key ?? 'none', b.api_key ? (b.api_key.expiration ?? 'never') : '']),
+      ['NAME', 'ID', 'KEY', 'EXPIRATION', 'WORKSPACE ROLES'],
+      listed.map((b) => [
+        b.name,
+        b.id,
+        b.api_key?.masked_key ?? 'none',
+        b.api_key ? (b.api_key.expiration ?? 'never') : '',
+        b.workspace_access.length ? b.workspace_access.map((a) => `${a.workspace}:${a.workspace_role}`).join(', ') : 'none',
+      ]),
     );
   }
   return 0;
@@ -63,18 +70,41 @@ interface CreateFlags {
   json?: boolean;
 }
 
-async function create(argv: string[]): Promise<number> {
-  const { flags, args } = parseCommand<CreateFlags>(argv, { ...expiry, role: { type: 'string' }, ...json }, { min: 1, names: ['NAME'] });
-  const expiration = expirationFlags(flags);
+/**
+ * Without --expires or --never-expire: at a terminal, ask; elsewhere the key never expires (as the
+ * API does), and a note on standard error says so, so that nobody gets an eternal key unawares.
+ */
+async function chosenExpiration(flags: CreateFlags): Promise<string | null> {
+  const given = expirationFlags(flags);
+  if (given !== undefined) return given;
+  if (!interactive()) {
+    say('Note: the new key never expires (no --expires given); pass --expires YYYY-MM-DD for a key that stops working, or --never-expire to say so and hide this note.');
+    return null;
+  }
+  for (;;) {
+    const answer = await ask('When should the key expire? A date YYYY-MM-DD (end of that day, UTC), or "never": ');
+    if (answer === null) throw new UsageError('no expiry chosen: pass --expires YYYY-MM-DD or --never-expire');
+    const text = answer.trim();
+    if (/^never$/i.test(text)) return null;
+    try {
+      return expirationFlags({ expires: text })!;
+    } catch (error) {
+      say((error as Error).message);
+    }
+  }
+}
+
+export async function serviceAccountCreate(input: CommandInput): Promise<number> {
+  const flags = input.flags as CreateFlags & ConnectionFlags;
+  const { args } = input;
+  expirationFlags(flags); // both flags at once: refused before anything is asked
   const session = openSession(flags);
   const { api, profile } = session;
   const here = workspaceRef(profile);
   // Resolved first, so that a mistyped role name creates nothing.
   const role = flags.role === undefined ? null : await findWorkspaceRole(api, profile.account_id, flags.role);
-  const bot = await api.post<ServiceAccountWithKey>(`${botsPath(session)}/`, {
-    name: args[0],
-    ...(expiration === undefined ? {} : { api_key_expiration: expiration }),
-  });
+  const expiration = await chosenExpiration(flags);
+  const bot = await api.post<ServiceAccountWithKey>(`${botsPath(session)}/`, { name: args[0], api_key_expiration: expiration });
   say(`Created service account "${bot.name}" (${bot.id}); its key ${expirationText(bot.api_key.expiration)}.`);
   let grantFailure: string | null = null;
   if (role) {
@@ -90,7 +120,8 @@ async function create(argv: string[]): Promise<number> {
   // Printed even when the grant failed: this is the only chance to see the key.
   showNewKey(session, bot, flags.json ?? false, { workspace_role: grantFailure ? null : (role?.name ?? null) });
   if (grantFailure) {
-    console.error(`gatehouse service-account: ${grantFailure}`);
+    if (flags.json) console.error(JSON.stringify({ detail: grantFailure, code: null, status: null }));
+    else console.error(`gatehouse service-account create: ${grantFailure}`);
     return 1;
   }
   return 0;
@@ -103,8 +134,9 @@ interface RotateFlags {
   json?: boolean;
 }
 
-async function rotate(argv: string[]): Promise<number> {
-  const { flags, args } = parseCommand<RotateFlags>(argv, { ...expiry, 'keep-old-key-hours': { type: 'string' }, ...json }, { min: 1, names: ['NAME_OR_ID'] });
+export async function serviceAccountRotate(input: CommandInput): Promise<number> {
+  const flags = input.flags as RotateFlags & ConnectionFlags;
+  const { args } = input;
   const expiration = expirationFlags(flags);
   const keepHours = flags['keep-old-key-hours'] === undefined ? undefined : integerFlag(flags['keep-old-key-hours'], '--keep-old-key-hours', 0, 48);
   const session = openSession(flags);
@@ -119,10 +151,11 @@ async function rotate(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function remove(argv: string[]): Promise<number> {
-  const { flags, args } = parseCommand<{ yes?: boolean }>(argv, { yes: { type: 'boolean' } }, { min: 1, names: ['NAME_OR_ID'] });
+export async function serviceAccountRemove(input: CommandInput): Promise<number> {
+  const flags = input.flags as { yes?: boolean } & ConnectionFlags;
+  const { args } = input;
   if (!flags.yes && !interactive()) {
-    throw new UsageError(`Removing service account "${args[0]}" deletes its keys and workspace access at once; pass --yes to confirm`);
+    throw new UsageError(`removing service account "${args[0]}" deletes its keys and workspace access at once; pass --yes to confirm`);
   }
   const session = openSession(flags);
   const bot = await findServiceAccount(session.api, session.profile.account_id, args[0]);
@@ -131,8 +164,7 @@ async function remove(argv: string[]): Promise<number> {
     return 1;
   }
   await session.api.delete(`${botsPath(session)}/${bot.id}`);
-  console.log(`Removed service account "${bot.name}": its keys no longer work and its workspace access is gone.`);
+  if (flags.json) printJson({ removed: true, id: bot.id, name: bot.name });
+  else console.log(`Removed service account "${bot.name}": its keys no longer work and its workspace access is gone.`);
   return 0;
 }
-
-export const serviceAccountCommand = (argv: string[]) => dispatch({ ls: list, create, rotate, rm: remove }, argv);

@@ -1,9 +1,11 @@
-// `gatehouse workspace ls | set | show`: the workspaces a profile's key reaches, which one the
-// profile works on, and the Prefect server a workspace's gateway forwards to.
+// `gatehouse workspace ls | set | show | create | rm`: the workspaces a profile's key reaches, which
+// one the profile works on, the Prefect server a workspace's gateway forwards to, and creating and
+// deleting workspaces.
 import { UsageError } from '../args.js';
-import { checkWorkspaceRef, dispatch, parseCommand } from './flags.js';
+import type { CommandInput } from '../commands.js';
+import { checkWorkspaceRef, type ConnectionFlags } from './flags.js';
 import { prefectApiUrl, printJson, printLines, printTable, say } from './output.js';
-import { readSecret } from './prompt.js';
+import { confirm, interactive, readSecret } from './prompt.js';
 import { findWorkspace, myWorkspaces, openSession, targetWorkspace, updateProfile, workspacePath, workspaceRef, type Session, type WorkspaceTarget } from './session.js';
 
 /** GET/PUT .../gateway (the lead's contract): where the workspace's Prefect requests go. */
@@ -13,10 +15,7 @@ interface GatewaySettings {
   updated: string | null;
 }
 
-const json = { json: { type: 'boolean' } } as const;
-
-async function list(argv: string[]): Promise<number> {
-  const { flags } = parseCommand<{ json?: boolean }>(argv, json, { min: 0, names: [] });
+export async function workspaceList({ flags }: CommandInput): Promise<number> {
   const session = openSession(flags);
   const workspaces = await myWorkspaces(session.api);
   const isCurrent = (w: WorkspaceTarget) => w.workspace_id === session.profile.workspace_id;
@@ -29,7 +28,7 @@ async function list(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function setCurrent(session: Session, ref: string): Promise<number> {
+async function setCurrent(session: Session, ref: string, json: boolean): Promise<number> {
   const chosen = findWorkspace(await myWorkspaces(session.api), ref);
   updateProfile(session.name, {
     account_id: chosen.account_id,
@@ -38,7 +37,8 @@ async function setCurrent(session: Session, ref: string): Promise<number> {
     workspace_handle: chosen.workspace_handle,
   });
   say(`Profile "${session.name}" now works on workspace ${ref}.`);
-  printLines([`PREFECT_API_URL=${prefectApiUrl(session.profile.url, chosen)}`]);
+  if (json) printJson({ profile: session.name, workspace: ref, account_id: chosen.account_id, workspace_id: chosen.workspace_id, prefect_api_url: prefectApiUrl(session.profile.url, chosen) });
+  else printLines([`PREFECT_API_URL=${prefectApiUrl(session.profile.url, chosen)}`]);
   return 0;
 }
 
@@ -78,10 +78,11 @@ export function upstreamPathHint(url: string | null): string | null {
   return `Note: a Prefect server serves its API under /api, and ${url} does not end with /api; if requests through the gateway answer 404, set --upstream ${url.replace(/\/+$/, '')}/api`;
 }
 
-async function clearUpstream(session: Session, ref: string | undefined): Promise<number> {
+async function clearUpstream(session: Session, ref: string | undefined, json: boolean): Promise<number> {
   const target = await targetWorkspace(session, ref);
   await session.api.delete(`${workspacePath(target)}/gateway`);
-  console.log(`Workspace ${workspaceRef(target)} no longer forwards to a Prefect server; set one again with --upstream URL.`);
+  if (json) printJson({ workspace: workspaceRef(target), upstream_url: null, has_upstream_auth_string: false });
+  else console.log(`Workspace ${workspaceRef(target)} no longer forwards to a Prefect server; set one again with --upstream URL.`);
   return 0;
 }
 
@@ -95,36 +96,26 @@ function printGateway(target: WorkspaceTarget, settings: GatewaySettings, sessio
   ]);
 }
 
-async function set(argv: string[]): Promise<number> {
-  const { flags, args } = parseCommand<UpstreamFlags>(
-    argv,
-    {
-      upstream: { type: 'string' },
-      'clear-upstream': { type: 'boolean' },
-      'upstream-auth-string-stdin': { type: 'boolean' },
-      'clear-upstream-auth-string': { type: 'boolean' },
-      ...json,
-    },
-    { min: 0, names: ['ACCOUNT_HANDLE/WORKSPACE_HANDLE'] },
-  );
-  const ref = args[0] === undefined ? undefined : checkWorkspaceRef(args[0], 'The workspace');
-  if (flags['clear-upstream'] && flags.upstream !== undefined) throw new UsageError('Give --upstream URL or --clear-upstream, not both');
-  if (flags.upstream === undefined && (flags['upstream-auth-string-stdin'] || flags['clear-upstream-auth-string'] || flags.json)) {
-    throw new UsageError('--upstream-auth-string-stdin, --clear-upstream-auth-string and --json go with --upstream URL');
+export async function workspaceSet(input: CommandInput): Promise<number> {
+  const flags = input.flags as UpstreamFlags & ConnectionFlags;
+  const { args } = input;
+  const ref = args[0] === undefined ? undefined : checkWorkspaceRef(args[0], 'the workspace');
+  if (flags['clear-upstream'] && flags.upstream !== undefined) throw new UsageError('give --upstream URL or --clear-upstream, not both');
+  if (flags.upstream === undefined && (flags['upstream-auth-string-stdin'] || flags['clear-upstream-auth-string'])) {
+    throw new UsageError('--upstream-auth-string-stdin and --clear-upstream-auth-string go with --upstream URL');
   }
   if (ref === undefined && flags.upstream === undefined && !flags['clear-upstream']) {
-    throw new UsageError('Missing ACCOUNT_HANDLE/WORKSPACE_HANDLE (or --upstream URL, or --clear-upstream)');
+    throw new UsageError('missing ACCOUNT/WORKSPACE (or --upstream URL, or --clear-upstream)');
   }
   const session = openSession(flags);
   if (flags.upstream !== undefined) return setUpstream(session, ref, flags);
-  if (flags['clear-upstream']) return clearUpstream(session, ref);
-  return setCurrent(session, ref!);
+  if (flags['clear-upstream']) return clearUpstream(session, ref, flags.json ?? false);
+  return setCurrent(session, ref!, flags.json ?? false);
 }
 
-async function show(argv: string[]): Promise<number> {
-  const { flags, args } = parseCommand<{ json?: boolean }>(argv, json, { min: 0, names: ['ACCOUNT_HANDLE/WORKSPACE_HANDLE'] });
+export async function workspaceShow({ flags, args }: CommandInput): Promise<number> {
   const session = openSession(flags);
-  const target = await targetWorkspace(session, args[0] === undefined ? undefined : checkWorkspaceRef(args[0], 'The workspace'));
+  const target = await targetWorkspace(session, args[0] === undefined ? undefined : checkWorkspaceRef(args[0], 'the workspace'));
   const settings = await session.api.get<GatewaySettings>(`${workspacePath(target)}/gateway`);
   if (flags.json) {
     printJson({
@@ -138,4 +129,50 @@ async function show(argv: string[]): Promise<number> {
   return 0;
 }
 
-export const workspaceCommand = (argv: string[]) => dispatch({ ls: list, set, show }, argv);
+interface Workspace {
+  id: string;
+  name: string;
+  handle: string;
+  description: string;
+  account_id: string;
+}
+
+export async function workspaceCreate(input: CommandInput): Promise<number> {
+  const flags = input.flags as { name?: string; description?: string } & ConnectionFlags;
+  const [handle] = input.args;
+  if (!flags.name) throw new UsageError(`missing --name NAME (the workspace's display name, such as "${handle}")`);
+  const session = openSession(flags);
+  const { profile } = session;
+  const created = await session.api.post<Workspace>(`/api/accounts/${encodeURIComponent(profile.account_id)}/workspaces/`, {
+    name: flags.name,
+    handle,
+    ...(flags.description === undefined ? {} : { description: flags.description }),
+  });
+  const ref = `${profile.account_handle}/${created.handle}`;
+  const target = { account_id: profile.account_id, workspace_id: created.id };
+  if (flags.json) printJson({ ...created, workspace: ref, prefect_api_url: prefectApiUrl(profile.url, target) });
+  else {
+    console.log(`Created workspace ${ref} ("${created.name}"); you are its Owner.`);
+    say(`Work on it with: gatehouse workspace set ${ref}`);
+  }
+  return 0;
+}
+
+export async function workspaceRemove(input: CommandInput): Promise<number> {
+  const flags = input.flags as { yes?: boolean } & ConnectionFlags;
+  const ref = checkWorkspaceRef(input.args[0]!, 'the workspace');
+  if (!flags.yes && !interactive()) throw new UsageError(`deleting workspace ${ref} removes every access grant to it at once; pass --yes to confirm`);
+  const session = openSession(flags);
+  const target = await targetWorkspace(session, ref);
+  if (!flags.yes && !(await confirm(`Delete workspace ${ref} and every access grant to it?`))) {
+    say('Nothing deleted.');
+    return 1;
+  }
+  await session.api.delete(workspacePath(target));
+  if (flags.json) printJson({ workspace: ref, workspace_id: target.workspace_id, deleted: true });
+  else console.log(`Deleted workspace ${ref}.`);
+  if (session.profile.workspace_id === target.workspace_id) {
+    say(`Profile "${session.name}" worked on it: choose another with gatehouse workspace set ACCOUNT/WORKSPACE`);
+  }
+  return 0;
+}

@@ -6,6 +6,7 @@ import { newId, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { findWorkspaceRole } from '../roles/service.js';
 import { lockAccount } from '../memberships/service.js';
+import { WORKSPACE_ROLE_IDS } from '../../authz/workspace-roles.js';
 
 export type AccessKind = 'user' | 'bot';
 
@@ -75,6 +76,23 @@ async function readAccess(tx: Tx, kind: AccessKind, workspaceId: string, ids: re
   return (await query.execute()) as BotAccess[];
 }
 
+/**
+ * A workspace keeps at least one grant of the Owner role: removing or changing the last one is
+ * refused (account Owners and Admins act as Owner anyway, but the workspace's own Owner would be
+ * gone without a word). The caller holds the account lock, so two such changes cannot pass at once.
+ */
+async function wouldRemoveLastOwner(tx: Tx, workspaceId: string, grant: { id: string; workspace_role_id: string }): Promise<boolean> {
+  if (grant.workspace_role_id !== WORKSPACE_ROLE_IDS.Owner) return false;
+  const other = await tx
+    .selectFrom('workspace_access')
+    .select('id')
+    .where('workspace_id', '=', workspaceId)
+    .where('workspace_role_id', '=', WORKSPACE_ROLE_IDS.Owner)
+    .where('id', '!=', grant.id)
+    .executeTakeFirst();
+  return !other;
+}
+
 export function accessService(deps: Deps) {
   const { store } = deps;
 
@@ -85,7 +103,8 @@ export function accessService(deps: Deps) {
       async (tx) => {
         // A user's grant rests on their membership: without the lock, a grant committed while the
         // user is being removed survives the removal (and would return if they were re-added).
-        if (kind === 'user') await lockAccount(tx, accountId);
+        // Both kinds: the last-Owner rule below reads the workspace's other grants.
+        await lockAccount(tx, accountId);
         const ids: string[] = [];
         for (const grant of grants) {
           const role = await findWorkspaceRole(tx, accountId, grant.workspaceRoleId);
@@ -117,6 +136,7 @@ export function accessService(deps: Deps) {
           let id: string;
           if (existing) {
             id = existing.id;
+            if (role.id !== existing.workspace_role_id && (await wouldRemoveLastOwner(tx, workspaceId, existing))) throw new Abort(fail('LAST_WORKSPACE_OWNER'));
             await tx
               .updateTable('workspace_access')
               .set({ workspace_role_id: role.id, updated: now })
@@ -168,6 +188,7 @@ export function accessService(deps: Deps) {
   async function remove(ctx: OpContext, kind: AccessKind, accountId: string, workspaceId: string, accessId: string): Promise<Result<null>> {
     const spec = KIND[kind];
     return inTransaction(deps, async (tx) => {
+      await lockAccount(tx, accountId);
       const existing = await tx
         .selectFrom('workspace_access')
         .select(['id', 'user_id', 'bot_id', 'workspace_role_id'])
@@ -176,6 +197,7 @@ export function accessService(deps: Deps) {
         .where(spec.column, 'is not', null)
         .executeTakeFirst();
       if (!existing) return fail('NOT_FOUND', 'Workspace access not found');
+      if (await wouldRemoveLastOwner(tx, workspaceId, existing)) return fail('LAST_WORKSPACE_OWNER');
       await tx.deleteFrom('workspace_access').where('id', '=', accessId).execute();
       await recordEvent(tx, ctx, {
         action: `${spec.target}.revoked`,

@@ -1,0 +1,375 @@
+// Every `gatehouse` command in one table: its usage line, flags, one example and its handler. Parsing,
+// `--help`, usage errors, the general help, shell completion and docs checks all read this table, so
+// help and parsing cannot drift apart.
+import { createRequire } from 'node:module';
+import type { FlagSpec, Flags } from './args.js';
+import { loginCommand } from './client/login.js';
+import { logoutCommand, profileList, profileUse, whoamiCommand } from './client/profile.js';
+import { workspaceCreate, workspaceList, workspaceRemove, workspaceSet, workspaceShow } from './client/workspace.js';
+import { serviceAccountCreate, serviceAccountList, serviceAccountRemove, serviceAccountRotate } from './client/service-account.js';
+import { accessGrant, accessList, accessRevoke } from './client/workspace-access.js';
+
+export interface CommandInput {
+  flags: Flags;
+  args: string[];
+}
+
+export interface CommandSpec {
+  /** The words after `gatehouse`, such as `service-account create`. */
+  name: string;
+  /** What follows the name in the usage line: positionals and flags (--profile/--url are added for client commands). */
+  usage: string;
+  summary: string;
+  /** More for the command's own help: defaults, what is asked, what is printed. */
+  details?: string;
+  positionals: { min: number; names: string[] };
+  flags: Record<string, FlagSpec>;
+  example: string;
+  /** Calls a running Gatehouse with a saved profile: takes --profile and --url, and --json. */
+  client: boolean;
+  run: (input: CommandInput) => Promise<number>;
+}
+
+const storeFlags: Record<string, FlagSpec> = {
+  'data-dir': { type: 'string', value: 'DIR', help: 'The SQLite store\'s directory (default ./.gatehouse, or GATEHOUSE_DATA_DIR)' },
+  'database-url': { type: 'string', value: 'URL', help: 'A postgres:// URL: use PostgreSQL instead of SQLite (GATEHOUSE_DATABASE_URL)' },
+  'database-schema': { type: 'string', value: 'NAME', help: "PostgreSQL only: the schema of Gatehouse's tables (GATEHOUSE_DATABASE_SCHEMA)" },
+};
+const STORE_USAGE = '[--data-dir DIR | --database-url URL [--database-schema NAME]]';
+const init: Record<string, FlagSpec> = { init: { type: 'boolean', help: 'Create a new, empty store when there is none (otherwise the command refuses)' } };
+
+export const connectionFlags: Record<string, FlagSpec> = {
+  profile: { type: 'string', value: 'NAME', help: 'The saved profile to use (default: the active one, else "default")' },
+  url: { type: 'string', value: 'URL', help: "Gatehouse's address, instead of the profile's" },
+  json: { type: 'boolean', help: 'Print one JSON document on standard output; errors as JSON on standard error' },
+};
+
+const workspaceFlag: Record<string, FlagSpec> = {
+  workspace: { type: 'string', value: 'ACCOUNT/WORKSPACE', help: "The workspace (default: the profile's current one), such as acme/production" },
+};
+const expiry: Record<string, FlagSpec> = {
+  expires: { type: 'string', value: 'YYYY-MM-DD', help: 'The key expires at the end of that day, UTC' },
+  'never-expire': { type: 'boolean', help: 'The key never expires' },
+};
+const principal: Record<string, FlagSpec> = {
+  'service-account': { type: 'string', value: 'NAME_OR_ID', help: 'A service account of the account, by name or id' },
+  user: { type: 'string', value: 'EMAIL', help: 'A user who is a member of the account, by email' },
+};
+const yes = (what: string): Record<string, FlagSpec> => ({ yes: { type: 'boolean', help: `${what} without asking (required when not at a terminal)` } });
+const none = { min: 0, names: [] };
+
+export const COMMANDS: CommandSpec[] = [
+  {
+    name: 'start',
+    usage: `[--port 4280] [--host 127.0.0.1] ${STORE_USAGE} [--log-level info]`,
+    summary: 'Serve the API and the web page (applies migrations first)',
+    positionals: none,
+    flags: {
+      port: { type: 'string', value: 'PORT', help: 'TCP port, 0 to 65535 (default 4280; 0 picks a free one)' },
+      host: { type: 'string', value: 'ADDRESS', help: 'Address to listen on (default 127.0.0.1; 0.0.0.0 in a container)' },
+      ...storeFlags,
+      'log-level': { type: 'string', value: 'LEVEL', help: 'fatal, error, warn, info (default), debug, trace or silent' },
+    },
+    example: 'gatehouse start --port 4280 --data-dir /var/lib/gatehouse',
+    client: false,
+    // The server commands load the server (and the store) only when they run, not for --help.
+    run: async ({ flags }) => (await import('./start.js')).startCommand(flags),
+  },
+  {
+    name: 'bootstrap',
+    usage: `--account-name NAME --account-handle HANDLE --email EMAIL [--json] ${STORE_USAGE} [--init]`,
+    summary: 'Create an account, its Owner and one API key for the Owner (printed once)',
+    positionals: none,
+    flags: {
+      'account-name': { type: 'string', value: 'NAME', help: "The account's display name" },
+      'account-handle': { type: 'string', value: 'HANDLE', help: 'The account\'s handle: letters, digits, "-" and "_"' },
+      email: { type: 'string', value: 'EMAIL', help: "The Owner's email" },
+      json: { type: 'boolean', help: 'Print {"account_id", "user_id", "api_key"} as one JSON line' },
+      ...storeFlags,
+      ...init,
+    },
+    example: 'gatehouse bootstrap --account-name Acme --account-handle acme --email ada@example.com',
+    client: false,
+    run: async ({ flags }) => (await import('./bootstrap.js')).bootstrapCommand(flags),
+  },
+  {
+    name: 'set-password',
+    usage: `--email EMAIL ${STORE_USAGE} [--init]`,
+    summary: "Set a user's password, read from standard input (every session of the user ends)",
+    positionals: none,
+    flags: { email: { type: 'string', value: 'EMAIL', help: "The user's email" }, ...storeFlags, ...init },
+    example: "printf '%s\\n' 'a long passphrase' | gatehouse set-password --email ada@example.com",
+    client: false,
+    run: async ({ flags }) => (await import('./set-password.js')).setPasswordCommand(flags),
+  },
+  {
+    name: 'secret-key reseal',
+    usage: `[--drop-unreadable] ${STORE_USAGE}`,
+    summary: 'Seal every upstream credential under GATEHOUSE_SECRET_KEY after a key rotation',
+    positionals: none,
+    flags: { 'drop-unreadable': { type: 'boolean', help: 'Remove the credentials that no key opens' }, ...storeFlags },
+    example: 'GATEHOUSE_SECRET_KEY=NEW GATEHOUSE_PREVIOUS_SECRET_KEYS=OLD gatehouse secret-key reseal --database-url postgres://...',
+    client: false,
+    run: async ({ flags }) => (await import('./secret-key.js')).secretKeyCommand(flags),
+  },
+  {
+    name: 'login',
+    usage: '--key KEY [--url http://127.0.0.1:4280] [--workspace ACCOUNT/WORKSPACE]',
+    summary: 'Check a key, choose a workspace and save both as a profile; prints the PREFECT_* settings',
+    details:
+      'The profile becomes the active one. Prints PREFECT_API_URL, PREFECT_API_KEY and PREFECT_CLOUD_API_URL as NAME=value lines\n' +
+      'on standard output (for env, a .env file or prefect config set); messages go to standard error.',
+    positionals: none,
+    flags: {
+      key: { type: 'string', value: 'KEY', help: 'A pnu_ user key or a pnb_ service account key' },
+      url: { type: 'string', value: 'URL', help: "Gatehouse's address, saved in the profile (default http://127.0.0.1:4280)" },
+      workspace: { type: 'string', value: 'ACCOUNT/WORKSPACE', help: 'The workspace to work on (asked at a terminal when the key reaches several)' },
+      profile: { type: 'string', value: 'NAME', help: 'Save as this profile (default: the active one, else "default")' },
+    },
+    example: 'gatehouse login --key "$GATEHOUSE_KEY" --url http://127.0.0.1:4280 --workspace acme/production',
+    client: true,
+    run: loginCommand,
+  },
+  {
+    name: 'logout',
+    usage: '',
+    summary: "Remove the profile's saved key (the profile itself goes with it)",
+    positionals: none,
+    flags: {},
+    example: 'gatehouse logout --profile ci',
+    client: true,
+    run: logoutCommand,
+  },
+  {
+    name: 'whoami',
+    usage: '',
+    summary: "Who the profile's key is: user or service account, account role, workspace, key expiry",
+    positionals: none,
+    flags: {},
+    example: 'gatehouse whoami',
+    client: true,
+    run: whoamiCommand,
+  },
+  {
+    name: 'profile ls',
+    usage: '',
+    summary: 'The saved profiles; * marks the active one',
+    positionals: none,
+    flags: {},
+    example: 'gatehouse profile ls',
+    client: true,
+    run: profileList,
+  },
+  {
+    name: 'profile use',
+    usage: 'NAME',
+    summary: 'Make a saved profile the active one',
+    positionals: { min: 1, names: ['NAME'] },
+    flags: {},
+    example: 'gatehouse profile use staging',
+    client: true,
+    run: profileUse,
+  },
+  {
+    name: 'workspace ls',
+    usage: '',
+    summary: "The workspaces the key reaches; * marks the profile's current one",
+    positionals: none,
+    flags: {},
+    example: 'gatehouse workspace ls',
+    client: true,
+    run: workspaceList,
+  },
+  {
+    name: 'workspace set',
+    usage: '[ACCOUNT/WORKSPACE] [--upstream URL [--upstream-auth-string-stdin | --clear-upstream-auth-string] | --clear-upstream]',
+    summary: "Make a workspace the profile's current one, or point its gateway at a Prefect server",
+    details:
+      "With ACCOUNT/WORKSPACE only: the profile works on that workspace from now on. With --upstream: the workspace's\n" +
+      '(default: the current one) gateway forwards to that Prefect API; --clear-upstream stops forwarding.',
+    positionals: { min: 0, names: ['ACCOUNT/WORKSPACE'] },
+    flags: {
+      upstream: { type: 'string', value: 'URL', help: "The Prefect server's API, such as http://prefect:4200/api (default workspace: the current one)" },
+      'upstream-auth-string-stdin': { type: 'boolean', help: "Read the Prefect server's auth string (user:password) from standard input, never from a flag" },
+      'clear-upstream-auth-string': { type: 'boolean', help: 'Remove the stored auth string' },
+      'clear-upstream': { type: 'boolean', help: "Stop forwarding the workspace's Prefect requests anywhere" },
+    },
+    example: "echo -n 'admin:secret' | gatehouse workspace set acme/production --upstream http://prefect:4200/api --upstream-auth-string-stdin",
+    client: true,
+    run: workspaceSet,
+  },
+  {
+    name: 'workspace show',
+    usage: '[ACCOUNT/WORKSPACE]',
+    summary: "The workspace's PREFECT_API_URL and its gateway's upstream",
+    positionals: { min: 0, names: ['ACCOUNT/WORKSPACE'] },
+    flags: {},
+    example: 'gatehouse workspace show acme/production',
+    client: true,
+    run: workspaceShow,
+  },
+  {
+    name: 'workspace create',
+    usage: 'HANDLE --name NAME [--description TEXT]',
+    summary: "Create a workspace in the profile's account; you become its Owner",
+    positionals: { min: 1, names: ['HANDLE'] },
+    flags: {
+      name: { type: 'string', value: 'NAME', help: "The workspace's display name" },
+      description: { type: 'string', value: 'TEXT', help: 'What the workspace is for' },
+    },
+    example: 'gatehouse workspace create staging --name Staging --description "Pre-production flows"',
+    client: true,
+    run: workspaceCreate,
+  },
+  {
+    name: 'workspace rm',
+    usage: 'ACCOUNT/WORKSPACE [--yes]',
+    summary: 'Delete a workspace and every access grant to it',
+    details: 'Asks at a terminal; elsewhere pass --yes.',
+    positionals: { min: 1, names: ['ACCOUNT/WORKSPACE'] },
+    flags: yes('Delete'),
+    example: 'gatehouse workspace rm acme/staging --yes',
+    client: true,
+    run: workspaceRemove,
+  },
+  {
+    name: 'service-account ls',
+    usage: '',
+    summary: "The account's service accounts: masked key, expiry, and workspace roles",
+    positionals: none,
+    flags: {},
+    example: 'gatehouse service-account ls',
+    client: true,
+    run: serviceAccountList,
+  },
+  {
+    name: 'service-account create',
+    usage: 'NAME [--expires YYYY-MM-DD | --never-expire] [--role ROLE]',
+    summary: 'Create a service account; its key is printed once',
+    details:
+      'Without --expires or --never-expire it asks at a terminal; elsewhere the key never expires and a note on\n' +
+      'standard error says so. The key is printed once, with the PREFECT_* settings of the current workspace.',
+    positionals: { min: 1, names: ['NAME'] },
+    flags: { ...expiry, role: { type: 'string', value: 'ROLE', help: "Grant it this workspace role on the profile's current workspace" } },
+    example: 'gatehouse service-account create ci-worker --expires 2030-12-31 --role Worker',
+    client: true,
+    run: serviceAccountCreate,
+  },
+  {
+    name: 'service-account rotate',
+    usage: 'NAME_OR_ID [--expires YYYY-MM-DD | --never-expire] [--keep-old-key-hours 0-48]',
+    summary: 'Issue a new key, printed once; the old one stops now unless kept for some hours',
+    positionals: { min: 1, names: ['NAME_OR_ID'] },
+    flags: { ...expiry, 'keep-old-key-hours': { type: 'string', value: 'HOURS', help: 'Keep the old key working for 0 to 48 hours (never past its own expiry)' } },
+    example: 'gatehouse service-account rotate ci-worker --keep-old-key-hours 2',
+    client: true,
+    run: serviceAccountRotate,
+  },
+  {
+    name: 'service-account rm',
+    usage: 'NAME_OR_ID [--yes]',
+    summary: 'Delete a service account with its keys and workspace access',
+    details: 'Its keys stop working at once. Asks at a terminal; elsewhere pass --yes.',
+    positionals: { min: 1, names: ['NAME_OR_ID'] },
+    flags: yes('Remove'),
+    example: 'gatehouse service-account rm ci-worker --yes',
+    client: true,
+    run: serviceAccountRemove,
+  },
+  {
+    name: 'workspace-access ls',
+    usage: '[--workspace ACCOUNT/WORKSPACE]',
+    summary: 'The users and service accounts with access to a workspace, and their roles',
+    positionals: none,
+    flags: workspaceFlag,
+    example: 'gatehouse workspace-access ls --workspace acme/production',
+    client: true,
+    run: accessList,
+  },
+  {
+    name: 'workspace-access grant',
+    usage: '(--service-account NAME_OR_ID | --user EMAIL) --role ROLE [--workspace ACCOUNT/WORKSPACE] [--yes]',
+    summary: 'Give a service account or user a workspace role, saying what it was before',
+    details:
+      'Prints "granted", "changed from OLD to NEW" or "already has". Changing an existing role asks at a terminal;\n' +
+      'elsewhere it needs --yes (nothing is changed without it).',
+    positionals: none,
+    flags: {
+      ...principal,
+      role: { type: 'string', value: 'ROLE', help: 'Owner, Developer, Runner, Viewer, Worker, or a custom role\'s name' },
+      ...workspaceFlag,
+      ...yes('Change an existing role'),
+    },
+    example: 'gatehouse workspace-access grant --service-account ci-worker --role Worker --workspace acme/production',
+    client: true,
+    run: accessGrant,
+  },
+  {
+    name: 'workspace-access revoke',
+    usage: '(--service-account NAME_OR_ID | --user EMAIL) [--workspace ACCOUNT/WORKSPACE]',
+    summary: 'Take away their access to the workspace',
+    positionals: none,
+    flags: { ...principal, ...workspaceFlag },
+    example: 'gatehouse workspace-access revoke --user bob@example.com',
+    client: true,
+    run: accessRevoke,
+  },
+  {
+    name: 'version',
+    usage: '',
+    summary: "Print Gatehouse's version (also: gatehouse --version)",
+    positionals: none,
+    flags: {},
+    example: 'gatehouse version',
+    client: false,
+    run: async () => {
+      console.log(`gatehouse ${VERSION}`);
+      return 0;
+    },
+  },
+  {
+    name: 'completion',
+    usage: 'bash|zsh',
+    summary: 'Print a shell completion script',
+    positionals: { min: 1, names: ['SHELL'] },
+    flags: {},
+    example: 'source <(gatehouse completion bash)   # or, for zsh: source <(gatehouse completion zsh)',
+    client: false,
+    run: async ({ args }) => {
+      const { completionScript } = await import('./completion.js');
+      return completionScript(args[0]!);
+    },
+  },
+];
+
+/** Groups of subcommands and what they are for, for `gatehouse GROUP --help`. */
+export const GROUPS: Record<string, string> = {
+  'secret-key': 'The secret key that seals upstream credentials',
+  profile: 'Saved profiles (server address, key, current workspace)',
+  workspace: 'Workspaces: list, choose, create, remove, point at a Prefect server',
+  'service-account': "The account's service accounts and their API keys",
+  'workspace-access': 'Who has which role on a workspace',
+};
+
+export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+/** All flags a command accepts, its own and the shared client ones. */
+export function flagsOf(command: CommandSpec): Record<string, FlagSpec> {
+  if (!command.client) return command.flags;
+  const all = { ...command.flags };
+  for (const [name, spec] of Object.entries(connectionFlags)) if (!Object.hasOwn(all, name)) all[name] = spec;
+  return all;
+}
+
+export function findCommand(words: string[]): { command?: CommandSpec; group?: string; rest: string[] } {
+  const [first, second] = words;
+  if (first === undefined) return { rest: [] };
+  const two = COMMANDS.find((c) => c.name === `${first} ${second}`);
+  if (two) return { command: two, rest: words.slice(2) };
+  const one = COMMANDS.find((c) => c.name === first);
+  if (one) return { command: one, rest: words.slice(1) };
+  if (Object.hasOwn(GROUPS, first)) return { group: first, rest: words.slice(1) };
+  return { rest: words };
+}
+
+export const subcommandsOf = (group: string) => COMMANDS.filter((c) => c.name.startsWith(`${group} `));

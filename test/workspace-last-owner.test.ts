@@ -1,0 +1,64 @@
+// A workspace keeps at least one grant of the Owner role: removing the last one, or changing it to
+// another role, is refused with 409 LAST_WORKSPACE_OWNER (for the API, the web page and the CLI alike).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from './support/harness.js';
+import { createBot, createWorkspace, grant } from './support/members.js';
+import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
+import { ERRORS } from '../src/errors.js';
+
+let h: Harness;
+let owner: { accountId: string; userId: string; key: string };
+
+beforeAll(async () => {
+  h = await startHarness();
+  owner = await h.bootstrap();
+});
+afterAll(async () => h?.close());
+
+const url = (workspaceId: string, kind: 'user_access' | 'bot_access') => `/api/accounts/${owner.accountId}/workspaces/${workspaceId}/${kind}`;
+
+async function grants(workspaceId: string, kind: 'user_access' | 'bot_access') {
+  const res = await h.request('POST', `${url(workspaceId, kind)}/filter`, { key: owner.key, body: {} });
+  return res.body as { id: string; user_id?: string; bot_id?: string; workspace_role_id: string }[];
+}
+
+const refusal = { detail: ERRORS.LAST_WORKSPACE_OWNER.message, code: 'LAST_WORKSPACE_OWNER', request_id: expect.any(String) };
+
+describe('the last Owner of a workspace', () => {
+  it('cannot be removed or changed to another role (409), and stays Owner', async () => {
+    const ws = await createWorkspace(h, owner.accountId, owner.key);
+    const [creator] = await grants(ws.id, 'user_access');
+    expect(creator).toMatchObject({ user_id: owner.userId, workspace_role_id: WORKSPACE_ROLE_IDS.Owner });
+
+    const removed = await h.request('DELETE', `${url(ws.id, 'user_access')}/${creator!.id}`, { key: owner.key });
+    expect(removed.status).toBe(409);
+    expect(removed.body).toEqual(refusal);
+    const demoted = await h.request('POST', `${url(ws.id, 'user_access')}/`, { key: owner.key, body: { user_id: owner.userId, workspace_role_id: WORKSPACE_ROLE_IDS.Viewer } });
+    expect(demoted.status).toBe(409);
+    expect(demoted.body).toEqual(refusal);
+    expect((await grants(ws.id, 'user_access'))[0]!.workspace_role_id).toBe(WORKSPACE_ROLE_IDS.Owner);
+
+    // Granting Owner again to the same Owner changes nothing and is allowed.
+    const same = await h.request('POST', `${url(ws.id, 'user_access')}/`, { key: owner.key, body: { user_id: owner.userId, workspace_role_id: WORKSPACE_ROLE_IDS.Owner } });
+    expect(same.status).toBe(200);
+  });
+
+  it('can be changed or removed once another Owner exists, user or service account; then that one is the last', async () => {
+    const ws = await createWorkspace(h, owner.accountId, owner.key);
+    const bot = await createBot(h, owner.accountId, owner.key);
+    const botGrant = await grant(h, owner.accountId, ws.id, owner.key, { botId: bot.id }, WORKSPACE_ROLE_IDS.Owner);
+    const demoted = await h.request('POST', `${url(ws.id, 'user_access')}/`, { key: owner.key, body: { user_id: owner.userId, workspace_role_id: WORKSPACE_ROLE_IDS.Developer } });
+    expect(demoted.status).toBe(200);
+    expect(demoted.body[0].workspace_role_id).toBe(WORKSPACE_ROLE_IDS.Developer);
+
+    const lastBot = await h.request('DELETE', `${url(ws.id, 'bot_access')}/${botGrant.id}`, { key: owner.key });
+    expect(lastBot.status).toBe(409);
+    expect(lastBot.body).toEqual(refusal);
+    const botDemoted = await h.request('POST', `${url(ws.id, 'bot_access')}/`, { key: owner.key, body: { bot_id: bot.id, workspace_role_id: WORKSPACE_ROLE_IDS.Worker } });
+    expect(botDemoted.status).toBe(409);
+
+    // A grant that is not Owner is removed as before.
+    const [userGrant] = await grants(ws.id, 'user_access');
+    expect((await h.request('DELETE', `${url(ws.id, 'user_access')}/${userGrant!.id}`, { key: owner.key })).status).toBe(204);
+  });
+});
