@@ -37,12 +37,12 @@ function newHome(): string {
   return join(home, 'gh');
 }
 
-function gatehouse(home: string, args: string[], input = ''): Promise<Run> {
+function gatehouse(home: string, args: string[], input = '', env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     const child = execFile(
       'node',
       ['bin/gatehouse.js', ...args],
-      { cwd: ROOT, env: { ...process.env, GATEHOUSE_HOME: home, HOME: join(home, '..') }, timeout: 30_000 },
+      { cwd: ROOT, env: { ...process.env, GATEHOUSE_HOME: home, HOME: join(home, '..'), ...env }, timeout: 30_000 },
       (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
     );
     child.stdin?.end(input);
@@ -116,6 +116,20 @@ describe('gatehouse login', () => {
         },
       },
     });
+  });
+
+  it('reads the address from GATEHOUSE_URL when --url is not given, and uses it over the profile\'s', async () => {
+    const home = newHome();
+    const login = await gatehouse(home, ['login', '--key', owner.key, '--workspace', 'acme/production'], '', { GATEHOUSE_URL: url });
+    expect(login.code, login.stderr).toBe(0);
+    expect(profiles(home).profiles.default.url).toBe(url);
+    // A profile saved with a dead address still works when GATEHOUSE_URL names the live one.
+    const moved = newHome();
+    expect((await gatehouse(moved, ['login', '--key', owner.key, '--url', url, '--workspace', 'acme/production'])).code).toBe(0);
+    const dead = await gatehouse(moved, ['workspace', 'ls', '--url', 'http://127.0.0.1:9']);
+    expect(dead.code).not.toBe(0);
+    const live = await gatehouse(moved, ['whoami'], '', { GATEHOUSE_URL: url });
+    expect(live.code, live.stderr).toBe(0);
   });
 
   it('takes the only workspace a key reaches without --workspace', async () => {
@@ -509,6 +523,46 @@ describe('gatehouse workspace set --upstream', () => {
     expect(run.stderr).toContain('--upstream http://127.0.0.1:4200/api');
     const ok = await gatehouse(home, ['workspace', 'set', 'acme/staging', '--upstream', 'http://127.0.0.1:4200/api/']);
     expect(ok.stderr).not.toContain('does not end with /api');
+  });
+
+  it('checks that the Prefect server answers and takes the stored credential (--check, workspace check), exit 1 when it does not', async () => {
+    const { createServer: createHttpServer } = await import('node:http');
+    const expected = `Basic ${Buffer.from('admin:prefect-pw').toString('base64')}`;
+    const prefect = createHttpServer((req, res) => {
+      if (req.url === '/api/health') return res.end('true');
+      if (req.url === '/api/version') {
+        res.statusCode = req.headers.authorization === expected ? 200 : 401;
+        return res.end(res.statusCode === 200 ? '"3.1.4"' : '{"exception_message":"Unauthorized"}');
+      }
+      res.statusCode = 404;
+      res.end();
+    });
+    await new Promise<void>((resolve) => prefect.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(prefect.address() as AddressInfo).port}/api`;
+    try {
+      const home = await loggedIn();
+      const set = await gatehouse(home, ['workspace', 'set', 'acme/staging', '--upstream', url, '--upstream-auth-string-stdin', '--check'], 'admin:prefect-pw');
+      expect(set.code, set.stderr).toBe(0);
+      expect(set.stdout).toContain(`Connected: Prefect 3.1.4 answered at ${url}`);
+      const json = await gatehouse(home, ['workspace', 'check', 'acme/staging', '--json']);
+      expect(json.code, json.stderr).toBe(0);
+      expect(lastJson(json)).toMatchObject({ workspace: 'acme/staging', reachable: true, status_code: 200, upstream_url: url });
+
+      // A wrong credential: the check says so, names the command that sets it, and exits 1.
+      const wrong = await gatehouse(home, ['workspace', 'set', 'acme/staging', '--upstream', url, '--upstream-auth-string-stdin'], 'admin:wrong');
+      expect(wrong.code, wrong.stderr).toBe(0);
+      const check = await gatehouse(home, ['workspace', 'check', 'acme/staging']);
+      expect(check.code).toBe(1);
+      expect(check.stdout).toMatch(/^Not connected: .*credential/);
+      expect(check.stdout).toContain('--upstream-auth-string-stdin');
+      for (const run of [set, json, wrong, check]) expect(run.stdout + run.stderr).not.toMatch(/prefect-pw|admin:wrong/);
+
+      const misuse = await gatehouse(home, ['workspace', 'set', 'acme/staging', '--check']);
+      expect(misuse.code).toBe(2);
+      expect(misuse.stderr).toContain('go with --upstream URL');
+    } finally {
+      prefect.close();
+    }
   });
 
   it("shows the server's 403 to a key whose role cannot change workspace settings", async () => {

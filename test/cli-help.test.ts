@@ -60,8 +60,8 @@ describe('per-command --help', () => {
     const run = await gatehouse(['workspace', '--help']);
     expect(run.code).toBe(0);
     const lines = run.stdout.split('\n');
-    expect(lines[0]).toBe('Usage: gatehouse workspace <ls|set|show|create|rm> [flags]');
-    for (const sub of ['ls', 'set', 'show', 'create', 'rm']) expect(lines.some((l) => l.startsWith(`  workspace ${sub} `))).toBe(true);
+    expect(lines[0]).toBe('Usage: gatehouse workspace <ls|set|show|check|create|rm> [flags]');
+    for (const sub of ['ls', 'set', 'show', 'check', 'create', 'rm']) expect(lines.some((l) => l.startsWith(`  workspace ${sub} `))).toBe(true);
     expect(run.stdout).toContain("Run 'gatehouse workspace COMMAND --help'");
   });
 
@@ -111,8 +111,8 @@ describe('usage errors: one line saying what is wrong, the usage line, where to 
     const [missing, unknown] = await Promise.all([gatehouse(['workspace']), gatehouse(['service-account', 'list'])]);
     expect(missing.code).toBe(2);
     expect(missing.stderr.split('\n')).toEqual([
-      'gatehouse workspace: missing a command: ls, set, show, create, rm',
-      'Usage: gatehouse workspace <ls|set|show|create|rm> [flags]',
+      'gatehouse workspace: missing a command: ls, set, show, check, create, rm',
+      'Usage: gatehouse workspace <ls|set|show|check|create|rm> [flags]',
       "Run 'gatehouse workspace --help' for more.",
       '',
     ]);
@@ -158,7 +158,7 @@ describe('gatehouse --help, --version and completion', () => {
         child.stdin?.end();
       });
     expect((await complete(['gatehouse', 'work'])).split(' ').sort()).toEqual(['workspace', 'workspace-access']);
-    expect((await complete(['gatehouse', 'workspace', ''])).split(' ')).toEqual(['ls', 'set', 'show', 'create', 'rm']);
+    expect((await complete(['gatehouse', 'workspace', ''])).split(' ')).toEqual(['ls', 'set', 'show', 'check', 'create', 'rm']);
     expect((await complete(['gatehouse', 'service-account', 'create', 'x', '--n'])).split(' ')).toEqual(['--never-expire']);
   });
 

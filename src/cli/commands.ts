@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import type { FlagSpec, Flags } from './args.js';
 import { loginCommand } from './client/login.js';
 import { logoutCommand, profileList, profileUse, whoamiCommand } from './client/profile.js';
-import { workspaceCreate, workspaceList, workspaceRemove, workspaceSet, workspaceShow } from './client/workspace.js';
+import { workspaceCheck, workspaceCreate, workspaceList, workspaceRemove, workspaceSet, workspaceShow } from './client/workspace.js';
 import { serviceAccountCreate, serviceAccountList, serviceAccountRemove, serviceAccountRotate } from './client/service-account.js';
 import { accessGrant, accessList, accessRevoke } from './client/workspace-access.js';
 
@@ -122,7 +122,7 @@ export const COMMANDS: CommandSpec[] = [
     positionals: none,
     flags: {
       key: { type: 'string', value: 'KEY', help: 'A pnu_ user key or a pnb_ service account key' },
-      url: { type: 'string', value: 'URL', help: "Gatehouse's address, saved in the profile (default http://127.0.0.1:4280)" },
+      url: { type: 'string', value: 'URL', help: "Gatehouse's address, saved in the profile (default: GATEHOUSE_URL, else http://127.0.0.1:4280)" },
       workspace: { type: 'string', value: 'ACCOUNT/WORKSPACE', help: 'The workspace to work on (asked at a terminal when the key reaches several)' },
       profile: { type: 'string', value: 'NAME', help: 'Save as this profile (default: the active one, else "default")' },
     },
@@ -182,7 +182,7 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'workspace set',
-    usage: '[ACCOUNT/WORKSPACE] [--upstream URL [--upstream-auth-string-stdin | --clear-upstream-auth-string] | --clear-upstream]',
+    usage: '[ACCOUNT/WORKSPACE] [--upstream URL [--upstream-auth-string-stdin | --clear-upstream-auth-string] [--check] | --clear-upstream]',
     summary: "Make a workspace the profile's current one, or point its gateway at a Prefect server",
     details:
       "With ACCOUNT/WORKSPACE only: the profile works on that workspace from now on. With --upstream: the workspace's\n" +
@@ -193,6 +193,7 @@ export const COMMANDS: CommandSpec[] = [
       'upstream-auth-string-stdin': { type: 'boolean', help: "Read the Prefect server's auth string (user:password) from standard input, never from a flag" },
       'clear-upstream-auth-string': { type: 'boolean', help: 'Remove the stored auth string' },
       'clear-upstream': { type: 'boolean', help: "Stop forwarding the workspace's Prefect requests anywhere" },
+      check: { type: 'boolean', help: 'With --upstream: then ask the Prefect server whether it answers (as workspace check)' },
     },
     example: "echo -n 'admin:secret' | gatehouse workspace set acme/production --upstream http://prefect:4200/api --upstream-auth-string-stdin",
     client: true,
@@ -207,6 +208,19 @@ export const COMMANDS: CommandSpec[] = [
     example: 'gatehouse workspace show acme/production',
     client: true,
     run: workspaceShow,
+  },
+  {
+    name: 'workspace check',
+    usage: '[ACCOUNT/WORKSPACE]',
+    summary: "Ask the workspace's Prefect server whether it answers, with the stored credential",
+    details:
+      "Gatehouse calls the upstream's /health and /version (5 s at most) and says what it found and what to do.\n" +
+      'Exit status 0 when Prefect answered and took the credential, 1 when not.',
+    positionals: { min: 0, names: ['ACCOUNT/WORKSPACE'] },
+    flags: {},
+    example: 'gatehouse workspace check acme/production',
+    client: true,
+    run: workspaceCheck,
   },
   {
     name: 'workspace create',

@@ -18,7 +18,7 @@ interface Flags extends ConnectionFlags {
 export async function loginCommand(input: CommandInput): Promise<number> {
   const flags = input.flags as Flags;
   if (!flags.key) throw new UsageError('missing --key KEY (a pnb_ service account key or a pnu_ user key)');
-  const url = checkedUrl(flags.url ?? DEFAULT_URL);
+  const url = checkedUrl(flags.url ?? process.env.GATEHOUSE_URL ?? DEFAULT_URL);
   const requested = flags.workspace === undefined ? undefined : checkWorkspaceRef(flags.workspace, '--workspace');
   const path = profilesPath();
   const file = readProfiles(path);

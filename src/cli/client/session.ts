@@ -37,7 +37,9 @@ export function openSession(flags: ConnectionFlags): Session {
   if (!saved) {
     throw new Error(`no profile "${name}" in ${path}; log in first: gatehouse login --key KEY${name === DEFAULT_PROFILE ? '' : ` --profile ${name}`}`);
   }
-  const profile = { ...saved, url: flags.url !== undefined ? checkedUrl(flags.url) : saved.url };
+  // --url, else GATEHOUSE_URL, else the profile's own address.
+  const given = flags.url ?? process.env.GATEHOUSE_URL;
+  const profile = { ...saved, url: given !== undefined ? checkedUrl(given) : saved.url };
   const hint = `the key saved in profile "${name}" is unknown, expired, revoked or rotated out; log in with a new one: gatehouse login --key NEW_KEY --profile ${name}`;
   return { name, profile, api: new GatehouseApi(profile.url, profile.key, hint) };
 }

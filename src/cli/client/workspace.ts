@@ -47,7 +47,31 @@ interface UpstreamFlags {
   'clear-upstream'?: boolean;
   'upstream-auth-string-stdin'?: boolean;
   'clear-upstream-auth-string'?: boolean;
+  check?: boolean;
   json?: boolean;
+}
+
+/** What POST …/gateway/check answers. */
+interface UpstreamCheck {
+  reachable: boolean;
+  status_code: number | null;
+  elapsed_ms: number;
+  upstream_url: string;
+  detail: string;
+}
+
+/** Asks the workspace's Prefect server whether it answers, through Gatehouse and its stored credential. */
+async function checkUpstream(session: Session, target: WorkspaceTarget, json: boolean): Promise<number> {
+  const check = await session.api.post<UpstreamCheck>(`${workspacePath(target)}/gateway/check`, null);
+  if (json) printJson({ workspace: workspaceRef(target), ...check });
+  else console.log(`${check.reachable ? 'Connected' : 'Not connected'}: ${check.detail}`);
+  return check.reachable ? 0 : 1;
+}
+
+export async function workspaceCheck({ flags, args }: CommandInput): Promise<number> {
+  const session = openSession(flags);
+  const target = await targetWorkspace(session, args[0] === undefined ? undefined : checkWorkspaceRef(args[0], 'the workspace'));
+  return checkUpstream(session, target, Boolean(flags.json));
 }
 
 async function setUpstream(session: Session, ref: string | undefined, flags: UpstreamFlags): Promise<number> {
@@ -63,11 +87,16 @@ async function setUpstream(session: Session, ref: string | undefined, flags: Ups
     body.upstream_auth_string = secret;
   }
   const settings = await session.api.put<GatewaySettings>(`${workspacePath(target)}/gateway`, body);
+  if (flags.check && flags.json) {
+    const check = await session.api.post<UpstreamCheck>(`${workspacePath(target)}/gateway/check`, null);
+    printJson({ ...settings, check });
+    return check.reachable ? 0 : 1;
+  }
   if (flags.json) printJson(settings);
   else printGateway(target, settings, session);
   const hint = upstreamPathHint(settings.upstream_url);
   if (hint) console.error(hint);
-  return 0;
+  return flags.check ? checkUpstream(session, target, false) : 0;
 }
 
 /** Prefect serves its API under /api: another path is allowed (a proxy may move it) but usually a slip. */
@@ -101,8 +130,8 @@ export async function workspaceSet(input: CommandInput): Promise<number> {
   const { args } = input;
   const ref = args[0] === undefined ? undefined : checkWorkspaceRef(args[0], 'the workspace');
   if (flags['clear-upstream'] && flags.upstream !== undefined) throw new UsageError('give --upstream URL or --clear-upstream, not both');
-  if (flags.upstream === undefined && (flags['upstream-auth-string-stdin'] || flags['clear-upstream-auth-string'])) {
-    throw new UsageError('--upstream-auth-string-stdin and --clear-upstream-auth-string go with --upstream URL');
+  if (flags.upstream === undefined && (flags['upstream-auth-string-stdin'] || flags['clear-upstream-auth-string'] || flags.check)) {
+    throw new UsageError('--upstream-auth-string-stdin, --clear-upstream-auth-string and --check go with --upstream URL (gatehouse workspace check checks a saved one)');
   }
   if (ref === undefined && flags.upstream === undefined && !flags['clear-upstream']) {
     throw new UsageError('missing ACCOUNT/WORKSPACE (or --upstream URL, or --clear-upstream)');
