@@ -1,6 +1,6 @@
 // The account's people: their account roles, invitations (with the one-time link), role changes, removal.
 import { useId, useState, type FormEvent } from 'react';
-import { api, ApiError, errorMessage, type AccountRole, type Invitation, type Membership } from '../api';
+import { api, ApiError, errorMessage, type AccountRole, type Invitation, type Membership, type NewInvitation } from '../api';
 import { CopyField } from '../components/CopyField';
 import { ConfirmDialog, Dialog, FormActions, DoneAction } from '../components/Dialog';
 import { Field, FormError } from '../components/Field';
@@ -226,7 +226,7 @@ function InviteDialog({ accountId, roles, onClose, onInvited }: { accountId: str
   const [role, setRole] = useState(member?.id ?? roles[0]?.id ?? '');
   const [errors, setErrors] = useState<{ email?: string | null; form?: string | null }>({});
   const [busy, setBusy] = useState(false);
-  const [invitation, setInvitation] = useState<Invitation | null>(null);
+  const [invitation, setInvitation] = useState<NewInvitation | null>(null);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
