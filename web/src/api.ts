@@ -95,18 +95,20 @@ async function filterAll<T>(page: (range: { limit: number; offset: number }) => 
 }
 
 type Expiration = string | null;
+/** The JSON body a route takes, as the OpenAPI document describes it. */
+type Body<P extends keyof paths, M extends 'post' | 'put' | 'patch'> = paths[P][M] extends { requestBody?: { content: { 'application/json': infer T } } } ? T : never;
 
 export const api = {
   session: () => send(GET('/api/auth/session'), quiet),
   login: (email: string, password: string) => send(POST('/api/auth/login', { body: { email, password } }), quiet),
   logout: () => send(POST('/api/auth/logout')),
   setupStatus: () => send(GET('/api/setup'), quiet),
-  setup: (body: { token: string; account_name: string; account_handle: string; email: string; password: string; first_name?: string; last_name?: string }) =>
+  setup: (body: Body<'/api/setup', 'post'>) =>
     send(POST('/api/setup', { body }), quiet),
 
   invitationPreview: (invitation_id: string, invite_code: string) =>
     send(GET('/api/invitations/{invitation_id}', { params: { path: { invitation_id }, query: { invite_code } } }), quiet),
-  acceptInvitation: (invitation_id: string, invite_code: string, body: { password?: string; first_name?: string; last_name?: string }) =>
+  acceptInvitation: (invitation_id: string, invite_code: string, body: Body<'/api/invitations/{invitation_id}/accept', 'post'>) =>
     send(POST('/api/invitations/{invitation_id}/accept', { params: { path: { invitation_id }, query: { invite_code } }, body }), quiet),
 
   myAccounts: () => send(GET('/api/me/accounts')),
@@ -114,7 +116,7 @@ export const api = {
   myWorkspaceScopes: (workspace_id: string) => send(GET('/api/me/workspaces/{workspace_id}/scopes', { params: { path: { workspace_id } } })),
   mySessions: () => send(GET('/api/me/sessions')),
   terminateSession: (session_id: string) => send(POST('/api/me/sessions/{session_id}/terminate', { params: { path: { session_id } } })),
-  changePassword: (body: { current_password?: string; new_password: string }) => send(POST('/api/me/password', { body })),
+  changePassword: (body: Body<'/api/me/password', 'post'>) => send(POST('/api/me/password', { body })),
 
   pendingEmail: (user_id: string) => send(GET('/api/users/{user_id}/email_change', { params: { path: { user_id } } })),
   confirmEmail: (user_id: string, code: string) => send(POST('/api/users/{user_id}/email_change/confirm', { params: { path: { user_id } }, body: { code } })),
@@ -137,7 +139,7 @@ export const api = {
 
   workspaces: (a: string) => filterAll((body) => POST('/api/accounts/{account_id}/workspaces/filter', { ...inAccount(a), body })),
   workspace: (a: string, w: string) => send(GET('/api/accounts/{account_id}/workspaces/{workspace_id}', inWorkspace(a, w))),
-  createWorkspace: (a: string, body: { name: string; handle: string; description: string | null }) =>
+  createWorkspace: (a: string, body: Body<'/api/accounts/{account_id}/workspaces/', 'post'>) =>
     send(POST('/api/accounts/{account_id}/workspaces/', { ...inAccount(a), body })),
   userAccess: (a: string, w: string) =>
     filterAll((body) => POST('/api/accounts/{account_id}/workspaces/{workspace_id}/user_access/filter', { ...inWorkspace(a, w), body })),
@@ -154,8 +156,8 @@ export const api = {
 
   workspaceRoles: (a: string) => filterAll((body) => POST('/api/accounts/{account_id}/workspace_roles/filter', { ...inAccount(a), body })),
   workspaceScopes: () => send(GET('/api/workspace_scopes')),
-  createWorkspaceRole: (a: string, body: RoleBody) => send(POST('/api/accounts/{account_id}/workspace_roles/', { ...inAccount(a), body })),
-  updateWorkspaceRole: (account_id: string, workspace_role_id: string, body: RoleBody) =>
+  createWorkspaceRole: (a: string, body: Body<'/api/accounts/{account_id}/workspace_roles/', 'post'>) => send(POST('/api/accounts/{account_id}/workspace_roles/', { ...inAccount(a), body })),
+  updateWorkspaceRole: (account_id: string, workspace_role_id: string, body: Body<'/api/accounts/{account_id}/workspace_roles/{workspace_role_id}', 'patch'>) =>
     send(PATCH('/api/accounts/{account_id}/workspace_roles/{workspace_role_id}', { params: { path: { account_id, workspace_role_id } }, body })),
   deleteWorkspaceRole: (account_id: string, workspace_role_id: string) =>
     send(DELETE('/api/accounts/{account_id}/workspace_roles/{workspace_role_id}', { params: { path: { account_id, workspace_role_id } } })),
@@ -181,16 +183,13 @@ export const api = {
   revokeInvitation: (account_id: string, invitation_id: string) =>
     send(POST('/api/accounts/{account_id}/invitations/{invitation_id}/revoke', { params: { path: { account_id, invitation_id } } })),
 
-  auditEvents: (a: string, body: AuditFilter) => send(POST('/api/accounts/{account_id}/audit_events/filter', { ...inAccount(a), body })),
+  auditEvents: (a: string, body: Body<'/api/accounts/{account_id}/audit_events/filter', 'post'>) => send(POST('/api/accounts/{account_id}/audit_events/filter', { ...inAccount(a), body })),
 
   gateway: (a: string, w: string) => send(GET('/api/accounts/{account_id}/workspaces/{workspace_id}/gateway', inWorkspace(a, w))),
-  saveGateway: (a: string, w: string, body: { upstream_url: string; upstream_auth_string?: string | null }) =>
+  saveGateway: (a: string, w: string, body: Body<'/api/accounts/{account_id}/workspaces/{workspace_id}/gateway', 'put'>) =>
     send(PUT('/api/accounts/{account_id}/workspaces/{workspace_id}/gateway', { ...inWorkspace(a, w), body })),
   checkGateway: (a: string, w: string) => send(POST('/api/accounts/{account_id}/workspaces/{workspace_id}/gateway/check', inWorkspace(a, w))),
 };
-
-type RoleBody = { name: string; description: string; scopes: string[]; inherited_role_id: string | null };
-type AuditFilter = NonNullable<paths['/api/accounts/{account_id}/audit_events/filter']['post']['requestBody']>['content']['application/json'];
 
 /** What one of the calls above answers. */
 type Answer<K extends keyof typeof api> = Awaited<ReturnType<(typeof api)[K]>>;
