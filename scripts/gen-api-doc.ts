@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { regenerateDoc } from './regenerate-doc.js';
-import { createApp } from '../src/app.js';
+import { createApp, type App } from '../src/app.js';
 import type { Requirement } from '../src/authz/requirements.js';
 import { systemClock } from '../src/clock.js';
 import { ERRORS } from '../src/errors.js';
@@ -93,19 +93,28 @@ function replaceBetween(text: string, [start, end]: readonly [string, string], b
   return `${text.slice(0, from + start.length)}\n${body}\n${text.slice(to)}`;
 }
 
-/** The routes of the real app, built the way production builds it, on a throwaway SQLite store. */
-export async function appRoutes(): Promise<RouteSpec[]> {
+/** Runs `use` on the real app, built the way production builds it, on a throwaway SQLite store. */
+export async function withApp<T>(use: (app: App) => T | Promise<T>): Promise<T> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-apidoc-'));
   const store = await openStore({ dataDir });
   try {
     await migrate(store);
     const app = await createApp({ store, clock: systemClock });
-    await app.server.close();
-    return app.routes;
+    try {
+      await app.server.ready();
+      return await use(app);
+    } finally {
+      await app.server.close();
+    }
   } finally {
     await store.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The routes of the real app. */
+export function appRoutes(): Promise<RouteSpec[]> {
+  return withApp((app) => app.routes);
 }
 
 /** docs/api.md as it should read: `current` with both generated sections replaced. */

@@ -1,6 +1,8 @@
 // /api/openapi.json is generated from the route table, so it must describe exactly the routes the
 // server has, each with a summary and, where one is needed, the permission or scope it requires.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_TYPES_PATH, generateApiTypes } from '../scripts/gen-api-types.js';
 import type { RouteSpec } from '../src/http/route.js';
 import { startHarness, type Harness } from './support/harness.js';
 
@@ -106,5 +108,12 @@ describe('GET /api/openapi.json', () => {
       expect(statuses, `${route.method} ${route.url}`).toEqual(expect.arrayContaining(success));
       if (route.requirement.kind !== 'public') expect(statuses, `${route.method} ${route.url}`).toContain('401');
     }
+  });
+});
+
+describe('api/types.d.ts', () => {
+  it('is generated from the document the server serves', async () => {
+    const expected = await generateApiTypes(doc as never);
+    if (expected !== readFileSync(API_TYPES_PATH, 'utf8')) expect.fail('api/types.d.ts is stale: run npm run gen:api-types');
   });
 });

@@ -1,178 +1,8 @@
 // The page's only way to the server: Gatehouse's public HTTP API, with the session cookie and the
-// CSRF header on every state-changing request (the same routes the CLI and Terraform use).
-
-export interface User {
-  id: string;
-  actor_id: string;
-  handle: string;
-  email: string;
-  first_name: string;
-  last_name: string;
-}
-
-export interface Session {
-  user: User;
-  csrf_token: string;
-  expires_at: string;
-}
-
-export interface MyAccount {
-  account_membership_id: string;
-  account_id: string;
-  account_name: string;
-  account_handle: string;
-  account_role_name: string;
-}
-
-export interface ApiKeyMasked {
-  id: string;
-  created: string;
-  name: string;
-  expiration: string | null;
-  masked_key: string | null;
-}
-
-export interface ApiKeyWithSecret {
-  id: string;
-  created: string;
-  name: string;
-  expiration: string | null;
-  key: string;
-}
-
-export interface ServiceAccount {
-  id: string;
-  created: string;
-  updated: string;
-  actor_id: string;
-  account_id: string;
-  name: string;
-  account_role_name: string;
-  api_key: ApiKeyMasked | null;
-}
-
-export interface ServiceAccountWithKey extends Omit<ServiceAccount, 'api_key'> {
-  api_key: ApiKeyWithSecret;
-}
-
-export interface Workspace {
-  id: string;
-  created: string;
-  account_id: string;
-  name: string;
-  handle: string;
-  description: string;
-}
-
-export interface UserAccess {
-  id: string;
-  workspace_id: string;
-  workspace_role_id: string;
-  user_id: string;
-  first_name: string;
-  last_name: string;
-  email: string;
-  handle: string;
-}
-
-export interface BotAccess {
-  id: string;
-  workspace_id: string;
-  workspace_role_id: string;
-  bot_id: string;
-  bot_name: string;
-}
-
-export interface WorkspaceRole {
-  id: string;
-  account_id: string | null;
-  name: string;
-  description: string;
-  scopes: string[];
-  inherited_role_id: string | null;
-}
-
-export interface WorkspaceScope {
-  name: string;
-  title: string;
-  feature_group: string;
-  includes_scopes: string[];
-}
-
-export interface AccountRole {
-  id: string;
-  name: string;
-  permissions: string[];
-  is_system_role: boolean;
-}
-
-export interface Membership {
-  id: string;
-  actor_id: string;
-  user_id: string | null;
-  bot_id: string | null;
-  handle: string;
-  first_name: string;
-  last_name: string;
-  email: string | null;
-  account_role_id: string;
-  account_role_name: string;
-  last_login: string | null;
-}
-
-export type InvitationStatus = 'PENDING' | 'ACCEPTED' | 'REVOKED' | 'EXPIRED';
-
-export interface Invitation {
-  id: string;
-  created: string;
-  email: string;
-  account_id: string;
-  account_role_id: string;
-  account_role_name: string;
-  status: InvitationStatus;
-  expiration: string;
-  accept_url?: string;
-}
-
-export interface InvitationPreview {
-  id: string;
-  email: string;
-  account_name: string;
-  account_role_name: string;
-  expiration: string;
-  status: InvitationStatus;
-  user_exists: boolean;
-}
-
-export interface SignedIn {
-  account_id: string;
-  user_id: string;
-  csrf_token: string;
-  expires_at: string;
-}
-
-export interface SessionRow {
-  id: string;
-  created: string;
-  ip_address: string | null;
-  user_agent: string | null;
-  expires_at: number;
-  current: boolean;
-}
-
-export interface AuditEvent {
-  id: string;
-  occurred: string;
-  workspace_id: string | null;
-  actor_id: string | null;
-  actor_type: string;
-  actor_name: string | null;
-  action: string;
-  target_type: string;
-  target_id: string | null;
-  request_id: string | null;
-  details: Record<string, unknown>;
-}
+// CSRF header on every state-changing request (the same routes the CLI and Terraform use). Paths,
+// bodies and answers are typed from the generated api/types.d.ts (npm run gen:api-types).
+import createClient from 'openapi-fetch';
+import type { paths } from '../../api/types';
 
 interface ValidationItem {
   loc?: (string | number)[];
@@ -215,38 +45,28 @@ function detailText(detail: unknown): string | null {
   return null;
 }
 
-interface RequestOptions {
-  query?: Record<string, string>;
-  /** Do not treat a 401 as "the session ended" (sign-in, setup, the session probe). */
-  quiet401?: boolean;
-}
+const client = createClient<paths>({ credentials: 'same-origin', headers: { Accept: 'application/json' } });
+client.use({
+  onRequest({ request }) {
+    if (request.method !== 'GET' && request.method !== 'HEAD' && csrfToken) request.headers.set('X-CSRF-Token', csrfToken);
+    return request;
+  },
+});
 
-export async function request<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
-  const url = opts.query ? `${path}?${new URLSearchParams(opts.query).toString()}` : path;
-  let res: Response;
+/** Do not treat a 401 as "the session ended" (sign-in, setup, the session probe). */
+const quiet = { quiet401: true } as const;
+
+/** The answer of one openapi-fetch call, or an ApiError saying what went wrong. */
+async function send<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>, opts: { quiet401?: boolean } = {}): Promise<T> {
+  let result: { data?: T; error?: unknown; response: Response };
   try {
-    res = await fetch(url, {
-      method,
-      headers,
-      credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    result = await call;
   } catch {
     throw new ApiError(0, 'NETWORK', 'Could not reach the Gatehouse server. Check your connection and try again.');
   }
-  if (res.status === 204) return undefined as T;
-  const text = await res.text();
-  let json: unknown = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = null;
-  }
-  if (res.ok) return json as T;
-  const envelope = (json ?? {}) as { detail?: unknown; code?: string };
+  const { data, error, response: res } = result;
+  if (res.ok) return (res.status === 204 ? undefined : data ?? null) as T;
+  const envelope = (error !== null && typeof error === 'object' ? error : {}) as { detail?: unknown; code?: string };
   const retry = res.headers.get('Retry-After');
   const retryAfter = retry && /^\d+$/.test(retry) ? Number(retry) : null;
   const message = detailText(envelope.detail) ?? `The server answered ${res.status} ${res.statusText}`.trim();
@@ -260,87 +80,141 @@ export function errorMessage(err: unknown): string {
   return String(err);
 }
 
-const acct = (accountId: string) => `/api/accounts/${accountId}`;
-const enc = encodeURIComponent;
+const { GET, POST, PUT, PATCH, DELETE } = client;
+const inAccount = (account_id: string) => ({ params: { path: { account_id } } });
+const inWorkspace = (account_id: string, workspace_id: string) => ({ params: { path: { account_id, workspace_id } } });
 
 /** Filter routes answer at most 200 rows; read every page. */
-async function filterAll<T>(path: string, body: Record<string, unknown> = {}): Promise<T[]> {
+async function filterAll<T>(page: (range: { limit: number; offset: number }) => Promise<{ data?: T[]; error?: unknown; response: Response }>): Promise<T[]> {
   const all: T[] = [];
   for (let offset = 0; ; offset += 200) {
-    const page = await request<T[]>('POST', path, { ...body, limit: 200, offset });
-    all.push(...page);
-    if (page.length < 200) return all;
+    const rows = await send(page({ limit: 200, offset }));
+    all.push(...rows);
+    if (rows.length < 200) return all;
   }
 }
 
+type Expiration = string | null;
+/** The JSON body a route takes, as the OpenAPI document describes it. */
+type Body<P extends keyof paths, M extends 'post' | 'put' | 'patch'> = paths[P][M] extends { requestBody?: { content: { 'application/json': infer T } } } ? T : never;
+
 export const api = {
-  session: () => request<Session>('GET', '/api/auth/session', undefined, { quiet401: true }),
-  login: (email: string, password: string) => request<Session>('POST', '/api/auth/login', { email, password }, { quiet401: true }),
-  logout: () => request<void>('POST', '/api/auth/logout'),
-  setupStatus: () => request<{ needed: boolean }>('GET', '/api/setup', undefined, { quiet401: true }),
-  setup: (body: { token: string; account_name: string; account_handle: string; email: string; password: string; first_name?: string; last_name?: string }) =>
-    request<SignedIn>('POST', '/api/setup', body, { quiet401: true }),
+  session: () => send(GET('/api/auth/session'), quiet),
+  login: (email: string, password: string) => send(POST('/api/auth/login', { body: { email, password } }), quiet),
+  logout: () => send(POST('/api/auth/logout')),
+  setupStatus: () => send(GET('/api/setup'), quiet),
+  setup: (body: Body<'/api/setup', 'post'>) =>
+    send(POST('/api/setup', { body }), quiet),
 
-  invitationPreview: (id: string, code: string) =>
-    request<InvitationPreview>('GET', `/api/invitations/${enc(id)}`, undefined, { query: { invite_code: code }, quiet401: true }),
-  acceptInvitation: (id: string, code: string, body: { password?: string; first_name?: string; last_name?: string }) =>
-    request<SignedIn>('POST', `/api/invitations/${enc(id)}/accept`, body, { query: { invite_code: code }, quiet401: true }),
+  invitationPreview: (invitation_id: string, invite_code: string) =>
+    send(GET('/api/invitations/{invitation_id}', { params: { path: { invitation_id }, query: { invite_code } } }), quiet),
+  acceptInvitation: (invitation_id: string, invite_code: string, body: Body<'/api/invitations/{invitation_id}/accept', 'post'>) =>
+    send(POST('/api/invitations/{invitation_id}/accept', { params: { path: { invitation_id }, query: { invite_code } }, body }), quiet),
 
-  myAccounts: () => request<MyAccount[]>('GET', '/api/me/accounts'),
-  myPermissions: (accountId: string) => request<string[]>('GET', `/api/me/accounts/${accountId}/permissions`),
-  myWorkspaceScopes: (workspaceId: string) => request<string[]>('GET', `/api/me/workspaces/${workspaceId}/scopes`),
-  mySessions: () => request<SessionRow[]>('GET', '/api/me/sessions'),
-  terminateSession: (id: string) => request<void>('POST', `/api/me/sessions/${id}/terminate`),
-  changePassword: (body: { current_password?: string; new_password: string }) => request<void>('POST', '/api/me/password', body),
+  myAccounts: () => send(GET('/api/me/accounts')),
+  myPermissions: (account_id: string) => send(GET('/api/me/accounts/{account_id}/permissions', inAccount(account_id))),
+  myWorkspaceScopes: (workspace_id: string) => send(GET('/api/me/workspaces/{workspace_id}/scopes', { params: { path: { workspace_id } } })),
+  mySessions: () => send(GET('/api/me/sessions')),
+  terminateSession: (session_id: string) => send(POST('/api/me/sessions/{session_id}/terminate', { params: { path: { session_id } } })),
+  changePassword: (body: Body<'/api/me/password', 'post'>) => send(POST('/api/me/password', { body })),
 
-  pendingEmail: (userId: string) => request<{ pending_email: string | null; expiration: string | null }>('GET', `/api/users/${userId}/email_change`),
-  confirmEmail: (userId: string, code: string) => request<void>('POST', `/api/users/${userId}/email_change/confirm`, { code }),
-  userKeys: (userId: string) => request<ApiKeyMasked[]>('GET', `/api/users/${userId}/api_keys`),
-  createUserKey: (userId: string, name: string, expiration: string | null) =>
-    request<ApiKeyWithSecret>('POST', `/api/users/${userId}/api_keys`, { name, expiration }),
-  deleteUserKey: (userId: string, keyId: string) => request<void>('DELETE', `/api/users/${userId}/api_keys/${keyId}`),
+  pendingEmail: (user_id: string) => send(GET('/api/users/{user_id}/email_change', { params: { path: { user_id } } })),
+  confirmEmail: (user_id: string, code: string) => send(POST('/api/users/{user_id}/email_change/confirm', { params: { path: { user_id } }, body: { code } })),
+  userKeys: (user_id: string) => send(GET('/api/users/{user_id}/api_keys', { params: { path: { user_id } } })),
+  createUserKey: (user_id: string, name: string, expiration: Expiration) =>
+    send(POST('/api/users/{user_id}/api_keys', { params: { path: { user_id } }, body: { name, expiration } })),
+  deleteUserKey: (user_id: string, api_key_id: string) => send(DELETE('/api/users/{user_id}/api_keys/{api_key_id}', { params: { path: { user_id, api_key_id } } })),
 
-  serviceAccounts: (a: string) => filterAll<ServiceAccount>(`${acct(a)}/bots/filter`),
-  createServiceAccount: (a: string, name: string, expiration: string | null) =>
-    request<ServiceAccountWithKey>('POST', `${acct(a)}/bots/`, { name, api_key_expiration: expiration }),
-  rotateServiceAccountKey: (a: string, botId: string, expiration: string | null, graceSeconds: number | null) =>
-    request<ServiceAccountWithKey>('POST', `${acct(a)}/bots/${botId}/rotate_api_key`, {
-      api_key_expiration: expiration,
-      old_key_expires_in_seconds: graceSeconds,
-    }),
-  removeServiceAccount: (a: string, botId: string) => request<void>('DELETE', `${acct(a)}/bots/${botId}`),
+  serviceAccounts: (a: string) => filterAll((body) => POST('/api/accounts/{account_id}/bots/filter', { ...inAccount(a), body })),
+  createServiceAccount: (a: string, name: string, expiration: Expiration) =>
+    send(POST('/api/accounts/{account_id}/bots/', { ...inAccount(a), body: { name, api_key_expiration: expiration } })),
+  rotateServiceAccountKey: (account_id: string, bot_id: string, expiration: Expiration, graceSeconds: number | null) =>
+    send(
+      POST('/api/accounts/{account_id}/bots/{bot_id}/rotate_api_key', {
+        params: { path: { account_id, bot_id } },
+        body: { api_key_expiration: expiration, old_key_expires_in_seconds: graceSeconds },
+      }),
+    ),
+  removeServiceAccount: (account_id: string, bot_id: string) => send(DELETE('/api/accounts/{account_id}/bots/{bot_id}', { params: { path: { account_id, bot_id } } })),
 
-  workspaces: (a: string) => filterAll<Workspace>(`${acct(a)}/workspaces/filter`),
-  workspace: (a: string, w: string) => request<Workspace>('GET', `${acct(a)}/workspaces/${w}`),
-  createWorkspace: (a: string, body: { name: string; handle: string; description: string | null }) =>
-    request<Workspace>('POST', `${acct(a)}/workspaces/`, body),
-  userAccess: (a: string, w: string) => filterAll<UserAccess>(`${acct(a)}/workspaces/${w}/user_access/filter`),
-  botAccess: (a: string, w: string) => filterAll<BotAccess>(`${acct(a)}/workspaces/${w}/bot_access/filter`),
-  grantUser: (a: string, w: string, userId: string, roleId: string) =>
-    request<UserAccess[]>('POST', `${acct(a)}/workspaces/${w}/user_access/`, [{ user_id: userId, workspace_role_id: roleId }]),
-  grantBot: (a: string, w: string, botId: string, roleId: string) =>
-    request<BotAccess[]>('POST', `${acct(a)}/workspaces/${w}/bot_access/`, [{ bot_id: botId, workspace_role_id: roleId }]),
-  revokeUser: (a: string, w: string, accessId: string) => request<void>('DELETE', `${acct(a)}/workspaces/${w}/user_access/${accessId}`),
-  revokeBot: (a: string, w: string, accessId: string) => request<void>('DELETE', `${acct(a)}/workspaces/${w}/bot_access/${accessId}`),
+  workspaces: (a: string) => filterAll((body) => POST('/api/accounts/{account_id}/workspaces/filter', { ...inAccount(a), body })),
+  workspace: (a: string, w: string) => send(GET('/api/accounts/{account_id}/workspaces/{workspace_id}', inWorkspace(a, w))),
+  createWorkspace: (a: string, body: Body<'/api/accounts/{account_id}/workspaces/', 'post'>) =>
+    send(POST('/api/accounts/{account_id}/workspaces/', { ...inAccount(a), body })),
+  userAccess: (a: string, w: string) =>
+    filterAll((body) => POST('/api/accounts/{account_id}/workspaces/{workspace_id}/user_access/filter', { ...inWorkspace(a, w), body })),
+  botAccess: (a: string, w: string) =>
+    filterAll((body) => POST('/api/accounts/{account_id}/workspaces/{workspace_id}/bot_access/filter', { ...inWorkspace(a, w), body })),
+  grantUser: (a: string, w: string, user_id: string, workspace_role_id: string) =>
+    send(POST('/api/accounts/{account_id}/workspaces/{workspace_id}/user_access/', { ...inWorkspace(a, w), body: [{ user_id, workspace_role_id }] })),
+  grantBot: (a: string, w: string, bot_id: string, workspace_role_id: string) =>
+    send(POST('/api/accounts/{account_id}/workspaces/{workspace_id}/bot_access/', { ...inWorkspace(a, w), body: [{ bot_id, workspace_role_id }] })),
+  revokeUser: (account_id: string, workspace_id: string, access_id: string) =>
+    send(DELETE('/api/accounts/{account_id}/workspaces/{workspace_id}/user_access/{access_id}', { params: { path: { account_id, workspace_id, access_id } } })),
+  revokeBot: (account_id: string, workspace_id: string, access_id: string) =>
+    send(DELETE('/api/accounts/{account_id}/workspaces/{workspace_id}/bot_access/{access_id}', { params: { path: { account_id, workspace_id, access_id } } })),
 
-  workspaceRoles: (a: string) => filterAll<WorkspaceRole>(`${acct(a)}/workspace_roles/filter`),
-  workspaceScopes: () => request<WorkspaceScope[]>('GET', '/api/workspace_scopes'),
-  createWorkspaceRole: (a: string, body: { name: string; description: string; scopes: string[]; inherited_role_id: string | null }) =>
-    request<WorkspaceRole>('POST', `${acct(a)}/workspace_roles/`, body),
-  updateWorkspaceRole: (a: string, id: string, body: { name: string; description: string; scopes: string[]; inherited_role_id: string | null }) =>
-    request<void>('PATCH', `${acct(a)}/workspace_roles/${id}`, body),
-  deleteWorkspaceRole: (a: string, id: string) => request<void>('DELETE', `${acct(a)}/workspace_roles/${id}`),
+  workspaceRoles: (a: string) => filterAll((body) => POST('/api/accounts/{account_id}/workspace_roles/filter', { ...inAccount(a), body })),
+  workspaceScopes: () => send(GET('/api/workspace_scopes')),
+  createWorkspaceRole: (a: string, body: Body<'/api/accounts/{account_id}/workspace_roles/', 'post'>) => send(POST('/api/accounts/{account_id}/workspace_roles/', { ...inAccount(a), body })),
+  updateWorkspaceRole: (account_id: string, workspace_role_id: string, body: Body<'/api/accounts/{account_id}/workspace_roles/{workspace_role_id}', 'patch'>) =>
+    send(PATCH('/api/accounts/{account_id}/workspace_roles/{workspace_role_id}', { params: { path: { account_id, workspace_role_id } }, body })),
+  deleteWorkspaceRole: (account_id: string, workspace_role_id: string) =>
+    send(DELETE('/api/accounts/{account_id}/workspace_roles/{workspace_role_id}', { params: { path: { account_id, workspace_role_id } } })),
 
-  accountRoles: (a: string) => filterAll<AccountRole>(`${acct(a)}/account_roles/filter`),
-  memberships: (a: string, kind: 'users' | 'bots' | 'all' = 'all') =>
-    filterAll<Membership>(`${acct(a)}/account_memberships/filter`, kind === 'all' ? {} : kind === 'users' ? { only_users: true } : { only_bots: true }),
-  changeMemberRole: (a: string, membershipId: string, roleId: string) =>
-    request<void>('PATCH', `${acct(a)}/account_memberships/${membershipId}`, { account_role_id: roleId }),
-  removeMember: (a: string, membershipId: string) => request<void>('DELETE', `${acct(a)}/account_memberships/${membershipId}`),
+  accountRoles: (a: string) => filterAll((body) => POST('/api/accounts/{account_id}/account_roles/filter', { ...inAccount(a), body })),
+  memberships: (a: string, kind: 'users' | 'bots' | 'all' = 'all') => {
+    const only = kind === 'all' ? {} : kind === 'users' ? { only_users: true } : { only_bots: true };
+    return filterAll((range) => POST('/api/accounts/{account_id}/account_memberships/filter', { ...inAccount(a), body: { ...only, ...range } }));
+  },
+  changeMemberRole: (account_id: string, account_membership_id: string, account_role_id: string) =>
+    send(
+      PATCH('/api/accounts/{account_id}/account_memberships/{account_membership_id}', {
+        params: { path: { account_id, account_membership_id } },
+        body: { account_role_id },
+      }),
+    ),
+  removeMember: (account_id: string, account_membership_id: string) =>
+    send(DELETE('/api/accounts/{account_id}/account_memberships/{account_membership_id}', { params: { path: { account_id, account_membership_id } } })),
 
-  invitations: (a: string) => filterAll<Invitation>(`${acct(a)}/invitations/filter`),
-  invite: (a: string, email: string, roleId: string) => request<Invitation>('POST', `${acct(a)}/invitations/`, { email, account_role_id: roleId }),
-  revokeInvitation: (a: string, id: string) => request<Invitation>('POST', `${acct(a)}/invitations/${id}/revoke`),
+  invitations: (a: string) => filterAll((body) => POST('/api/accounts/{account_id}/invitations/filter', { ...inAccount(a), body })),
+  invite: (a: string, email: string, account_role_id: string) =>
+    send(POST('/api/accounts/{account_id}/invitations/', { ...inAccount(a), body: { email, account_role_id } })),
+  revokeInvitation: (account_id: string, invitation_id: string) =>
+    send(POST('/api/accounts/{account_id}/invitations/{invitation_id}/revoke', { params: { path: { account_id, invitation_id } } })),
 
-  auditEvents: (a: string, body: Record<string, unknown>) => request<AuditEvent[]>('POST', `${acct(a)}/audit_events/filter`, body),
+  auditEvents: (a: string, body: Body<'/api/accounts/{account_id}/audit_events/filter', 'post'>) => send(POST('/api/accounts/{account_id}/audit_events/filter', { ...inAccount(a), body })),
+
+  gateway: (a: string, w: string) => send(GET('/api/accounts/{account_id}/workspaces/{workspace_id}/gateway', inWorkspace(a, w))),
+  saveGateway: (a: string, w: string, body: Body<'/api/accounts/{account_id}/workspaces/{workspace_id}/gateway', 'put'>) =>
+    send(PUT('/api/accounts/{account_id}/workspaces/{workspace_id}/gateway', { ...inWorkspace(a, w), body })),
+  checkGateway: (a: string, w: string) => send(POST('/api/accounts/{account_id}/workspaces/{workspace_id}/gateway/check', inWorkspace(a, w))),
 };
+
+/** What one of the calls above answers. */
+type Answer<K extends keyof typeof api> = Awaited<ReturnType<(typeof api)[K]>>;
+
+export type Session = Answer<'session'>;
+export type User = Session['user'];
+export type SignedIn = Answer<'setup'>;
+export type MyAccount = Answer<'myAccounts'>[number];
+export type SessionRow = Answer<'mySessions'>[number];
+export type ApiKeyMasked = Answer<'userKeys'>[number];
+export type ApiKeyWithSecret = Answer<'createUserKey'>;
+export type ServiceAccount = Answer<'serviceAccounts'>[number];
+export type ServiceAccountWithKey = Answer<'createServiceAccount'>;
+export type Workspace = Answer<'workspace'>;
+export type UserAccess = Answer<'userAccess'>[number];
+export type BotAccess = Answer<'botAccess'>[number];
+export type WorkspaceRole = Answer<'workspaceRoles'>[number];
+export type WorkspaceScope = Answer<'workspaceScopes'>[number];
+export type AccountRole = Answer<'accountRoles'>[number];
+export type Membership = Answer<'memberships'>[number];
+export type Invitation = Answer<'invitations'>[number];
+/** A new invitation: the only answer that carries its one-time link. */
+export type NewInvitation = Answer<'invite'>;
+export type InvitationStatus = Invitation['status'];
+export type InvitationPreview = Answer<'invitationPreview'>;
+export type AuditEvent = Answer<'auditEvents'>[number];
+export type GatewaySetting = Answer<'gateway'>;
+export type UpstreamCheck = Answer<'checkGateway'>;

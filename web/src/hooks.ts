@@ -1,5 +1,7 @@
-// Loading data for a page: one call, its result or error, and a way to load it again.
+// Loading data for a page: one call, its result or error, and a way to load it again; and the state
+// of a confirm dialog.
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { errorMessage } from './api';
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -38,4 +40,34 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   }, deps);
 
   return { data, error, loading, reload };
+}
+
+/**
+ * A confirm dialog's state: what it is open for (`target`), whether the act runs, and why it failed.
+ * `run` closes the dialog and calls `done` when the act succeeds; on failure the dialog stays open
+ * with the error. Spread `dialog` into <ConfirmDialog>.
+ */
+export function useConfirm<T>() {
+  const [target, setTarget] = useState<T | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const open = (value: T) => {
+    setError(null);
+    setTarget(value);
+  };
+  const close = () => setTarget(null);
+  const run = async (act: () => Promise<unknown>, done: () => void) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await act();
+      setTarget(null);
+      done();
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { target, open, close, run, dialog: { busy, error, onClose: close } };
 }

@@ -2,35 +2,12 @@
 // its credential (write-only: the page only learns whether one is stored), what a save warns about,
 // and Check connection, which asks the server whether it answers with that credential.
 import { useState, type FormEvent } from 'react';
-import { api, errorMessage, request, type Workspace } from '../api';
+import { api, errorMessage, type GatewaySetting, type Workspace } from '../api';
 import { useLoad } from '../hooks';
 import { Dialog } from './Dialog';
 import { Field, FormError } from './Field';
 import { PageState } from './PageState';
 import { useStatus } from './Status';
-
-interface GatewaySetting {
-  upstream_url: string | null;
-  has_upstream_auth_string: boolean;
-  updated: string | null;
-}
-
-interface UpstreamCheck {
-  reachable: boolean;
-  status_code: number | null;
-  elapsed_ms: number;
-  upstream_url: string;
-  detail: string;
-}
-
-const gatewayPath = (accountId: string, workspaceId: string) => `/api/accounts/${accountId}/workspaces/${workspaceId}/gateway`;
-
-const gatewayApi = {
-  read: (a: string, w: string) => request<GatewaySetting>('GET', gatewayPath(a, w)),
-  save: (a: string, w: string, body: { upstream_url: string; upstream_auth_string?: string | null }) =>
-    request<GatewaySetting & { warnings: string[] }>('PUT', gatewayPath(a, w), body),
-  check: (a: string, w: string) => request<UpstreamCheck>('POST', `${gatewayPath(a, w)}/check`),
-};
 
 interface Loaded {
   canSee: boolean;
@@ -42,7 +19,7 @@ export function GatewayDialog({ accountId, workspace, onClose }: { accountId: st
   const loaded = useLoad<Loaded>(async () => {
     const scopes = new Set(await api.myWorkspaceScopes(workspace.id).catch(() => [] as string[]));
     const canSee = scopes.has('see_workspace_settings');
-    return { canSee, canManage: scopes.has('manage_workspace_settings'), setting: canSee ? await gatewayApi.read(accountId, workspace.id) : null };
+    return { canSee, canManage: scopes.has('manage_workspace_settings'), setting: canSee ? await api.gateway(accountId, workspace.id) : null };
   }, [accountId, workspace.id]);
 
   return (
@@ -86,7 +63,7 @@ function GatewayForm({ accountId, workspace, initial, canManage }: { accountId: 
       const body: { upstream_url: string; upstream_auth_string?: string | null } = { upstream_url: trimmed };
       if (removeAuth) body.upstream_auth_string = null;
       else if (authString) body.upstream_auth_string = authString;
-      const saved = await gatewayApi.save(accountId, workspace.id, body);
+      const saved = await api.saveGateway(accountId, workspace.id, body);
       setSetting(saved);
       setUrl(saved.upstream_url ?? '');
       setAuthString('');
@@ -105,7 +82,7 @@ function GatewayForm({ accountId, workspace, initial, canManage }: { accountId: 
     setChecking(true);
     setResult(null);
     try {
-      const outcome = await gatewayApi.check(accountId, workspace.id);
+      const outcome = await api.checkGateway(accountId, workspace.id);
       setResult({ ok: outcome.reachable, text: `${outcome.reachable ? 'Connected' : 'Not connected'}: ${outcome.detail}` });
     } catch (err) {
       setResult({ ok: false, text: `Could not check: ${errorMessage(err)}` });

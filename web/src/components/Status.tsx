@@ -13,6 +13,8 @@ interface StatusApi {
   success: (text: string) => void;
   info: (text: string) => void;
   error: (err: unknown, prefix?: string) => void;
+  /** Runs `act` and reports `success`, or the error after `failure`. */
+  attempt: (act: () => Promise<unknown>, success: string, failure: string) => Promise<void>;
 }
 
 const StatusContext = createContext<StatusApi | null>(null);
@@ -28,6 +30,14 @@ export function StatusProvider({ children }: { children: ReactNode }) {
       success: (text) => show(text, 'success'),
       info: (text) => show(text, 'info'),
       error: (err, prefix) => show(prefix ? `${prefix}: ${errorMessage(err)}` : errorMessage(err), 'error'),
+      attempt: async (act, success, failure) => {
+        try {
+          await act();
+          show(success, 'success');
+        } catch (err) {
+          show(`${failure}: ${errorMessage(err)}`, 'error');
+        }
+      },
     }),
     [show],
   );

@@ -1,14 +1,17 @@
 // The account's people: their account roles, invitations (with the one-time link), role changes, removal.
 import { useId, useState, type FormEvent } from 'react';
-import { api, ApiError, errorMessage, type AccountRole, type Invitation, type Membership } from '../api';
+import { api, ApiError, errorMessage, type AccountRole, type Invitation, type Membership, type NewInvitation } from '../api';
 import { CopyField } from '../components/CopyField';
 import { ConfirmDialog, Dialog, FormActions, DoneAction } from '../components/Dialog';
 import { Field, FormError } from '../components/Field';
+import { PageHeader } from '../components/PageHeader';
 import { PageState } from '../components/PageState';
+import { RoleSelect } from '../components/RoleSelect';
 import { useStatus } from '../components/Status';
+import { DataTable, RowAction } from '../components/Table';
 import { useAccount } from '../context';
 import { formatDateTime, personName } from '../format';
-import { useLoad } from '../hooks';
+import { useConfirm, useLoad } from '../hooks';
 
 async function load(accountId: string, canSeeInvitations: boolean) {
   const [members, roles, invitations] = await Promise.all([
@@ -20,196 +23,122 @@ async function load(accountId: string, canSeeInvitations: boolean) {
   return { members, roles, invitations };
 }
 
-type Open = { kind: 'invite' } | { kind: 'remove'; member: Membership } | { kind: 'revoke'; invitation: Invitation } | null;
+type Removal = { kind: 'member'; member: Membership } | { kind: 'invitation'; invitation: Invitation };
 
 export function MembersPage() {
   const { account, can, app } = useAccount();
   const status = useStatus();
   const a = account.account_id;
   const { data, error, reload } = useLoad(() => load(a, can('read:invitation')), [a]);
-  const [open, setOpen] = useState<Open>(null);
-  const [busy, setBusy] = useState(false);
-  const [dialogError, setDialogError] = useState<string | null>(null);
+  const [inviting, setInviting] = useState(false);
+  const removal = useConfirm<Removal>();
 
   const canChange = can('update:account_membership');
   const canRemove = can('delete:account_membership');
   const canInvite = can('create:invitation');
   const canRevoke = can('update:invitation') || canInvite;
   const me = app.session.user.id;
+  const who = (m: Membership) => m.email ?? personName(m);
 
   const changeRole = async (m: Membership, roleId: string) => {
     const role = data?.roles.find((r) => r.id === roleId)?.name ?? 'the chosen role';
-    try {
-      await api.changeMemberRole(a, m.id, roleId);
-      status.success(`${personName(m)} is now ${role} of ${account.account_name}.`);
-    } catch (err) {
-      status.error(err, `Could not change the role of ${personName(m)}`);
-    }
+    await status.attempt(() => api.changeMemberRole(a, m.id, roleId), `${personName(m)} is now ${role} of ${account.account_name}.`, `Could not change the role of ${personName(m)}`);
     void reload();
   };
 
-  const confirm = async (action: () => Promise<unknown>, done: string) => {
-    setBusy(true);
-    setDialogError(null);
-    try {
-      await action();
-      setOpen(null);
+  const confirm = (act: () => Promise<unknown>, done: string) =>
+    removal.run(act, () => {
       status.success(done);
       void reload();
-    } catch (err) {
-      setDialogError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   const pending = data?.invitations?.filter((i) => i.status === 'PENDING') ?? [];
+  const target = removal.target;
 
   return (
     <section aria-labelledby="members-heading">
-      <div className="page-header">
-        <h1 id="members-heading">Members</h1>
+      <PageHeader id="members-heading" title="Members">
         {canInvite && (
-          <button type="button" className="primary" onClick={() => setOpen({ kind: 'invite' })}>
+          <button type="button" className="primary" onClick={() => setInviting(true)}>
             Invite member
           </button>
         )}
-      </div>
+      </PageHeader>
       <PageState ready={data !== undefined} error={error} onRetry={() => void reload()}>
         {data && (
           <>
-            <div className="table-scroll">
-              <table aria-label="Members">
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Email</th>
-                    <th scope="col">Account role</th>
-                    <th scope="col">Last sign-in</th>
-                    {canRemove && (
-                      <th scope="col">
-                        <span className="sr-only">Actions</span>
-                      </th>
+            <DataTable
+              label="Members"
+              columns={['Name', 'Email', 'Account role', 'Last sign-in', canRemove && { hidden: 'Actions' }]}
+              rows={data.members}
+              row={(m) => (
+                <tr key={m.id} data-testid="member-row" data-email={m.email ?? ''}>
+                  <th scope="row">
+                    {personName(m)}
+                    {m.user_id === me && <span className="badge">you</span>}
+                  </th>
+                  <td>{m.email}</td>
+                  <td>
+                    {canChange ? (
+                      <RoleSelect label={`Account role for ${who(m)}`} roles={data.roles} value={m.account_role_id} onChange={(r) => void changeRole(m, r)} />
+                    ) : (
+                      m.account_role_name
                     )}
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.members.map((m) => (
-                    <tr key={m.id} data-testid="member-row" data-email={m.email ?? ''}>
-                      <th scope="row">
-                        {personName(m)}
-                        {m.user_id === me && <span className="badge">you</span>}
-                      </th>
-                      <td>{m.email}</td>
-                      <td>
-                        {canChange ? (
-                          <select aria-label={`Account role for ${m.email ?? personName(m)}`} value={m.account_role_id} onChange={(e) => void changeRole(m, e.target.value)}>
-                            {data.roles.map((r) => (
-                              <option key={r.id} value={r.id}>
-                                {r.name}
-                              </option>
-                            ))}
-                          </select>
-                        ) : (
-                          m.account_role_name
-                        )}
-                      </td>
-                      <td>{m.last_login ? formatDateTime(m.last_login) : <span className="muted">Never</span>}</td>
-                      {canRemove && (
-                        <td>
-                          <button
-                            type="button"
-                            className="danger-text"
-                            aria-label={`Remove ${m.email ?? personName(m)}`}
-                            onClick={() => {
-                              setDialogError(null);
-                              setOpen({ kind: 'remove', member: m });
-                            }}
-                          >
-                            Remove
-                          </button>
-                        </td>
-                      )}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+                  </td>
+                  <td>{m.last_login ? formatDateTime(m.last_login) : <span className="muted">Never</span>}</td>
+                  {canRemove && (
+                    <RowAction label={`Remove ${who(m)}`} onClick={() => removal.open({ kind: 'member', member: m })}>
+                      Remove
+                    </RowAction>
+                  )}
+                </tr>
+              )}
+            />
 
             {data.invitations !== null && (
               <>
                 <h2>Pending invitations</h2>
-                {pending.length === 0 ? (
-                  <p className="empty">No pending invitations.</p>
-                ) : (
-                  <div className="table-scroll">
-                    <table aria-label="Pending invitations">
-                      <thead>
-                        <tr>
-                          <th scope="col">Email</th>
-                          <th scope="col">Account role</th>
-                          <th scope="col">Expires</th>
-                          {canRevoke && (
-                            <th scope="col">
-                              <span className="sr-only">Actions</span>
-                            </th>
-                          )}
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {pending.map((inv) => (
-                          <tr key={inv.id} data-testid="invitation-row" data-email={inv.email}>
-                            <th scope="row">{inv.email}</th>
-                            <td>{inv.account_role_name}</td>
-                            <td>{formatDateTime(inv.expiration)}</td>
-                            {canRevoke && (
-                              <td>
-                                <button
-                                  type="button"
-                                  className="danger-text"
-                                  aria-label={`Revoke invitation for ${inv.email}`}
-                                  onClick={() => {
-                                    setDialogError(null);
-                                    setOpen({ kind: 'revoke', invitation: inv });
-                                  }}
-                                >
-                                  Revoke
-                                </button>
-                              </td>
-                            )}
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  </div>
-                )}
+                <DataTable
+                  label="Pending invitations"
+                  columns={['Email', 'Account role', 'Expires', canRevoke && { hidden: 'Actions' }]}
+                  rows={pending}
+                  empty="No pending invitations."
+                  row={(inv) => (
+                    <tr key={inv.id} data-testid="invitation-row" data-email={inv.email}>
+                      <th scope="row">{inv.email}</th>
+                      <td>{inv.account_role_name}</td>
+                      <td>{formatDateTime(inv.expiration)}</td>
+                      {canRevoke && (
+                        <RowAction label={`Revoke invitation for ${inv.email}`} onClick={() => removal.open({ kind: 'invitation', invitation: inv })}>
+                          Revoke
+                        </RowAction>
+                      )}
+                    </tr>
+                  )}
+                />
               </>
             )}
           </>
         )}
       </PageState>
 
-      {open?.kind === 'invite' && data && <InviteDialog accountId={a} roles={data.roles} onClose={() => setOpen(null)} onInvited={() => void reload()} />}
-      {open?.kind === 'remove' && (
+      {inviting && data && <InviteDialog accountId={a} roles={data.roles} onClose={() => setInviting(false)} onInvited={() => void reload()} />}
+      {target?.kind === 'member' && (
         <ConfirmDialog
-          title={`Remove ${open.member.email ?? personName(open.member)} from ${account.account_name}?`}
+          {...removal.dialog}
+          title={`Remove ${who(target.member)} from ${account.account_name}?`}
           confirmLabel="Remove member"
-          busy={busy}
-          error={dialogError}
-          onClose={() => setOpen(null)}
-          onConfirm={() => confirm(() => api.removeMember(a, open.member.id), `${open.member.email ?? personName(open.member)} was removed from ${account.account_name}.`)}
+          onConfirm={() => confirm(() => api.removeMember(a, target.member.id), `${who(target.member)} was removed from ${account.account_name}.`)}
         >
           <p>They lose access to the account and to all of its workspaces at once. Their user and other accounts are not affected.</p>
         </ConfirmDialog>
       )}
-      {open?.kind === 'revoke' && (
+      {target?.kind === 'invitation' && (
         <ConfirmDialog
-          title={`Revoke the invitation for ${open.invitation.email}?`}
+          {...removal.dialog}
+          title={`Revoke the invitation for ${target.invitation.email}?`}
           confirmLabel="Revoke invitation"
-          busy={busy}
-          error={dialogError}
-          onClose={() => setOpen(null)}
-          onConfirm={() => confirm(() => api.revokeInvitation(a, open.invitation.id), `The invitation for ${open.invitation.email} was revoked.`)}
+          onConfirm={() => confirm(() => api.revokeInvitation(a, target.invitation.id), `The invitation for ${target.invitation.email} was revoked.`)}
         >
           <p>The invitation link stops working. You can invite them again later.</p>
         </ConfirmDialog>
@@ -226,7 +155,7 @@ function InviteDialog({ accountId, roles, onClose, onInvited }: { accountId: str
   const [role, setRole] = useState(member?.id ?? roles[0]?.id ?? '');
   const [errors, setErrors] = useState<{ email?: string | null; form?: string | null }>({});
   const [busy, setBusy] = useState(false);
-  const [invitation, setInvitation] = useState<Invitation | null>(null);
+  const [invitation, setInvitation] = useState<NewInvitation | null>(null);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -268,13 +197,7 @@ function InviteDialog({ accountId, roles, onClose, onInvited }: { accountId: str
         <Field label="Email" type="email" value={email} onChange={setEmail} error={errors.email} autoComplete="off" />
         <div className="field">
           <label htmlFor={roleId}>Account role</label>
-          <select id={roleId} value={role} onChange={(e) => setRole(e.target.value)}>
-            {roles.map((r) => (
-              <option key={r.id} value={r.id}>
-                {r.name}
-              </option>
-            ))}
-          </select>
+          <RoleSelect id={roleId} roles={roles} value={role} onChange={setRole} />
         </div>
         <FormError message={errors.form} />
         <FormActions onCancel={onClose} busy={busy} busyLabel="Creating…" label="Create invitation" />

@@ -5,11 +5,13 @@ import { ConfirmDialog, Dialog, FormActions, DoneAction } from '../components/Di
 import { emptyExpiration, ExpirationField, toExpiration, validateExpiration, type ExpirationValue } from '../components/ExpirationField';
 import { Field, FormError } from '../components/Field';
 import { KeyReveal } from '../components/KeyReveal';
+import { PageHeader } from '../components/PageHeader';
 import { PageState } from '../components/PageState';
 import { useStatus } from '../components/Status';
+import { DataTable, RowAction } from '../components/Table';
 import { useApp } from '../context';
 import { formatDate, formatDateTime, formatExpiration } from '../format';
-import { useLoad } from '../hooks';
+import { useConfirm, useLoad } from '../hooks';
 
 const MIN_PASSWORD = 10;
 
@@ -19,77 +21,43 @@ export function MyApiKeysPage() {
   const userId = app.session.user.id;
   const keys = useLoad(() => api.userKeys(userId), [userId]);
   const [creating, setCreating] = useState(false);
-  const [deleting, setDeleting] = useState<ApiKeyMasked | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [deleteError, setDeleteError] = useState<string | null>(null);
+  const deletion = useConfirm<ApiKeyMasked>();
 
-  const remove = async (key: ApiKeyMasked) => {
-    setBusy(true);
-    setDeleteError(null);
-    try {
-      await api.deleteUserKey(userId, key.id);
-      setDeleting(null);
-      status.success(`API key ${key.name} deleted. It no longer works.`);
-      void keys.reload();
-    } catch (err) {
-      setDeleteError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const remove = (key: ApiKeyMasked) =>
+    deletion.run(
+      () => api.deleteUserKey(userId, key.id),
+      () => {
+        status.success(`API key ${key.name} deleted. It no longer works.`);
+        void keys.reload();
+      },
+    );
 
   return (
     <section aria-labelledby="mykeys-heading">
-      <div className="page-header">
-        <h1 id="mykeys-heading">My API keys</h1>
+      <PageHeader id="mykeys-heading" title="My API keys">
         <button type="button" className="primary" onClick={() => setCreating(true)}>
           Create API key
         </button>
-      </div>
+      </PageHeader>
       <p className="page-intro">Personal API keys act as you, with your roles, for the Prefect CLI, Terraform or scripts.</p>
       <PageState ready={keys.data !== undefined} error={keys.error} onRetry={() => void keys.reload()}>
-        {keys.data?.length === 0 ? (
-          <p className="empty">You have no API keys.</p>
-        ) : (
-          <div className="table-scroll">
-            <table aria-label="My API keys">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Key</th>
-                  <th scope="col">Expiration</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {keys.data?.map((k) => (
-                  <tr key={k.id} data-testid="api-key-row" data-name={k.name}>
-                    <th scope="row">{k.name}</th>
-                    <td className="mono">{k.masked_key}</td>
-                    <td>{formatExpiration(k.expiration)}</td>
-                    <td>{formatDate(k.created)}</td>
-                    <td>
-                      <button
-                        type="button"
-                        className="danger-text"
-                        aria-label={`Delete API key ${k.name}`}
-                        onClick={() => {
-                          setDeleteError(null);
-                          setDeleting(k);
-                        }}
-                      >
-                        Delete
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          label="My API keys"
+          columns={['Name', 'Key', 'Expiration', 'Created', { hidden: 'Actions' }]}
+          rows={keys.data ?? []}
+          empty="You have no API keys."
+          row={(k) => (
+            <tr key={k.id} data-testid="api-key-row" data-name={k.name}>
+              <th scope="row">{k.name}</th>
+              <td className="mono">{k.masked_key}</td>
+              <td>{formatExpiration(k.expiration)}</td>
+              <td>{formatDate(k.created)}</td>
+              <RowAction label={`Delete API key ${k.name}`} onClick={() => deletion.open(k)}>
+                Delete
+              </RowAction>
+            </tr>
+          )}
+        />
       </PageState>
 
       <MyEmail />
@@ -97,15 +65,8 @@ export function MyApiKeysPage() {
       <Sessions />
 
       {creating && <CreateKeyDialog userId={userId} onClose={() => setCreating(false)} onCreated={() => void keys.reload()} />}
-      {deleting && (
-        <ConfirmDialog
-          title={`Delete API key ${deleting.name}?`}
-          confirmLabel="Delete API key"
-          busy={busy}
-          error={deleteError}
-          onClose={() => setDeleting(null)}
-          onConfirm={() => remove(deleting)}
-        >
+      {deletion.target && (
+        <ConfirmDialog {...deletion.dialog} title={`Delete API key ${deletion.target.name}?`} confirmLabel="Delete API key" onConfirm={() => remove(deletion.target!)}>
           <p>Anything that uses this key stops working at once.</p>
         </ConfirmDialog>
       )}
@@ -258,45 +219,29 @@ function Sessions() {
     <section aria-labelledby="sessions-heading">
       <h2 id="sessions-heading">Sessions</h2>
       <PageState ready={sessions.data !== undefined} error={sessions.error} onRetry={() => void sessions.reload()}>
-        <div className="table-scroll">
-          <table aria-label="Sessions">
-            <thead>
-              <tr>
-                <th scope="col">Signed in</th>
-                <th scope="col">IP address</th>
-                <th scope="col">Browser</th>
-                <th scope="col">Expires</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {sessions.data?.map((s) => (
-                <tr key={s.id} data-testid="session-row" data-current={s.current ? 'true' : 'false'}>
-                  <td>
-                    {formatDateTime(s.created)}
-                    {s.current && <span className="badge">this session</span>}
-                  </td>
-                  <td className="mono">{s.ip_address ?? ''}</td>
-                  <td className="small">{s.user_agent ?? ''}</td>
-                  <td>{formatDateTime(new Date(s.expires_at * 1000).toISOString())}</td>
-                  <td>
-                    <button
-                      type="button"
-                      className="danger-text"
-                      disabled={pending === s.id}
-                      aria-label={s.current ? 'Terminate this session' : `Terminate session from ${formatDateTime(s.created)}`}
-                      onClick={() => void terminate(s)}
-                    >
-                      Terminate
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          label="Sessions"
+          columns={['Signed in', 'IP address', 'Browser', 'Expires', { hidden: 'Actions' }]}
+          rows={sessions.data ?? []}
+          row={(s) => (
+            <tr key={s.id} data-testid="session-row" data-current={s.current ? 'true' : 'false'}>
+              <td>
+                {formatDateTime(s.created)}
+                {s.current && <span className="badge">this session</span>}
+              </td>
+              <td className="mono">{s.ip_address ?? ''}</td>
+              <td className="small">{s.user_agent ?? ''}</td>
+              <td>{formatDateTime(new Date(s.expires_at * 1000).toISOString())}</td>
+              <RowAction
+                label={s.current ? 'Terminate this session' : `Terminate session from ${formatDateTime(s.created)}`}
+                disabled={pending === s.id}
+                onClick={() => void terminate(s)}
+              >
+                Terminate
+              </RowAction>
+            </tr>
+          )}
+        />
       </PageState>
     </section>
   );

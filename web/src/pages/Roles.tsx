@@ -1,13 +1,15 @@
 // Workspace roles (built-in and custom) with their scopes by feature group; custom ones are editable.
 // The account roles are listed for reference.
 import { useState } from 'react';
-import { api, errorMessage, type AccountRole, type WorkspaceRole, type WorkspaceScope } from '../api';
+import { api, type AccountRole, type WorkspaceRole, type WorkspaceScope } from '../api';
 import { ConfirmDialog } from '../components/Dialog';
+import { PageHeader } from '../components/PageHeader';
 import { PageState } from '../components/PageState';
 import { RoleEditorDialog, groupScopes } from '../components/RoleEditor';
 import { useStatus } from '../components/Status';
+import { DataTable } from '../components/Table';
 import { useAccount } from '../context';
-import { useLoad } from '../hooks';
+import { useConfirm, useLoad } from '../hooks';
 
 async function load(accountId: string) {
   const [roles, scopes, accountRoles] = await Promise.all([
@@ -18,7 +20,7 @@ async function load(accountId: string) {
   return { roles, scopes, accountRoles };
 }
 
-type Open = { kind: 'create' } | { kind: 'edit'; role: WorkspaceRole } | { kind: 'delete'; role: WorkspaceRole } | null;
+type Open = { kind: 'create' } | { kind: 'edit'; role: WorkspaceRole } | null;
 
 export function RolesPage() {
   const { account, can } = useAccount();
@@ -26,27 +28,20 @@ export function RolesPage() {
   const a = account.account_id;
   const { data, error, reload } = useLoad(() => load(a), [a]);
   const [open, setOpen] = useState<Open>(null);
-  const [busy, setBusy] = useState(false);
-  const [deleteError, setDeleteError] = useState<string | null>(null);
+  const deletion = useConfirm<WorkspaceRole>();
 
   const builtIn = data?.roles.filter((r) => r.account_id === null) ?? [];
   const custom = data?.roles.filter((r) => r.account_id !== null).sort((x, y) => x.name.localeCompare(y.name)) ?? [];
   const nameOf = (id: string | null) => data?.roles.find((r) => r.id === id)?.name ?? null;
 
-  const remove = async (role: WorkspaceRole) => {
-    setBusy(true);
-    setDeleteError(null);
-    try {
-      await api.deleteWorkspaceRole(a, role.id);
-      setOpen(null);
-      status.success(`Workspace role ${role.name} deleted.`);
-      void reload();
-    } catch (err) {
-      setDeleteError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const remove = (role: WorkspaceRole) =>
+    deletion.run(
+      () => api.deleteWorkspaceRole(a, role.id),
+      () => {
+        status.success(`Workspace role ${role.name} deleted.`);
+        void reload();
+      },
+    );
 
   const card = (role: WorkspaceRole, scopes: WorkspaceScope[]) => {
     const isCustom = role.account_id !== null;
@@ -64,15 +59,7 @@ export function RolesPage() {
                 </button>
               )}
               {can('delete:workspace_role') && (
-                <button
-                  type="button"
-                  className="danger-text"
-                  aria-label={`Delete role ${role.name}`}
-                  onClick={() => {
-                    setDeleteError(null);
-                    setOpen({ kind: 'delete', role });
-                  }}
-                >
+                <button type="button" className="danger-text" aria-label={`Delete role ${role.name}`} onClick={() => deletion.open(role)}>
                   Delete
                 </button>
               )}
@@ -108,14 +95,13 @@ export function RolesPage() {
 
   return (
     <section aria-labelledby="roles-heading">
-      <div className="page-header">
-        <h1 id="roles-heading">Roles</h1>
+      <PageHeader id="roles-heading" title="Roles">
         {can('create:workspace_role') && (
           <button type="button" className="primary" onClick={() => setOpen({ kind: 'create' })}>
             Create workspace role
           </button>
         )}
-      </div>
+      </PageHeader>
       <p className="page-intro">
         A workspace role is a set of scopes granted to a user or service account in one workspace. Built-in roles cannot be changed; create a custom
         role for another set.
@@ -130,31 +116,24 @@ export function RolesPage() {
             {data.accountRoles.length > 0 && (
               <>
                 <h2>Account roles</h2>
-                <div className="table-scroll">
-                  <table aria-label="Account roles">
-                    <thead>
-                      <tr>
-                        <th scope="col">Role</th>
-                        <th scope="col">Permissions</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {data.accountRoles.map((r) => (
-                        <tr key={r.id}>
-                          <th scope="row">{r.name}</th>
-                          <td>
-                            <details>
-                              <summary>
-                                {r.permissions?.length ?? 0} permissions<span className="sr-only"> of {r.name}</span>
-                              </summary>
-                              <p className="mono small">{(r.permissions ?? []).join(', ')}</p>
-                            </details>
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <DataTable
+                  label="Account roles"
+                  columns={['Role', 'Permissions']}
+                  rows={data.accountRoles}
+                  row={(r) => (
+                    <tr key={r.id}>
+                      <th scope="row">{r.name}</th>
+                      <td>
+                        <details>
+                          <summary>
+                            {r.permissions?.length ?? 0} permissions<span className="sr-only"> of {r.name}</span>
+                          </summary>
+                          <p className="mono small">{(r.permissions ?? []).join(', ')}</p>
+                        </details>
+                      </td>
+                    </tr>
+                  )}
+                />
               </>
             )}
           </>
@@ -171,15 +150,8 @@ export function RolesPage() {
           onSaved={() => void reload()}
         />
       )}
-      {open?.kind === 'delete' && (
-        <ConfirmDialog
-          title={`Delete workspace role ${open.role.name}?`}
-          confirmLabel="Delete role"
-          busy={busy}
-          error={deleteError}
-          onClose={() => setOpen(null)}
-          onConfirm={() => remove(open.role)}
-        >
+      {deletion.target && (
+        <ConfirmDialog {...deletion.dialog} title={`Delete workspace role ${deletion.target.name}?`} confirmLabel="Delete role" onConfirm={() => remove(deletion.target!)}>
           <p>A role that is still granted in a workspace cannot be deleted: change or remove those grants first.</p>
         </ConfirmDialog>
       )}

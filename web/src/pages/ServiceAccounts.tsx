@@ -1,14 +1,16 @@
 // The seed's page: service accounts with their role, key expiration and workspaces; create, rotate, remove.
 import { useState } from 'react';
-import { api, errorMessage, type ServiceAccount, type Workspace } from '../api';
+import { api, type ServiceAccount, type Workspace } from '../api';
 import { ConfirmDialog } from '../components/Dialog';
 import { Menu } from '../components/Menu';
+import { AddButton, PageHeader } from '../components/PageHeader';
 import { PageState } from '../components/PageState';
 import { CreateServiceAccountDialog, RotateKeyDialog } from '../components/ServiceAccountDialogs';
 import { useStatus } from '../components/Status';
+import { DataTable } from '../components/Table';
 import { useAccount } from '../context';
 import { formatDate, formatExpiration } from '../format';
-import { useLoad } from '../hooks';
+import { useConfirm, useLoad } from '../hooks';
 
 interface Data {
   serviceAccounts: ServiceAccount[];
@@ -32,15 +34,14 @@ async function load(accountId: string): Promise<Data> {
   return { serviceAccounts, workspaces, reach };
 }
 
-type Open = { kind: 'create' } | { kind: 'rotate'; sa: ServiceAccount } | { kind: 'remove'; sa: ServiceAccount } | null;
+type Open = { kind: 'create' } | { kind: 'rotate'; sa: ServiceAccount } | null;
 
 export function ServiceAccountsPage() {
   const { account, can } = useAccount();
   const status = useStatus();
   const { data, error, reload } = useLoad(() => load(account.account_id), [account.account_id]);
   const [open, setOpen] = useState<Open>(null);
-  const [removing, setRemoving] = useState(false);
-  const [removeError, setRemoveError] = useState<string | null>(null);
+  const removal = useConfirm<ServiceAccount>();
 
   const canCreate = can('create:bot');
   const canRotate = can('update:bot');
@@ -48,120 +49,72 @@ export function ServiceAccountsPage() {
   const showMenu = canRotate || canRemove;
   const accountInfo = { id: account.account_id, handle: account.account_handle, workspaces: data?.workspaces ?? [] };
 
-  const remove = async (sa: ServiceAccount) => {
-    setRemoving(true);
-    setRemoveError(null);
-    try {
-      await api.removeServiceAccount(account.account_id, sa.id);
-      setOpen(null);
-      status.success(`Service account ${sa.name} removed. Its API keys no longer work.`);
-      void reload();
-    } catch (err) {
-      setRemoveError(errorMessage(err));
-    } finally {
-      setRemoving(false);
-    }
-  };
+  const remove = (sa: ServiceAccount) =>
+    removal.run(
+      () => api.removeServiceAccount(account.account_id, sa.id),
+      () => {
+        status.success(`Service account ${sa.name} removed. Its API keys no longer work.`);
+        void reload();
+      },
+    );
 
   const reachOf = (sa: ServiceAccount) => data?.reach.get(sa.id) ?? [];
 
   return (
     <section aria-labelledby="sa-heading">
-      <div className="page-header">
-        <h1 id="sa-heading">Service Accounts</h1>
-        {canCreate && (
-          <button
-            type="button"
-            className="icon-button primary add-button"
-            aria-label="Create service account"
-            title="Create service account"
-            onClick={() => setOpen({ kind: 'create' })}
-            data-testid="create-service-account"
-          >
-            +
-          </button>
-        )}
-      </div>
+      <PageHeader id="sa-heading" title="Service Accounts">
+        {canCreate && <AddButton label="Create service account" onClick={() => setOpen({ kind: 'create' })} testId="create-service-account" />}
+      </PageHeader>
       <p className="page-intro">
         Service accounts have API keys that are not tied to a person, for workers, CI jobs and agents. They are always Members of the account; share a
         workspace with one to give it a workspace role there.
       </p>
       <PageState ready={data !== undefined} error={error} onRetry={() => void reload()}>
-        {data && data.serviceAccounts.length === 0 ? (
-          <p className="empty">No service accounts yet.{canCreate ? ' Select + to create one.' : ''}</p>
-        ) : (
-          <div className="table-scroll">
-            <table aria-label="Service accounts" data-testid="service-accounts-table">
-              <thead>
-                <tr>
-                  {showMenu && (
-                    <th scope="col" className="menu-col">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  )}
-                  <th scope="col">Name</th>
-                  <th scope="col">Account role</th>
-                  <th scope="col">Key expiration</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Workspaces</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data?.serviceAccounts.map((sa) => (
-                  <tr key={sa.id} data-testid="service-account-row" data-name={sa.name}>
-                    {showMenu && (
-                      <td className="menu-col">
-                        <Menu
-                          label={`Actions for ${sa.name}`}
-                          items={[
-                            ...(canRotate ? [{ label: 'Rotate API Key', onSelect: () => setOpen({ kind: 'rotate', sa }) }] : []),
-                            ...(canRemove
-                              ? [
-                                  {
-                                    label: 'Remove',
-                                    danger: true,
-                                    onSelect: () => {
-                                      setRemoveError(null);
-                                      setOpen({ kind: 'remove', sa });
-                                    },
-                                  },
-                                ]
-                              : []),
-                          ]}
-                        />
-                      </td>
-                    )}
-                    <th scope="row">{sa.name}</th>
-                    <td>{sa.account_role_name}</td>
-                    <td>{sa.api_key ? formatExpiration(sa.api_key.expiration) : 'No key'}</td>
-                    <td>{formatDate(sa.created)}</td>
-                    <td>{reachOf(sa).length ? reachOf(sa).map((w) => w.name).join(', ') : <span className="muted">None</span>}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          label="Service accounts"
+          testId="service-accounts-table"
+          columns={[showMenu && { hidden: 'Actions', className: 'menu-col' }, 'Name', 'Account role', 'Key expiration', 'Created', 'Workspaces']}
+          rows={data?.serviceAccounts ?? []}
+          empty={`No service accounts yet.${canCreate ? ' Select + to create one.' : ''}`}
+          row={(sa) => (
+            <tr key={sa.id} data-testid="service-account-row" data-name={sa.name}>
+              {showMenu && (
+                <td className="menu-col">
+                  <Menu
+                    label={`Actions for ${sa.name}`}
+                    items={[
+                      ...(canRotate ? [{ label: 'Rotate API Key', onSelect: () => setOpen({ kind: 'rotate', sa }) }] : []),
+                      ...(canRemove ? [{ label: 'Remove', danger: true, onSelect: () => removal.open(sa) }] : []),
+                    ]}
+                  />
+                </td>
+              )}
+              <th scope="row">{sa.name}</th>
+              <td>{sa.account_role_name}</td>
+              <td>{sa.api_key ? formatExpiration(sa.api_key.expiration) : 'No key'}</td>
+              <td>{formatDate(sa.created)}</td>
+              <td>{reachOf(sa).length ? reachOf(sa).map((w) => w.name).join(', ') : <span className="muted">None</span>}</td>
+            </tr>
+          )}
+        />
       </PageState>
 
       {open?.kind === 'create' && <CreateServiceAccountDialog account={accountInfo} onClose={() => setOpen(null)} onCreated={() => void reload()} />}
       {open?.kind === 'rotate' && (
         <RotateKeyDialog account={accountInfo} serviceAccount={open.sa} onClose={() => setOpen(null)} onRotated={() => void reload()} />
       )}
-      {open?.kind === 'remove' && (
+      {removal.target && (
         <ConfirmDialog
-          title={`Remove service account ${open.sa.name}?`}
+          {...removal.dialog}
+          title={`Remove service account ${removal.target.name}?`}
           confirmLabel="Remove"
-          busy={removing}
-          error={removeError}
-          onClose={() => setOpen(null)}
-          onConfirm={() => remove(open.sa)}
+          onConfirm={() => remove(removal.target!)}
           testId="remove-service-account-dialog"
         >
           <p>Its API keys stop working at once. This cannot be undone.</p>
-          {reachOf(open.sa).length > 0 ? (
+          {reachOf(removal.target).length > 0 ? (
             <p>
-              These workspaces will lose this service account: <strong>{reachOf(open.sa).map((w) => w.name).join(', ')}</strong>.
+              These workspaces will lose this service account: <strong>{reachOf(removal.target).map((w) => w.name).join(', ')}</strong>.
             </p>
           ) : (
             <p>No workspace is shared with it.</p>

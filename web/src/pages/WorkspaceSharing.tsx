@@ -4,10 +4,12 @@ import { api, errorMessage, type BotAccess, type Membership, type UserAccess, ty
 import { ConfirmDialog } from '../components/Dialog';
 import { FormError } from '../components/Field';
 import { PageState } from '../components/PageState';
+import { RoleSelect } from '../components/RoleSelect';
 import { useStatus } from '../components/Status';
+import { DataTable, RowAction } from '../components/Table';
 import { useAccount } from '../context';
 import { personName } from '../format';
-import { useLoad } from '../hooks';
+import { useConfirm, useLoad } from '../hooks';
 import { Link } from '../router';
 
 async function load(accountId: string, workspaceId: string) {
@@ -28,50 +30,47 @@ export function WorkspaceSharingPage({ workspaceId }: { workspaceId: string }) {
   const { account } = useAccount();
   const status = useStatus();
   const { data, error, reload } = useLoad(() => load(account.account_id, workspaceId), [account.account_id, workspaceId]);
-  const [removal, setRemoval] = useState<Removal | null>(null);
-  const [removing, setRemoving] = useState(false);
-  const [removeError, setRemoveError] = useState<string | null>(null);
+  const removal = useConfirm<Removal>();
 
   const a = account.account_id;
   const manageUsers = data?.scopes.has('manage_workspace_users') ?? false;
   const manageBots = data?.scopes.has('manage_workspace_service_accounts') ?? false;
   const roleName = (id: string) => data?.roles.find((r) => r.id === id)?.name ?? 'Unknown role';
   const wsName = data?.workspace.name ?? '';
+  const nameOf = (r: Removal) => (r.kind === 'user' ? personName(r.grant) : r.grant.bot_name);
 
-  const changeUser = async (g: UserAccess, roleId: string) => {
-    try {
-      await api.grantUser(a, workspaceId, g.user_id, roleId);
-      status.success(`${personName(g)} is now ${roleName(roleId)} in ${wsName}.`);
-    } catch (err) {
-      status.error(err, `Could not change the role of ${personName(g)}`);
-    }
-    void reload();
-  };
-  const changeBot = async (g: BotAccess, roleId: string) => {
-    try {
-      await api.grantBot(a, workspaceId, g.bot_id, roleId);
-      status.success(`${g.bot_name} is now ${roleName(roleId)} in ${wsName}.`);
-    } catch (err) {
-      status.error(err, `Could not change the role of ${g.bot_name}`);
-    }
+  const change = async (r: Removal, roleId: string) => {
+    const grant = () => (r.kind === 'user' ? api.grantUser(a, workspaceId, r.grant.user_id, roleId) : api.grantBot(a, workspaceId, r.grant.bot_id, roleId));
+    await status.attempt(grant, `${nameOf(r)} is now ${roleName(roleId)} in ${wsName}.`, `Could not change the role of ${nameOf(r)}`);
     void reload();
   };
 
-  const remove = async (r: Removal) => {
-    setRemoving(true);
-    setRemoveError(null);
-    try {
-      if (r.kind === 'user') await api.revokeUser(a, workspaceId, r.grant.id);
-      else await api.revokeBot(a, workspaceId, r.grant.id);
-      setRemoval(null);
-      status.success(`${r.kind === 'user' ? personName(r.grant) : r.grant.bot_name} no longer has access to ${wsName}.`);
-      void reload();
-    } catch (err) {
-      setRemoveError(errorMessage(err));
-    } finally {
-      setRemoving(false);
-    }
-  };
+  const remove = (r: Removal) =>
+    removal.run(
+      () => (r.kind === 'user' ? api.revokeUser(a, workspaceId, r.grant.id) : api.revokeBot(a, workspaceId, r.grant.id)),
+      () => {
+        status.success(`${nameOf(r)} no longer has access to ${wsName}.`);
+        void reload();
+      },
+    );
+
+  /** The role cell and the Remove cell of a grant's row. */
+  const grantCells = (r: Removal, manage: boolean) => (
+    <>
+      <td>
+        {manage ? (
+          <RoleSelect label={`Workspace role for ${nameOf(r)}`} roles={data?.roles ?? []} value={r.grant.workspace_role_id} onChange={(role) => void change(r, role)} />
+        ) : (
+          roleName(r.grant.workspace_role_id)
+        )}
+      </td>
+      {manage && (
+        <RowAction label={`Remove access for ${nameOf(r)}`} onClick={() => removal.open(r)}>
+          Remove
+        </RowAction>
+      )}
+    </>
+  );
 
   return (
     <section aria-labelledby="sharing-heading">
@@ -102,122 +101,51 @@ export function WorkspaceSharingPage({ workspaceId }: { workspaceId: string }) {
             <h2>Users</h2>
             {data.users === null ? (
               <p className="muted">You cannot see this workspace's users.</p>
-            ) : data.users.length === 0 ? (
-              <p className="empty">No users have access.</p>
             ) : (
-              <div className="table-scroll">
-                <table aria-label="Users with access">
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Email</th>
-                      <th scope="col">Workspace role</th>
-                      {manageUsers && (
-                        <th scope="col">
-                          <span className="sr-only">Actions</span>
-                        </th>
-                      )}
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {data.users.map((g) => (
-                      <tr key={g.id} data-testid="user-access-row" data-email={g.email}>
-                        <th scope="row">{personName(g)}</th>
-                        <td>{g.email}</td>
-                        <td>
-                          {manageUsers ? (
-                            <RoleSelect label={`Workspace role for ${personName(g)}`} roles={data.roles} value={g.workspace_role_id} onChange={(r) => void changeUser(g, r)} />
-                          ) : (
-                            roleName(g.workspace_role_id)
-                          )}
-                        </td>
-                        {manageUsers && (
-                          <td>
-                            <button type="button" className="danger-text" onClick={() => setRemoval({ kind: 'user', grant: g })} aria-label={`Remove access for ${personName(g)}`}>
-                              Remove
-                            </button>
-                          </td>
-                        )}
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                label="Users with access"
+                columns={['Name', 'Email', 'Workspace role', manageUsers && { hidden: 'Actions' }]}
+                rows={data.users}
+                empty="No users have access."
+                row={(g) => (
+                  <tr key={g.id} data-testid="user-access-row" data-email={g.email}>
+                    <th scope="row">{personName(g)}</th>
+                    <td>{g.email}</td>
+                    {grantCells({ kind: 'user', grant: g }, manageUsers)}
+                  </tr>
+                )}
+              />
             )}
 
             <h2>Service accounts</h2>
             {data.bots === null ? (
               <p className="muted">You cannot see this workspace's service accounts.</p>
-            ) : data.bots.length === 0 ? (
-              <p className="empty">No service accounts have access.</p>
             ) : (
-              <div className="table-scroll">
-                <table aria-label="Service accounts with access">
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Workspace role</th>
-                      {manageBots && (
-                        <th scope="col">
-                          <span className="sr-only">Actions</span>
-                        </th>
-                      )}
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {data.bots.map((g) => (
-                      <tr key={g.id} data-testid="bot-access-row" data-name={g.bot_name}>
-                        <th scope="row">{g.bot_name}</th>
-                        <td>
-                          {manageBots ? (
-                            <RoleSelect label={`Workspace role for ${g.bot_name}`} roles={data.roles} value={g.workspace_role_id} onChange={(r) => void changeBot(g, r)} />
-                          ) : (
-                            roleName(g.workspace_role_id)
-                          )}
-                        </td>
-                        {manageBots && (
-                          <td>
-                            <button type="button" className="danger-text" onClick={() => setRemoval({ kind: 'bot', grant: g })} aria-label={`Remove access for ${g.bot_name}`}>
-                              Remove
-                            </button>
-                          </td>
-                        )}
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                label="Service accounts with access"
+                columns={['Name', 'Workspace role', manageBots && { hidden: 'Actions' }]}
+                rows={data.bots}
+                empty="No service accounts have access."
+                row={(g) => (
+                  <tr key={g.id} data-testid="bot-access-row" data-name={g.bot_name}>
+                    <th scope="row">{g.bot_name}</th>
+                    {grantCells({ kind: 'bot', grant: g }, manageBots)}
+                  </tr>
+                )}
+              />
             )}
           </>
         )}
       </PageState>
-      {removal && (
-        <ConfirmDialog
-          title={`Remove access to ${wsName}?`}
-          confirmLabel="Remove access"
-          busy={removing}
-          error={removeError}
-          onClose={() => setRemoval(null)}
-          onConfirm={() => remove(removal)}
-        >
+      {removal.target && (
+        <ConfirmDialog {...removal.dialog} title={`Remove access to ${wsName}?`} confirmLabel="Remove access" onConfirm={() => remove(removal.target!)}>
           <p>
-            {removal.kind === 'user' ? personName(removal.grant) : `Service account ${removal.grant.bot_name}`} loses access to {wsName} at once.
+            {removal.target.kind === 'user' ? personName(removal.target.grant) : `Service account ${removal.target.grant.bot_name}`} loses access to {wsName} at
+            once.
           </p>
         </ConfirmDialog>
       )}
     </section>
-  );
-}
-
-function RoleSelect({ label, roles, value, onChange }: { label: string; roles: WorkspaceRole[]; value: string; onChange: (roleId: string) => void }) {
-  return (
-    <select aria-label={label} value={value} onChange={(e) => onChange(e.target.value)}>
-      {roles.map((r) => (
-        <option key={r.id} value={r.id}>
-          {r.name}
-        </option>
-      ))}
-    </select>
   );
 }
 
@@ -298,14 +226,7 @@ function AddAccess({ accountId, workspaceId, workspaceName, members, roles, user
         </div>
         <div className="field">
           <label htmlFor={roleId}>Workspace role</label>
-          <select id={roleId} value={role} onChange={(e) => setRole(e.target.value)}>
-            <option value="">Choose…</option>
-            {roles.map((r) => (
-              <option key={r.id} value={r.id}>
-                {r.name}
-              </option>
-            ))}
-          </select>
+          <RoleSelect id={roleId} roles={roles} value={role} onChange={setRole} placeholder="Choose…" />
         </div>
         <div className="field field-button">
           <button type="submit" className="primary" disabled={busy}>

@@ -4,8 +4,10 @@ import { api, ApiError, errorMessage, type Workspace } from '../api';
 import { Dialog, FormActions } from '../components/Dialog';
 import { Field, FormError } from '../components/Field';
 import { GatewayDialog } from '../components/GatewayDialog';
+import { AddButton, PageHeader } from '../components/PageHeader';
 import { PageState } from '../components/PageState';
 import { useStatus } from '../components/Status';
+import { DataTable } from '../components/Table';
 import { useAccount } from '../context';
 import { formatDate, slugify } from '../format';
 import { useLoad } from '../hooks';
@@ -23,63 +25,40 @@ export function WorkspacesPage() {
 
   return (
     <section aria-labelledby="ws-heading">
-      <div className="page-header">
-        <h1 id="ws-heading">Workspaces</h1>
-        {canCreate && (
-          <button type="button" className="icon-button primary add-button" aria-label="Create workspace" title="Create workspace" onClick={() => setCreating(true)}>
-            +
-          </button>
-        )}
-      </div>
+      <PageHeader id="ws-heading" title="Workspaces">
+        {canCreate && <AddButton label="Create workspace" onClick={() => setCreating(true)} />}
+      </PageHeader>
       <p className="page-intro">
         Open a workspace to see and change who can reach it: users and service accounts, each with a workspace role. Its Prefect server is where the
         workspace&apos;s Prefect requests go.
       </p>
       <PageState ready={data !== undefined} error={error} onRetry={() => void reload()}>
-        {data && data.length === 0 ? (
-          <p className="empty">No workspaces you can reach.{canCreate ? ' Select + to create one.' : ''}</p>
-        ) : (
-          <div className="table-scroll">
-            <table aria-label="Workspaces">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Handle</th>
-                  <th scope="col">Description</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">
-                    <span className="sr-only">Sharing</span>
-                  </th>
-                  <th scope="col">
-                    <span className="sr-only">Prefect server</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {data?.map((w) => (
-                  <tr key={w.id} data-testid="workspace-row" data-name={w.name}>
-                    <th scope="row">{w.name}</th>
-                    <td className="mono">
-                      {account.account_handle}/{w.handle}
-                    </td>
-                    <td>{w.description}</td>
-                    <td>{formatDate(w.created)}</td>
-                    <td>
-                      <Link to={`/workspaces/${w.id}`} aria-label={`Sharing for ${w.name}`}>
-                        Sharing
-                      </Link>
-                    </td>
-                    <td>
-                      <button type="button" className="link-button" aria-label={`Prefect server for ${w.name}`} onClick={() => setGatewayOf(w)}>
-                        Prefect server
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          label="Workspaces"
+          columns={['Name', 'Handle', 'Description', 'Created', { hidden: 'Sharing' }, { hidden: 'Prefect server' }]}
+          rows={data ?? []}
+          empty={`No workspaces you can reach.${canCreate ? ' Select + to create one.' : ''}`}
+          row={(w) => (
+            <tr key={w.id} data-testid="workspace-row" data-name={w.name}>
+              <th scope="row">{w.name}</th>
+              <td className="mono">
+                {account.account_handle}/{w.handle}
+              </td>
+              <td>{w.description}</td>
+              <td>{formatDate(w.created)}</td>
+              <td>
+                <Link to={`/workspaces/${w.id}`} aria-label={`Sharing for ${w.name}`}>
+                  Sharing
+                </Link>
+              </td>
+              <td>
+                <button type="button" className="link-button" aria-label={`Prefect server for ${w.name}`} onClick={() => setGatewayOf(w)}>
+                  Prefect server
+                </button>
+              </td>
+            </tr>
+          )}
+        />
       </PageState>
       {gatewayOf && <GatewayDialog accountId={account.account_id} workspace={gatewayOf} onClose={() => setGatewayOf(null)} />}
       {creating && <CreateWorkspaceDialog accountId={account.account_id} onClose={() => setCreating(false)} onCreated={() => void reload()} />}
