@@ -15,6 +15,7 @@ import { installAuth } from './http/auth.js';
 import { lazyChildLogger, ProbeQuietLogController } from './http/request-logger.js';
 import { logSerializers } from './http/log-redaction.js';
 import { publicUrl } from './http/public-url.js';
+import { readinessProblems } from './http/readiness.js';
 import { clientAddress } from './http/client-address.js';
 import { keepTickShape } from './http/tick-shape.js';
 import { keyThrottle as createKeyThrottle } from './auth/key-throttle.js';
@@ -182,7 +183,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
 
   const routes = [
-    ...metaRoutes(() => server.swagger()),
+    ...metaRoutes(() => server.swagger(), () => readinessProblems(store, store.cache.coherence)),
     ...meRoutes(deps),
     ...userRoutes(deps, { mailer: options.mailer ?? null }),
     ...accountRoutes(deps),

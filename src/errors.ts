@@ -117,6 +117,7 @@ export const ERRORS = {
   GATEWAY_BUSY: { status: 503, message: 'The gateway holds as many waiting websockets as it may; try again shortly' },
   INTERNAL_ERROR: { status: 500, message: 'Internal error; the request id identifies it in the server log' },
   STORE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; try again shortly' },
+  NOT_READY: { status: 503, message: 'This Gatehouse process is not ready to serve requests' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -34,6 +34,8 @@ export interface Coherence {
   glance(): void;
   /** False while the process cannot be sure it would hear of another process's writes. */
   trusted(): boolean;
+  /** Set when caching is turned off (GATEHOUSE_AUTH_CACHE=off): never trusted, by choice. */
+  readonly disabled?: boolean;
   /**
    * Inside a write's transaction, as its last statement: where there are other processes, takes the
    * write's place in the order of invalidations and notifies them when the transaction commits (the
@@ -169,5 +171,5 @@ async function sleepUntil(deadline: number): Promise<void> {
 
 /** A cache that never trusts anything (GATEHOUSE_AUTH_CACHE=off): every request asks the store. */
 export function disabledCoherence(inner: Coherence): Coherence {
-  return { ...inner, trusted: () => false };
+  return { ...inner, trusted: () => false, disabled: true };
 }

@@ -45,7 +45,7 @@ export function lazyChildLogger(logger: FastifyBaseLogger, bindings: Bindings, o
 }
 
 /** Paths that load balancers and orchestrators poll: their routine answers are not news. */
-const PROBE_ROUTES = new Set(['/api/health']);
+const PROBE_ROUTES = new Set(['/api/health', '/api/ready']);
 
 /**
  * Fastify's two lines per request, at debug instead of info for a health probe answered 2xx/3xx, so

@@ -1,6 +1,6 @@
 // Brings a store up to the current schema, then writes the built-in roles (their definitions live
 // in code, in authz/, so a release that changes one updates every store on its next start).
-import { Migrator, type Migration } from 'kysely';
+import { Migrator, sql, type Migration } from 'kysely';
 import * as initial from './migrations/0001-initial.js';
 import * as people from './migrations/0002-people.js';
 import * as gateway from './migrations/0003-gateway.js';
@@ -46,6 +46,17 @@ export async function migrate(store: Store): Promise<void> {
     if ((code !== '3F000' && code !== '42P01') || attempt >= 3) throw error;
   }
   await syncBuiltinRoles(store);
+}
+
+/** Migrations this build knows that the store has not applied, and applied ones it does not know (a newer build's). */
+export async function migrationStatus(store: Store): Promise<{ pending: string[]; unknown: string[] }> {
+  const table = store.schema ? sql`${sql.id(store.schema)}.kysely_migration` : sql`kysely_migration`;
+  const rows = await sql<{ name: string }>`select name from ${table}`.execute(store.db);
+  const applied = new Set(rows.rows.map((row) => row.name));
+  return {
+    pending: Object.keys(MIGRATIONS).filter((name) => !applied.has(name)),
+    unknown: [...applied].filter((name) => !Object.hasOwn(MIGRATIONS, name)).sort(),
+  };
 }
 
 async function syncBuiltinRoles(store: Store): Promise<void> {

@@ -93,6 +93,7 @@ const WS = `${ACCOUNT}/workspaces/:workspace_id`;
 
 export const POLICY: Record<string, PolicyRow> = {
   'GET /api/health': open(),
+  'GET /api/ready': open(),
   'GET /api/openapi.json': open(),
   'GET /api/workspace_scopes': open(),
 

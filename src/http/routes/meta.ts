@@ -3,7 +3,8 @@ import { Type } from '@sinclair/typebox';
 import { PUBLIC } from '../../authz/requirements.js';
 import { WORKSPACE_SCOPES } from '../../authz/scopes.js';
 import { route, type RouteSpec } from '../route.js';
-import { Nullable } from '../schemas.js';
+import { sendError } from '../errors.js';
+import { ErrorBody, Nullable } from '../schemas.js';
 
 export const WorkspaceScopeSchema = Type.Object({
   name: Type.String(),
@@ -13,7 +14,7 @@ export const WorkspaceScopeSchema = Type.Object({
   see_scope: Nullable(Type.String()),
 });
 
-export function metaRoutes(openapi: () => object): RouteSpec[] {
+export function metaRoutes(openapi: () => object, readiness: () => Promise<string[]>): RouteSpec[] {
   return [
     route({
       method: 'GET',
@@ -23,6 +24,19 @@ export function metaRoutes(openapi: () => object): RouteSpec[] {
       tags: ['Meta'],
       response: { 200: Type.Boolean() },
       handler: async () => true,
+    }),
+    route({
+      method: 'GET',
+      url: '/api/ready',
+      requirement: PUBLIC,
+      summary: "Readiness: 200 when the database answers, its migrations are this version's and the cache hears other processes' writes; else 503 NOT_READY saying what is wrong",
+      tags: ['Meta'],
+      response: { 200: Type.Object({ ready: Type.Literal(true) }), 503: ErrorBody },
+      handler: async (req, reply) => {
+        const problems = await readiness();
+        if (problems.length) return sendError(req, reply, 'NOT_READY', `Not ready: ${problems.join('; ')}`);
+        return { ready: true as const };
+      },
     }),
     route({
       method: 'GET',
