@@ -1,5 +1,8 @@
 // The client commands' only way to change anything: Gatehouse's HTTP API, with a Bearer key. Turns
 // transport failures and error bodies into messages that say what went wrong; never mentions the key.
+// Paths, bodies and answers are typed from the generated api/types.d.ts (npm run gen:api-types);
+// the import is type-only, so nothing of it is in the built CLI.
+import type { paths } from '../../../api/types.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:4280';
 const PAGE = 200;
@@ -86,7 +89,7 @@ export class GatehouseApi {
     private readonly unauthorizedHint: string,
   ) {}
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.key}`, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
@@ -123,30 +126,51 @@ export class GatehouseApi {
     return parsed as T;
   }
 
-  get<T>(path: string): Promise<T> {
-    return this.request<T>('GET', path);
+  get<P extends PathOf<'get'>>(path: P, ...params: ParamArgs<Op<'get', P>>): Promise<Answer<'get', P>> {
+    return this.request('GET', fill(path, params[0]));
   }
 
-  post<T>(path: string, body: unknown): Promise<T> {
-    return this.request<T>('POST', path, body);
+  post<P extends PathOf<'post'>>(path: P, params: PathParams<Op<'post', P>>, body: Body<Op<'post', P>>): Promise<Answer<'post', P>> {
+    return this.request('POST', fill(path, params), body);
   }
 
-  put<T>(path: string, body: unknown): Promise<T> {
-    return this.request<T>('PUT', path, body);
+  put<P extends PathOf<'put'>>(path: P, params: PathParams<Op<'put', P>>, body: Body<Op<'put', P>>): Promise<Answer<'put', P>> {
+    return this.request('PUT', fill(path, params), body);
   }
 
-  delete(path: string): Promise<void> {
-    return this.request<void>('DELETE', path);
+  delete<P extends PathOf<'delete'>>(path: P, params: PathParams<Op<'delete', P>>): Promise<Answer<'delete', P>> {
+    return this.request('DELETE', fill(path, params));
   }
 
   /** Every item of a Prefect-style filter route, page by page. */
-  async filterAll<T>(path: string, filter: Record<string, unknown> = {}): Promise<T[]> {
-    const all: T[] = [];
+  async filterAll<P extends FilterPath>(path: P, params: PathParams<Op<'post', P>>, filter?: Body<Op<'post', P>>): Promise<Answer<'post', P>> {
+    const url = fill(path, params);
+    const all: unknown[] = [];
     for (let offset = 0; ; offset += PAGE) {
-      const page = await this.post<T[]>(path, { ...filter, limit: PAGE, offset });
-      if (!Array.isArray(page)) throw new Error(`${this.url} answered POST ${path} with something other than a list`);
+      const page = await this.request<unknown>('POST', url, { ...filter, limit: PAGE, offset });
+      if (!Array.isArray(page)) throw new Error(`${this.url} answered POST ${url} with something other than a list`);
       all.push(...page);
-      if (page.length < PAGE) return all;
+      if (page.length < PAGE) return all as Answer<'post', P>;
     }
   }
+}
+
+type Method = 'get' | 'post' | 'put' | 'delete';
+
+/** The API's path templates that answer this method, such as '/api/accounts/{account_id}/bots/'. */
+type PathOf<M extends Method> = { [P in keyof paths]: paths[P] extends Record<M, object> ? P : never }[keyof paths];
+type FilterPath = Extract<PathOf<'post'>, `${string}/filter`>;
+type Op<M extends Method, P> = P extends keyof paths ? (M extends keyof paths[P] ? NonNullable<paths[P][M]> : never) : never;
+type PathParams<O> = O extends { parameters: { path: infer A } } ? A : Record<string, never>;
+type ParamArgs<O> = O extends { parameters: { path: infer A } } ? [params: A] : [];
+/** The JSON body a route takes; null for a route that takes none (sent as JSON null, as the server expects). */
+type Body<O> = O extends { requestBody: { content: { 'application/json': infer B } } } ? B : null;
+type Json<R> = R extends { content: { 'application/json': infer J } } ? J : undefined;
+
+/** What a route answers on success (200, 201 or 204), as api/types.d.ts declares it. */
+export type Answer<M extends Method, P extends PathOf<M>> = Op<M, P> extends { responses: infer R } ? Json<R[Extract<keyof R, 200 | 201 | 204>]> : never;
+
+/** The path template with its {parameters} filled in, each encoded as one path segment. */
+function fill(template: string, params: object = {}): string {
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent((params as Record<string, string>)[name]));
 }

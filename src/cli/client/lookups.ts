@@ -1,25 +1,15 @@
 // Names a person types (a workspace role, a service account, a user's email) turned into the ids
 // the API takes, with messages that list what exists when nothing matches.
-import type { GatehouseApi } from './http.js';
+import type { Answer, GatehouseApi } from './http.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const accountPath = (accountId: string) => `/api/accounts/${encodeURIComponent(accountId)}`;
 
-export interface WorkspaceRole {
-  id: string;
-  name: string;
-}
-
-export interface ServiceAccount {
-  id: string;
-  name: string;
-  created: string;
-  api_key: { id: string; expiration: string | null; masked_key: string | null } | null;
-}
+export type WorkspaceRole = Answer<'post', '/api/accounts/{account_id}/workspace_roles/filter'>[number];
+export type ServiceAccount = Answer<'post', '/api/accounts/{account_id}/bots/filter'>[number];
 
 /** A workspace role by name: exactly as written, else the one whose name differs only in case. */
 export async function findWorkspaceRole(api: GatehouseApi, accountId: string, name: string): Promise<WorkspaceRole> {
-  const roles = await api.filterAll<WorkspaceRole>(`${accountPath(accountId)}/workspace_roles/filter`);
+  const roles = await api.filterAll('/api/accounts/{account_id}/workspace_roles/filter', { account_id: accountId });
   const exact = roles.find((r) => r.name === name);
   const folded = roles.filter((r) => r.name.toLowerCase() === name.toLowerCase());
   const found = exact ?? (folded.length === 1 ? folded[0] : undefined);
@@ -28,7 +18,7 @@ export async function findWorkspaceRole(api: GatehouseApi, accountId: string, na
 }
 
 export function listServiceAccounts(api: GatehouseApi, accountId: string): Promise<ServiceAccount[]> {
-  return api.filterAll<ServiceAccount>(`${accountPath(accountId)}/bots/filter`);
+  return api.filterAll('/api/accounts/{account_id}/bots/filter', { account_id: accountId });
 }
 
 /** A service account by name, or by id when given a UUID. */
@@ -42,7 +32,7 @@ export async function findServiceAccount(api: GatehouseApi, accountId: string, n
 /** The user id of the account member with this email. */
 export async function findUserId(api: GatehouseApi, accountId: string, email: string): Promise<string> {
   const wanted = email.trim().toLowerCase();
-  const members = await api.filterAll<{ user_id: string | null; email: string | null }>(`${accountPath(accountId)}/account_memberships/filter`, {
+  const members = await api.filterAll('/api/accounts/{account_id}/account_memberships/filter', { account_id: accountId }, {
     account_memberships: { email: { any_: [wanted] } },
     only_users: true,
   });
@@ -51,23 +41,17 @@ export async function findUserId(api: GatehouseApi, accountId: string, email: st
   return found.user_id!;
 }
 
-export interface AccountWorkspace {
-  id: string;
-  name: string;
-  handle: string;
-  description: string;
-}
-
 /** The workspaces of the account that the key can reach. */
-export function accountWorkspaces(api: GatehouseApi, accountId: string): Promise<AccountWorkspace[]> {
-  return api.filterAll<AccountWorkspace>(`${accountPath(accountId)}/workspaces/filter`);
+export function accountWorkspaces(api: GatehouseApi, accountId: string) {
+  return api.filterAll('/api/accounts/{account_id}/workspaces/filter', { account_id: accountId });
 }
 
 export async function workspaceRoleNames(api: GatehouseApi, accountId: string): Promise<Map<string, string>> {
-  const roles = await api.filterAll<WorkspaceRole>(`${accountPath(accountId)}/workspace_roles/filter`);
+  const roles = await api.filterAll('/api/accounts/{account_id}/workspace_roles/filter', { account_id: accountId });
   return new Map(roles.map((r) => [r.id, r.name]));
 }
 
+/** One workspace role of a service account, as `service-account ls` shows it (the CLI's own shape). */
 export interface AccessEntry {
   workspace: string;
   workspace_id: string;
@@ -84,9 +68,9 @@ export async function serviceAccountAccess(session: { api: GatehouseApi; profile
   const [workspaces, roles] = await Promise.all([accountWorkspaces(api, profile.account_id), workspaceRoleNames(api, profile.account_id)]);
   const byBot = new Map<string, AccessEntry[]>();
   for (const w of workspaces) {
-    let grants: { bot_id: string; workspace_role_id: string }[];
+    let grants: Answer<'post', '/api/accounts/{account_id}/workspaces/{workspace_id}/bot_access/filter'>;
     try {
-      grants = await api.filterAll(`${accountPath(profile.account_id)}/workspaces/${encodeURIComponent(w.id)}/bot_access/filter`);
+      grants = await api.filterAll('/api/accounts/{account_id}/workspaces/{workspace_id}/bot_access/filter', { account_id: profile.account_id, workspace_id: w.id });
     } catch (error) {
       if ((error as { status?: number }).status === 403) continue;
       throw error;

@@ -59,24 +59,16 @@ export async function profileUse({ flags, args }: CommandInput): Promise<number>
   return 0;
 }
 
-interface Me {
-  id: string;
-  handle: string;
-  email: string;
-}
-
 /** The key's expiry as the API shows it (masked keys only), or undefined when this key may not read it. */
 async function keyExpiration(session: ReturnType<typeof openSession>, kind: 'user' | 'bot', meId: string): Promise<string | null | undefined> {
   const masked = maskKey(session.profile.key);
   try {
     if (kind === 'user') {
-      const keys = await session.api.get<{ masked_key: string; expiration: string | null }[]>('/api/me/api_keys');
+      const keys = await session.api.get('/api/me/api_keys');
       const found = keys.find((k) => k.masked_key === masked);
       return found ? found.expiration : undefined;
     }
-    const bot = await session.api.get<{ api_key: { masked_key: string; expiration: string | null } | null }>(
-      `/api/accounts/${encodeURIComponent(session.profile.account_id)}/bots/${encodeURIComponent(meId)}`,
-    );
+    const bot = await session.api.get('/api/accounts/{account_id}/bots/{bot_id}', { account_id: session.profile.account_id, bot_id: meId });
     return bot.api_key?.masked_key === masked ? bot.api_key.expiration : undefined;
   } catch (error) {
     if (error instanceof ApiError && (error.status === 403 || error.status === 404)) return undefined;
@@ -88,8 +80,8 @@ export async function whoamiCommand({ flags }: CommandInput): Promise<number> {
   const session = openSession(flags as ConnectionFlags);
   const { api, profile } = session;
   const kind = parseKey(profile.key) === 'bot' ? 'bot' : 'user';
-  const me = await api.get<Me>('/api/me/');
-  const accounts = await api.get<{ account_id: string; account_handle: string; account_role_name: string }[]>('/api/me/accounts');
+  const me = await api.get('/api/me/');
+  const accounts = await api.get('/api/me/accounts');
   const account = accounts.find((a) => a.account_id === profile.account_id);
   const expiration = await keyExpiration(session, kind, me.id);
   const expiryText = expiration === undefined ? 'not visible to this key' : expiration === null ? 'never' : expiration;

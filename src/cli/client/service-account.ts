@@ -7,17 +7,13 @@ import { expirationFlags, integerFlag } from './flags.js';
 import { findServiceAccount, findWorkspaceRole, listServiceAccounts, serviceAccountAccess, type ServiceAccount } from './lookups.js';
 import { expirationText, prefectApiUrl, prefectEnvironment, printJson, printLines, printTable, say } from './output.js';
 import { ask, confirm, interactive } from './prompt.js';
-import { openSession, workspacePath, workspaceRef, type Session } from './session.js';
+import { openSession, workspaceRef, type Session } from './session.js';
 import type { ConnectionFlags } from './flags.js';
+import type { Answer } from './http.js';
 
-interface ServiceAccountWithKey {
-  id: string;
-  name: string;
-  account_id: string;
-  api_key: { id: string; expiration: string | null; key: string };
-}
+/** A service account with its new key in full: what creating one or rotating its key answers. */
+type ServiceAccountWithKey = Answer<'post', '/api/accounts/{account_id}/bots/'>;
 
-const botsPath = (session: Session) => `/api/accounts/${encodeURIComponent(session.profile.account_id)}/bots`;
 export async function serviceAccountList({ flags }: CommandInput): Promise<number> {
   const session = openSession(flags);
   const { api, profile } = session;
@@ -104,12 +100,12 @@ export async function serviceAccountCreate(input: CommandInput): Promise<number>
   // Resolved first, so that a mistyped role name creates nothing.
   const role = flags.role === undefined ? null : await findWorkspaceRole(api, profile.account_id, flags.role);
   const expiration = await chosenExpiration(flags);
-  const bot = await api.post<ServiceAccountWithKey>(`${botsPath(session)}/`, { name: args[0], api_key_expiration: expiration });
+  const bot = await api.post('/api/accounts/{account_id}/bots/', profile, { name: args[0], api_key_expiration: expiration });
   say(`Created service account "${bot.name}" (${bot.id}); its key ${expirationText(bot.api_key.expiration)}.`);
   let grantFailure: string | null = null;
   if (role) {
     try {
-      await api.post(`${workspacePath(profile)}/bot_access/`, { bot_id: bot.id, workspace_role_id: role.id });
+      await api.post('/api/accounts/{account_id}/workspaces/{workspace_id}/bot_access/', profile, { bot_id: bot.id, workspace_role_id: role.id });
       say(`Granted it workspace role ${role.name} on ${here}.`);
     } catch (error) {
       grantFailure = `created service account "${bot.name}", but granting it ${role.name} on ${here} failed: ${(error as Error).message}`;
@@ -141,7 +137,7 @@ export async function serviceAccountRotate(input: CommandInput): Promise<number>
   const keepHours = flags['keep-old-key-hours'] === undefined ? undefined : integerFlag(flags['keep-old-key-hours'], '--keep-old-key-hours', 0, 48);
   const session = openSession(flags);
   const found = await findServiceAccount(session.api, session.profile.account_id, args[0]);
-  const bot = await session.api.post<ServiceAccountWithKey>(`${botsPath(session)}/${found.id}/rotate_api_key`, {
+  const bot = await session.api.post('/api/accounts/{account_id}/bots/{bot_id}/rotate_api_key', { account_id: session.profile.account_id, bot_id: found.id }, {
     ...(expiration === undefined ? {} : { api_key_expiration: expiration }),
     ...(keepHours === undefined ? {} : { old_key_expires_in_seconds: keepHours * 3600 }),
   });
@@ -163,7 +159,7 @@ export async function serviceAccountRemove(input: CommandInput): Promise<number>
     say('Nothing removed.');
     return 1;
   }
-  await session.api.delete(`${botsPath(session)}/${bot.id}`);
+  await session.api.delete('/api/accounts/{account_id}/bots/{bot_id}', { account_id: session.profile.account_id, bot_id: bot.id });
   if (flags.json) printJson({ removed: true, id: bot.id, name: bot.name });
   else console.log(`Removed service account "${bot.name}": its keys no longer work and its workspace access is gone.`);
   return 0;

@@ -1,13 +1,12 @@
 // What every client command starts from: the selected profile, an API client holding its key, and
 // the workspace it works on (the profile's current one or --workspace).
 import { UsageError } from '../args.js';
-import { GatehouseApi, normalizeUrl } from './http.js';
+import { GatehouseApi, normalizeUrl, type Answer } from './http.js';
 import type { ConnectionFlags } from './flags.js';
 import { DEFAULT_PROFILE, profilesPath, readProfiles, selectedProfileName, writeProfiles, type Profile } from './profiles.js';
 
 /** One entry of GET /api/me/workspaces (Prefect Cloud's shape). */
-export type { MyWorkspace } from '../../domain/users/service.js';
-import type { MyWorkspace } from '../../domain/users/service.js';
+export type MyWorkspace = Answer<'get', '/api/me/workspaces'>[number];
 
 /** A workspace a command acts on. */
 export interface WorkspaceTarget {
@@ -56,11 +55,8 @@ export function updateProfile(name: string, change: Partial<Profile>): void {
 
 export const workspaceRef = (w: { account_handle: string; workspace_handle: string }) => `${w.account_handle}/${w.workspace_handle}`;
 
-export const workspacePath = (w: { account_id: string; workspace_id: string }) =>
-  `/api/accounts/${encodeURIComponent(w.account_id)}/workspaces/${encodeURIComponent(w.workspace_id)}`;
-
 export async function myWorkspaces(api: GatehouseApi): Promise<MyWorkspace[]> {
-  const list = await api.get<MyWorkspace[]>('/api/me/workspaces');
+  const list = await api.get('/api/me/workspaces');
   if (!Array.isArray(list)) throw new Error(`${api.url} answered GET /api/me/workspaces with something other than a list; is --url the address of a Gatehouse server?`);
   return list;
 }

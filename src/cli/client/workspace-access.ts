@@ -7,7 +7,9 @@ import { checkWorkspaceRef, type ConnectionFlags } from './flags.js';
 import { findServiceAccount, findUserId, findWorkspaceRole, workspaceRoleNames } from './lookups.js';
 import { printJson, printTable, say } from './output.js';
 import { confirm, interactive } from './prompt.js';
-import { openSession, targetWorkspace, workspacePath, workspaceRef, type Session, type WorkspaceTarget } from './session.js';
+import { openSession, targetWorkspace, workspaceRef, type Session, type WorkspaceTarget } from './session.js';
+
+const WORKSPACE = '/api/accounts/{account_id}/workspaces/{workspace_id}';
 
 interface Flags extends ConnectionFlags {
   'service-account'?: string;
@@ -43,16 +45,9 @@ async function resolveGrantee(flags: Flags): Promise<{ session: Session; target:
   return { session, target, principal };
 }
 
-interface Grant {
-  id: string;
-  workspace_role_id: string;
-  user_id?: string;
-  bot_id?: string;
-}
-
-async function existingGrant(session: Session, target: WorkspaceTarget, principal: Principal): Promise<Grant | undefined> {
-  const grants = await session.api.filterAll<Grant>(`${workspacePath(target)}/${principal.path}/filter`);
-  return grants.find((g) => g[principal.field] === principal.id);
+async function existingGrant(session: Session, target: WorkspaceTarget, principal: Principal): Promise<{ id: string; workspace_role_id: string } | undefined> {
+  const grants = await session.api.filterAll(`${WORKSPACE}/${principal.path}/filter`, target);
+  return grants.find((g) => ('bot_id' in g ? g.bot_id : g.user_id) === principal.id);
 }
 
 export async function accessGrant(input: CommandInput): Promise<number> {
@@ -78,7 +73,8 @@ export async function accessGrant(input: CommandInput): Promise<number> {
       return 1;
     }
   }
-  await session.api.post(`${workspacePath(target)}/${principal.path}/`, { [principal.field]: principal.id, workspace_role_id: role.id });
+  const grant = principal.field === 'bot_id' ? { bot_id: principal.id, workspace_role_id: role.id } : { user_id: principal.id, workspace_role_id: role.id };
+  await session.api.post(`${WORKSPACE}/${principal.path}/`, target, grant);
   if (flags.json) report(true);
   else if (existing) console.log(`Changed the workspace role of ${principal.label} on ${where} from ${previous} to ${role.name}.`);
   else console.log(`Granted ${principal.label} workspace role ${role.name} on ${where}.`);
@@ -92,22 +88,10 @@ export async function accessRevoke(input: CommandInput): Promise<number> {
   const { session, target, principal } = await resolveGrantee(flags);
   const existing = await existingGrant(session, target, principal);
   if (!existing) throw new Error(`${principal.label} has no access to workspace ${workspaceRef(target)}; nothing to revoke`);
-  await session.api.delete(`${workspacePath(target)}/${principal.path}/${existing.id}`);
+  await session.api.delete(`${WORKSPACE}/${principal.path}/{access_id}`, { ...target, access_id: existing.id });
   if (flags.json) printJson({ workspace: workspaceRef(target), principal: principal.path === 'bot_access' ? 'service_account' : 'user', [principal.field]: principal.id, revoked: true });
   else console.log(`Revoked the access of ${principal.label} to ${workspaceRef(target)}.`);
   return 0;
-}
-
-interface UserGrant extends Grant {
-  user_id: string;
-  email: string;
-  first_name: string;
-  last_name: string;
-}
-
-interface BotGrant extends Grant {
-  bot_id: string;
-  bot_name: string;
 }
 
 export async function accessList(input: CommandInput): Promise<number> {
@@ -116,8 +100,8 @@ export async function accessList(input: CommandInput): Promise<number> {
   const session = openSession(flags);
   const target = await targetWorkspace(session, ref);
   const [users, bots, roles] = await Promise.all([
-    session.api.filterAll<UserGrant>(`${workspacePath(target)}/user_access/filter`),
-    session.api.filterAll<BotGrant>(`${workspacePath(target)}/bot_access/filter`),
+    session.api.filterAll(`${WORKSPACE}/user_access/filter`, target),
+    session.api.filterAll(`${WORKSPACE}/bot_access/filter`, target),
     workspaceRoleNames(session.api, target.account_id),
   ]);
   const roleName = (id: string) => roles.get(id) ?? id;

@@ -4,16 +4,14 @@
 import { UsageError } from '../args.js';
 import type { CommandInput } from '../commands.js';
 import { checkWorkspaceRef, type ConnectionFlags } from './flags.js';
+import type { Answer } from './http.js';
 import { prefectApiUrl, printJson, printLines, printTable, say } from './output.js';
 import { confirm, interactive, readSecret } from './prompt.js';
-import { findWorkspace, myWorkspaces, openSession, targetWorkspace, updateProfile, workspacePath, workspaceRef, type Session, type WorkspaceTarget } from './session.js';
+import { findWorkspace, myWorkspaces, openSession, targetWorkspace, updateProfile, workspaceRef, type Session, type WorkspaceTarget } from './session.js';
 
-/** GET/PUT .../gateway (the lead's contract): where the workspace's Prefect requests go. */
-interface GatewaySettings {
-  upstream_url: string | null;
-  has_upstream_auth_string: boolean;
-  updated: string | null;
-}
+const GATEWAY = '/api/accounts/{account_id}/workspaces/{workspace_id}/gateway';
+/** GET/PUT …/gateway: where the workspace's Prefect requests go. */
+type GatewaySettings = Answer<'get', typeof GATEWAY>;
 
 export async function workspaceList({ flags }: CommandInput): Promise<number> {
   const session = openSession(flags);
@@ -51,18 +49,9 @@ interface UpstreamFlags {
   json?: boolean;
 }
 
-/** What POST …/gateway/check answers. */
-interface UpstreamCheck {
-  reachable: boolean;
-  status_code: number | null;
-  elapsed_ms: number;
-  upstream_url: string;
-  detail: string;
-}
-
 /** Asks the workspace's Prefect server whether it answers, through Gatehouse and its stored credential. */
 async function checkUpstream(session: Session, target: WorkspaceTarget, json: boolean): Promise<number> {
-  const check = await session.api.post<UpstreamCheck>(`${workspacePath(target)}/gateway/check`, null);
+  const check = await session.api.post(`${GATEWAY}/check`, target, null);
   if (json) printJson({ workspace: workspaceRef(target), ...check });
   else console.log(`${check.reachable ? 'Connected' : 'Not connected'}: ${check.detail}`);
   return check.reachable ? 0 : 1;
@@ -86,9 +75,9 @@ async function setUpstream(session: Session, ref: string | undefined, flags: Ups
     if (!secret) throw new UsageError('--upstream-auth-string-stdin read nothing: pipe the auth string in, or type it when asked');
     body.upstream_auth_string = secret;
   }
-  const settings = await session.api.put<GatewaySettings>(`${workspacePath(target)}/gateway`, body);
+  const settings = await session.api.put(GATEWAY, target, body);
   if (flags.check && flags.json) {
-    const check = await session.api.post<UpstreamCheck>(`${workspacePath(target)}/gateway/check`, null);
+    const check = await session.api.post(`${GATEWAY}/check`, target, null);
     printJson({ ...settings, check });
     return check.reachable ? 0 : 1;
   }
@@ -109,7 +98,7 @@ export function upstreamPathHint(url: string | null): string | null {
 
 async function clearUpstream(session: Session, ref: string | undefined, json: boolean): Promise<number> {
   const target = await targetWorkspace(session, ref);
-  await session.api.delete(`${workspacePath(target)}/gateway`);
+  await session.api.delete(GATEWAY, target);
   if (json) printJson({ workspace: workspaceRef(target), upstream_url: null, has_upstream_auth_string: false });
   else console.log(`Workspace ${workspaceRef(target)} no longer forwards to a Prefect server; set one again with --upstream URL.`);
   return 0;
@@ -145,7 +134,7 @@ export async function workspaceSet(input: CommandInput): Promise<number> {
 export async function workspaceShow({ flags, args }: CommandInput): Promise<number> {
   const session = openSession(flags);
   const target = await targetWorkspace(session, args[0] === undefined ? undefined : checkWorkspaceRef(args[0], 'the workspace'));
-  const settings = await session.api.get<GatewaySettings>(`${workspacePath(target)}/gateway`);
+  const settings = await session.api.get(GATEWAY, target);
   if (flags.json) {
     printJson({
       workspace: workspaceRef(target),
@@ -158,21 +147,13 @@ export async function workspaceShow({ flags, args }: CommandInput): Promise<numb
   return 0;
 }
 
-interface Workspace {
-  id: string;
-  name: string;
-  handle: string;
-  description: string;
-  account_id: string;
-}
-
 export async function workspaceCreate(input: CommandInput): Promise<number> {
   const flags = input.flags as { name?: string; description?: string } & ConnectionFlags;
   const [handle] = input.args;
   if (!flags.name) throw new UsageError(`missing --name NAME (the workspace's display name, such as "${handle}")`);
   const session = openSession(flags);
   const { profile } = session;
-  const created = await session.api.post<Workspace>(`/api/accounts/${encodeURIComponent(profile.account_id)}/workspaces/`, {
+  const created = await session.api.post('/api/accounts/{account_id}/workspaces/', profile, {
     name: flags.name,
     handle,
     ...(flags.description === undefined ? {} : { description: flags.description }),
@@ -197,7 +178,7 @@ export async function workspaceRemove(input: CommandInput): Promise<number> {
     say('Nothing deleted.');
     return 1;
   }
-  await session.api.delete(workspacePath(target));
+  await session.api.delete('/api/accounts/{account_id}/workspaces/{workspace_id}', target);
   if (flags.json) printJson({ workspace: ref, workspace_id: target.workspace_id, deleted: true });
   else console.log(`Deleted workspace ${ref}.`);
   if (session.profile.workspace_id === target.workspace_id) {
