@@ -30,7 +30,8 @@ const NOT_RUN = /^<!-- not run: (.*\S)\s*-->$/;
 const GIVEN = /<!-- docs-test given: ([A-Z_ ]+?)\s*-->/;
 const GIVENS = ['MY_KEY', 'PREFECT_KEY', 'ACCOUNT_ID'];
 // Generous for a loaded machine: README.md takes about 15 s on an idle 2-core one.
-const PAGE_TIMEOUT_MS = 90_000;
+// Generous: each `npx gatehouse` starts Node and the CLI (about 0.4 s alone, several seconds on a busy machine).
+const PAGE_TIMEOUT_MS = 240_000;
 // Commands that change the clone itself (its node_modules, its global link) or run the suite: an
 // unmarked block with one fails instead of running.
 const NEVER_RUN = /\bnpm (ci|install|i|link|test|uninstall)\b/;
