@@ -3,7 +3,7 @@
 // stored, 24 h); the code coming back makes it the email. Until then no invitation matches it,
 // so a member cannot squat another person's address. Terraform's PATCH with the unchanged email
 // stays a silent 204, with or without a mail server.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT_ROLE_IDS } from '../src/authz/permissions.js';
@@ -13,8 +13,8 @@ import { startHarness, type Harness } from './support/harness.js';
 import { appsOn, memoryLogger, startSmtpCatcher, type ReceivedMail, type SmtpCatcher } from './support/mail.js';
 import { addMember, type Member } from './support/members.js';
 import { personWithPassword, type Person } from './support/people.js';
+import { sha256 } from './support/shapes.js';
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 let h: Harness;

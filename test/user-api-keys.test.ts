@@ -2,11 +2,7 @@
 // invisible to everyone but the user (another user's id, or any service-account key, is a 404).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './support/harness.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-const USER_KEY = /^pnu_[A-Za-z0-9]{36}$/;
-const MASKED_KEY_FIELDS = ['created', 'expiration', 'id', 'masked_key', 'name'];
+import { UUID, RFC3339_UTC, USER_KEY, ISSUED_KEY_FIELDS, MASKED_KEY_FIELDS, longestRevealed } from './support/shapes.js';
 
 let h: Harness;
 let me: { accountId: string; userId: string; key: string };
@@ -30,21 +26,12 @@ async function authStatus(key: string): Promise<number> {
   return (await h.request('GET', '/api/me/workspaces', { key })).status;
 }
 
-/** The longest run of the key's characters that `text` reveals. */
-function longestRevealed(text: string, key: string): number {
-  let longest = 0;
-  for (let start = 0; start < key.length; start++) {
-    for (let end = start + longest + 1; end <= key.length && text.includes(key.slice(start, end)); end++) longest = end - start;
-  }
-  return longest;
-}
-
 describe('creating a user API key', () => {
   it('answers 201 with id, created, name, expiration and the pnu_ key, not cached', async () => {
     const res = await h.request('POST', keysPath(me.userId), { key: me.key, body: { name: 'ci' } });
     expect(res.status).toBe(201);
     expect(res.headers['cache-control']).toBe('no-store');
-    expect(Object.keys(res.body).sort()).toEqual(['created', 'expiration', 'id', 'key', 'name']);
+    expect(Object.keys(res.body).sort()).toEqual(ISSUED_KEY_FIELDS);
     expect(res.body.id).toMatch(UUID);
     expect(res.body.created).toMatch(RFC3339_UTC);
     expect(res.body.name).toBe('ci');

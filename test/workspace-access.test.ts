@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './support/harness.js';
 import { addMember, createBot, createWorkspace, grant, type Bot, type Member } from './support/members.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { UUID } from './support/shapes.js';
 
 let h: Harness;
 let owner: { accountId: string; userId: string; key: string };

@@ -4,9 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './support/harness.js';
 import { addMember, createBot, createWorkspace, grant, type Member } from './support/members.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+import { UUID, RFC3339 } from './support/shapes.js';
 
 let h: Harness;
 let owner: { accountId: string; userId: string; key: string };
