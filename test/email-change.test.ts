@@ -4,7 +4,6 @@
 // so a member cannot squat another person's address. Terraform's PATCH with the unchanged email
 // stays a silent 204, with or without a mail server.
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT_ROLE_IDS } from '../src/authz/permissions.js';
 import { createMailer, type Mailer } from '../src/mail/mailer.js';
@@ -14,6 +13,7 @@ import { appsOn, memoryLogger, startSmtpCatcher, type ReceivedMail, type SmtpCat
 import { addMember, type Member } from './support/members.js';
 import { personWithPassword, type Person } from './support/people.js';
 import { sha256 } from './support/shapes.js';
+import { closedPort } from './support/ports.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -239,11 +239,7 @@ describe('without a working mail server', () => {
   });
 
   it('answers 502 EMAIL_VERIFICATION_NOT_SENT when the mail cannot be sent, and keeps no pending email', async () => {
-    const server = createServer();
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    const { port } = server.address() as AddressInfo;
-    await new Promise<void>((done) => server.close(() => done()));
-    const { app, logs } = await appWith(mailerFor(port));
+    const { app, logs } = await appWith(mailerFor(await closedPort()));
     const m = await addMember(h, owner.accountId, 'Member');
     const res = await patch(m, { email: newEmail() }, app);
     expect(res.status).toBe(502);

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PG_URL, STORE_KIND } from './support/harness.js';
 import { ROOT } from './support/build.js';
+import { freePort } from './support/ports.js';
 
 
 
@@ -73,14 +74,6 @@ function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: nu
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
     );
   });
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((r) => probe.close(r));
-  return port;
 }
 
 /** The shell words of a printed command line (double and single quotes, "$VAR" expanded). */

@@ -74,8 +74,8 @@ export async function createBot(h: Harness, accountId: string, key: string, name
 }
 
 /** A new service account with `workspaceRoleId` in the workspace, both through the API. */
-export async function botWithRole(h: Harness, owner: Owner, workspaceId: string, workspaceRoleId: string): Promise<Bot> {
-  const bot = await createBot(h, owner.accountId, owner.key);
+export async function botWithRole(h: Harness, owner: Owner, workspaceId: string, workspaceRoleId: string, name?: string): Promise<Bot> {
+  const bot = await createBot(h, owner.accountId, owner.key, name);
   await grant(h, owner.accountId, workspaceId, owner.key, { botId: bot.id }, workspaceRoleId);
   return bot;
 }
