@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { expect, vi } from 'vitest';
+import { afterAll, beforeAll, expect, vi } from 'vitest';
 import { createApp, type App, type AppOptions } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { openStore, type Store } from '../../src/store/store.js';
@@ -36,55 +36,41 @@ export interface StoreHandle {
   dispose(): Promise<void>;
 }
 
+/** Drops a test's PostgreSQL schema and all it holds. */
+export async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  await client.query(`drop schema if exists "${schema}" cascade`);
+  await client.end();
+}
+
 export async function freshStore(): Promise<StoreHandle> {
-  if (STORE_KIND === 'postgres') {
-    const schema = `gh_test_${randomBytes(6).toString('hex')}`;
-    const store = await openStore({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema });
-    const dropSchema = async () => {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`drop schema if exists "${schema}" cascade`);
-      await client.end();
-    };
-    try {
-      await migrate(store);
-    } catch (error) {
-      await store.close();
-      await dropSchema();
-      throw error;
-    }
-    const extra: Store[] = [];
-    return {
-      store,
-      schema,
-      reopen: async () => {
-        const s = await openStore({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema });
-        extra.push(s);
-        return s;
-      },
-      dispose: async () => {
-        for (const s of extra) await s.close();
-        await store.close();
-        await dropSchema();
-      },
-    };
+  const postgres = STORE_KIND === 'postgres';
+  const schema = postgres ? `gh_test_${randomBytes(6).toString('hex')}` : undefined;
+  const dataDir = postgres ? undefined : mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
+  const open = () => (postgres ? openStore({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema }) : openStore({ dataDir: dataDir! }));
+  const remove = async () => (postgres ? dropSchema(schema!) : rmSync(dataDir!, { recursive: true, force: true }));
+  const store = await open();
+  try {
+    await migrate(store);
+  } catch (error) {
+    await store.close();
+    await remove();
+    throw error;
   }
-  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
-  const store = await openStore({ dataDir });
-  await migrate(store);
   const extra: Store[] = [];
   return {
     store,
-    dataDir,
+    ...(postgres ? { schema } : { dataDir }),
     reopen: async () => {
-      const s = await openStore({ dataDir });
+      const s = await open();
       extra.push(s);
       return s;
     },
     dispose: async () => {
       for (const s of extra) await s.close();
       await store.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      await remove();
     },
   };
 }
@@ -160,6 +146,38 @@ export async function startHarness(options: Partial<Omit<AppOptions, 'store' | '
       await app.server.close();
       await handle.dispose();
     },
+  };
+}
+
+/**
+ * The harness of the enclosing file or describe block: started (with `options`) before its tests,
+ * closed after them. Read its fields from hooks and tests, not while the file is being collected.
+ */
+export function useHarness(options: Partial<Omit<AppOptions, 'store' | 'clock'>> = {}): Harness {
+  let current: Harness | undefined;
+  beforeAll(async () => {
+    current = await startHarness(options);
+  });
+  afterAll(async () => {
+    await current?.close();
+  });
+  const started = (): Harness => {
+    if (!current) throw new Error('the harness is read before its beforeAll ran');
+    return current;
+  };
+  return {
+    get app() {
+      return started().app;
+    },
+    get handle() {
+      return started().handle;
+    },
+    get clock() {
+      return started().clock;
+    },
+    request: (method, url, options) => started().request(method, url, options),
+    bootstrap: (handle, email) => started().bootstrap(handle, email),
+    close: () => started().close(),
   };
 }
 
