@@ -2,12 +2,12 @@
 // gets a 409 rather than a 5xx or a second current key. Each scenario runs on one server and again
 // spread over two servers on one database (the multi-process case).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject, secondApp, startHarness, type Harness, type Response } from './support/harness.js';
+import { inject, secondApp, useHarness, type Response } from './support/harness.js';
 import { postBot } from './support/members.js';
 import type { App } from '../src/app.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 
-let h: Harness;
+const h = useHarness();
 let second: App;
 let accountId: string;
 let ownerKey: string;
@@ -15,14 +15,12 @@ let bots: string;
 let seq = 0;
 
 beforeAll(async () => {
-  h = await startHarness();
   second = await secondApp(h);
   ({ accountId, key: ownerKey } = await h.bootstrap());
   bots = `/api/accounts/${accountId}/bots`;
 });
 afterAll(async () => {
   await second.server.close();
-  await h.close();
 });
 
 const send = (app: App, method: string, url: string, body?: unknown, key = ownerKey) => inject(app, method, url, { key, body });

@@ -3,13 +3,13 @@
 // accepts the key. Also: every refused key gets one indistinguishable 401, so a caller learns
 // nothing about why (or whether the key ever existed).
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { freezeClock, inject, secondApp, startHarness, type Harness, type Response } from './support/harness.js';
+import { freezeClock, inject, secondApp, useHarness, type Response } from './support/harness.js';
 import { postBot } from './support/members.js';
 import type { App } from '../src/app.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 import { generateKey } from '../src/domain/api-keys/key-format.js';
 
-let h: Harness;
+const h = useHarness();
 let accountId: string;
 let ownerKey: string;
 let userId: string;
@@ -17,12 +17,10 @@ let bots: string;
 let seq = 0;
 
 beforeAll(async () => {
-  h = await startHarness();
   ({ accountId, key: ownerKey, userId } = await h.bootstrap());
   bots = `/api/accounts/${accountId}/bots`;
 });
 afterEach(() => vi.restoreAllMocks());
-afterAll(() => h.close());
 
 async function createUserKey(extra: Record<string, unknown> = {}) {
   const res = await h.request('POST', `/api/users/${userId}/api_keys`, { key: ownerKey, body: { name: `rev-${++seq}`, ...extra } });

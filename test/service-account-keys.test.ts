@@ -1,25 +1,23 @@
 // A service account's keys: rotation with and without a grace period, the list of current and
 // still-rotating keys, and deleting one key. Every "refused" here is the next request after the
 // call returned: revocation is immediate (DESIGN.md contract 4).
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { authStatus, freezeClock, startHarness, type Harness } from './support/harness.js';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { authStatus, freezeClock, useHarness } from './support/harness.js';
 import { postBot } from './support/members.js';
 import { UUID, RFC3339_UTC, BOT_KEY, ISSUED_KEY_FIELDS, MASKED_KEY_FIELDS } from './support/shapes.js';
 
 const HOUR = 3_600_000;
 
-let h: Harness;
+const h = useHarness();
 let accountId: string;
 let ownerKey: string;
 let bots: string;
 
 beforeAll(async () => {
-  h = await startHarness();
   ({ accountId, key: ownerKey } = await h.bootstrap());
   bots = `/api/accounts/${accountId}/bots`;
 });
 afterEach(() => vi.restoreAllMocks());
-afterAll(() => h.close());
 
 const rotate = (botId: string, body: unknown, key = ownerKey) =>
   h.request('POST', `${bots}/${botId}/rotate_api_key`, { key, body });

@@ -1,7 +1,7 @@
 // Service accounts ("bots"): create, read, rename and remove, as Prefect Cloud clients (the
 // Terraform provider above all) send and read them. Keys and rotation: service-account-keys.test.ts.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useHarness } from './support/harness.js';
 import { postBot } from './support/members.js';
 import { ACCOUNT_ROLE_IDS } from '../src/authz/permissions.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
@@ -9,7 +9,7 @@ import { UUID, RFC3339_UTC, BOT_KEY, ISSUED_KEY_FIELDS, MASKED_KEY_FIELDS, longe
 
 const BOT_FIELDS = ['account_id', 'account_role_name', 'actor_id', 'api_key', 'created', 'id', 'name', 'updated'];
 
-let h: Harness;
+const h = useHarness();
 let accountId: string;
 let ownerKey: string;
 let bots: string;
@@ -17,11 +17,9 @@ let seq = 0;
 const uniqueName = (label: string) => `${label}-${++seq}`;
 
 beforeAll(async () => {
-  h = await startHarness();
   ({ accountId, key: ownerKey } = await h.bootstrap());
   bots = `/api/accounts/${accountId}/bots`;
 });
-afterAll(() => h.close());
 
 function expectMaskedRead(bot: any, key: string) {
   expect(Object.keys(bot).sort()).toEqual(BOT_FIELDS);

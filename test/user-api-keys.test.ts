@@ -1,18 +1,16 @@
 // A user's own API keys (`pnu_`): issued once, read masked, deleted with immediate effect, and
 // invisible to everyone but the user (another user's id, or any service-account key, is a 404).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authStatus, startHarness, type Harness } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { authStatus, useHarness } from './support/harness.js';
 import { UUID, RFC3339_UTC, USER_KEY, ISSUED_KEY_FIELDS, MASKED_KEY_FIELDS, longestRevealed } from './support/shapes.js';
 
-let h: Harness;
+const h = useHarness();
 let me: { accountId: string; userId: string; key: string };
 let seq = 0;
 
 beforeAll(async () => {
-  h = await startHarness();
   me = await h.bootstrap();
 });
-afterAll(() => h.close());
 
 const keysPath = (userId: string) => `/api/users/${userId}/api_keys`;
 

@@ -4,7 +4,7 @@
 // Prefect server that records what arrives, and asked of forward-auth, which never sees a body.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
-import { startHarness, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/harness.js';
 import { botWithRole, workspaceWithUpstream, type Bot } from '../support/members.js';
 import { startFakePrefect, type FakePrefect } from '../support/fake-prefect.js';
 
@@ -12,7 +12,7 @@ const RUN = '7f0c5a52-0e6b-4d57-9d0a-0c2a0d5e9a12';
 const FLOW = '7f0c5a52-0e6b-4d57-9d0a-0c2a0d5e9a10';
 const DEPLOYMENT = '7f0c5a52-0e6b-4d57-9d0a-0c2a0d5e9a11';
 
-let h: Harness;
+const h = useHarness();
 let fake: FakePrefect;
 let owner: { accountId: string; key: string };
 let base: string;
@@ -23,7 +23,6 @@ let viewer: Bot;
 let flowsOnly: Bot;
 
 beforeAll(async () => {
-  h = await startHarness();
   fake = await startFakePrefect();
   owner = await h.bootstrap();
   const ws = await workspaceWithUpstream(h, owner, fake.url);
@@ -38,7 +37,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await h?.close();
   await fake?.close();
 });
 
