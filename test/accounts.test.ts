@@ -1,26 +1,22 @@
 // The account object and the built-in account roles, as the Terraform provider reads and writes them.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useHarness } from './support/harness.js';
 import { addMember, type Member } from './support/members.js';
 import { ACCOUNT_PERMISSIONS, ACCOUNT_ROLE_IDS } from '../src/authz/permissions.js';
+import { UUID, RFC3339 } from './support/shapes.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-
-let h: Harness;
+const h = useHarness();
 let owner: { accountId: string; userId: string; key: string };
 let member: Member;
 let admin: Member;
 let other: { accountId: string; userId: string; key: string };
 
 beforeAll(async () => {
-  h = await startHarness();
   owner = await h.bootstrap();
   member = await addMember(h, owner.accountId, 'Member');
   admin = await addMember(h, owner.accountId, 'Admin');
   other = await h.bootstrap();
 });
-afterAll(async () => h?.close());
 
 const accountUrl = (id: string) => `/api/accounts/${id}`;
 

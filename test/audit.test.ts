@@ -1,16 +1,12 @@
 // Audit events: each mutation leaves exactly one event naming who did what to which object, with
 // the request id the caller saw; the filter route reads them newest first; no key is ever in one.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness, type Response } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useHarness, type Response } from './support/harness.js';
 import { addMember, createBot, createWorkspace, type Member } from './support/members.js';
 import { ACCOUNT_ROLE_IDS } from '../src/authz/permissions.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => h?.close());
+const h = useHarness();
 
 const auditUrl = (accountId: string) => `/api/accounts/${accountId}/audit_events/filter`;
 

@@ -2,16 +2,12 @@
 // gets a 409 rather than a 5xx or a second current key. Each scenario runs on one server and again
 // spread over two servers on one database (the multi-process case).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './support/harness.js';
-import { createApp, type App } from '../src/app.js';
+import { inject, secondApp, useHarness, type Response } from './support/harness.js';
+import { postBot } from './support/members.js';
+import type { App } from '../src/app.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 
-interface Res {
-  status: number;
-  body: any;
-}
-
-let h: Harness;
+const h = useHarness();
 let second: App;
 let accountId: string;
 let ownerKey: string;
@@ -19,31 +15,15 @@ let bots: string;
 let seq = 0;
 
 beforeAll(async () => {
-  h = await startHarness();
-  second = await createApp({ store: await h.handle.reopen(), clock: h.clock });
+  second = await secondApp(h);
   ({ accountId, key: ownerKey } = await h.bootstrap());
   bots = `/api/accounts/${accountId}/bots`;
 });
 afterAll(async () => {
   await second.server.close();
-  await h.close();
 });
 
-async function send(app: App, method: string, url: string, body?: unknown, key = ownerKey): Promise<Res> {
-  const res = await app.server.inject({
-    method: method as never,
-    url,
-    headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    payload: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
-}
-
-async function createBot(): Promise<any> {
-  const res = await send(h.app, 'POST', `${bots}/`, { name: `race-${++seq}` });
-  expect(res.status).toBe(201);
-  return res.body;
-}
+const send = (app: App, method: string, url: string, body?: unknown, key = ownerKey) => inject(app, method, url, { key, body });
 
 async function authenticates(key: string): Promise<boolean> {
   const res = await send(h.app, 'GET', '/api/me/workspaces', undefined, key);
@@ -51,7 +31,7 @@ async function authenticates(key: string): Promise<boolean> {
   return res.status === 200;
 }
 
-function count(results: Res[]): Record<number, number> {
+function count(results: Response[]): Record<number, number> {
   const out: Record<number, number> = {};
   for (const r of results) out[r.status] = (out[r.status] ?? 0) + 1;
   return out;
@@ -78,7 +58,7 @@ describe.each(layouts)('on %s', (_label, appsOf) => {
   });
 
   it('10 concurrent rotations without grace: 201 or 409 CONCURRENT_CHANGE, then exactly one working key', async () => {
-    const bot = await createBot();
+    const bot = await postBot(h, accountId, ownerKey);
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) => send(appFor(i), 'POST', `${bots}/${bot.id}/rotate_api_key`, { api_key_expiration: null })),
     );
@@ -100,7 +80,7 @@ describe.each(layouts)('on %s', (_label, appsOf) => {
   });
 
   it('10 concurrent rotations with grace: one active key, the key it replaced rotating, every other issued key refused', async () => {
-    const bot = await createBot();
+    const bot = await postBot(h, accountId, ownerKey);
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) => send(appFor(i), 'POST', `${bots}/${bot.id}/rotate_api_key`, { old_key_expires_in_seconds: 3600 })),
     );
@@ -116,7 +96,7 @@ describe.each(layouts)('on %s', (_label, appsOf) => {
 
   it('rotate racing delete: never 5xx; afterwards the service account is gone with all its keys, or whole', async () => {
     for (let round = 0; round < 6; round++) {
-      const bot = await createBot();
+      const bot = await postBot(h, accountId, ownerKey);
       const ws = await send(h.app, 'POST', `/api/accounts/${accountId}/workspaces/`, { name: `race-ws-${++seq}`, handle: `race-ws-${seq}` });
       expect(ws.status).toBe(201);
       const grant = await send(h.app, 'POST', `/api/accounts/${accountId}/workspaces/${ws.body.id}/bot_access/`, {
@@ -157,7 +137,7 @@ describe.each(layouts)('on %s', (_label, appsOf) => {
     const ws = await send(h.app, 'POST', `/api/accounts/${accountId}/workspaces/`, { name: `grant-ws-${++seq}`, handle: `grant-ws-${seq}` });
     const base = `/api/accounts/${accountId}/workspaces/${ws.body.id}/bot_access/`;
     for (let round = 0; round < 6; round++) {
-      const bot = await createBot();
+      const bot = await postBot(h, accountId, ownerKey);
       const [grant, removal] = await Promise.all([
         send(appFor(round), 'POST', base, [{ bot_id: bot.id, workspace_role_id: WORKSPACE_ROLE_IDS.Worker }]),
         send(appFor(round + 1), 'DELETE', `${bots}/${bot.id}`),

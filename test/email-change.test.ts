@@ -3,8 +3,7 @@
 // stored, 24 h); the code coming back makes it the email. Until then no invitation matches it,
 // so a member cannot squat another person's address. Terraform's PATCH with the unchanged email
 // stays a silent 204, with or without a mail server.
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT_ROLE_IDS } from '../src/authz/permissions.js';
 import { createMailer, type Mailer } from '../src/mail/mailer.js';
@@ -13,8 +12,9 @@ import { startHarness, type Harness } from './support/harness.js';
 import { appsOn, memoryLogger, startSmtpCatcher, type ReceivedMail, type SmtpCatcher } from './support/mail.js';
 import { addMember, type Member } from './support/members.js';
 import { personWithPassword, type Person } from './support/people.js';
+import { sha256 } from './support/shapes.js';
+import { closedPort } from './support/ports.js';
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 let h: Harness;
@@ -239,11 +239,7 @@ describe('without a working mail server', () => {
   });
 
   it('answers 502 EMAIL_VERIFICATION_NOT_SENT when the mail cannot be sent, and keeps no pending email', async () => {
-    const server = createServer();
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    const { port } = server.address() as AddressInfo;
-    await new Promise<void>((done) => server.close(() => done()));
-    const { app, logs } = await appWith(mailerFor(port));
+    const { app, logs } = await appWith(mailerFor(await closedPort()));
     const m = await addMember(h, owner.accountId, 'Member');
     const res = await patch(m, { email: newEmail() }, app);
     expect(res.status).toBe(502);

@@ -2,9 +2,9 @@
 // (a dead code misleads readers of the docs), and an HTTP error status.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ERRORS } from '../src/errors.js';
-import { startHarness, type Harness } from './support/harness.js';
+import { useHarness } from './support/harness.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CODES = Object.keys(ERRORS);
@@ -45,13 +45,7 @@ describe('the error catalog', () => {
 });
 
 describe('catalog codes on the wire', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useHarness();
 
   it('answers 405 METHOD_NOT_ALLOWED with Allow for a known path under another method', async () => {
     const { accountId, key } = await h.bootstrap();

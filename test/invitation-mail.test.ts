@@ -1,7 +1,6 @@
 // Invitation mail: the one-time link is always in the create response; when SMTP is configured it
 // is also mailed to the invited email, and a mail failure never fails the invitation nor leaks the
 // link's code into the logs.
-import { createServer, type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT_ROLE_IDS } from '../src/authz/permissions.js';
@@ -10,6 +9,7 @@ import type { App } from '../src/app.js';
 import { createMailer } from '../src/mail/mailer.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { appsOn, startSmtpCatcher, type ReceivedMail, type SmtpCatcher } from './support/mail.js';
+import { closedPort } from './support/ports.js';
 
 let h: Harness;
 let accountId: string;
@@ -46,15 +46,6 @@ async function invite(app: App, email: string) {
 }
 
 const newEmail = () => `invitee-${randomBytes(4).toString('hex')}@example.com`;
-
-/** A port nothing listens on: bound once, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
 
 /** Quoted-printable soft line breaks would split the link; undo them before searching. */
 const unfold = (data: string) => data.replace(/=\r?\n/g, '').replace(/=3D/g, '=');

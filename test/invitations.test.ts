@@ -1,14 +1,14 @@
 // Invitations: Owners and Admins invite an email with an account role; the one-time link (id +
 // code) is shown once, expires after 7 days, can be revoked, and is accepted once — by a new person
 // who sets a password, or by the existing user with that email, signed in.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT_ROLE_IDS } from '../src/authz/permissions.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { addMember, createBot } from './support/members.js';
 import { PASSWORD, browser, personWithPassword, sessionSetCookie, signIn, type Person } from './support/people.js';
+import { sha256 } from './support/shapes.js';
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
 const { Owner, Admin, Member } = ACCOUNT_ROLE_IDS;
 

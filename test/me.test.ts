@@ -1,14 +1,14 @@
 // `/api/me/...` for user and service-account keys: what `prefect cloud login -k` and the key-check
 // commands in Prefect's docs read.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useHarness } from './support/harness.js';
 import { addMember, createBot, createWorkspace, grant, type Bot, type Member } from './support/members.js';
 import { BUILTIN_ACCOUNT_ROLES } from '../src/authz/permissions.js';
 import { BUILTIN_WORKSPACE_ROLES, WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 
 const MY_WORKSPACE_FIELDS = ['account_id', 'account_name', 'account_handle', 'workspace_id', 'workspace_name', 'workspace_description', 'workspace_handle'];
 
-let h: Harness;
+const h = useHarness();
 let owner: { accountId: string; userId: string; key: string };
 let admin: Member;
 let member: Member;
@@ -18,7 +18,6 @@ let unshared: any;
 let byAdmin: any;
 
 beforeAll(async () => {
-  h = await startHarness();
   owner = await h.bootstrap();
   admin = await addMember(h, owner.accountId, 'Admin');
   member = await addMember(h, owner.accountId, 'Member');
@@ -29,7 +28,6 @@ beforeAll(async () => {
   byAdmin = await createWorkspace(h, owner.accountId, admin.key, 'by-admin');
   await grant(h, owner.accountId, shared.id, owner.key, { botId: bot.id }, WORKSPACE_ROLE_IDS.Worker);
 });
-afterAll(async () => h?.close());
 
 describe('GET /api/me/', () => {
   it("answers a user key with the user's profile", async () => {

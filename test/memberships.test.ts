@@ -1,16 +1,12 @@
 // Account memberships: users and service accounts listed together; role changes and removal with
 // the rules that an account keeps an Owner, only an Owner touches Owner, and a bot stays a Member.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useHarness } from './support/harness.js';
 import { addMember, createBot, createWorkspace, grant, type Bot } from './support/members.js';
 import { ACCOUNT_ROLE_IDS } from '../src/authz/permissions.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => h?.close());
+const h = useHarness();
 
 const base = (accountId: string) => `/api/accounts/${accountId}/account_memberships`;
 

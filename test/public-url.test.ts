@@ -1,9 +1,9 @@
 // What leaves a request (invitation links, gateway redirects, the cookie's Secure flag) is built from
 // GATEHOUSE_PUBLIC_URL, else the address Gatehouse listens on: never from the Host or
 // X-Forwarded-Host a caller sends, even through a trusted proxy.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ACCOUNT_ROLE_IDS } from '../src/authz/permissions.js';
-import { startHarness, type Harness } from './support/harness.js';
+import { useHarness, type Harness } from './support/harness.js';
 import { createWorkspace } from './support/members.js';
 import { personWithPassword } from './support/people.js';
 
@@ -28,11 +28,7 @@ async function cookieAttributes(h: Harness, headers: Record<string, string>): Pr
 }
 
 describe('with GATEHOUSE_PUBLIC_URL set', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ publicUrl: 'https://gatehouse.example.com/', trustProxy: 1 });
-  });
-  afterAll(() => h.close());
+  const h = useHarness({ publicUrl: 'https://gatehouse.example.com/', trustProxy: 1 });
 
   it('builds invitation links on it, whatever Host or X-Forwarded-Host the caller sent', async () => {
     expect(await inviteLink(h)).toMatch(/^https:\/\/gatehouse\.example\.com\/invitations\/[0-9a-f-]{36}\/accept#invite_code=/);
@@ -53,11 +49,7 @@ describe('with GATEHOUSE_PUBLIC_URL set', () => {
 });
 
 describe('with an http:// GATEHOUSE_PUBLIC_URL', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ publicUrl: 'http://gatehouse.internal:4280', trustProxy: 1 });
-  });
-  afterAll(() => h.close());
+  const h = useHarness({ publicUrl: 'http://gatehouse.internal:4280', trustProxy: 1 });
 
   it('does not mark the cookie Secure, even when a trusted proxy says https', async () => {
     expect(await cookieAttributes(h, { 'x-forwarded-proto': 'https' })).not.toContain('secure');
@@ -65,11 +57,7 @@ describe('with an http:// GATEHOUSE_PUBLIC_URL', () => {
 });
 
 describe('without GATEHOUSE_PUBLIC_URL', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ trustProxy: 1 });
-  });
-  afterAll(() => h.close());
+  const h = useHarness({ trustProxy: 1 });
 
   it('builds invitation links on the address Gatehouse listens on, not on the Host sent', async () => {
     await h.app.server.listen({ host: '127.0.0.1', port: 0 });

@@ -3,12 +3,13 @@
 // accepts the key. Also: every refused key gets one indistinguishable 401, so a caller learns
 // nothing about why (or whether the key ever existed).
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startHarness, type Harness, type Response } from './support/harness.js';
-import { createApp, type App } from '../src/app.js';
+import { freezeClock, inject, secondApp, useHarness, type Response } from './support/harness.js';
+import { postBot } from './support/members.js';
+import type { App } from '../src/app.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 import { generateKey } from '../src/domain/api-keys/key-format.js';
 
-let h: Harness;
+const h = useHarness();
 let accountId: string;
 let ownerKey: string;
 let userId: string;
@@ -16,18 +17,10 @@ let bots: string;
 let seq = 0;
 
 beforeAll(async () => {
-  h = await startHarness();
   ({ accountId, key: ownerKey, userId } = await h.bootstrap());
   bots = `/api/accounts/${accountId}/bots`;
 });
 afterEach(() => vi.restoreAllMocks());
-afterAll(() => h.close());
-
-async function createBot(extra: Record<string, unknown> = {}) {
-  const res = await h.request('POST', `${bots}/`, { key: ownerKey, body: { name: `rev-${++seq}`, ...extra } });
-  expect(res.status, res.text).toBe(201);
-  return res.body;
-}
 
 async function createUserKey(extra: Record<string, unknown> = {}) {
   const res = await h.request('POST', `/api/users/${userId}/api_keys`, { key: ownerKey, body: { name: `rev-${++seq}`, ...extra } });
@@ -41,24 +34,20 @@ async function ok(status: Promise<Response>) {
   return res;
 }
 
-function freezeClock(at: number) {
-  vi.spyOn(h.clock, 'now').mockImplementation(() => new Date(at));
-}
-
 describe('one 401 for every refused key', () => {
   it('answers missing, malformed, bad-checksum, unknown, expired, rotated-out and deleted keys alike', async () => {
     const me = '/api/me/workspaces';
     const valid = generateKey('bot');
     const badChecksum = valid.slice(0, 39) + (valid[39] === 'a' ? 'b' : 'a');
 
-    const expiring = await createBot({ api_key_expiration: new Date(h.clock.now().getTime() + 60_000).toISOString() });
-    const rotatedOut = await createBot();
+    const expiring = await postBot(h, accountId, ownerKey, { api_key_expiration: new Date(h.clock.now().getTime() + 60_000).toISOString() });
+    const rotatedOut = await postBot(h, accountId, ownerKey);
     await ok(h.request('POST', `${bots}/${rotatedOut.id}/rotate_api_key`, { key: ownerKey, body: {} }));
-    const graceOver = await createBot();
+    const graceOver = await postBot(h, accountId, ownerKey);
     await ok(h.request('POST', `${bots}/${graceOver.id}/rotate_api_key`, { key: ownerKey, body: { old_key_expires_in_seconds: 30 } }));
-    const deletedKey = await createBot();
+    const deletedKey = await postBot(h, accountId, ownerKey);
     await ok(h.request('DELETE', `${bots}/${deletedKey.id}/delete_bot_api_key/${deletedKey.api_key.id}`, { key: ownerKey }));
-    const deletedBot = await createBot();
+    const deletedBot = await postBot(h, accountId, ownerKey);
     await ok(h.request('DELETE', `${bots}/${deletedBot.id}`, { key: ownerKey }));
     const userKey = await createUserKey();
     await ok(h.request('DELETE', `/api/users/${userId}/api_keys/${userKey.id}`, { key: ownerKey }));
@@ -99,15 +88,15 @@ describe('one 401 for every refused key', () => {
 describe('expiry at the exact instant', () => {
   it.each(['bot', 'user'] as const)('accepts a %s key 1 ms before its expiration and refuses it at and after', async (kind) => {
     const start = h.clock.now().getTime();
-    freezeClock(start);
+    freezeClock(h, start);
     const expiresAt = new Date(start + 10 * 60_000);
     const key = kind === 'bot'
-      ? (await createBot({ api_key_expiration: expiresAt.toISOString() })).api_key.key
+      ? (await postBot(h, accountId, ownerKey, { api_key_expiration: expiresAt.toISOString() })).api_key.key
       : (await createUserKey({ expiration: expiresAt.toISOString() })).key;
-    freezeClock(expiresAt.getTime() - 1);
+    freezeClock(h, expiresAt.getTime() - 1);
     expect((await h.request('GET', '/api/me/workspaces', { key })).status).toBe(200);
     for (const at of [0, 1, 86_400_000]) {
-      freezeClock(expiresAt.getTime() + at);
+      freezeClock(h, expiresAt.getTime() + at);
       const res = await h.request('GET', '/api/me/workspaces', { key });
       expect(res.status, `T+${at}ms`).toBe(401);
       expect(res.body.detail).toBe('Invalid authentication credentials');
@@ -121,19 +110,11 @@ describe('revocation seen by a second server process on the same database', () =
   let wsBase: string;
 
   /** A request to the second process. */
-  async function onB(method: string, url: string, key: string, body?: unknown) {
-    const res = await b.server.inject({
-      method: method as never,
-      url,
-      headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      payload: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
-  }
+  const onB = (method: string, url: string, key: string, body?: unknown) => inject(b, method, url, { key, body });
   const meOnB = async (key: string) => (await onB('GET', '/api/me/workspaces', key)).status;
 
   beforeAll(async () => {
-    b = await createApp({ store: await h.handle.reopen(), clock: h.clock });
+    b = await secondApp(h);
     const ws = await ok(h.request('POST', `/api/accounts/${accountId}/workspaces/`, { key: ownerKey, body: { name: 'shared', handle: 'shared' } }));
     workspaceId = ws.body.id;
     wsBase = `/api/accounts/${accountId}/workspaces/${workspaceId}`;
@@ -141,7 +122,7 @@ describe('revocation seen by a second server process on the same database', () =
   afterAll(() => b.server.close());
 
   async function botInWorkspace(roleId: string = WORKSPACE_ROLE_IDS.Developer) {
-    const bot = await createBot();
+    const bot = await postBot(h, accountId, ownerKey);
     const grant = await ok(h.request('POST', `${wsBase}/bot_access/`, { key: ownerKey, body: [{ bot_id: bot.id, workspace_role_id: roleId }] }));
     return { bot, accessId: grant.body[0].id as string };
   }

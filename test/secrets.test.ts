@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import pino from 'pino';
@@ -14,9 +14,9 @@ import { createApp, type App } from '../src/app.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 import { PG_URL, STORE_KIND, startHarness, type Harness } from './support/harness.js';
 import { startFakePrefect, type FakePrefect } from './support/fake-prefect.js';
+import { sha256 } from './support/shapes.js';
 
 const KEY_SHAPE = /^pn[bu]_[0-9A-Za-z]{36}$/;
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 let h: Harness;
 /** Every plaintext key issued during the session, including rotated-out and deleted ones. */

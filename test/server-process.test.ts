@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { PG_URL, STORE_KIND } from './support/harness.js';
+import { dropSchema, PG_URL, STORE_KIND } from './support/harness.js';
 import { ROOT } from './support/build.js';
+import { freePort } from './support/ports.js';
 
 
 
@@ -20,12 +20,7 @@ const children: ChildProcess[] = [];
 function freshStoreFlags(): string[] {
   if (STORE_KIND === 'postgres') {
     const schema = `gh_proc_${randomBytes(6).toString('hex')}`;
-    cleanups.push(async () => {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`drop schema if exists "${schema}" cascade`);
-      await client.end();
-    });
+    cleanups.push(() => dropSchema(schema));
     return ['--database-url', PG_URL, '--database-schema', schema];
   }
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-proc-'));
@@ -73,14 +68,6 @@ function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: nu
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
     );
   });
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((r) => probe.close(r));
-  return port;
 }
 
 /** The shell words of a printed command line (double and single quotes, "$VAR" expanded). */

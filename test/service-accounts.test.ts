@@ -1,18 +1,15 @@
 // Service accounts ("bots"): create, read, rename and remove, as Prefect Cloud clients (the
 // Terraform provider above all) send and read them. Keys and rotation: service-account-keys.test.ts.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useHarness } from './support/harness.js';
+import { postBot } from './support/members.js';
 import { ACCOUNT_ROLE_IDS } from '../src/authz/permissions.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
+import { UUID, RFC3339_UTC, BOT_KEY, ISSUED_KEY_FIELDS, MASKED_KEY_FIELDS, longestRevealed } from './support/shapes.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-const BOT_KEY = /^pnb_[A-Za-z0-9]{36}$/;
 const BOT_FIELDS = ['account_id', 'account_role_name', 'actor_id', 'api_key', 'created', 'id', 'name', 'updated'];
-const ISSUED_KEY_FIELDS = ['created', 'expiration', 'id', 'key', 'name'];
-const MASKED_KEY_FIELDS = ['created', 'expiration', 'id', 'masked_key', 'name'];
 
-let h: Harness;
+const h = useHarness();
 let accountId: string;
 let ownerKey: string;
 let bots: string;
@@ -20,26 +17,9 @@ let seq = 0;
 const uniqueName = (label: string) => `${label}-${++seq}`;
 
 beforeAll(async () => {
-  h = await startHarness();
   ({ accountId, key: ownerKey } = await h.bootstrap());
   bots = `/api/accounts/${accountId}/bots`;
 });
-afterAll(() => h.close());
-
-async function createBot(body: Record<string, unknown>) {
-  const res = await h.request('POST', `${bots}/`, { key: ownerKey, body });
-  expect(res.status, res.text).toBe(201);
-  return res.body;
-}
-
-/** The longest run of the key's characters that `text` reveals. */
-function longestRevealed(text: string, key: string): number {
-  let longest = 0;
-  for (let start = 0; start < key.length; start++) {
-    for (let end = start + longest + 1; end <= key.length && text.includes(key.slice(start, end)); end++) longest = end - start;
-  }
-  return longest;
-}
 
 function expectMaskedRead(bot: any, key: string) {
   expect(Object.keys(bot).sort()).toEqual(BOT_FIELDS);
@@ -73,7 +53,7 @@ describe('creating a service account', () => {
   });
 
   it('issues a key that authenticates on GET /api/me/workspaces, as `prefect cloud login -k` checks', async () => {
-    const bot = await createBot({ name: uniqueName('login') });
+    const bot = await postBot(h, accountId, ownerKey, { name: uniqueName('login') });
     const res = await h.request('GET', '/api/me/workspaces', { key: bot.api_key.key });
     expect(res.status).toBe(200);
     expect(Array.isArray(res.body)).toBe(true);
@@ -83,20 +63,20 @@ describe('creating a service account', () => {
     const at = new Date(Date.now() + 86_400_000);
     at.setUTCMilliseconds(0);
     const offset = `${new Date(at.getTime() + 2 * 3_600_000).toISOString().slice(0, 19)}+02:00`;
-    const bot = await createBot({ name: uniqueName('expiring'), api_key_expiration: offset });
+    const bot = await postBot(h, accountId, ownerKey, { name: uniqueName('expiring'), api_key_expiration: offset });
     expect(bot.api_key.expiration).toMatch(RFC3339_UTC);
     expect(new Date(bot.api_key.expiration).getTime()).toBe(at.getTime());
   });
 
   it('accepts the Terraform body: only a name, with no api_key_expiration and no role', async () => {
-    const bot = await createBot({ name: uniqueName('terraformacc') });
+    const bot = await postBot(h, accountId, ownerKey, { name: uniqueName('terraformacc') });
     expect(bot.account_role_name).toBe('Member');
     expect(bot.api_key.expiration).toBeNull();
     expect(bot.api_key.key).toMatch(BOT_KEY);
   });
 
   it("accepts the Member role's id", async () => {
-    const bot = await createBot({ name: uniqueName('member'), account_role_id: ACCOUNT_ROLE_IDS.Member });
+    const bot = await postBot(h, accountId, ownerKey, { name: uniqueName('member'), account_role_id: ACCOUNT_ROLE_IDS.Member });
     expect(bot.account_role_name).toBe('Member');
   });
 
@@ -110,7 +90,7 @@ describe('creating a service account', () => {
 
   it('lets another account use the same name', async () => {
     const name = uniqueName('shared');
-    await createBot({ name });
+    await postBot(h, accountId, ownerKey, { name });
     const other = await h.bootstrap();
     const res = await h.request('POST', `/api/accounts/${other.accountId}/bots/`, { key: other.key, body: { name } });
     expect(res.status).toBe(201);
@@ -120,7 +100,7 @@ describe('creating a service account', () => {
 describe('refusing to create a service account', () => {
   it('answers 409 SERVICE_ACCOUNT_NAME_TAKEN for a name already used in the account', async () => {
     const name = uniqueName('dup');
-    await createBot({ name });
+    await postBot(h, accountId, ownerKey, { name });
     const res = await h.request('POST', `${bots}/`, { key: ownerKey, body: { name } });
     expect(res.status).toBe(409);
     expect(res.body.code).toBe('SERVICE_ACCOUNT_NAME_TAKEN');
@@ -166,7 +146,7 @@ describe('refusing to create a service account', () => {
   });
 
   it('does not let a service account key create service accounts (it is only a Member)', async () => {
-    const bot = await createBot({ name: uniqueName('member-key') });
+    const bot = await postBot(h, accountId, ownerKey, { name: uniqueName('member-key') });
     const res = await h.request('POST', `${bots}/`, { key: bot.api_key.key, body: { name: uniqueName('by-bot') } });
     expect(res.status).toBe(403);
   });
@@ -188,7 +168,7 @@ describe('look-alike service account names (pentest issue 14)', () => {
     const res = await h.request('POST', `${bots}/`, { key: ownerKey, body: { name } });
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ code: 'CONFUSABLE_NAME', detail: expect.stringContaining(reason) });
-    const bot = await createBot({ name: uniqueName('plain') });
+    const bot = await postBot(h, accountId, ownerKey, { name: uniqueName('plain') });
     const renamed = await h.request('PATCH', `${bots}/${bot.id}`, { key: ownerKey, body: { name } });
     expect(renamed.status).toBe(422);
     expect(renamed.body.code).toBe('CONFUSABLE_NAME');
@@ -277,7 +257,7 @@ describe('reading service accounts', () => {
 
 describe('renaming a service account', () => {
   it('answers 204 and keeps the same key', async () => {
-    const bot = await createBot({ name: uniqueName('before') });
+    const bot = await postBot(h, accountId, ownerKey, { name: uniqueName('before') });
     const name = uniqueName('after');
     const res = await h.request('PATCH', `${bots}/${bot.id}`, { key: ownerKey, body: { name } });
     expect(res.status).toBe(204);
@@ -290,15 +270,15 @@ describe('renaming a service account', () => {
   });
 
   it('accepts Terraform\'s PATCH: the unchanged name, and the Member role id', async () => {
-    const bot = await createBot({ name: uniqueName('same') });
+    const bot = await postBot(h, accountId, ownerKey, { name: uniqueName('same') });
     expect((await h.request('PATCH', `${bots}/${bot.id}`, { key: ownerKey, body: { name: bot.name } })).status).toBe(204);
     const res = await h.request('PATCH', `${bots}/${bot.id}`, { key: ownerKey, body: { name: bot.name, account_role_id: ACCOUNT_ROLE_IDS.Member } });
     expect(res.status).toBe(204);
   });
 
   it('answers 409 SERVICE_ACCOUNT_NAME_TAKEN for a name another bot has, and keeps the old name', async () => {
-    const taken = await createBot({ name: uniqueName('taken') });
-    const bot = await createBot({ name: uniqueName('mover') });
+    const taken = await postBot(h, accountId, ownerKey, { name: uniqueName('taken') });
+    const bot = await postBot(h, accountId, ownerKey, { name: uniqueName('mover') });
     const res = await h.request('PATCH', `${bots}/${bot.id}`, { key: ownerKey, body: { name: taken.name } });
     expect(res.status).toBe(409);
     expect(res.body.code).toBe('SERVICE_ACCOUNT_NAME_TAKEN');
@@ -306,7 +286,7 @@ describe('renaming a service account', () => {
   });
 
   it.each(['Admin', 'Owner'] as const)('answers 422 naming Member for account_role_id %s, and the bot stays Member', async (role) => {
-    const bot = await createBot({ name: uniqueName(`promote-${role}`) });
+    const bot = await postBot(h, accountId, ownerKey, { name: uniqueName(`promote-${role}`) });
     const res = await h.request('PATCH', `${bots}/${bot.id}`, { key: ownerKey, body: { account_role_id: ACCOUNT_ROLE_IDS[role] } });
     expect(res.status).toBe(422);
     expect(res.body.code).toBe('SERVICE_ACCOUNT_ROLE_FIXED');
@@ -327,7 +307,7 @@ describe('removing a service account', () => {
     const ws = await h.request('POST', `/api/accounts/${accountId}/workspaces/`, { key: ownerKey, body: { name: uniqueName('ws'), handle: uniqueName('ws') } });
     expect(ws.status).toBe(201);
     const wsBase = `/api/accounts/${accountId}/workspaces/${ws.body.id}`;
-    const bot = await createBot({ name: uniqueName('doomed') });
+    const bot = await postBot(h, accountId, ownerKey, { name: uniqueName('doomed') });
     const grant = await h.request('POST', `${wsBase}/bot_access/`, { key: ownerKey, body: { bot_id: bot.id, workspace_role_id: WORKSPACE_ROLE_IDS.Developer } });
     expect(grant.status).toBe(200);
     const rotated = await h.request('POST', `${bots}/${bot.id}/rotate_api_key`, { key: ownerKey, body: { old_key_expires_in_seconds: 3600 } });
@@ -360,27 +340,27 @@ describe('removing a service account', () => {
   });
 
   it('answers 404 when removing it a second time', async () => {
-    const bot = await createBot({ name: uniqueName('twice') });
+    const bot = await postBot(h, accountId, ownerKey, { name: uniqueName('twice') });
     expect((await h.request('DELETE', `${bots}/${bot.id}`, { key: ownerKey })).status).toBe(204);
     expect((await h.request('DELETE', `${bots}/${bot.id}`, { key: ownerKey })).status).toBe(404);
   });
 
   it('frees the name for a new service account', async () => {
-    const bot = await createBot({ name: uniqueName('reuse') });
+    const bot = await postBot(h, accountId, ownerKey, { name: uniqueName('reuse') });
     await h.request('DELETE', `${bots}/${bot.id}`, { key: ownerKey });
-    const again = await createBot({ name: bot.name });
+    const again = await postBot(h, accountId, ownerKey, { name: bot.name });
     expect(again.id).not.toBe(bot.id);
   });
 
   it('does not let the service account remove itself (Members lack delete:bot)', async () => {
-    const bot = await createBot({ name: uniqueName('self-delete') });
+    const bot = await postBot(h, accountId, ownerKey, { name: uniqueName('self-delete') });
     expect((await h.request('DELETE', `${bots}/${bot.id}`, { key: bot.api_key.key })).status).toBe(403);
   });
 });
 
 describe('keeping the key out of storage', () => {
   it('stores only a digest: no row of any table contains a created or rotated key', async () => {
-    const bot = await createBot({ name: uniqueName('secret') });
+    const bot = await postBot(h, accountId, ownerKey, { name: uniqueName('secret') });
     const rotated = await h.request('POST', `${bots}/${bot.id}/rotate_api_key`, { key: ownerKey, body: { old_key_expires_in_seconds: 60 } });
     const keys = [bot.api_key.key, rotated.body.api_key.key];
     const db = h.handle.store.db;

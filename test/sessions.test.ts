@@ -1,24 +1,23 @@
 // Browser sessions: signing in with email and password sets an HttpOnly cookie that authenticates
 // like a key; expiry, sign-out, listing and terminating sessions, and password changes end
 // sessions at once, on every process serving the same database.
-import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
-import { startHarness, type Harness } from './support/harness.js';
+import { secondApp, startHarness, type Harness } from './support/harness.js';
 import { addMember } from './support/members.js';
 import { PASSWORD, browser, dumpPeopleTables, personWithPassword, sessionSetCookie, setFirstPassword, signIn, type Person } from './support/people.js';
+import { sha256 } from './support/shapes.js';
 
 const TTL_SECONDS = 12 * 60 * 60;
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 let h: Harness;
 let second: App;
 beforeAll(async () => {
   h = await startHarness();
   // A second server process on the same database: no session state may live in one process.
-  second = await createApp({ store: await h.handle.reopen(), clock: h.clock });
+  second = await secondApp(h);
 });
 afterAll(async () => {
   await second?.server.close();

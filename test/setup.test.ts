@@ -1,12 +1,11 @@
 // First-run setup in a browser: while no account exists, a one-time token (printed by
 // `gatehouse start` as a link) lets one person create the first account and its Owner with a
 // password, and signs them in. Afterwards setup is closed for good.
-import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './support/harness.js';
 import { browser, sessionSetCookie, signIn } from './support/people.js';
+import { sha256 } from './support/shapes.js';
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 let h: Harness;

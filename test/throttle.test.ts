@@ -2,19 +2,13 @@
 // further sign-ins for that email or address until the window ends (429 with Retry-After), even
 // with the right password. Keys are never throttled by it.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useHarness } from './support/harness.js';
 import { personWithPassword, sessionSetCookie, type Person } from './support/people.js';
 
 const WINDOW_MS = 15 * 60 * 1000;
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 let lastOctet = 0;
 /** A client address no other test uses, so counters per address never mix between tests. */

@@ -1,22 +1,16 @@
 // A user's own API keys (`pnu_`): issued once, read masked, deleted with immediate effect, and
 // invisible to everyone but the user (another user's id, or any service-account key, is a 404).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { authStatus, useHarness } from './support/harness.js';
+import { UUID, RFC3339_UTC, USER_KEY, ISSUED_KEY_FIELDS, MASKED_KEY_FIELDS, longestRevealed } from './support/shapes.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-const USER_KEY = /^pnu_[A-Za-z0-9]{36}$/;
-const MASKED_KEY_FIELDS = ['created', 'expiration', 'id', 'masked_key', 'name'];
-
-let h: Harness;
+const h = useHarness();
 let me: { accountId: string; userId: string; key: string };
 let seq = 0;
 
 beforeAll(async () => {
-  h = await startHarness();
   me = await h.bootstrap();
 });
-afterAll(() => h.close());
 
 const keysPath = (userId: string) => `/api/users/${userId}/api_keys`;
 
@@ -26,31 +20,18 @@ async function createKey(body: Record<string, unknown> = {}, who = me) {
   return res.body;
 }
 
-async function authStatus(key: string): Promise<number> {
-  return (await h.request('GET', '/api/me/workspaces', { key })).status;
-}
-
-/** The longest run of the key's characters that `text` reveals. */
-function longestRevealed(text: string, key: string): number {
-  let longest = 0;
-  for (let start = 0; start < key.length; start++) {
-    for (let end = start + longest + 1; end <= key.length && text.includes(key.slice(start, end)); end++) longest = end - start;
-  }
-  return longest;
-}
-
 describe('creating a user API key', () => {
   it('answers 201 with id, created, name, expiration and the pnu_ key, not cached', async () => {
     const res = await h.request('POST', keysPath(me.userId), { key: me.key, body: { name: 'ci' } });
     expect(res.status).toBe(201);
     expect(res.headers['cache-control']).toBe('no-store');
-    expect(Object.keys(res.body).sort()).toEqual(['created', 'expiration', 'id', 'key', 'name']);
+    expect(Object.keys(res.body).sort()).toEqual(ISSUED_KEY_FIELDS);
     expect(res.body.id).toMatch(UUID);
     expect(res.body.created).toMatch(RFC3339_UTC);
     expect(res.body.name).toBe('ci');
     expect(res.body.expiration).toBeNull();
     expect(res.body.key).toMatch(USER_KEY);
-    expect(await authStatus(res.body.key)).toBe(200);
+    expect(await authStatus(h, res.body.key)).toBe(200);
   });
 
   it('keeps an expiration sent with an offset as the same instant in UTC', async () => {
@@ -118,7 +99,7 @@ describe('reading user API keys', () => {
 describe('deleting a user API key', () => {
   it('answers 204; the key is refused on the very next request and is gone from reads', async () => {
     const created = await createKey();
-    expect(await authStatus(created.key)).toBe(200);
+    expect(await authStatus(h, created.key)).toBe(200);
     const res = await h.request('DELETE', `${keysPath(me.userId)}/${created.id}`, { key: me.key });
     expect(res.status).toBe(204);
     expect(res.text).toBe('');
@@ -133,14 +114,14 @@ describe('deleting a user API key', () => {
     const created = await createKey();
     const res = await h.request('DELETE', `${keysPath(me.userId)}/${created.id}`, { key: created.key });
     expect(res.status).toBe(204);
-    expect(await authStatus(created.key)).toBe(401);
+    expect(await authStatus(h, created.key)).toBe(401);
   });
 
   it('refuses a user key once its expiration passes', async () => {
     const created = await createKey({ expiration: new Date(h.clock.now().getTime() + 60_000).toISOString() });
-    expect(await authStatus(created.key)).toBe(200);
+    expect(await authStatus(h, created.key)).toBe(200);
     h.clock.advance(60_000);
-    expect(await authStatus(created.key)).toBe(401);
+    expect(await authStatus(h, created.key)).toBe(401);
   });
 });
 
@@ -162,13 +143,13 @@ describe("another user's keys", () => {
     const res = await h.request(method, url, { key: me.key, body: method === 'POST' ? { name: 'stolen' } : undefined });
     expect(res.status).toBe(404);
     expect(res.text).not.toContain(othersKey.key);
-    expect(await authStatus(othersKey.key)).toBe(200);
+    expect(await authStatus(h, othersKey.key)).toBe(200);
   });
 
   it('answer 404 when named under my own user id', async () => {
     expect((await h.request('GET', `${keysPath(me.userId)}/${othersKey.id}`, { key: me.key })).status).toBe(404);
     expect((await h.request('DELETE', `${keysPath(me.userId)}/${othersKey.id}`, { key: me.key })).status).toBe(404);
-    expect(await authStatus(othersKey.key)).toBe(200);
+    expect(await authStatus(h, othersKey.key)).toBe(200);
   });
 
   it('answer 404 for a user id that does not exist', async () => {

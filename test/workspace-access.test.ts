@@ -1,13 +1,12 @@
 // Workspace access for users and service accounts: the upsert Terraform sends (one object or an
 // array, answered 200 with an array), reads, removal, and that removal cuts a key off at once.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useHarness } from './support/harness.js';
 import { addMember, createBot, createWorkspace, grant, type Bot, type Member } from './support/members.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
+import { UUID } from './support/shapes.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-let h: Harness;
+const h = useHarness();
 let owner: { accountId: string; userId: string; key: string };
 let member: Member;
 let member2: Member;
@@ -16,7 +15,6 @@ let bot2: Bot;
 let ws: any;
 
 beforeAll(async () => {
-  h = await startHarness();
   owner = await h.bootstrap();
   member = await addMember(h, owner.accountId, 'Member');
   member2 = await addMember(h, owner.accountId, 'Member');
@@ -24,7 +22,6 @@ beforeAll(async () => {
   bot2 = await createBot(h, owner.accountId, owner.key);
   ws = await createWorkspace(h, owner.accountId, owner.key);
 });
-afterAll(async () => h?.close());
 
 const url = (kind: 'user_access' | 'bot_access', workspaceId = ws.id, accountId = owner.accountId) =>
   `/api/accounts/${accountId}/workspaces/${workspaceId}/${kind}`;

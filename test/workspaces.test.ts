@@ -1,23 +1,19 @@
 // Workspaces: create (the creator becomes its Owner), list and read only what the caller can reach,
 // update and delete by workspace scope, and another account's workspace is always 404.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useHarness } from './support/harness.js';
 import { addMember, createBot, createWorkspace, grant, type Member } from './support/members.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
+import { UUID, RFC3339 } from './support/shapes.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-
-let h: Harness;
+const h = useHarness();
 let owner: { accountId: string; userId: string; key: string };
 let member: Member;
 
 beforeAll(async () => {
-  h = await startHarness();
   owner = await h.bootstrap();
   member = await addMember(h, owner.accountId, 'Member');
 });
-afterAll(async () => h?.close());
 
 const wsBase = (accountId: string) => `/api/accounts/${accountId}/workspaces`;
 

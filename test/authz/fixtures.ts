@@ -3,8 +3,6 @@
 // goes through the domain services (the one write path); only account memberships are written
 // straight to the store, to give a caller an exact role in one step.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startHarness, type Harness } from '../support/harness.js';
 import { ACCOUNT_ROLE_IDS } from '../../src/authz/permissions.js';
 import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
@@ -12,6 +10,7 @@ import { SYSTEM_ACTOR, type OpContext } from '../../src/domain/context.js';
 import type { Result } from '../../src/errors.js';
 import { createSession } from '../../src/domain/sessions/service.js';
 import { CUSTOM_ROLE, type Caller } from './policy.js';
+import { closedPort } from '../support/ports.js';
 
 /** The objects of one account that path parameters can name. */
 export interface Side {
@@ -70,15 +69,6 @@ const unique = (prefix: string) => `${prefix}-${++counter}-${randomBytes(2).toSt
 function unwrap<T>(what: string, result: Result<T>): T {
   if (!result.ok) throw new Error(`fixture: ${what} failed: ${result.code} ${result.detail ?? ''}`);
   return result.value;
-}
-
-/** A port on this machine that nothing listens on (it was free a moment ago). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 const ctx = (h: Harness): OpContext => ({ actor: SYSTEM_ACTOR, requestId: null, now: h.clock.now() });

@@ -4,15 +4,15 @@
 // Prefect server that records what arrives, and asked of forward-auth, which never sees a body.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
-import { startHarness, type Harness } from '../support/harness.js';
-import { createBot, createWorkspace, grant, type Bot } from '../support/members.js';
+import { useHarness } from '../support/harness.js';
+import { botWithRole, workspaceWithUpstream, type Bot } from '../support/members.js';
 import { startFakePrefect, type FakePrefect } from '../support/fake-prefect.js';
 
 const RUN = '7f0c5a52-0e6b-4d57-9d0a-0c2a0d5e9a12';
 const FLOW = '7f0c5a52-0e6b-4d57-9d0a-0c2a0d5e9a10';
 const DEPLOYMENT = '7f0c5a52-0e6b-4d57-9d0a-0c2a0d5e9a11';
 
-let h: Harness;
+const h = useHarness();
 let fake: FakePrefect;
 let owner: { accountId: string; key: string };
 let base: string;
@@ -23,17 +23,11 @@ let viewer: Bot;
 let flowsOnly: Bot;
 
 beforeAll(async () => {
-  h = await startHarness();
   fake = await startFakePrefect();
   owner = await h.bootstrap();
-  const ws = await createWorkspace(h, owner.accountId, owner.key);
-  base = `/api/accounts/${owner.accountId}/workspaces/${ws.id}`;
-  expect((await h.request('PUT', `${base}/gateway`, { key: owner.key, body: { upstream_url: fake.url } })).status).toBe(200);
-  const withRole = async (roleId: string) => {
-    const bot = await createBot(h, owner.accountId, owner.key);
-    await grant(h, owner.accountId, ws.id, owner.key, { botId: bot.id }, roleId);
-    return bot;
-  };
+  const ws = await workspaceWithUpstream(h, owner, fake.url);
+  base = ws.base;
+  const withRole = (roleId: string) => botWithRole(h, owner, ws.id, roleId);
   worker = await withRole(WORKSPACE_ROLE_IDS.Worker);
   developer = await withRole(WORKSPACE_ROLE_IDS.Developer);
   viewer = await withRole(WORKSPACE_ROLE_IDS.Viewer);
@@ -43,7 +37,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await h?.close();
   await fake?.close();
 });
 
@@ -171,8 +164,7 @@ describe('finding 2: workspace variables through schema validation and hydration
 
   it('refuses a variable placeholder in resume run_input to a role without see_variables', async () => {
     const role = await h.request('POST', `/api/accounts/${owner.accountId}/workspace_roles/`, { key: owner.key, body: { name: 'Runs, no variables', scopes: ['run_flows'] } });
-    const bot = await createBot(h, owner.accountId, owner.key);
-    await grant(h, owner.accountId, base.split('/')[5], owner.key, { botId: bot.id }, role.body.id);
+    const bot = await botWithRole(h, owner, base.split('/')[5], role.body.id);
     const body = { run_input: { answer: { __prefect_kind: 'workspace_variable', variable_name: 'db_password' } } };
     await expectRefused(await h.request('POST', `${base}/flow_runs/${RUN}/resume`, { key: bot.key, body }), 'see_variables');
     expectForwarded(await h.request('POST', `${base}/flow_runs/${RUN}/resume`, { key: bot.key, body: { run_input: { answer: 'yes' } } }), JSON.stringify({ run_input: { answer: 'yes' } }));

@@ -6,8 +6,9 @@ import { connect, createServer as createTcpServer, type Server as TcpServer, typ
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { createBot, createWorkspace, grant, type Bot } from '../support/members.js';
+import { botWithRole, createWorkspace, workspaceWithUpstream, type Bot } from '../support/members.js';
 import { startFakePrefect, type FakePrefect } from '../support/fake-prefect.js';
+import { closedPort, listenLocal } from '../support/ports.js';
 
 const AUTH_STRING = 'admin:upstream-s3cret';
 
@@ -21,10 +22,8 @@ beforeAll(async () => {
   h = await startHarness();
   fake = await startFakePrefect({ authString: AUTH_STRING, delayMs: 3_000 });
   owner = await h.bootstrap();
-  ws = await createWorkspace(h, owner.accountId, owner.key);
+  ws = await workspaceWithUpstream(h, owner, fake.url, { auth: AUTH_STRING });
   base = `/api/accounts/${owner.accountId}/workspaces/${ws.id}`;
-  const set = await h.request('PUT', `${base}/gateway`, { key: owner.key, body: { upstream_url: fake.url, upstream_auth_string: AUTH_STRING } });
-  expect(set.status).toBe(200);
 });
 
 afterAll(async () => {
@@ -34,11 +33,7 @@ afterAll(async () => {
 
 beforeEach(() => fake.reset());
 
-async function botWithRole(role: keyof typeof WORKSPACE_ROLE_IDS): Promise<Bot> {
-  const bot = await createBot(h, owner.accountId, owner.key);
-  await grant(h, owner.accountId, ws.id, owner.key, { botId: bot.id }, WORKSPACE_ROLE_IDS[role]);
-  return bot;
-}
+const withRole = (role: keyof typeof WORKSPACE_ROLE_IDS): Promise<Bot> => botWithRole(h, owner, ws.id, WORKSPACE_ROLE_IDS[role]);
 
 describe('the gateway setting', () => {
   it('is read back without the credential, and the credential is kept when omitted', async () => {
@@ -59,7 +54,7 @@ describe('the gateway setting', () => {
   });
 
   it('can be changed only with manage_workspace_settings: a Developer gets 403', async () => {
-    const dev = await botWithRole('Developer');
+    const dev = await withRole('Developer');
     const res = await h.request('PUT', `${base}/gateway`, { key: dev.key, body: { upstream_url: 'http://elsewhere:4200/api' } });
     expect(res.status).toBe(403);
     expect((await h.request('GET', `${base}/gateway`, { key: owner.key })).body.upstream_url).toBe(fake.url);
@@ -134,7 +129,7 @@ describe('forwarding', () => {
   });
 
   it('passes the upstream status and body back as they are', async () => {
-    const bot = await botWithRole('Worker');
+    const bot = await withRole('Worker');
     const res = await h.request('POST', `${base}/work_pools/pool-a/workers/heartbeat`, { key: bot.key, body: { name: 'w1', heartbeat_interval_seconds: 30 } });
     expect(res.status).toBe(fake.requests.at(-1)!.status);
   });
@@ -171,7 +166,7 @@ describe('who gets through', () => {
   const ROLES = Object.keys(WORKSPACE_ROLE_IDS) as (keyof typeof WORKSPACE_ROLE_IDS)[];
   const bots = new Map<string, Bot>();
   beforeAll(async () => {
-    for (const role of ROLES) bots.set(role, await botWithRole(role));
+    for (const role of ROLES) bots.set(role, await withRole(role));
   });
 
   it('lets each built-in role reach exactly its routes; a refusal never reaches the upstream', async () => {
@@ -218,34 +213,25 @@ describe('who gets through', () => {
   });
 
   it('stops a key on the very next request after its access is removed or the key is deleted', async () => {
-    const bot = await botWithRole('Worker');
+    const bot = await withRole('Worker');
     expect((await h.request('POST', `${base}/flows/filter`, { key: bot.key, body: {} })).status).toBe(200);
     const access = await h.request('POST', `${base}/bot_access/filter`, { key: owner.key, body: {} });
     const row = access.body.find((a: { bot_id: string }) => a.bot_id === bot.id);
     expect((await h.request('DELETE', `${base}/bot_access/${row.id}`, { key: owner.key })).status).toBe(204);
     expect((await h.request('POST', `${base}/flows/filter`, { key: bot.key, body: {} })).status).toBe(404);
-    const second = await botWithRole('Worker');
+    const second = await withRole('Worker');
     expect((await h.request('DELETE', `/api/accounts/${owner.accountId}/bots/${second.id}`, { key: owner.key })).status).toBe(204);
     expect((await h.request('POST', `${base}/flows/filter`, { key: second.key, body: {} })).status).toBe(401);
   });
 });
 
 describe('when the upstream fails', () => {
-  let closed: Server;
   let closedUrl: string;
   beforeAll(async () => {
-    closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as { port: number }).port;
-    await new Promise<void>((r) => closed.close(() => r()));
-    closedUrl = `http://127.0.0.1:${port}/api`;
+    closedUrl = `http://127.0.0.1:${await closedPort()}/api`;
   });
 
-  async function workspaceAt(url: string) {
-    const w = await createWorkspace(h, owner.accountId, owner.key);
-    await h.request('PUT', `/api/accounts/${owner.accountId}/workspaces/${w.id}/gateway`, { key: owner.key, body: { upstream_url: url } });
-    return w;
-  }
+  const workspaceAt = (url: string) => workspaceWithUpstream(h, owner, url);
 
   /**
    * A Gatehouse that waits only 300 ms for an upstream, with one workspace pointed at `upstream`;
@@ -291,9 +277,9 @@ describe('when the upstream fails', () => {
       res.write('only ten b');
       setTimeout(() => res.socket?.destroy(), 20);
     });
-    await new Promise<void>((r) => breaks.listen(0, '127.0.0.1', r));
+    const port = await listenLocal(breaks);
     try {
-      const w = await workspaceAt(`http://127.0.0.1:${(breaks.address() as { port: number }).port}/api`);
+      const w = await workspaceAt(`http://127.0.0.1:${port}/api`);
       const res = await h.request('POST', `/api/accounts/${owner.accountId}/workspaces/${w.id}/flows/filter`, { key: owner.key, body: {} });
       expect(res.status).toBe(502);
       expect(res.body.code).toBe('UPSTREAM_UNREACHABLE');

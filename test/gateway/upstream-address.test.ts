@@ -3,14 +3,14 @@
 // must not tell it either (issue 14, informational). The operator finds the address in the log,
 // under the request id the caller was given.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { createBot, createWorkspace, grant } from '../support/members.js';
+import { botWithRole, workspaceWithUpstream } from '../support/members.js';
+import { closedPort, listenLocal } from '../support/ports.js';
 
 let h: Harness;
 let owner: { accountId: string; key: string };
@@ -30,27 +30,19 @@ const sink = new Writable({
 
 /** A workspace pointed at `url`, in which a Viewer key can read flows and events. */
 async function workspaceAt(url: string): Promise<{ id: string; handle: string; base: string }> {
-  const w = await createWorkspace(h, owner.accountId, owner.key);
-  const base = `/api/accounts/${owner.accountId}/workspaces/${w.id}`;
-  expect((await h.request('PUT', `${base}/gateway`, { key: owner.key, body: { upstream_url: url } })).status).toBe(200);
-  const viewer = await createBot(h, owner.accountId, owner.key);
-  await grant(h, owner.accountId, w.id, owner.key, { botId: viewer.id }, WORKSPACE_ROLE_IDS.Viewer);
-  viewerKey = viewer.key;
-  return { id: w.id, handle: w.handle, base };
+  const w = await workspaceWithUpstream(h, owner, url);
+  viewerKey = (await botWithRole(h, owner, w.id, WORKSPACE_ROLE_IDS.Viewer)).key;
+  return w;
 }
 
 beforeAll(async () => {
   h = await startHarness({ logger: pino({ level: 'warn' }, sink), upstreamConnectTimeoutMs: 300, upstreamResponseTimeoutMs: 300 });
   owner = await h.bootstrap();
-  const closed = createServer();
-  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-  closedUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/api`;
-  await new Promise<void>((r) => closed.close(() => r()));
+  closedUrl = `http://127.0.0.1:${await closedPort()}/api`;
   // Accepts connections and never answers: HTTP requests time out, upgrades too.
   silent = createServer(() => {});
   silent.on('upgrade', () => {});
-  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-  silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/api`;
+  silentUrl = `http://127.0.0.1:${await listenLocal(silent)}/api`;
   address = await h.app.server.listen({ host: '127.0.0.1', port: 0 });
 });
 

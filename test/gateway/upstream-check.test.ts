@@ -3,11 +3,11 @@
 // POST .../gateway/check asks the Prefect server whether it answers, with the stored credential,
 // in words a person can act on and without ever repeating the credential.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { createBot, createWorkspace, grant } from '../support/members.js';
+import { botWithRole, createWorkspace, workspaceWithUpstream } from '../support/members.js';
+import { closedPort, listenLocal } from '../support/ports.js';
 
 const CREDENTIAL = 'admin:s3cret-upstream-pass';
 const TIMEOUT_MS = 300;
@@ -18,7 +18,7 @@ let prefect: Server;
 let origin: string;
 let silent: Server;
 let silentOrigin: string;
-let closedPort: number;
+let refusingPort: number;
 /** What the fake Prefect server was sent: path and Authorization header. */
 const seen: { path: string; authorization: string | undefined }[] = [];
 
@@ -39,27 +39,19 @@ function fakePrefect(req: IncomingMessage, res: import('node:http').ServerRespon
 let workspaceCount = 0;
 /** A new workspace of the owner's account pointed at `url` (with `auth`), and its gateway path. */
 async function workspaceAt(url: string, auth?: string | null): Promise<{ id: string; base: string; handle: string }> {
-  const w = await createWorkspace(h, owner.accountId, owner.key, `check-${++workspaceCount}`);
-  const base = `/api/accounts/${owner.accountId}/workspaces/${w.id}/gateway`;
-  const set = await h.request('PUT', base, { key: owner.key, body: auth === undefined ? { upstream_url: url } : { upstream_url: url, upstream_auth_string: auth } });
-  expect(set.status).toBe(200);
-  return { id: w.id, base, handle: w.handle };
+  const w = await workspaceWithUpstream(h, owner, url, { auth, handle: `check-${++workspaceCount}` });
+  return { id: w.id, base: `${w.base}/gateway`, handle: w.handle };
 }
 
 const check = (base: string, key = owner.key) => h.request('POST', `${base}/check`, { key });
 
 beforeAll(async () => {
   prefect = createServer(fakePrefect);
-  await new Promise<void>((r) => prefect.listen(0, '127.0.0.1', r));
-  origin = `http://127.0.0.1:${(prefect.address() as AddressInfo).port}`;
+  origin = `http://127.0.0.1:${await listenLocal(prefect)}`;
   // Accepts connections and never answers.
   silent = createServer(() => {});
-  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-  silentOrigin = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
-  const closed = createServer();
-  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-  closedPort = (closed.address() as AddressInfo).port;
-  await new Promise<void>((r) => closed.close(() => r()));
+  silentOrigin = `http://127.0.0.1:${await listenLocal(silent)}`;
+  refusingPort = await closedPort();
   h = await startHarness({ upstreamCheckTimeoutMs: TIMEOUT_MS });
   owner = await h.bootstrap();
 });
@@ -178,15 +170,15 @@ describe('checking the connection: what went wrong, and what to do', () => {
   });
 
   it('names host and port when the connection is refused', async () => {
-    const w = await workspaceAt(`http://127.0.0.1:${closedPort}/api`);
+    const w = await workspaceAt(`http://127.0.0.1:${refusingPort}/api`);
     const res = await check(w.base);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       reachable: false,
       status_code: null,
       elapsed_ms: expect.any(Number),
-      upstream_url: `http://127.0.0.1:${closedPort}/api`,
-      detail: `Connection refused at 127.0.0.1:${closedPort}: is the Prefect server running, and listening on that address and port?`,
+      upstream_url: `http://127.0.0.1:${refusingPort}/api`,
+      detail: `Connection refused at 127.0.0.1:${refusingPort}: is the Prefect server running, and listening on that address and port?`,
     });
   });
 
@@ -218,10 +210,8 @@ describe('checking the connection: who may, and when there is nothing to check',
 
   it('lets a Developer check (who may read the setting) and refuses a Viewer (403)', async () => {
     const w = await workspaceAt(`${origin}/api`, CREDENTIAL);
-    const developer = await createBot(h, owner.accountId, owner.key);
-    await grant(h, owner.accountId, w.id, owner.key, { botId: developer.id }, WORKSPACE_ROLE_IDS.Developer);
-    const viewer = await createBot(h, owner.accountId, owner.key);
-    await grant(h, owner.accountId, w.id, owner.key, { botId: viewer.id }, WORKSPACE_ROLE_IDS.Viewer);
+    const developer = await botWithRole(h, owner, w.id, WORKSPACE_ROLE_IDS.Developer);
+    const viewer = await botWithRole(h, owner, w.id, WORKSPACE_ROLE_IDS.Viewer);
     expect((await check(w.base, developer.key)).body.reachable).toBe(true);
     const refused = await check(w.base, viewer.key);
     expect(refused.status).toBe(403);

@@ -9,7 +9,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WEBSOCKET_LIMITS } from '../../src/gateway/websocket.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { createWorkspace } from '../support/members.js';
+import { workspaceWithUpstream } from '../support/members.js';
 
 const MiB = 1024 * 1024;
 /** The defaults, except caps small enough to reach with a few sockets and a short auth wait. */
@@ -26,12 +26,7 @@ const stuckSockets = new Set<Duplex>();
 let slow: { server: Server; wss: WebSocketServer; sockets: WebSocket[]; received: number };
 let slowWs: string;
 
-async function workspaceAt(url: string): Promise<string> {
-  const w = await createWorkspace(h, owner.accountId, owner.key);
-  const res = await h.request('PUT', `/api/accounts/${owner.accountId}/workspaces/${w.id}/gateway`, { key: owner.key, body: { upstream_url: url } });
-  expect(res.status).toBe(200);
-  return w.id;
-}
+const workspaceAt = async (url: string) => (await workspaceWithUpstream(h, owner, url)).id;
 
 const listen = async (server: Server) => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
 import type { Harness } from '../support/harness.js';
-import { createBot, grant, type Bot } from '../support/members.js';
+import { botWithRole, type Bot } from '../support/members.js';
 import type { FakePrefect } from '../support/fake-prefect.js';
 import { startWebsocketGateway, type WebsocketGateway } from '../support/websocket-gateway.js';
 
@@ -25,8 +25,7 @@ afterAll(() => gateway.close());
 
 /** A Worker service account with its events socket open and one event delivered upstream. */
 async function emitting(): Promise<{ bot: Bot; socket: WebSocket; closed: Promise<number> }> {
-  const bot = await createBot(h, owner.accountId, owner.key);
-  await grant(h, owner.accountId, wsId, owner.key, { botId: bot.id }, WORKSPACE_ROLE_IDS.Worker);
+  const bot = await botWithRole(h, owner, wsId, WORKSPACE_ROLE_IDS.Worker);
   const socket = new WebSocket(url('/events/in'), { headers: { authorization: `Bearer ${bot.key}` } });
   await new Promise((resolve, reject) => {
     socket.once('open', resolve);

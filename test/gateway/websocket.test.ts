@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
 import type { Harness } from '../support/harness.js';
-import { createBot, grant } from '../support/members.js';
+import { botWithRole, createBot, grant } from '../support/members.js';
 import type { FakePrefect } from '../support/fake-prefect.js';
 import { startWebsocketGateway, type WebsocketGateway } from '../support/websocket-gateway.js';
 import { rawUpgrade } from '../support/raw-upgrade.js';
@@ -41,8 +41,7 @@ describe('gateway websockets', () => {
     expect(await open('/events/out', 'pnb_nope')).toEqual({ status: 401 });
     const stranger = await h.bootstrap();
     expect(await open('/events/out', stranger.key)).toEqual({ status: 404 });
-    const viewer = await createBot(h, owner.accountId, owner.key);
-    await grant(h, owner.accountId, wsId, owner.key, { botId: viewer.id }, WORKSPACE_ROLE_IDS.Viewer);
+    const viewer = await botWithRole(h, owner, wsId, WORKSPACE_ROLE_IDS.Viewer);
     // Emitting events needs manage_events, which a Viewer lacks.
     expect(await open('/events/in', viewer.key)).toEqual({ status: 403 });
     expect(await open('/no/such/socket', owner.key)).toEqual({ status: 403 });
@@ -61,8 +60,7 @@ describe('gateway websockets', () => {
   });
 
   it('closes an open socket with 1008 once its key is deleted', async () => {
-    const bot = await createBot(h, owner.accountId, owner.key);
-    await grant(h, owner.accountId, wsId, owner.key, { botId: bot.id }, WORKSPACE_ROLE_IDS.Worker);
+    const bot = await botWithRole(h, owner, wsId, WORKSPACE_ROLE_IDS.Worker);
     const opened = await open('/events/in', bot.key);
     if (!('socket' in opened)) throw new Error(`refused with ${opened.status}`);
     const code = closed(opened.socket);

@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
 import { startFakePrefect, type FakePrefect, type RecordedSocket } from '../support/fake-prefect.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { createBot, createWorkspace, grant, type Bot } from '../support/members.js';
+import { botWithRole, workspaceWithUpstream, type Bot } from '../support/members.js';
 import { CONTROL_STEPS, WORKER_CHANNEL, WORKER_REFUSALS, WORKER_STEPS, type Step } from './worker-sequence.js';
 
 const AUTH_STRING = 'admin:s3cret';
@@ -225,17 +225,10 @@ describe('through the gateway, with a Worker-role key', () => {
     await h.app.server.listen({ host: '127.0.0.1', port: 0 });
     const { port } = h.app.server.server.address() as AddressInfo;
     owner = await h.bootstrap();
-    const workspace = await createWorkspace(h, owner.accountId, owner.key);
-    apiUrl = `http://127.0.0.1:${port}/api/accounts/${owner.accountId}/workspaces/${workspace.id}`;
+    const workspace = await workspaceWithUpstream(h, owner, fake.url, { auth: AUTH_STRING });
+    apiUrl = `http://127.0.0.1:${port}${workspace.base}`;
 
-    const setting = await h.request('PUT', `/api/accounts/${owner.accountId}/workspaces/${workspace.id}/gateway`, {
-      key: owner.key,
-      body: { upstream_url: fake.url, upstream_auth_string: AUTH_STRING },
-    });
-    if (setting.status !== 200) throw new Error(`setting the workspace's upstream failed: ${setting.status} ${setting.text}`);
-
-    bot = await createBot(h, owner.accountId, owner.key, 'replay-worker');
-    await grant(h, owner.accountId, workspace.id, owner.key, { botId: bot.id }, WORKSPACE_ROLE_IDS.Worker);
+    bot = await botWithRole(h, owner, workspace.id, WORKSPACE_ROLE_IDS.Worker, 'replay-worker');
   });
 
   afterAll(async () => {

@@ -7,8 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { PG_URL, STORE_KIND } from '../support/harness.js';
+import { dropSchema, PG_URL, STORE_KIND } from '../support/harness.js';
 import { ROOT } from '../support/build.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { migrate } from '../../src/store/migrate.js';
@@ -40,12 +39,7 @@ export function newStore(prefix: string, databaseUrl = PG_URL): StoreUnderTest {
       flags: ['--database-url', databaseUrl, '--database-schema', schema],
       env,
       open: async () => openStore({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema }),
-      dispose: async () => {
-        const client = new pg.Client({ connectionString: PG_URL });
-        await client.connect();
-        await client.query(`drop schema if exists "${schema}" cascade`);
-        await client.end();
-      },
+      dispose: () => dropSchema(schema),
     };
   }
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));

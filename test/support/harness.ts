@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { afterAll, beforeAll, expect, vi } from 'vitest';
 import { createApp, type App, type AppOptions } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { openStore, type Store } from '../../src/store/store.js';
@@ -35,55 +36,41 @@ export interface StoreHandle {
   dispose(): Promise<void>;
 }
 
+/** Drops a test's PostgreSQL schema and all it holds. */
+export async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  await client.query(`drop schema if exists "${schema}" cascade`);
+  await client.end();
+}
+
 export async function freshStore(): Promise<StoreHandle> {
-  if (STORE_KIND === 'postgres') {
-    const schema = `gh_test_${randomBytes(6).toString('hex')}`;
-    const store = await openStore({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema });
-    const dropSchema = async () => {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`drop schema if exists "${schema}" cascade`);
-      await client.end();
-    };
-    try {
-      await migrate(store);
-    } catch (error) {
-      await store.close();
-      await dropSchema();
-      throw error;
-    }
-    const extra: Store[] = [];
-    return {
-      store,
-      schema,
-      reopen: async () => {
-        const s = await openStore({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema });
-        extra.push(s);
-        return s;
-      },
-      dispose: async () => {
-        for (const s of extra) await s.close();
-        await store.close();
-        await dropSchema();
-      },
-    };
+  const postgres = STORE_KIND === 'postgres';
+  const schema = postgres ? `gh_test_${randomBytes(6).toString('hex')}` : undefined;
+  const dataDir = postgres ? undefined : mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
+  const open = () => (postgres ? openStore({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema }) : openStore({ dataDir: dataDir! }));
+  const remove = async () => (postgres ? dropSchema(schema!) : rmSync(dataDir!, { recursive: true, force: true }));
+  const store = await open();
+  try {
+    await migrate(store);
+  } catch (error) {
+    await store.close();
+    await remove();
+    throw error;
   }
-  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
-  const store = await openStore({ dataDir });
-  await migrate(store);
   const extra: Store[] = [];
   return {
     store,
-    dataDir,
+    ...(postgres ? { schema } : { dataDir }),
     reopen: async () => {
-      const s = await openStore({ dataDir });
+      const s = await open();
       extra.push(s);
       return s;
     },
     dispose: async () => {
       for (const s of extra) await s.close();
       await store.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      await remove();
     },
   };
 }
@@ -95,11 +82,41 @@ export interface Response {
   text: string;
 }
 
+export interface RequestOptions {
+  /** Sent as `Authorization: Bearer …`. */
+  key?: string | null;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Sent as it is, with no content type of its own. */
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+/** One request to an app in-process; the body is parsed when it is JSON and kept as text when not. */
+export async function inject(app: App, method: string, url: string, options: RequestOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...(options.headers ?? {}) };
+  if (options.key) headers.authorization = `Bearer ${options.key}`;
+  let payload: string | undefined;
+  if (options.rawBody !== undefined) payload = options.rawBody;
+  else if (options.body !== undefined) {
+    payload = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await app.server.inject({ method: method as never, url, headers, payload });
+  let body: unknown = undefined;
+  try {
+    body = res.body ? JSON.parse(res.body) : undefined;
+  } catch {
+    body = res.body;
+  }
+  return { status: res.statusCode, body, headers: res.headers as Response['headers'], text: res.body };
+}
+
 export interface Harness {
   app: App;
   handle: StoreHandle;
   clock: TestClock;
-  request(method: string, url: string, options?: { key?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<Response>;
+  request(method: string, url: string, options?: RequestOptions): Promise<Response>;
   bootstrap(handle?: string, email?: string): Promise<{ accountId: string; userId: string; key: string }>;
   close(): Promise<void>;
 }
@@ -114,24 +131,7 @@ export async function startHarness(options: Partial<Omit<AppOptions, 'store' | '
     app,
     handle,
     clock,
-    async request(method, url, options = {}) {
-      const headers: Record<string, string> = { ...(options.headers ?? {}) };
-      if (options.key) headers.authorization = `Bearer ${options.key}`;
-      let payload: string | undefined;
-      if (options.rawBody !== undefined) payload = options.rawBody;
-      else if (options.body !== undefined) {
-        payload = JSON.stringify(options.body);
-        headers['content-type'] ??= 'application/json';
-      }
-      const res = await app.server.inject({ method: method as never, url, headers, payload });
-      let body: unknown = undefined;
-      try {
-        body = res.body ? JSON.parse(res.body) : undefined;
-      } catch {
-        body = res.body;
-      }
-      return { status: res.statusCode, body, headers: res.headers as Response['headers'], text: res.body };
-    },
+    request: (method, url, options) => inject(app, method, url, options),
     async bootstrap(accountHandle, email) {
       counter += 1;
       const h = accountHandle ?? `acct-${counter}-${randomBytes(3).toString('hex')}`;
@@ -147,4 +147,53 @@ export async function startHarness(options: Partial<Omit<AppOptions, 'store' | '
       await handle.dispose();
     },
   };
+}
+
+/**
+ * The harness of the enclosing file or describe block: started (with `options`) before its tests,
+ * closed after them. Read its fields from hooks and tests, not while the file is being collected.
+ */
+export function useHarness(options: Partial<Omit<AppOptions, 'store' | 'clock'>> = {}): Harness {
+  let current: Harness | undefined;
+  beforeAll(async () => {
+    current = await startHarness(options);
+  });
+  afterAll(async () => {
+    await current?.close();
+  });
+  const started = (): Harness => {
+    if (!current) throw new Error('the harness is read before its beforeAll ran');
+    return current;
+  };
+  return {
+    get app() {
+      return started().app;
+    },
+    get handle() {
+      return started().handle;
+    },
+    get clock() {
+      return started().clock;
+    },
+    request: (method, url, options) => started().request(method, url, options),
+    bootstrap: (handle, email) => started().bootstrap(handle, email),
+    close: () => started().close(),
+  };
+}
+
+/** A second server process on the same database as `h` (in-process), sharing its clock. */
+export async function secondApp(h: Harness, options: Partial<Omit<AppOptions, 'store' | 'clock'>> = {}): Promise<App> {
+  return createApp({ ...options, store: await h.handle.reopen(), clock: h.clock });
+}
+
+/** Freezes the app's clock at `at` for the rest of the test (undone by `vi.restoreAllMocks()`). */
+export function freezeClock(h: Harness, at: number): void {
+  vi.spyOn(h.clock, 'now').mockImplementation(() => new Date(at));
+}
+
+/** 200 when the key authenticates, 401 (with the one message every refused key gets) when not. */
+export async function authStatus(h: Harness, key: string): Promise<number> {
+  const res = await h.request('GET', '/api/me/workspaces', { key });
+  if (res.status === 401) expect(res.body.detail).toBe('Invalid authentication credentials');
+  return res.status;
 }

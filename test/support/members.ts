@@ -1,7 +1,9 @@
-// Test setup only: there are no invitations yet, so a second user joins an account by a row
-// written straight into account_memberships. Production code never does this (contract 8); the
+// Who is in an account, set up for a test: service accounts, workspaces, grants and gateway
+// upstreams through the API as a client would. Only `addMember` writes a row straight into
+// account_memberships (a quick second user); production code never does this (contract 8), and the
 // membership routes under test only read, change and remove such rows.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { expect } from 'vitest';
 import { ACCOUNT_ROLE_IDS } from '../../src/authz/permissions.js';
 import type { Harness } from './harness.js';
 
@@ -49,12 +51,33 @@ export interface Bot {
   key: string;
 }
 
+/** The Owner of an account, as `h.bootstrap()` answers: enough to act on the account by API. */
+export interface Owner {
+  accountId: string;
+  key: string;
+}
+
+/**
+ * Creates a service account through the API (a name is made up unless `body` has one), fails the
+ * test unless it answers 201, and answers the whole body, with the key issued in it.
+ */
+export async function postBot(h: Harness, accountId: string, key: string, body: Record<string, unknown> = {}): Promise<any> {
+  const res = await h.request('POST', `/api/accounts/${accountId}/bots/`, { key, body: { name: `bot-${randomBytes(4).toString('hex')}`, ...body } });
+  expect(res.status, res.text).toBe(201);
+  return res.body;
+}
+
 /** A service account created through the API, as a client would. */
 export async function createBot(h: Harness, accountId: string, key: string, name?: string): Promise<Bot> {
-  const botName = name ?? `bot-${randomBytes(4).toString('hex')}`;
-  const res = await h.request('POST', `/api/accounts/${accountId}/bots/`, { key, body: { name: botName } });
-  if (res.status !== 201) throw new Error(`creating bot failed: ${res.status} ${res.text}`);
-  return { id: res.body.id, actorId: res.body.actor_id, name: botName, key: res.body.api_key.key };
+  const body = await postBot(h, accountId, key, name === undefined ? {} : { name });
+  return { id: body.id, actorId: body.actor_id, name: body.name, key: body.api_key.key };
+}
+
+/** A new service account with `workspaceRoleId` in the workspace, both through the API. */
+export async function botWithRole(h: Harness, owner: Owner, workspaceId: string, workspaceRoleId: string, name?: string): Promise<Bot> {
+  const bot = await createBot(h, owner.accountId, owner.key, name);
+  await grant(h, owner.accountId, workspaceId, owner.key, { botId: bot.id }, workspaceRoleId);
+  return bot;
 }
 
 /** A workspace created through the API by the holder of `key`. */
@@ -63,6 +86,25 @@ export async function createWorkspace(h: Harness, accountId: string, key: string
   const res = await h.request('POST', `/api/accounts/${accountId}/workspaces/`, { key, body: { name: wsHandle, handle: wsHandle } });
   if (res.status !== 201) throw new Error(`creating workspace failed: ${res.status} ${res.text}`);
   return res.body;
+}
+
+/**
+ * A new workspace of the owner's account whose gateway forwards to `url` (with the upstream
+ * credential `auth` when given); fails the test unless the setting answers 200. `base` is the
+ * workspace's API path.
+ */
+export async function workspaceWithUpstream(
+  h: Harness,
+  owner: Owner,
+  url: string,
+  options: { auth?: string | null; handle?: string } = {},
+): Promise<{ id: string; handle: string; base: string }> {
+  const w = await createWorkspace(h, owner.accountId, owner.key, options.handle);
+  const base = `/api/accounts/${owner.accountId}/workspaces/${w.id}`;
+  const body = options.auth === undefined ? { upstream_url: url } : { upstream_url: url, upstream_auth_string: options.auth };
+  const set = await h.request('PUT', `${base}/gateway`, { key: owner.key, body });
+  expect(set.status, set.text).toBe(200);
+  return { ...w, base };
 }
 
 /** Grants a workspace role to a user or service account through the upsert route. */

@@ -3,10 +3,11 @@
 // read and nothing is left behind. requireNginx() installs the package first when it is missing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './build.js';
+import { freePort } from './ports.js';
 
 export const NGINX = process.env.GATEHOUSE_NGINX ?? '/usr/sbin/nginx';
 
@@ -37,16 +38,6 @@ export async function requireNginx(): Promise<void> {
     const reason = output.trim().split('\n').at(-1) ?? `exit code ${code}`;
     throw new Error(`This test needs nginx with auth_request and it could not be installed: ${reason}. Install Debian's nginx package (node scripts/ensure-nginx.js as root) or set GATEHOUSE_NGINX.`);
   }
-}
-
-/** A port nothing listens on right now; nginx cannot be told to pick one itself. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('could not find a free port');
-  return address.port;
 }
 
 function mainConfig(dir: string, http: string): string {

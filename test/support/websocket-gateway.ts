@@ -3,7 +3,7 @@
 import type { AppOptions } from '../../src/app.js';
 import { startFakePrefect, type FakePrefect } from './fake-prefect.js';
 import { startHarness, type Harness } from './harness.js';
-import { createWorkspace } from './members.js';
+import { workspaceWithUpstream } from './members.js';
 
 export interface WebsocketGateway {
   h: Harness;
@@ -20,9 +20,7 @@ export async function startWebsocketGateway(options: Partial<Omit<AppOptions, 's
   const h = await startHarness(options);
   const fake = await startFakePrefect();
   const owner = await h.bootstrap();
-  const wsId = (await createWorkspace(h, owner.accountId, owner.key)).id;
-  const set = await h.request('PUT', `/api/accounts/${owner.accountId}/workspaces/${wsId}/gateway`, { key: owner.key, body: { upstream_url: fake.url } });
-  if (set.status !== 200) throw new Error(`setting the gateway answered ${set.status}: ${set.text}`);
+  const wsId = (await workspaceWithUpstream(h, owner, fake.url)).id;
   const address = await h.app.server.listen({ host: '127.0.0.1', port: 0 });
   return {
     h,

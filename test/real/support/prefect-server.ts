@@ -8,11 +8,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ensurePrefect } from '../../../scripts/ensure-prefect.js';
+import { freePort } from '../../support/ports.js';
 
 export interface ReachedRequest {
   /** performance.now() when the relay received it (same clock as the test process). */
@@ -56,14 +57,6 @@ export interface PrefectServerOptions {
 }
 
 const OUTPUT_KEPT = 256 * 1024;
-
-export async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** The environment a Prefect process of the suites starts from: nothing of the developer's own. */
 export function isolatedPrefectEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
