@@ -111,7 +111,6 @@ function refusalHeaders(req: FastifyRequest, reply: FastifyReply, payload: unkno
       ? body.detail.map((item: { loc?: unknown[]; msg?: unknown }) => `${(item.loc ?? []).join('.')}: ${String(item.msg)}`).join('; ')
       : body.detail;
     if (typeof detail === 'string') reply.header('x-gatehouse-error', headerSafeDetail(detail));
-    if (status < 500 && status !== 401 && status !== 403) reply.code(403);
   }
   done(null, payload);
 }

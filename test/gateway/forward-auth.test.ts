@@ -369,9 +369,10 @@ describe('GET /api/gateway/authorize', () => {
       expect(res.headers['x-gatehouse-error']).toBeUndefined();
     });
 
-    it('answers a bad authorize URL 403 with its own code, not a 400 that nginx would turn into its 500', async () => {
+    it("answers a bad authorize URL (the proxy's configuration) with the catalog's status, its reason in the headers", async () => {
+      // nginx then fails closed with its 500; every code keeps its one status (clients rely on it).
       const res = await h.request('GET', `${prefectForm()}&workspace=typo`, { key: worker.key, headers: original('POST', POLL) });
-      expect(res.status).toBe(403);
+      expect(res.status).toBe(422);
       expect(res.body.code).toBe('VALIDATION_FAILED');
       expect(res.headers['x-gatehouse-error-code']).toBe('VALIDATION_FAILED');
       expect(res.headers['x-gatehouse-error']).toBe('querystring.workspace: unknown field "workspace"'.replace(/"/g, "'"));
