@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import type { Store } from './store/store.js';
+import type { AuthCache } from './cache/auth-cache.js';
 import { createServices, type Services } from './domain/services.js';
 import { errorBody, installErrorHandling } from './http/errors.js';
 import { installJsonParser, urlError } from './http/json.js';
@@ -43,6 +44,8 @@ import { installWebsocketGateway, type WebsocketLimits } from './gateway/websock
 
 export interface AppOptions {
   store: Store;
+  /** The store's authentication cache (cache/open.ts): opened and closed by the caller, beside the store. */
+  cache: AuthCache;
   clock: Clock;
   logger?: Logger | false;
   /** Largest request body accepted, in bytes. */
@@ -107,7 +110,7 @@ export function fastifyTrustProxy(trust: TrustProxy | undefined): false | string
 }
 
 export async function createApp(options: AppOptions): Promise<App> {
-  const { store, clock, bodyLimit = 1_048_576 } = options;
+  const { store, cache, clock, bodyLimit = 1_048_576 } = options;
   // Every line a request writes shows its URL and errors with credentials in a query string redacted.
   const logger = options.logger ? options.logger.child({}, { serializers: logSerializers }) : false;
   // Before the routes are compiled: their garbage collections must not cost every later tick.
@@ -143,12 +146,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   }) as unknown as FastifyInstance;
 
   // The authentication cache trusts nothing until its store's coherence runs (cache/coherence.ts).
-  await store.cache.coherence.start();
-  const services = createServices({ store, clock }, { sessionTtlSeconds: options.sessionTtlSeconds, secretKey: options.secretKey });
+  await cache.coherence.start();
+  const services = createServices({ store, cache, clock }, { sessionTtlSeconds: options.sessionTtlSeconds, secretKey: options.secretKey });
   const keyThrottle = createKeyThrottle({ now: () => clock.now().getTime(), limit: options.keyFailureLimit });
   // Links and redirects use the configured public URL, else the address listened on: never Host.
   const links = publicUrl(options.publicUrl, () => server.server.address());
-  const auth = authCore({ store, clock, throttle: keyThrottle, sessions: services.sessions });
+  const auth = authCore({ store, cache, clock, throttle: keyThrottle, sessions: services.sessions });
   const deps: RouteDeps = { services, clock, auth, publicUrl: links };
 
   // Callback style (not async) for the hooks every request runs: no promise to settle. One hook for

@@ -20,7 +20,7 @@ let seq = 0;
 
 beforeAll(async () => {
   h = await startHarness();
-  second = await createApp({ store: await h.handle.reopen(), clock: h.clock });
+  second = await createApp({ ...(await h.handle.reopen()), clock: h.clock });
   ({ accountId, key: ownerKey } = await h.bootstrap());
   bots = `/api/accounts/${accountId}/bots`;
 });

@@ -133,7 +133,7 @@ describe('revocation seen by a second server process on the same database', () =
   const meOnB = async (key: string) => (await onB('GET', '/api/me/workspaces', key)).status;
 
   beforeAll(async () => {
-    b = await createApp({ store: await h.handle.reopen(), clock: h.clock });
+    b = await createApp({ ...(await h.handle.reopen()), clock: h.clock });
     const ws = await ok(h.request('POST', `/api/accounts/${accountId}/workspaces/`, { key: ownerKey, body: { name: 'shared', handle: 'shared' } }));
     workspaceId = ws.body.id;
     wsBase = `/api/accounts/${accountId}/workspaces/${workspaceId}`;

@@ -2,11 +2,14 @@
 import type { Clock } from '../clock.js';
 import type { Failure } from '../errors.js';
 import type { Store, Tx } from '../store/store.js';
+import type { AuthCache } from '../cache/auth-cache.js';
 import type { Database } from '../store/schema.js';
 import type { Transaction } from 'kysely';
 
 export interface Deps {
   store: Store;
+  /** What authentication keeps in memory: every write that invalidates makes every process forget. */
+  cache: AuthCache;
   clock: Clock;
 }
 
@@ -44,7 +47,7 @@ export async function inTransaction<T>(
   try {
     // Whatever a write changed may be cached by this or another process: they forget it before the
     // write returns (contract 4). An expected failure changed nothing.
-    const { coherence } = deps.store.cache;
+    const { coherence } = deps.cache;
     let stamp: number | null = null;
     const result = await deps.store.db.transaction().execute(async (tx) => {
       const value = await work(tx);

@@ -8,6 +8,8 @@ import pg from 'pg';
 import { createApp, type App, type AppOptions } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { openCache } from '../../src/cache/open.js';
+import type { AuthCache } from '../../src/cache/auth-cache.js';
 import { migrate } from '../../src/store/migrate.js';
 import { SYSTEM_ACTOR } from '../../src/domain/context.js';
 
@@ -25,20 +27,42 @@ export class TestClock implements Clock {
   }
 }
 
+/** A store and its authentication cache, as a process opens them. */
+export interface Opened {
+  store: Store;
+  cache: AuthCache;
+}
+
+/** Opens a store and its cache; closing closes both (the cache first). */
+async function openWithCache(config: { dataDir: string; databaseUrl?: string; databaseSchema?: string }): Promise<Opened & { close(): Promise<void> }> {
+  const store = await openStore(config);
+  const cache = openCache(store, config);
+  return {
+    store,
+    cache,
+    async close() {
+      await cache.close();
+      await store.close();
+    },
+  };
+}
+
 export interface StoreHandle {
   store: Store;
+  cache: AuthCache;
   /** Where the data lives, for a second process or a scan: a directory or a schema. */
   dataDir?: string;
   schema?: string;
-  /** Another connection to the same data (a second "process" in-process). */
-  reopen(): Promise<Store>;
+  /** Another connection to the same data, with its own cache (a second "process" in-process). */
+  reopen(): Promise<Opened>;
   dispose(): Promise<void>;
 }
 
 export async function freshStore(): Promise<StoreHandle> {
   if (STORE_KIND === 'postgres') {
     const schema = `gh_test_${randomBytes(6).toString('hex')}`;
-    const store = await openStore({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema });
+    const opened = await openWithCache({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema });
+    const { store } = opened;
     const dropSchema = async () => {
       const client = new pg.Client({ connectionString: PG_URL });
       await client.connect();
@@ -48,41 +72,44 @@ export async function freshStore(): Promise<StoreHandle> {
     try {
       await migrate(store);
     } catch (error) {
-      await store.close();
+      await opened.close();
       await dropSchema();
       throw error;
     }
-    const extra: Store[] = [];
+    const extra: Array<{ close(): Promise<void> }> = [];
     return {
       store,
+      cache: opened.cache,
       schema,
       reopen: async () => {
-        const s = await openStore({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema });
+        const s = await openWithCache({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema });
         extra.push(s);
         return s;
       },
       dispose: async () => {
         for (const s of extra) await s.close();
-        await store.close();
+        await opened.close();
         await dropSchema();
       },
     };
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
-  const store = await openStore({ dataDir });
+  const opened = await openWithCache({ dataDir });
+  const { store } = opened;
   await migrate(store);
-  const extra: Store[] = [];
+  const extra: Array<{ close(): Promise<void> }> = [];
   return {
     store,
+    cache: opened.cache,
     dataDir,
     reopen: async () => {
-      const s = await openStore({ dataDir });
+      const s = await openWithCache({ dataDir });
       extra.push(s);
       return s;
     },
     dispose: async () => {
       for (const s of extra) await s.close();
-      await store.close();
+      await opened.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -104,11 +131,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: Partial<Omit<AppOptions, 'store' | 'clock'>> = {}): Promise<Harness> {
+export async function startHarness(options: Partial<Omit<AppOptions, 'store' | 'cache' | 'clock'>> = {}): Promise<Harness> {
   const handle = await freshStore();
   const clock = new TestClock();
   // Tests send many bad keys from one address on purpose; test/key-throttle.test.ts sets a real limit.
-  const app = await createApp({ keyFailureLimit: 1_000_000, ...options, store: handle.store, clock });
+  const app = await createApp({ keyFailureLimit: 1_000_000, ...options, store: handle.store, cache: handle.cache, clock });
   let counter = 0;
   return {
     app,

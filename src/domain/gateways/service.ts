@@ -90,7 +90,7 @@ export interface ResealReport {
 const SLOT = 'current';
 
 export function gatewayService(deps: Deps, keys: SecretKeyring) {
-  const { store } = deps;
+  const { store, cache } = deps;
   const secretKey = keys.current;
 
   /** Every key id the database relies on: the one it records, and those of its sealed credentials. */
@@ -293,7 +293,7 @@ export function gatewayService(deps: Deps, keys: SecretKeyring) {
 
     /** The upstream of a workspace, with its credential opened, for the proxy: asked on every proxied request, so cached like keys. */
     upstream(workspaceId: string): Promise<UpstreamLookup> {
-      return store.cache.through('upstream', workspaceId, () => lookUpstream(workspaceId));
+      return cache.through('upstream', workspaceId, () => lookUpstream(workspaceId));
     },
   };
 }

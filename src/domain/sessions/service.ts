@@ -63,7 +63,7 @@ export async function createSession(tx: Tx, userId: string, client: ClientInfo, 
 }
 
 export function sessionService(deps: Deps, options: { ttlSeconds?: number } = {}) {
-  const { store, clock } = deps;
+  const { store, cache, clock } = deps;
   const ttlSeconds = options.ttlSeconds ?? DEFAULT_SESSION_TTL_SECONDS;
 
   async function storePassword(ctx: OpContext, userId: string, password: string, keepSessionId: string | null): Promise<Result<null>> {
@@ -119,7 +119,7 @@ export function sessionService(deps: Deps, options: { ttlSeconds?: number } = {}
     /** The user a session cookie stands for, when the session exists and has not expired. */
     async authenticate(token: string): Promise<{ actor: Actor; sessionId: string; csrfToken: string } | null> {
       if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
-      store.cache.poll(); // the grants this request reads next come from the cache
+      cache.poll(); // the grants this request reads next come from the cache
       const now = clock.now();
       const row = await store.db
         .selectFrom('sessions as s')
