@@ -35,7 +35,7 @@ import { sessionRoutes } from './http/routes/sessions.js';
 import { setupRoutes } from './http/routes/setup.js';
 import { invitationRoutes } from './http/routes/invitations.js';
 import type { Mailer } from './mail/mailer.js';
-import type { SecretKey, SecretKeyring } from './domain/gateways/sealed.js';
+import type { SecretKey, SecretKeyring } from './secret-key.js';
 import type { TrustProxy } from './config.js';
 import { gatewayRoutes } from './http/routes/gateway.js';
 import { installGatewayProxy } from './gateway/http-proxy.js';

@@ -7,6 +7,7 @@ import { newId, type OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { issueKey } from '../api-keys/service.js';
 import { findOrCreateUser } from '../users/create.js';
+import { SELF_HOSTED_PLAN } from '../plan.js';
 import type { AccountsTable } from '../../store/schema.js';
 import type { AccountUpdate } from './inputs.js';
 
@@ -31,9 +32,6 @@ export const DEFAULT_ACCOUNT_SETTINGS: AccountSettings = {
   enabled_feature_flags: [],
   default_result_storage: null,
 };
-
-/** Gatehouse is self-hosted: no plan, no billing; the fields exist because clients read them. */
-export const SELF_HOSTED_PLAN = { plan_type: 'SELF_HOSTED', plan_tier: 'SELF_HOSTED' } as const;
 
 export interface Account {
   id: string;

@@ -5,7 +5,8 @@ import { fail, ok, type Result } from '../../errors.js';
 import { inTransaction, type Deps } from '../deps.js';
 import type { OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
-import { heldKeyIds, seal, sealedKeyId, unseal, type SecretKeyring } from './sealed.js';
+import { seal, sealedKeyId, unseal } from './sealed.js';
+import { heldKeyIds, type SecretKeyring } from '../../secret-key.js';
 import { checkUpstream, type UpstreamCheck } from './check.js';
 
 export interface GatewaySetting {

@@ -5,7 +5,7 @@ import { inTransaction, parseJsonColumn, type Deps } from '../deps.js';
 import type { Actor, OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { ACTS_AS_WORKSPACE_OWNER } from '../../authz/permissions.js';
-import { SELF_HOSTED_PLAN } from '../accounts/service.js';
+import { SELF_HOSTED_PLAN } from '../plan.js';
 import { normalizeEmail } from './create.js';
 import { emailChangeService, recordEmailChange, type EmailChangeRequest } from './email-change.js';
 import type { UsersTable } from '../../store/schema.js';
