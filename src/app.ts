@@ -26,7 +26,7 @@ import { meRoutes } from './http/routes/me.js';
 import { userRoutes } from './http/routes/users.js';
 import { accountRoutes } from './http/routes/accounts.js';
 import { membershipRoutes } from './http/routes/memberships.js';
-import { botRoutes } from './http/routes/bots.js';
+import { serviceAccountRoutes } from './http/routes/service-accounts.js';
 import { workspaceRoutes } from './http/routes/workspaces.js';
 import { workspaceRoleRoutes } from './http/routes/workspace-roles.js';
 import { accessRoutes } from './http/routes/access.js';
@@ -190,7 +190,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...userRoutes(deps, { mailer: options.mailer ?? null }),
     ...accountRoutes(deps),
     ...membershipRoutes(deps),
-    ...botRoutes(deps),
+    ...serviceAccountRoutes(deps),
     ...workspaceRoutes(deps),
     ...workspaceRoleRoutes(deps),
     ...accessRoutes(deps),

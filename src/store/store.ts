@@ -3,7 +3,8 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
-export type Tx = Transaction<Database> | Kysely<Database>;
+/** Where a query runs: a transaction, or the database itself (one statement, no transaction). */
+export type Executor = Transaction<Database> | Kysely<Database>;
 
 export interface Store {
   db: Db;

@@ -74,10 +74,10 @@ async function keyExpiration(session: ReturnType<typeof openSession>, kind: 'use
       const found = keys.find((k) => k.masked_key === masked);
       return found ? found.expiration : undefined;
     }
-    const bot = await session.api.get<{ api_key: { masked_key: string; expiration: string | null } | null }>(
+    const serviceAccount = await session.api.get<{ api_key: { masked_key: string; expiration: string | null } | null }>(
       `/api/accounts/${encodeURIComponent(session.profile.account_id)}/bots/${encodeURIComponent(meId)}`,
     );
-    return bot.api_key?.masked_key === masked ? bot.api_key.expiration : undefined;
+    return serviceAccount.api_key?.masked_key === masked ? serviceAccount.api_key.expiration : undefined;
   } catch (error) {
     if (error instanceof ApiError && (error.status === 403 || error.status === 404)) return undefined;
     throw error;

@@ -17,7 +17,7 @@ interface ServiceAccountWithKey {
   api_key: { id: string; expiration: string | null; key: string };
 }
 
-const botsPath = (session: Session) => `/api/accounts/${encodeURIComponent(session.profile.account_id)}/bots`;
+const serviceAccountsPath = (session: Session) => `/api/accounts/${encodeURIComponent(session.profile.account_id)}/bots`;
 export async function serviceAccountList({ flags }: CommandInput): Promise<number> {
   const session = openSession(flags);
   const { api, profile } = session;
@@ -42,24 +42,24 @@ export async function serviceAccountList({ flags }: CommandInput): Promise<numbe
 }
 
 /** The one time a key is shown: on standard output, with the workspace settings around it. */
-function showNewKey(session: Session, bot: ServiceAccountWithKey, asJson: boolean, extra: Record<string, unknown>): void {
+function showNewKey(session: Session, serviceAccount: ServiceAccountWithKey, asJson: boolean, extra: Record<string, unknown>): void {
   const { profile } = session;
   say('The API key below is shown once and cannot be shown again: store it somewhere safe now.');
   if (asJson) {
     printJson({
-      id: bot.id,
-      name: bot.name,
-      account_id: bot.account_id,
-      api_key_id: bot.api_key.id,
-      api_key_expiration: bot.api_key.expiration,
-      api_key: bot.api_key.key,
+      id: serviceAccount.id,
+      name: serviceAccount.name,
+      account_id: serviceAccount.account_id,
+      api_key_id: serviceAccount.api_key.id,
+      api_key_expiration: serviceAccount.api_key.expiration,
+      api_key: serviceAccount.api_key.key,
       workspace: workspaceRef(profile),
       prefect_api_url: prefectApiUrl(profile.url, profile),
       ...extra,
     });
   } else {
     say(`Settings for workspace ${workspaceRef(profile)} (NAME=value lines on standard output):`);
-    printLines(prefectEnvironment(profile.url, profile, bot.api_key.key));
+    printLines(prefectEnvironment(profile.url, profile, serviceAccount.api_key.key));
   }
 }
 
@@ -104,21 +104,21 @@ export async function serviceAccountCreate(input: CommandInput): Promise<number>
   // Resolved first, so that a mistyped role name creates nothing.
   const role = flags.role === undefined ? null : await findWorkspaceRole(api, profile.account_id, flags.role);
   const expiration = await chosenExpiration(flags);
-  const bot = await api.post<ServiceAccountWithKey>(`${botsPath(session)}/`, { name: args[0], api_key_expiration: expiration });
-  say(`Created service account "${bot.name}" (${bot.id}); its key ${expirationText(bot.api_key.expiration)}.`);
+  const serviceAccount = await api.post<ServiceAccountWithKey>(`${serviceAccountsPath(session)}/`, { name: args[0], api_key_expiration: expiration });
+  say(`Created service account "${serviceAccount.name}" (${serviceAccount.id}); its key ${expirationText(serviceAccount.api_key.expiration)}.`);
   let grantFailure: string | null = null;
   if (role) {
     try {
-      await api.post(`${workspacePath(profile)}/bot_access/`, { bot_id: bot.id, workspace_role_id: role.id });
+      await api.post(`${workspacePath(profile)}/bot_access/`, { bot_id: serviceAccount.id, workspace_role_id: role.id });
       say(`Granted it workspace role ${role.name} on ${here}.`);
     } catch (error) {
-      grantFailure = `created service account "${bot.name}", but granting it ${role.name} on ${here} failed: ${(error as Error).message}`;
+      grantFailure = `created service account "${serviceAccount.name}", but granting it ${role.name} on ${here} failed: ${(error as Error).message}`;
     }
   } else {
-    say(`It has no workspace access yet: gatehouse workspace-access grant --service-account ${bot.name} --role Worker`);
+    say(`It has no workspace access yet: gatehouse workspace-access grant --service-account ${serviceAccount.name} --role Worker`);
   }
   // Printed even when the grant failed: this is the only chance to see the key.
-  showNewKey(session, bot, flags.json ?? false, { workspace_role: grantFailure ? null : (role?.name ?? null) });
+  showNewKey(session, serviceAccount, flags.json ?? false, { workspace_role: grantFailure ? null : (role?.name ?? null) });
   if (grantFailure) {
     if (flags.json) console.error(JSON.stringify({ detail: grantFailure, code: null, status: null }));
     else console.error(`gatehouse service-account create: ${grantFailure}`);
@@ -141,13 +141,13 @@ export async function serviceAccountRotate(input: CommandInput): Promise<number>
   const keepHours = flags['keep-old-key-hours'] === undefined ? undefined : integerFlag(flags['keep-old-key-hours'], '--keep-old-key-hours', 0, 48);
   const session = openSession(flags);
   const found = await findServiceAccount(session.api, session.profile.account_id, args[0]);
-  const bot = await session.api.post<ServiceAccountWithKey>(`${botsPath(session)}/${found.id}/rotate_api_key`, {
+  const serviceAccount = await session.api.post<ServiceAccountWithKey>(`${serviceAccountsPath(session)}/${found.id}/rotate_api_key`, {
     ...(expiration === undefined ? {} : { api_key_expiration: expiration }),
     ...(keepHours === undefined ? {} : { old_key_expires_in_seconds: keepHours * 3600 }),
   });
-  say(`Rotated the key of service account "${bot.name}"; the new key ${expirationText(bot.api_key.expiration)}.`);
+  say(`Rotated the key of service account "${serviceAccount.name}"; the new key ${expirationText(serviceAccount.api_key.expiration)}.`);
   say(keepHours ? `The old key keeps working for up to ${keepHours} hour${keepHours === 1 ? '' : 's'} (never past its own expiration).` : 'The old key no longer works.');
-  showNewKey(session, bot, flags.json ?? false, { old_key_expires_in_seconds: keepHours === undefined ? null : keepHours * 3600 });
+  showNewKey(session, serviceAccount, flags.json ?? false, { old_key_expires_in_seconds: keepHours === undefined ? null : keepHours * 3600 });
   return 0;
 }
 
@@ -158,13 +158,13 @@ export async function serviceAccountRemove(input: CommandInput): Promise<number>
     throw new UsageError(`removing service account "${args[0]}" deletes its keys and workspace access at once; pass --yes to confirm`);
   }
   const session = openSession(flags);
-  const bot = await findServiceAccount(session.api, session.profile.account_id, args[0]);
-  if (!flags.yes && !(await confirm(`Remove service account "${bot.name}"? Its keys stop working at once.`))) {
+  const serviceAccount = await findServiceAccount(session.api, session.profile.account_id, args[0]);
+  if (!flags.yes && !(await confirm(`Remove service account "${serviceAccount.name}"? Its keys stop working at once.`))) {
     say('Nothing removed.');
     return 1;
   }
-  await session.api.delete(`${botsPath(session)}/${bot.id}`);
-  if (flags.json) printJson({ removed: true, id: bot.id, name: bot.name });
-  else console.log(`Removed service account "${bot.name}": its keys no longer work and its workspace access is gone.`);
+  await session.api.delete(`${serviceAccountsPath(session)}/${serviceAccount.id}`);
+  if (flags.json) printJson({ removed: true, id: serviceAccount.id, name: serviceAccount.name });
+  else console.log(`Removed service account "${serviceAccount.name}": its keys no longer work and its workspace access is gone.`);
   return 0;
 }

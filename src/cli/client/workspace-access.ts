@@ -34,8 +34,8 @@ async function resolveGrantee(flags: Flags): Promise<{ session: Session; target:
   const target = await targetWorkspace(session, ref);
   let principal: Principal;
   if (flags['service-account'] !== undefined) {
-    const bot = await findServiceAccount(session.api, target.account_id, flags['service-account']);
-    principal = { path: 'bot_access', field: 'bot_id', id: bot.id, label: `service account "${bot.name}"` };
+    const serviceAccount = await findServiceAccount(session.api, target.account_id, flags['service-account']);
+    principal = { path: 'bot_access', field: 'bot_id', id: serviceAccount.id, label: `service account "${serviceAccount.name}"` };
   } else {
     const userId = await findUserId(session.api, target.account_id, flags.user!);
     principal = { path: 'user_access', field: 'user_id', id: userId, label: `user ${flags.user!.trim().toLowerCase()}` };
@@ -105,7 +105,7 @@ interface UserGrant extends Grant {
   last_name: string;
 }
 
-interface BotGrant extends Grant {
+interface ServiceAccountGrant extends Grant {
   bot_id: string;
   bot_name: string;
 }
@@ -117,7 +117,7 @@ export async function accessList(input: CommandInput): Promise<number> {
   const target = await targetWorkspace(session, ref);
   const [users, bots, roles] = await Promise.all([
     session.api.filterAll<UserGrant>(`${workspacePath(target)}/user_access/filter`),
-    session.api.filterAll<BotGrant>(`${workspacePath(target)}/bot_access/filter`),
+    session.api.filterAll<ServiceAccountGrant>(`${workspacePath(target)}/bot_access/filter`),
     workspaceRoleNames(session.api, target.account_id),
   ]);
   const roleName = (id: string) => roles.get(id) ?? id;

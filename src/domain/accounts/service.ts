@@ -2,7 +2,9 @@
 // with its first Owner and that Owner's first API key.
 import { fail, ok, type Result } from '../../errors.js';
 import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
-import { Abort, inTransaction, parseJsonColumn, type Deps } from '../deps.js';
+import { inTransaction } from '../transaction.js';
+import { parseJsonColumn } from '../../store/json-column.js';
+import type { Deps } from '../deps.js';
 import { newId, type OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { issueKey } from '../api-keys/service.js';
@@ -180,7 +182,7 @@ export function accountService(deps: Deps) {
           if (!existing) return fail('NOT_FOUND', 'Account not found');
           if (input.handle !== undefined && input.handle !== existing.handle) {
             const clash = await tx.selectFrom('accounts').select('id').where('handle', '=', input.handle).executeTakeFirst();
-            if (clash) throw new Abort(handleTaken);
+            if (clash) return handleTaken;
           }
           const changes: Partial<AccountsTable> = { updated: ctx.now.toISOString() };
           for (const field of ['name', 'handle', 'location', 'link', 'image_location', 'billing_email', 'auth_expiration_seconds'] as const) {

@@ -2,7 +2,8 @@
 // optional credential (Prefect's auth string). The credential is write-only: reads say whether one
 // is set, never what it is; it is stored sealed (sealed.ts) and audit events never carry it.
 import { fail, ok, type Result } from '../../errors.js';
-import { inTransaction, type Deps } from '../deps.js';
+import { inTransaction } from '../transaction.js';
+import type { Deps } from '../deps.js';
 import type { OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { seal, sealedKeyId, unseal } from './sealed.js';

@@ -1,7 +1,9 @@
 // Browser sessions: sign in with email and password, an opaque token in an HttpOnly cookie (only
 // its digest is stored), expiry, sign-out, listing and terminating one's own sessions.
 import { fail, ok, type Result } from '../../errors.js';
-import { inTransaction, type Deps, type Tx } from '../deps.js';
+import { inTransaction } from '../transaction.js';
+import type { Deps } from '../deps.js';
+import type { Executor } from '../../store/store.js';
 import { newId, type Actor, type OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { csrfTokenFor, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret, verifyPassword } from '../secrets.js';
@@ -41,7 +43,7 @@ export interface SessionView {
   current: boolean;
 }
 
-export async function createSession(tx: Tx, userId: string, client: ClientInfo, now: Date, ttlSeconds: number): Promise<NewSession> {
+export async function createSession(tx: Executor, userId: string, client: ClientInfo, now: Date, ttlSeconds: number): Promise<NewSession> {
   const token = newSecret();
   const id = newId();
   const expires = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
