@@ -10,7 +10,7 @@ import type { Clock } from './clock.js';
 import type { Store } from './store/store.js';
 import type { AuthCache } from './cache/auth-cache.js';
 import { createServices, type Services } from './domain/services.js';
-import { errorBody, installErrorHandling } from './http/errors.js';
+import { errorBody, installErrorHandling } from './http/error-envelope.js';
 import { installJsonParser, urlError } from './http/json.js';
 import { installAuth } from './http/auth.js';
 import { lazyChildLogger, ProbeQuietLogController } from './http/request-logger.js';
