@@ -55,7 +55,7 @@ export function relativeImports(root: string, files: Array<{ path: string; text:
   return found;
 }
 
-/** `http/routes/bots` → `http`; `errors` → `errors`. */
+/** `http/routes/access` → `http`; `errors` → `errors`. */
 const topOf = (module: string) => module.split('/')[0];
 /** Within src/domain: `domain/users/service` → `users`; `domain/plan` → `plan`. */
 const conceptOf = (module: string) => module.split('/')[1];
