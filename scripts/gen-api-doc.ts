@@ -13,6 +13,7 @@ import { ERRORS } from '../src/errors.js';
 import type { RouteSpec } from '../src/http/route.js';
 import { migrate } from '../src/store/migrate.js';
 import { openStore } from '../src/store/store.js';
+import { openCache } from '../src/cache/open.js';
 
 export const API_DOC_PATH = fileURLToPath(new URL('../docs/api.md', import.meta.url));
 
@@ -97,9 +98,10 @@ function replaceBetween(text: string, [start, end]: readonly [string, string], b
 export async function withApp<T>(use: (app: App) => T | Promise<T>): Promise<T> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-apidoc-'));
   const store = await openStore({ dataDir });
+  const cache = openCache(store);
   try {
     await migrate(store);
-    const app = await createApp({ store, clock: systemClock });
+    const app = await createApp({ store, cache, clock: systemClock });
     try {
       await app.server.ready();
       return await use(app);
@@ -107,6 +109,7 @@ export async function withApp<T>(use: (app: App) => T | Promise<T>): Promise<T> 
       await app.server.close();
     }
   } finally {
+    await cache.close();
     await store.close();
     rmSync(dataDir, { recursive: true, force: true });
   }

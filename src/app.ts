@@ -1,6 +1,5 @@
 // createApp builds the whole server from its dependencies; main, the CLI and every test use it.
-import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import fastifyStatic from '@fastify/static';
 import { existsSync } from 'node:fs';
@@ -8,16 +7,15 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import type { Store } from './store/store.js';
+import type { AuthCache } from './cache/auth-cache.js';
 import { createServices, type Services } from './domain/services.js';
-import { errorBody, installErrorHandling } from './http/errors.js';
-import { installJsonParser, urlError } from './http/json.js';
+import { installErrorHandling } from './http/error-envelope.js';
+import { createServer } from './http/server.js';
+import { installJsonParser } from './http/json.js';
 import { installAuth } from './http/auth.js';
-import { lazyChildLogger, ProbeQuietLogController } from './http/request-logger.js';
-import { logSerializers } from './http/log-redaction.js';
 import { publicUrl } from './http/public-url.js';
 import { readinessProblems } from './http/readiness.js';
 import { clientAddress } from './http/client-address.js';
-import { keepTickShape } from './http/tick-shape.js';
 import { keyThrottle as createKeyThrottle } from './auth/key-throttle.js';
 import { authCore } from './auth/core.js';
 import { registerRoutes, type RouteDeps, type RouteSpec } from './http/route.js';
@@ -26,7 +24,7 @@ import { meRoutes } from './http/routes/me.js';
 import { userRoutes } from './http/routes/users.js';
 import { accountRoutes } from './http/routes/accounts.js';
 import { membershipRoutes } from './http/routes/memberships.js';
-import { botRoutes } from './http/routes/bots.js';
+import { serviceAccountRoutes } from './http/routes/service-accounts.js';
 import { workspaceRoutes } from './http/routes/workspaces.js';
 import { workspaceRoleRoutes } from './http/routes/workspace-roles.js';
 import { accessRoutes } from './http/routes/access.js';
@@ -35,7 +33,7 @@ import { sessionRoutes } from './http/routes/sessions.js';
 import { setupRoutes } from './http/routes/setup.js';
 import { invitationRoutes } from './http/routes/invitations.js';
 import type { Mailer } from './mail/mailer.js';
-import type { SecretKey, SecretKeyring } from './domain/gateways/sealed.js';
+import type { SecretKey, SecretKeyring } from './secret-key.js';
 import type { TrustProxy } from './config.js';
 import { gatewayRoutes } from './http/routes/gateway.js';
 import { installGatewayProxy } from './gateway/http-proxy.js';
@@ -44,6 +42,8 @@ import { installWebsocketGateway, type WebsocketLimits } from './gateway/websock
 
 export interface AppOptions {
   store: Store;
+  /** The store's authentication cache (cache/open.ts): opened and closed by the caller, beside the store. */
+  cache: AuthCache;
   clock: Clock;
   logger?: Logger | false;
   /** Largest request body accepted, in bytes. */
@@ -84,81 +84,19 @@ export interface App {
   routes: RouteSpec[];
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/**
- * A request id in the shape of a UUID: a random prefix per process and a counter. Unique without
- * drawing random bytes for every request (ids identify, they guard nothing).
- */
-function requestIds(): () => string {
-  const prefix = randomUUID().slice(0, 24);
-  let counter = 0;
-  return () => prefix + (++counter).toString(16).padStart(12, '0');
-}
-const nextRequestId = requestIds();
-
-/**
- * Fastify's trustProxy for ours. A hop count becomes a function: Fastify takes a bare number as
- * "trust no hop". A client's own X-Forwarded-For entries lie beyond the trusted hops and are ignored.
- */
-export function fastifyTrustProxy(trust: TrustProxy | undefined): false | string[] | ((address: string, hop: number) => boolean) {
-  if (trust === undefined || trust === false || trust === 0) return false;
-  if (typeof trust === 'number') return (_address, hop) => hop < trust;
-  return trust;
-}
-
 export async function createApp(options: AppOptions): Promise<App> {
-  const { store, clock, bodyLimit = 1_048_576 } = options;
-  // Every line a request writes shows its URL and errors with credentials in a query string redacted.
-  const logger = options.logger ? options.logger.child({}, { serializers: logSerializers }) : false;
-  // Before the routes are compiled: their garbage collections must not cost every later tick.
-  keepTickShape();
-  // Fastify's logger costs every request (its child logger, two response listeners, timing) even
-  // when nothing is logged. At a level above info no request line is written, so Fastify gets no
-  // logger then: the global hook gives each request its own (made only when a line is), and
-  // Fastify's own per-request lines (through request.log and reply.log) still reach it.
-  const quietLogger = logger && !logger.isLevelEnabled('info') ? logger : null;
-  const server = Fastify({
-    ...(logger && !quietLogger ? { loggerInstance: logger, childLoggerFactory: lazyChildLogger, logController: new ProbeQuietLogController() } : { logger: false }),
-    bodyLimit,
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 },
-    // A caller's X-Request-Id is kept when it is sane, so one id follows a request across systems.
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : nextRequestId();
-    },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
-    // During a drain, requests on open keep-alive connections are still served (with
-    // Connection: close) rather than refused with a bare 503.
-    return503OnClosing: false,
-    trustProxy: fastifyTrustProxy(options.trustProxy),
-    // A URL the router cannot even decode (bad percent-encoding) gets the same envelope as any 400.
-    frameworkErrors: (error, request, reply) => {
-      const detail = error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid: check its percent-encoding' : undefined;
-      void (reply as FastifyReply)
-        .code(400)
-        .header('x-request-id', String(request.id))
-        .type('application/json')
-        .send(errorBody(request as FastifyRequest, 'BAD_REQUEST', detail));
-    },
-  }) as unknown as FastifyInstance;
+  const { store, cache, clock, bodyLimit = 1_048_576 } = options;
+  const { server, log } = createServer({ logger: options.logger, bodyLimit, trustProxy: options.trustProxy });
 
   // The authentication cache trusts nothing until its store's coherence runs (cache/coherence.ts).
-  await store.cache.coherence.start();
-  const services = createServices({ store, clock }, { sessionTtlSeconds: options.sessionTtlSeconds, secretKey: options.secretKey });
+  await cache.coherence.start();
+  const services = createServices({ store, cache, clock }, { sessionTtlSeconds: options.sessionTtlSeconds, secretKey: options.secretKey });
   const keyThrottle = createKeyThrottle({ now: () => clock.now().getTime(), limit: options.keyFailureLimit });
   // Links and redirects use the configured public URL, else the address listened on: never Host.
   const links = publicUrl(options.publicUrl, () => server.server.address());
-  const auth = authCore({ store, clock, throttle: keyThrottle, sessions: services.sessions });
+  const auth = authCore({ store, cache, clock, throttle: keyThrottle, sessions: services.sessions });
   const deps: RouteDeps = { services, clock, auth, publicUrl: links };
 
-  // Callback style (not async) for the hooks every request runs: no promise to settle. One hook for
-  // the request id and the URL check: each hook is a turn of Fastify's hook runner.
-  server.addHook('onRequest', (request, reply, done) => {
-    if (quietLogger) request.log = lazyChildLogger(quietLogger, { reqId: request.id }, {});
-    reply.header('x-request-id', String(request.id));
-    done(urlError(request));
-  });
   const hasWebPage = Boolean(options.webRoot && existsSync(join(options.webRoot, 'index.html')));
   installErrorHandling(server, (error) => store.isUnavailable(error), hasWebPage ? webPageFallback : undefined);
   installJsonParser(server);
@@ -183,12 +121,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
 
   const routes = [
-    ...metaRoutes(() => server.swagger(), () => readinessProblems(store, store.cache.coherence)),
+    ...metaRoutes(() => server.swagger(), () => readinessProblems(store, cache.coherence)),
     ...meRoutes(deps),
     ...userRoutes(deps, { mailer: options.mailer ?? null }),
     ...accountRoutes(deps),
     ...membershipRoutes(deps),
-    ...botRoutes(deps),
+    ...serviceAccountRoutes(deps),
     ...workspaceRoutes(deps),
     ...workspaceRoleRoutes(deps),
     ...accessRoutes(deps),
@@ -205,7 +143,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,
   };
   await installGatewayProxy(server, { services, bodyLimit, publicUrl: links, ...upstreamTimeouts });
-  installWebsocketGateway(server, { services, auth, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, clientAddress: clientAddress(options.trustProxy), log: quietLogger ?? server.log });
+  installWebsocketGateway(server, { services, auth, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, clientAddress: clientAddress(options.trustProxy), log });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   await server.ready();
   return { server, services, routes };

@@ -1,8 +1,10 @@
 // Configuration from flags and environment, validated once. Flags win over the environment.
 import { isIP } from 'node:net';
+import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { join, resolve } from 'node:path';
 import { parseSmtpUrl, redactSmtpUrl } from './mail/mailer.js';
-import { keyring, parseSecretKey, readSecretKeyFile, secretKeyFile, type SecretKey, type SecretKeyring } from './domain/gateways/sealed.js';
+import { keyring, parseSecretKey, readSecretKeyFile, secretKeyFile, type SecretKey, type SecretKeyring } from './secret-key.js';
 
 export interface Config {
   host: string;
@@ -53,13 +55,6 @@ export const DEFAULTS = {
   upstreamResponseTimeoutSeconds: 60,
   keyFailureLimit: 30,
 };
-
-function seconds(given: string | undefined, name: string, fallback: number, max: number): number | string {
-  const text = given ?? String(fallback);
-  const value = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || value <= 0 || value > max) return `Invalid ${name} "${text}": seconds, more than 0 and at most ${max}`;
-  return value;
-}
 
 /** false: no proxy; a number: that many hops nearest Gatehouse; a list: proxies at those addresses/CIDRs. */
 export type TrustProxy = false | number | string[];
@@ -115,51 +110,79 @@ export interface ConfigFlags {
   'log-level'?: string;
 }
 
+/** Text that must be a whole number (digits only); anything else reads as NaN, which no schema accepts. */
+const wholeNumber = (text: string) => (/^\d+$/.test(text) ? Number(text) : NaN);
+/** Seconds: a number with an optional fraction. */
+const decimalNumber = (text: string) => (/^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN);
+const oneOf = (values: readonly string[]) => Type.Union(values.map((value) => Type.Literal(value)));
+
+/** The settings with a plain shape, in the order they are checked; the message for each names its source. */
+const Settings = Type.Object({
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  databaseSchema: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$' })),
+  logLevel: oneOf(LOG_LEVELS),
+  logFormat: oneOf(LOG_FORMATS),
+  bodyLimit: Type.Integer({ minimum: 1024 }),
+  publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+' })),
+  sessionTtlSeconds: Type.Integer({ minimum: 60, maximum: 2_592_000 }),
+  connectTimeoutSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 600 }),
+  responseTimeoutSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 3600 }),
+  keyFailureLimit: Type.Integer({ minimum: 1 }),
+  authCache: oneOf(['on', 'off']),
+});
+type SettingName = keyof typeof Settings.properties;
+
 export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): ConfigResult {
+  const text = {
+    port: flags.port ?? env.GATEHOUSE_PORT ?? String(DEFAULTS.port),
+    bodyLimit: env.GATEHOUSE_BODY_LIMIT ?? String(DEFAULTS.bodyLimit),
+    sessionTtlSeconds: env.GATEHOUSE_SESSION_TTL_SECONDS ?? '43200',
+    connectTimeoutSeconds: env.GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_SECONDS ?? String(DEFAULTS.upstreamConnectTimeoutSeconds),
+    responseTimeoutSeconds: env.GATEHOUSE_UPSTREAM_RESPONSE_TIMEOUT_SECONDS ?? String(DEFAULTS.upstreamResponseTimeoutSeconds),
+    keyFailureLimit: env.GATEHOUSE_KEY_FAILURE_LIMIT ?? String(DEFAULTS.keyFailureLimit),
+  };
+  const values = {
+    port: wholeNumber(text.port),
+    databaseUrl: flags['database-url'] ?? env.GATEHOUSE_DATABASE_URL ?? undefined,
+    databaseSchema: flags['database-schema'] ?? env.GATEHOUSE_DATABASE_SCHEMA ?? undefined,
+    logLevel: flags['log-level'] ?? env.GATEHOUSE_LOG_LEVEL ?? DEFAULTS.logLevel,
+    logFormat: (env.GATEHOUSE_LOG_FORMAT || 'auto').toLowerCase() as LogFormatSetting,
+    bodyLimit: Number(text.bodyLimit),
+    publicUrl: env.GATEHOUSE_PUBLIC_URL || undefined,
+    sessionTtlSeconds: Number(text.sessionTtlSeconds),
+    connectTimeoutSeconds: decimalNumber(text.connectTimeoutSeconds),
+    responseTimeoutSeconds: decimalNumber(text.responseTimeoutSeconds),
+    keyFailureLimit: wholeNumber(text.keyFailureLimit),
+    authCache: (env.GATEHOUSE_AUTH_CACHE ?? 'on').toLowerCase(),
+  };
+  const refusal: Record<SettingName, () => string> = {
+    port: () => `Invalid port "${text.port}": use a number from 0 to 65535 (--port or GATEHOUSE_PORT)`,
+    databaseUrl: () => 'Invalid database URL: it must start with postgres:// or postgresql:// (--database-url or GATEHOUSE_DATABASE_URL)',
+    databaseSchema: () => `Invalid database schema "${values.databaseSchema}": lowercase letters, digits and "_" (--database-schema or GATEHOUSE_DATABASE_SCHEMA)`,
+    logLevel: () => `Invalid log level "${values.logLevel}": use one of ${LOG_LEVELS.join(', ')}`,
+    logFormat: () => `Invalid GATEHOUSE_LOG_FORMAT "${env.GATEHOUSE_LOG_FORMAT}": json, pretty or auto (pretty when standard output is a terminal)`,
+    bodyLimit: () => `Invalid GATEHOUSE_BODY_LIMIT "${text.bodyLimit}": a number of bytes, at least 1024`,
+    publicUrl: () => `Invalid GATEHOUSE_PUBLIC_URL "${values.publicUrl}": an http:// or https:// address`,
+    sessionTtlSeconds: () => `Invalid GATEHOUSE_SESSION_TTL_SECONDS "${text.sessionTtlSeconds}": seconds, from 60 to 2592000 (30 days)`,
+    connectTimeoutSeconds: () => `Invalid GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_SECONDS "${text.connectTimeoutSeconds}": seconds, more than 0 and at most 600`,
+    responseTimeoutSeconds: () => `Invalid GATEHOUSE_UPSTREAM_RESPONSE_TIMEOUT_SECONDS "${text.responseTimeoutSeconds}": seconds, more than 0 and at most 3600`,
+    keyFailureLimit: () => `Invalid GATEHOUSE_KEY_FAILURE_LIMIT "${text.keyFailureLimit}": a whole number of failed key authentications per address per minute, at least 1`,
+    authCache: () => `Invalid GATEHOUSE_AUTH_CACHE "${env.GATEHOUSE_AUTH_CACHE}": on or off`,
+  };
+  const first = Value.Errors(Settings, values).First();
+  if (first) return { ok: false, error: refusal[first.path.split('/')[1] as SettingName]() };
+  const { port, databaseUrl, databaseSchema, logLevel, logFormat, bodyLimit, publicUrl, sessionTtlSeconds, keyFailureLimit } = values;
+
   const host = flags.host ?? env.GATEHOUSE_HOST ?? DEFAULTS.host;
-  const portText = flags.port ?? env.GATEHOUSE_PORT ?? String(DEFAULTS.port);
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port < 0 || port > 65535) {
-    return { ok: false, error: `Invalid port "${portText}": use a number from 0 to 65535 (--port or GATEHOUSE_PORT)` };
-  }
-  const databaseUrl = flags['database-url'] ?? env.GATEHOUSE_DATABASE_URL ?? undefined;
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    return { ok: false, error: 'Invalid database URL: it must start with postgres:// or postgresql:// (--database-url or GATEHOUSE_DATABASE_URL)' };
-  }
   if (databaseUrl && flags['data-dir']) {
     return { ok: false, error: 'Give either --data-dir (SQLite) or --database-url (PostgreSQL), not both' };
-  }
-  const databaseSchema = flags['database-schema'] ?? env.GATEHOUSE_DATABASE_SCHEMA ?? undefined;
-  if (databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema)) {
-    return { ok: false, error: `Invalid database schema "${databaseSchema}": lowercase letters, digits and "_" (--database-schema or GATEHOUSE_DATABASE_SCHEMA)` };
   }
   if (databaseSchema && !databaseUrl) {
     return { ok: false, error: 'A database schema applies to PostgreSQL only: give --database-url too' };
   }
-  const logLevel = flags['log-level'] ?? env.GATEHOUSE_LOG_LEVEL ?? DEFAULTS.logLevel;
-  if (!LOG_LEVELS.includes(logLevel)) {
-    return { ok: false, error: `Invalid log level "${logLevel}": use one of ${LOG_LEVELS.join(', ')}` };
-  }
-  const logFormat = (env.GATEHOUSE_LOG_FORMAT || 'auto').toLowerCase() as LogFormatSetting;
-  if (!LOG_FORMATS.includes(logFormat)) {
-    return { ok: false, error: `Invalid GATEHOUSE_LOG_FORMAT "${env.GATEHOUSE_LOG_FORMAT}": json, pretty or auto (pretty when standard output is a terminal)` };
-  }
-  const bodyLimitText = env.GATEHOUSE_BODY_LIMIT ?? String(DEFAULTS.bodyLimit);
-  const bodyLimit = Number(bodyLimitText);
-  if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) {
-    return { ok: false, error: `Invalid GATEHOUSE_BODY_LIMIT "${bodyLimitText}": a number of bytes, at least 1024` };
-  }
   const trustProxy = parseTrustProxy(env.GATEHOUSE_TRUST_PROXY);
   if (!trustProxy.ok) return trustProxy;
-  const publicUrl = env.GATEHOUSE_PUBLIC_URL || undefined;
-  if (publicUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(publicUrl)) {
-    return { ok: false, error: `Invalid GATEHOUSE_PUBLIC_URL "${publicUrl}": an http:// or https:// address` };
-  }
-  const ttlText = env.GATEHOUSE_SESSION_TTL_SECONDS ?? '43200';
-  const sessionTtlSeconds = Number(ttlText);
-  if (!Number.isInteger(sessionTtlSeconds) || sessionTtlSeconds < 60 || sessionTtlSeconds > 2_592_000) {
-    return { ok: false, error: `Invalid GATEHOUSE_SESSION_TTL_SECONDS "${ttlText}": seconds, from 60 to 2592000 (30 days)` };
-  }
   const smtpUrl = env.GATEHOUSE_SMTP_URL || undefined;
   if (smtpUrl !== undefined && !parseSmtpUrl(smtpUrl)) {
     // The URL may hold a password: show it masked, or not at all when it cannot be read.
@@ -184,19 +207,6 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     if (!key) return { ok: false, error: `Invalid GATEHOUSE_PREVIOUS_SECRET_KEYS: key ${i + 1} is not 32 bytes as base64 or hex (separate keys with commas)` };
     previousSecretKeys.push(key);
   }
-  const connectTimeout = seconds(env.GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_SECONDS, 'GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_SECONDS', DEFAULTS.upstreamConnectTimeoutSeconds, 600);
-  if (typeof connectTimeout === 'string') return { ok: false, error: connectTimeout };
-  const responseTimeout = seconds(env.GATEHOUSE_UPSTREAM_RESPONSE_TIMEOUT_SECONDS, 'GATEHOUSE_UPSTREAM_RESPONSE_TIMEOUT_SECONDS', DEFAULTS.upstreamResponseTimeoutSeconds, 3600);
-  if (typeof responseTimeout === 'string') return { ok: false, error: responseTimeout };
-  const keyFailureText = env.GATEHOUSE_KEY_FAILURE_LIMIT ?? String(DEFAULTS.keyFailureLimit);
-  const keyFailureLimit = Number(keyFailureText);
-  if (!/^\d+$/.test(keyFailureText) || keyFailureLimit < 1) {
-    return { ok: false, error: `Invalid GATEHOUSE_KEY_FAILURE_LIMIT "${keyFailureText}": a whole number of failed key authentications per address per minute, at least 1` };
-  }
-  const authCacheText = (env.GATEHOUSE_AUTH_CACHE ?? 'on').toLowerCase();
-  if (!['on', 'off'].includes(authCacheText)) {
-    return { ok: false, error: `Invalid GATEHOUSE_AUTH_CACHE "${env.GATEHOUSE_AUTH_CACHE}": on or off` };
-  }
   return {
     ok: true,
     config: {
@@ -216,10 +226,10 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       secretKey,
       secretKeyFile: secretKeyFile === undefined ? undefined : resolve(secretKeyFile),
       previousSecretKeys,
-      upstreamConnectTimeoutMs: connectTimeout * 1000,
-      upstreamResponseTimeoutMs: responseTimeout * 1000,
+      upstreamConnectTimeoutMs: values.connectTimeoutSeconds * 1000,
+      upstreamResponseTimeoutMs: values.responseTimeoutSeconds * 1000,
       keyFailureLimit,
-      authCache: authCacheText === 'on',
+      authCache: values.authCache === 'on',
     },
   };
 }

@@ -7,6 +7,7 @@ import { createApp } from './app.js';
 import { systemClock, type Clock } from './clock.js';
 import { DEFAULTS, secretKeysFor, type Config, type LogFormatSetting } from './config.js';
 import { openStore, type Store } from './store/store.js';
+import { openCache } from './cache/open.js';
 import { migrate } from './store/migrate.js';
 import { startDatabaseClock, type DatabaseClock } from './store/database-clock.js';
 import { createMailer, redactSmtpUrl } from './mail/mailer.js';
@@ -99,7 +100,8 @@ function withPasswordPlaceholder(url: string): string {
 
 export async function startServer(config: Config, out: (line: string) => void = console.log): Promise<Running> {
   const logger = createLogger(config.logLevel, logFormat(config.logFormat, process.stdout.isTTY === true));
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, authCache: config.authCache });
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
+  const cache = openCache(store, { databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, enabled: config.authCache });
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
   let databaseClock: DatabaseClock | undefined;
   let address: string;
@@ -118,6 +120,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
     }
     app = await createApp({
       store,
+      cache,
       clock,
       logger,
       bodyLimit: config.bodyLimit,
@@ -138,6 +141,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
     // An open pool would keep the process alive long after the error (port in use, bad migration).
     await app?.server.close().catch(() => {});
     databaseClock?.stop();
+    await cache.close().catch(() => {});
     await store.close().catch(() => {});
     throw error;
   }
@@ -181,6 +185,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
         clearTimeout(deadline);
       }
       databaseClock?.stop();
+      await cache.close();
       await store.close();
     })();
     return stopping;

@@ -11,18 +11,18 @@ import type { Store } from '../src/store/store.js';
 import { localCoherence, sqliteCoherence } from '../src/cache/coherence.js';
 import { authCache } from '../src/cache/auth-cache.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
-import { STORE_KIND, startHarness, type Harness } from './support/harness.js';
+import { STORE_KIND, startHarness, type Harness, type Opened } from './support/harness.js';
 import { createBot, createWorkspace, grant } from './support/members.js';
 
 let h: Harness;
 let other: App;
-let otherStore: Store;
+let otherStore: Opened;
 let owner: { accountId: string; key: string };
 
 beforeAll(async () => {
   h = await startHarness();
   otherStore = await h.handle.reopen();
-  other = await createApp({ store: otherStore, clock: h.clock, keyFailureLimit: 1_000_000 });
+  other = await createApp({ ...otherStore, clock: h.clock, keyFailureLimit: 1_000_000 });
   owner = await h.bootstrap();
 });
 afterAll(async () => {
@@ -135,12 +135,8 @@ describe.runIf(STORE_KIND === 'sqlite')('looks at data_version on SQLite', () =>
   let readerStore: Store;
   let writerStore: Store;
   beforeAll(async () => {
-    readerStore = await h.handle.reopen();
-    writerStore = await h.handle.reopen();
-  });
-  afterAll(async () => {
-    await readerStore.close();
-    await writerStore.close();
+    readerStore = (await h.handle.reopen()).store;
+    writerStore = (await h.handle.reopen()).store;
   });
 
   const counting = (store: Store) => {

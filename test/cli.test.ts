@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import { systemClock } from '../src/clock.js';
 import { openStore } from '../src/store/store.js';
+import { openCache } from '../src/cache/open.js';
 import { migrate } from '../src/store/migrate.js';
 import { PG_URL, STORE_KIND } from './support/harness.js';
 import { ROOT } from './support/build.js';
@@ -69,12 +70,14 @@ const bootstrap = (handle: string, extra: string[] = ['--json'], email = `owner-
 /** What the server answers to a key, on the store the CLI wrote to. */
 async function myAccounts(key: string) {
   const store = await openStore({ dataDir: dataDir ?? '', databaseUrl: schema ? PG_URL : undefined, databaseSchema: schema });
-  const app = await createApp({ store, clock: systemClock });
+  const cache = openCache(store, { databaseUrl: PG_URL });
+  const app = await createApp({ store, cache, clock: systemClock });
   try {
     const res = await app.server.inject({ method: 'GET', url: '/api/me/accounts', headers: { authorization: `Bearer ${key}` } });
     return { status: res.statusCode, body: res.json() };
   } finally {
     await app.server.close();
+    await cache.close();
     await store.close();
   }
 }
@@ -175,12 +178,14 @@ describe('gatehouse set-password', () => {
 
   async function signIn(email: string, password: string) {
     const store = await openStore({ dataDir: dataDir ?? '', databaseUrl: schema ? PG_URL : undefined, databaseSchema: schema });
-    const app = await createApp({ store, clock: systemClock });
+    const cache = openCache(store, { databaseUrl: PG_URL });
+    const app = await createApp({ store, cache, clock: systemClock });
     try {
       const res = await app.server.inject({ method: 'POST', url: '/api/auth/login', payload: { email, password } });
       return res.statusCode;
     } finally {
       await app.server.close();
+      await cache.close();
       await store.close();
     }
   }

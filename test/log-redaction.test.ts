@@ -24,7 +24,7 @@ async function logged(send: (app: App) => Promise<unknown>): Promise<string[]> {
       next();
     },
   });
-  const app = await createApp({ store: h.handle.store, clock: h.clock, logger: pino({ level: 'trace' }, sink) });
+  const app = await createApp({ store: h.handle.store, cache: h.handle.cache, clock: h.clock, logger: pino({ level: 'trace' }, sink) });
   try {
     await send(app);
   } finally {

@@ -53,7 +53,7 @@ describe('GET /api/ready', () => {
   });
 
   it("answers 503 while the cache cannot be sure to hear other processes' writes", async () => {
-    const coherence = h.handle.store.cache.coherence as { trusted: () => boolean };
+    const coherence = h.handle.cache.coherence as { trusted: () => boolean };
     const trusted = coherence.trusted;
     coherence.trusted = () => false;
     try {

@@ -26,7 +26,7 @@ async function logsOf(level: string, send: (app: App) => Promise<unknown>) {
       next();
     },
   });
-  const app = await createApp({ store: h.handle.store, clock: h.clock, logger: pino({ level }, sink) });
+  const app = await createApp({ store: h.handle.store, cache: h.handle.cache, clock: h.clock, logger: pino({ level }, sink) });
   try {
     await send(app);
   } finally {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakePrefect, type FakePrefect } from './support/fake-prefect.js';
 import { bootstrapOwner, call, freshSharedStore, runCli, startGatehouse, type GatehouseProcess, type SharedStore } from './support/processes.js';
-import { secretKeyFrom } from '../src/domain/gateways/sealed.js';
+import { secretKeyFrom } from '../src/secret-key.js';
 
 const AUTH_STRING = 'admin:upstream-password';
 const newKey = () => randomBytes(32).toString('base64');

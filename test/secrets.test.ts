@@ -239,7 +239,7 @@ describe('no plaintext key reaches the log or an error', () => {
   });
 
   beforeAll(async () => {
-    logApp = await createApp({ store: h.handle.store, clock: h.clock, logger: pino({ level: 'trace' }, sink) });
+    logApp = await createApp({ store: h.handle.store, cache: h.handle.cache, clock: h.clock, logger: pino({ level: 'trace' }, sink) });
   });
   afterAll(async () => {
     await logApp?.server.close();

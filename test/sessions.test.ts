@@ -53,7 +53,7 @@ describe('signing in', () => {
 
   it('marks the cookie Secure when a trusted proxy says the request came over https, and only then', async () => {
     const p = await personWithPassword(h);
-    const behindProxy = await createApp({ store: h.handle.store, clock: h.clock, trustProxy: 1 });
+    const behindProxy = await createApp({ store: h.handle.store, cache: h.handle.cache, clock: h.clock, trustProxy: 1 });
     try {
       const login = (app: App) =>
         app.server.inject({
@@ -304,7 +304,7 @@ describe('secrets of people', () => {
   it('keeps session tokens and passwords out of the database, the log at trace level, audit rows and responses', async () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
-    const logged = await createApp({ store: h.handle.store, clock: h.clock, logger: pino({ level: 'trace' }, sink) });
+    const logged = await createApp({ store: h.handle.store, cache: h.handle.cache, clock: h.clock, logger: pino({ level: 'trace' }, sink) });
     const responses: string[] = [];
     const send = async (method: string, url: string, headers: Record<string, string>, body?: unknown) => {
       const res = await logged.server.inject({ method: method as never, url, headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) }, payload: body ? JSON.stringify(body) : undefined });

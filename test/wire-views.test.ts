@@ -12,7 +12,7 @@ import { toUser } from '../src/domain/users/service.js';
 import { toWorkspace } from '../src/domain/workspaces/service.js';
 import { Account } from '../src/http/routes/accounts.js';
 import { AuditEvent } from '../src/http/routes/audit.js';
-import { ServiceAccount, ServiceAccountWithKey } from '../src/http/routes/bots.js';
+import { ServiceAccount, ServiceAccountWithKey } from '../src/http/routes/service-accounts.js';
 import { Invitation } from '../src/http/routes/invitations.js';
 import { UserSchema } from '../src/http/routes/users.js';
 import { WorkspaceSchema } from '../src/http/routes/workspaces.js';

@@ -15,6 +15,7 @@ import { fail, ok, type Failure, type Result } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { Actor } from '../domain/context.js';
 import type { Store } from '../store/store.js';
+import type { AuthCache } from '../cache/auth-cache.js';
 import { hashKey, KEY_PREFIX, parseKey, type KeyKind } from '../domain/api-keys/key-format.js';
 import { bearerKey, csrfHolds } from './credentials.js';
 import { loadAccountGrant, loadWorkspaceAccount, loadWorkspaceScopes, type AccountGrant } from './grants.js';
@@ -71,6 +72,7 @@ export interface SessionLookup {
 
 export interface AuthCoreDeps {
   store: Store;
+  cache: AuthCache;
   clock: Clock;
   throttle: KeyThrottle;
   sessions: SessionLookup;
@@ -78,8 +80,7 @@ export interface AuthCoreDeps {
 
 const TOO_MANY_BAD_KEYS = 'Too many requests with invalid API keys from this address; wait and try again';
 
-export function authCore({ store, clock, throttle, sessions }: AuthCoreDeps) {
-  const { cache } = store;
+export function authCore({ store, cache, clock, throttle, sessions }: AuthCoreDeps) {
 
   /** The trusted cache entry, else the store's answer through the cache. */
   function cached<V>(kind: string, entry: string, load: () => Promise<V>): Maybe<V> {

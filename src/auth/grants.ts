@@ -1,6 +1,7 @@
 // What an actor holds in an account and in a workspace, read from the store: the inputs
 // authz/evaluate() decides on. Only the auth core (core.ts) calls these, through its cache.
-import { parseJsonColumn, type Tx } from '../domain/deps.js';
+import { parseJsonColumn } from '../store/json-column.js';
+import type { Executor } from '../store/store.js';
 import { effectiveScopes } from '../domain/roles/service.js';
 import { ACTS_AS_WORKSPACE_OWNER } from '../authz/permissions.js';
 import { WORKSPACE_SCOPES } from '../authz/scopes.js';
@@ -14,7 +15,7 @@ export interface AccountGrant {
   permissions: ReadonlySet<string>;
 }
 
-export async function loadAccountGrant(db: Tx, accountId: string, actorId: string): Promise<AccountGrant | null> {
+export async function loadAccountGrant(db: Executor, accountId: string, actorId: string): Promise<AccountGrant | null> {
   const row = await db
     .selectFrom('account_memberships as m')
     .innerJoin('account_roles as r', 'r.id', 'm.account_role_id')
@@ -33,7 +34,7 @@ export async function loadAccountGrant(db: Tx, accountId: string, actorId: strin
 
 /** The actor's scopes in a workspace of `accountId`, or null when it has no access (or no such workspace). */
 export async function loadWorkspaceScopes(
-  db: Tx,
+  db: Executor,
   accountId: string,
   workspaceId: string,
   actorId: string,
@@ -62,7 +63,7 @@ export async function loadWorkspaceScopes(
 }
 
 /** The account a workspace belongs to, or null. */
-export async function loadWorkspaceAccount(db: Tx, workspaceId: string): Promise<string | null> {
+export async function loadWorkspaceAccount(db: Executor, workspaceId: string): Promise<string | null> {
   const row = await db.selectFrom('workspaces').select('account_id').where('id', '=', workspaceId).executeTakeFirst();
   return row?.account_id ?? null;
 }

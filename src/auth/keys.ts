@@ -1,6 +1,6 @@
 // Who holds an API key, read from the store by the key's digest. Only the auth core (core.ts)
 // calls this, through its cache.
-import type { Tx } from '../domain/deps.js';
+import type { Executor } from '../store/store.js';
 import type { Actor } from '../domain/context.js';
 import type { KeyKind } from '../domain/api-keys/key-format.js';
 
@@ -12,7 +12,7 @@ export interface KeyHolder {
 }
 
 /** The actor behind a key digest, with the key's expiration: one query (the key joined with its holder). */
-export async function loadKeyHolder(db: Tx, digest: string): Promise<KeyHolder | null> {
+export async function loadKeyHolder(db: Executor, digest: string): Promise<KeyHolder | null> {
   const row = await db
     .selectFrom('api_keys as k')
     .leftJoin('users as u', 'u.id', 'k.user_id')

@@ -24,6 +24,8 @@ export interface AuthCache {
   /** The trusted entry for `key` in `kind`, or undefined: what a request can decide without waiting. */
   peek<V>(kind: string, key: string): V | undefined;
   readonly coherence: Coherence;
+  /** Stops the coherence (its listening connection, its lease): by whoever opened the cache. */
+  close(): Promise<void>;
 }
 
 export function authCache(coherence: Coherence): AuthCache {
@@ -43,6 +45,7 @@ export function authCache(coherence: Coherence): AuthCache {
 
   return {
     coherence,
+    close: () => coherence.stop(),
     poll: () => coherence.glance(),
     peek<V>(kind: string, key: string): V | undefined {
       return usable() ? (kinds.get(kind)?.get(key) as V | undefined) : undefined;

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { openStore, type Store } from '../store/store.js';
+import { openCache } from '../cache/open.js';
 import { migrate } from '../store/migrate.js';
 import { SQLITE_FILE_NAME } from '../store/dialects/sqlite.js';
 import { createServices, type Services } from '../domain/services.js';
@@ -47,12 +48,15 @@ export async function withServices<T>(flags: StoreFlags, work: (services: Servic
     );
   if (!databaseUrl && !flags.init && !existsSync(join(dataDir, SQLITE_FILE_NAME))) throw noStore(`in ${dataDir}`);
   const store = await openStore({ dataDir, databaseUrl, databaseSchema });
+  // Not started: a command is no serving process; its writes still make the servers forget (contract 4).
+  const cache = openCache(store, { databaseUrl, databaseSchema });
   try {
     if (!flags.init && !(await storeExists(store))) throw noStore(`at ${store.description}`);
     await migrate(store);
     const secretKey = options.secretKeys ? secretKeysFor(config) : undefined;
-    return await work(createServices({ store, clock: systemClock }, { secretKey }), store);
+    return await work(createServices({ store, cache, clock: systemClock }, { secretKey }), store);
   } finally {
+    await cache.close();
     await store.close();
   }
 }

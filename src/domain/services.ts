@@ -14,7 +14,7 @@ import { DEFAULT_SESSION_TTL_SECONDS, sessionService } from './sessions/service.
 import { setupService } from './setup/service.js';
 import { invitationService } from './invitations/service.js';
 import { gatewayService } from './gateways/service.js';
-import { ephemeralSecretKey, keyring, type SecretKey, type SecretKeyring } from './gateways/sealed.js';
+import { ephemeralSecretKey, keyring, type SecretKey, type SecretKeyring } from '../secret-key.js';
 
 export interface ServiceOptions {
   sessionTtlSeconds?: number;

@@ -9,7 +9,7 @@ import { ERRORS } from '../errors.js';
 import { csrfHolds } from '../auth/credentials.js';
 import type { AuthCore } from '../auth/core.js';
 import type { RouteSpec } from '../http/route.js';
-import { sendError } from '../http/errors.js';
+import { sendError } from '../http/error-envelope.js';
 import { decide, parseGatewayUri } from './authorize.js';
 
 export function forwardAuthRoute(auth: AuthCore): RouteSpec {

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { workspace } from '../authz/requirements.js';
 import type { Services } from '../domain/services.js';
 import { ERRORS } from '../errors.js';
-import { sendError } from '../http/errors.js';
+import { sendError } from '../http/error-envelope.js';
 import type { PublicUrl } from '../http/public-url.js';
 import { decide, parseGatewayUri, type GatewayTarget } from './authorize.js';
 import { createForwarder, downstreamResponseHeaders, locationRewriter, SMALL_BODY, upstreamRequestHeaders, type Forwarder } from './proxy.js';

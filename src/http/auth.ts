@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Requirement } from '../authz/requirements.js';
 import type { AuthCore, Presented, Target } from '../auth/core.js';
 import type { Result } from '../errors.js';
-import { HttpError } from './errors.js';
+import { HttpError } from './error-envelope.js';
 import { sessionToken } from './session-cookie.js';
 
 const UUID_ANY_CASE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import Fastify from 'fastify';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fastifyTrustProxy } from '../app.js';
+import { fastifyTrustProxy } from './server.js';
 import type { TrustProxy } from '../config.js';
 import { clientAddress } from './client-address.js';
 

@@ -1,7 +1,7 @@
 // Request bodies: JSON only. An empty body is "no body" (Terraform sends empty filter bodies);
 // anything that is not JSON is a 400 that says where it broke.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { HttpError, type ValidationItem } from './errors.js';
+import { HttpError, type ValidationItem } from './error-envelope.js';
 
 /**
  * The path to the first string (value or key) holding U+0000, or null. PostgreSQL cannot store

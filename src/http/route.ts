@@ -10,7 +10,7 @@ import type { AccountGrant, AuthCore } from '../auth/core.js';
 import type { Services } from '../domain/services.js';
 import type { Result } from '../errors.js';
 import { ErrorBody } from './schemas.js';
-import { sendFailure } from './errors.js';
+import { sendFailure } from './error-envelope.js';
 import type { PublicUrl } from './public-url.js';
 
 export interface AuthState {

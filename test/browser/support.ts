@@ -50,7 +50,7 @@ export async function startBrowserHarness(): Promise<BrowserHarness> {
   let app: App | undefined;
   let browser: Browser | undefined;
   try {
-    app = await createApp({ store: handle.store, clock, webRoot: WEB_ROOT });
+    app = await createApp({ store: handle.store, cache: handle.cache, clock, webRoot: WEB_ROOT });
     await app.server.listen({ host: '127.0.0.1', port: 0 });
     browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { dropSchema, PG_URL, STORE_KIND } from '../support/harness.js';
 import { ROOT } from '../support/build.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { openCache } from '../../src/cache/open.js';
 import { migrate } from '../../src/store/migrate.js';
 import { createServices } from '../../src/domain/services.js';
 import { systemClock } from '../../src/clock.js';
@@ -59,9 +60,10 @@ export interface Owner {
 /** Migrates the store and creates an account with its Owner through the accounts service. */
 export async function bootstrapOwner(store: StoreUnderTest, handle: string): Promise<Owner> {
   const db = await store.open();
+  const cache = openCache(db, { databaseUrl: PG_URL });
   try {
     await migrate(db);
-    const services = createServices({ store: db, clock: systemClock });
+    const services = createServices({ store: db, cache, clock: systemClock });
     const made = await services.accounts.bootstrap(
       { actor: SYSTEM_ACTOR, requestId: null, now: systemClock.now() },
       { accountName: `Account ${handle}`, accountHandle: handle, email: `owner-${handle}@example.com` },
@@ -69,6 +71,7 @@ export async function bootstrapOwner(store: StoreUnderTest, handle: string): Pro
     if (!made.ok) throw new Error(`bootstrap failed: ${made.code}`);
     return { accountId: made.value.account_id, key: made.value.api_key };
   } finally {
+    await cache.close();
     await db.close();
   }
 }

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, expect, vi } from 'vitest';
 import { createApp, type App, type AppOptions } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { openCache } from '../../src/cache/open.js';
+import type { AuthCache } from '../../src/cache/auth-cache.js';
 import { migrate } from '../../src/store/migrate.js';
 import { SYSTEM_ACTOR } from '../../src/domain/context.js';
 
@@ -26,13 +28,34 @@ export class TestClock implements Clock {
   }
 }
 
+/** A store and its authentication cache, as a process opens them. */
+export interface Opened {
+  store: Store;
+  cache: AuthCache;
+}
+
+/** Opens a store and its cache; closing closes both (the cache first). */
+async function openWithCache(config: { dataDir: string; databaseUrl?: string; databaseSchema?: string }): Promise<Opened & { close(): Promise<void> }> {
+  const store = await openStore(config);
+  const cache = openCache(store, config);
+  return {
+    store,
+    cache,
+    async close() {
+      await cache.close();
+      await store.close();
+    },
+  };
+}
+
 export interface StoreHandle {
   store: Store;
+  cache: AuthCache;
   /** Where the data lives, for a second process or a scan: a directory or a schema. */
   dataDir?: string;
   schema?: string;
-  /** Another connection to the same data (a second "process" in-process). */
-  reopen(): Promise<Store>;
+  /** Another connection to the same data, with its own cache (a second "process" in-process). */
+  reopen(): Promise<Opened>;
   dispose(): Promise<void>;
 }
 
@@ -48,19 +71,21 @@ export async function freshStore(): Promise<StoreHandle> {
   const postgres = STORE_KIND === 'postgres';
   const schema = postgres ? `gh_test_${randomBytes(6).toString('hex')}` : undefined;
   const dataDir = postgres ? undefined : mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
-  const open = () => (postgres ? openStore({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema }) : openStore({ dataDir: dataDir! }));
+  const open = () => (postgres ? openWithCache({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema }) : openWithCache({ dataDir: dataDir! }));
   const remove = async () => (postgres ? dropSchema(schema!) : rmSync(dataDir!, { recursive: true, force: true }));
-  const store = await open();
+  const opened = await open();
+  const { store } = opened;
   try {
     await migrate(store);
   } catch (error) {
-    await store.close();
+    await opened.close();
     await remove();
     throw error;
   }
-  const extra: Store[] = [];
+  const extra: Array<{ close(): Promise<void> }> = [];
   return {
     store,
+    cache: opened.cache,
     ...(postgres ? { schema } : { dataDir }),
     reopen: async () => {
       const s = await open();
@@ -69,7 +94,7 @@ export async function freshStore(): Promise<StoreHandle> {
     },
     dispose: async () => {
       for (const s of extra) await s.close();
-      await store.close();
+      await opened.close();
       await remove();
     },
   };
@@ -121,11 +146,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: Partial<Omit<AppOptions, 'store' | 'clock'>> = {}): Promise<Harness> {
+export async function startHarness(options: Partial<Omit<AppOptions, 'store' | 'cache' | 'clock'>> = {}): Promise<Harness> {
   const handle = await freshStore();
   const clock = new TestClock();
   // Tests send many bad keys from one address on purpose; test/key-throttle.test.ts sets a real limit.
-  const app = await createApp({ keyFailureLimit: 1_000_000, ...options, store: handle.store, clock });
+  const app = await createApp({ keyFailureLimit: 1_000_000, ...options, store: handle.store, cache: handle.cache, clock });
   let counter = 0;
   return {
     app,
@@ -182,8 +207,8 @@ export function useHarness(options: Partial<Omit<AppOptions, 'store' | 'clock'>>
 }
 
 /** A second server process on the same database as `h` (in-process), sharing its clock. */
-export async function secondApp(h: Harness, options: Partial<Omit<AppOptions, 'store' | 'clock'>> = {}): Promise<App> {
-  return createApp({ ...options, store: await h.handle.reopen(), clock: h.clock });
+export async function secondApp(h: Harness, options: Partial<Omit<AppOptions, 'store' | 'cache' | 'clock'>> = {}): Promise<App> {
+  return createApp({ ...options, ...(await h.handle.reopen()), clock: h.clock });
 }
 
 /** Freezes the app's clock at `at` for the rest of the test (undone by `vi.restoreAllMocks()`). */

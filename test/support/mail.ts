@@ -64,7 +64,7 @@ export function appsOn(h: () => Harness) {
   return {
     async appWith(mailer: Mailer | null) {
       const { logger, text } = memoryLogger();
-      const app = await createApp({ store: h().handle.store, clock: h().clock, logger, mailer });
+      const app = await createApp({ store: h().handle.store, cache: h().handle.cache, clock: h().clock, logger, mailer });
       apps.push(app);
       return { app, logs: text };
     },

@@ -1,7 +1,9 @@
 // Workspace access for users and service accounts: upsert (one grant per actor and workspace),
 // filter, read, delete. Revoking a grant takes effect on the next request: every request reads it.
 import { fail, ok, type Result } from '../../errors.js';
-import { Abort, inTransaction, type Deps, type Tx } from '../deps.js';
+import { inTransaction } from '../transaction.js';
+import type { Deps } from '../deps.js';
+import type { Executor } from '../../store/store.js';
 import { newId, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { findWorkspaceRole } from '../roles/service.js';
@@ -24,7 +26,7 @@ export interface UserAccess {
   handle: string;
 }
 
-export interface BotAccess {
+export interface ServiceAccountAccess {
   id: string;
   created: string;
   updated: string;
@@ -45,9 +47,9 @@ const KIND = {
   bot: { column: 'bot_id', unknown: 'UNKNOWN_SERVICE_ACCOUNT', target: 'workspace_bot_access' },
 } as const;
 
-async function readAccess(tx: Tx, kind: 'user', workspaceId: string, ids: readonly string[] | null, page?: Page): Promise<UserAccess[]>;
-async function readAccess(tx: Tx, kind: 'bot', workspaceId: string, ids: readonly string[] | null, page?: Page): Promise<BotAccess[]>;
-async function readAccess(tx: Tx, kind: AccessKind, workspaceId: string, ids: readonly string[] | null, page?: Page) {
+async function readAccess(tx: Executor, kind: 'user', workspaceId: string, ids: readonly string[] | null, page?: Page): Promise<UserAccess[]>;
+async function readAccess(tx: Executor, kind: 'bot', workspaceId: string, ids: readonly string[] | null, page?: Page): Promise<ServiceAccountAccess[]>;
+async function readAccess(tx: Executor, kind: AccessKind, workspaceId: string, ids: readonly string[] | null, page?: Page) {
   if (kind === 'user') {
     let query = tx
       .selectFrom('workspace_access as a')
@@ -73,7 +75,7 @@ async function readAccess(tx: Tx, kind: AccessKind, workspaceId: string, ids: re
   if (ids) query = query.where('a.id', 'in', ids.length ? ids : ['']);
   query = query.orderBy('a.created').orderBy('a.id');
   if (page) query = query.limit(page.limit).offset(page.offset);
-  return (await query.execute()) as BotAccess[];
+  return (await query.execute()) as ServiceAccountAccess[];
 }
 
 /**
@@ -81,7 +83,7 @@ async function readAccess(tx: Tx, kind: AccessKind, workspaceId: string, ids: re
  * refused (account Owners and Admins act as Owner anyway, but the workspace's own Owner would be
  * gone without a word). The caller holds the account lock, so two such changes cannot pass at once.
  */
-async function wouldRemoveLastOwner(tx: Tx, workspaceId: string, grant: { id: string; workspace_role_id: string }): Promise<boolean> {
+async function wouldRemoveLastOwner(tx: Executor, workspaceId: string, grant: { id: string; workspace_role_id: string }): Promise<boolean> {
   if (grant.workspace_role_id !== WORKSPACE_ROLE_IDS.Owner) return false;
   const other = await tx
     .selectFrom('workspace_access')
@@ -108,7 +110,7 @@ export function accessService(deps: Deps) {
         const ids: string[] = [];
         for (const grant of grants) {
           const role = await findWorkspaceRole(tx, accountId, grant.workspaceRoleId);
-          if (!role) throw new Abort(fail('UNKNOWN_WORKSPACE_ROLE', `No workspace role ${grant.workspaceRoleId} in this account`));
+          if (!role) return fail('UNKNOWN_WORKSPACE_ROLE', `No workspace role ${grant.workspaceRoleId} in this account`);
           // The principal must belong to this account: a user through their membership, a service
           // account by being created in it.
           const principal =
@@ -125,7 +127,7 @@ export function accessService(deps: Deps) {
                   .where('account_id', '=', accountId)
                   .where('id', '=', grant.principalId)
                   .executeTakeFirst();
-          if (!principal) throw new Abort(fail(spec.unknown, `No ${kind === 'user' ? 'user' : 'service account'} ${grant.principalId} in this account`));
+          if (!principal) return fail(spec.unknown, `No ${kind === 'user' ? 'user' : 'service account'} ${grant.principalId} in this account`);
           const now = ctx.now.toISOString();
           const existing = await tx
             .selectFrom('workspace_access')
@@ -136,7 +138,7 @@ export function accessService(deps: Deps) {
           let id: string;
           if (existing) {
             id = existing.id;
-            if (role.id !== existing.workspace_role_id && (await wouldRemoveLastOwner(tx, workspaceId, existing))) throw new Abort(fail('LAST_WORKSPACE_OWNER'));
+            if (role.id !== existing.workspace_role_id && (await wouldRemoveLastOwner(tx, workspaceId, existing))) return fail('LAST_WORKSPACE_OWNER');
             await tx
               .updateTable('workspace_access')
               .set({ workspace_role_id: role.id, updated: now })
@@ -174,7 +176,7 @@ export function accessService(deps: Deps) {
           });
         }
         const rows = kind === 'user' ? await readAccess(tx, 'user', workspaceId, ids) : await readAccess(tx, 'bot', workspaceId, ids);
-        const byId = new Map<string, UserAccess | BotAccess>(rows.map((r) => [r.id, r]));
+        const byId = new Map<string, UserAccess | ServiceAccountAccess>(rows.map((r) => [r.id, r]));
         return ok(ids.map((id) => byId.get(id)!));
       },
       {
@@ -215,14 +217,14 @@ export function accessService(deps: Deps) {
     upsertUserAccess: (ctx: OpContext, accountId: string, workspaceId: string, grants: GrantInput[]) =>
       upsert(ctx, 'user', accountId, workspaceId, grants) as Promise<Result<UserAccess[]>>,
     upsertBotAccess: (ctx: OpContext, accountId: string, workspaceId: string, grants: GrantInput[]) =>
-      upsert(ctx, 'bot', accountId, workspaceId, grants) as Promise<Result<BotAccess[]>>,
+      upsert(ctx, 'bot', accountId, workspaceId, grants) as Promise<Result<ServiceAccountAccess[]>>,
     filterUserAccess: (workspaceId: string, page: Page) => readAccess(store.db, 'user', workspaceId, null, page),
-    filterBotAccess: (workspaceId: string, page: Page) => readAccess(store.db, 'bot', workspaceId, null, page),
+    filterServiceAccountAccess: (workspaceId: string, page: Page) => readAccess(store.db, 'bot', workspaceId, null, page),
     async getUserAccess(workspaceId: string, accessId: string): Promise<Result<UserAccess>> {
       const [row] = await readAccess(store.db, 'user', workspaceId, [accessId]);
       return row ? ok(row) : fail('NOT_FOUND', 'Workspace access not found');
     },
-    async getBotAccess(workspaceId: string, accessId: string): Promise<Result<BotAccess>> {
+    async getServiceAccountAccess(workspaceId: string, accessId: string): Promise<Result<ServiceAccountAccess>> {
       const [row] = await readAccess(store.db, 'bot', workspaceId, [accessId]);
       return row ? ok(row) : fail('NOT_FOUND', 'Workspace access not found');
     },

@@ -2,11 +2,14 @@
 // with its first Owner and that Owner's first API key.
 import { fail, ok, type Result } from '../../errors.js';
 import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
-import { Abort, inTransaction, parseJsonColumn, type Deps } from '../deps.js';
+import { inTransaction } from '../transaction.js';
+import { parseJsonColumn } from '../../store/json-column.js';
+import type { Deps } from '../deps.js';
 import { newId, type OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { issueKey } from '../api-keys/service.js';
 import { findOrCreateUser } from '../users/create.js';
+import { SELF_HOSTED_PLAN } from '../plan.js';
 import type { AccountsTable } from '../../store/schema.js';
 import type { AccountUpdate } from './inputs.js';
 
@@ -31,9 +34,6 @@ export const DEFAULT_ACCOUNT_SETTINGS: AccountSettings = {
   enabled_feature_flags: [],
   default_result_storage: null,
 };
-
-/** Gatehouse is self-hosted: no plan, no billing; the fields exist because clients read them. */
-export const SELF_HOSTED_PLAN = { plan_type: 'SELF_HOSTED', plan_tier: 'SELF_HOSTED' } as const;
 
 export interface Account {
   id: string;
@@ -182,7 +182,7 @@ export function accountService(deps: Deps) {
           if (!existing) return fail('NOT_FOUND', 'Account not found');
           if (input.handle !== undefined && input.handle !== existing.handle) {
             const clash = await tx.selectFrom('accounts').select('id').where('handle', '=', input.handle).executeTakeFirst();
-            if (clash) throw new Abort(handleTaken);
+            if (clash) return handleTaken;
           }
           const changes: Partial<AccountsTable> = { updated: ctx.now.toISOString() };
           for (const field of ['name', 'handle', 'location', 'link', 'image_location', 'billing_email', 'auth_expiration_seconds'] as const) {

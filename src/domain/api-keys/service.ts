@@ -2,7 +2,9 @@
 // A presented key is authenticated by the auth core (auth/core.ts).
 import { generateKey, hashKey, maskKey, type KeyKind } from './key-format.js';
 import { fail, ok, type Result } from '../../errors.js';
-import { inTransaction, type Deps, type Tx } from '../deps.js';
+import { inTransaction } from '../transaction.js';
+import type { Deps } from '../deps.js';
+import type { Executor } from '../../store/store.js';
 import { newId, type OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import type { ApiKeysTable } from '../../store/schema.js';
@@ -38,12 +40,12 @@ export interface KeyOwner {
   kind: KeyKind;
   actorId: string;
   userId?: string;
-  botId?: string;
+  serviceAccountId?: string;
 }
 
 /** Inserts a new key inside the caller's transaction and returns its plaintext once. */
 export async function issueKey(
-  tx: Tx,
+  tx: Executor,
   owner: KeyOwner,
   fields: { name: string; expiration: string | null; now: Date },
 ): Promise<IssuedApiKey> {
@@ -52,7 +54,7 @@ export async function issueKey(
     id: newId(),
     actor_id: owner.actorId,
     user_id: owner.userId ?? null,
-    bot_id: owner.botId ?? null,
+    bot_id: owner.serviceAccountId ?? null,
     name: fields.name,
     key_hash: hashKey(key),
     masked_key: maskKey(key),

@@ -1,6 +1,7 @@
 // Audit events: one per mutation, written by the service inside the mutation's own transaction.
-import type { Deps, Tx } from '../deps.js';
-import { parseJsonColumn } from '../deps.js';
+import type { Deps } from '../deps.js';
+import type { Executor } from '../../store/store.js';
+import { parseJsonColumn } from '../../store/json-column.js';
 import { newId, type OpContext, type Page } from '../context.js';
 import type { AuditEventsTable } from '../../store/schema.js';
 
@@ -14,7 +15,7 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
-export async function recordEvent(tx: Tx, ctx: OpContext, entry: AuditEntry): Promise<void> {
+export async function recordEvent(tx: Executor, ctx: OpContext, entry: AuditEntry): Promise<void> {
   await tx
     .insertInto('audit_events')
     .values({

@@ -2,10 +2,12 @@
 // optional credential (Prefect's auth string). The credential is write-only: reads say whether one
 // is set, never what it is; it is stored sealed (sealed.ts) and audit events never carry it.
 import { fail, ok, type Result } from '../../errors.js';
-import { inTransaction, type Deps } from '../deps.js';
+import { inTransaction } from '../transaction.js';
+import type { Deps } from '../deps.js';
 import type { OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
-import { heldKeyIds, seal, sealedKeyId, unseal, type SecretKeyring } from './sealed.js';
+import { seal, sealedKeyId, unseal } from './sealed.js';
+import { heldKeyIds, type SecretKeyring } from '../../secret-key.js';
 import { checkUpstream, type UpstreamCheck } from './check.js';
 
 export interface GatewaySetting {
@@ -90,7 +92,7 @@ export interface ResealReport {
 const SLOT = 'current';
 
 export function gatewayService(deps: Deps, keys: SecretKeyring) {
-  const { store } = deps;
+  const { store, cache } = deps;
   const secretKey = keys.current;
 
   /** Every key id the database relies on: the one it records, and those of its sealed credentials. */
@@ -293,7 +295,7 @@ export function gatewayService(deps: Deps, keys: SecretKeyring) {
 
     /** The upstream of a workspace, with its credential opened, for the proxy: asked on every proxied request, so cached like keys. */
     upstream(workspaceId: string): Promise<UpstreamLookup> {
-      return store.cache.through('upstream', workspaceId, () => lookUpstream(workspaceId));
+      return cache.through('upstream', workspaceId, () => lookUpstream(workspaceId));
     },
   };
 }

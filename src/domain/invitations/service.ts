@@ -3,7 +3,8 @@
 // the signed-in existing user, with that role.
 import { fail, ok, type Result } from '../../errors.js';
 import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
-import { Abort, inTransaction, type Deps } from '../deps.js';
+import { inTransaction } from '../transaction.js';
+import type { Deps } from '../deps.js';
 import { newId, type Actor, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { constantTimeEqual, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret } from '../secrets.js';
@@ -214,11 +215,11 @@ export function invitationService(deps: Deps, options: { sessionTtlSeconds: numb
             .where('id', '=', row.id)
             .where('status', '=', 'PENDING')
             .executeTakeFirst();
-          if (Number(claimed.numUpdatedRows) === 0) throw new Abort(fail('INVITATION_USED'));
+          if (Number(claimed.numUpdatedRows) === 0) return fail('INVITATION_USED');
           const user = await findOrCreateUser(tx, { email: row.email, now, passwordHash, firstName: input.first_name, lastName: input.last_name });
           // The user may have been created since the check above (another invitation accepted at
           // the same time): only that user, signed in, may accept for them.
-          if (!user.created && !(caller?.type === 'user' && caller.id === user.id)) throw new Abort(fail('SIGN_IN_FIRST'));
+          if (!user.created && !(caller?.type === 'user' && caller.id === user.id)) return fail('SIGN_IN_FIRST');
           const member = await tx.selectFrom('account_memberships').select('id').where('account_id', '=', row.account_id).where('actor_id', '=', user.actor_id).executeTakeFirst();
           if (!member) {
             await tx

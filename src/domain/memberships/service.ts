@@ -2,7 +2,9 @@
 // a Member; an account always keeps an Owner; only an Owner hands out or takes away Owner.
 import { fail, ok, type Result } from '../../errors.js';
 import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
-import { Abort, inTransaction, type Deps, type Tx } from '../deps.js';
+import { inTransaction } from '../transaction.js';
+import type { Deps } from '../deps.js';
+import type { Executor } from '../../store/store.js';
 import type { AnyOf, OpContext, Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { normalizeEmail } from '../users/create.js';
@@ -31,7 +33,7 @@ export interface MembershipFilter extends Page {
   onlyBots?: boolean;
 }
 
-function baseQuery(tx: Tx, accountId: string) {
+function baseQuery(tx: Executor, accountId: string) {
   return tx
     .selectFrom('account_memberships as m')
     .innerJoin('account_roles as r', 'r.id', 'm.account_role_id')
@@ -65,7 +67,7 @@ const toMembership = (r: Row): AccountMembership => ({
   active: true,
 });
 
-async function ownerCount(tx: Tx, accountId: string): Promise<number> {
+async function ownerCount(tx: Executor, accountId: string): Promise<number> {
   const row = await tx
     .selectFrom('account_memberships')
     .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -79,7 +81,7 @@ async function ownerCount(tx: Tx, accountId: string): Promise<number> {
  * Serialises changes to one account's memberships, and grants to its users (so that a grant racing
  * a removal cannot outlive it): a row lock on PostgreSQL, the write lock on SQLite.
  */
-export async function lockAccount(tx: Tx, accountId: string): Promise<void> {
+export async function lockAccount(tx: Executor, accountId: string): Promise<void> {
   await tx.updateTable('accounts').set((eb) => ({ id: eb.ref('id') })).where('id', '=', accountId).execute();
 }
 
@@ -87,12 +89,12 @@ export function membershipService(deps: Deps) {
   const { store } = deps;
 
   /** The rules every change of someone's role or membership must pass. */
-  async function checkChange(tx: Tx, ctx: OpContext, accountId: string, membershipId: string, newRoleId: string | null) {
+  async function checkChange(tx: Executor, ctx: OpContext, accountId: string, membershipId: string, newRoleId: string | null) {
     await lockAccount(tx, accountId);
     const target = await baseQuery(tx, accountId).where('m.id', '=', membershipId).executeTakeFirst();
-    if (!target) throw new Abort(fail('NOT_FOUND', 'Account membership not found'));
+    if (!target) return fail('NOT_FOUND', 'Account membership not found');
     if (target.bot_id) {
-      throw new Abort(newRoleId === null ? fail('SERVICE_ACCOUNT_MEMBERSHIP') : fail('SERVICE_ACCOUNT_ROLE_FIXED'));
+      return newRoleId === null ? fail('SERVICE_ACCOUNT_MEMBERSHIP') : fail('SERVICE_ACCOUNT_ROLE_FIXED');
     }
     const touchesOwner = target.account_role_id === ACCOUNT_ROLE_IDS.Owner || newRoleId === ACCOUNT_ROLE_IDS.Owner;
     if (touchesOwner && target.account_role_id !== newRoleId) {
@@ -104,12 +106,12 @@ export function membershipService(deps: Deps) {
             .where('actor_id', '=', ctx.actor.actorId)
             .executeTakeFirst()
         : undefined;
-      if (caller?.account_role_id !== ACCOUNT_ROLE_IDS.Owner) throw new Abort(fail('OWNER_ONLY'));
+      if (caller?.account_role_id !== ACCOUNT_ROLE_IDS.Owner) return fail('OWNER_ONLY');
       if (target.account_role_id === ACCOUNT_ROLE_IDS.Owner && (await ownerCount(tx, accountId)) <= 1) {
-        throw new Abort(fail('LAST_OWNER'));
+        return fail('LAST_OWNER');
       }
     }
-    return target;
+    return ok(target);
   }
 
   return {
@@ -136,7 +138,9 @@ export function membershipService(deps: Deps) {
           .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]))
           .executeTakeFirst();
         if (!role) return fail('UNKNOWN_ACCOUNT_ROLE');
-        const target = await checkChange(tx, ctx, accountId, membershipId, role.id);
+        const checked = await checkChange(tx, ctx, accountId, membershipId, role.id);
+        if (!checked.ok) return checked;
+        const target = checked.value;
         await tx
           .updateTable('account_memberships')
           .set({ account_role_id: role.id, updated: ctx.now.toISOString() })
@@ -156,7 +160,9 @@ export function membershipService(deps: Deps) {
     /** Removes a user from the account, and with it their access to the account's workspaces. */
     async remove(ctx: OpContext, accountId: string, membershipId: string): Promise<Result<null>> {
       return inTransaction(deps, async (tx) => {
-        const target = await checkChange(tx, ctx, accountId, membershipId, null);
+        const checked = await checkChange(tx, ctx, accountId, membershipId, null);
+        if (!checked.ok) return checked;
+        const target = checked.value;
         await tx
           .deleteFrom('workspace_access')
           .where('actor_id', '=', target.actor_id)

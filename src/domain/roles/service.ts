@@ -3,7 +3,10 @@ import { fail, ok, type Result } from '../../errors.js';
 import { expandScopes, unknownScopes } from '../../authz/scopes.js';
 import { BUILTIN_WORKSPACE_ROLES } from '../../authz/workspace-roles.js';
 import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
-import { Abort, inTransaction, parseJsonColumn, type Deps, type Tx } from '../deps.js';
+import { inTransaction } from '../transaction.js';
+import { parseJsonColumn } from '../../store/json-column.js';
+import type { Deps } from '../deps.js';
+import type { Executor } from '../../store/store.js';
 import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import type { AccountRolesTable, WorkspaceRolesTable } from '../../store/schema.js';
@@ -61,7 +64,7 @@ export const toWorkspaceRole = (row: WorkspaceRolesTable): WorkspaceRole => ({
 });
 
 /** A workspace role visible from an account: a built-in one, or one of the account's own. */
-export async function findWorkspaceRole(tx: Tx, accountId: string, roleId: string): Promise<WorkspaceRolesTable | undefined> {
+export async function findWorkspaceRole(tx: Executor, accountId: string, roleId: string): Promise<WorkspaceRolesTable | undefined> {
   return tx
     .selectFrom('workspace_roles')
     .selectAll()
@@ -71,7 +74,7 @@ export async function findWorkspaceRole(tx: Tx, accountId: string, roleId: strin
 }
 
 /** The scopes a role grants: its own plus its inherited role's, closed under `includes_scopes`. */
-export async function effectiveScopes(tx: Tx, role: WorkspaceRolesTable): Promise<string[]> {
+export async function effectiveScopes(tx: Executor, role: WorkspaceRolesTable): Promise<string[]> {
   const own = parseJsonColumn<string[]>(role.scopes, []);
   if (!role.inherited_role_id) return expandScopes(own);
   const inherited = await tx
@@ -102,7 +105,7 @@ function checkRoleInput(input: WorkspaceRoleInput): Result<null> {
 }
 
 /** The answer when `name` looks like another of the account's own workspace roles (a handful of names). */
-async function lookAlikeRole(tx: Tx, accountId: string, name: string, exceptId: string | null) {
+async function lookAlikeRole(tx: Executor, accountId: string, name: string, exceptId: string | null) {
   const others = await tx.selectFrom('workspace_roles').select(['id', 'name']).where('account_id', '=', accountId).execute();
   const other = lookAlikeOf(name, others.filter((r) => r.id !== exceptId).map((r) => r.name));
   return other === null ? null : fail('WORKSPACE_ROLE_NAME_TAKEN', `"${name}" looks like the existing workspace role "${other}"; choose a name that cannot be taken for it`);
@@ -246,7 +249,7 @@ export function roleService(deps: Deps) {
           if (!existing) return fail('NOT_FOUND', 'Workspace role not found');
           const inUse = await tx.selectFrom('workspace_access').select('id').where('workspace_role_id', '=', roleId).executeTakeFirst();
           const isDefault = await tx.selectFrom('workspaces').select('id').where('default_workspace_role_id', '=', roleId).executeTakeFirst();
-          if (inUse || isDefault) throw new Abort(fail('WORKSPACE_ROLE_IN_USE'));
+          if (inUse || isDefault) return fail('WORKSPACE_ROLE_IN_USE');
           await tx.deleteFrom('workspace_roles').where('id', '=', roleId).execute();
           await recordEvent(tx, ctx, {
             action: 'workspace_role.deleted',

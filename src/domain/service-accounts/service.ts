@@ -2,7 +2,9 @@
 // environments reach workspaces. Always account Members; any workspace role per workspace.
 import { fail, ok, type Result } from '../../errors.js';
 import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
-import { Abort, inTransaction, type Deps, type Tx } from '../deps.js';
+import { inTransaction } from '../transaction.js';
+import type { Deps } from '../deps.js';
+import type { Executor } from '../../store/store.js';
 import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { checkExpiration, issueKey, toKeyView, type ApiKeyView, type IssuedApiKey } from '../api-keys/service.js';
@@ -60,24 +62,24 @@ function checkAccountRole(roleId: string | null | undefined): Result<null> {
  * response that issues it, in clear (`IssuedApiKey`). Each wire field is named, so a new column
  * stays off the wire.
  */
-export function toServiceAccount<K extends ApiKeyView | IssuedApiKey | null>(bot: BotsTable, key: K): Omit<ServiceAccount, 'api_key'> & { api_key: K } {
+export function toServiceAccount<K extends ApiKeyView | IssuedApiKey | null>(serviceAccount: BotsTable, key: K): Omit<ServiceAccount, 'api_key'> & { api_key: K } {
   return {
-    id: bot.id,
-    created: bot.created,
-    updated: bot.updated,
-    actor_id: bot.actor_id,
-    account_id: bot.account_id,
-    name: bot.name,
+    id: serviceAccount.id,
+    created: serviceAccount.created,
+    updated: serviceAccount.updated,
+    actor_id: serviceAccount.actor_id,
+    account_id: serviceAccount.account_id,
+    name: serviceAccount.name,
     account_role_name: 'Member',
     api_key: key,
   };
 }
 
-async function activeKey(tx: Tx, botId: string): Promise<ApiKeyView | null> {
+async function activeKey(tx: Executor, serviceAccountId: string): Promise<ApiKeyView | null> {
   const row = await tx
     .selectFrom('api_keys')
     .select(['id', 'created', 'name', 'expiration', 'masked_key'])
-    .where('bot_id', '=', botId)
+    .where('bot_id', '=', serviceAccountId)
     .where('is_active', '=', 1)
     .executeTakeFirst();
   return row ? toKeyView(row) : null;
@@ -86,21 +88,21 @@ async function activeKey(tx: Tx, botId: string): Promise<ApiKeyView | null> {
 export function serviceAccountService(deps: Deps) {
   const { store } = deps;
 
-  async function findBot(tx: Tx, accountId: string, botId: string) {
-    return tx.selectFrom('bots').selectAll().where('id', '=', botId).where('account_id', '=', accountId).executeTakeFirst();
+  async function findServiceAccount(tx: Executor, accountId: string, serviceAccountId: string) {
+    return tx.selectFrom('bots').selectAll().where('id', '=', serviceAccountId).where('account_id', '=', accountId).executeTakeFirst();
   }
 
   /**
    * Writes the service account's row before anything else a key change touches, so rotations,
    * key deletions and removal of one service account queue behind each other (a row lock on
    * PostgreSQL; SQLite writers are serial already). Taking locks in any other order deadlocks:
-   * a removal holding the keys while a rotation holds the service account. False: no such bot.
+   * a removal holding the keys while a rotation holds the service account. False: no such service account.
    */
-  async function lockBot(tx: Tx, accountId: string, botId: string, now: Date): Promise<boolean> {
+  async function lockServiceAccount(tx: Executor, accountId: string, serviceAccountId: string, now: Date): Promise<boolean> {
     const touched = await tx
       .updateTable('bots')
       .set({ updated: now.toISOString() })
-      .where('id', '=', botId)
+      .where('id', '=', serviceAccountId)
       .where('account_id', '=', accountId)
       .executeTakeFirst();
     return Number(touched.numUpdatedRows) > 0;
@@ -119,7 +121,7 @@ export function serviceAccountService(deps: Deps) {
       const expiration = checkExpiration(input.api_key_expiration, ctx.now);
       if (!expiration.ok) return expiration;
       const now = ctx.now.toISOString();
-      const bot: BotsTable = { id: newId(), actor_id: newId(), account_id: accountId, name: input.name, created: now, updated: now };
+      const serviceAccount: BotsTable = { id: newId(), actor_id: newId(), account_id: accountId, name: input.name, created: now, updated: now };
       const created = await inTransaction(
         deps,
         async (tx) => {
@@ -127,31 +129,31 @@ export function serviceAccountService(deps: Deps) {
           // its answer without an aborted statement.
           const clash = await tx.selectFrom('bots').select('id').where('account_id', '=', accountId).where('name', '=', input.name).executeTakeFirst();
           if (clash) return nameTaken;
-          await tx.insertInto('bots').values(bot).execute();
+          await tx.insertInto('bots').values(serviceAccount).execute();
           failpoint('create.after_insert');
           await tx
             .insertInto('account_memberships')
             .values({
               id: newId(),
               account_id: accountId,
-              actor_id: bot.actor_id,
+              actor_id: serviceAccount.actor_id,
               user_id: null,
-              bot_id: bot.id,
+              bot_id: serviceAccount.id,
               account_role_id: ACCOUNT_ROLE_IDS.Member,
               created: now,
               updated: now,
             })
             .execute();
-          const key = await issueKey(tx, { kind: 'bot', actorId: bot.actor_id, botId: bot.id }, { name: bot.name, expiration: expiration.value, now: ctx.now });
+          const key = await issueKey(tx, { kind: 'bot', actorId: serviceAccount.actor_id, serviceAccountId: serviceAccount.id }, { name: serviceAccount.name, expiration: expiration.value, now: ctx.now });
           await recordEvent(tx, ctx, {
             action: 'service_account.created',
             accountId,
             targetType: 'service_account',
-            targetId: bot.id,
-            details: { name: bot.name, api_key_id: key.id, api_key_expiration: key.expiration },
+            targetId: serviceAccount.id,
+            details: { name: serviceAccount.name, api_key_id: key.id, api_key_expiration: key.expiration },
           });
           failpoint('create.before_commit');
-          return ok(toServiceAccount(bot, key));
+          return ok(toServiceAccount(serviceAccount, key));
         },
         // A new service account, its Member membership and its first key: nothing cached refers to them.
         { onUniqueViolation: nameTaken, invalidates: false },
@@ -181,16 +183,16 @@ export function serviceAccountService(deps: Deps) {
       );
     },
 
-    async get(accountId: string, botId: string): Promise<Result<ServiceAccount>> {
-      const bot = await findBot(store.db, accountId, botId);
-      if (!bot) return fail('NOT_FOUND', 'Service account not found');
-      return ok(toServiceAccount(bot, await activeKey(store.db, bot.id)));
+    async get(accountId: string, serviceAccountId: string): Promise<Result<ServiceAccount>> {
+      const serviceAccount = await findServiceAccount(store.db, accountId, serviceAccountId);
+      if (!serviceAccount) return fail('NOT_FOUND', 'Service account not found');
+      return ok(toServiceAccount(serviceAccount, await activeKey(store.db, serviceAccount.id)));
     },
 
     async update(
       ctx: OpContext,
       accountId: string,
-      botId: string,
+      serviceAccountId: string,
       input: ServiceAccountUpdate,
     ): Promise<Result<null>> {
       const role = checkAccountRole(input.account_role_id);
@@ -200,23 +202,23 @@ export function serviceAccountService(deps: Deps) {
       return inTransaction(
         deps,
         async (tx) => {
-          const bot = await findBot(tx, accountId, botId);
-          if (!bot) return fail('NOT_FOUND', 'Service account not found');
-          if (input.name !== undefined && input.name !== bot.name) {
+          const serviceAccount = await findServiceAccount(tx, accountId, serviceAccountId);
+          if (!serviceAccount) return fail('NOT_FOUND', 'Service account not found');
+          if (input.name !== undefined && input.name !== serviceAccount.name) {
             const clash = await tx.selectFrom('bots').select('id').where('account_id', '=', accountId).where('name', '=', input.name).executeTakeFirst();
             if (clash) return nameTaken;
           }
           await tx
             .updateTable('bots')
-            .set({ name: input.name ?? bot.name, updated: ctx.now.toISOString() })
-            .where('id', '=', botId)
+            .set({ name: input.name ?? serviceAccount.name, updated: ctx.now.toISOString() })
+            .where('id', '=', serviceAccountId)
             .execute();
           await recordEvent(tx, ctx, {
             action: 'service_account.updated',
             accountId,
             targetType: 'service_account',
-            targetId: botId,
-            details: { name: input.name ?? bot.name, previous_name: bot.name },
+            targetId: serviceAccountId,
+            details: { name: input.name ?? serviceAccount.name, previous_name: serviceAccount.name },
           });
           return ok(null);
         },
@@ -225,25 +227,25 @@ export function serviceAccountService(deps: Deps) {
     },
 
     /** Deletes the service account, its keys, membership and workspace access in one transaction. */
-    async remove(ctx: OpContext, accountId: string, botId: string): Promise<Result<{ workspaceIds: string[] }>> {
+    async remove(ctx: OpContext, accountId: string, serviceAccountId: string): Promise<Result<{ workspaceIds: string[] }>> {
       const removed = await inTransaction(deps, async (tx) => {
-        if (!(await lockBot(tx, accountId, botId, ctx.now))) return fail('NOT_FOUND', 'Service account not found');
-        const bot = (await findBot(tx, accountId, botId))!;
-        const access = await tx.selectFrom('workspace_access').select('workspace_id').where('bot_id', '=', botId).execute();
+        if (!(await lockServiceAccount(tx, accountId, serviceAccountId, ctx.now))) return fail('NOT_FOUND', 'Service account not found');
+        const serviceAccount = (await findServiceAccount(tx, accountId, serviceAccountId))!;
+        const access = await tx.selectFrom('workspace_access').select('workspace_id').where('bot_id', '=', serviceAccountId).execute();
         // Explicit deletes, children first, rather than relying on ON DELETE CASCADE alone: the
         // effect is then the same on every store whatever its foreign-key settings.
-        await tx.deleteFrom('api_keys').where('bot_id', '=', botId).execute();
+        await tx.deleteFrom('api_keys').where('bot_id', '=', serviceAccountId).execute();
         failpoint('remove.after_keys');
-        await tx.deleteFrom('workspace_access').where('bot_id', '=', botId).execute();
-        await tx.deleteFrom('account_memberships').where('bot_id', '=', botId).execute();
-        await tx.deleteFrom('bots').where('id', '=', botId).execute();
+        await tx.deleteFrom('workspace_access').where('bot_id', '=', serviceAccountId).execute();
+        await tx.deleteFrom('account_memberships').where('bot_id', '=', serviceAccountId).execute();
+        await tx.deleteFrom('bots').where('id', '=', serviceAccountId).execute();
         const workspaceIds = access.map((a) => a.workspace_id);
         await recordEvent(tx, ctx, {
           action: 'service_account.deleted',
           accountId,
           targetType: 'service_account',
-          targetId: botId,
-          details: { name: bot.name, workspace_ids: workspaceIds },
+          targetId: serviceAccountId,
+          details: { name: serviceAccount.name, workspace_ids: workspaceIds },
         });
         failpoint('remove.before_commit');
         return ok({ workspaceIds });
@@ -260,7 +262,7 @@ export function serviceAccountService(deps: Deps) {
     async rotateKey(
       ctx: OpContext,
       accountId: string,
-      botId: string,
+      serviceAccountId: string,
       input: KeyRotation,
     ): Promise<Result<ServiceAccountWithKey>> {
       const grace = input.old_key_expires_in_seconds;
@@ -271,18 +273,18 @@ export function serviceAccountService(deps: Deps) {
       if (!expiration.ok) return expiration;
       const now = ctx.now.toISOString();
       const rotated = await inTransaction(deps, async (tx) => {
-        if (!(await lockBot(tx, accountId, botId, ctx.now))) return fail('NOT_FOUND', 'Service account not found');
-        const bot = (await findBot(tx, accountId, botId))!;
+        if (!(await lockServiceAccount(tx, accountId, serviceAccountId, ctx.now))) return fail('NOT_FOUND', 'Service account not found');
+        const serviceAccount = (await findServiceAccount(tx, accountId, serviceAccountId))!;
         const old = await tx
           .selectFrom('api_keys')
           .select(['id', 'expiration'])
-          .where('bot_id', '=', botId)
+          .where('bot_id', '=', serviceAccountId)
           .where('is_active', '=', 1)
           .executeTakeFirst();
         // At most one old key in grace: a rotation ends the grace of every older key now (those
         // whose grace has run out are of no further use to anyone either). Pentest issue 14.
-        const ended = await tx.selectFrom('api_keys').select('id').where('bot_id', '=', botId).where('is_active', '=', 0).where('expiration', '>', now).execute();
-        await tx.deleteFrom('api_keys').where('bot_id', '=', botId).where('is_active', '=', 0).execute();
+        const ended = await tx.selectFrom('api_keys').select('id').where('bot_id', '=', serviceAccountId).where('is_active', '=', 0).where('expiration', '>', now).execute();
+        await tx.deleteFrom('api_keys').where('bot_id', '=', serviceAccountId).where('is_active', '=', 0).execute();
         let oldKeyExpiration: string | null = null;
         if (old) {
           if (grace === null || grace === undefined) {
@@ -294,15 +296,15 @@ export function serviceAccountService(deps: Deps) {
           }
         }
         failpoint('rotate.after_old_key');
-        const key = await issueKey(tx, { kind: 'bot', actorId: bot.actor_id, botId }, { name: bot.name, expiration: expiration.value, now: ctx.now });
+        const key = await issueKey(tx, { kind: 'bot', actorId: serviceAccount.actor_id, serviceAccountId }, { name: serviceAccount.name, expiration: expiration.value, now: ctx.now });
         failpoint('rotate.after_insert');
         await recordEvent(tx, ctx, {
           action: 'service_account.api_key_rotated',
           accountId,
           targetType: 'service_account',
-          targetId: botId,
+          targetId: serviceAccountId,
           details: {
-            name: bot.name,
+            name: serviceAccount.name,
             api_key_id: key.id,
             api_key_expiration: key.expiration,
             old_api_key_id: old?.id ?? null,
@@ -312,20 +314,20 @@ export function serviceAccountService(deps: Deps) {
           },
         });
         failpoint('rotate.before_commit');
-        return ok(toServiceAccount(bot, key));
+        return ok(toServiceAccount(serviceAccount, key));
       }, { onUniqueViolation: fail('CONCURRENT_CHANGE') });
       failpoint('rotate.after_commit');
       return rotated;
     },
 
-    async readKeys(accountId: string, botId: string): Promise<Result<ServiceAccountKeys>> {
-      const bot = await findBot(store.db, accountId, botId);
-      if (!bot) return fail('NOT_FOUND', 'Service account not found');
+    async readKeys(accountId: string, serviceAccountId: string): Promise<Result<ServiceAccountKeys>> {
+      const serviceAccount = await findServiceAccount(store.db, accountId, serviceAccountId);
+      if (!serviceAccount) return fail('NOT_FOUND', 'Service account not found');
       const now = deps.clock.now().toISOString();
       const rows = await store.db
         .selectFrom('api_keys')
         .select(['id', 'created', 'name', 'expiration', 'masked_key', 'is_active'])
-        .where('bot_id', '=', botId)
+        .where('bot_id', '=', serviceAccountId)
         .orderBy('created', 'desc')
         .orderBy('id')
         .execute();
@@ -334,18 +336,18 @@ export function serviceAccountService(deps: Deps) {
       return ok({ active_key: active ? toKeyView(active) : null, rotating_keys: rotating.map(toKeyView) });
     },
 
-    async deleteKey(ctx: OpContext, accountId: string, botId: string, keyId: string): Promise<Result<null>> {
+    async deleteKey(ctx: OpContext, accountId: string, serviceAccountId: string, keyId: string): Promise<Result<null>> {
       return inTransaction(deps, async (tx) => {
-        if (!(await lockBot(tx, accountId, botId, ctx.now))) return fail('NOT_FOUND', 'Service account not found');
-        const bot = (await findBot(tx, accountId, botId))!;
-        const deleted = await tx.deleteFrom('api_keys').where('bot_id', '=', botId).where('id', '=', keyId).executeTakeFirst();
-        if (Number(deleted.numDeletedRows) === 0) throw new Abort(fail('NOT_FOUND', 'API key not found'));
+        if (!(await lockServiceAccount(tx, accountId, serviceAccountId, ctx.now))) return fail('NOT_FOUND', 'Service account not found');
+        const serviceAccount = (await findServiceAccount(tx, accountId, serviceAccountId))!;
+        const deleted = await tx.deleteFrom('api_keys').where('bot_id', '=', serviceAccountId).where('id', '=', keyId).executeTakeFirst();
+        if (Number(deleted.numDeletedRows) === 0) return fail('NOT_FOUND', 'API key not found');
         await recordEvent(tx, ctx, {
           action: 'service_account.api_key_deleted',
           accountId,
           targetType: 'service_account',
-          targetId: botId,
-          details: { name: bot.name, api_key_id: keyId },
+          targetId: serviceAccountId,
+          details: { name: serviceAccount.name, api_key_id: keyId },
         });
         failpoint('delete_key.before_commit');
         return ok(null);

@@ -1,7 +1,9 @@
 // Browser sessions: sign in with email and password, an opaque token in an HttpOnly cookie (only
 // its digest is stored), expiry, sign-out, listing and terminating one's own sessions.
 import { fail, ok, type Result } from '../../errors.js';
-import { inTransaction, type Deps, type Tx } from '../deps.js';
+import { inTransaction } from '../transaction.js';
+import type { Deps } from '../deps.js';
+import type { Executor } from '../../store/store.js';
 import { newId, type Actor, type OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { csrfTokenFor, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret, verifyPassword } from '../secrets.js';
@@ -41,7 +43,7 @@ export interface SessionView {
   current: boolean;
 }
 
-export async function createSession(tx: Tx, userId: string, client: ClientInfo, now: Date, ttlSeconds: number): Promise<NewSession> {
+export async function createSession(tx: Executor, userId: string, client: ClientInfo, now: Date, ttlSeconds: number): Promise<NewSession> {
   const token = newSecret();
   const id = newId();
   const expires = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
@@ -63,7 +65,7 @@ export async function createSession(tx: Tx, userId: string, client: ClientInfo, 
 }
 
 export function sessionService(deps: Deps, options: { ttlSeconds?: number } = {}) {
-  const { store, clock } = deps;
+  const { store, cache, clock } = deps;
   const ttlSeconds = options.ttlSeconds ?? DEFAULT_SESSION_TTL_SECONDS;
 
   async function storePassword(ctx: OpContext, userId: string, password: string, keepSessionId: string | null): Promise<Result<null>> {
@@ -119,7 +121,7 @@ export function sessionService(deps: Deps, options: { ttlSeconds?: number } = {}
     /** The user a session cookie stands for, when the session exists and has not expired. */
     async authenticate(token: string): Promise<{ actor: Actor; sessionId: string; csrfToken: string } | null> {
       if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
-      store.cache.poll(); // the grants this request reads next come from the cache
+      cache.poll(); // the grants this request reads next come from the cache
       const now = clock.now();
       const row = await store.db
         .selectFrom('sessions as s')

@@ -3,7 +3,7 @@
 // Each attempt is counted before its password is checked, in one atomic statement, so that
 // concurrent guesses cannot all slip past the limit while the (slow) checks run; a success then
 // takes its count back.
-import type { Tx } from '../deps.js';
+import type { Executor } from '../../store/store.js';
 
 export const THROTTLE = {
   windowMs: 15 * 60 * 1000,
@@ -20,7 +20,7 @@ export const passwordChangeKey = (userId: string) => `password-change:${userId}`
  * Counts one attempt against `key` and answers the seconds until `key` may try again when this
  * attempt is over `limit`, or 0 when it may go ahead. A window that has ended starts afresh.
  */
-export async function countAttempt(db: Tx, key: string, limit: number, now: Date): Promise<number> {
+export async function countAttempt(db: Executor, key: string, limit: number, now: Date): Promise<number> {
   const cutoff = new Date(now.getTime() - THROTTLE.windowMs).toISOString();
   const row = await db
     .insertInto('auth_failures')
@@ -43,10 +43,10 @@ export async function countAttempt(db: Tx, key: string, limit: number, now: Date
 }
 
 /** Takes back the count of one attempt that turned out to be a success. */
-export async function uncountAttempt(db: Tx, key: string): Promise<void> {
+export async function uncountAttempt(db: Executor, key: string): Promise<void> {
   await db.updateTable('auth_failures').set((eb) => ({ failures: eb('failures', '-', 1) })).where('key', '=', key).where('failures', '>', 0).execute();
 }
 
-export async function clearFailures(db: Tx, key: string): Promise<void> {
+export async function clearFailures(db: Executor, key: string): Promise<void> {
   await db.deleteFrom('auth_failures').where('key', '=', key).execute();
 }

@@ -1,7 +1,8 @@
 // First run in a browser: while no account exists, `gatehouse start` prints a one-time setup link;
 // opening it lets a person create the first account and its Owner with a password.
 import { fail, ok, type Result } from '../../errors.js';
-import { Abort, inTransaction, isFailure, type Deps } from '../deps.js';
+import { inTransaction, isFailure } from '../transaction.js';
+import type { Deps } from '../deps.js';
 import { SYSTEM_ACTOR } from '../context.js';
 import { constantTimeEqual, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret } from '../secrets.js';
 import { accountService } from '../accounts/service.js';
@@ -45,7 +46,7 @@ export function setupService(deps: Deps, options: { sessionTtlSeconds: number })
       // concurrent setups (with this token or another valid one) exactly one gets to create.
       const claimed = await inTransaction(deps, async (tx) => {
         const taken = await tx.deleteFrom('setup_tokens').returningAll().execute();
-        if (!taken.some(isValid)) throw new Abort(fail('SETUP_TOKEN_INVALID'));
+        if (!taken.some(isValid)) return fail('SETUP_TOKEN_INVALID');
         return taken;
       });
       if (isFailure(claimed)) return claimed;

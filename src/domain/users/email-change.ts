@@ -2,7 +2,9 @@
 // changing it records a pending email and a one-time code (its digest stored), mailed to the new
 // address; the code coming back, within EMAIL_CHANGE_TTL_MS, makes it the user's email.
 import { fail, ok, type Result } from '../../errors.js';
-import { inTransaction, type Deps, type Tx } from '../deps.js';
+import { inTransaction } from '../transaction.js';
+import type { Deps } from '../deps.js';
+import type { Executor } from '../../store/store.js';
 import type { OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { constantTimeEqual, digest, newSecret } from '../secrets.js';
@@ -25,7 +27,7 @@ export interface PendingEmail {
 }
 
 /** Records (or replaces) the user's pending email; inside the caller's transaction. */
-export async function recordEmailChange(tx: Tx, userId: string, email: string, now: Date): Promise<EmailChangeRequest> {
+export async function recordEmailChange(tx: Executor, userId: string, email: string, now: Date): Promise<EmailChangeRequest> {
   const code = newSecret();
   const expiration = new Date(now.getTime() + EMAIL_CHANGE_TTL_MS).toISOString();
   await tx.deleteFrom('email_changes').where('user_id', '=', userId).execute();

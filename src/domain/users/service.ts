@@ -1,11 +1,13 @@
 // Users: their own profile, and what the caller (a user or a service account) can reach, for the
 // `/api/me/...` routes.
 import { fail, ok, type Result } from '../../errors.js';
-import { inTransaction, parseJsonColumn, type Deps } from '../deps.js';
+import { inTransaction } from '../transaction.js';
+import { parseJsonColumn } from '../../store/json-column.js';
+import type { Deps } from '../deps.js';
 import type { Actor, OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { ACTS_AS_WORKSPACE_OWNER } from '../../authz/permissions.js';
-import { SELF_HOSTED_PLAN } from '../accounts/service.js';
+import { SELF_HOSTED_PLAN } from '../plan.js';
 import { normalizeEmail } from './create.js';
 import { emailChangeService, recordEmailChange, type EmailChangeRequest } from './email-change.js';
 import type { UsersTable } from '../../store/schema.js';
@@ -140,16 +142,16 @@ export function userService(deps: Deps) {
     /** `GET /api/me/`: the user's profile; a service account gets the same shape with its name. */
     async me(actor: Actor): Promise<Result<User>> {
       if (actor.type === 'user' && actor.id) return this.get(actor.id);
-      const bot = await store.db.selectFrom('bots').selectAll().where('id', '=', actor.id ?? '').executeTakeFirst();
-      if (!bot) return fail('NOT_FOUND');
+      const serviceAccount = await store.db.selectFrom('bots').selectAll().where('id', '=', actor.id ?? '').executeTakeFirst();
+      if (!serviceAccount) return fail('NOT_FOUND');
       return ok({
-        id: bot.id,
-        created: bot.created,
-        updated: bot.updated,
-        actor_id: bot.actor_id,
-        handle: bot.name,
+        id: serviceAccount.id,
+        created: serviceAccount.created,
+        updated: serviceAccount.updated,
+        actor_id: serviceAccount.actor_id,
+        handle: serviceAccount.name,
         email: '',
-        first_name: bot.name,
+        first_name: serviceAccount.name,
         last_name: '',
         location: null,
         title: null,

@@ -2,7 +2,9 @@
 // with access to them (and by account Owners and Admins, who act as workspace Owner everywhere).
 import { fail, ok, type Result } from '../../errors.js';
 import { WORKSPACE_ROLE_IDS } from '../../authz/workspace-roles.js';
-import { inTransaction, type Deps, type Tx } from '../deps.js';
+import { inTransaction } from '../transaction.js';
+import type { Deps } from '../deps.js';
+import type { Executor } from '../../store/store.js';
 import { newId, type Actor, type AnyOf, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { findWorkspaceRole } from '../roles/service.js';
@@ -39,7 +41,7 @@ export type WorkspaceInput = WorkspaceUpdate;
 export function workspaceService(deps: Deps) {
   const { store } = deps;
 
-  async function clashes(tx: Tx, accountId: string, input: WorkspaceInput, exceptId?: string) {
+  async function clashes(tx: Executor, accountId: string, input: WorkspaceInput, exceptId?: string) {
     for (const field of ['handle', 'name'] as const) {
       const value = input[field];
       if (value === undefined) continue;

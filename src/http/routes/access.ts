@@ -24,25 +24,25 @@ const UserAccess = Type.Object({
   handle: Type.String(),
 });
 
-const BotAccess = Type.Object({ ...accessFields, bot_id: Uuid, bot_name: Type.String() });
+const ServiceAccountAccess = Type.Object({ ...accessFields, bot_id: Uuid, bot_name: Type.String() });
 
 const oneOrMany = <T extends TSchema>(item: T) => Type.Union([item, Type.Array(item, { minItems: 1, maxItems: 100 })]);
 
 const UserGrant = Type.Object({ user_id: Uuid, workspace_role_id: Uuid }, { additionalProperties: false });
-const BotGrant = Type.Object({ bot_id: Uuid, workspace_role_id: Uuid }, { additionalProperties: false });
+const ServiceAccountGrant = Type.Object({ bot_id: Uuid, workspace_role_id: Uuid }, { additionalProperties: false });
 
 interface KindSpec {
   path: 'user_access' | 'bot_access';
   label: string;
-  grant: typeof UserGrant | typeof BotGrant;
-  item: typeof UserAccess | typeof BotAccess;
+  grant: typeof UserGrant | typeof ServiceAccountGrant;
+  item: typeof UserAccess | typeof ServiceAccountAccess;
   see: string;
   manage: string;
 }
 
 const KINDS: KindSpec[] = [
   { path: 'user_access', label: 'users', grant: UserGrant, item: UserAccess, see: 'see_workspace_users', manage: 'manage_workspace_users' },
-  { path: 'bot_access', label: 'service accounts', grant: BotGrant, item: BotAccess, see: 'see_workspace_service_accounts', manage: 'manage_workspace_service_accounts' },
+  { path: 'bot_access', label: 'service accounts', grant: ServiceAccountGrant, item: ServiceAccountAccess, see: 'see_workspace_service_accounts', manage: 'manage_workspace_service_accounts' },
 ];
 
 export function accessRoutes({ services, clock }: RouteDeps): RouteSpec[] {
@@ -85,7 +85,7 @@ export function accessRoutes({ services, clock }: RouteDeps): RouteSpec[] {
         response: { 200: Type.Array(kind.item) },
         handler: async (req) => {
           const p = req.params;
-          return isUser ? services.access.filterUserAccess(p.workspace_id, page(req.body)) : services.access.filterBotAccess(p.workspace_id, page(req.body));
+          return isUser ? services.access.filterUserAccess(p.workspace_id, page(req.body)) : services.access.filterServiceAccountAccess(p.workspace_id, page(req.body));
         },
       }),
       route({
@@ -98,7 +98,7 @@ export function accessRoutes({ services, clock }: RouteDeps): RouteSpec[] {
         response: { 200: kind.item },
         handler: async (req, reply) => {
           const p = req.params;
-          const result = isUser ? await services.access.getUserAccess(p.workspace_id, p.access_id) : await services.access.getBotAccess(p.workspace_id, p.access_id);
+          const result = isUser ? await services.access.getUserAccess(p.workspace_id, p.access_id) : await services.access.getServiceAccountAccess(p.workspace_id, p.access_id);
           return respond(req, reply, result);
         },
       }),

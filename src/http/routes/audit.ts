@@ -1,6 +1,6 @@
 // `/api/accounts/{account_id}/audit_events/filter`: who changed what, newest first.
 import { Type } from '@sinclair/typebox';
-import { sendError } from '../errors.js';
+import { sendError } from '../error-envelope.js';
 import { account } from '../../authz/requirements.js';
 import { anyOf, page, type RouteDeps, route, type RouteSpec } from '../route.js';
 import { AnyOfStrings, filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';

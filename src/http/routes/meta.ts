@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { PUBLIC } from '../../authz/requirements.js';
 import { WORKSPACE_SCOPES } from '../../authz/scopes.js';
 import { route, type RouteSpec } from '../route.js';
-import { sendError } from '../errors.js';
+import { sendError } from '../error-envelope.js';
 import { ErrorBody, Nullable } from '../schemas.js';
 
 export const WorkspaceScopeSchema = Type.Object({

@@ -74,7 +74,7 @@ const UNAVAILABLE_CODES = new Set([
 const UNAVAILABLE_MESSAGE =
   /timeout exceeded when trying to connect|Connection terminated|not queryable|Query read timeout/i;
 
-export function openPostgres({ url, schema, poolSize = 10 }: PostgresOptions): Omit<Store, 'cache'> {
+export function openPostgres({ url, schema, poolSize = 10 }: PostgresOptions): Store {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,

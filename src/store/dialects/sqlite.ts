@@ -64,7 +64,7 @@ function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDialectConfi
   } as unknown as SqliteDialectConfig['database'];
 }
 
-export function openSqlite(dataDir: string): Omit<Store, 'cache'> {
+export function openSqlite(dataDir: string): Store {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, SQLITE_FILE_NAME);
   const sqlite = new SqliteDatabase(file);

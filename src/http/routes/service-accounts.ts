@@ -5,7 +5,7 @@ import { KeyRotation, ServiceAccountCreate, ServiceAccountUpdate } from '../../d
 import { anyOf, opContext, page, respond, type RouteDeps, route, type RouteSpec } from '../route.js';
 import { AnyOfStrings, ApiKeyMasked, ApiKeyWithSecret, filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
 
-const botFields = {
+const serviceAccountFields = {
   id: Uuid,
   created: Timestamp,
   updated: Timestamp,
@@ -15,8 +15,8 @@ const botFields = {
   account_role_name: Type.String(),
 };
 
-export const ServiceAccount = Type.Object({ ...botFields, api_key: Nullable(ApiKeyMasked) });
-export const ServiceAccountWithKey = Type.Object({ ...botFields, api_key: ApiKeyWithSecret });
+export const ServiceAccount = Type.Object({ ...serviceAccountFields, api_key: Nullable(ApiKeyMasked) });
+export const ServiceAccountWithKey = Type.Object({ ...serviceAccountFields, api_key: ApiKeyWithSecret });
 
 const RotateBody = Type.Union([KeyRotation, Type.Null()]);
 
@@ -24,7 +24,7 @@ const FilterBody = filterBody({
   service_accounts: Type.Optional(Nullable(Type.Object({ name: Type.Optional(Nullable(AnyOfStrings())) }, { additionalProperties: true }))),
 });
 
-export function botRoutes({ services, clock }: RouteDeps): RouteSpec[] {
+export function serviceAccountRoutes({ services, clock }: RouteDeps): RouteSpec[] {
   const tags = ['Service accounts'];
   const base = '/api/accounts/:account_id/bots';
   return [
