@@ -4,7 +4,7 @@ import { account } from '../../authz/requirements.js';
 import { AccountUpdate } from '../../domain/accounts/inputs.js';
 import { anyOf, page, type RouteDeps, type RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
-import { AnyOfStrings, filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { anyOfFilter, filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
 
 const Settings = Type.Object(
   {
@@ -66,9 +66,7 @@ export function accountRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       update: (ctx, p, body) => services.accounts.update(ctx, p.account_id, body),
     }),
     roles.filterMany('/api/accounts/:account_id/account_roles/filter', account('read:account_role'), 'List account roles (the built-in Owner, Admin and Member)', {
-      body: filterBody({
-        account_roles: Type.Optional(Nullable(Type.Object({ name: Type.Optional(Nullable(AnyOfStrings())) }, { additionalProperties: true }))),
-      }),
+      body: filterBody(anyOfFilter('account_roles', 'name')),
       item: AccountRole,
       list: (p, body) => services.roles.filterAccountRoles(p.account_id, anyOf(body, 'account_roles', 'name'), page(body)),
     }),

@@ -4,7 +4,7 @@ import { account } from '../../authz/requirements.js';
 import { KeyRotation, ServiceAccountCreate, ServiceAccountUpdate } from '../../domain/service-accounts/inputs.js';
 import { anyOf, page, type RouteDeps, type RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
-import { AnyOfStrings, ApiKeyMasked, ApiKeyWithSecret, filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { anyOfFilter, ApiKeyMasked, ApiKeyWithSecret, filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
 
 const botFields = {
   id: Uuid,
@@ -21,10 +21,6 @@ export const ServiceAccountWithKey = Type.Object({ ...botFields, api_key: ApiKey
 
 const RotateBody = Type.Union([KeyRotation, Type.Null()]);
 
-const FilterBody = filterBody({
-  service_accounts: Type.Optional(Nullable(Type.Object({ name: Type.Optional(Nullable(AnyOfStrings())) }, { additionalProperties: true }))),
-});
-
 export function botRoutes({ services, clock }: RouteDeps): RouteSpec[] {
   const { createOne, filterMany, readOne, updateOne, removeOne } = routeShapes(clock, ['Service accounts']);
   const base = '/api/accounts/:account_id/bots';
@@ -36,7 +32,7 @@ export function botRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       create: (ctx, p, body) => services.serviceAccounts.create(ctx, p.account_id, body),
     }),
     filterMany(`${base}/filter`, account('read:bot'), "List the account's service accounts (keys masked)", {
-      body: FilterBody,
+      body: filterBody(anyOfFilter('service_accounts', 'name')),
       item: ServiceAccount,
       list: (p, body) => services.serviceAccounts.filter(p.account_id, anyOf(body, 'service_accounts', 'name'), page(body)),
     }),

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { account } from '../../authz/requirements.js';
 import { anyOf, page, type RouteDeps, type RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
-import { AnyOfStrings, filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { anyOfFilter, filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
 
 const Membership = Type.Object({
   id: Uuid,
@@ -24,7 +24,7 @@ const Membership = Type.Object({
 });
 
 const FilterBody = filterBody({
-  account_memberships: Type.Optional(Nullable(Type.Object({ email: Type.Optional(Nullable(AnyOfStrings())) }, { additionalProperties: true }))),
+  ...anyOfFilter('account_memberships', 'email'),
   only_users: Type.Optional(Type.Boolean()),
   only_bots: Type.Optional(Type.Boolean()),
 });

@@ -4,7 +4,7 @@ import { account } from '../../authz/requirements.js';
 import { WorkspaceRoleCreate, WorkspaceRoleUpdate } from '../../domain/roles/inputs.js';
 import { anyOf, page, type RouteDeps, type RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
-import { AnyOfStrings, filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { anyOfFilter, filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
 
 const WorkspaceRole = Type.Object({
   id: Uuid,
@@ -28,9 +28,7 @@ export function workspaceRoleRoutes({ services, clock }: RouteDeps): RouteSpec[]
       create: (ctx, p, body) => services.roles.createWorkspaceRole(ctx, p.account_id, body),
     }),
     filterMany(`${base}/filter`, account('read:workspace_role'), 'List workspace roles: the five built-in ones (account_id null) and the custom ones', {
-      body: filterBody({
-        workspace_roles: Type.Optional(Nullable(Type.Object({ name: Type.Optional(Nullable(AnyOfStrings())) }, { additionalProperties: true }))),
-      }),
+      body: filterBody(anyOfFilter('workspace_roles', 'name')),
       item: WorkspaceRole,
       list: (p, body) => services.roles.filterWorkspaceRoles(p.account_id, anyOf(body, 'workspace_roles', 'name'), page(body)),
     }),

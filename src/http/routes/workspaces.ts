@@ -5,7 +5,7 @@ import { ACTS_AS_WORKSPACE_OWNER } from '../../authz/permissions.js';
 import { WorkspaceCreate, WorkspaceUpdate } from '../../domain/workspaces/inputs.js';
 import { anyOf, page, type RouteDeps, type RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
-import { AnyOfStrings, filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { anyOfFilter, filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
 
 export const WorkspaceSchema = Type.Object({
   id: Uuid,
@@ -29,9 +29,7 @@ export function workspaceRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       create: (ctx, p, body) => services.workspaces.create(ctx, p.account_id, body),
     }),
     filterMany(`${base}/filter`, account('read:workspace'), 'List the workspaces of the account that the caller can reach', {
-      body: filterBody({
-        workspaces: Type.Optional(Nullable(Type.Object({ handle: Type.Optional(Nullable(AnyOfStrings())) }, { additionalProperties: true }))),
-      }),
+      body: filterBody(anyOfFilter('workspaces', 'handle')),
       item: WorkspaceSchema,
       list: (p, body, req) => {
         const seesAll = req.auth.account?.permissions.has(ACTS_AS_WORKSPACE_OWNER) ?? false;
