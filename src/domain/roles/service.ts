@@ -6,7 +6,7 @@ import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
 import { Abort, inTransaction, parseJsonColumn, type Deps, type Tx } from '../deps.js';
 import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
-import type { AccountRolesTable, WorkspaceRolesTable } from '../../store/schema.js';
+import type { AccountRolesTable, Database, WorkspaceRolesTable } from '../../store/schema.js';
 import { lookAlikeOf, lookAlikeRisk } from '../confusables.js';
 import type { WorkspaceRoleCreate, WorkspaceRoleUpdate } from './inputs.js';
 
@@ -108,19 +108,24 @@ async function lookAlikeRole(tx: Tx, accountId: string, name: string, exceptId: 
   return other === null ? null : fail('WORKSPACE_ROLE_NAME_TAKEN', `"${name}" looks like the existing workspace role "${other}"; choose a name that cannot be taken for it`);
 }
 
+/** The roles `accountId` sees in `table` (the built-in ones, with no account, and its own), those named `names` when given, one page by creation. */
+async function filterRoles<T extends 'account_roles' | 'workspace_roles'>(tx: Tx, table: T, accountId: string, names: AnyOf, page: Page): Promise<Database[T][]> {
+  // Account and workspace roles share the columns this query reads, so it is written once for both.
+  let query = tx
+    .selectFrom(table as 'workspace_roles')
+    .selectAll()
+    .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]));
+  if (names) query = query.where('name', 'in', names.length ? names : ['']);
+  return (await query.orderBy('created').orderBy('name').limit(page.limit).offset(page.offset).execute()) as Database[T][];
+}
+
 export function roleService(deps: Deps) {
   const { store } = deps;
   const nameTaken = fail('WORKSPACE_ROLE_NAME_TAKEN');
 
   return {
     async filterAccountRoles(accountId: string, names: AnyOf, page: Page): Promise<AccountRole[]> {
-      let query = store.db
-        .selectFrom('account_roles')
-        .selectAll()
-        .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]));
-      if (names) query = query.where('name', 'in', names.length ? names : ['']);
-      const rows = await query.orderBy('created').orderBy('name').limit(page.limit).offset(page.offset).execute();
-      return rows.map(toAccountRole);
+      return (await filterRoles(store.db, 'account_roles', accountId, names, page)).map(toAccountRole);
     },
 
     async getAccountRole(accountId: string, roleId: string): Promise<Result<AccountRole>> {
@@ -134,13 +139,7 @@ export function roleService(deps: Deps) {
     },
 
     async filterWorkspaceRoles(accountId: string, names: AnyOf, page: Page): Promise<WorkspaceRole[]> {
-      let query = store.db
-        .selectFrom('workspace_roles')
-        .selectAll()
-        .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]));
-      if (names) query = query.where('name', 'in', names.length ? names : ['']);
-      const rows = await query.orderBy('created').orderBy('name').limit(page.limit).offset(page.offset).execute();
-      return rows.map(toWorkspaceRole);
+      return (await filterRoles(store.db, 'workspace_roles', accountId, names, page)).map(toWorkspaceRole);
     },
 
     async getWorkspaceRole(accountId: string, roleId: string): Promise<Result<WorkspaceRole>> {
