@@ -119,6 +119,13 @@ async function filterRoles<T extends 'account_roles' | 'workspace_roles'>(tx: Tx
   return (await query.orderBy('created').orderBy('name').limit(page.limit).offset(page.offset).execute()) as Database[T][];
 }
 
+/** Why `name` cannot be given to a workspace role of the account (another has it, or looks like it); null when it can. */
+async function refuseName(tx: Tx, accountId: string, name: string, exceptId: string | null) {
+  const clash = await tx.selectFrom('workspace_roles').select('id').where('account_id', '=', accountId).where('name', '=', name).executeTakeFirst();
+  if (clash) return fail('WORKSPACE_ROLE_NAME_TAKEN');
+  return lookAlikeRole(tx, accountId, name, exceptId);
+}
+
 export function roleService(deps: Deps) {
   const { store } = deps;
   const nameTaken = fail('WORKSPACE_ROLE_NAME_TAKEN');
@@ -164,15 +171,8 @@ export function roleService(deps: Deps) {
       return inTransaction(
         deps,
         async (tx) => {
-          const clash = await tx
-            .selectFrom('workspace_roles')
-            .select('id')
-            .where('account_id', '=', accountId)
-            .where('name', '=', input.name)
-            .executeTakeFirst();
-          if (clash) return nameTaken;
-          const lookAlike = await lookAlikeRole(tx, accountId, input.name, null);
-          if (lookAlike) return lookAlike;
+          const refused = await refuseName(tx, accountId, input.name, null);
+          if (refused) return refused;
           await tx.insertInto('workspace_roles').values(row).execute();
           await recordEvent(tx, ctx, {
             action: 'workspace_role.created',
@@ -207,15 +207,8 @@ export function roleService(deps: Deps) {
           if (input.scopes !== undefined) changes.scopes = JSON.stringify(expandScopes(input.scopes ?? []));
           if (input.inherited_role_id !== undefined) changes.inherited_role_id = input.inherited_role_id;
           if (changes.name && changes.name !== existing.name) {
-            const clash = await tx
-              .selectFrom('workspace_roles')
-              .select('id')
-              .where('account_id', '=', accountId)
-              .where('name', '=', changes.name)
-              .executeTakeFirst();
-            if (clash) return nameTaken;
-            const lookAlike = await lookAlikeRole(tx, accountId, changes.name, roleId);
-            if (lookAlike) return lookAlike;
+            const refused = await refuseName(tx, accountId, changes.name, roleId);
+            if (refused) return refused;
           }
           await tx.updateTable('workspace_roles').set(changes).where('id', '=', roleId).execute();
           await recordEvent(tx, ctx, {
