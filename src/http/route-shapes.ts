@@ -12,13 +12,13 @@ import { type AnyRoute, type Method, opContext, respond, route, type RouteReply 
 import { idParams, Uuid } from './schemas.js';
 
 /** The `:name` segments of a path, e.g. `'account_id' | 'bot_id'`. */
-export type PathIds<U extends string> = U extends `${string}:${infer N}/${infer Rest}` ? N | PathIds<Rest> : U extends `${string}:${infer N}` ? N : never;
+type PathIds<U extends string> = U extends `${string}:${infer N}/${infer Rest}` ? N | PathIds<Rest> : U extends `${string}:${infer N}` ? N : never;
 
 /** The params of a path: every `:name` in it is a UUID. */
-export type Ids<U extends string> = Record<PathIds<U>, string>;
+type Ids<U extends string> = Record<PathIds<U>, string>;
 
 /** The params schema of a path, its `:name` segments in order (what `idParams(...)` would say). */
-export function pathParams<U extends string>(url: U): TObject<Record<PathIds<U>, typeof Uuid>> {
+function pathParams<U extends string>(url: U): TObject<Record<PathIds<U>, typeof Uuid>> {
   const names = [...url.matchAll(/:([a-z_]+)/g)].map((m) => m[1]) as PathIds<U>[];
   return idParams(...names);
 }
@@ -68,6 +68,7 @@ export function routeShapes(clock: Clock, tags: string[]) {
         ...head('POST', url, requirement, summary),
         body: spec.body,
         response: { 200: Type.Array(spec.item) },
+        // `route()` cannot resolve the array schema of a generic `T`; `list` is typed against it above.
         handler: async (req) => spec.list(req.params as Ids<U>, req.body as Static<B>, req as FastifyRequest) as Promise<never>,
       });
     },
