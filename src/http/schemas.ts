@@ -16,6 +16,14 @@ export const pageFields = {
 export const AnyOfStrings = (item: TSchema = Type.String({ maxLength: 1000 })) =>
   Type.Object({ any_: Type.Optional(Nullable(Type.Array(item, { maxItems: 1000 }))) }, { additionalProperties: true });
 
+const anyOfField = () => Type.Optional(Nullable(AnyOfStrings()));
+const collectionFilter = <F extends string>(field: F) =>
+  Type.Optional(Nullable(Type.Object({ [field]: anyOfField() } as Record<F, ReturnType<typeof anyOfField>>, { additionalProperties: true })));
+
+/** `{"<collection>": {"<field>": {"any_": [...]}}}` in a filter body, each level optional or `null`; read it with `anyOf()`. */
+export const anyOfFilter = <C extends string, F extends string>(collection: C, field: F) =>
+  ({ [collection]: collectionFilter(field) }) as Record<C, ReturnType<typeof collectionFilter<F>>>;
+
 /** Filter bodies: an empty body and `{}` are both "everything, first page". */
 export const filterBody = <F extends TProperties>(fields: F) =>
   Type.Union([Type.Object({ ...pageFields, ...fields }, { additionalProperties: true }), Type.Null()]);

@@ -2,6 +2,7 @@
 // is a convenience on top) and email verification (the only way a new email takes effect). A
 // failure is reported to the caller and never thrown.
 import nodemailer from 'nodemailer';
+import { maskUrlPassword } from '../url-password.js';
 
 export interface MailerOptions {
   /** smtp://user:pass@host:587 or smtps://user:pass@host:465 */
@@ -44,24 +45,13 @@ export interface Mailer {
 
 /** The URL with its password masked, for logs and messages. */
 export function redactSmtpUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '*****';
-    return parsed.toString();
-  } catch {
-    return '(unparseable SMTP URL)';
-  }
+  return maskUrlPassword(url, '(unparseable SMTP URL)');
 }
 
 /** Connection settings from an smtp:// or smtps:// URL; null when it is not one. */
 export function parseSmtpUrl(url: string): { host: string; port: number; secure: boolean; auth?: { user: string; pass: string } } | null {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return null;
-  }
-  if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') return null;
+  const parsed = URL.parse(url);
+  if (!parsed || (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:')) return null;
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
   if (!host) return null;
   const secure = parsed.protocol === 'smtps:';
@@ -80,51 +70,62 @@ const TIMEOUT_MS = 10_000;
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
+interface LinkMail {
+  subject: string;
+  /** The first sentence, as text and as HTML (names set in bold). */
+  intro: string;
+  introHtml: string;
+  /** What the link is for: a sentence in the text part, the link's words and a note in the HTML part. */
+  ask: string;
+  linkText: string;
+  linkNote: string;
+  url: string;
+  expiration: string;
+  ignore: string;
+}
+
+/** The one layout of Gatehouse's mails: a sentence, a one-time link, when it expires, what to do if unexpected. */
+function linkMessage(mail: LinkMail): { subject: string; text: string; html: string } {
+  const expires = new Date(mail.expiration).toUTCString();
+  const text = [mail.intro, '', mail.ask, mail.url, '', `The link expires ${expires}.`, mail.ignore, ''].join('\n');
+  const html = [
+    `<p>${mail.introHtml}</p>`,
+    `<p><a href="${escapeHtml(mail.url)}">${escapeHtml(mail.linkText)}</a> ${escapeHtml(mail.linkNote)}:<br>${escapeHtml(mail.url)}</p>`,
+    `<p>The link expires ${escapeHtml(expires)}.</p>`,
+    `<p>${escapeHtml(mail.ignore)}</p>`,
+  ].join('\n');
+  return { subject: mail.subject, text, html };
+}
+
 /** The mail's subject and bodies (exported for tests and previews). */
 export function invitationMessage(mail: InvitationMail): { subject: string; text: string; html: string } {
   const who = mail.inviterName ? `${mail.inviterName} has invited you` : 'You have been invited';
-  const expires = new Date(mail.expiration).toUTCString();
-  const subject = `Invitation to ${mail.accountName} on Gatehouse`;
-  const text = [
-    `${who} to join the account "${mail.accountName}" on Gatehouse with the role ${mail.roleName}.`,
-    '',
-    'Accept the invitation with this link (it works once):',
-    mail.acceptUrl,
-    '',
-    `The link expires ${expires}.`,
-    'If you did not expect this invitation, ignore this message.',
-    '',
-  ].join('\n');
-  const html = [
-    `<p>${escapeHtml(who)} to join the account <strong>${escapeHtml(mail.accountName)}</strong> on Gatehouse with the role <strong>${escapeHtml(mail.roleName)}</strong>.</p>`,
-    `<p><a href="${escapeHtml(mail.acceptUrl)}">Accept the invitation</a> (the link works once):<br>${escapeHtml(mail.acceptUrl)}</p>`,
-    `<p>The link expires ${escapeHtml(expires)}.</p>`,
-    '<p>If you did not expect this invitation, ignore this message.</p>',
-  ].join('\n');
-  return { subject, text, html };
+  return linkMessage({
+    subject: `Invitation to ${mail.accountName} on Gatehouse`,
+    intro: `${who} to join the account "${mail.accountName}" on Gatehouse with the role ${mail.roleName}.`,
+    introHtml: `${escapeHtml(who)} to join the account <strong>${escapeHtml(mail.accountName)}</strong> on Gatehouse with the role <strong>${escapeHtml(mail.roleName)}</strong>.`,
+    ask: 'Accept the invitation with this link (it works once):',
+    linkText: 'Accept the invitation',
+    linkNote: '(the link works once)',
+    url: mail.acceptUrl,
+    expiration: mail.expiration,
+    ignore: 'If you did not expect this invitation, ignore this message.',
+  });
 }
 
 /** The verification mail's subject and bodies (exported for tests and previews). */
 export function emailVerificationMessage(mail: EmailVerificationMail): { subject: string; text: string; html: string } {
-  const expires = new Date(mail.expiration).toUTCString();
-  const subject = 'Confirm your new email on Gatehouse';
-  const text = [
-    `The Gatehouse user ${mail.userName} asked to use this address as their email.`,
-    '',
-    'Confirm it with this link (it works once; you may be asked to sign in first):',
-    mail.verifyUrl,
-    '',
-    `The link expires ${expires}.`,
-    'If you did not ask for this, ignore this message: the email is not changed without it.',
-    '',
-  ].join('\n');
-  const html = [
-    `<p>The Gatehouse user <strong>${escapeHtml(mail.userName)}</strong> asked to use this address as their email.</p>`,
-    `<p><a href="${escapeHtml(mail.verifyUrl)}">Confirm the new email</a> (the link works once; you may be asked to sign in first):<br>${escapeHtml(mail.verifyUrl)}</p>`,
-    `<p>The link expires ${escapeHtml(expires)}.</p>`,
-    '<p>If you did not ask for this, ignore this message: the email is not changed without it.</p>',
-  ].join('\n');
-  return { subject, text, html };
+  return linkMessage({
+    subject: 'Confirm your new email on Gatehouse',
+    intro: `The Gatehouse user ${mail.userName} asked to use this address as their email.`,
+    introHtml: `The Gatehouse user <strong>${escapeHtml(mail.userName)}</strong> asked to use this address as their email.`,
+    ask: 'Confirm it with this link (it works once; you may be asked to sign in first):',
+    linkText: 'Confirm the new email',
+    linkNote: '(the link works once; you may be asked to sign in first)',
+    url: mail.verifyUrl,
+    expiration: mail.expiration,
+    ignore: 'If you did not ask for this, ignore this message: the email is not changed without it.',
+  });
 }
 
 /** A mailer for the given SMTP server, or null when no URL is configured. Throws on a bad URL. */

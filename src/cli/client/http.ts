@@ -22,13 +22,8 @@ export class ApiError extends Error {
 
 /** The server's address without a trailing slash or `/api`; a usage error when it is not http(s). */
 export function normalizeUrl(given: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(given);
-  } catch {
-    return null;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  const url = URL.parse(given);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) return null;
   if (url.search || url.hash) return null;
   return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/api$/, '')}`;
 }

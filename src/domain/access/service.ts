@@ -9,16 +9,14 @@ import { recordEvent } from '../audit/service.js';
 import { findWorkspaceRole } from '../roles/service.js';
 import { lockAccount } from '../memberships/service.js';
 import { WORKSPACE_ROLE_IDS } from '../../authz/workspace-roles.js';
+import type { WorkspaceAccessTable } from '../../store/schema.js';
 
 export type AccessKind = 'user' | 'bot';
 
-export interface UserAccess {
-  id: string;
-  created: string;
-  updated: string;
-  workspace_id: string;
-  workspace_role_id: string;
-  actor_id: string;
+/** What every grant shows: the `workspace_access` row's own columns (each named). */
+type Grant = Pick<WorkspaceAccessTable, 'id' | 'created' | 'updated' | 'workspace_id' | 'workspace_role_id' | 'actor_id'>;
+
+export interface UserAccess extends Grant {
   user_id: string;
   first_name: string;
   last_name: string;
@@ -26,13 +24,7 @@ export interface UserAccess {
   handle: string;
 }
 
-export interface ServiceAccountAccess {
-  id: string;
-  created: string;
-  updated: string;
-  workspace_id: string;
-  workspace_role_id: string;
-  actor_id: string;
+export interface ServiceAccountAccess extends Grant {
   bot_id: string;
   bot_name: string;
 }

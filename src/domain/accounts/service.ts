@@ -35,17 +35,9 @@ export const DEFAULT_ACCOUNT_SETTINGS: AccountSettings = {
   default_result_storage: null,
 };
 
-export interface Account {
-  id: string;
-  created: string;
-  updated: string;
-  name: string;
-  handle: string;
-  location: string | null;
-  link: string | null;
-  image_location: string | null;
-  billing_email: string | null;
-  auth_expiration_seconds: number | null;
+/** An account as the API shows it: the row's profile columns as they are (each named), its settings parsed, the plan fields clients read. */
+export interface Account
+  extends Pick<AccountsTable, 'id' | 'created' | 'updated' | 'name' | 'handle' | 'location' | 'link' | 'image_location' | 'billing_email' | 'auth_expiration_seconds'> {
   settings: AccountSettings;
   plan_type: string;
   plan_tier: string;

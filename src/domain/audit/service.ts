@@ -42,18 +42,9 @@ export interface AuditFilter extends Page {
   before?: string | null;
 }
 
-export interface AuditEvent {
-  id: string;
-  occurred: string;
-  account_id: string | null;
-  workspace_id: string | null;
-  actor_id: string | null;
-  actor_type: string;
-  actor_name: string | null;
-  action: string;
-  target_type: string;
-  target_id: string | null;
-  request_id: string | null;
+/** An audit event as the API shows it: the row's columns as they are (each named), `details` parsed. */
+export interface AuditEvent
+  extends Pick<AuditEventsTable, 'id' | 'occurred' | 'account_id' | 'workspace_id' | 'actor_id' | 'actor_type' | 'actor_name' | 'action' | 'target_type' | 'target_id' | 'request_id'> {
   details: Record<string, unknown>;
 }
 

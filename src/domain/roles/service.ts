@@ -9,7 +9,7 @@ import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
-import type { AccountRolesTable, WorkspaceRolesTable } from '../../store/schema.js';
+import type { AccountRolesTable, Database, WorkspaceRolesTable } from '../../store/schema.js';
 import { lookAlikeOf, lookAlikeRisk } from '../confusables.js';
 import type { WorkspaceRoleCreate, WorkspaceRoleUpdate } from './inputs.js';
 
@@ -111,19 +111,31 @@ async function lookAlikeRole(tx: Executor, accountId: string, name: string, exce
   return other === null ? null : fail('WORKSPACE_ROLE_NAME_TAKEN', `"${name}" looks like the existing workspace role "${other}"; choose a name that cannot be taken for it`);
 }
 
+/** The roles `accountId` sees in `table` (the built-in ones, with no account, and its own), those named `names` when given, one page by creation. */
+async function filterRoles<T extends 'account_roles' | 'workspace_roles'>(tx: Executor, table: T, accountId: string, names: AnyOf, page: Page): Promise<Database[T][]> {
+  // Account and workspace roles share the columns this query reads, so it is written once for both.
+  let query = tx
+    .selectFrom(table as 'workspace_roles')
+    .selectAll()
+    .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]));
+  if (names) query = query.where('name', 'in', names.length ? names : ['']);
+  return (await query.orderBy('created').orderBy('name').limit(page.limit).offset(page.offset).execute()) as Database[T][];
+}
+
+/** Why `name` cannot be given to a workspace role of the account (another has it, or looks like it); null when it can. */
+async function refuseName(tx: Executor, accountId: string, name: string, exceptId: string | null) {
+  const clash = await tx.selectFrom('workspace_roles').select('id').where('account_id', '=', accountId).where('name', '=', name).executeTakeFirst();
+  if (clash) return fail('WORKSPACE_ROLE_NAME_TAKEN');
+  return lookAlikeRole(tx, accountId, name, exceptId);
+}
+
 export function roleService(deps: Deps) {
   const { store } = deps;
   const nameTaken = fail('WORKSPACE_ROLE_NAME_TAKEN');
 
   return {
     async filterAccountRoles(accountId: string, names: AnyOf, page: Page): Promise<AccountRole[]> {
-      let query = store.db
-        .selectFrom('account_roles')
-        .selectAll()
-        .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]));
-      if (names) query = query.where('name', 'in', names.length ? names : ['']);
-      const rows = await query.orderBy('created').orderBy('name').limit(page.limit).offset(page.offset).execute();
-      return rows.map(toAccountRole);
+      return (await filterRoles(store.db, 'account_roles', accountId, names, page)).map(toAccountRole);
     },
 
     async getAccountRole(accountId: string, roleId: string): Promise<Result<AccountRole>> {
@@ -137,13 +149,7 @@ export function roleService(deps: Deps) {
     },
 
     async filterWorkspaceRoles(accountId: string, names: AnyOf, page: Page): Promise<WorkspaceRole[]> {
-      let query = store.db
-        .selectFrom('workspace_roles')
-        .selectAll()
-        .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]));
-      if (names) query = query.where('name', 'in', names.length ? names : ['']);
-      const rows = await query.orderBy('created').orderBy('name').limit(page.limit).offset(page.offset).execute();
-      return rows.map(toWorkspaceRole);
+      return (await filterRoles(store.db, 'workspace_roles', accountId, names, page)).map(toWorkspaceRole);
     },
 
     async getWorkspaceRole(accountId: string, roleId: string): Promise<Result<WorkspaceRole>> {
@@ -168,15 +174,8 @@ export function roleService(deps: Deps) {
       return inTransaction(
         deps,
         async (tx) => {
-          const clash = await tx
-            .selectFrom('workspace_roles')
-            .select('id')
-            .where('account_id', '=', accountId)
-            .where('name', '=', input.name)
-            .executeTakeFirst();
-          if (clash) return nameTaken;
-          const lookAlike = await lookAlikeRole(tx, accountId, input.name, null);
-          if (lookAlike) return lookAlike;
+          const refused = await refuseName(tx, accountId, input.name, null);
+          if (refused) return refused;
           await tx.insertInto('workspace_roles').values(row).execute();
           await recordEvent(tx, ctx, {
             action: 'workspace_role.created',
@@ -211,15 +210,8 @@ export function roleService(deps: Deps) {
           if (input.scopes !== undefined) changes.scopes = JSON.stringify(expandScopes(input.scopes ?? []));
           if (input.inherited_role_id !== undefined) changes.inherited_role_id = input.inherited_role_id;
           if (changes.name && changes.name !== existing.name) {
-            const clash = await tx
-              .selectFrom('workspace_roles')
-              .select('id')
-              .where('account_id', '=', accountId)
-              .where('name', '=', changes.name)
-              .executeTakeFirst();
-            if (clash) return nameTaken;
-            const lookAlike = await lookAlikeRole(tx, accountId, changes.name, roleId);
-            if (lookAlike) return lookAlike;
+            const refused = await refuseName(tx, accountId, changes.name, roleId);
+            if (refused) return refused;
           }
           await tx.updateTable('workspace_roles').set(changes).where('id', '=', roleId).execute();
           await recordEvent(tx, ctx, {

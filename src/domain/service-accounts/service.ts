@@ -48,6 +48,13 @@ function checkName(name: string): Result<null> {
   return risk ? fail('CONFUSABLE_NAME', `This service account name could pass for another: ${risk}; use letters of one script and visible characters`) : ok(null);
 }
 
+/** What create and update check of their input: the account role first, then the name when one is given. */
+function checkFields(input: { name?: string; account_role_id?: string | null }): Result<null> {
+  const role = checkAccountRole(input.account_role_id);
+  if (!role.ok) return role;
+  return input.name === undefined ? ok(null) : checkName(input.name);
+}
+
 /** A service account's account role can only ever be Member: null/absent or Member's id. */
 function checkAccountRole(roleId: string | null | undefined): Result<null> {
   if (roleId === null || roleId === undefined || roleId === ACCOUNT_ROLE_IDS.Member) return ok(null);
@@ -114,10 +121,8 @@ export function serviceAccountService(deps: Deps) {
       accountId: string,
       input: ServiceAccountCreate,
     ): Promise<Result<ServiceAccountWithKey>> {
-      const role = checkAccountRole(input.account_role_id);
-      if (!role.ok) return role;
-      const named = checkName(input.name);
-      if (!named.ok) return named;
+      const checked = checkFields(input);
+      if (!checked.ok) return checked;
       const expiration = checkExpiration(input.api_key_expiration, ctx.now);
       if (!expiration.ok) return expiration;
       const now = ctx.now.toISOString();
@@ -195,10 +200,8 @@ export function serviceAccountService(deps: Deps) {
       serviceAccountId: string,
       input: ServiceAccountUpdate,
     ): Promise<Result<null>> {
-      const role = checkAccountRole(input.account_role_id);
-      if (!role.ok) return role;
-      const named = input.name === undefined ? ok(null) : checkName(input.name);
-      if (!named.ok) return named;
+      const checked = checkFields(input);
+      if (!checked.ok) return checked;
       return inTransaction(
         deps,
         async (tx) => {

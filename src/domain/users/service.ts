@@ -13,22 +13,12 @@ import { emailChangeService, recordEmailChange, type EmailChangeRequest } from '
 import type { UsersTable } from '../../store/schema.js';
 import type { UserUpdate } from './inputs.js';
 
-export interface User {
-  id: string;
-  created: string;
-  updated: string;
-  actor_id: string;
-  handle: string;
-  email: string;
-  first_name: string;
-  last_name: string;
-  location: string | null;
-  title: string | null;
-  image_location: string | null;
+/** A user as the API shows it: the row's profile columns as they are (each named; never the password hash), settings parsed. */
+export interface User
+  extends Pick<UsersTable, 'id' | 'created' | 'updated' | 'actor_id' | 'handle' | 'email' | 'first_name' | 'last_name' | 'location' | 'title' | 'image_location' | 'last_login'> {
   idp_user_id: string | null;
   personal_account_id: string | null;
   settings: Record<string, unknown>;
-  last_login: string | null;
 }
 
 export type { UserUpdate };

@@ -2,8 +2,9 @@
 import { Type } from '@sinclair/typebox';
 import { account } from '../../authz/requirements.js';
 import { AccountUpdate } from '../../domain/accounts/inputs.js';
-import { anyOf, opContext, page, respond, type RouteDeps, route, type RouteSpec } from '../route.js';
-import { AnyOfStrings, filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { anyOf, page, type RouteDeps, type RouteSpec } from '../route.js';
+import { routeShapes } from '../route-shapes.js';
+import { anyOfFilter, filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
 
 const Settings = Type.Object(
   {
@@ -53,56 +54,25 @@ const AccountRole = Type.Object({
 });
 
 export function accountRoutes({ services, clock }: RouteDeps): RouteSpec[] {
-  const tags = ['Accounts'];
+  const { readOne, updateOne } = routeShapes(clock, ['Accounts']);
+  const roles = routeShapes(clock, ['Account roles']);
   return [
-    route({
-      method: 'GET',
-      url: '/api/accounts/:account_id',
-      requirement: account('read:account'),
-      summary: 'Read the account',
-      tags,
-      params: idParams('account_id'),
-      response: { 200: Account },
-      handler: async (req, reply) => respond(req, reply, await services.accounts.get(req.params.account_id)),
+    readOne('/api/accounts/:account_id', account('read:account'), 'Read the account', {
+      response: Account,
+      read: (p) => services.accounts.get(p.account_id),
     }),
-    route({
-      method: 'PATCH',
-      url: '/api/accounts/:account_id',
-      requirement: account('update:account'),
-      summary: "Update the account's profile and settings",
-      tags,
-      params: idParams('account_id'),
+    updateOne('/api/accounts/:account_id', account('update:account'), "Update the account's profile and settings", {
       body: AccountUpdate,
-      response: { 204: Type.Null() },
-      handler: async (req, reply) =>
-        respond(req, reply, await services.accounts.update(opContext(req, clock), req.params.account_id, req.body), 204),
+      update: (ctx, p, body) => services.accounts.update(ctx, p.account_id, body),
     }),
-    route({
-      method: 'POST',
-      url: '/api/accounts/:account_id/account_roles/filter',
-      requirement: account('read:account_role'),
-      summary: 'List account roles (the built-in Owner, Admin and Member)',
-      tags: ['Account roles'],
-      params: idParams('account_id'),
-      body: filterBody({
-        account_roles: Type.Optional(Nullable(Type.Object({ name: Type.Optional(Nullable(AnyOfStrings())) }, { additionalProperties: true }))),
-      }),
-      response: { 200: Type.Array(AccountRole) },
-      handler: async (req) =>
-        services.roles.filterAccountRoles(req.params.account_id, anyOf(req.body, 'account_roles', 'name'), page(req.body)),
+    roles.filterMany('/api/accounts/:account_id/account_roles/filter', account('read:account_role'), 'List account roles (the built-in Owner, Admin and Member)', {
+      body: filterBody(anyOfFilter('account_roles', 'name')),
+      item: AccountRole,
+      list: (p, body) => services.roles.filterAccountRoles(p.account_id, anyOf(body, 'account_roles', 'name'), page(body)),
     }),
-    route({
-      method: 'GET',
-      url: '/api/accounts/:account_id/account_roles/:account_role_id',
-      requirement: account('read:account_role'),
-      summary: 'Read an account role',
-      tags: ['Account roles'],
-      params: idParams('account_id', 'account_role_id'),
-      response: { 200: AccountRole },
-      handler: async (req, reply) => {
-        const p = req.params;
-        return respond(req, reply, await services.roles.getAccountRole(p.account_id, p.account_role_id));
-      },
+    roles.readOne('/api/accounts/:account_id/account_roles/:account_role_id', account('read:account_role'), 'Read an account role', {
+      response: AccountRole,
+      read: (p) => services.roles.getAccountRole(p.account_id, p.account_role_id),
     }),
   ];
 }

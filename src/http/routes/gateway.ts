@@ -3,6 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import { workspace } from '../../authz/requirements.js';
 import { opContext, respond, route, type RouteDeps, type RouteSpec } from '../route.js';
+import { routeShapes } from '../route-shapes.js';
 import { idParams, Nullable, Timestamp } from '../schemas.js';
 
 const GatewaySchema = Type.Object({
@@ -40,6 +41,7 @@ const GatewayBody = Type.Object(
 export function gatewayRoutes(deps: RouteDeps, options: { checkTimeoutMs?: number } = {}): RouteSpec[] {
   const { services, clock } = deps;
   const tags = ['Gateway'];
+  const { removeOne } = routeShapes(clock, tags);
   const base = '/api/accounts/:account_id/workspaces/:workspace_id/gateway';
   return [
     route({
@@ -66,19 +68,9 @@ export function gatewayRoutes(deps: RouteDeps, options: { checkTimeoutMs?: numbe
         return respond(req, reply, await services.gateways.set(opContext(req, clock), account_id, workspace_id, req.body));
       },
     }),
-    route({
-      method: 'DELETE',
-      url: base,
-      requirement: workspace('manage_workspace_settings'),
-      summary: 'Stop forwarding: the workspace has no Prefect server behind it',
-      tags,
-      params: idParams('account_id', 'workspace_id'),
-      response: { 204: Type.Null() },
-      handler: async (req, reply) => {
-        const { account_id, workspace_id } = req.params;
-        return respond(req, reply, await services.gateways.clear(opContext(req, clock), account_id, workspace_id), 204);
-      },
-    }),
+    removeOne(base, workspace('manage_workspace_settings'), 'Stop forwarding: the workspace has no Prefect server behind it', (ctx, p) =>
+      services.gateways.clear(ctx, p.account_id, p.workspace_id),
+    ),
     route({
       method: 'POST',
       url: `${base}/check`,

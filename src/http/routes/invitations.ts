@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { account, PUBLIC } from '../../authz/requirements.js';
 import { InvitationAcceptance, InvitationCreate } from '../../domain/invitations/inputs.js';
 import { opContext, page, respond, type RouteDeps, route, type RouteSpec } from '../route.js';
+import { routeShapes } from '../route-shapes.js';
 import { filterBody, idParams, Timestamp, Uuid } from '../schemas.js';
 import { identifyCaller } from '../auth.js';
 import { clientInfo, sessionBody, setSessionCookie } from '../session-cookie.js';
@@ -44,6 +45,7 @@ const Accepted = Type.Object({ account_id: Uuid, user_id: Uuid, csrf_token: Type
 
 export function invitationRoutes({ services, clock, auth, publicUrl }: RouteDeps, options: { mailer?: Mailer | null }): RouteSpec[] {
   const tags = ['Invitations'];
+  const { filterMany, readOne } = routeShapes(clock, tags);
   const base = '/api/accounts/:account_id/invitations';
   return [
     route({
@@ -80,29 +82,14 @@ export function invitationRoutes({ services, clock, auth, publicUrl }: RouteDeps
         return reply.code(201).send({ ...invitation, accept_url: acceptUrl, mailed });
       },
     }),
-    route({
-      method: 'POST',
-      url: `${base}/filter`,
-      requirement: account('read:invitation'),
-      summary: "The account's invitations, newest first (links are never shown again)",
-      tags,
-      params: idParams('account_id'),
+    filterMany(`${base}/filter`, account('read:invitation'), "The account's invitations, newest first (links are never shown again)", {
       body: filterBody({}),
-      response: { 200: Type.Array(Invitation) },
-      handler: async (req) => services.invitations.filter(req.params.account_id, page(req.body)),
+      item: Invitation,
+      list: (p, body) => services.invitations.filter(p.account_id, page(body)),
     }),
-    route({
-      method: 'GET',
-      url: `${base}/:invitation_id`,
-      requirement: account('read:invitation'),
-      summary: 'Read an invitation',
-      tags,
-      params: idParams('account_id', 'invitation_id'),
-      response: { 200: Invitation },
-      handler: async (req, reply) => {
-        const p = req.params;
-        return respond(req, reply, await services.invitations.get(p.account_id, p.invitation_id));
-      },
+    readOne(`${base}/:invitation_id`, account('read:invitation'), 'Read an invitation', {
+      response: Invitation,
+      read: (p) => services.invitations.get(p.account_id, p.invitation_id),
     }),
     route({
       method: 'POST',

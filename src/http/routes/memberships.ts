@@ -1,8 +1,9 @@
 // `/api/accounts/{account_id}/account_memberships`: users and service accounts in the account.
 import { Type } from '@sinclair/typebox';
 import { account } from '../../authz/requirements.js';
-import { anyOf, opContext, page, respond, type RouteDeps, route, type RouteSpec } from '../route.js';
-import { AnyOfStrings, filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { anyOf, page, type RouteDeps, type RouteSpec } from '../route.js';
+import { routeShapes } from '../route-shapes.js';
+import { anyOfFilter, filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
 
 const Membership = Type.Object({
   id: Uuid,
@@ -23,73 +24,36 @@ const Membership = Type.Object({
 });
 
 const FilterBody = filterBody({
-  account_memberships: Type.Optional(Nullable(Type.Object({ email: Type.Optional(Nullable(AnyOfStrings())) }, { additionalProperties: true }))),
+  ...anyOfFilter('account_memberships', 'email'),
   only_users: Type.Optional(Type.Boolean()),
   only_bots: Type.Optional(Type.Boolean()),
 });
 
 export function membershipRoutes({ services, clock }: RouteDeps): RouteSpec[] {
-  const tags = ['Account memberships'];
+  const { filterMany, readOne, updateOne, removeOne } = routeShapes(clock, ['Account memberships']);
   const base = '/api/accounts/:account_id/account_memberships';
   return [
-    route({
-      method: 'POST',
-      url: `${base}/filter`,
-      requirement: account('read:account_membership'),
-      summary: 'List members (users and service accounts) with their account roles',
-      tags,
-      params: idParams('account_id'),
+    filterMany(`${base}/filter`, account('read:account_membership'), 'List members (users and service accounts) with their account roles', {
       body: FilterBody,
-      response: { 200: Type.Array(Membership) },
-      handler: async (req) => {
-                return services.memberships.filter(req.params.account_id, {
-          ...page(req.body),
-          emails: anyOf(req.body, 'account_memberships', 'email'),
-          onlyUsers: req.body?.only_users,
-          onlyBots: req.body?.only_bots,
-        });
-      },
+      item: Membership,
+      list: (p, body) =>
+        services.memberships.filter(p.account_id, {
+          ...page(body),
+          emails: anyOf(body, 'account_memberships', 'email'),
+          onlyUsers: body?.only_users,
+          onlyBots: body?.only_bots,
+        }),
     }),
-    route({
-      method: 'GET',
-      url: `${base}/:account_membership_id`,
-      requirement: account('read:account_membership'),
-      summary: 'Read a membership',
-      tags,
-      params: idParams('account_id', 'account_membership_id'),
-      response: { 200: Membership },
-      handler: async (req, reply) => {
-        const p = req.params;
-        return respond(req, reply, await services.memberships.get(p.account_id, p.account_membership_id));
-      },
+    readOne(`${base}/:account_membership_id`, account('read:account_membership'), 'Read a membership', {
+      response: Membership,
+      read: (p) => services.memberships.get(p.account_id, p.account_membership_id),
     }),
-    route({
-      method: 'PATCH',
-      url: `${base}/:account_membership_id`,
-      requirement: account('update:account_membership'),
-      summary: "Change a user's account role (a service account's is always Member)",
-      tags,
-      params: idParams('account_id', 'account_membership_id'),
+    updateOne(`${base}/:account_membership_id`, account('update:account_membership'), "Change a user's account role (a service account's is always Member)", {
       body: Type.Object({ account_role_id: Uuid }, { additionalProperties: false }),
-      response: { 204: Type.Null() },
-      handler: async (req, reply) => {
-        const p = req.params;
-        const { account_role_id } = req.body;
-        return respond(req, reply, await services.memberships.changeRole(opContext(req, clock), p.account_id, p.account_membership_id, account_role_id), 204);
-      },
+      update: (ctx, p, body) => services.memberships.changeRole(ctx, p.account_id, p.account_membership_id, body.account_role_id),
     }),
-    route({
-      method: 'DELETE',
-      url: `${base}/:account_membership_id`,
-      requirement: account('delete:account_membership'),
-      summary: 'Remove a user from the account, with their access to its workspaces',
-      tags,
-      params: idParams('account_id', 'account_membership_id'),
-      response: { 204: Type.Null() },
-      handler: async (req, reply) => {
-        const p = req.params;
-        return respond(req, reply, await services.memberships.remove(opContext(req, clock), p.account_id, p.account_membership_id), 204);
-      },
-    }),
+    removeOne(`${base}/:account_membership_id`, account('delete:account_membership'), 'Remove a user from the account, with their access to its workspaces', (ctx, p) =>
+      services.memberships.remove(ctx, p.account_id, p.account_membership_id),
+    ),
   ];
 }

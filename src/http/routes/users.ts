@@ -4,6 +4,7 @@ import { SELF } from '../../authz/requirements.js';
 import { ApiKeyCreate } from '../../domain/api-keys/inputs.js';
 import { UserUpdate } from '../../domain/users/inputs.js';
 import { noContent, opContext, respond, type RouteDeps, route, type RouteSpec } from '../route.js';
+import { routeShapes } from '../route-shapes.js';
 import { ApiKeyMasked, ApiKeyWithSecret, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
 import { fail } from '../../errors.js';
 import { sendVerificationWithin, type Mailer } from '../../mail/mailer.js';
@@ -41,16 +42,11 @@ const EmailCode = Type.Object({ code: Type.String({ minLength: 1, maxLength: 200
 
 export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: { mailer?: Mailer | null } = {}): RouteSpec[] {
   const tags = ['Users'];
+  const { createOne, readOne, removeOne } = routeShapes(clock, tags);
   return [
-    route({
-      method: 'GET',
-      url: '/api/users/:user_id',
-      requirement: SELF,
-      summary: "A user's own profile",
-      tags,
-      params: idParams('user_id'),
-      response: { 200: UserSchema },
-      handler: async (req, reply) => respond(req, reply, await services.users.get(req.params.user_id)),
+    readOne('/api/users/:user_id', SELF, "A user's own profile", {
+      response: UserSchema,
+      read: (p) => services.users.get(p.user_id),
     }),
     route({
       method: 'PATCH',
@@ -82,15 +78,9 @@ export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: {
         return noContent(reply);
       },
     }),
-    route({
-      method: 'GET',
-      url: '/api/users/:user_id/email_change',
-      requirement: SELF,
-      summary: 'The new email waiting for verification, if any',
-      tags,
-      params: idParams('user_id'),
-      response: { 200: PendingEmail },
-      handler: async (req, reply) => respond(req, reply, await services.users.pendingEmail(req.params.user_id)),
+    readOne('/api/users/:user_id/email_change', SELF, 'The new email waiting for verification, if any', {
+      response: PendingEmail,
+      read: (p) => services.users.pendingEmail(p.user_id),
     }),
     route({
       method: 'POST',
@@ -107,18 +97,11 @@ export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: {
         return respond(req, reply, result, 204);
       },
     }),
-    route({
-      method: 'POST',
-      url: '/api/users/:user_id/api_keys',
-      requirement: SELF,
-      summary: 'Create a user API key; the key is in this response only',
-      tags,
-      params: idParams('user_id'),
+    createOne('/api/users/:user_id/api_keys', SELF, 'Create a user API key; the key is in this response only', {
       body: ApiKeyCreate,
-      response: { 201: ApiKeyWithSecret },
+      response: ApiKeyWithSecret,
       noStore: true,
-      handler: async (req, reply) =>
-        respond(req, reply, await services.apiKeys.createUserKey(opContext(req, clock), req.params.user_id, req.body), 201),
+      create: (ctx, p, body) => services.apiKeys.createUserKey(ctx, p.user_id, body),
     }),
     route({
       method: 'GET',
@@ -131,31 +114,12 @@ export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: {
       response: { 200: Type.Array(ApiKeyMasked) },
       handler: async (req) => services.apiKeys.listUserKeys(req.params.user_id, req.query.name),
     }),
-    route({
-      method: 'GET',
-      url: '/api/users/:user_id/api_keys/:api_key_id',
-      requirement: SELF,
-      summary: 'One of the user API keys (masked)',
-      tags,
-      params: idParams('user_id', 'api_key_id'),
-      response: { 200: ApiKeyMasked },
-      handler: async (req, reply) => {
-        const p = req.params;
-        return respond(req, reply, await services.apiKeys.getUserKey(p.user_id, p.api_key_id));
-      },
+    readOne('/api/users/:user_id/api_keys/:api_key_id', SELF, 'One of the user API keys (masked)', {
+      response: ApiKeyMasked,
+      read: (p) => services.apiKeys.getUserKey(p.user_id, p.api_key_id),
     }),
-    route({
-      method: 'DELETE',
-      url: '/api/users/:user_id/api_keys/:api_key_id',
-      requirement: SELF,
-      summary: 'Delete a user API key; it stops working at once',
-      tags,
-      params: idParams('user_id', 'api_key_id'),
-      response: { 204: Type.Null() },
-      handler: async (req, reply) => {
-        const p = req.params;
-        return respond(req, reply, await services.apiKeys.deleteUserKey(opContext(req, clock), p.user_id, p.api_key_id), 204);
-      },
-    }),
+    removeOne('/api/users/:user_id/api_keys/:api_key_id', SELF, 'Delete a user API key; it stops working at once', (ctx, p) =>
+      services.apiKeys.deleteUserKey(ctx, p.user_id, p.api_key_id),
+    ),
   ];
 }

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type { Database } from '../schema.js';
 import type { Store } from '../store.js';
+import { maskUrlPassword } from '../../url-password.js';
 
 export interface PostgresOptions {
   url: string;
@@ -110,11 +111,5 @@ export function openPostgres({ url, schema, poolSize = 10 }: PostgresOptions): S
 
 /** The URL with any password replaced, for logs and start-up output. */
 export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '*****';
-    return parsed.toString();
-  } catch {
-    return 'postgres://(unparseable url)';
-  }
+  return maskUrlPassword(url, 'postgres://(unparseable url)');
 }
