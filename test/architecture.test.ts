@@ -13,10 +13,11 @@ export const ALLOWED: Record<string, readonly string[] | '*'> = {
   clock: [],
   failpoints: [],
   'secret-key': [],
+  'url-password': [],
   authz: ['errors'],
-  store: ['authz', 'errors', 'clock', 'failpoints'],
+  store: ['authz', 'errors', 'clock', 'failpoints', 'url-password'],
   cache: ['store', 'errors', 'clock'],
-  mail: ['errors', 'clock'],
+  mail: ['errors', 'clock', 'url-password'],
   config: ['errors', 'clock', 'mail', 'secret-key'],
   domain: ['store', 'cache', 'authz', 'mail', 'errors', 'clock', 'failpoints', 'secret-key'],
   auth: ['domain', 'store', 'cache', 'authz', 'errors', 'clock'],
@@ -127,7 +128,7 @@ describe('the layers of src/ (docs/architecture.md)', () => {
         file('errors.ts', "export type { Y } from './clock.js';"),
       ]);
       expect(forbiddenImports(found)).toEqual([
-        'store/store imports domain/deps: src/store may import only authz, errors, clock, failpoints',
+        'store/store imports domain/deps: src/store may import only authz, errors, clock, failpoints, url-password',
         'authz/a imports store/store: src/authz may import only errors',
         'errors imports clock: src/errors may import only nothing of ours',
       ]);
