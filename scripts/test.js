@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { ensurePostgres, PG_URL } from './postgres.js';
 import { ensureChromium } from './ensure-chromium.js';
 import { ensureNginx } from './ensure-nginx.js';
@@ -36,24 +36,30 @@ if (run('npm', ['run', '--silent', 'build']).status !== 0) {
 }
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
+/** One line per failure, printed again at the end. */
+const failures = [];
+/** A failure of the run itself (a peer that could not be installed): said now, counted, listed at the end. */
+function fail(message) {
+  console.error(message);
+  totals.failed += 1;
+  failures.push(message);
+}
+const firstLine = (text) => String(text ?? '').replace(/\x1b\[[0-9;]*m/g, '').trim().split('\n')[0];
 // The browser tests need Chromium; a missing one is a failure, not a skip.
 const chromium = ensureChromium();
 if (!chromium.ok) {
-  console.error(`Browser tests cannot run: ${chromium.error}`);
-  totals.failed += 1;
+  fail(`Browser tests cannot run: ${chromium.error}`);
 }
 // The forward-auth test runs Debian's nginx in front of a fake Prefect; missing is a failure too.
 const nginx = ensureNginx();
 if (!nginx.ok) {
-  console.error(`Forward-auth tests cannot run: ${nginx.error}`);
-  totals.failed += 1;
+  fail(`Forward-auth tests cannot run: ${nginx.error}`);
 }
 // The real-client suites (test/real/) run the pinned Prefect releases; a failed install is a failure.
 for (const series of Object.keys(PREFECT_VERSIONS)) {
   const prefect = ensurePrefect(series);
   if (!prefect.ok) {
-    console.error(`Real Prefect ${series} suites cannot run: ${prefect.error}`);
-    totals.failed += 1;
+    fail(`Real Prefect ${series} suites cannot run: ${prefect.error}`);
   }
 }
 // The Terraform suites (test/real) run the real Prefect provider through OpenTofu, both built from
@@ -67,8 +73,7 @@ if (!terraform.ok && terraform.unavailable) {
   terraformSkipped = terraform.error;
   console.error(`\nTERRAFORM SUITES SKIPPED: ${terraform.error}\n`);
 } else if (!terraform.ok) {
-  console.error(`Terraform suites cannot run: ${terraform.error}`);
-  totals.failed += 1;
+  fail(`Terraform suites cannot run: ${terraform.error}`);
 }
 const outDir = mkdtempSync(join(tmpdir(), 'gatehouse-vitest-'));
 for (const store of stores) {
@@ -76,30 +81,47 @@ for (const store of stores) {
   if (store === 'postgres') {
     const ready = await ensurePostgres();
     if (!ready.ok) {
-      console.error(`PostgreSQL is not reachable at ${PG_URL}: ${ready.error}`);
-      totals.failed += 1;
+      fail(`PostgreSQL is not reachable at ${PG_URL}: ${ready.error}`);
       continue;
     }
     env.GATEHOUSE_TEST_DATABASE_URL = PG_URL;
   }
   console.log(`\n=== Test suite on ${store} ===`);
   const report = join(outDir, `${store}.json`);
+  const failedBefore = totals.failed;
   const result = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...args], env);
   try {
     const summary = JSON.parse(readFileSync(report, 'utf8'));
     totals.passed += summary.numPassedTests;
-    totals.failed += summary.numFailedTests + (summary.numFailedTestSuites ?? 0);
     totals.skipped += summary.numPendingTests + (summary.numTodoTests ?? 0);
+    // A failed test counts once; a file that failed without any failed test (it did not load, or a
+    // hook threw) counts as one failure more.
+    totals.failed += summary.numFailedTests;
+    for (const file of summary.testResults ?? []) {
+      const failedTests = (file.assertionResults ?? []).filter((t) => t.status === 'failed');
+      if (file.status === 'failed' && failedTests.length === 0) {
+        totals.failed += 1;
+        failures.push(`${store}: ${relative(process.cwd(), file.name)}: ${firstLine(file.message)}`);
+      }
+      for (const t of failedTests) failures.push(`${store}: ${relative(process.cwd(), file.name)} > ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`);
+    }
   } catch {
     totals.failed += 1;
+    failures.push(`${store}: vitest wrote no report`);
   }
-  if (result.status !== 0 && totals.failed === 0) totals.failed += 1;
+  if (result.status !== 0 && failedBefore === totals.failed) {
+    // Vitest failed without a failed test: an unhandled error, or a crash.
+    totals.failed += 1;
+    failures.push(`${store}: vitest exited with ${result.status} (an unhandled error; see above)`);
+  }
 }
 rmSync(outDir, { recursive: true, force: true });
 // docs/prefect-clients.md's compatibility table says what the real-client suites just proved.
 run(process.execPath, ['scripts/render-compat.js']);
 
 if (terraformSkipped) console.error(`The Terraform suites were skipped: ${terraformSkipped}`);
+// Every failure once more, a line each, just above the count: a log cut to its last lines still names them.
+if (failures.length) console.log(`\nFailed:\n${failures.map((f) => `  ${f.slice(0, 400)}`).join('\n')}\n`);
 const skipped = totals.skipped ? `, ${totals.skipped} skipped` : '';
 console.log(`${totals.passed} passed, ${totals.failed} failed${skipped}`);
 process.exit(totals.failed === 0 ? 0 : 1);

@@ -61,4 +61,31 @@ describe('the last Owner of a workspace', () => {
     const [userGrant] = await grants(ws.id, 'user_access');
     expect((await h.request('DELETE', `${url(ws.id, 'user_access')}/${userGrant!.id}`, { key: owner.key })).status).toBe(204);
   });
+
+  it('survives changes racing each other: of two Owner grants changed or removed at once, one stays Owner', async () => {
+    const statuses: number[] = [];
+    for (let round = 0; round < 8; round++) {
+      const ws = await createWorkspace(h, owner.accountId, owner.key);
+      const [creator] = await grants(ws.id, 'user_access');
+      const bots = [await createBot(h, owner.accountId, owner.key), await createBot(h, owner.accountId, owner.key)];
+      const botGrants = [];
+      for (const bot of bots) botGrants.push(await grant(h, owner.accountId, ws.id, owner.key, { botId: bot.id }, WORKSPACE_ROLE_IDS.Owner));
+      // Three Owner grants, three changes at once that would each leave two of them: at most two may pass.
+      const answers = await Promise.all([
+        h.request('DELETE', `${url(ws.id, 'user_access')}/${creator!.id}`, { key: owner.key }),
+        h.request('POST', `${url(ws.id, 'bot_access')}/`, { key: owner.key, body: { bot_id: bots[0]!.id, workspace_role_id: WORKSPACE_ROLE_IDS.Developer } }),
+        round % 2
+          ? h.request('DELETE', `${url(ws.id, 'bot_access')}/${botGrants[1]!.id}`, { key: owner.key })
+          : h.request('POST', `${url(ws.id, 'bot_access')}/`, { key: owner.key, body: { bot_id: bots[1]!.id, workspace_role_id: WORKSPACE_ROLE_IDS.Worker } }),
+      ]);
+      for (const a of answers) {
+        statuses.push(a.status);
+        if (a.status === 409) expect(['LAST_WORKSPACE_OWNER', 'CONCURRENT_CHANGE']).toContain(a.body.code);
+      }
+      expect(answers.filter((a) => a.status === 409).length, `round ${round}`).toBeGreaterThanOrEqual(1);
+      const owners = [...(await grants(ws.id, 'user_access')), ...(await grants(ws.id, 'bot_access'))].filter((g) => g.workspace_role_id === WORKSPACE_ROLE_IDS.Owner);
+      expect(owners.length, `round ${round}`).toBe(1);
+    }
+    expect(statuses.every((s) => [200, 204, 409].includes(s))).toBe(true);
+  });
 });

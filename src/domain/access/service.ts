@@ -73,7 +73,8 @@ async function readAccess(tx: Executor, kind: AccessKind, workspaceId: string, i
 /**
  * A workspace keeps at least one grant of the Owner role: removing or changing the last one is
  * refused (account Owners and Admins act as Owner anyway, but the workspace's own Owner would be
- * gone without a word). The caller holds the account lock, so two such changes cannot pass at once.
+ * gone without a word). The caller holds the account lock whenever the grant is an Owner grant (see
+ * lockGrant), so two such changes cannot pass at once.
  */
 async function wouldRemoveLastOwner(tx: Executor, workspaceId: string, grant: { id: string; workspace_role_id: string }): Promise<boolean> {
   if (grant.workspace_role_id !== WORKSPACE_ROLE_IDS.Owner) return false;
@@ -87,6 +88,41 @@ async function wouldRemoveLastOwner(tx: Executor, workspaceId: string, grant: { 
   return !other;
 }
 
+type GrantMatch = { actorId: string } | { id: string; column: 'user_id' | 'bot_id' };
+
+function grantQuery<Q extends { where: (...args: any[]) => Q }>(query: Q, workspaceId: string, match: GrantMatch): Q {
+  const scoped = query.where('workspace_id', '=', workspaceId);
+  return 'actorId' in match ? scoped.where('actor_id', '=', match.actorId) : scoped.where('id', '=', match.id).where(match.column, 'is not', null);
+}
+
+/**
+ * Finds the grant a change is about and locks its row until the transaction ends (a no-op update:
+ * a row lock on PostgreSQL, the write lock on SQLite), so its role cannot change meanwhile.
+ *
+ * Changing or removing an Owner grant must also hold the account lock, for the last-Owner rule: it
+ * reads the workspace's other grants. Locks are taken in one order everywhere, the account before
+ * any grant row, and the account only when the rule has something to check, so that changes to
+ * other grants (a worker's service account granted Developer) never queue behind each other. The
+ * grant is looked at once before locking to know which; if it became an Owner grant in between,
+ * the change is refused as concurrent rather than taking the locks out of order.
+ */
+async function lockGrant(
+  tx: Executor, accountId: string, workspaceId: string, match: GrantMatch, accountLocked: boolean,
+): Promise<Result<{ id: string; user_id: string | null; bot_id: string | null; workspace_role_id: string } | undefined>> {
+  if (!accountLocked) {
+    const seen = await grantQuery(tx.selectFrom('workspace_access').select('workspace_role_id'), workspaceId, match).executeTakeFirst();
+    if (seen?.workspace_role_id === WORKSPACE_ROLE_IDS.Owner) {
+      await lockAccount(tx, accountId);
+      accountLocked = true;
+    }
+  }
+  const locked = await grantQuery(tx.updateTable('workspace_access').set((eb) => ({ id: eb.ref('id') })), workspaceId, match)
+    .returning(['id', 'user_id', 'bot_id', 'workspace_role_id'])
+    .executeTakeFirst();
+  if (!accountLocked && locked?.workspace_role_id === WORKSPACE_ROLE_IDS.Owner) return fail('CONCURRENT_CHANGE');
+  return ok(locked);
+}
+
 export function accessService(deps: Deps) {
   const { store } = deps;
 
@@ -97,8 +133,10 @@ export function accessService(deps: Deps) {
       async (tx) => {
         // A user's grant rests on their membership: without the lock, a grant committed while the
         // user is being removed survives the removal (and would return if they were re-added).
-        // Both kinds: the last-Owner rule below reads the workspace's other grants.
-        await lockAccount(tx, accountId);
+        // Several grants at once lock the account first too, so two such requests cannot each hold
+        // a grant row the other one waits for.
+        const accountLocked = kind === 'user' || grants.length > 1;
+        if (accountLocked) await lockAccount(tx, accountId);
         const ids: string[] = [];
         for (const grant of grants) {
           const role = await findWorkspaceRole(tx, accountId, grant.workspaceRoleId);
@@ -121,12 +159,9 @@ export function accessService(deps: Deps) {
                   .executeTakeFirst();
           if (!principal) return fail(spec.unknown, `No ${kind === 'user' ? 'user' : 'service account'} ${grant.principalId} in this account`);
           const now = ctx.now.toISOString();
-          const existing = await tx
-            .selectFrom('workspace_access')
-            .select(['id', 'workspace_role_id'])
-            .where('workspace_id', '=', workspaceId)
-            .where('actor_id', '=', principal.actor_id)
-            .executeTakeFirst();
+          const found = await lockGrant(tx, accountId, workspaceId, { actorId: principal.actor_id }, accountLocked);
+          if (!found.ok) return found;
+          const existing = found.value;
           let id: string;
           if (existing) {
             id = existing.id;
@@ -182,14 +217,11 @@ export function accessService(deps: Deps) {
   async function remove(ctx: OpContext, kind: AccessKind, accountId: string, workspaceId: string, accessId: string): Promise<Result<null>> {
     const spec = KIND[kind];
     return inTransaction(deps, async (tx) => {
-      await lockAccount(tx, accountId);
-      const existing = await tx
-        .selectFrom('workspace_access')
-        .select(['id', 'user_id', 'bot_id', 'workspace_role_id'])
-        .where('id', '=', accessId)
-        .where('workspace_id', '=', workspaceId)
-        .where(spec.column, 'is not', null)
-        .executeTakeFirst();
+      // A user's grant: the account first, as for every change to a user's access (see upsert).
+      if (kind === 'user') await lockAccount(tx, accountId);
+      const found = await lockGrant(tx, accountId, workspaceId, { id: accessId, column: spec.column }, kind === 'user');
+      if (!found.ok) return found;
+      const existing = found.value;
       if (!existing) return fail('NOT_FOUND', 'Workspace access not found');
       if (await wouldRemoveLastOwner(tx, workspaceId, existing)) return fail('LAST_WORKSPACE_OWNER');
       await tx.deleteFrom('workspace_access').where('id', '=', accessId).execute();
