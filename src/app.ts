@@ -37,6 +37,7 @@ import type { SecretKey, SecretKeyring } from './secret-key.js';
 import type { TrustProxy } from './config.js';
 import { gatewayRoutes } from './http/routes/gateway.js';
 import { installGatewayProxy } from './gateway/http-proxy.js';
+import { installPrefectUi } from './gateway/prefect-ui.js';
 import { forwardAuthRoute } from './gateway/forward-auth.js';
 import { installWebsocketGateway, type WebsocketLimits } from './gateway/websocket.js';
 
@@ -142,7 +143,9 @@ export async function createApp(options: AppOptions): Promise<App> {
     connectTimeoutMs: options.upstreamConnectTimeoutMs ?? 5_000,
     responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,
   };
-  await installGatewayProxy(server, { services, bodyLimit, publicUrl: links, ...upstreamTimeouts });
+  const proxyOptions = { services, bodyLimit, publicUrl: links, ...upstreamTimeouts };
+  const forwarder = await installGatewayProxy(server, proxyOptions);
+  await installPrefectUi(server, { ...proxyOptions, auth, forwarder });
   installWebsocketGateway(server, { services, auth, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, clientAddress: clientAddress(options.trustProxy), log });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   await server.ready();
@@ -157,6 +160,8 @@ export const WEB_PAGE_HEADERS = {
   'content-security-policy':
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; " +
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  // A Prefect UI served under /w/ (gateway/prefect-ui.ts) that opens this page in a popup gets no handle on it.
+  'cross-origin-opener-policy': 'same-origin',
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',

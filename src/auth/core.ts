@@ -184,6 +184,14 @@ export function authCore({ store, cache, clock, throttle, sessions }: AuthCoreDe
     identify,
 
     /**
+     * The person behind a session cookie, with no CSRF check: for a door that proves a request's
+     * origin its own way (the Prefect UI's, gateway/prefect-ui.ts, checks Origin and Sec-Fetch-Site).
+     */
+    identifySession(token: string): Promise<Caller | null> {
+      return sessions.authenticate(token);
+    },
+
+    /**
      * The whole decision for a route: who is calling, what it holds where the route acts, and
      * whether the route's requirement allows it. Without a promise when the cache knows it all.
      */

@@ -51,7 +51,7 @@ const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS
  * Every path under a workspace that is not one of Gatehouse's own goes to the workspace's Prefect
  * server. Registered in its own plugin so that no body parser reads the stream before it is sent on.
  */
-export async function installGatewayProxy(server: FastifyInstance, options: ProxyOptions): Promise<void> {
+export async function installGatewayProxy(server: FastifyInstance, options: ProxyOptions): Promise<Forwarder> {
   const forwarder = createForwarder(options);
   server.addHook('onClose', () => forwarder.close());
   await server.register(async (scope) => {
@@ -63,16 +63,25 @@ export async function installGatewayProxy(server: FastifyInstance, options: Prox
       exposeHeadRoute: false,
       config: { requirement: workspace(null) },
       schema: { hide: true },
-      handler: (req, reply) => proxy(req, reply, options, forwarder),
+      handler: (req, reply) => {
+        const target = parseGatewayUri(req.raw.url ?? '/', {});
+        if (!target.ok) return sendError(req, reply, 'GATEWAY_BAD_PATH', target.detail);
+        return forwardApiRequest(req, reply, options, forwarder, target.value, req.auth.scopes ?? new Set<string>());
+      },
     });
   });
+  return forwarder;
 }
 
-async function proxy(req: FastifyRequest, reply: FastifyReply, options: ProxyOptions, forwarder: Forwarder) {
-  const target = parseGatewayUri(req.raw.url ?? '/', {});
-  if (!target.ok) return sendError(req, reply, 'GATEWAY_BAD_PATH', target.detail);
-  const { apiPath, query, rawPathAndQuery } = target.value;
-  const scopes = req.auth.scopes ?? new Set<string>();
+/**
+ * One request to a workspace's Prefect API, from a caller holding `scopes` there: decided by the
+ * route table (reading the body when the route's scope depends on it), then forwarded with the
+ * workspace's upstream credential. Used by the gateway and by the Prefect UI's door (prefect-ui.ts).
+ */
+export async function forwardApiRequest(
+  req: FastifyRequest, reply: FastifyReply, options: ProxyOptions, forwarder: Forwarder, target: GatewayTarget, scopes: ReadonlySet<string>,
+) {
+  const { apiPath, query, rawPathAndQuery } = target;
 
   let verdict = decide({ method: req.method, apiPath, query, scopes, body: 'later' });
   let body: Buffer | null = null;
@@ -83,7 +92,7 @@ async function proxy(req: FastifyRequest, reply: FastifyReply, options: ProxyOpt
     verdict = decide({ method: req.method, apiPath, query, scopes, body: parsed.ok ? { value: parsed.value } : 'unreadable' });
   }
   if (verdict.kind === 'redirect') {
-    const location = `${publicBase(options.publicUrl, target.value)}${verdict.location}${target.value.search}`;
+    const location = `${publicBase(options.publicUrl, target)}${verdict.location}${target.search}`;
     return reply.code(307).header('location', location).send();
   }
   if (verdict.kind === 'deny') {
@@ -92,8 +101,8 @@ async function proxy(req: FastifyRequest, reply: FastifyReply, options: ProxyOpt
   }
   if (verdict.kind !== 'allow') return sendError(req, reply, 'FORBIDDEN');
 
-  const label = () => options.services.gateways.label(target.value.workspaceId);
-  const lookup = await options.services.gateways.upstream(target.value.workspaceId);
+  const label = () => options.services.gateways.label(target.workspaceId);
+  const lookup = await options.services.gateways.upstream(target.workspaceId);
   if (!lookup.ok) {
     if (lookup.code === 'UPSTREAM_CREDENTIAL_UNREADABLE') return sendError(req, reply, lookup.code, `Workspace ${await label()}: ${ERRORS.UPSTREAM_CREDENTIAL_UNREADABLE.message}`);
     return sendError(req, reply, lookup.code, `Workspace ${await label()} ${ERRORS.GATEWAY_NOT_CONFIGURED.message.replace(/^This workspace /, '')}`);
@@ -131,7 +140,7 @@ async function proxy(req: FastifyRequest, reply: FastifyReply, options: ProxyOpt
   // The caller going away ends a streamed upstream answer too.
   if (!Buffer.isBuffer(answer)) reply.raw.once('close', () => answer.destroy());
   // Built only for an answer that has a Location: most have none.
-  const rewriteLocation = (location: string) => locationRewriter(upstream.url, publicBase(options.publicUrl, target.value))(location);
+  const rewriteLocation = (location: string) => locationRewriter(upstream.url, publicBase(options.publicUrl, target))(location);
   reply.code(result.status).headers(downstreamResponseHeaders(result.headers, rewriteLocation));
   return reply.send(answer);
 }

@@ -116,7 +116,7 @@ describe(`Prefect ${V3} worker through the gateway`, { timeout: TEST_TIMEOUT }, 
     expect(run.output).toContain('Finished in state Completed()');
     expect(run.code).toBe(0);
     // Gatehouse refused the worker and its flow run nothing they asked for.
-    expect(refusedSince(gh, beforeWall)).toEqual([]);
+    expect(refusedSince(gh, beforeWall, server.reachedSince(before))).toEqual([]);
     const workerTraffic = server.reachedSince(before);
     // The worker's heartbeats and state changes went through to the Prefect server…
     expect(workerTraffic.some((e) => e.method === 'POST' && e.path === `/api/work_pools/${POOL}/workers/heartbeat`)).toBe(true);

@@ -11,7 +11,7 @@ import { MyApiKeysPage } from './pages/MyApiKeys';
 import { RolesPage } from './pages/Roles';
 import { ServiceAccountsPage } from './pages/ServiceAccounts';
 import { SetupPage } from './pages/Setup';
-import { SignInPage } from './pages/SignIn';
+import { returnPath, SignInPage } from './pages/SignIn';
 import { VerifyEmailPage } from './pages/VerifyEmail';
 import { WorkspaceSharingPage } from './pages/WorkspaceSharing';
 import { WorkspacesPage } from './pages/Workspaces';
@@ -135,6 +135,12 @@ function SignedIn({ session, sessionEnded }: { session: Session; sessionEnded: (
   }, [account, status]);
 
   useEffect(() => {
+    if (path === '/sign-in') {
+      // Already signed in: straight on to where the sign-in link was taking the person.
+      const next = returnPath();
+      if (next) window.location.replace(next);
+      else navigate('/service-accounts', { replace: true });
+    }
     if (path === '/') navigate('/service-accounts', { replace: true });
   }, [path]);
 

@@ -293,6 +293,18 @@ export function gatewayService(deps: Deps, keys: SecretKeyring) {
       return (await workspaceLabel(workspaceId)) ?? workspaceId;
     },
 
+    /** The workspace at `/w/{account_handle}/{workspace_handle}/` (the Prefect UI's address), or null. */
+    async byHandles(accountHandle: string, workspaceHandle: string): Promise<{ accountId: string; workspaceId: string } | null> {
+      const row = await store.db
+        .selectFrom('workspaces as w')
+        .innerJoin('accounts as a', 'a.id', 'w.account_id')
+        .select(['a.id as accountId', 'w.id as workspaceId'])
+        .where('a.handle', '=', accountHandle)
+        .where('w.handle', '=', workspaceHandle)
+        .executeTakeFirst();
+      return row ?? null;
+    },
+
     /** The upstream of a workspace, with its credential opened, for the proxy: asked on every proxied request, so cached like keys. */
     upstream(workspaceId: string): Promise<UpstreamLookup> {
       return cache.through('upstream', workspaceId, () => lookUpstream(workspaceId));

@@ -90,7 +90,12 @@ export async function startRealGatehouse(accountHandle = 'acme'): Promise<RealGa
  * The requests the Gatehouse process answered with 4xx or 5xx since `sinceWallMs` (Date.now()), as
  * `STATUS METHOD PATH`, from its request log: what a real client asked for and did not get.
  */
-export function refusedSince(gh: RealGatehouse, sinceWallMs: number): string[] {
+/**
+ * `reached`: what reached the Prefect server meanwhile (its relay's record). A 5xx for a request
+ * found there is the Prefect server's own answer passed on (Prefect 2.20 on SQLite answers 503
+ * "database is locked" under load, and its clients retry), not a refusal of Gatehouse's.
+ */
+export function refusedSince(gh: RealGatehouse, sinceWallMs: number, reached: { method: string; path: string }[] = []): string[] {
   const started = new Map<string, { method: string; url: string }>();
   const refused: string[] = [];
   for (const line of gh.process.output().split('\n')) {
@@ -104,7 +109,10 @@ export function refusedSince(gh: RealGatehouse, sinceWallMs: number): string[] {
     if (entry.req?.url) started.set(entry.reqId, { method: entry.req.method ?? '', url: entry.req.url });
     const status = entry.res?.statusCode ?? 0;
     const req = started.get(entry.reqId);
-    if (status >= 400 && req) refused.push(`${status} ${req.method} ${req.url.replace(/^\/api\/accounts\/[^/]+\/workspaces\/[^/]+/, '')}`);
+    if (status < 400 || !req) continue;
+    const path = req.url.replace(/^\/api\/accounts\/[^/]+\/workspaces\/[^/]+/, '');
+    if (status >= 500 && reached.some((r) => r.method === req.method && r.path === `/api${path.split('?')[0]}`)) continue;
+    refused.push(`${status} ${req.method} ${path}`);
   }
   return refused;
 }

@@ -1,6 +1,6 @@
 // A real `prefect server start` (pinned by scripts/ensure-prefect.js) for the real-client suites:
 // its own PREFECT_HOME and SQLite file in a temp folder, a free port on 127.0.0.1, an API auth
-// string, no UI, no analytics. In front of it a recording relay, so a test can count what reached the
+// string, no UI unless asked, no analytics. In front of it a recording relay, so a test can count what reached the
 // Prefect server (HTTP requests, and every chunk a client sends on an upgraded websocket) and assert
 // that nothing did after a key was revoked. Starting one takes seconds (imports, migrations): share
 // one per test file.
@@ -52,6 +52,8 @@ export interface PrefectServer {
 export interface PrefectServerOptions {
   /** '3.9' (default) or '2.20'. */
   version?: string;
+  /** Serve Prefect's UI too (default: no UI, faster to start). */
+  ui?: boolean;
   /** Seconds to wait for /api/health (default 150: a cold start, with migrations, on a busy machine). */
   startTimeoutSeconds?: number;
 }
@@ -91,15 +93,15 @@ export async function startPrefectServer(options: PrefectServerOptions = {}): Pr
   const env = isolatedPrefectEnv(home, {
     PREFECT_API_DATABASE_CONNECTION_URL: `sqlite+aiosqlite:///${join(home, 'prefect.db')}`,
     PREFECT_SERVER_API_AUTH_STRING: authString,
-    PREFECT_SERVER_UI_ENABLED: 'false',
-    PREFECT_UI_ENABLED: 'false',
+    PREFECT_SERVER_UI_ENABLED: options.ui ? 'true' : 'false',
+    PREFECT_UI_ENABLED: options.ui ? 'true' : 'false',
     PREFECT_SERVER_LOGGING_LEVEL: 'WARNING',
     PREFECT_LOGGING_SERVER_LEVEL: 'WARNING',
     PREFECT_LOGGING_LEVEL: 'WARNING',
   });
   const child: ChildProcess = spawn(
     installed.prefect,
-    ['server', 'start', '--host', '127.0.0.1', '--port', String(port), '--no-ui', '--analytics-off', '--no-scheduler', '--no-late-runs'],
+    ['server', 'start', '--host', '127.0.0.1', '--port', String(port), ...(options.ui ? [] : ['--no-ui']), '--analytics-off', '--no-scheduler', '--no-late-runs'],
     { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let out = '';

@@ -24,6 +24,16 @@ export function signInError(err: unknown): string {
   return `Could not sign in: ${errorMessage(err)}`;
 }
 
+/**
+ * Where to go after signing in when a page served by the server itself sent the person here
+ * (`/sign-in?next=/w/acme/prod/…`, the Prefect UI behind Gatehouse): only such a path, never
+ * another site.
+ */
+export function returnPath(): string | null {
+  const next = new URLSearchParams(window.location.search).get('next');
+  return next && /^\/w\/[A-Za-z0-9]/.test(next) ? next : null;
+}
+
 export function SignInPage({ onSignedIn, embedded, initialEmail = '' }: Props) {
   const [email, setEmail] = useState(initialEmail);
   const [password, setPassword] = useState('');
@@ -46,6 +56,8 @@ export function SignInPage({ onSignedIn, embedded, initialEmail = '' }: Props) {
     setError(null);
     try {
       const session = await api.login(email.trim(), password);
+      const next = embedded ? null : returnPath();
+      if (next) return window.location.assign(next);
       onSignedIn(session);
     } catch (err) {
       setError(signInError(err));

@@ -30,12 +30,12 @@ export function WorkspacesPage() {
       </PageHeader>
       <p className="page-intro">
         Open a workspace to see and change who can reach it: users and service accounts, each with a workspace role. Its Prefect server is where the
-        workspace&apos;s Prefect requests go.
+        workspace&apos;s Prefect requests go; Open in Prefect shows its Prefect UI with your role in it.
       </p>
       <PageState ready={data !== undefined} error={error} onRetry={() => void reload()}>
         <DataTable
           label="Workspaces"
-          columns={['Name', 'Handle', 'Description', 'Created', { hidden: 'Sharing' }, { hidden: 'Prefect server' }]}
+          columns={['Name', 'Handle', 'Description', 'Created', { hidden: 'Sharing' }, { hidden: 'Prefect server' }, { hidden: 'Prefect UI' }]}
           rows={data ?? []}
           empty={`No workspaces you can reach.${canCreate ? ' Select + to create one.' : ''}`}
           row={(w) => (
@@ -55,6 +55,12 @@ export function WorkspacesPage() {
                 <button type="button" className="link-button" aria-label={`Prefect server for ${w.name}`} onClick={() => setGatewayOf(w)}>
                   Prefect server
                 </button>
+              </td>
+              <td>
+                {/* Served by Gatehouse itself (not this page's router): the workspace's own Prefect UI, behind your sign-in. */}
+                <a href={`/w/${account.account_handle}/${w.handle}/`} aria-label={`Open ${w.name} in Prefect`}>
+                  Open in Prefect
+                </a>
               </td>
             </tr>
           )}
