@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_LOGIN_PAGE_HEADERS, WEB_PAGE_HEADERS } from '../../src/app.js';
-import { PASSWORD, signIn, startBrowserHarness, type BrowserHarness } from './support.js';
+import { PASSWORD, screenshot, signIn, startBrowserHarness, type BrowserHarness } from './support.js';
 
 let h: BrowserHarness;
 beforeAll(async () => {
@@ -66,7 +66,8 @@ describe('the /auth/client page', () => {
 
     await page.getByRole('radio', { name: /cli-co\/staging/ }).check();
     expect(new URL(page.url()).pathname + new URL(page.url()).search).toBe(link);
-    expect(await page.getByRole('group', { name: 'Account Account cli-co' }).getByRole('radio').count()).toBe(2);
+    await screenshot(page, 'cli-login.png');
+    expect(await page.getByRole('group', { name: 'Account cli-co' }).getByRole('radio').count()).toBe(2);
     await page.getByRole('button', { name: 'Log in the Prefect CLI' }).click();
     const done = page.getByTestId('cli-login-done');
     await done.waitFor();
@@ -103,6 +104,18 @@ describe('the /auth/client page', () => {
     expect(await page.getByTestId('cli-login-cancelled').textContent()).toBe('Login cancelled. No API key was created. You can close this tab.');
     expect(cli.received).toEqual([{ path: '/failure', body: { reason: 'The login was cancelled in Gatehouse.' } }]);
     expect(await keyNames(owner)).toEqual(before);
+    await cli.close();
+    expect(h.pageErrors).toEqual([]);
+  });
+
+  it('lets a person who is not signed in cancel too', async () => {
+    const cli = await fakeCli();
+    const page = await h.newPage();
+    await page.goto(loginLink(`http://localhost:${cli.port}`));
+    await page.getByRole('heading', { name: 'Sign in', level: 2 }).waitFor();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByTestId('cli-login-cancelled').waitFor();
+    expect(cli.received).toEqual([{ path: '/failure', body: { reason: 'The login was cancelled in Gatehouse.' } }]);
     await cli.close();
     expect(h.pageErrors).toEqual([]);
   });

@@ -1,7 +1,7 @@
 // /auth/client?callback=http://localhost:PORT: `prefect cloud login` in a browser, as with Prefect
 // Cloud. The signed-in person picks a workspace; Gatehouse creates a user API key for them and the
 // page posts it to the CLI's callback on this computer (`/success`), or tells the CLI "no" (`/failure`).
-import { useMemo, useState } from 'react';
+import { useMemo, useState, type ReactNode } from 'react';
 import { api, errorMessage, type MyWorkspace, type Session } from '../api';
 import { FormError } from '../components/Field';
 import { loopbackCallback } from '../cli-callback';
@@ -15,11 +15,7 @@ interface Props {
   onSignOut: () => Promise<void>;
 }
 
-type Phase =
-  | { step: 'choose'; error?: string }
-  | { step: 'busy' }
-  | { step: 'done'; keyName: string; workspace: string; choices: number }
-  | { step: 'cancelled'; told: boolean };
+type Phase = { step: 'choose'; error?: string } | { step: 'busy' } | { step: 'done'; keyName: string; workspace: string; choices: number };
 
 const handleOf = (w: MyWorkspace) => `${w.account_handle}/${w.workspace_handle}`;
 
@@ -48,9 +44,29 @@ async function tellCli(callback: string, outcome: 'success' | 'failure', body: o
 export function CliLoginPage({ session, onSignIn, onSignOut }: Props) {
   const { query } = useLocation();
   const check = useMemo(() => loopbackCallback(query.getAll('callback')), [query]);
+  const [cancel, setCancel] = useState<'no' | 'sending' | { told: boolean }>('no');
+
+  const cancelLogin = async (callback: string) => {
+    setCancel('sending');
+    setCancel({ told: await tellCli(callback, 'failure', { reason: 'The login was cancelled in Gatehouse.' }) });
+  };
+  const cancelButton = (callback: string, busy = false) => (
+    <button type="button" onClick={() => void cancelLogin(callback)} disabled={busy || cancel === 'sending'}>
+      Cancel
+    </button>
+  );
 
   let body;
-  if (!check.ok) {
+  if (typeof cancel === 'object') {
+    body = (
+      <div className="stack" role="status" data-testid="cli-login-cancelled">
+        <p>
+          <strong>Login cancelled.</strong> No API key was created. You can close this tab.
+        </p>
+        {!cancel.told && <p>The Prefect CLI did not answer; it stops waiting by itself after two minutes.</p>}
+      </div>
+    );
+  } else if (!check.ok) {
     body = (
       <>
         <p role="alert" data-testid="callback-refused">
@@ -66,10 +82,11 @@ export function CliLoginPage({ session, onSignIn, onSignOut }: Props) {
           The Prefect CLI on this computer asks to log in. Sign in to Gatehouse first; you then choose the workspace it uses.
         </p>
         <SignInPage embedded onSignedIn={onSignIn} />
+        <div className="row">{cancelButton(check.url)}</div>
       </>
     );
   } else {
-    body = <ChooseWorkspace callback={check.url} session={session} onSignOut={onSignOut} />;
+    body = <ChooseWorkspace callback={check.url} session={session} onSignOut={onSignOut} cancelButton={(busy) => cancelButton(check.url, busy)} />;
   }
   return (
     <main className="public-page" id="main">
@@ -79,7 +96,14 @@ export function CliLoginPage({ session, onSignIn, onSignOut }: Props) {
   );
 }
 
-function ChooseWorkspace({ callback, session, onSignOut }: { callback: string; session: Session; onSignOut: () => Promise<void> }) {
+interface ChooseProps {
+  callback: string;
+  session: Session;
+  onSignOut: () => Promise<void>;
+  cancelButton: (busy: boolean) => ReactNode;
+}
+
+function ChooseWorkspace({ callback, session, onSignOut, cancelButton }: ChooseProps) {
   const workspaces = useLoad(() => api.myWorkspaces(), [session.user.id]);
   const [chosen, setChosen] = useState<string | null>(null);
   const [phase, setPhase] = useState<Phase>({ step: 'choose' });
@@ -113,12 +137,6 @@ function ChooseWorkspace({ callback, session, onSignOut }: { callback: string; s
     });
   };
 
-  const cancel = async () => {
-    setPhase({ step: 'busy' });
-    const told = await tellCli(callback, 'failure', { reason: 'The login was cancelled in Gatehouse.' });
-    setPhase({ step: 'cancelled', told });
-  };
-
   if (phase.step === 'done') {
     return (
       <div className="stack" role="status" data-testid="cli-login-done">
@@ -133,16 +151,6 @@ function ChooseWorkspace({ callback, session, onSignOut }: { callback: string; s
         <p>
           Its API key is <strong>{phase.keyName}</strong> in <a href="/my-api-keys">My API keys</a>; delete it there to log that CLI out.
         </p>
-      </div>
-    );
-  }
-  if (phase.step === 'cancelled') {
-    return (
-      <div className="stack" role="status" data-testid="cli-login-cancelled">
-        <p>
-          <strong>Login cancelled.</strong> No API key was created. You can close this tab.
-        </p>
-        {!phase.told && <p>The Prefect CLI did not answer; it stops waiting by itself after two minutes.</p>}
       </div>
     );
   }
@@ -170,7 +178,7 @@ function ChooseWorkspace({ callback, session, onSignOut }: { callback: string; s
           <p>Choose the workspace the Prefect CLI will use. Gatehouse creates a personal API key for you, which acts with your roles, and hands it to the CLI on this computer.</p>
           {[...accounts.values()].map((group) => (
             <fieldset key={group[0]!.account_id} disabled={busy}>
-              <legend>Account {group[0]!.account_name}</legend>
+              <legend>{group[0]!.account_name}</legend>
               {group.map((w) => (
                 <label key={w.workspace_id} className="checkbox">
                   <input type="radio" name="workspace" value={w.workspace_id} checked={selected?.workspace_id === w.workspace_id} onChange={() => setChosen(w.workspace_id)} />
@@ -193,9 +201,7 @@ function ChooseWorkspace({ callback, session, onSignOut }: { callback: string; s
             {busy ? 'Logging in…' : 'Log in the Prefect CLI'}
           </button>
         )}
-        <button type="button" onClick={() => void cancel()} disabled={busy}>
-          Cancel
-        </button>
+        {cancelButton(busy)}
       </div>
     </div>
   );
