@@ -59,7 +59,7 @@ afterAll(async () => {
 });
 
 /** `prefect cloud login` on a terminal in a new PREFECT_HOME; $BROWSER writes the URL it is given to a file. */
-function startLogin(): { cli: TerminalRun; home: string; openedUrl: () => Promise<string> } {
+function startLogin(args: string[] = []): { cli: TerminalRun; home: string; openedUrl: () => Promise<string> } {
   const installed = ensurePrefect(VERSION);
   if (!installed.ok) throw new Error(`Prefect ${VERSION} is not installed: ${installed.error}`);
   const home = prefectHome();
@@ -77,7 +77,7 @@ function startLogin(): { cli: TerminalRun; home: string; openedUrl: () => Promis
     BROWSER: opener,
     TERM: 'xterm',
   });
-  const cli = runInTerminal(installed.python, installed.prefect, ['cloud', 'login'], { env, cwd: home.path });
+  const cli = runInTerminal(installed.python, installed.prefect, ['cloud', 'login', ...args], { env, cwd: home.path });
   cleanup.push(() => cli.kill());
   const openedUrl = async () => {
     await cli.waitFor(/Waiting for response/, { timeoutMs: 60_000 });
@@ -164,6 +164,29 @@ describe.runIf(STORE_KIND === 'sqlite')(`Prefect ${VERSION}: prefect cloud login
     expect(made[0]!.expiration).toBeNull();
     await page.goto(`${gh.url}/my-api-keys`);
     await page.locator(`[data-testid="api-key-row"][data-name="${made[0]!.name}"]`).waitFor();
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('with --workspace, takes that workspace without asking', async () => {
+    claim({
+      tool: 'Prefect CLI',
+      version: VERSION,
+      command: 'prefect cloud login --workspace acme/prod → Log in with a web browser',
+      expectation: 'pick acme/prod on the page: logged in to acme/prod, no workspace question',
+    });
+    const { cli, home, openedUrl } = startLogin(['--workspace', 'acme/prod']);
+    await chooseBrowser(cli);
+    const page = await newPage();
+    await page.goto(await openedUrl());
+    await signInHere(page);
+    await page.getByRole('radio', { name: /acme\/prod/ }).check();
+    await page.getByRole('button', { name: 'Log in the Prefect CLI' }).click();
+    await page.getByTestId('cli-login-done').waitFor();
+    await cli.waitFor(/Authenticated with Prefect Cloud! Using workspace 'acme\/prod'\./);
+    expect(await cli.exited).toBe(0);
+    expect(cli.output()).not.toContain('Which workspace would you like to use?');
+    const view = await runPrefect(VERSION, ['config', 'view'], { home, env: { PREFECT_CLOUD_API_URL: gh.cloudApiUrl } });
+    expect(view.output).toContain(`PREFECT_API_URL='${gh.workspaceApiUrl(prod.id)}' (from profile)`);
     expect(pageErrors).toEqual([]);
   });
 
