@@ -167,6 +167,21 @@ export const WEB_PAGE_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
+/**
+ * The Prefect CLI's browser login (/auth/client) hands the new key to the CLI's callback with fetch;
+ * this page alone may also connect to this computer's loopback interface, which is all it posts to.
+ */
+export const CLI_LOGIN_PAGE_HEADERS = {
+  ...WEB_PAGE_HEADERS,
+  'content-security-policy': WEB_PAGE_HEADERS['content-security-policy'].replace("connect-src 'self'", "connect-src 'self' http://localhost:* http://127.0.0.1:*"),
+};
+
+/** The headers of the page's answer for `url` (the request's path and query). */
+export function webPageHeaders(url: string | undefined): Record<string, string> {
+  const path = (url ?? '').split('?')[0]!.replace(/\/+$/, '');
+  return path === '/auth/client' ? CLI_LOGIN_PAGE_HEADERS : WEB_PAGE_HEADERS;
+}
+
 /** The web page: its files, and index.html for any other non-API path (the page routes itself). */
 async function serveWebPage(server: FastifyInstance, root: string): Promise<void> {
   // wildcard: true looks files up per request, so a rebuilt page is served without a restart.
@@ -175,8 +190,10 @@ async function serveWebPage(server: FastifyInstance, root: string): Promise<void
     wildcard: true,
     index: ['index.html'],
     // Also applies to index.html answered for the page's own paths (reply.sendFile).
+    // `res` is the reply's raw ServerResponse, whose `req` names the page asked for.
     setHeaders: (res) => {
-      for (const [name, value] of Object.entries(WEB_PAGE_HEADERS)) res.setHeader(name, value);
+      const url = (res as unknown as { req?: { url?: string } }).req?.url;
+      for (const [name, value] of Object.entries(webPageHeaders(url))) res.setHeader(name, value);
     },
   });
 }

@@ -38,6 +38,35 @@ export interface BrowserHarness {
   close(): Promise<void>;
 }
 
+/** Debian's Chromium, headless, reaching nothing but this machine. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      // Nothing but this machine: every other host name fails to resolve (localhost is the
+      // Prefect CLI's login callback).
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
+    ],
+  });
+}
+
+/** Adds the page's uncaught exceptions and Content-Security-Policy violations to `sink`. */
+export function collectPageErrors(page: Page, sink: string[]): void {
+  page.on('pageerror', (error) => sink.push(`${page.url()}: ${error.message}`));
+  // Whatever the page's Content-Security-Policy blocks counts as an error too.
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) sink.push(`${page.url()}: ${message.text()}`);
+  });
+}
+
 export async function startBrowserHarness(): Promise<BrowserHarness> {
   if (!existsSync(join(WEB_ROOT, 'index.html'))) {
     throw new Error(`${WEB_ROOT}/index.html is missing: run npm run build before the browser tests`);
@@ -52,21 +81,7 @@ export async function startBrowserHarness(): Promise<BrowserHarness> {
   try {
     app = await createApp({ store: handle.store, cache: handle.cache, clock, webRoot: WEB_ROOT });
     await app.server.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // Nothing but this machine's server: every other host name fails to resolve.
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-      ],
-    });
+    browser = await launchChromium();
   } catch (error) {
     await browser?.close();
     await app?.server.close();
@@ -118,11 +133,7 @@ export async function startBrowserHarness(): Promise<BrowserHarness> {
       context.setDefaultTimeout(10_000);
       contexts.push(context);
       const page = await context.newPage();
-      page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
-      // Whatever the page's Content-Security-Policy blocks counts as an error too.
-      page.on('console', (message) => {
-        if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) pageErrors.push(`${page.url()}: ${message.text()}`);
-      });
+      collectPageErrors(page, pageErrors);
       return page;
     },
     async owner(email, accountHandle) {

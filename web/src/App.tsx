@@ -6,6 +6,7 @@ import { StatusLine, useStatus } from './components/Status';
 import { AppContext, rememberAccount, rememberedAccount, type AppState } from './context';
 import { AcceptInvitationPage } from './pages/AcceptInvitation';
 import { AuditLogPage } from './pages/AuditLog';
+import { CliLoginPage } from './pages/CliLogin';
 import { MembersPage } from './pages/Members';
 import { MyApiKeysPage } from './pages/MyApiKeys';
 import { RolesPage } from './pages/Roles';
@@ -86,6 +87,18 @@ export function App() {
           Try again
         </button>
       </div>
+    );
+  } else if (path === '/auth/client') {
+    // The Prefect CLI's browser login: it signs in in place, so the link keeps its callback.
+    page = (
+      <CliLoginPage
+        session={auth.state === 'signed-in' ? auth.session : null}
+        onSignIn={signedIn}
+        onSignOut={async () => {
+          await api.logout().catch(() => undefined);
+          sessionEnded('You have signed out.');
+        }}
+      />
     );
   } else if (auth.state === 'signed-out') {
     page = <SignInPage onSignedIn={signedIn} />;

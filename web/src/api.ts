@@ -112,6 +112,7 @@ export const api = {
     send(POST('/api/invitations/{invitation_id}/accept', { params: { path: { invitation_id }, query: { invite_code } }, body }), quiet),
 
   myAccounts: () => send(GET('/api/me/accounts')),
+  myWorkspaces: () => send(GET('/api/me/workspaces')),
   myPermissions: (account_id: string) => send(GET('/api/me/accounts/{account_id}/permissions', inAccount(account_id))),
   myWorkspaceScopes: (workspace_id: string) => send(GET('/api/me/workspaces/{workspace_id}/scopes', { params: { path: { workspace_id } } })),
   mySessions: () => send(GET('/api/me/sessions')),
@@ -198,6 +199,7 @@ export type Session = Answer<'session'>;
 export type User = Session['user'];
 export type SignedIn = Answer<'setup'>;
 export type MyAccount = Answer<'myAccounts'>[number];
+export type MyWorkspace = Answer<'myWorkspaces'>[number];
 export type SessionRow = Answer<'mySessions'>[number];
 export type ApiKeyMasked = Answer<'userKeys'>[number];
 export type ApiKeyWithSecret = Answer<'createUserKey'>;
