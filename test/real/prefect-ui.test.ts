@@ -8,14 +8,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT_ROLE_IDS } from '../../src/authz/permissions.js';
 import { WORKSPACE_ROLE_IDS } from '../../src/authz/workspace-roles.js';
-import { CHROMIUM } from '../../scripts/ensure-chromium.js';
 import { ensurePrefect, PREFECT_VERSIONS } from '../../scripts/ensure-prefect.js';
 import { STORE_KIND } from '../support/harness.js';
-import { screenshot } from '../browser/support.js';
+import { launchChromium, screenshot } from '../browser/support.js';
 import { compatSuite } from './support/compat.js';
 import { startRealGatehouse, type RealGatehouse } from './support/gatehouse.js';
 import { isolatedPrefectEnv, startPrefectServer, type PrefectServer } from './support/prefect-server.js';
@@ -88,11 +87,7 @@ describe.runIf(STORE_KIND === 'sqlite')(`the real Prefect ${V3} UI behind Gateho
     people.developer = await invitedPerson('dev@acme.test', 'Developer');
     people.viewer = await invitedPerson('viewer@acme.test', 'Viewer');
     flowRunId = runFlow();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
-    });
+    browser = await launchChromium();
   }, 300_000);
 
   afterAll(async () => {
