@@ -27,8 +27,12 @@ export function Dialog({ title, onClose, children, testId, wide, description }: 
       dialog.querySelector<HTMLElement>('input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([readonly])') ??
       dialog.querySelector<HTMLElement>('.dialog-body button, .dialog-actions button');
     target?.focus();
-    // The native close event also comes from Chrome's forced close after repeated Escape.
-    const onNativeClose = () => closeRef.current();
+    // The native close event also comes from Chrome's forced close after repeated Escape. It is
+    // dispatched later than close(): one from this effect's own cleanup (React runs effects twice in
+    // development) arrives when the dialog is open again, and is not the person closing it.
+    const onNativeClose = () => {
+      if (!dialog.open) closeRef.current();
+    };
     dialog.addEventListener('close', onNativeClose);
     return () => {
       dialog.removeEventListener('close', onNativeClose);
