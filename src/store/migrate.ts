@@ -98,3 +98,6 @@ async function syncBuiltinRoles(store: Store): Promise<void> {
     }
   });
 }
+
+/** This build's migrations, in order: the schema versions it knows. */
+export const knownMigrations = (): string[] => Object.keys(MIGRATIONS);
