@@ -135,7 +135,10 @@ export function keyPolicyService(deps: Deps) {
   return {
     get: async (accountId: string): Promise<Result<KeyPolicy>> => ok(await readKeyPolicy(store.db, accountId)),
 
-    /** Sets the fields given (absent ones keep their value) and records the change; existing keys are left as they are. */
+    /**
+     * Sets the fields given (absent ones keep their value) and records the change; existing keys are
+     * left as they are. A policy changes no key and no grant, so nothing cached depends on it.
+     */
     async set(ctx: OpContext, accountId: string, input: KeyPolicyUpdate): Promise<Result<KeyPolicy>> {
       return inTransaction(deps, async (tx) => {
         const before = await readKeyPolicy(tx, accountId);
@@ -154,7 +157,6 @@ export function keyPolicyService(deps: Deps) {
         const { updated: _v, account_id: _c, ...previous } = before;
         await recordEvent(tx, ctx, { action: 'account.key_policy_updated', accountId, targetType: 'account', targetId: accountId, details: { ...fields, previous } });
         return ok(after);
-        // A policy changes no key and no grant: nothing cached depends on it.
       }, { invalidates: false, onForeignKeyViolation: fail('NOT_FOUND', 'Account not found') });
     },
 
