@@ -2375,6 +2375,355 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/accounts/{account_id}/key_policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The account's key policy: limits on its service-account keys' expiry and rotation grace, and the dormancy rule
+         * @description Required account permissions: `read:account`
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            account_id: string;
+                            /** @description The longest expiry a new or rotated service-account key may have, in days; null: no limit */
+                            max_key_lifetime_days: number | null;
+                            /** @description Whether a key may never expire (expiration null); default true */
+                            allow_never_expire: boolean;
+                            /** @description The longest old_key_expires_in_seconds a rotation may ask for; null: the built-in 48 hours */
+                            max_rotation_grace_seconds: number | null;
+                            /** @description A service-account key unused for this many days is disabled (it expires then); null: never */
+                            disable_keys_unused_days: number | null;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            updated: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        /**
+         * Set the account's key policy (absent fields keep their value, null lifts a limit); existing keys that break it are listed, not changed
+         * @description Required account permissions: `update:account`
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The longest expiry a new or rotated service-account key may have, in days; null: no limit */
+                        max_key_lifetime_days?: number | null;
+                        /** @description Whether a key may never expire (expiration null); default true */
+                        allow_never_expire?: boolean;
+                        /** @description The longest old_key_expires_in_seconds a rotation may ask for; null: the built-in 48 hours */
+                        max_rotation_grace_seconds?: number | null;
+                        /** @description A service-account key unused for this many days is disabled (it expires then); null: never */
+                        disable_keys_unused_days?: number | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            account_id: string;
+                            /** @description The longest expiry a new or rotated service-account key may have, in days; null: no limit */
+                            max_key_lifetime_days: number | null;
+                            /** @description Whether a key may never expire (expiration null); default true */
+                            allow_never_expire: boolean;
+                            /** @description The longest old_key_expires_in_seconds a rotation may ask for; null: the built-in 48 hours */
+                            max_rotation_grace_seconds: number | null;
+                            /** @description A service-account key unused for this many days is disabled (it expires then); null: never */
+                            disable_keys_unused_days: number | null;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            updated: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/key_policy/breaches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The account's service-account keys that break its key policy now (keys masked)
+         * @description Required account permissions: `read:bot`
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            service_account_id: string;
+                            service_account_name: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            api_key_id: string;
+                            masked_key: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            expiration: string | null;
+                            /** @description false: an old key inside its rotation grace */
+                            is_active: boolean;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            last_activity: string;
+                            /** @description The policy fields this key breaks; disable_keys_unused_days: it will be disabled at the next dormancy check */
+                            rules: ("max_key_lifetime_days" | "allow_never_expire" | "disable_keys_unused_days")[];
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/accounts/{account_id}/account_memberships/filter": {
         parameters: {
             query?: never;

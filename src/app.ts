@@ -1,5 +1,5 @@
 // createApp builds the whole server from its dependencies; main, the CLI and every test use it.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import fastifyStatic from '@fastify/static';
 import { existsSync } from 'node:fs';
@@ -23,6 +23,7 @@ import { metaRoutes } from './http/routes/meta.js';
 import { meRoutes } from './http/routes/me.js';
 import { userRoutes } from './http/routes/users.js';
 import { accountRoutes } from './http/routes/accounts.js';
+import { keyPolicyRoutes } from './http/routes/key-policies.js';
 import { membershipRoutes } from './http/routes/memberships.js';
 import { serviceAccountRoutes } from './http/routes/service-accounts.js';
 import { workspaceRoutes } from './http/routes/workspaces.js';
@@ -77,6 +78,8 @@ export interface AppOptions {
   websocketRecheckMs?: number;
   /** Replaces some of the gateway websockets' limits (WEBSOCKET_LIMITS); tests use small ones. */
   websocketLimits?: Partial<WebsocketLimits>;
+  /** How often the key policies' dormancy rule runs (default 1 hour; 0: never, for a process that only serves). */
+  keyDormancyCheckMs?: number;
 }
 
 export interface App {
@@ -126,6 +129,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...meRoutes(deps),
     ...userRoutes(deps, { mailer: options.mailer ?? null }),
     ...accountRoutes(deps),
+    ...keyPolicyRoutes(deps),
     ...membershipRoutes(deps),
     ...serviceAccountRoutes(deps),
     ...workspaceRoutes(deps),
@@ -148,8 +152,31 @@ export async function createApp(options: AppOptions): Promise<App> {
   await installPrefectUi(server, { ...proxyOptions, auth, forwarder });
   installWebsocketGateway(server, { services, auth, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, clientAddress: clientAddress(options.trustProxy), log });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
+  scheduleDormancyCheck(server, services, options.keyDormancyCheckMs ?? 3_600_000, log);
   await server.ready();
   return { server, services, routes };
+}
+
+/**
+ * The key policies' dormancy rule, on a timer in every process: it is idempotent (a key is disabled
+ * and audited once, whichever process gets there first), so no process needs to be elected.
+ */
+function scheduleDormancyCheck(server: FastifyInstance, services: Services, everyMs: number, log: FastifyBaseLogger): void {
+  if (everyMs <= 0) return;
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    services.keyPolicies
+      .disableDormantKeys()
+      .then((disabled) => {
+        for (const key of disabled) log.info({ event: 'api_key_disabled', reason: 'dormant', ...key }, 'disabled a service-account key unused past its account key policy');
+      })
+      .catch((error: unknown) => log.warn({ err: error }, 'the key dormancy check failed; it runs again at its next interval'))
+      .finally(() => (running = false));
+  }, everyMs);
+  timer.unref();
+  server.addHook('onClose', async () => clearInterval(timer));
 }
 
 /**

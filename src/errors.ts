@@ -49,6 +49,15 @@ export const ERRORS = {
     status: 422,
     message: 'old_key_expires_in_seconds must be between 0 and 172800 (48 hours), or null to delete the old key now',
   },
+  KEY_POLICY_VIOLATION: {
+    status: 422,
+    message: "This key breaks the account's key policy (GET /api/accounts/{account_id}/key_policy shows it); choose an expiration or grace within it",
+  },
+  AUTH_EXPIRATION_NOT_APPLIED: {
+    status: 422,
+    message:
+      'Gatehouse does not apply auth_expiration_seconds: sign-in sessions last GATEHOUSE_SESSION_TTL_SECONDS for every account, and key lifetimes are set by the account key policy (PUT /api/accounts/{account_id}/key_policy); send null',
+  },
   SERVICE_ACCOUNT_ROLE_FIXED: {
     status: 422,
     message: 'A service account is always a Member of its account; grant it workspace roles instead',

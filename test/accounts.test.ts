@@ -83,7 +83,7 @@ describe('PATCH /api/accounts/{id}', () => {
       handle: `renamed-${Date.now()}`,
       location: null,
       link: 'https://example.com/team',
-      auth_expiration_seconds: 3600,
+      auth_expiration_seconds: null,
     };
     const res = await h.request('PATCH', `${accountUrl(owner.accountId)}/`, { key: owner.key, body });
     expect(res.status).toBe(204);

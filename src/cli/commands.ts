@@ -8,6 +8,7 @@ import { logoutCommand, profileList, profileUse, whoamiCommand } from './client/
 import { workspaceCheck, workspaceCreate, workspaceList, workspaceRemove, workspaceSet, workspaceShow } from './client/workspace.js';
 import { serviceAccountCreate, serviceAccountList, serviceAccountRemove, serviceAccountRotate } from './client/service-account.js';
 import { accessGrant, accessList, accessRevoke } from './client/workspace-access.js';
+import { keyPolicySet, keyPolicyShow } from './client/key-policy.js';
 
 export interface CommandInput {
   flags: Flags;
@@ -352,6 +353,34 @@ export const COMMANDS: CommandSpec[] = [
     run: serviceAccountRemove,
   },
   {
+    name: 'key-policy show',
+    usage: '',
+    summary: "The account's key policy, and the existing service-account keys that break it",
+    positionals: none,
+    flags: {},
+    example: 'gatehouse key-policy show',
+    client: true,
+    run: keyPolicyShow,
+  },
+  {
+    name: 'key-policy set',
+    usage: '[--max-key-lifetime-days N|none] [--allow-never-expire yes|no] [--max-rotation-grace-seconds N|none] [--disable-keys-unused-days N|none]',
+    summary: "Set the account's key policy (Owner or Admin); existing keys are listed, not changed",
+    details:
+      'Fields not given keep their value; "none" lifts a limit. New and rotated service-account keys must keep the policy\n' +
+      '(the API answers 422 KEY_POLICY_VIOLATION otherwise). A key unused for --disable-keys-unused-days days is disabled.',
+    positionals: none,
+    flags: {
+      'max-key-lifetime-days': { type: 'string', value: 'N', help: 'The longest expiry of a new or rotated key, 1 to 36500 days, or none' },
+      'allow-never-expire': { type: 'string', value: 'yes|no', help: 'Whether a key may never expire' },
+      'max-rotation-grace-seconds': { type: 'string', value: 'N', help: 'The longest grace a rotation may keep the old key, 0 to 172800 seconds, or none' },
+      'disable-keys-unused-days': { type: 'string', value: 'N', help: 'Disable a key unused for this many days, 1 to 36500, or none' },
+    },
+    example: 'gatehouse key-policy set --max-key-lifetime-days 90 --allow-never-expire no',
+    client: true,
+    run: keyPolicySet,
+  },
+  {
     name: 'workspace-access ls',
     usage: '[--workspace ACCOUNT/WORKSPACE]',
     summary: 'The users and service accounts with access to a workspace, and their roles',
@@ -424,6 +453,7 @@ export const GROUPS: Record<string, string> = {
   workspace: 'Workspaces: list, choose, create, remove, point at a Prefect server',
   'service-account': "The account's service accounts and their API keys",
   'workspace-access': 'Who has which role on a workspace',
+  'key-policy': "The account's limits on its service-account keys",
 };
 
 export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;

@@ -212,6 +212,16 @@ export interface CacheEpochTable {
   seq: string | number;
 }
 
+/** An account's key policy (migration 0010); no row: no limits. Nulls: no limit on that rule. */
+export interface AccountKeyPoliciesTable {
+  account_id: string;
+  max_key_lifetime_days: number | null;
+  allow_never_expire: number;
+  max_rotation_grace_seconds: number | null;
+  disable_keys_unused_days: number | null;
+  updated: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   users: UsersTable;
@@ -233,4 +243,5 @@ export interface Database {
   cache_epoch: CacheEpochTable;
   cache_processes: CacheProcessesTable;
   sealing_key: SealingKeyTable;
+  account_key_policies: AccountKeyPoliciesTable;
 }

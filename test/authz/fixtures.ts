@@ -328,6 +328,7 @@ export const PREPARE: Record<string, Prepare> = {
     return { params: { api_key_id: key.id } };
   },
   [`PATCH ${ACCOUNT}`]: async () => ({ body: { link: 'https://example.com/matrix' } }),
+  [`PUT ${ACCOUNT}/key_policy`]: async () => ({ body: { max_rotation_grace_seconds: null } }),
   [`PATCH ${ACCOUNT}/account_memberships/:account_membership_id`]: async (w) => ({
     params: { account_membership_id: await join(w.h, w.a.account_id, w.spare, 'Member') },
     body: { account_role_id: ACCOUNT_ROLE_IDS.Admin },
@@ -432,6 +433,7 @@ export async function snapshotAccount(h: Harness, accountId: string) {
       .execute(),
     audit: await db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId).orderBy('id').execute(),
     invitations: await db.selectFrom('invitations').selectAll().where('account_id', '=', accountId).orderBy('id').execute(),
+    keyPolicy: await db.selectFrom('account_key_policies').selectAll().where('account_id', '=', accountId).execute(),
     sessions: userIds.length ? await db.selectFrom('sessions').selectAll().where('user_id', 'in', userIds).orderBy('id').execute() : [],
   };
 }

@@ -128,6 +128,11 @@ export const POLICY: Record<string, PolicyRow> = {
   [`DELETE ${ACCOUNT}/account_memberships/:account_membership_id`]: inAccount(204, OWNER_AND_ADMIN),
   // The audit log is a security record: not part of the Member's read-only view.
   [`POST ${ACCOUNT}/audit_events/filter`]: inAccount(200, OWNER_AND_ADMIN),
+  // The key policy (issue 19): every member reads its limits (the create dialog shows them) and
+  // the keys that break it; only Owner/Admin (update:account) set it.
+  [`GET ${ACCOUNT}/key_policy`]: inAccount(200),
+  [`PUT ${ACCOUNT}/key_policy`]: inAccount(200, OWNER_AND_ADMIN),
+  [`GET ${ACCOUNT}/key_policy/breaches`]: inAccount(200),
 
   // Service accounts: Members (and so every service account) may look, never create, change,
   // rotate or delete, including themselves.

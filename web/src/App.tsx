@@ -10,6 +10,7 @@ import { CliLoginPage } from './pages/CliLogin';
 import { MembersPage } from './pages/Members';
 import { MyApiKeysPage } from './pages/MyApiKeys';
 import { RolesPage } from './pages/Roles';
+import { KeyPolicyPage } from './pages/KeyPolicy';
 import { ServiceAccountsPage } from './pages/ServiceAccounts';
 import { SetupPage } from './pages/Setup';
 import { returnPath, SignInPage } from './pages/SignIn';
@@ -222,6 +223,7 @@ function Routes({ path, hasAccount }: { path: string; hasAccount: boolean }) {
   if (ws) return accountPage(<WorkspaceSharingPage workspaceId={ws.id!} />);
   if (path === '/members') return accountPage(<MembersPage />);
   if (path === '/roles') return accountPage(<RolesPage />);
+  if (path === '/key-policy') return accountPage(<KeyPolicyPage />);
   if (path === '/audit-log') return accountPage(<AuditLogPage />);
   return (
     <div>

@@ -190,6 +190,10 @@ export const api = {
   saveGateway: (a: string, w: string, body: Body<'/api/accounts/{account_id}/workspaces/{workspace_id}/gateway', 'put'>) =>
     send(PUT('/api/accounts/{account_id}/workspaces/{workspace_id}/gateway', { ...inWorkspace(a, w), body })),
   checkGateway: (a: string, w: string) => send(POST('/api/accounts/{account_id}/workspaces/{workspace_id}/gateway/check', inWorkspace(a, w))),
+
+  keyPolicy: (a: string) => send(GET('/api/accounts/{account_id}/key_policy', inAccount(a))),
+  saveKeyPolicy: (a: string, body: Body<'/api/accounts/{account_id}/key_policy', 'put'>) => send(PUT('/api/accounts/{account_id}/key_policy', { ...inAccount(a), body })),
+  keyPolicyBreaches: (a: string) => send(GET('/api/accounts/{account_id}/key_policy/breaches', inAccount(a))),
 };
 
 /** What one of the calls above answers. */
@@ -220,3 +224,5 @@ export type InvitationPreview = Answer<'invitationPreview'>;
 export type AuditEvent = Answer<'auditEvents'>[number];
 export type GatewaySetting = Answer<'gateway'>;
 export type UpstreamCheck = Answer<'checkGateway'>;
+export type KeyPolicy = Answer<'keyPolicy'>;
+export type KeyPolicyBreach = Answer<'keyPolicyBreaches'>[number];

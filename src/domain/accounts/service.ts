@@ -172,6 +172,11 @@ export function accountService(deps: Deps) {
         async (tx) => {
           const existing = await tx.selectFrom('accounts').selectAll().where('id', '=', accountId).executeTakeFirst();
           if (!existing) return fail('NOT_FOUND', 'Account not found');
+          // Prefect Cloud's session lifetime per account: Gatehouse's sessions belong to a person, not
+          // an account, so a value would be stored and never applied. Refused; null (and a value
+          // stored before this rule, sent back unchanged) still passes, as Terraform sends every field.
+          const authExpiration = input.auth_expiration_seconds;
+          if (authExpiration !== undefined && authExpiration !== null && authExpiration !== existing.auth_expiration_seconds) return fail('AUTH_EXPIRATION_NOT_APPLIED');
           if (input.handle !== undefined && input.handle !== existing.handle) {
             const clash = await tx.selectFrom('accounts').select('id').where('handle', '=', input.handle).executeTakeFirst();
             if (clash) return handleTaken;

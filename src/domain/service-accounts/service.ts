@@ -11,6 +11,7 @@ import { checkExpiration, issueKey, toKeyView, type ApiKeyView, type IssuedApiKe
 import type { BotsTable } from '../../store/schema.js';
 import { failpoint } from '../../failpoints.js';
 import { lookAlikeRisk } from '../confusables.js';
+import { checkKeyExpiration, checkRotationGrace, readKeyPolicy } from '../key-policies/service.js';
 import type { KeyRotation, ServiceAccountCreate, ServiceAccountUpdate } from './inputs.js';
 
 /** The longest an old key may keep working after a rotation: 48 hours. */
@@ -134,6 +135,8 @@ export function serviceAccountService(deps: Deps) {
           // its answer without an aborted statement.
           const clash = await tx.selectFrom('bots').select('id').where('account_id', '=', accountId).where('name', '=', input.name).executeTakeFirst();
           if (clash) return nameTaken;
+          const allowed = checkKeyExpiration(await readKeyPolicy(tx, accountId), expiration.value, ctx.now);
+          if (!allowed.ok) return allowed;
           await tx.insertInto('bots').values(serviceAccount).execute();
           failpoint('create.after_insert');
           await tx
@@ -278,6 +281,11 @@ export function serviceAccountService(deps: Deps) {
       const rotated = await inTransaction(deps, async (tx) => {
         if (!(await lockServiceAccount(tx, accountId, serviceAccountId, ctx.now))) return fail('NOT_FOUND', 'Service account not found');
         const serviceAccount = (await findServiceAccount(tx, accountId, serviceAccountId))!;
+        const policy = await readKeyPolicy(tx, accountId);
+        const allowed = checkRotationGrace(policy, grace);
+        if (!allowed.ok) return allowed;
+        const allowedExpiration = checkKeyExpiration(policy, expiration.value, ctx.now);
+        if (!allowedExpiration.ok) return allowedExpiration;
         const old = await tx
           .selectFrom('api_keys')
           .select(['id', 'expiration'])

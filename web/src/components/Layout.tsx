@@ -8,6 +8,7 @@ export const NAV = [
   { to: '/workspaces', label: 'Workspaces' },
   { to: '/members', label: 'Members' },
   { to: '/roles', label: 'Roles' },
+  { to: '/key-policy', label: 'Key policy' },
   { to: '/audit-log', label: 'Audit log' },
   { to: '/my-api-keys', label: 'My API keys' },
 ] as const;

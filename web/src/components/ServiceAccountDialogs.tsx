@@ -1,9 +1,9 @@
 // Create a service account, and rotate its key: each ends by showing the new key once.
 import { useId, useState, type FormEvent } from 'react';
-import { api, ApiError, errorMessage, type ServiceAccount, type ServiceAccountWithKey, type Workspace } from '../api';
+import { api, ApiError, errorMessage, type KeyPolicy, type ServiceAccount, type ServiceAccountWithKey, type Workspace } from '../api';
 import { formatDateTime } from '../format';
 import { Dialog, FormActions, DoneAction } from './Dialog';
-import { emptyExpiration, ExpirationField, toExpiration, validateExpiration, type ExpirationValue } from './ExpirationField';
+import { emptyExpiration, ExpirationField, expirationLimits, toExpiration, validateExpiration, type ExpirationValue } from './ExpirationField';
 import { Field, FormError } from './Field';
 import { KeyReveal } from './KeyReveal';
 import { useStatus } from './Status';
@@ -12,9 +12,12 @@ export interface AccountInfo {
   id: string;
   handle: string;
   workspaces: Workspace[];
+  /** The account's key policy: the dialogs show its limits up front. */
+  keyPolicy?: KeyPolicy | null;
 }
 
 function expirationError(err: unknown): string | null {
+  if (err instanceof ApiError && err.code === 'KEY_POLICY_VIOLATION' && !/grace/.test(err.message)) return err.message;
   return err instanceof ApiError && err.code === 'EXPIRATION_IN_PAST' ? 'The expiration date is in the past; choose a later date.' : null;
 }
 
@@ -25,12 +28,13 @@ export function CreateServiceAccountDialog({ account, onClose, onCreated }: { ac
   const [errors, setErrors] = useState<{ name?: string | null; expiration?: string | null; form?: string | null }>({});
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<ServiceAccountWithKey | null>(null);
+  const limits = expirationLimits(account.keyPolicy);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const errs = {
       name: name.trim() ? null : 'Enter a name for the service account.',
-      expiration: validateExpiration(expiration),
+      expiration: validateExpiration(expiration, limits),
     };
     setErrors(errs);
     if (errs.name || errs.expiration) return;
@@ -66,7 +70,7 @@ export function CreateServiceAccountDialog({ account, onClose, onCreated }: { ac
     <Dialog key="form" title="Create service account" onClose={onClose} testId="create-service-account-dialog">
       <form className="stack" onSubmit={submit} noValidate>
         <Field label="Name" value={name} onChange={setName} error={errors.name} hint="Unique within this account." autoComplete="off" maxLength={255} />
-        <ExpirationField value={expiration} onChange={setExpiration} error={errors.expiration} />
+        <ExpirationField value={expiration} onChange={setExpiration} error={errors.expiration} limits={limits} />
         <FormError message={errors.form} />
         <FormActions onCancel={onClose} busy={busy} busyLabel="Creating…" label="Create" />
       </form>
@@ -97,13 +101,17 @@ export function RotateKeyDialog({
   const [errors, setErrors] = useState<{ expiration?: string | null; hours?: string | null; form?: string | null }>({});
   const [busy, setBusy] = useState(false);
   const [rotated, setRotated] = useState<{ result: ServiceAccountWithKey; oldUntil: Date | null } | null>(null);
+  const limits = expirationLimits(account.keyPolicy);
+  const policyGrace = account.keyPolicy?.max_rotation_grace_seconds ?? null;
+  const maxHours = policyGrace === null ? MAX_GRACE_HOURS : Math.min(MAX_GRACE_HOURS, Math.floor(policyGrace / 3600));
+  const graceRefused = maxHours < 1 ? `This account's key policy allows a rotation grace of at most ${policyGrace} seconds, less than an hour.` : null;
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const h = Number(hours);
     const errs = {
-      expiration: validateExpiration(expiration),
-      hours: keepOld && !(Number.isInteger(h) && h >= 1 && h <= MAX_GRACE_HOURS) ? `Enter a whole number of hours from 1 to ${MAX_GRACE_HOURS}.` : null,
+      expiration: validateExpiration(expiration, limits),
+      hours: keepOld && !(Number.isInteger(h) && h >= 1 && h <= maxHours) ? `Enter a whole number of hours from 1 to ${maxHours}.` : null,
     };
     setErrors(errs);
     if (errs.expiration || errs.hours) return;
@@ -116,7 +124,7 @@ export function RotateKeyDialog({
       onRotated();
     } catch (err) {
       if (expirationError(err)) setErrors({ expiration: expirationError(err) });
-      else if (err instanceof ApiError && err.code === 'GRACE_PERIOD_TOO_LONG') setErrors({ hours: err.message });
+      else if (err instanceof ApiError && (err.code === 'GRACE_PERIOD_TOO_LONG' || err.code === 'KEY_POLICY_VIOLATION')) setErrors({ hours: err.message });
       else setErrors({ form: errorMessage(err) });
     } finally {
       setBusy(false);
@@ -141,11 +149,12 @@ export function RotateKeyDialog({
     <Dialog key="form" title={`Rotate API key: ${serviceAccount.name}`} onClose={onClose} testId="rotate-key-dialog">
       <form className="stack" onSubmit={submit} noValidate>
         <p>A new key replaces the current one. Unless you keep it working for a while, the current key stops working at once.</p>
-        <ExpirationField value={expiration} onChange={setExpiration} error={errors.expiration} legend="New key expiration" />
+        <ExpirationField value={expiration} onChange={setExpiration} error={errors.expiration} legend="New key expiration" limits={limits} />
         <div className="checkbox">
-          <input id={graceId} type="checkbox" checked={keepOld} onChange={(e) => setKeepOld(e.target.checked)} />
-          <label htmlFor={graceId}>Keep the old key working for up to 48 hours</label>
+          <input id={graceId} type="checkbox" checked={keepOld} disabled={graceRefused !== null} title={graceRefused ?? undefined} onChange={(e) => setKeepOld(e.target.checked)} />
+          <label htmlFor={graceId}>Keep the old key working for up to {maxHours} hour{maxHours === 1 ? '' : 's'}</label>
         </div>
+        {graceRefused && <p className="field-hint">{graceRefused}</p>}
         {keepOld && (
           <div className="field">
             <label htmlFor={hoursId}>Hours the old key keeps working</label>
@@ -153,7 +162,7 @@ export function RotateKeyDialog({
               id={hoursId}
               type="number"
               min={1}
-              max={MAX_GRACE_HOURS}
+              max={maxHours}
               step={1}
               value={hours}
               onChange={(e) => setHours(e.target.value)}

@@ -10,6 +10,7 @@ const PAGE_SIZE = 50;
 
 const KNOWN_ACTIONS = [
   'account.created',
+  'account.key_policy_updated',
   'account.updated',
   'account_membership.removed',
   'account_membership.role_changed',
@@ -17,6 +18,7 @@ const KNOWN_ACTIONS = [
   'invitation.created',
   'invitation.revoked',
   'service_account.api_key_deleted',
+  'service_account.api_key_disabled',
   'service_account.api_key_rotated',
   'service_account.created',
   'service_account.deleted',

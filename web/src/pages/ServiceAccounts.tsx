@@ -1,6 +1,6 @@
 // The seed's page: service accounts with their role, key expiration and workspaces; create, rotate, remove.
 import { useState } from 'react';
-import { api, type ServiceAccount, type Workspace } from '../api';
+import { api, type KeyPolicy, type ServiceAccount, type Workspace } from '../api';
 import { ConfirmDialog } from '../components/Dialog';
 import { Menu } from '../components/Menu';
 import { AddButton, PageHeader } from '../components/PageHeader';
@@ -17,10 +17,16 @@ interface Data {
   workspaces: Workspace[];
   /** bot id → the workspaces shared with it (among those the caller can see). */
   reach: Map<string, Workspace[]>;
+  /** The account's key policy, whose limits the create and rotate dialogs show; null if it could not be read. */
+  keyPolicy: KeyPolicy | null;
 }
 
 async function load(accountId: string): Promise<Data> {
-  const [serviceAccounts, workspaces] = await Promise.all([api.serviceAccounts(accountId), api.workspaces(accountId).catch(() => [] as Workspace[])]);
+  const [serviceAccounts, workspaces, keyPolicy] = await Promise.all([
+    api.serviceAccounts(accountId),
+    api.workspaces(accountId).catch(() => [] as Workspace[]),
+    api.keyPolicy(accountId).catch(() => null),
+  ]);
   const reach = new Map<string, Workspace[]>();
   // A workspace whose sharing the caller may not see is left out rather than failing the page.
   await Promise.all(
@@ -31,7 +37,7 @@ async function load(accountId: string): Promise<Data> {
   );
   for (const list of reach.values()) list.sort((a, b) => a.name.localeCompare(b.name));
   serviceAccounts.sort((a, b) => a.name.localeCompare(b.name));
-  return { serviceAccounts, workspaces, reach };
+  return { serviceAccounts, workspaces, reach, keyPolicy };
 }
 
 type Open = { kind: 'create' } | { kind: 'rotate'; sa: ServiceAccount } | null;
@@ -47,7 +53,7 @@ export function ServiceAccountsPage() {
   const canRotate = can('update:bot');
   const canRemove = can('delete:bot');
   const showMenu = canRotate || canRemove;
-  const accountInfo = { id: account.account_id, handle: account.account_handle, workspaces: data?.workspaces ?? [] };
+  const accountInfo = { id: account.account_id, handle: account.account_handle, workspaces: data?.workspaces ?? [], keyPolicy: data?.keyPolicy ?? null };
 
   const remove = (sa: ServiceAccount) =>
     removal.run(

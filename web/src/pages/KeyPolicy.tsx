@@ -1,0 +1,169 @@
+// The account's key policy: limits on its service-account keys (Owners and Admins edit them; every
+// member sees them), and the existing keys that break the policy, which are listed, not changed.
+import { useEffect, useId, useState, type FormEvent } from 'react';
+import { api, ApiError, errorMessage, type KeyPolicy, type KeyPolicyBreach } from '../api';
+import { Field, FormError } from '../components/Field';
+import { PageHeader } from '../components/PageHeader';
+import { PageState } from '../components/PageState';
+import { useStatus } from '../components/Status';
+import { DataTable } from '../components/Table';
+import { useAccount } from '../context';
+import { formatDate, formatExpiration } from '../format';
+import { useLoad } from '../hooks';
+
+interface Draft {
+  maxLifetimeDays: string;
+  allowNeverExpire: boolean;
+  maxGraceSeconds: string;
+  unusedDays: string;
+}
+
+const text = (n: number | null) => (n === null ? '' : String(n));
+const toDraft = (p: KeyPolicy): Draft => ({
+  maxLifetimeDays: text(p.max_key_lifetime_days),
+  allowNeverExpire: p.allow_never_expire,
+  maxGraceSeconds: text(p.max_rotation_grace_seconds),
+  unusedDays: text(p.disable_keys_unused_days),
+});
+
+/** An empty field lifts the limit; otherwise a whole number in range. */
+function limit(value: string, min: number, max: number): number | null | string {
+  const v = value.trim();
+  if (!v) return null;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) return `Enter a whole number from ${min} to ${max}, or leave it empty for no limit.`;
+  return Number(v);
+}
+
+const RULE_TEXT: Record<KeyPolicyBreach['rules'][number], string> = {
+  max_key_lifetime_days: 'Expires later than the longest lifetime allows',
+  allow_never_expire: 'Never expires',
+  disable_keys_unused_days: 'Unused: disabled at the next check',
+};
+
+export function KeyPolicyPage() {
+  const { account, can } = useAccount();
+  const status = useStatus();
+  const a = account.account_id;
+  const neverId = useId();
+  const canEdit = can('update:account');
+  const { data, error, reload } = useLoad(async () => {
+    const [policy, breaches] = await Promise.all([api.keyPolicy(a), api.keyPolicyBreaches(a).catch(() => [] as KeyPolicyBreach[])]);
+    return { policy, breaches };
+  }, [a]);
+  const [draft, setDraft] = useState<Draft | null>(null);
+  const [errors, setErrors] = useState<{ lifetime?: string | null; grace?: string | null; unused?: string | null; form?: string | null }>({});
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    if (data) setDraft(toDraft(data.policy));
+  }, [data]);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!draft) return;
+    const lifetime = limit(draft.maxLifetimeDays, 1, 36_500);
+    const grace = limit(draft.maxGraceSeconds, 0, 172_800);
+    const unused = limit(draft.unusedDays, 1, 36_500);
+    const errs = {
+      lifetime: typeof lifetime === 'string' ? lifetime : null,
+      grace: typeof grace === 'string' ? grace : null,
+      unused: typeof unused === 'string' ? unused : null,
+    };
+    setErrors(errs);
+    if (errs.lifetime || errs.grace || errs.unused) return;
+    setBusy(true);
+    try {
+      await api.saveKeyPolicy(a, {
+        max_key_lifetime_days: lifetime as number | null,
+        allow_never_expire: draft.allowNeverExpire,
+        max_rotation_grace_seconds: grace as number | null,
+        disable_keys_unused_days: unused as number | null,
+      });
+      status.success('Key policy saved. New and rotated keys must keep it; existing keys that break it are listed below.');
+      await reload();
+    } catch (err) {
+      setErrors({ form: err instanceof ApiError && err.status === 403 ? `Only account Owners and Admins can change the key policy. ${errorMessage(err)}` : errorMessage(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const set = (change: Partial<Draft>) => setDraft((d) => (d ? { ...d, ...change } : d));
+
+  return (
+    <section aria-labelledby="key-policy-heading">
+      <PageHeader id="key-policy-heading" title="Key policy" />
+      <p className="page-intro">
+        Limits on this account&apos;s service-account keys. New and rotated keys must keep them; existing keys that break them are listed below and keep
+        working until you rotate or remove them. A key unused for the set number of days is disabled (it expires), and the audit log records it.
+      </p>
+      <PageState ready={data !== undefined && draft !== null} error={error} onRetry={() => void reload()}>
+        {draft && (
+          <form className="stack" onSubmit={submit} noValidate aria-label="Key policy" data-testid="key-policy-form">
+            <Field
+              label="Longest key lifetime (days)"
+              value={draft.maxLifetimeDays}
+              onChange={(v) => set({ maxLifetimeDays: v })}
+              error={errors.lifetime}
+              hint="Empty: no limit."
+              inputMode="numeric"
+              disabled={!canEdit}
+            />
+            <div className="checkbox">
+              <input id={neverId} type="checkbox" checked={draft.allowNeverExpire} disabled={!canEdit} onChange={(e) => set({ allowNeverExpire: e.target.checked })} />
+              <label htmlFor={neverId}>Allow keys that never expire</label>
+            </div>
+            <Field
+              label="Longest rotation grace (seconds)"
+              value={draft.maxGraceSeconds}
+              onChange={(v) => set({ maxGraceSeconds: v })}
+              error={errors.grace}
+              hint="How long a rotated-out key may keep working, 0 to 172800. Empty: the built-in 48 hours."
+              inputMode="numeric"
+              disabled={!canEdit}
+            />
+            <Field
+              label="Disable keys unused for (days)"
+              value={draft.unusedDays}
+              onChange={(v) => set({ unusedDays: v })}
+              error={errors.unused}
+              hint="Until last use is recorded, a key counts as used when it was issued. Empty: never."
+              inputMode="numeric"
+              disabled={!canEdit}
+            />
+            <FormError message={errors.form} />
+            {canEdit ? (
+              <div>
+                <button type="submit" className="primary" disabled={busy}>
+                  {busy ? 'Saving…' : 'Save policy'}
+                </button>
+              </div>
+            ) : (
+              <p className="muted">Only account Owners and Admins can change the key policy.</p>
+            )}
+          </form>
+        )}
+        <h2>Keys that break the policy</h2>
+        <DataTable
+          label="Keys that break the key policy"
+          testId="key-policy-breaches"
+          columns={['Service account', 'Key', 'Expiration', 'Created', 'Breaks']}
+          rows={data?.breaches ?? []}
+          empty="No existing key breaks this policy."
+          row={(b) => (
+            <tr key={b.api_key_id} data-testid="key-policy-breach" data-name={b.service_account_name}>
+              <th scope="row">{b.service_account_name}</th>
+              <td>
+                <code>{b.masked_key}</code>
+                {!b.is_active && <span className="muted small"> old key in rotation grace</span>}
+              </td>
+              <td>{formatExpiration(b.expiration)}</td>
+              <td>{formatDate(b.created)}</td>
+              <td>{b.rules.map((r) => RULE_TEXT[r]).join('; ')}</td>
+            </tr>
+          )}
+        />
+      </PageState>
+    </section>
+  );
+}
