@@ -23,6 +23,7 @@ import { metaRoutes } from './http/routes/meta.js';
 import { meRoutes } from './http/routes/me.js';
 import { userRoutes } from './http/routes/users.js';
 import { accountRoutes } from './http/routes/accounts.js';
+import { ipAllowlistRoutes } from './http/routes/ip-allowlist.js';
 import { membershipRoutes } from './http/routes/memberships.js';
 import { serviceAccountRoutes } from './http/routes/service-accounts.js';
 import { workspaceRoutes } from './http/routes/workspaces.js';
@@ -126,6 +127,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...meRoutes(deps),
     ...userRoutes(deps, { mailer: options.mailer ?? null }),
     ...accountRoutes(deps),
+    ...ipAllowlistRoutes(deps),
     ...membershipRoutes(deps),
     ...serviceAccountRoutes(deps),
     ...workspaceRoutes(deps),

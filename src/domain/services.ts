@@ -14,6 +14,7 @@ import { DEFAULT_SESSION_TTL_SECONDS, sessionService } from './sessions/service.
 import { setupService } from './setup/service.js';
 import { invitationService } from './invitations/service.js';
 import { gatewayService } from './gateways/service.js';
+import { ipAllowlistService } from './ip-allowlist/service.js';
 import { ephemeralSecretKey, keyring, type SecretKey, type SecretKeyring } from '../secret-key.js';
 
 export interface ServiceOptions {
@@ -40,6 +41,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     sessions: sessionService(deps, { ttlSeconds: sessionTtlSeconds }),
     setup: setupService(deps, { sessionTtlSeconds }),
     invitations: invitationService(deps, { sessionTtlSeconds }),
+    ipAllowlist: ipAllowlistService(deps),
     gateways: gatewayService(deps, asKeyring(options.secretKey ?? (processKey ??= ephemeralSecretKey()))),
   };
 }
