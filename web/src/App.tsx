@@ -6,6 +6,7 @@ import { StatusLine, useStatus } from './components/Status';
 import { AppContext, rememberAccount, rememberedAccount, type AppState } from './context';
 import { AcceptInvitationPage } from './pages/AcceptInvitation';
 import { AuditLogPage } from './pages/AuditLog';
+import { IpAllowlistPage } from './pages/IpAllowlist';
 import { CliLoginPage } from './pages/CliLogin';
 import { MembersPage } from './pages/Members';
 import { MyApiKeysPage } from './pages/MyApiKeys';
@@ -223,6 +224,7 @@ function Routes({ path, hasAccount }: { path: string; hasAccount: boolean }) {
   if (path === '/members') return accountPage(<MembersPage />);
   if (path === '/roles') return accountPage(<RolesPage />);
   if (path === '/audit-log') return accountPage(<AuditLogPage />);
+  if (path === '/ip-allowlist') return accountPage(<IpAllowlistPage />);
   return (
     <div>
       <h1>Page not found</h1>

@@ -9,6 +9,7 @@ export const NAV = [
   { to: '/members', label: 'Members' },
   { to: '/roles', label: 'Roles' },
   { to: '/audit-log', label: 'Audit log' },
+  { to: '/ip-allowlist', label: 'IP allowlist' },
   { to: '/my-api-keys', label: 'My API keys' },
 ] as const;
 
