@@ -45,7 +45,14 @@ describe('the IP allowlist routes', () => {
     expect(put.body).toEqual(expected);
     expect((await h.request('GET', `${base}/`, { key })).body).toEqual(expected);
     const audit = await h.request('POST', `/api/accounts/${accountId}/audit_events/filter`, { key, body: {} });
-    expect(audit.body.find((e: any) => e.action === 'ip_allowlist.updated')).toBeTruthy();
+    const events = audit.body.filter((e: any) => e.action === 'ip_allowlist.updated');
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      request_id: put.headers['x-request-id'],
+      target_type: 'account',
+      target_id: accountId,
+      details: { before: [], after: ['10.0.0.1/32', '10.1.0.0/16 (disabled)', '2001:db8::/32'] },
+    });
   });
 
   it('refuses what is not an IP network with 422, saying which entry and why', async () => {
