@@ -7,6 +7,8 @@ import { request as httpRequest } from 'node:http';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebsocketGateway, type WebsocketGateway } from './support/websocket-gateway.js';
+import { addMember } from './support/members.js';
+import { browser, PASSWORD, setFirstPassword, signIn } from './support/people.js';
 
 const ALLOWED = '127.0.0.1';
 const OTHER = '127.0.0.2';
@@ -110,6 +112,22 @@ describe('an enforced allowlist of 127.0.0.1/32, with no trusted proxy', () => {
     expect((await send(g.port, ALLOWED, 'GET', '/api/gateway/authorize', { key: g.owner.key, headers })).status).toBe(204);
     const refused = await send(g.port, OTHER, 'GET', '/api/gateway/authorize', { key: g.owner.key, headers: { ...headers, 'x-forwarded-for': ALLOWED } });
     expectRefusal(refused);
+  });
+
+  it('refuses the Prefect UI under /w/ to a signed-in person at the other address', async () => {
+    const db = g.h.handle.store.db;
+    const { handle: accountHandle } = await db.selectFrom('accounts').select('handle').where('id', '=', g.owner.accountId).executeTakeFirstOrThrow();
+    const { handle: workspaceHandle } = await db.selectFrom('workspaces').select('handle').where('id', '=', g.wsId).executeTakeFirstOrThrow();
+    const admin = await addMember(g.h, g.owner.accountId, 'Admin');
+    await setFirstPassword(g.h, admin.email);
+    const session = await signIn(g.h, admin.email, PASSWORD);
+    const api = `/w/${accountHandle}/${workspaceHandle}/api/flows/filter`;
+    const headers = { ...browser(session), origin: `http://${ALLOWED}:${g.port}`, 'sec-fetch-site': 'same-origin' };
+    expect((await send(g.port, ALLOWED, 'POST', api, { headers, body: {} })).status).toBe(200);
+    expectRefusal(await send(g.port, OTHER, 'POST', api, { headers, body: {} }));
+    const page = await send(g.port, OTHER, 'GET', `/w/${accountHandle}/${workspaceHandle}/`, { headers: { ...browser(session), accept: 'text/html' } });
+    expect(page.status).toBe(403);
+    expect(String(page.body)).toContain(`Your address ${OTHER} is not on this account&#39;s IP allowlist`);
   });
 
   it('refuses a websocket from the other address at the handshake', async () => {
