@@ -24,6 +24,7 @@ import { meRoutes } from './http/routes/me.js';
 import { userRoutes } from './http/routes/users.js';
 import { accountRoutes } from './http/routes/accounts.js';
 import { keyPolicyRoutes } from './http/routes/key-policies.js';
+import { ipAllowlistRoutes } from './http/routes/ip-allowlist.js';
 import { membershipRoutes } from './http/routes/memberships.js';
 import { serviceAccountRoutes } from './http/routes/service-accounts.js';
 import { workspaceRoutes } from './http/routes/workspaces.js';
@@ -130,6 +131,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...userRoutes(deps, { mailer: options.mailer ?? null }),
     ...accountRoutes(deps),
     ...keyPolicyRoutes(deps),
+    ...ipAllowlistRoutes(deps),
     ...membershipRoutes(deps),
     ...serviceAccountRoutes(deps),
     ...workspaceRoutes(deps),

@@ -124,6 +124,14 @@ export const ERRORS = {
       "The workspace's upstream credential was sealed with another secret key: give every Gatehouse process the same GATEHOUSE_SECRET_KEY, or set the credential again",
   },
   GATEWAY_BUSY: { status: 503, message: 'The gateway holds as many waiting websockets as it may; try again shortly' },
+  IP_NOT_ALLOWED: {
+    status: 403,
+    message: "Your address is not on this account's IP allowlist: connect from an allowed network, or ask an account Owner or Admin to add your address",
+  },
+  IP_ALLOWLIST_LOCKOUT: {
+    status: 422,
+    message: 'This change would lock you out: your address would not be on the enforced IP allowlist. Add your address (or a network holding it) first',
+  },
   INTERNAL_ERROR: { status: 500, message: 'Internal error; the request id identifies it in the server log' },
   STORE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; try again shortly' },
   NOT_READY: { status: 503, message: 'This Gatehouse process is not ready to serve requests' },

@@ -21,6 +21,7 @@ import { bearerKey, csrfHolds } from './credentials.js';
 import { loadAccountGrant, loadWorkspaceAccount, loadWorkspaceScopes, type AccountGrant } from './grants.js';
 import { loadKeyHolder, type KeyHolder } from './keys.js';
 import type { KeyThrottle } from './key-throttle.js';
+import { loadAddressPolicy, notAllowed } from '../domain/ip-allowlist/service.js';
 
 export type { AccountGrant } from './grants.js';
 
@@ -154,6 +155,17 @@ export function authCore({ store, cache, clock, throttle, sessions }: AuthCoreDe
     return cached('scopes', scopesEntry(accountId, workspaceId, actorId), () => loadWorkspaceScopes(store.db, accountId, workspaceId, actorId, account));
   }
 
+  /**
+   * Whether an account's IP allowlist admits the caller's address: null when it does (or the
+   * account enforces none), else the refusal. The compiled list is cached per account, as coherent
+   * as grants: a change to the list or the setting is in force everywhere once its call returns.
+   */
+  function addressRefusal(accountId: string, address: string): Maybe<Failure | null> {
+    return andThen(cached('ip-allowlist', accountId, () => loadAddressPolicy(store.db, accountId)), (policy) =>
+      !policy || !policy.enforced || policy.allows(address) ? null : notAllowed(address),
+    );
+  }
+
   /** What the requirement reads of the caller's grants: the account's, then the workspace's. */
   function grantsFor(actor: Actor, requirement: Requirement, target: Target): Maybe<{ account: AccountGrant | null; scopes: ReadonlySet<string> | null }> {
     const { actorId } = actor;
@@ -200,15 +212,29 @@ export function authCore({ store, cache, clock, throttle, sessions }: AuthCoreDe
         if (!identified.ok) return identified;
         const caller = identified.value;
         if (!caller) return fail('UNAUTHENTICATED');
-        return andThen(grantsFor(caller.actor, requirement, target), (held) => conclude(requirement, caller, held, target));
+        return andThen(grantsFor(caller.actor, requirement, target), (held) => {
+          const decision = conclude(requirement, caller, held, target);
+          // An account's IP allowlist binds whoever acts in it, once they would otherwise be let in
+          // (someone with no access still gets the same 404 as for an account that does not exist).
+          const accountId = target.account_id;
+          if (!decision.ok || !accountId || (requirement.kind !== 'account' && requirement.kind !== 'workspace')) return decision;
+          return andThen(addressRefusal(accountId, presented.address), (refused) => refused ?? decision);
+        });
       });
     },
 
-    /** The actor's scopes in a workspace (the gateway's question): null without access. */
-    workspaceScopes(actor: Actor, accountId: string, workspaceId: string): Maybe<ReadonlySet<string> | null> {
+    /**
+     * The actor's scopes in a workspace (the gateway's question): null without access, and the
+     * refusal when the account's IP allowlist does not admit `address`.
+     */
+    workspaceScopes(actor: Actor, accountId: string, workspaceId: string, address: string): Maybe<Result<ReadonlySet<string> | null>> {
       const { actorId } = actor;
-      if (!actorId) return null;
-      return andThen(accountGrant(actorId, accountId), (account) => workspaceScopes(actorId, accountId, workspaceId, account));
+      if (!actorId) return ok(null);
+      return andThen(accountGrant(actorId, accountId), (account) =>
+        andThen(workspaceScopes(actorId, accountId, workspaceId, account), (scopes) =>
+          scopes === null ? ok(null) : andThen(addressRefusal(accountId, address), (refused): Result<ReadonlySet<string> | null> => refused ?? ok(scopes)),
+        ),
+      );
     },
 
     /**

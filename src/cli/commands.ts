@@ -9,6 +9,7 @@ import { workspaceCheck, workspaceCreate, workspaceList, workspaceRemove, worksp
 import { serviceAccountCreate, serviceAccountList, serviceAccountRemove, serviceAccountRotate } from './client/service-account.js';
 import { accessGrant, accessList, accessRevoke } from './client/workspace-access.js';
 import { keyPolicySet, keyPolicyShow } from './client/key-policy.js';
+import { ipAllowlistAdd, ipAllowlistDisable, ipAllowlistEnable, ipAllowlistList, ipAllowlistRemove } from './client/ip-allowlist.js';
 
 export interface CommandInput {
   flags: Flags;
@@ -307,6 +308,62 @@ export const COMMANDS: CommandSpec[] = [
     example: 'gatehouse workspace rm acme/staging --yes',
     client: true,
     run: workspaceRemove,
+  },
+  {
+    name: 'ip-allowlist ls',
+    usage: '',
+    summary: "The IP allowlist of the profile's account, whether it is enforced, and whether your address is on it",
+    positionals: none,
+    flags: {},
+    example: 'gatehouse ip-allowlist ls',
+    client: true,
+    run: ipAllowlistList,
+  },
+  {
+    name: 'ip-allowlist add',
+    usage: 'NETWORK [--description TEXT] [--disabled]',
+    summary: 'Add an IP address or CIDR network (IPv4 or IPv6) to the allowlist, or replace its entry',
+    details: 'Refused while the allowlist is enforced when the new list would not admit your own address.',
+    positionals: { min: 1, names: ['NETWORK'] },
+    flags: {
+      description: { type: 'string', value: 'TEXT', help: 'What the entry is for, such as "office VPN"' },
+      disabled: { type: 'boolean', help: 'Add the entry switched off' },
+    },
+    example: 'gatehouse ip-allowlist add 203.0.113.0/24 --description "office VPN"',
+    client: true,
+    run: ipAllowlistAdd,
+  },
+  {
+    name: 'ip-allowlist remove',
+    usage: 'NETWORK',
+    summary: 'Remove an entry from the allowlist',
+    details: 'Refused while the allowlist is enforced when the new list would not admit your own address.',
+    positionals: { min: 1, names: ['NETWORK'] },
+    flags: {},
+    example: 'gatehouse ip-allowlist remove 203.0.113.0/24',
+    client: true,
+    run: ipAllowlistRemove,
+  },
+  {
+    name: 'ip-allowlist enable',
+    usage: '',
+    summary: 'Enforce the allowlist: keys and sessions act in the account only from its enabled entries',
+    details: 'Refused, with the reason, when your own address is not on the list (you would be locked out).',
+    positionals: none,
+    flags: {},
+    example: 'gatehouse ip-allowlist enable',
+    client: true,
+    run: ipAllowlistEnable,
+  },
+  {
+    name: 'ip-allowlist disable',
+    usage: '',
+    summary: 'Stop enforcing the allowlist; its entries are kept',
+    positionals: none,
+    flags: {},
+    example: 'gatehouse ip-allowlist disable',
+    client: true,
+    run: ipAllowlistDisable,
   },
   {
     name: 'service-account ls',

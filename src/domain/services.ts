@@ -15,6 +15,7 @@ import { setupService } from './setup/service.js';
 import { invitationService } from './invitations/service.js';
 import { gatewayService } from './gateways/service.js';
 import { keyPolicyService } from './key-policies/service.js';
+import { ipAllowlistService } from './ip-allowlist/service.js';
 import { ephemeralSecretKey, keyring, type SecretKey, type SecretKeyring } from '../secret-key.js';
 
 export interface ServiceOptions {
@@ -42,6 +43,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     setup: setupService(deps, { sessionTtlSeconds }),
     invitations: invitationService(deps, { sessionTtlSeconds }),
     keyPolicies: keyPolicyService(deps),
+    ipAllowlist: ipAllowlistService(deps),
     gateways: gatewayService(deps, asKeyring(options.secretKey ?? (processKey ??= ephemeralSecretKey()))),
   };
 }

@@ -61,7 +61,9 @@ async function forwardAuth(req: FastifyRequest, reply: FastifyReply, auth: AuthC
   }
   // A browser session authorizing a change must carry its CSRF token, as on Gatehouse's own routes.
   if (req.auth.sessionId && !csrfHolds(method, req.headers['x-csrf-token'], req.auth.csrfToken)) return sendError(req, reply, 'CSRF_FAILED');
-  const scopes = req.auth.actor ? await auth.workspaceScopes(req.auth.actor, target.value.accountId, target.value.workspaceId) : null;
+  const access = req.auth.actor ? await auth.workspaceScopes(req.auth.actor, target.value.accountId, target.value.workspaceId, req.ip) : null;
+  if (access && !access.ok) return sendError(req, reply, access.code, access.detail);
+  const scopes = access?.value ?? null;
   // Forward-auth can only answer 2xx, 401 or 403: no access to the workspace is a 403 here.
   if (!scopes) return sendError(req, reply, 'FORBIDDEN', 'You have no access to this workspace');
   const verdict = decide({ method, apiPath: target.value.apiPath, query: target.value.query, scopes, body: 'unseen' });

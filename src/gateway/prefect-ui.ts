@@ -135,7 +135,12 @@ async function door(req: FastifyRequest, reply: FastifyReply, options: PrefectUi
   }
   // Which workspace, and the person's scopes there: the same 404 for "none" and "not yours".
   const found = await options.services.gateways.byHandles(accountHandle, workspaceHandle);
-  const scopes = found ? await options.auth.workspaceScopes(caller.actor, found.accountId, found.workspaceId) : null;
+  const access = found ? await options.auth.workspaceScopes(caller.actor, found.accountId, found.workspaceId, req.ip) : null;
+  if (access && !access.ok) {
+    if (navigation) return problemPage(reply, 403, 'Not from this address', access.detail ?? 'Your address is not on this account\'s IP allowlist.');
+    return sendError(req, reply, access.code, access.detail);
+  }
+  const scopes = access?.value ?? null;
   if (!found || !scopes) {
     if (navigation) return notFoundPage(reply, `${accountHandle}/${workspaceHandle}`);
     return sendError(req, reply, 'NOT_FOUND', 'Workspace not found');

@@ -110,7 +110,9 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
   async function access(key: string, target: GatewayTarget, address: string): Promise<Access> {
     const outcome = await options.auth.authenticateKey(key, address);
     if (!outcome.ok) return outcome;
-    const scopes = await options.auth.workspaceScopes(outcome.value, target.accountId, target.workspaceId);
+    const access = await options.auth.workspaceScopes(outcome.value, target.accountId, target.workspaceId, address);
+    if (!access.ok) return access;
+    const scopes = access.value;
     if (!scopes) return fail('NOT_FOUND', 'Workspace not found');
     const verdict = decide({ method: 'WS', apiPath: target.apiPath, query: target.query, scopes, body: 'unseen' });
     if (verdict.kind === 'deny') return fail(verdict.code, verdict.detail);

@@ -78,13 +78,13 @@ export function routeShapes(clock: Clock, tags: string[]) {
       url: U,
       requirement: Requirement,
       summary: string,
-      spec: { body: B; update: (ctx: OpContext, ids: Ids<U>, body: Static<B>) => Promise<Result<unknown>> },
+      spec: { body: B; update: (ctx: OpContext, ids: Ids<U>, body: Static<B>, request: FastifyRequest) => Promise<Result<unknown>> },
     ): AnyRoute {
       return route({
         ...head('PATCH', url, requirement, summary),
         body: spec.body,
         response: { 204: Type.Null() },
-        handler: async (req, reply) => respond(...plain(req, reply), await spec.update(opContext(req, clock), req.params as Ids<U>, req.body as Static<B>), 204),
+        handler: async (req, reply) => respond(...plain(req, reply), await spec.update(opContext(req, clock), req.params as Ids<U>, req.body as Static<B>, req as FastifyRequest), 204),
       });
     },
 

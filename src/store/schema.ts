@@ -200,6 +200,19 @@ export interface SealingKeyTable {
   updated: string;
 }
 
+/** One entry of an account's IP allowlist (migration 0011); `position` keeps the order it was sent in. */
+export interface IpAllowlistEntriesTable {
+  id: string;
+  account_id: string;
+  /** Canonical CIDR: `10.0.0.0/8`, `203.0.113.7/32`, `2001:db8::/32`. */
+  ip_network: string;
+  description: string | null;
+  enabled: number;
+  position: number;
+  created: string;
+  updated: string;
+}
+
 export interface CacheNodesTable {
   id: string;
   /** Milliseconds since the epoch by the database's clock; the process trusts its cache only while its lease runs. */
@@ -244,4 +257,5 @@ export interface Database {
   cache_processes: CacheProcessesTable;
   sealing_key: SealingKeyTable;
   account_key_policies: AccountKeyPoliciesTable;
+  ip_allowlist_entries: IpAllowlistEntriesTable;
 }

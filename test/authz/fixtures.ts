@@ -329,6 +329,8 @@ export const PREPARE: Record<string, Prepare> = {
   },
   [`PATCH ${ACCOUNT}`]: async () => ({ body: { link: 'https://example.com/matrix' } }),
   [`PUT ${ACCOUNT}/key_policy`]: async () => ({ body: { max_rotation_grace_seconds: null } }),
+  [`PATCH ${ACCOUNT}/settings`]: async () => ({ body: { ai_log_summaries: false } }),
+  [`PUT ${ACCOUNT}/ip_allowlist`]: async () => ({ body: { entries: [] } }),
   [`PATCH ${ACCOUNT}/account_memberships/:account_membership_id`]: async (w) => ({
     params: { account_membership_id: await join(w.h, w.a.account_id, w.spare, 'Member') },
     body: { account_role_id: ACCOUNT_ROLE_IDS.Admin },

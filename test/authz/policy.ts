@@ -120,6 +120,12 @@ export const POLICY: Record<string, PolicyRow> = {
   // Owner/Admin work (Member holds read:* only).
   [`GET ${ACCOUNT}`]: inAccount(200),
   [`PATCH ${ACCOUNT}`]: inAccount(204, OWNER_AND_ADMIN),
+  [`GET ${ACCOUNT}/settings`]: inAccount(200),
+  [`PATCH ${ACCOUNT}/settings`]: inAccount(204, OWNER_AND_ADMIN),
+  // The IP allowlist is Owner/Admin work, reading it too (Member holds no read:ip_allowlist).
+  [`GET ${ACCOUNT}/ip_allowlist`]: inAccount(200, OWNER_AND_ADMIN),
+  [`PUT ${ACCOUNT}/ip_allowlist`]: inAccount(200, OWNER_AND_ADMIN),
+  [`GET ${ACCOUNT}/ip_allowlist/my_access`]: inAccount(200, OWNER_AND_ADMIN),
   [`POST ${ACCOUNT}/account_roles/filter`]: inAccount(200),
   [`GET ${ACCOUNT}/account_roles/:account_role_id`]: inAccount(200),
   [`POST ${ACCOUNT}/account_memberships/filter`]: inAccount(200),

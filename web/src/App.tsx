@@ -6,6 +6,7 @@ import { StatusLine, useStatus } from './components/Status';
 import { AppContext, rememberAccount, rememberedAccount, type AppState } from './context';
 import { AcceptInvitationPage } from './pages/AcceptInvitation';
 import { AuditLogPage } from './pages/AuditLog';
+import { IpAllowlistPage } from './pages/IpAllowlist';
 import { CliLoginPage } from './pages/CliLogin';
 import { MembersPage } from './pages/Members';
 import { MyApiKeysPage } from './pages/MyApiKeys';
@@ -225,6 +226,7 @@ function Routes({ path, hasAccount }: { path: string; hasAccount: boolean }) {
   if (path === '/roles') return accountPage(<RolesPage />);
   if (path === '/key-policy') return accountPage(<KeyPolicyPage />);
   if (path === '/audit-log') return accountPage(<AuditLogPage />);
+  if (path === '/ip-allowlist') return accountPage(<IpAllowlistPage />);
   return (
     <div>
       <h1>Page not found</h1>

@@ -186,6 +186,12 @@ export const api = {
 
   auditEvents: (a: string, body: Body<'/api/accounts/{account_id}/audit_events/filter', 'post'>) => send(POST('/api/accounts/{account_id}/audit_events/filter', { ...inAccount(a), body })),
 
+  accountSettings: (a: string) => send(GET('/api/accounts/{account_id}/settings', inAccount(a))),
+  setEnforceIpAllowlist: (a: string, enforce_ip_allowlist: boolean) => send(PATCH('/api/accounts/{account_id}/settings', { ...inAccount(a), body: { enforce_ip_allowlist } })),
+  ipAllowlist: (a: string) => send(GET('/api/accounts/{account_id}/ip_allowlist', inAccount(a))),
+  saveIpAllowlist: (a: string, body: Body<'/api/accounts/{account_id}/ip_allowlist', 'put'>) => send(PUT('/api/accounts/{account_id}/ip_allowlist', { ...inAccount(a), body })),
+  ipAllowlistMyAccess: (a: string) => send(GET('/api/accounts/{account_id}/ip_allowlist/my_access', inAccount(a))),
+
   gateway: (a: string, w: string) => send(GET('/api/accounts/{account_id}/workspaces/{workspace_id}/gateway', inWorkspace(a, w))),
   saveGateway: (a: string, w: string, body: Body<'/api/accounts/{account_id}/workspaces/{workspace_id}/gateway', 'put'>) =>
     send(PUT('/api/accounts/{account_id}/workspaces/{workspace_id}/gateway', { ...inWorkspace(a, w), body })),
@@ -226,3 +232,4 @@ export type GatewaySetting = Answer<'gateway'>;
 export type UpstreamCheck = Answer<'checkGateway'>;
 export type KeyPolicy = Answer<'keyPolicy'>;
 export type KeyPolicyBreach = Answer<'keyPolicyBreaches'>[number];
+export type IpAllowlistEntry = Answer<'ipAllowlist'>['entries'][number];

@@ -133,6 +133,10 @@ export class GatehouseApi {
     return this.request('PUT', fill(path, params), body);
   }
 
+  patch<P extends PathOf<'patch'>>(path: P, params: PathParams<Op<'patch', P>>, body: Body<Op<'patch', P>>): Promise<Answer<'patch', P>> {
+    return this.request('PATCH', fill(path, params), body);
+  }
+
   delete<P extends PathOf<'delete'>>(path: P, params: PathParams<Op<'delete', P>>): Promise<Answer<'delete', P>> {
     return this.request('DELETE', fill(path, params));
   }
@@ -150,7 +154,7 @@ export class GatehouseApi {
   }
 }
 
-type Method = 'get' | 'post' | 'put' | 'delete';
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** The API's path templates that answer this method, such as '/api/accounts/{account_id}/bots/'. */
 type PathOf<M extends Method> = { [P in keyof paths]: paths[P] extends Record<M, object> ? P : never }[keyof paths];

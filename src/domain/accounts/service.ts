@@ -12,6 +12,7 @@ import { findOrCreateUser } from '../users/create.js';
 import { SELF_HOSTED_PLAN } from '../plan.js';
 import type { AccountsTable } from '../../store/schema.js';
 import type { AccountUpdate } from './inputs.js';
+import { checkEnforcement } from '../ip-allowlist/service.js';
 
 export interface AccountSettings {
   allow_public_workspaces: boolean;
@@ -166,7 +167,8 @@ export function accountService(deps: Deps) {
       return row ? ok(toAccount(row)) : fail('NOT_FOUND', 'Account not found');
     },
 
-    async update(ctx: OpContext, accountId: string, input: AccountUpdate): Promise<Result<null>> {
+    /** `address`: the caller's, so that turning on `enforce_ip_allowlist` cannot lock it out (null: not checked). */
+    async update(ctx: OpContext, accountId: string, input: AccountUpdate, address: string | null = null): Promise<Result<null>> {
       return inTransaction(
         deps,
         async (tx) => {
@@ -177,6 +179,8 @@ export function accountService(deps: Deps) {
           // stored before this rule, sent back unchanged) still passes, as Terraform sends every field.
           const authExpiration = input.auth_expiration_seconds;
           if (authExpiration !== undefined && authExpiration !== null && authExpiration !== existing.auth_expiration_seconds) return fail('AUTH_EXPIRATION_NOT_APPLIED');
+          const lockout = await checkEnforcement(tx, accountId, input.settings?.enforce_ip_allowlist, address);
+          if (lockout) return lockout;
           if (input.handle !== undefined && input.handle !== existing.handle) {
             const clash = await tx.selectFrom('accounts').select('id').where('handle', '=', input.handle).executeTakeFirst();
             if (clash) return handleTaken;

@@ -1,10 +1,10 @@
 // `/api/accounts/{account_id}`: the account itself and its built-in account roles.
 import { Type } from '@sinclair/typebox';
 import { account } from '../../authz/requirements.js';
-import { AccountUpdate } from '../../domain/accounts/inputs.js';
-import { anyOf, page, type RouteDeps, type RouteSpec } from '../route.js';
+import { AccountSettingsUpdate, AccountUpdate } from '../../domain/accounts/inputs.js';
+import { anyOf, opContext, page, respond, route, type RouteDeps, type RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
-import { anyOfFilter, filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { anyOfFilter, filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
 
 const Settings = Type.Object(
   {
@@ -61,9 +61,28 @@ export function accountRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       response: Account,
       read: (p) => services.accounts.get(p.account_id),
     }),
+    // The caller's address goes along: turning on enforce_ip_allowlist must not lock it out.
     updateOne('/api/accounts/:account_id', account('update:account'), "Update the account's profile and settings", {
       body: AccountUpdate,
-      update: (ctx, p, body) => services.accounts.update(ctx, p.account_id, body),
+      update: (ctx, p, body, req) => services.accounts.update(ctx, p.account_id, body, req.ip),
+    }),
+    readOne('/api/accounts/:account_id/settings', account('read:account'), "Read the account's settings (Prefect's client reads enforce_ip_allowlist here)", {
+      response: Settings,
+      read: async (p) => {
+        const found = await services.accounts.get(p.account_id);
+        return found.ok ? { ok: true, value: found.value.settings } : found;
+      },
+    }),
+    route({
+      method: 'PATCH',
+      url: '/api/accounts/:account_id/settings',
+      requirement: account('update:account'),
+      summary: "Update some of the account's settings (enforce_ip_allowlist: refused with 422 IP_ALLOWLIST_LOCKOUT when it would lock the caller out)",
+      tags: ['Accounts'],
+      params: idParams('account_id'),
+      body: AccountSettingsUpdate,
+      response: { 204: Type.Null() },
+      handler: async (req, reply) => respond(req, reply, await services.accounts.update(opContext(req, clock), req.params.account_id, { settings: req.body }, req.ip), 204),
     }),
     roles.filterMany('/api/accounts/:account_id/account_roles/filter', account('read:account_role'), 'List account roles (the built-in Owner, Admin and Member)', {
       body: filterBody(anyOfFilter('account_roles', 'name')),

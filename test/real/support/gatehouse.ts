@@ -146,14 +146,16 @@ function prefectBin(version: string, which: 'prefect' | 'python' = 'prefect'): s
 export function runPrefect(
   version: string,
   args: string[],
-  options: { home: string; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; python?: string },
+  options: { home: string; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; python?: string; input?: string },
 ): Promise<PrefectRun> {
   const [command, commandArgs] = options.python === undefined ? [prefectBin(version), args] : [prefectBin(version, 'python'), ['-c', options.python]];
   const child = spawn(command, commandArgs, {
     cwd: options.cwd ?? options.home,
     env: isolatedPrefectEnv(options.home, options.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  // Answers to the command's prompts (`y` to a confirmation), read from a pipe.
+  if (options.input !== undefined) child.stdin!.end(options.input);
   let output = '';
   child.on('error', (error) => (output += `\n[${error.message}]`));
   child.stdout!.on('data', (chunk: Buffer) => (output += String(chunk)));

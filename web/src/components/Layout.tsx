@@ -10,6 +10,7 @@ export const NAV = [
   { to: '/roles', label: 'Roles' },
   { to: '/key-policy', label: 'Key policy' },
   { to: '/audit-log', label: 'Audit log' },
+  { to: '/ip-allowlist', label: 'IP allowlist' },
   { to: '/my-api-keys', label: 'My API keys' },
 ] as const;
 

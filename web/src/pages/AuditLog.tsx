@@ -17,6 +17,7 @@ const KNOWN_ACTIONS = [
   'invitation.accepted',
   'invitation.created',
   'invitation.revoked',
+  'ip_allowlist.updated',
   'service_account.api_key_deleted',
   'service_account.api_key_disabled',
   'service_account.api_key_rotated',
