@@ -18,6 +18,7 @@ import { readinessProblems } from './http/readiness.js';
 import { clientAddress } from './http/client-address.js';
 import { keyThrottle as createKeyThrottle } from './auth/key-throttle.js';
 import { authCore } from './auth/core.js';
+import { keyUseRecorder } from './auth/key-use.js';
 import { registerRoutes, type RouteDeps, type RouteSpec } from './http/route.js';
 import { metaRoutes } from './http/routes/meta.js';
 import { meRoutes } from './http/routes/me.js';
@@ -77,6 +78,8 @@ export interface AppOptions {
   websocketRecheckMs?: number;
   /** Replaces some of the gateway websockets' limits (WEBSOCKET_LIMITS); tests use small ones. */
   websocketLimits?: Partial<WebsocketLimits>;
+  /** How often keys' last uses are written (default 60 s: the most a crash loses). */
+  keyUseIntervalMs?: number;
 }
 
 export interface App {
@@ -95,7 +98,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   const keyThrottle = createKeyThrottle({ now: () => clock.now().getTime(), limit: options.keyFailureLimit });
   // Links and redirects use the configured public URL, else the address listened on: never Host.
   const links = publicUrl(options.publicUrl, () => server.server.address());
-  const auth = authCore({ store, cache, clock, throttle: keyThrottle, sessions: services.sessions });
+  // Each key's last use: noted in memory by the auth core, written in the background; the last
+  // notes are written when the server closes.
+  const keyUse = keyUseRecorder({ store, intervalMs: options.keyUseIntervalMs, onError: (error) => log.warn({ err: error }, "could not write API keys' last use; will try again") });
+  server.addHook('onClose', () => keyUse.close());
+  const auth = authCore({ store, cache, clock, throttle: keyThrottle, sessions: services.sessions, keyUse });
   const deps: RouteDeps = { services, clock, auth, publicUrl: links };
 
   const hasWebPage = Boolean(options.webRoot && existsSync(join(options.webRoot, 'index.html')));

@@ -9,6 +9,7 @@ import * as foreignKeyIndexes from './migrations/0005-foreign-key-indexes.js';
 import * as cacheProcesses from './migrations/0006-cache-processes.js';
 import * as emailChanges from './migrations/0007-email-changes.js';
 import * as sealingKey from './migrations/0008-sealing-key.js';
+import * as keyLastUse from './migrations/0009-key-last-use.js';
 import type { Store } from './store.js';
 import { BUILTIN_ACCOUNT_ROLES } from '../authz/permissions.js';
 import { BUILTIN_WORKSPACE_ROLES } from '../authz/workspace-roles.js';
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-cache-processes': cacheProcesses,
   '0007-email-changes': emailChanges,
   '0008-sealing-key': sealingKey,
+  '0009-key-last-use': keyLastUse,
 };
 
 /** Built-in rows carry a fixed timestamp so that reads are stable across processes and restarts. */
