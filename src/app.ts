@@ -18,7 +18,7 @@ import { readinessProblems } from './http/readiness.js';
 import { clientAddress } from './http/client-address.js';
 import { keyThrottle as createKeyThrottle } from './auth/key-throttle.js';
 import { authCore } from './auth/core.js';
-import { keyUseRecorder } from './auth/key-use.js';
+import { keyUseRecorder, writeKeyUses, type KeyUseRecorder } from './auth/key-use.js';
 import { registerRoutes, type RouteDeps, type RouteSpec } from './http/route.js';
 import { metaRoutes } from './http/routes/meta.js';
 import { meRoutes } from './http/routes/me.js';
@@ -86,6 +86,8 @@ export interface App {
   server: FastifyInstance;
   services: Services;
   routes: RouteSpec[];
+  /** Keys' last uses, noted and not yet written (tests flush it). */
+  keyUse: KeyUseRecorder;
 }
 
 export async function createApp(options: AppOptions): Promise<App> {
@@ -100,7 +102,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const links = publicUrl(options.publicUrl, () => server.server.address());
   // Each key's last use: noted in memory by the auth core, written in the background; the last
   // notes are written when the server closes.
-  const keyUse = keyUseRecorder({ store, intervalMs: options.keyUseIntervalMs, onError: (error) => log.warn({ err: error }, "could not write API keys' last use; will try again") });
+  const keyUse = keyUseRecorder({ write: (batch) => writeKeyUses(store, batch), intervalMs: options.keyUseIntervalMs, onError: (error) => log.warn({ err: error }, "could not write API keys' last use; will try again") });
   server.addHook('onClose', () => keyUse.close());
   const auth = authCore({ store, cache, clock, throttle: keyThrottle, sessions: services.sessions, keyUse });
   const deps: RouteDeps = { services, clock, auth, publicUrl: links };
@@ -156,7 +158,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   installWebsocketGateway(server, { services, auth, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, clientAddress: clientAddress(options.trustProxy), log });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   await server.ready();
-  return { server, services, routes };
+  return { server, services, routes, keyUse };
 }
 
 /**

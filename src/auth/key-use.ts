@@ -34,11 +34,15 @@ function bounded(value: unknown, max: number): string | null {
   return text || null;
 }
 
+/** Anything shaped like a Gatehouse key (a client that puts one in its User-Agent): never stored. */
+const KEY_SHAPED = /pn[bu]_[A-Za-z0-9]{36}/g;
+
 export function toKeyUse(note: KeyUseNote): KeyUse {
+  const client = typeof note.client === 'string' ? note.client.replace(KEY_SHAPED, '[key]') : null;
   return {
     at: note.at.toISOString(),
     address: bounded(note.address, ADDRESS_MAX_LENGTH),
-    client: bounded(note.client, CLIENT_MAX_LENGTH),
+    client: bounded(client, CLIENT_MAX_LENGTH),
     workspaceId: note.workspaceId && UUID.test(note.workspaceId) ? note.workspaceId : null,
   };
 }
@@ -52,8 +56,27 @@ export interface KeyUseRecorder {
   close(): Promise<void>;
 }
 
+/**
+ * Writes a batch of uses in one transaction (one commit, one fsync on SQLite, not one per key).
+ * Another process may have written a later use of a key: a write never goes back in time.
+ */
+export async function writeKeyUses(store: Store, batch: ReadonlyMap<string, KeyUse>): Promise<void> {
+  if (batch.size === 0) return;
+  await store.db.transaction().execute(async (tx) => {
+    for (const [keyId, use] of batch) {
+      await tx
+        .updateTable('api_keys')
+        .set({ last_used_at: use.at, last_used_from: use.address, last_used_client: use.client, last_used_workspace_id: use.workspaceId })
+        .where('id', '=', keyId)
+        .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', use.at)]))
+        .execute();
+    }
+  });
+}
+
 export interface KeyUseOptions {
-  store: Store;
+  /** Writes a batch (writeKeyUses on the app's store). */
+  write: (batch: ReadonlyMap<string, KeyUse>) => Promise<void>;
   /** How often noted uses are written (default 60 s): the most a crash loses. */
   intervalMs?: number;
   /** Told when a flush fails (the notes are kept for the next one). */
@@ -62,7 +85,7 @@ export interface KeyUseOptions {
 
 export const KEY_USE_INTERVAL_MS = 60_000;
 
-export function keyUseRecorder({ store, intervalMs = KEY_USE_INTERVAL_MS, onError }: KeyUseOptions): KeyUseRecorder {
+export function keyUseRecorder({ write: writeBatch, intervalMs = KEY_USE_INTERVAL_MS, onError }: KeyUseOptions): KeyUseRecorder {
   let pending = new Map<string, KeyUseNote>();
   let running: Promise<void> = Promise.resolve();
   let closed = false;
@@ -75,19 +98,7 @@ export function keyUseRecorder({ store, intervalMs = KEY_USE_INTERVAL_MS, onErro
   async function write(batch: Map<string, KeyUseNote>): Promise<void> {
     if (batch.size === 0) return;
     try {
-      // One transaction for the batch: one commit (one fsync on SQLite), not one per key.
-      await store.db.transaction().execute(async (tx) => {
-        for (const [keyId, note] of batch) {
-          const use = toKeyUse(note);
-          await tx
-            .updateTable('api_keys')
-            .set({ last_used_at: use.at, last_used_from: use.address, last_used_client: use.client, last_used_workspace_id: use.workspaceId })
-            .where('id', '=', keyId)
-            // Another process may have written a later use: never go back in time.
-            .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', use.at)]))
-            .execute();
-        }
-      });
+      await writeBatch(new Map([...batch].map(([keyId, note]) => [keyId, toKeyUse(note)])));
     } catch (error) {
       // Kept for the next flush, unless a later use was noted meanwhile.
       for (const [keyId, note] of batch) keepLatest(pending, keyId, note);
