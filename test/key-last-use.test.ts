@@ -3,7 +3,10 @@
 // against which workspace; an old key in its rotation grace keeps its own; no key lands in it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
-import { writeKeyUses } from '../src/auth/key-use.js';
+import { writeKeyUses, type KeyUseNote } from '../src/auth/key-use.js';
+import { authCore, type Presented } from '../src/auth/core.js';
+import { keyThrottle } from '../src/auth/key-throttle.js';
+import { AUTHENTICATED } from '../src/authz/requirements.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { botWithRole, postBot, workspaceWithUpstream } from './support/members.js';
 import { startFakePrefect, type FakePrefect } from './support/fake-prefect.js';
@@ -102,6 +105,31 @@ describe('a user key', () => {
     expect(keys[0]).toMatchObject({ last_used_from: '10.1.2.3', last_used_client: 'curl/8.5.0', last_used_workspace_id: ws.id });
     const one = await h.request('GET', `/api/users/${owner.userId}/api_keys/${keys[0].id}`, { key: owner.key, headers: via('10.1.2.3', 'curl/8.5.0') });
     expect(one.body.last_used_from).toBe('10.1.2.3');
+  });
+});
+
+describe('on the request path', () => {
+  it('is a note into memory: a key the cache knows is answered without a promise, and its use noted', async () => {
+    const bot = await postBot(h, owner.accountId, owner.key);
+    const notes: Array<[string, KeyUseNote]> = [];
+    const core = authCore({
+      store: h.handle.store,
+      cache: h.handle.cache,
+      clock: h.clock,
+      throttle: keyThrottle({ now: () => Date.now() }),
+      sessions: { authenticate: async () => null },
+      keyUse: { note: (keyId, note) => void notes.push([keyId, note]), flush: async () => {}, close: async () => {} },
+    });
+    const presented: Presented = { authorization: `Bearer ${bot.api_key.key}`, sessionToken: () => null, method: 'GET', csrfToken: undefined, address: '10.0.0.4', userAgent: 'prefect/3.9.1' };
+    const first = await core.authorize(AUTHENTICATED, presented, {});
+    expect(first.ok).toBe(true);
+    const second = core.authorize(AUTHENTICATED, presented, {});
+    expect(second).not.toBeInstanceOf(Promise);
+    expect((second as { ok: boolean }).ok).toBe(true);
+    expect(notes.map(([keyId, note]) => [keyId, note.address, note.client, note.workspaceId])).toEqual([
+      [bot.api_key.id, '10.0.0.4', 'prefect/3.9.1', undefined],
+      [bot.api_key.id, '10.0.0.4', 'prefect/3.9.1', undefined],
+    ]);
   });
 });
 
