@@ -55,6 +55,18 @@ describe('noting uses', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('gives up waiting on close after 5 s when the database does not answer', async () => {
+    const recorder = keyUseRecorder({ write: () => new Promise(() => {}) });
+    recorder.note(KEY_A, { at: at(1), address: '127.0.0.1', client: 'x', workspaceId: null });
+    let done = false;
+    const closing = recorder.close().then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await closing;
+    expect(done).toBe(true);
+  });
+
   it('keeps the uses of a failed write for the next one', async () => {
     let fail = true;
     const errors: unknown[] = [];

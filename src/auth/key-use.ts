@@ -84,6 +84,7 @@ export interface KeyUseOptions {
 }
 
 export const KEY_USE_INTERVAL_MS = 60_000;
+const CLOSE_WAIT_MS = 5_000;
 
 export function keyUseRecorder({ write: writeBatch, intervalMs = KEY_USE_INTERVAL_MS, onError }: KeyUseOptions): KeyUseRecorder {
   let pending = new Map<string, KeyUseNote>();
@@ -126,7 +127,10 @@ export function keyUseRecorder({ write: writeBatch, intervalMs = KEY_USE_INTERVA
     flush,
     async close() {
       clearInterval(timer);
-      await flush();
+      // A database that does not answer (an outage) must not hold the shutdown: give up after 5 s.
+      let giveUp: NodeJS.Timeout | undefined;
+      await Promise.race([flush(), new Promise<void>((resolve) => (giveUp = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+      clearTimeout(giveUp);
       closed = true;
     },
   };
