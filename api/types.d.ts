@@ -974,6 +974,20 @@ export interface paths {
                              */
                             expiration: string | null;
                             masked_key: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the key was last used, RFC 3339 UTC (written at most once a minute); null if never
+                             */
+                            last_used_at: string | null;
+                            /** @description The client address it was last used from */
+                            last_used_from: string | null;
+                            /** @description The client's User-Agent then (at most 200 characters) */
+                            last_used_client: string | null;
+                            /**
+                             * Format: uuid
+                             * @description The workspace that request named, if any
+                             */
+                            last_used_workspace_id: string | null;
                         }[];
                     };
                 };
@@ -1517,6 +1531,20 @@ export interface paths {
                              */
                             expiration: string | null;
                             masked_key: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the key was last used, RFC 3339 UTC (written at most once a minute); null if never
+                             */
+                            last_used_at: string | null;
+                            /** @description The client address it was last used from */
+                            last_used_from: string | null;
+                            /** @description The client's User-Agent then (at most 200 characters) */
+                            last_used_client: string | null;
+                            /**
+                             * Format: uuid
+                             * @description The workspace that request named, if any
+                             */
+                            last_used_workspace_id: string | null;
                         }[];
                     };
                 };
@@ -1739,6 +1767,20 @@ export interface paths {
                              */
                             expiration: string | null;
                             masked_key: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the key was last used, RFC 3339 UTC (written at most once a minute); null if never
+                             */
+                            last_used_at: string | null;
+                            /** @description The client address it was last used from */
+                            last_used_from: string | null;
+                            /** @description The client's User-Agent then (at most 200 characters) */
+                            last_used_client: string | null;
+                            /**
+                             * Format: uuid
+                             * @description The workspace that request named, if any
+                             */
+                            last_used_workspace_id: string | null;
                         };
                     };
                 };
@@ -3951,6 +3993,20 @@ export interface paths {
                                  */
                                 expiration: string | null;
                                 masked_key: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When the key was last used, RFC 3339 UTC (written at most once a minute); null if never
+                                 */
+                                last_used_at: string | null;
+                                /** @description The client address it was last used from */
+                                last_used_from: string | null;
+                                /** @description The client's User-Agent then (at most 200 characters) */
+                                last_used_client: string | null;
+                                /**
+                                 * Format: uuid
+                                 * @description The workspace that request named, if any
+                                 */
+                                last_used_workspace_id: string | null;
                             } | null;
                         }[];
                     };
@@ -4092,6 +4148,20 @@ export interface paths {
                                  */
                                 expiration: string | null;
                                 masked_key: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When the key was last used, RFC 3339 UTC (written at most once a minute); null if never
+                                 */
+                                last_used_at: string | null;
+                                /** @description The client address it was last used from */
+                                last_used_from: string | null;
+                                /** @description The client's User-Agent then (at most 200 characters) */
+                                last_used_client: string | null;
+                                /**
+                                 * Format: uuid
+                                 * @description The workspace that request named, if any
+                                 */
+                                last_used_workspace_id: string | null;
                             } | null;
                         };
                     };
@@ -4531,6 +4601,20 @@ export interface paths {
                                  */
                                 expiration: string | null;
                                 masked_key: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When the key was last used, RFC 3339 UTC (written at most once a minute); null if never
+                                 */
+                                last_used_at: string | null;
+                                /** @description The client address it was last used from */
+                                last_used_from: string | null;
+                                /** @description The client's User-Agent then (at most 200 characters) */
+                                last_used_client: string | null;
+                                /**
+                                 * Format: uuid
+                                 * @description The workspace that request named, if any
+                                 */
+                                last_used_workspace_id: string | null;
                             } | null;
                             rotating_keys: {
                                 /**
@@ -4550,6 +4634,20 @@ export interface paths {
                                  */
                                 expiration: string | null;
                                 masked_key: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When the key was last used, RFC 3339 UTC (written at most once a minute); null if never
+                                 */
+                                last_used_at: string | null;
+                                /** @description The client address it was last used from */
+                                last_used_from: string | null;
+                                /** @description The client's User-Agent then (at most 200 characters) */
+                                last_used_client: string | null;
+                                /**
+                                 * Format: uuid
+                                 * @description The workspace that request named, if any
+                                 */
+                                last_used_workspace_id: string | null;
                             }[];
                         };
                     };

@@ -18,6 +18,7 @@ import { readinessProblems } from './http/readiness.js';
 import { clientAddress } from './http/client-address.js';
 import { keyThrottle as createKeyThrottle } from './auth/key-throttle.js';
 import { authCore } from './auth/core.js';
+import { keyUseRecorder, writeKeyUses, type KeyUseRecorder } from './auth/key-use.js';
 import { registerRoutes, type RouteDeps, type RouteSpec } from './http/route.js';
 import { metaRoutes } from './http/routes/meta.js';
 import { meRoutes } from './http/routes/me.js';
@@ -81,12 +82,16 @@ export interface AppOptions {
   websocketLimits?: Partial<WebsocketLimits>;
   /** How often the key policies' dormancy rule runs (default 1 hour; 0: never, for a process that only serves). */
   keyDormancyCheckMs?: number;
+  /** How often keys' last uses are written (default 60 s: the most a crash loses). */
+  keyUseIntervalMs?: number;
 }
 
 export interface App {
   server: FastifyInstance;
   services: Services;
   routes: RouteSpec[];
+  /** Keys' last uses, noted and not yet written (tests flush it). */
+  keyUse: KeyUseRecorder;
 }
 
 export async function createApp(options: AppOptions): Promise<App> {
@@ -99,7 +104,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   const keyThrottle = createKeyThrottle({ now: () => clock.now().getTime(), limit: options.keyFailureLimit });
   // Links and redirects use the configured public URL, else the address listened on: never Host.
   const links = publicUrl(options.publicUrl, () => server.server.address());
-  const auth = authCore({ store, cache, clock, throttle: keyThrottle, sessions: services.sessions });
+  // Each key's last use: noted in memory by the auth core, written in the background; the last
+  // notes are written when the server closes.
+  const keyUse = keyUseRecorder({ write: (batch) => writeKeyUses(store, batch), intervalMs: options.keyUseIntervalMs, onError: (error) => log.warn({ err: error }, "could not write API keys' last use; will try again") });
+  server.addHook('onClose', () => keyUse.close());
+  const auth = authCore({ store, cache, clock, throttle: keyThrottle, sessions: services.sessions, keyUse });
   const deps: RouteDeps = { services, clock, auth, publicUrl: links };
 
   const hasWebPage = Boolean(options.webRoot && existsSync(join(options.webRoot, 'index.html')));
@@ -156,7 +165,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   scheduleDormancyCheck(server, services, options.keyDormancyCheckMs ?? 3_600_000, log);
   await server.ready();
-  return { server, services, routes };
+  return { server, services, routes, keyUse };
 }
 
 /**

@@ -340,7 +340,7 @@ describe('gatehouse service-account', () => {
     expect((await gatehouse(home, ['service-account', 'create', 'listed', '--json'])).code).toBe(0);
     const [table, json] = await Promise.all([gatehouse(home, ['service-account', 'ls']), gatehouse(home, ['service-account', 'ls', '--json'])]);
     expect([table.code, json.code]).toEqual([0, 0]);
-    expect(table.stdout).toMatch(/^listed\s+[0-9a-f-]{36}\s+pnb_[0-9A-Za-z]{4}\*{8}\s+never\s+none$/m);
+    expect(table.stdout).toMatch(/^listed\s+[0-9a-f-]{36}\s+pnb_[0-9A-Za-z]{4}\*{8}\s+never\s+never used\s+none$/m);
     const listed = lastJson(json).find((b: { name: string }) => b.name === 'listed');
     expect(listed.api_key).toMatchObject({ masked_key: expect.stringMatching(/^pnb_[0-9A-Za-z]{4}\*{8}$/), expiration: null });
     expect(table.stdout + table.stderr + json.stdout + json.stderr).not.toMatch(ANY_KEY);

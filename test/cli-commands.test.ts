@@ -298,13 +298,25 @@ describe('gatehouse service-account', () => {
     await grant(h, owner.accountId, staging.id, owner.key, { botId: bot.id }, WORKSPACE_ROLE_IDS.Viewer);
     const [table, asJson] = await Promise.all([gatehouse(home, ['service-account', 'ls']), gatehouse(home, ['service-account', 'ls', '--json'])]);
     expect(table.code, table.stderr).toBe(0);
-    expect(lines(table.stdout)[0]).toMatch(/^NAME\s+ID\s+KEY\s+EXPIRATION\s+WORKSPACE ROLES$/);
-    expect(lines(table.stdout).find((l) => l.startsWith('roles-bot '))).toMatch(/never\s+acme\/production:Worker, acme\/staging:Viewer$/);
+    expect(lines(table.stdout)[0]).toMatch(/^NAME\s+ID\s+KEY\s+EXPIRATION\s+LAST USED\s+WORKSPACE ROLES$/);
+    expect(lines(table.stdout).find((l) => l.startsWith('roles-bot '))).toMatch(/never\s+never used\s+acme\/production:Worker, acme\/staging:Viewer$/);
     const listed = json(asJson).find((b: { name: string }) => b.name === 'roles-bot');
     expect(listed.workspace_access).toEqual([
       { workspace: 'acme/production', workspace_id: production.id, workspace_role: 'Worker', workspace_role_id: WORKSPACE_ROLE_IDS.Worker },
       { workspace: 'acme/staging', workspace_id: staging.id, workspace_role: 'Viewer', workspace_role_id: WORKSPACE_ROLE_IDS.Viewer },
     ]);
+  });
+
+  it('ls shows when, from where and with which client each key was last used', async () => {
+    const home = await loggedIn();
+    const bot = await createBot(h, owner.accountId, owner.key, 'used-bot');
+    expect((await h.request('GET', '/api/me/workspaces', { key: bot.key, headers: { 'user-agent': 'prefect/3.9.1' } })).status).toBe(200);
+    await h.app.keyUse.flush();
+    const [table, asJson] = await Promise.all([gatehouse(home, ['service-account', 'ls']), gatehouse(home, ['service-account', 'ls', '--json'])]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(lines(table.stdout).find((l) => l.startsWith('used-bot '))).toMatch(/never\s+(just now|\d+ seconds? ago) from 127\.0\.0\.1 · prefect\/3\.9\.1\s+none$/);
+    const listed = json(asJson).find((b: { name: string }) => b.name === 'used-bot');
+    expect(listed.api_key).toMatchObject({ last_used_from: '127.0.0.1', last_used_client: 'prefect/3.9.1', last_used_workspace_id: null, last_used_at: expect.any(String) });
   });
 
   it('create without --expires says on stderr that the key never expires; --never-expire needs no note', async () => {

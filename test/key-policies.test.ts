@@ -224,6 +224,22 @@ describe('the dormancy rule', () => {
     expect(await authStatus(h, rotated.body.api_key.key)).toBe(200);
   });
 
+  it("counts from a key's last use, not its creation", async () => {
+    const owner = await h.bootstrap();
+    const bot = await postBot(h, owner.accountId, owner.key, { name: 'used' });
+    await setPolicy(owner, { disable_keys_unused_days: 30 });
+    h.clock.advance(20 * DAY);
+    expect(await authStatus(h, bot.api_key.key)).toBe(200);
+    await h.app.keyUse.flush();
+    h.clock.advance(11 * DAY); // 31 days old, used 11 days ago: kept
+    expect(await h.app.services.keyPolicies.disableDormantKeys()).toEqual([]);
+    expect(await authStatus(h, bot.api_key.key)).toBe(200);
+    await h.app.keyUse.flush();
+    h.clock.advance(31 * DAY); // unused for 31 days since: disabled
+    expect((await h.app.services.keyPolicies.disableDormantKeys()).map((d) => d.service_account_id)).toEqual([bot.id]);
+    expect(await authStatus(h, bot.api_key.key)).toBe(401);
+  });
+
   it('leaves accounts without the rule alone', async () => {
     const owner = await h.bootstrap();
     const bot = await postBot(h, owner.accountId, owner.key);

@@ -22,6 +22,7 @@ import { loadAccountGrant, loadWorkspaceAccount, loadWorkspaceScopes, type Accou
 import { loadKeyHolder, type KeyHolder } from './keys.js';
 import type { KeyThrottle } from './key-throttle.js';
 import { loadAddressPolicy, notAllowed } from '../domain/ip-allowlist/service.js';
+import type { KeyUseRecorder } from './key-use.js';
 
 export type { AccountGrant } from './grants.js';
 
@@ -42,8 +43,10 @@ export interface Presented {
   method: string;
   /** The X-CSRF-Token header as sent. */
   csrfToken: unknown;
-  /** The client's address (for the throttle of failed keys). */
+  /** The client's address (for the throttle of failed keys, and a key's last use). */
   address: string;
+  /** The User-Agent header as sent (a key's last use). */
+  userAgent?: unknown;
 }
 
 export interface Caller {
@@ -77,11 +80,18 @@ export interface AuthCoreDeps {
   clock: Clock;
   throttle: KeyThrottle;
   sessions: SessionLookup;
+  /** Notes each key's last use (auth/key-use.ts); absent, nothing is noted. */
+  keyUse?: KeyUseRecorder;
 }
 
 const TOO_MANY_BAD_KEYS = 'Too many requests with invalid API keys from this address; wait and try again';
 
-export function authCore({ store, cache, clock, throttle, sessions }: AuthCoreDeps) {
+export function authCore({ store, cache, clock, throttle, sessions, keyUse }: AuthCoreDeps) {
+
+  /** A key's use, noted into a map (never a write, never a promise: the flush is in the background). */
+  function noteKeyUse(actor: Actor, presented: Pick<Presented, 'address' | 'userAgent'>, workspaceId: string | null | undefined): void {
+    if (keyUse && actor.apiKeyId) keyUse.note(actor.apiKeyId, { at: clock.now(), address: presented.address, client: presented.userAgent, workspaceId });
+  }
 
   /** The trusted cache entry, else the store's answer through the cache. */
   function cached<V>(kind: string, entry: string, load: () => Promise<V>): Maybe<V> {
@@ -193,7 +203,15 @@ export function authCore({ store, cache, clock, throttle, sessions }: AuthCoreDe
 
   return {
     authenticateKey,
-    identify,
+    noteKeyUse,
+
+    /** identify(), noting a key's use (a route that names no workspace). */
+    identify(presented: Presented): Maybe<Result<Caller | null>> {
+      return andThen(identify(presented), (outcome) => {
+        if (outcome.ok && outcome.value && outcome.value.sessionId === null) noteKeyUse(outcome.value.actor, presented, null);
+        return outcome;
+      });
+    },
 
     /**
      * The person behind a session cookie, with no CSRF check: for a door that proves a request's
@@ -214,6 +232,8 @@ export function authCore({ store, cache, clock, throttle, sessions }: AuthCoreDe
         if (!caller) return fail('UNAUTHENTICATED');
         return andThen(grantsFor(caller.actor, requirement, target), (held) => {
           const decision = conclude(requirement, caller, held, target);
+          // A key's use, with the workspace the route names when the key was let in.
+          if (caller.sessionId === null) noteKeyUse(caller.actor, presented, decision.ok ? target.workspace_id : null);
           // An account's IP allowlist binds whoever acts in it, once they would otherwise be let in
           // (someone with no access still gets the same 404 as for an account that does not exist).
           const accountId = target.account_id;

@@ -106,10 +106,14 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
     wss.close();
   });
 
-  /** Who the key is and whether it may open this socket in this workspace. */
-  async function access(key: string, target: GatewayTarget, address: string): Promise<Access> {
+  /**
+   * Who the key is and whether it may open this socket in this workspace. `opening` (the upgrade
+   * request) is given when the socket opens: that is the key's use noted, not each recheck.
+   */
+  async function access(key: string, target: GatewayTarget, address: string, opening?: IncomingMessage): Promise<Access> {
     const outcome = await options.auth.authenticateKey(key, address);
     if (!outcome.ok) return outcome;
+    if (opening) options.auth.noteKeyUse(outcome.value, { address, userAgent: opening.headers['user-agent'] }, null);
     const access = await options.auth.workspaceScopes(outcome.value, target.accountId, target.workspaceId, address);
     if (!access.ok) return access;
     const scopes = access.value;
@@ -117,6 +121,7 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
     const verdict = decide({ method: 'WS', apiPath: target.apiPath, query: target.query, scopes, body: 'unseen' });
     if (verdict.kind === 'deny') return fail(verdict.code, verdict.detail);
     if (verdict.kind !== 'allow') return fail('FORBIDDEN');
+    if (opening) options.auth.noteKeyUse(outcome.value, { address, userAgent: opening.headers['user-agent'] }, target.workspaceId);
     const lookup = await options.services.gateways.upstream(target.workspaceId);
     if (!lookup.ok) return lookup;
     return { ok: true, upstream: lookup.value };
@@ -137,7 +142,7 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
     const address = options.clientAddress?.(request) ?? request.socket.remoteAddress ?? '';
     const key = bearerKey(request.headers.authorization);
     if (key !== null) {
-      const granted = await access(key, target, address);
+      const granted = await access(key, target, address, request);
       if (!granted.ok) return refuse(socket, granted, requestId);
       const url = upstreamSocketUrl(granted.upstream.url, target.rawPathAndQuery);
       if (url === null) return refuse(socket, fail('GATEWAY_BAD_PATH', UNSENDABLE), requestId);
@@ -178,7 +183,7 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
         clearTimeout(timer);
         stopWaiting();
         const key = authToken(data);
-        const granted = key === null ? fail('UNAUTHENTICATED', 'The first message must be {"type":"auth","token":KEY}') : await access(key, target, address);
+        const granted = key === null ? fail('UNAUTHENTICATED', 'The first message must be {"type":"auth","token":KEY}') : await access(key, target, address, request);
         if (!granted.ok) return client.close(POLICY, closeReason(granted.detail ?? ERRORS[granted.code].message));
         const url = upstreamSocketUrl(granted.upstream.url, target.rawPathAndQuery);
         if (url === null) return client.close(POLICY, closeReason(UNSENDABLE));

@@ -18,6 +18,7 @@ export function presented(request: FastifyRequest): Presented {
     method: request.method,
     csrfToken: headers['x-csrf-token'],
     address: request.ip,
+    userAgent: headers['user-agent'],
   };
 }
 

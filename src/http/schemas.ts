@@ -38,6 +38,10 @@ export const ApiKeyMasked = Type.Object({
   name: Type.String(),
   expiration: Nullable(Timestamp),
   masked_key: Nullable(Type.String()),
+  last_used_at: Nullable(Type.String({ format: 'date-time', description: 'When the key was last used, RFC 3339 UTC (written at most once a minute); null if never' })),
+  last_used_from: Nullable(Type.String({ description: 'The client address it was last used from' })),
+  last_used_client: Nullable(Type.String({ description: "The client's User-Agent then (at most 200 characters)" })),
+  last_used_workspace_id: Nullable(Type.String({ format: 'uuid', description: 'The workspace that request named, if any' })),
 });
 
 export const ApiKeyWithSecret = Type.Object({

@@ -55,6 +55,11 @@ export interface ApiKeysTable {
   /** 1 for a service account's current key; 0 for an old key inside its rotation grace. */
   is_active: number;
   created: string;
+  /** The key's last use (auth/key-use.ts), written at most once a minute; null until first used. */
+  last_used_at: string | null;
+  last_used_from: string | null;
+  last_used_client: string | null;
+  last_used_workspace_id: string | null;
 }
 
 export interface AccountRolesTable {

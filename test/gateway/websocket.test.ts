@@ -48,6 +48,16 @@ describe('gateway websockets', () => {
     expect(fake.sockets).toHaveLength(0);
   });
 
+  it("notes the key's use when a socket opens: address, client and workspace", async () => {
+    const bot = await botWithRole(h, owner, wsId, WORKSPACE_ROLE_IDS.Worker);
+    const socket = new WebSocket(url('/events/out'), { headers: { authorization: `Bearer ${bot.key}`, 'user-agent': 'prefect/3.9.1 (worker)' } });
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    socket.close();
+    await h.app.keyUse.flush();
+    const read = await h.request('GET', `/api/accounts/${owner.accountId}/bots/${bot.id}`, { key: owner.key });
+    expect(read.body.api_key).toMatchObject({ last_used_from: '127.0.0.1', last_used_client: 'prefect/3.9.1 (worker)', last_used_workspace_id: wsId });
+  });
+
   it('closes an open socket with 1008 once the key loses its workspace access', async () => {
     const bot = await createBot(h, owner.accountId, owner.key);
     const access = await grant(h, owner.accountId, wsId, owner.key, { botId: bot.id }, WORKSPACE_ROLE_IDS.Worker);

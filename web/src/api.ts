@@ -136,6 +136,8 @@ export const api = {
         body: { api_key_expiration: expiration, old_key_expires_in_seconds: graceSeconds },
       }),
     ),
+  serviceAccountKeys: (account_id: string, bot_id: string) =>
+    send(GET('/api/accounts/{account_id}/bots/{bot_id}/read_bot_api_keys', { params: { path: { account_id, bot_id } } })),
   removeServiceAccount: (account_id: string, bot_id: string) => send(DELETE('/api/accounts/{account_id}/bots/{bot_id}', { params: { path: { account_id, bot_id } } })),
 
   workspaces: (a: string) => filterAll((body) => POST('/api/accounts/{account_id}/workspaces/filter', { ...inAccount(a), body })),

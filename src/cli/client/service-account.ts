@@ -24,17 +24,29 @@ export async function serviceAccountList({ flags }: CommandInput): Promise<numbe
   else if (!bots.length) say(`No service accounts in account ${profile.account_handle}.`);
   else {
     printTable(
-      ['NAME', 'ID', 'KEY', 'EXPIRATION', 'WORKSPACE ROLES'],
+      ['NAME', 'ID', 'KEY', 'EXPIRATION', 'LAST USED', 'WORKSPACE ROLES'],
       listed.map((b) => [
         b.name,
         b.id,
         b.api_key?.masked_key ?? 'none',
         b.api_key ? (b.api_key.expiration ?? 'never') : '',
+        b.api_key ? lastUse(b.api_key, Date.now()) : '',
         b.workspace_access.length ? b.workspace_access.map((a) => `${a.workspace}:${a.workspace_role}`).join(', ') : 'none',
       ]),
     );
   }
   return 0;
+}
+
+/** "3 minutes ago from 10.0.0.4 · prefect/3.9.1" (the client cut to 40 characters), or "never used". */
+export function lastUse(key: { last_used_at: string | null; last_used_from: string | null; last_used_client: string | null }, now: number): string {
+  if (!key.last_used_at) return 'never used';
+  const seconds = Math.max(0, Math.round((now - Date.parse(key.last_used_at)) / 1000));
+  const [unit, size] = ([['day', 86_400], ['hour', 3_600], ['minute', 60], ['second', 1]] as const).find(([, s]) => seconds >= s) ?? ['second', 1];
+  const count = Math.floor(seconds / size);
+  const ago = seconds < 5 ? 'just now' : `${count} ${unit}${count === 1 ? '' : 's'} ago`;
+  const client = key.last_used_client && (key.last_used_client.length > 40 ? `${key.last_used_client.slice(0, 39)}…` : key.last_used_client);
+  return `${ago}${key.last_used_from ? ` from ${key.last_used_from}` : ''}${client ? ` · ${client}` : ''}`;
 }
 
 /** The one time a key is shown: on standard output, with the workspace settings around it. */

@@ -17,6 +17,14 @@ export interface ApiKeyView {
   name: string;
   expiration: string | null;
   masked_key: string;
+  /** The key's last use (auth/key-use.ts): null until first used. */
+  last_used_at: string | null;
+  /** The client address it was last used from (the socket's, or a trusted proxy's client). */
+  last_used_from: string | null;
+  /** The client's User-Agent then, bounded. */
+  last_used_client: string | null;
+  /** The workspace the request named, when it named one. */
+  last_used_workspace_id: string | null;
 }
 
 /** A key as the one response that creates it shows it. */
@@ -28,12 +36,19 @@ export interface IssuedApiKey {
   key: string;
 }
 
-export const toKeyView = (row: Pick<ApiKeysTable, 'id' | 'created' | 'name' | 'expiration' | 'masked_key'>): ApiKeyView => ({
+/** The columns a key's view reads. */
+export const KEY_VIEW_COLUMNS = ['id', 'created', 'name', 'expiration', 'masked_key', 'last_used_at', 'last_used_from', 'last_used_client', 'last_used_workspace_id'] as const;
+
+export const toKeyView = (row: Pick<ApiKeysTable, (typeof KEY_VIEW_COLUMNS)[number]>): ApiKeyView => ({
   id: row.id,
   created: row.created,
   name: row.name,
   expiration: row.expiration,
   masked_key: row.masked_key,
+  last_used_at: row.last_used_at,
+  last_used_from: row.last_used_from,
+  last_used_client: row.last_used_client,
+  last_used_workspace_id: row.last_used_workspace_id,
 });
 
 export interface KeyOwner {
@@ -109,7 +124,7 @@ export function apiKeyService(deps: Deps) {
     async listUserKeys(userId: string, name?: string): Promise<ApiKeyView[]> {
       let query = store.db
         .selectFrom('api_keys')
-        .select(['id', 'created', 'name', 'expiration', 'masked_key'])
+        .select(KEY_VIEW_COLUMNS)
         .where('user_id', '=', userId);
       if (name) query = query.where('name', '=', name);
       const rows = await query.orderBy('created').orderBy('id').execute();
@@ -119,7 +134,7 @@ export function apiKeyService(deps: Deps) {
     async getUserKey(userId: string, keyId: string): Promise<Result<ApiKeyView>> {
       const row = await store.db
         .selectFrom('api_keys')
-        .select(['id', 'created', 'name', 'expiration', 'masked_key'])
+        .select(KEY_VIEW_COLUMNS)
         .where('user_id', '=', userId)
         .where('id', '=', keyId)
         .executeTakeFirst();

@@ -124,8 +124,7 @@ function liveKeys(db: Executor, now: string) {
   return db
     .selectFrom('api_keys as k')
     .innerJoin('bots as b', 'b.id', 'k.bot_id')
-    // ACTIVITY_COLUMNS: add 'k.last_used_at' here once migration 0009 (last use) is in.
-    .select(['k.id', 'k.created', 'k.expiration', 'k.masked_key', 'k.is_active', 'b.id as bot_id', 'b.name as bot_name', 'b.account_id'])
+    .select(['k.id', 'k.created', 'k.last_used_at', 'k.expiration', 'k.masked_key', 'k.is_active', 'b.id as bot_id', 'b.name as bot_name', 'b.account_id'])
     .where((eb) => eb.or([eb('k.expiration', 'is', null), eb('k.expiration', '>', now)]));
 }
 

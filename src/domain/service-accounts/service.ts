@@ -7,7 +7,7 @@ import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
-import { checkExpiration, issueKey, toKeyView, type ApiKeyView, type IssuedApiKey } from '../api-keys/service.js';
+import { checkExpiration, issueKey, KEY_VIEW_COLUMNS, toKeyView, type ApiKeyView, type IssuedApiKey } from '../api-keys/service.js';
 import type { BotsTable } from '../../store/schema.js';
 import { failpoint } from '../../failpoints.js';
 import { lookAlikeRisk } from '../confusables.js';
@@ -86,7 +86,7 @@ export function toServiceAccount<K extends ApiKeyView | IssuedApiKey | null>(ser
 async function activeKey(tx: Executor, serviceAccountId: string): Promise<ApiKeyView | null> {
   const row = await tx
     .selectFrom('api_keys')
-    .select(['id', 'created', 'name', 'expiration', 'masked_key'])
+    .select(KEY_VIEW_COLUMNS)
     .where('bot_id', '=', serviceAccountId)
     .where('is_active', '=', 1)
     .executeTakeFirst();
@@ -177,6 +177,7 @@ export function serviceAccountService(deps: Deps) {
         .select([
           'b.id', 'b.created', 'b.updated', 'b.actor_id', 'b.account_id', 'b.name',
           'k.id as key_id', 'k.created as key_created', 'k.name as key_name', 'k.expiration as key_expiration', 'k.masked_key',
+          'k.last_used_at', 'k.last_used_from', 'k.last_used_client', 'k.last_used_workspace_id',
         ])
         .where('b.account_id', '=', accountId);
       if (names) query = query.where('b.name', 'in', names.length ? names : ['']);
@@ -185,7 +186,7 @@ export function serviceAccountService(deps: Deps) {
         toServiceAccount(
           { id: r.id, created: r.created, updated: r.updated, actor_id: r.actor_id, account_id: r.account_id, name: r.name },
           r.key_id
-            ? { id: r.key_id, created: r.key_created!, name: r.key_name!, expiration: r.key_expiration, masked_key: r.masked_key! }
+            ? toKeyView({ id: r.key_id, created: r.key_created!, name: r.key_name!, expiration: r.key_expiration, masked_key: r.masked_key!, last_used_at: r.last_used_at, last_used_from: r.last_used_from, last_used_client: r.last_used_client, last_used_workspace_id: r.last_used_workspace_id })
             : null,
         ),
       );
@@ -337,7 +338,7 @@ export function serviceAccountService(deps: Deps) {
       const now = deps.clock.now().toISOString();
       const rows = await store.db
         .selectFrom('api_keys')
-        .select(['id', 'created', 'name', 'expiration', 'masked_key', 'is_active'])
+        .select([...KEY_VIEW_COLUMNS, 'is_active'])
         .where('bot_id', '=', serviceAccountId)
         .orderBy('created', 'desc')
         .orderBy('id')

@@ -2,6 +2,8 @@
 import { useId, useState, type FormEvent } from 'react';
 import { api, ApiError, errorMessage, type KeyPolicy, type ServiceAccount, type ServiceAccountWithKey, type Workspace } from '../api';
 import { formatDateTime } from '../format';
+import { useLoad } from '../hooks';
+import { timeAgo } from '../last-use';
 import { Dialog, FormActions, DoneAction } from './Dialog';
 import { emptyExpiration, ExpirationField, expirationLimits, toExpiration, validateExpiration, type ExpirationValue } from './ExpirationField';
 import { Field, FormError } from './Field';
@@ -105,6 +107,8 @@ export function RotateKeyDialog({
   const policyGrace = account.keyPolicy?.max_rotation_grace_seconds ?? null;
   const maxHours = policyGrace === null ? MAX_GRACE_HOURS : Math.min(MAX_GRACE_HOURS, Math.floor(policyGrace / 3600));
   const graceRefused = maxHours < 1 ? `This account's key policy allows a rotation grace of at most ${policyGrace} seconds, less than an hour.` : null;
+  // Old keys still inside an earlier rotation's grace, with their last use: is it safe to end it?
+  const { data: keys } = useLoad(() => api.serviceAccountKeys(account.id, serviceAccount.id).catch(() => null), [account.id, serviceAccount.id]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -138,6 +142,7 @@ export function RotateKeyDialog({
           {rotated.oldUntil
             ? `The old key of ${serviceAccount.name} keeps working until about ${formatDateTime(rotated.oldUntil.toISOString())} (never past its own expiration), then stops.`
             : `The old key of ${serviceAccount.name} no longer works.`}
+          {rotated.oldUntil && ` ${oldKeyUse(serviceAccount.api_key?.last_used_at)}`}
         </p>
         <KeyReveal apiKey={rotated.result.api_key.key} expiration={rotated.result.api_key.expiration} account={account} />
         <DoneAction onClose={onClose} />
@@ -149,6 +154,16 @@ export function RotateKeyDialog({
     <Dialog key="form" title={`Rotate API key: ${serviceAccount.name}`} onClose={onClose} testId="rotate-key-dialog">
       <form className="stack" onSubmit={submit} noValidate>
         <p>A new key replaces the current one. Unless you keep it working for a while, the current key stops working at once.</p>
+        {serviceAccount.api_key && (
+          <p className="small" data-testid="current-key-last-use">
+            {serviceAccount.api_key.last_used_at ? `The current key was last used ${timeAgo(serviceAccount.api_key.last_used_at)}.` : 'The current key has never been used.'}
+          </p>
+        )}
+        {keys?.rotating_keys.map((k) => (
+          <p key={k.id} className="small" data-testid="old-key-last-use">
+            An old key ({k.masked_key}) still works until {formatDateTime(k.expiration)}; {oldKeyUse(k.last_used_at).replace(/^T/, 't')}
+          </p>
+        ))}
         <ExpirationField value={expiration} onChange={setExpiration} error={errors.expiration} legend="New key expiration" limits={limits} />
         <div className="checkbox">
           <input id={graceId} type="checkbox" checked={keepOld} disabled={graceRefused !== null} title={graceRefused ?? undefined} onChange={(e) => setKeepOld(e.target.checked)} />
@@ -181,4 +196,9 @@ export function RotateKeyDialog({
       </form>
     </Dialog>
   );
+}
+
+/** "The old key was last used 40 seconds ago." — whether ending its grace would stop a client. */
+function oldKeyUse(lastUsedAt: string | null | undefined): string {
+  return lastUsedAt ? `The old key was last used ${timeAgo(lastUsedAt)}.` : 'The old key has never been used.';
 }

@@ -12,6 +12,7 @@ import { DataTable, RowAction } from '../components/Table';
 import { useApp } from '../context';
 import { formatDate, formatDateTime, formatExpiration } from '../format';
 import { useConfirm, useLoad } from '../hooks';
+import { lastUseText } from '../last-use';
 
 const MIN_PASSWORD = 10;
 
@@ -43,7 +44,7 @@ export function MyApiKeysPage() {
       <PageState ready={keys.data !== undefined} error={keys.error} onRetry={() => void keys.reload()}>
         <DataTable
           label="My API keys"
-          columns={['Name', 'Key', 'Expiration', 'Created', { hidden: 'Actions' }]}
+          columns={['Name', 'Key', 'Expiration', 'Last used', 'Created', { hidden: 'Actions' }]}
           rows={keys.data ?? []}
           empty="You have no API keys."
           row={(k) => (
@@ -51,6 +52,7 @@ export function MyApiKeysPage() {
               <th scope="row">{k.name}</th>
               <td className="mono">{k.masked_key}</td>
               <td>{formatExpiration(k.expiration)}</td>
+              <td className="small" data-testid="last-used">{lastUseText(k)}</td>
               <td>{formatDate(k.created)}</td>
               <RowAction label={`Delete API key ${k.name}`} onClick={() => deletion.open(k)}>
                 Delete

@@ -10,6 +10,7 @@ import { useStatus } from '../components/Status';
 import { DataTable } from '../components/Table';
 import { useAccount } from '../context';
 import { formatDate, formatExpiration } from '../format';
+import { lastUseText } from '../last-use';
 import { useConfirm, useLoad } from '../hooks';
 
 interface Data {
@@ -79,7 +80,7 @@ export function ServiceAccountsPage() {
         <DataTable
           label="Service accounts"
           testId="service-accounts-table"
-          columns={[showMenu && { hidden: 'Actions', className: 'menu-col' }, 'Name', 'Account role', 'Key expiration', 'Created', 'Workspaces']}
+          columns={[showMenu && { hidden: 'Actions', className: 'menu-col' }, 'Name', 'Account role', 'Key expiration', 'Last used', 'Created', 'Workspaces']}
           rows={data?.serviceAccounts ?? []}
           empty={`No service accounts yet.${canCreate ? ' Select + to create one.' : ''}`}
           row={(sa) => (
@@ -98,6 +99,7 @@ export function ServiceAccountsPage() {
               <th scope="row">{sa.name}</th>
               <td>{sa.account_role_name}</td>
               <td>{sa.api_key ? formatExpiration(sa.api_key.expiration) : 'No key'}</td>
+              <td className="small" data-testid="last-used">{sa.api_key ? lastUseText(sa.api_key) : ''}</td>
               <td>{formatDate(sa.created)}</td>
               <td>{reachOf(sa).length ? reachOf(sa).map((w) => w.name).join(', ') : <span className="muted">None</span>}</td>
             </tr>
