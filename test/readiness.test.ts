@@ -2,7 +2,9 @@
 // wrong (the database, its migrations, the cache's coherence). /api/health stays plain liveness.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './support/harness.js';
+import { PG_URL, startHarness, STORE_KIND, type Harness } from './support/harness.js';
+import { call, freshSharedStore, startGatehouse } from './support/processes.js';
+import { relayedPostgres } from './support/tcp-proxy.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -65,4 +67,36 @@ describe('GET /api/ready', () => {
     }
     expect((await h.request('GET', '/api/ready')).status).toBe(200);
   });
+});
+
+describe.runIf(STORE_KIND === 'postgres')('readiness of a real process when PostgreSQL goes away', () => {
+  it('turns 503 while the database does not answer (health stays true) and 200 again once it is back, without a restart', async () => {
+    const relayed = await relayedPostgres(PG_URL);
+    const store = freshSharedStore();
+    const proc = await startGatehouse(['--port', '0', ...store.flagsVia!(relayed.url)], store.env);
+    const until = async (status: number, withinMs: number) => {
+      const deadline = Date.now() + withinMs;
+      for (;;) {
+        const res = await call(proc.url, 'GET', '/api/ready');
+        if (res.status === status || Date.now() > deadline) return res;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    try {
+      expect((await until(200, 10_000)).status).toBe(200);
+      relayed.proxy.fail('down');
+      const down = await until(503, 10_000);
+      expect(down.status).toBe(503);
+      expect(down.body).toMatchObject({ code: 'NOT_READY' });
+      expect(down.body.detail).toMatch(/the database \(PostgreSQL .*\) did not answer|cannot be sure to hear/);
+      const health = await call(proc.url, 'GET', '/api/health');
+      expect([health.status, health.body]).toEqual([200, true]);
+      relayed.proxy.restore();
+      expect((await until(200, 30_000)).status).toBe(200);
+    } finally {
+      await proc.stop();
+      await relayed.proxy.close();
+      await store.dispose();
+    }
+  }, 90_000);
 });
