@@ -2,7 +2,6 @@
 // a user runs them (`node bin/gatehouse.js ...`) against a Gatehouse listening on 127.0.0.1, with
 // GATEHOUSE_HOME in a temp directory. Checked through the API: what they changed, and that a key is
 // printed only by the commands whose purpose is to show it.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,17 +10,12 @@ import { parse } from 'smol-toml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKey } from '../src/domain/api-keys/key-format.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
-import { ROOT } from './support/build.js';
+import { gatehouseAt } from './support/cli.js';
+import type { CliRun } from './support/processes.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { addMember, createBot, createWorkspace, grant } from './support/members.js';
 
 const ANY_KEY = /pn[bu]_[0-9A-Za-z]{36}/g;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let h: Harness;
 let url: string;
@@ -37,20 +31,10 @@ function newHome(): string {
   return join(home, 'gh');
 }
 
-function gatehouse(home: string, args: string[], input = '', env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      'node',
-      ['bin/gatehouse.js', ...args],
-      { cwd: ROOT, env: { ...process.env, GATEHOUSE_HOME: home, HOME: join(home, '..'), ...env }, timeout: 30_000 },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-    );
-    child.stdin?.end(input);
-  });
-}
+const gatehouse = (home: string, args: string[], input = '', env: Record<string, string> = {}) => gatehouseAt(home, args, { input, env });
 
 const lines = (text: string) => text.trimEnd().split('\n');
-function lastJson(run: Run) {
+function lastJson(run: CliRun) {
   try {
     return JSON.parse(lines(run.stdout).at(-1)!);
   } catch {
@@ -461,7 +445,7 @@ describe('--profile and --url', () => {
       gatehouse(home, ['workspace', 'ls', '--json', '--profile', 'default']),
       gatehouse(home, ['workspace', 'ls', '--json', '--profile', 'worker']),
     ]);
-    const current = (run: Run) => lastJson(run).map((w: { workspace_handle: string; current: boolean }) => `${w.workspace_handle}${w.current ? '*' : ''}`).sort();
+    const current = (run: CliRun) => lastJson(run).map((w: { workspace_handle: string; current: boolean }) => `${w.workspace_handle}${w.current ? '*' : ''}`).sort();
     expect(current(active)).toEqual(['staging*']);
     expect(current(named)).toEqual(['staging*']);
     expect(current(chosen)).toEqual(['production*', 'staging']);

@@ -1,6 +1,6 @@
 // The client commands a new user reaches for (issue 16): whoami, logout, profile ls|use, workspace
 // create|rm, workspace-access ls and what grant says when a role changes, service-account ls with
-// workspace roles, the expiry of a key created without --expires, and --json errors. Run as a user
+// workspace roles, the expiry of a key created without --expires, and --json errors. CliRun as a user
 // runs them, against a Gatehouse on 127.0.0.1; "at a terminal" runs go through script(1)'s pty.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,14 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 import { maskKey } from '../src/domain/api-keys/key-format.js';
 import { ROOT } from './support/build.js';
+import { cliEnv, gatehouseAt } from './support/cli.js';
+import type { CliRun } from './support/processes.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { addMember, createBot, createWorkspace, grant } from './support/members.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let h: Harness;
 let url: string;
@@ -34,16 +30,9 @@ function newHome(): string {
   return join(home, 'gh');
 }
 
-const envFor = (home: string) => ({ ...process.env, GATEHOUSE_HOME: home, HOME: join(home, '..') });
+const envFor = (home: string) => cliEnv(home);
 
-function gatehouse(home: string, args: string[], input = ''): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile('node', ['bin/gatehouse.js', ...args], { cwd: ROOT, env: envFor(home), timeout: 30_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-    );
-    child.stdin?.end(input);
-  });
-}
+const gatehouse = (home: string, args: string[], input = '') => gatehouseAt(home, args, { input });
 
 const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
 
@@ -63,7 +52,7 @@ function atTerminal(home: string, args: string[], input: string): Promise<{ code
 }
 
 const lines = (text: string) => text.trimEnd().split('\n');
-const json = (run: Run) => {
+const json = (run: CliRun) => {
   try {
     return JSON.parse(run.stdout);
   } catch {

@@ -1,39 +1,24 @@
 // `gatehouse ip-allowlist ls | add | remove | enable | disable`, run as a user runs them
 // (`node bin/gatehouse.js ...`) against a Gatehouse listening on 127.0.0.1: the CLI comes from
 // 127.0.0.1, so that is "your address". Checked through the API.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from './support/build.js';
+import { gatehouseAt } from './support/cli.js';
+import type { CliRun } from './support/processes.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { createWorkspace } from './support/members.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let h: Harness;
 let url: string;
 let owner: { accountId: string; key: string };
 let home: string;
 
-function gatehouse(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      'node',
-      ['bin/gatehouse.js', ...args],
-      { cwd: ROOT, env: { ...process.env, GATEHOUSE_HOME: join(home, 'gh'), HOME: home }, timeout: 30_000 },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-    );
-  });
-}
+const gatehouse = (args: string[]) => gatehouseAt(join(home, 'gh'), args);
 
-const lastJson = (run: Run) => JSON.parse(run.stdout.trimEnd().split('\n').at(-1)!);
+const lastJson = (run: CliRun) => JSON.parse(run.stdout.trimEnd().split('\n').at(-1)!);
 const listed = async () => (await h.request('GET', `/api/accounts/${owner.accountId}/ip_allowlist`, { key: owner.key })).body.entries;
 const enforced = async () => (await h.request('GET', `/api/accounts/${owner.accountId}/settings`, { key: owner.key })).body.enforce_ip_allowlist;
 

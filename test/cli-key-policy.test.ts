@@ -1,21 +1,14 @@
 // `gatehouse key-policy show | set` (issue 19, item 2), run as a user runs them against a Gatehouse
 // on 127.0.0.1: text and --json, a Member refused, and a create the policy refuses.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from './support/build.js';
+import { gatehouseAt } from './support/cli.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 import { addMember, createWorkspace, grant, postBot } from './support/members.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let h: Harness;
 let url: string;
@@ -23,15 +16,7 @@ let owner: { accountId: string; userId: string; key: string };
 let production: { id: string };
 const homes: string[] = [];
 
-function gatehouse(home: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const env = { ...process.env, GATEHOUSE_HOME: home, HOME: join(home, '..') };
-    const child = execFile('node', ['bin/gatehouse.js', ...args], { cwd: ROOT, env, timeout: 30_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-    );
-    child.stdin?.end('');
-  });
-}
+const gatehouse = (home: string, args: string[]) => gatehouseAt(home, args);
 
 async function loggedIn(key: string): Promise<string> {
   const home = join(mkdtempSync(join(tmpdir(), 'gatehouse-key-policy-')), 'gh');
