@@ -225,6 +225,20 @@ describe('the Prefect UI at /w/{account}/{workspace}/', () => {
     expect((await run()).status).toBe(401);
   });
 
+  it("follows a workspace's new handle at once: the old address is 404, the new one serves", async () => {
+    const viewer = people.viewer.session;
+    const before = await h.request('POST', `${prefix}/api/flows/filter`, { headers: sameSite(viewer), body: {} });
+    expect(before.status).toBe(200);
+    const renamed = await h.request('PATCH', ws.base, { key: owner.key, body: { handle: `${ws.handle}-new` } });
+    expect(renamed.status).toBe(204);
+    try {
+      expect((await h.request('POST', `${prefix}/api/flows/filter`, { headers: sameSite(viewer), body: {} })).status).toBe(404);
+      expect((await h.request('POST', `/w/${accountHandle}/${ws.handle}-new/api/flows/filter`, { headers: sameSite(viewer), body: {} })).status).toBe(200);
+    } finally {
+      expect((await h.request('PATCH', ws.base, { key: owner.key, body: { handle: ws.handle } })).status).toBe(204);
+    }
+  });
+
   it('says when the workspace has no Prefect server yet', async () => {
     const bare = await createWorkspace(h, owner.accountId, owner.key);
     const ownerPerson = people.developer; // any person with access: grant one

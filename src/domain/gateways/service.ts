@@ -293,16 +293,22 @@ export function gatewayService(deps: Deps, keys: SecretKeyring) {
       return (await workspaceLabel(workspaceId)) ?? workspaceId;
     },
 
-    /** The workspace at `/w/{account_handle}/{workspace_handle}/` (the Prefect UI's address), or null. */
-    async byHandles(accountHandle: string, workspaceHandle: string): Promise<{ accountId: string; workspaceId: string } | null> {
-      const row = await store.db
-        .selectFrom('workspaces as w')
-        .innerJoin('accounts as a', 'a.id', 'w.account_id')
-        .select(['a.id as accountId', 'w.id as workspaceId'])
-        .where('a.handle', '=', accountHandle)
-        .where('w.handle', '=', workspaceHandle)
-        .executeTakeFirst();
-      return row ?? null;
+    /**
+     * The workspace at `/w/{account_handle}/{workspace_handle}/` (the Prefect UI's address), or null:
+     * asked on every request the UI makes, so a found one is cached like the upstream (a rename or a
+     * removal empties the cache); "not found" always asks the store.
+     */
+    byHandles(accountHandle: string, workspaceHandle: string): Promise<{ accountId: string; workspaceId: string } | null> {
+      return cache.through('ui-workspace', `${accountHandle}/${workspaceHandle}`, async () => {
+        const row = await store.db
+          .selectFrom('workspaces as w')
+          .innerJoin('accounts as a', 'a.id', 'w.account_id')
+          .select(['a.id as accountId', 'w.id as workspaceId'])
+          .where('a.handle', '=', accountHandle)
+          .where('w.handle', '=', workspaceHandle)
+          .executeTakeFirst();
+        return row ?? null;
+      });
     },
 
     /** The upstream of a workspace, with its credential opened, for the proxy: asked on every proxied request, so cached like keys. */
