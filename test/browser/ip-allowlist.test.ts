@@ -61,6 +61,8 @@ describe('the IP allowlist page', () => {
     await page.getByRole('alert').filter({ hasText: 'saving it would lock you out' }).waitFor();
     await page.getByRole('button', { name: 'Remove 10.0.0.0/8' }).click();
     await statusSays(page, /Removed 10\.0\.0\.0\/8 from the IP allowlist\./);
+    // The status is set before the list reloads: wait for the row itself to go.
+    await page.locator('[data-testid="ip-allowlist-row"][data-network="10.0.0.0/8"]').waitFor({ state: 'detached' });
     expect(await page.locator('[data-testid="ip-allowlist-row"]').count()).toBe(1);
     const stored = (await h.api('GET', `/api/accounts/${accountId}/ip_allowlist`, { key: ownerKey })).body;
     expect(stored.entries).toEqual([{ ip_network: '127.0.0.1/32', description: 'this host', enabled: true, last_seen: null }]);

@@ -132,6 +132,8 @@ describe.runIf(STORE_KIND === 'sqlite')(`Prefect ${VERSION}: prefect cloud login
     await page.getByRole('heading', { name: 'Log in the Prefect CLI', level: 1 }).waitFor();
     await signInHere(page);
     await page.getByRole('radio', { name: /acme\/staging/ }).check();
+    // The CLI may ask its next question before the page says done: read its output from here.
+    const mark = cli.output().length;
     await page.getByRole('button', { name: 'Log in the Prefect CLI' }).click();
     const done = page.getByTestId('cli-login-done');
     await done.waitFor();
@@ -139,7 +141,6 @@ describe.runIf(STORE_KIND === 'sqlite')(`Prefect ${VERSION}: prefect cloud login
     expect(await done.textContent()).toContain('If the CLI asks which workspace to use, choose acme/staging.');
 
     // The key reaches both workspaces, so the CLI asks; answer as the page said, with the arrow keys.
-    const mark = cli.output().length;
     await cli.waitFor(/Which workspace would you like to use\?[\s\S]*Go back to account selection/, { from: mark });
     const order = ((await gh.api('GET', '/api/me/workspaces')) as { workspace_handle: string }[]).map((w) => `acme/${w.workspace_handle}`);
     await new Promise((r) => setTimeout(r, 300));
