@@ -84,6 +84,9 @@ export interface AuthCoreDeps {
   keyUse?: KeyUseRecorder;
 }
 
+/** What a route that reads no grants holds (shared: never changed). */
+const NOTHING_HELD = Object.freeze({ account: null, scopes: null });
+
 const TOO_MANY_BAD_KEYS = 'Too many requests with invalid API keys from this address; wait and try again';
 
 export function authCore({ store, cache, clock, throttle, sessions, keyUse }: AuthCoreDeps) {
@@ -180,7 +183,7 @@ export function authCore({ store, cache, clock, throttle, sessions, keyUse }: Au
   function grantsFor(actor: Actor, requirement: Requirement, target: Target): Maybe<{ account: AccountGrant | null; scopes: ReadonlySet<string> | null }> {
     const { actorId } = actor;
     const accountId = target.account_id;
-    if (!actorId || !accountId || (requirement.kind !== 'account' && requirement.kind !== 'workspace')) return { account: null, scopes: null };
+    if (!actorId || !accountId || (requirement.kind !== 'account' && requirement.kind !== 'workspace')) return NOTHING_HELD;
     return andThen(accountGrant(actorId, accountId), (account) => {
       const workspaceId = target.workspace_id;
       if (requirement.kind !== 'workspace' || !workspaceId) return { account, scopes: null };
@@ -188,17 +191,23 @@ export function authCore({ store, cache, clock, throttle, sessions, keyUse }: Au
     });
   }
 
-  /** The requirement's verdict on what the caller holds: allowed, or the catalog's refusal. */
+  /**
+   * The requirement's verdict on what the caller holds: allowed, or the catalog's refusal. Every
+   * request ends here, so the grants and the decision are built whole (one shape, no spreads).
+   */
   function conclude(requirement: Requirement, caller: Caller, held: { account: AccountGrant | null; scopes: ReadonlySet<string> | null }, target: Target): Result<Decision> {
     const { actor } = caller;
-    const grants: Grants = { authenticated: true };
+    const { kind } = requirement;
     const named = Boolean(actor.actorId && target.account_id);
-    if (requirement.kind === 'self') grants.isSelf = actor.type === 'user' && actor.id === target.user_id;
-    if (named && (requirement.kind === 'account' || requirement.kind === 'workspace')) grants.accountPermissions = held.account?.permissions ?? null;
-    if (named && requirement.kind === 'workspace' && target.workspace_id) grants.workspaceScopes = held.scopes;
+    const grants: Grants = {
+      authenticated: true,
+      isSelf: kind === 'self' && actor.type === 'user' && actor.id === target.user_id,
+      accountPermissions: named && (kind === 'account' || kind === 'workspace') ? (held.account?.permissions ?? null) : undefined,
+      workspaceScopes: named && kind === 'workspace' && target.workspace_id ? held.scopes : undefined,
+    };
     const decision = evaluate(requirement, grants);
-    if (decision === 'allow') return ok({ ...caller, ...held });
-    return refusal(requirement, decision);
+    if (decision !== 'allow') return refusal(requirement, decision);
+    return ok({ actor, sessionId: caller.sessionId, csrfToken: caller.csrfToken, account: held.account, scopes: held.scopes });
   }
 
   return {
