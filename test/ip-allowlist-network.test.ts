@@ -92,6 +92,18 @@ describe('an enforced allowlist of 127.0.0.1/32, with no trusted proxy', () => {
     expect(myAccess.body).toEqual({ allowed: true, detail: `Your address ${ALLOWED} is on the IP allowlist` });
   });
 
+  it("refuses the caller's own scopes and permissions in the account from 127.0.0.2 (what a Prefect client asks first)", async () => {
+    const scopes = `/api/me/workspaces/${g.wsId}/scopes`;
+    const permissions = `/api/me/accounts/${g.owner.accountId}/permissions`;
+    for (const path of [scopes, permissions]) {
+      // Twice each: the second answer comes from the cache, which must refuse as well.
+      for (let i = 0; i < 2; i++) {
+        expect((await send(g.port, ALLOWED, 'GET', path, { key: g.owner.key })).status).toBe(200);
+        expectRefusal(await send(g.port, OTHER, 'GET', path, { key: g.owner.key }));
+      }
+    }
+  });
+
   it('does not believe a forged X-Forwarded-For naming the allowed address', async () => {
     const url = `/api/accounts/${g.owner.accountId}`;
     for (const forged of [ALLOWED, `${ALLOWED}, ${ALLOWED}`, `${OTHER}, ${ALLOWED}`]) {

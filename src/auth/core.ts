@@ -268,24 +268,31 @@ export function authCore({ store, cache, clock, throttle, sessions, keyUse }: Au
 
     /**
      * The actor's scopes in a workspace named by its id alone, sorted: asked on every start of a
-     * Prefect client, so the answer itself is kept. "Not found" always asks the store.
+     * Prefect client, so the answer itself is kept. "Not found" always asks the store. The
+     * account's IP allowlist binds this answer too (`address`: the caller's).
      */
-    myWorkspaceScopes(actor: Actor, workspaceId: string): Maybe<Result<string[]>> {
+    myWorkspaceScopes(actor: Actor, workspaceId: string, address: string): Maybe<Result<string[]>> {
       const { actorId } = actor;
       if (!actorId) return fail('NOT_FOUND', 'Workspace not found');
-      const sorted = cached('my-scopes', `${workspaceId}/${actorId}`, async () => {
+      const held = cached('my-scopes', `${workspaceId}/${actorId}`, async () => {
         const accountId = await loadWorkspaceAccount(store.db, workspaceId);
         if (!accountId) return null;
         const scopes = await workspaceScopes(actorId, accountId, workspaceId, await accountGrant(actorId, accountId));
-        return scopes ? [...scopes].sort() : null;
+        return scopes ? { accountId, sorted: [...scopes].sort() } : null;
       });
-      return andThen(sorted, (scopes) => (scopes ? ok(scopes) : fail('NOT_FOUND', 'Workspace not found')));
+      return andThen(held, (found): Maybe<Result<string[]>> => {
+        if (!found) return fail('NOT_FOUND', 'Workspace not found');
+        return andThen(addressRefusal(found.accountId, address), (refused) => refused ?? ok(found.sorted));
+      });
     },
 
-    /** The actor's account permissions, sorted. */
-    myAccountPermissions(actor: Actor, accountId: string): Maybe<Result<string[]>> {
+    /** The actor's account permissions, sorted; refused like the account's routes by its IP allowlist. */
+    myAccountPermissions(actor: Actor, accountId: string, address: string): Maybe<Result<string[]>> {
       if (!actor.actorId) return fail('NOT_FOUND', 'Account not found');
-      return andThen(accountGrant(actor.actorId, accountId), (grant) => (grant ? ok([...grant.permissions].sort()) : fail('NOT_FOUND', 'Account not found')));
+      return andThen(accountGrant(actor.actorId, accountId), (grant): Maybe<Result<string[]>> => {
+        if (!grant) return fail('NOT_FOUND', 'Account not found');
+        return andThen(addressRefusal(accountId, address), (refused) => refused ?? ok([...grant.permissions].sort()));
+      });
     },
   };
 }

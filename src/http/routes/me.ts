@@ -70,7 +70,7 @@ export function meRoutes({ services, auth }: RouteDeps): RouteSpec[] {
       params: idParams('account_id'),
       response: { 200: Type.Array(Type.String()) },
       handler: async (req, reply) =>
-        respond(req, reply, await auth.myAccountPermissions(req.auth.actor!, req.params.account_id)),
+        respond(req, reply, await auth.myAccountPermissions(req.auth.actor!, req.params.account_id, req.ip)),
     }),
     route({
       method: 'GET',
@@ -85,7 +85,7 @@ export function meRoutes({ services, auth }: RouteDeps): RouteSpec[] {
         const actor = req.auth.actor!;
         const workspaceId = req.params.workspace_id;
         const answer = (result: Result<string[]>) => (result.ok ? sendCachedJson(reply, result.value) : respond(req, reply, result));
-        const scopes = auth.myWorkspaceScopes(actor, workspaceId);
+        const scopes = auth.myWorkspaceScopes(actor, workspaceId, req.ip);
         if (scopes instanceof Promise) return scopes.then(answer);
         answer(scopes);
         return undefined;
