@@ -2,7 +2,7 @@
 // another role, is refused with 409 LAST_WORKSPACE_OWNER (for the API, the web page and the CLI alike).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './support/harness.js';
-import { createBot, createWorkspace, grant } from './support/members.js';
+import { addMember, createBot, createWorkspace, grant } from './support/members.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 import { ERRORS } from '../src/errors.js';
 
@@ -60,6 +60,37 @@ describe('the last Owner of a workspace', () => {
     // A grant that is not Owner is removed as before.
     const [userGrant] = await grants(ws.id, 'user_access');
     expect((await h.request('DELETE', `${url(ws.id, 'user_access')}/${userGrant!.id}`, { key: owner.key })).status).toBe(204);
+  });
+
+  it('is not taken away by deleting its service account or removing its person from the account (409, naming the workspace)', async () => {
+    const ws = await createWorkspace(h, owner.accountId, owner.key);
+    const bot = await createBot(h, owner.accountId, owner.key);
+    const botGrant = await grant(h, owner.accountId, ws.id, owner.key, { botId: bot.id }, WORKSPACE_ROLE_IDS.Owner);
+    const [creator] = await grants(ws.id, 'user_access');
+    // The creator steps down: the service account is the workspace's only Owner.
+    expect((await h.request('DELETE', `${url(ws.id, 'user_access')}/${creator!.id}`, { key: owner.key })).status).toBe(204);
+
+    const deleted = await h.request('DELETE', `/api/accounts/${owner.accountId}/bots/${bot.id}`, { key: owner.key });
+    expect(deleted.status).toBe(409);
+    expect(deleted.body).toEqual({
+      code: 'LAST_WORKSPACE_OWNER',
+      detail: `The service account ${bot.name} is the only Owner of the workspace ${ws.handle}: grant someone else the Owner role there first`,
+      request_id: expect.any(String),
+    });
+    expect((await h.request('GET', `/api/accounts/${owner.accountId}/bots/${bot.id}`, { key: owner.key })).status).toBe(200);
+
+    // A person who is the only Owner: removing them from the account is refused the same way.
+    const member = await addMember(h, owner.accountId, 'Member');
+    await grant(h, owner.accountId, ws.id, owner.key, { userId: member.userId }, WORKSPACE_ROLE_IDS.Owner);
+    expect((await h.request('DELETE', `${url(ws.id, 'bot_access')}/${botGrant.id}`, { key: owner.key })).status).toBe(204);
+    const removed = await h.request('DELETE', `/api/accounts/${owner.accountId}/account_memberships/${member.membershipId}`, { key: owner.key });
+    expect(removed.status).toBe(409);
+    expect(removed.body.detail).toBe(`${member.email} is the only Owner of the workspace ${ws.handle}: grant someone else the Owner role there first`);
+
+    // With another Owner, both go.
+    await grant(h, owner.accountId, ws.id, owner.key, { userId: owner.userId }, WORKSPACE_ROLE_IDS.Owner);
+    expect((await h.request('DELETE', `/api/accounts/${owner.accountId}/account_memberships/${member.membershipId}`, { key: owner.key })).status).toBe(204);
+    expect((await h.request('DELETE', `/api/accounts/${owner.accountId}/bots/${bot.id}`, { key: owner.key })).status).toBe(204);
   });
 
   it('survives changes racing each other: of two Owner grants changed or removed at once, one stays Owner', async () => {

@@ -9,6 +9,7 @@ import { recordEvent } from '../audit/service.js';
 import { findWorkspaceRole } from '../roles/service.js';
 import { lockAccount } from '../memberships/service.js';
 import { WORKSPACE_ROLE_IDS } from '../../authz/workspace-roles.js';
+import { wouldRemoveLastOwner } from './last-owner.js';
 import type { WorkspaceAccessTable } from '../../store/schema.js';
 
 export type AccessKind = 'user' | 'bot';
@@ -70,23 +71,8 @@ async function readAccess(tx: Executor, kind: AccessKind, workspaceId: string, i
   return (await query.execute()) as ServiceAccountAccess[];
 }
 
-/**
- * A workspace keeps at least one grant of the Owner role: removing or changing the last one is
- * refused (account Owners and Admins act as Owner anyway, but the workspace's own Owner would be
- * gone without a word). The caller holds the account lock whenever the grant is an Owner grant (see
- * lockGrant), so two such changes cannot pass at once.
- */
-async function wouldRemoveLastOwner(tx: Executor, workspaceId: string, grant: { id: string; workspace_role_id: string }): Promise<boolean> {
-  if (grant.workspace_role_id !== WORKSPACE_ROLE_IDS.Owner) return false;
-  const other = await tx
-    .selectFrom('workspace_access')
-    .select('id')
-    .where('workspace_id', '=', workspaceId)
-    .where('workspace_role_id', '=', WORKSPACE_ROLE_IDS.Owner)
-    .where('id', '!=', grant.id)
-    .executeTakeFirst();
-  return !other;
-}
+// A workspace keeps at least one grant of the Owner role (account Owners and Admins act as Owner
+// anyway, but the workspace's own Owner would be gone without a word): see last-owner.ts.
 
 type GrantMatch = { actorId: string } | { id: string; column: 'user_id' | 'bot_id' };
 

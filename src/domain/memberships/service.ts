@@ -7,6 +7,7 @@ import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import type { AnyOf, OpContext, Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
+import { lastOwnerRefusal } from '../access/last-owner.js';
 import { normalizeEmail } from '../users/create.js';
 
 export interface AccountMembership {
@@ -163,6 +164,8 @@ export function membershipService(deps: Deps) {
         const checked = await checkChange(tx, ctx, accountId, membershipId, null);
         if (!checked.ok) return checked;
         const target = checked.value;
+        const orphans = await lastOwnerRefusal(tx, accountId, target.actor_id, target.email ?? 'This person');
+        if (orphans) return orphans;
         await tx
           .deleteFrom('workspace_access')
           .where('actor_id', '=', target.actor_id)

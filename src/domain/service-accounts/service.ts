@@ -7,6 +7,8 @@ import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
+import { lastOwnerRefusal } from '../access/last-owner.js';
+import { lockAccount } from '../memberships/service.js';
 import { checkExpiration, issueKey, KEY_VIEW_COLUMNS, toKeyView, type ApiKeyView, type IssuedApiKey } from '../api-keys/service.js';
 import type { BotsTable } from '../../store/schema.js';
 import { failpoint } from '../../failpoints.js';
@@ -236,8 +238,12 @@ export function serviceAccountService(deps: Deps) {
     /** Deletes the service account, its keys, membership and workspace access in one transaction. */
     async remove(ctx: OpContext, accountId: string, serviceAccountId: string): Promise<Result<{ workspaceIds: string[] }>> {
       const removed = await inTransaction(deps, async (tx) => {
+        // The account before the service account, as every change to Owner grants locks them.
+        await lockAccount(tx, accountId);
         if (!(await lockServiceAccount(tx, accountId, serviceAccountId, ctx.now))) return fail('NOT_FOUND', 'Service account not found');
         const serviceAccount = (await findServiceAccount(tx, accountId, serviceAccountId))!;
+        const orphans = await lastOwnerRefusal(tx, accountId, serviceAccount.actor_id, `The service account ${serviceAccount.name}`);
+        if (orphans) return orphans;
         const access = await tx.selectFrom('workspace_access').select('workspace_id').where('bot_id', '=', serviceAccountId).execute();
         // Explicit deletes, children first, rather than relying on ON DELETE CASCADE alone: the
         // effect is then the same on every store whatever its foreign-key settings.
