@@ -27,6 +27,7 @@ import { accountRoutes } from './http/routes/accounts.js';
 import { keyPolicyRoutes } from './http/routes/key-policies.js';
 import { ipAllowlistRoutes } from './http/routes/ip-allowlist.js';
 import { membershipRoutes } from './http/routes/memberships.js';
+import { workloadIdentityRoutes } from './http/routes/workload-identity.js';
 import { serviceAccountRoutes } from './http/routes/service-accounts.js';
 import { workspaceRoutes } from './http/routes/workspaces.js';
 import { workspaceRoleRoutes } from './http/routes/workspace-roles.js';
@@ -143,6 +144,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...ipAllowlistRoutes(deps),
     ...membershipRoutes(deps),
     ...serviceAccountRoutes(deps),
+    ...workloadIdentityRoutes(deps),
     ...workspaceRoutes(deps),
     ...workspaceRoleRoutes(deps),
     ...accessRoutes(deps),

@@ -84,6 +84,14 @@ export const ERRORS = {
   UNKNOWN_SERVICE_ACCOUNT: { status: 422, message: 'No such service account in this account' },
   UNKNOWN_USER: { status: 422, message: 'No such user in this account' },
   INVALID_LOGIN: { status: 401, message: 'Email or password is incorrect' },
+  TOKEN_EXCHANGE_INVALID_REQUEST: {
+    status: 400,
+    message: 'The token exchange request is not valid: send grant_type, subject_token, subject_token_type and audience (the service account id) as docs/workload-identity.md shows',
+  },
+  TOKEN_EXCHANGE_REFUSED: {
+    status: 400,
+    message: "The token cannot be exchanged for a key of this service account: check the service account's trust rules (docs/workload-identity.md)",
+  },
   RATE_LIMITED: { status: 429, message: 'Too many failed attempts; wait and try again' },
   CSRF_FAILED: {
     status: 403,

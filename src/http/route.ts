@@ -30,6 +30,7 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     requirement?: Requirement;
+    formBody?: boolean;
   }
 }
 
@@ -84,6 +85,8 @@ export interface RouteSpec<P extends TSchema | undefined = TSchema | undefined, 
   response: R;
   /** Responses carrying a key are never cached by anyone on the way. */
   noStore?: boolean;
+  /** Also takes an HTML form body (application/x-www-form-urlencoded), as OAuth token endpoints do; every other route refuses one. */
+  formBody?: true;
   /** Runs on every answer of this route, errors from its auth hook included. */
   onSend?: (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: Error | null, payload?: unknown) => void) => void;
   /** Returns a promise, or undefined once it has sent the reply itself. */
@@ -121,7 +124,7 @@ export function registerRoutes(app: FastifyInstance, routes: AnyRoute[]): void {
     app.route({
       method: spec.method,
       url: spec.url,
-      config: { requirement: spec.requirement },
+      config: { requirement: spec.requirement, ...(spec.formBody ? { formBody: true } : {}) },
       ...(spec.onSend ? { onSend: spec.onSend as onSendHookHandler } : {}),
       schema: {
         summary: spec.summary,

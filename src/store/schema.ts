@@ -52,7 +52,7 @@ export interface ApiKeysTable {
   key_hash: string;
   masked_key: string;
   expiration: string | null;
-  /** 1 for a service account's current key; 0 for an old key inside its rotation grace. */
+  /** 1 for a service account's current key; 0 for an old key inside its rotation grace; 2 for a key exchanged for a workload's token. */
   is_active: number;
   created: string;
   /** The key's last use (auth/key-use.ts), written at most once a minute; null until first used. */
@@ -60,6 +60,10 @@ export interface ApiKeysTable {
   last_used_from: string | null;
   last_used_client: string | null;
   last_used_workspace_id: string | null;
+  /** A key exchanged for a workload's OIDC token (is_active 2): the token's subject and issuer, the rule that admitted it. */
+  exchanged_subject: string | null;
+  exchanged_issuer: string | null;
+  exchanged_rule_id: string | null;
 }
 
 export interface AccountRolesTable {
@@ -263,4 +267,30 @@ export interface Database {
   sealing_key: SealingKeyTable;
   account_key_policies: AccountKeyPoliciesTable;
   ip_allowlist_entries: IpAllowlistEntriesTable;
+  trust_rules: TrustRulesTable;
+  exchanged_tokens: ExchangedTokensTable;
+}
+
+/** Which OIDC tokens may be exchanged for a short-lived key of a service account. */
+export interface TrustRulesTable {
+  id: string;
+  account_id: string;
+  bot_id: string;
+  issuer: string;
+  audience: string;
+  /** The `sub` claim it admits: exact, or with `*` standing for any run of characters. */
+  subject_pattern: string;
+  /** JSON object: claim name → the exact value it must have. */
+  required_claims: string;
+  key_lifetime_seconds: number;
+  description: string | null;
+  created: string;
+  updated: string;
+}
+
+/** A token already exchanged (its `jti`, or its digest without one), kept until it expires. */
+export interface ExchangedTokensTable {
+  issuer: string;
+  token_id: string;
+  expires_at: string;
 }

@@ -63,6 +63,8 @@ export async function issueKey(
   tx: Executor,
   owner: KeyOwner,
   fields: { name: string; expiration: string | null; now: Date },
+  /** A key exchanged for a workload's token (workload-identity/): not the service account's current key. */
+  exchanged?: Pick<ApiKeysTable, 'exchanged_subject' | 'exchanged_issuer' | 'exchanged_rule_id'>,
 ): Promise<IssuedApiKey> {
   const key = generateKey(owner.kind);
   const row = {
@@ -74,8 +76,9 @@ export async function issueKey(
     key_hash: hashKey(key),
     masked_key: maskKey(key),
     expiration: fields.expiration,
-    is_active: 1,
+    is_active: exchanged ? 2 : 1,
     created: fields.now.toISOString(),
+    ...exchanged,
   };
   await tx.insertInto('api_keys').values(row).execute();
   return { id: row.id, created: row.created, name: row.name, expiration: row.expiration, key };

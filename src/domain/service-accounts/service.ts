@@ -249,6 +249,7 @@ export function serviceAccountService(deps: Deps) {
         // effect is then the same on every store whatever its foreign-key settings.
         await tx.deleteFrom('api_keys').where('bot_id', '=', serviceAccountId).execute();
         failpoint('remove.after_keys');
+        await tx.deleteFrom('trust_rules').where('bot_id', '=', serviceAccountId).execute();
         await tx.deleteFrom('workspace_access').where('bot_id', '=', serviceAccountId).execute();
         await tx.deleteFrom('account_memberships').where('bot_id', '=', serviceAccountId).execute();
         await tx.deleteFrom('bots').where('id', '=', serviceAccountId).execute();
