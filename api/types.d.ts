@@ -4810,6 +4810,745 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/accounts/{account_id}/bots/{bot_id}/trust_rules/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The service account's trust rules: which OIDC tokens may be exchanged for a short-lived key of it
+         * @description Required account permissions: `read:bot`
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    bot_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            updated: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            account_id: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            bot_id: string;
+                            issuer: string;
+                            audience: string;
+                            subject_pattern: string;
+                            required_claims: {
+                                [key: string]: string | number | boolean;
+                            };
+                            key_lifetime_seconds: number;
+                            description: string | null;
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Add a trust rule (issuer, audience, subject pattern, required claims, key lifetime)
+         * @description Required account permissions: `update:bot`
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    bot_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The tokens' `iss` claim, exactly (e.g. https://token.actions.githubusercontent.com) */
+                        issuer: string;
+                        /** @description A value the `aud` claim must hold */
+                        audience: string;
+                        /** @description The `sub` claim admitted: exact, or with `*` for any run of characters (e.g. repo:acme/flows:ref:refs/heads/main) */
+                        subject_pattern: string;
+                        /** @description Other claims that must have exactly these values (e.g. {"repository_owner": "acme"}) */
+                        required_claims?: {
+                            [key: string]: string | number | boolean;
+                        };
+                        /** @description How long an exchanged key works (60..3600, default 900) */
+                        key_lifetime_seconds?: number;
+                        description?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            updated: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            account_id: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            bot_id: string;
+                            issuer: string;
+                            audience: string;
+                            subject_pattern: string;
+                            required_claims: {
+                                [key: string]: string | number | boolean;
+                            };
+                            key_lifetime_seconds: number;
+                            description: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/bots/{bot_id}/trust_rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a trust rule; the keys exchanged under it stop working at once
+         * @description Required account permissions: `update:bot`
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    bot_id: string;
+                    /** @description A UUID */
+                    rule_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Change a trust rule; keys exchanged under it stop working when what it admits changes
+         * @description Required account permissions: `update:bot`
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    bot_id: string;
+                    /** @description A UUID */
+                    rule_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The tokens' `iss` claim, exactly (e.g. https://token.actions.githubusercontent.com) */
+                        issuer?: string;
+                        /** @description A value the `aud` claim must hold */
+                        audience?: string;
+                        /** @description The `sub` claim admitted: exact, or with `*` for any run of characters (e.g. repo:acme/flows:ref:refs/heads/main) */
+                        subject_pattern?: string;
+                        /** @description Other claims that must have exactly these values (e.g. {"repository_owner": "acme"}) */
+                        required_claims?: {
+                            [key: string]: string | number | boolean;
+                        };
+                        /** @description How long an exchanged key works (60..3600, default 900) */
+                        key_lifetime_seconds?: number;
+                        description?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/bots/{bot_id}/exchanged_keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Keys exchanged for workload tokens that still work (masked), with the subject of each
+         * @description Required account permissions: `read:bot`
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    bot_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            name: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            expiration: string | null;
+                            masked_key: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the key was last used, RFC 3339 UTC (written at most once a minute); null if never
+                             */
+                            last_used_at: string | null;
+                            /** @description The client address it was last used from */
+                            last_used_from: string | null;
+                            /** @description The client's User-Agent then (at most 200 characters) */
+                            last_used_client: string | null;
+                            /**
+                             * Format: uuid
+                             * @description The workspace that request named, if any
+                             */
+                            last_used_workspace_id: string | null;
+                            /** @description The token's `sub` */
+                            subject: string;
+                            issuer: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            trust_rule_id: string | null;
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/oauth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * RFC 8693 token exchange: a workload's OIDC token for a short-lived key of the service account named by `audience`
+         * @description No authentication.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        grant_type: string;
+                        subject_token: string;
+                        subject_token_type: string;
+                        /** @description The service account's id */
+                        audience: string;
+                        requested_token_type?: string;
+                        scope?: string;
+                        resource?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A pnb_ key of the service account: use it as PREFECT_API_KEY */
+                            access_token: string;
+                            issued_token_type: string;
+                            /** @enum {string} */
+                            token_type: "Bearer";
+                            /** @description Seconds until the key stops working */
+                            expires_in: number;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            expiration: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            api_key_id: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            account_id: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            bot_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            error_description: string;
+                            code: string;
+                            detail: unknown;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/accounts/{account_id}/workspaces/": {
         parameters: {
             query?: never;

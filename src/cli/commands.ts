@@ -9,6 +9,8 @@ import { workspaceCheck, workspaceCreate, workspaceList, workspaceRemove, worksp
 import { serviceAccountCreate, serviceAccountList, serviceAccountRemove, serviceAccountRotate } from './client/service-account.js';
 import { accessGrant, accessList, accessRevoke } from './client/workspace-access.js';
 import { keyPolicySet, keyPolicyShow } from './client/key-policy.js';
+import { trustRuleAdd, trustRuleList, trustRuleRemove } from './client/trust-rule.js';
+import { exchangeCommand } from './client/exchange.js';
 import { ipAllowlistAdd, ipAllowlistDisable, ipAllowlistEnable, ipAllowlistList, ipAllowlistRemove } from './client/ip-allowlist.js';
 
 export interface CommandInput {
@@ -308,6 +310,62 @@ export const COMMANDS: CommandSpec[] = [
     example: 'gatehouse workspace rm acme/staging --yes',
     client: true,
     run: workspaceRemove,
+  },
+  {
+    name: 'trust-rule ls',
+    usage: 'SERVICE_ACCOUNT',
+    summary: "A service account's trust rules: which workload tokens may be exchanged for its keys",
+    positionals: { min: 1, names: ['SERVICE_ACCOUNT'] },
+    flags: {},
+    example: 'gatehouse trust-rule ls ci-deployer',
+    client: true,
+    run: trustRuleList,
+  },
+  {
+    name: 'trust-rule add',
+    usage: "SERVICE_ACCOUNT --issuer URL --audience AUD --subject PATTERN [--claims JSON] [--lifetime SECONDS] [--description TEXT]",
+    summary: 'Let OIDC tokens of an issuer be exchanged for short-lived keys of a service account',
+    details: 'PATTERN is the exact `sub` claim, or with * for any run of characters. The key lifetime is 60 to 3600 seconds (default 900).',
+    positionals: { min: 1, names: ['SERVICE_ACCOUNT'] },
+    flags: {
+      issuer: { type: 'string', value: 'URL', help: "The tokens' iss claim, such as https://token.actions.githubusercontent.com" },
+      audience: { type: 'string', value: 'AUD', help: 'A value their aud claim must hold' },
+      subject: { type: 'string', value: 'PATTERN', help: 'The sub claim admitted, such as repo:acme/flows:ref:refs/heads/main' },
+      claims: { type: 'string', value: 'JSON', help: 'Other claims that must match exactly, such as \'{"repository_owner": "acme"}\'' },
+      lifetime: { type: 'string', value: 'SECONDS', help: 'How long an exchanged key works (60 to 3600, default 900)' },
+      description: { type: 'string', value: 'TEXT', help: 'What the rule is for' },
+    },
+    example: "gatehouse trust-rule add ci-deployer --issuer https://token.actions.githubusercontent.com --audience gatehouse --subject 'repo:acme/flows:ref:refs/heads/main'",
+    client: true,
+    run: trustRuleAdd,
+  },
+  {
+    name: 'trust-rule rm',
+    usage: 'SERVICE_ACCOUNT RULE_ID',
+    summary: 'Delete a trust rule; the keys exchanged under it stop working at once',
+    positionals: { min: 2, names: ['SERVICE_ACCOUNT', 'RULE_ID'] },
+    flags: {},
+    example: 'gatehouse trust-rule rm ci-deployer 2f0c…',
+    client: true,
+    run: trustRuleRemove,
+  },
+  {
+    name: 'exchange',
+    usage: '--service-account ID (--token-file FILE | --token-env VARIABLE) [--workspace ACCOUNT/WORKSPACE] [--url URL] [--json]',
+    summary: "Exchange a workload's OIDC token for a short-lived key of a service account; prints PREFECT_API_KEY and PREFECT_API_URL",
+    details: 'Needs no profile: the token is the credential. NAME=value lines on standard output, for `env`, a .env file or $GITHUB_ENV.',
+    positionals: none,
+    flags: {
+      'service-account': { type: 'string', value: 'ID', help: "The service account's id" },
+      'token-file': { type: 'string', value: 'FILE', help: 'A file holding the token (a Kubernetes projected token, for example)' },
+      'token-env': { type: 'string', value: 'VARIABLE', help: 'An environment variable holding the token' },
+      workspace: { type: 'string', value: 'ACCOUNT/WORKSPACE', help: "Which workspace's PREFECT_API_URL to print (default: the service account's only one)" },
+      url: { type: 'string', value: 'URL', help: "Gatehouse's address (default GATEHOUSE_URL, else http://127.0.0.1:4280)" },
+      json: { type: 'boolean', help: 'Print the exchange answer as one JSON document' },
+    },
+    example: 'gatehouse exchange --url https://gatehouse.example.com --service-account 0b6e… --token-file /var/run/secrets/tokens/gatehouse',
+    client: false,
+    run: exchangeCommand,
   },
   {
     name: 'ip-allowlist ls',
