@@ -47,8 +47,11 @@ export interface IssuerKeys {
 }
 
 /** Verifies tokens against their issuers' published keys, cached per issuer. */
-export function issuerKeys(options: { fetch?: typeof fetch } = {}): IssuerKeys {
+export function issuerKeys(options: { fetch?: typeof fetch; cooldownMs?: number } = {}): IssuerKeys {
   const doFetch = options.fetch ?? fetch;
+  // At most one JWKS fetch per issuer in this long for tokens naming an unknown key id: a flood of
+  // made-up key ids costs the issuer nothing.
+  const cooldownDuration = options.cooldownMs ?? 30_000;
   const issuers = new Map<string, { jwks: ReturnType<typeof createRemoteJWKSet>; until: number }>();
 
   async function keysOf(issuer: string, now: number): Promise<ReturnType<typeof createRemoteJWKSet> | string> {
@@ -72,7 +75,7 @@ export function issuerKeys(options: { fetch?: typeof fetch } = {}): IssuerKeys {
       return "the issuer's jwks_uri is not a URL";
     }
     if (issuerUrlProblem(jwksUrl.href) !== null) return "the issuer's jwks_uri must be https";
-    const jwks = createRemoteJWKSet(jwksUrl, { timeoutDuration: FETCH_TIMEOUT_MS, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+    const jwks = createRemoteJWKSet(jwksUrl, { timeoutDuration: FETCH_TIMEOUT_MS, cooldownDuration, cacheMaxAge: 10 * 60_000 });
     issuers.set(issuer, { jwks, until: now + DISCOVERY_TTL_MS });
     return jwks;
   }
