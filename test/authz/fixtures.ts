@@ -30,6 +30,8 @@ export interface Side {
   invitation_id: string;
   /** A browser session of a user of this side (in A, `member`'s; cells terminate fresh ones). */
   session_id: string;
+  /** A trust rule of `bot_id` (workload identity). */
+  rule_id: string;
 }
 
 interface User {
@@ -103,6 +105,12 @@ async function join(h: Harness, accountId: string, user: User, role: keyof typeo
 async function newBot(h: Harness, accountId: string, name = unique('bot')) {
   const bot = unwrap('create service account', await h.app.services.serviceAccounts.create(ctx(h), accountId, { name }));
   return { id: bot.id, actorId: bot.actor_id, key: bot.api_key.key, keyId: bot.api_key.id };
+}
+
+const RULE = { issuer: 'https://issuer.example.com', audience: 'gatehouse', subject_pattern: 'repo:acme/flows:*' };
+
+async function newRule(h: Harness, accountId: string, botId: string) {
+  return unwrap('create trust rule', await h.app.services.workloadIdentity.create(ctx(h), accountId, botId, RULE)).id;
 }
 
 async function newWorkspace(h: Harness, accountId: string) {
@@ -251,6 +259,7 @@ export async function buildWorld(): Promise<World> {
       bot_access_id: targetBotAccess.id,
       invitation_id: invitationA.id,
       session_id: await newSession(h, member.userId),
+      rule_id: await newRule(h, A, targetBot.id),
     },
     b: {
       account_id: B,
@@ -268,6 +277,7 @@ export async function buildWorld(): Promise<World> {
       bot_access_id: botBAccess.id,
       invitation_id: invitationB.id,
       session_id: await newSession(h, bSessionUser.userId),
+      rule_id: await newRule(h, B, botB.id),
     },
     hiddenWorkspaceId: hidden,
     selfKey: { a: member.key, b: ownerB.key },
@@ -342,6 +352,13 @@ export const PREPARE: Record<string, Prepare> = {
   [`PATCH ${ACCOUNT}/bots/:bot_id`]: async () => ({ body: { name: unique('renamed') } }),
   [`DELETE ${ACCOUNT}/bots/:bot_id`]: async (w) => ({ params: { bot_id: (await newBot(w.h, w.a.account_id)).id } }),
   [`POST ${ACCOUNT}/bots/:bot_id/rotate_api_key`]: async () => ({ body: {} }),
+  [`POST ${ACCOUNT}/bots/:bot_id/trust_rules/`]: async () => ({ body: RULE }),
+  [`PATCH ${ACCOUNT}/bots/:bot_id/trust_rules/:rule_id`]: async () => ({ body: { description: unique('rule') } }),
+  [`DELETE ${ACCOUNT}/bots/:bot_id/trust_rules/:rule_id`]: async (w) => ({ params: { rule_id: await newRule(w.h, w.a.account_id, w.a.bot_id) } }),
+  // No issuer in a token that is not one: refused for everyone, without a lookup.
+  'POST /api/oauth/token': async (w) => ({
+    body: { grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: 'not-a-jwt', subject_token_type: 'urn:ietf:params:oauth:token-type:jwt', audience: w.a.bot_id },
+  }),
   [`DELETE ${ACCOUNT}/bots/:bot_id/delete_bot_api_key/:api_key_id`]: async (w) => {
     const bot = await newBot(w.h, w.a.account_id);
     return { params: { bot_id: bot.id, api_key_id: bot.keyId } };

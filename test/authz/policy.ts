@@ -150,6 +150,12 @@ export const POLICY: Record<string, PolicyRow> = {
   [`POST ${ACCOUNT}/bots/:bot_id/rotate_api_key`]: inAccount(201, OWNER_AND_ADMIN),
   [`GET ${ACCOUNT}/bots/:bot_id/read_bot_api_keys`]: inAccount(200),
   [`DELETE ${ACCOUNT}/bots/:bot_id/delete_bot_api_key/:api_key_id`]: inAccount(204, OWNER_AND_ADMIN),
+  // Trust rules read like the service account, and change like its keys (update:bot).
+  [`GET ${ACCOUNT}/bots/:bot_id/trust_rules/`]: inAccount(200),
+  [`POST ${ACCOUNT}/bots/:bot_id/trust_rules/`]: inAccount(201, OWNER_AND_ADMIN),
+  [`PATCH ${ACCOUNT}/bots/:bot_id/trust_rules/:rule_id`]: inAccount(204, OWNER_AND_ADMIN),
+  [`DELETE ${ACCOUNT}/bots/:bot_id/trust_rules/:rule_id`]: inAccount(204, OWNER_AND_ADMIN),
+  [`GET ${ACCOUNT}/bots/:bot_id/exchanged_keys`]: inAccount(200),
 
   // Workspaces: listing is an account read (answering only what the caller reaches); creating one
   // is Owner/Admin; the workspace itself is visible only to those who reach it.
@@ -190,6 +196,8 @@ export const POLICY: Record<string, PolicyRow> = {
   'POST /api/auth/login': open(),
   'GET /api/setup': open(),
   'POST /api/setup': { visible: 'public', success: 409, code: 'SETUP_DONE' },
+  // A workload's token is the only credential of the token exchange; a key or cookie adds nothing.
+  'POST /api/oauth/token': { visible: 'public', success: 400, code: 'TOKEN_EXCHANGE_REFUSED' },
   // A browser session's own state: a key is no session, so even a valid key is told to sign in.
   'GET /api/auth/session': sessionOnly(),
   'POST /api/auth/logout': sessionOnly(),
