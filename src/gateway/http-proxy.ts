@@ -9,6 +9,7 @@ import { ERRORS } from '../errors.js';
 import { sendError } from '../http/error-envelope.js';
 import type { PublicUrl } from '../http/public-url.js';
 import { decide, parseGatewayUri, type GatewayTarget } from './authorize.js';
+import type { Tracing } from '../observability/tracing.js';
 import { createForwarder, downstreamResponseHeaders, locationRewriter, SMALL_BODY, upstreamRequestHeaders, type Forwarder } from './proxy.js';
 
 /** Reads the whole request body, up to `limit` bytes; null when it is larger. */
@@ -43,6 +44,8 @@ export interface ProxyOptions {
   connectTimeoutMs: number;
   responseTimeoutMs: number;
   publicUrl: PublicUrl;
+  /** A client span per upstream call, and traceparent sent on (observability/tracing.ts). */
+  tracing?: Tracing | null;
 }
 
 const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -52,7 +55,8 @@ const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS
  * server. Registered in its own plugin so that no body parser reads the stream before it is sent on.
  */
 export async function installGatewayProxy(server: FastifyInstance, options: ProxyOptions): Promise<Forwarder> {
-  const forwarder = createForwarder(options);
+  const plain = createForwarder(options);
+  const forwarder = options.tracing ? options.tracing.forwarder(plain) : plain;
   server.addHook('onClose', () => forwarder.close());
   await server.register(async (scope) => {
     scope.removeAllContentTypeParsers();

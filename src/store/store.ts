@@ -1,6 +1,7 @@
 // What the rest of Gatehouse knows about a store: a Kysely handle and the few facts that differ by dialect.
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.js';
+import type { Tracing } from '../observability/tracing.js';
 
 export type Db = Kysely<Database>;
 /** Where a query runs: a transaction, or the database itself (one statement, no transaction). */
@@ -29,13 +30,15 @@ export interface StoreConfig {
   dataDir: string;
   databaseUrl?: string;
   databaseSchema?: string;
+  /** Traces each query (observability/tracing.ts); absent or null, queries run untouched. */
+  tracing?: Tracing | null;
 }
 
 export async function openStore(config: StoreConfig): Promise<Store> {
   if (config.databaseUrl) {
     const { openPostgres } = await import('./dialects/postgres.js');
-    return openPostgres({ url: config.databaseUrl, schema: config.databaseSchema });
+    return openPostgres({ url: config.databaseUrl, schema: config.databaseSchema, tracing: config.tracing });
   }
   const { openSqlite } = await import('./dialects/sqlite.js');
-  return openSqlite(config.dataDir);
+  return openSqlite(config.dataDir, config.tracing);
 }

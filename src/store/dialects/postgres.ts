@@ -4,12 +4,14 @@ import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClien
 import type { Database } from '../schema.js';
 import type { Store } from '../store.js';
 import { maskUrlPassword } from '../../url-password.js';
+import type { Tracing } from '../../observability/tracing.js';
 
 export interface PostgresOptions {
   url: string;
   /** Put every table in this schema (created if missing); tests use one schema each. */
   schema?: string;
   poolSize?: number;
+  tracing?: Tracing | null;
 }
 
 /**
@@ -75,7 +77,7 @@ const UNAVAILABLE_CODES = new Set([
 const UNAVAILABLE_MESSAGE =
   /timeout exceeded when trying to connect|Connection terminated|not queryable|Query read timeout/i;
 
-export function openPostgres({ url, schema, poolSize = 10 }: PostgresOptions): Store {
+export function openPostgres({ url, schema, poolSize = 10, tracing }: PostgresOptions): Store {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
@@ -89,7 +91,8 @@ export function openPostgres({ url, schema, poolSize = 10 }: PostgresOptions): S
   // pool drops such a connection; a query on it fails and the request gets its 503.
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: timeBoundPool(pool) }) });
+  const dialect = new PostgresDialect({ pool: timeBoundPool(pool) });
+  const db = new Kysely<Database>({ dialect: tracing ? tracing.dialect(dialect, 'postgresql') : dialect });
   return {
     db,
     dialect: 'postgres',
