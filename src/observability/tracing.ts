@@ -50,14 +50,13 @@ export interface Tracing {
 
 export interface TracingOptions {
   setting: TracingSetting;
-  env?: NodeJS.ProcessEnv;
   /** Replaces the OTLP/HTTP exporter (tests: an in-memory one, sent span by span). */
   exporter?: SpanExporter;
 }
 
 /** The tracer provider in use, or null when tracing is off: then no exporter, processor or hook exists. */
-export function startTracing({ setting, env = process.env, exporter }: TracingOptions): Tracing | null {
-  if (!tracingWanted(setting, env)) return null;
+export function startTracing({ setting, exporter }: TracingOptions): Tracing | null {
+  if (!tracingWanted(setting, process.env)) return null;
   // The exporter reads OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout) itself; the resource takes
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES over Gatehouse's defaults; the provider reads OTEL_TRACES_SAMPLER.
   const resource = defaultResource()
