@@ -164,10 +164,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     connectTimeoutMs: options.upstreamConnectTimeoutMs ?? 5_000,
     responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,
   };
-  const proxyOptions = { services, bodyLimit, publicUrl: links, ...upstreamTimeouts, tracing };
+  const proxyOptions = { services, bodyLimit, publicUrl: links, ...upstreamTimeouts, traceForwarder: tracing?.forwarder };
   const forwarder = await installGatewayProxy(server, proxyOptions);
   await installPrefectUi(server, { ...proxyOptions, auth, forwarder });
-  installWebsocketGateway(server, { services, auth, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, clientAddress: clientAddress(options.trustProxy), log, tracing });
+  installWebsocketGateway(server, { services, auth, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, clientAddress: clientAddress(options.trustProxy), log, traceOpen: tracing?.websocketOpen });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   scheduleDormancyCheck(server, services, options.keyDormancyCheckMs ?? 3_600_000, log);
   await server.ready();

@@ -4,7 +4,6 @@ import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { join, resolve } from 'node:path';
 import { parseSmtpUrl, redactSmtpUrl } from './mail/mailer.js';
-import { TRACING_SETTINGS, type TracingSetting } from './observability/tracing-setting.js';
 import { keyring, parseSecretKey, readSecretKeyFile, secretKeyFile, type SecretKey, type SecretKeyring } from './secret-key.js';
 
 export interface Config {
@@ -97,6 +96,10 @@ function isProxyRange(entry: string): boolean {
   if (prefix === undefined) return true;
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
+
+/** GATEHOUSE_TRACING: `auto` (on when an OTLP endpoint variable is set), `on`, or `off` (observability/tracing-setting.ts). */
+export const TRACING_SETTINGS = ['auto', 'on', 'off'] as const;
+export type TracingSetting = (typeof TRACING_SETTINGS)[number];
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;

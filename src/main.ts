@@ -105,7 +105,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
   const tracing = tracingWanted(config.tracing, process.env) ? (await import('./observability/tracing.js')).startTracing({ setting: config.tracing }) : null;
   let store: Store;
   try {
-    store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, tracing });
+    store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, wrapDialect: tracing?.dialect });
   } catch (error) {
     await tracing?.shutdown().catch(() => {});
     throw error;

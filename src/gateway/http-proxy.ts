@@ -9,7 +9,6 @@ import { ERRORS } from '../errors.js';
 import { sendError } from '../http/error-envelope.js';
 import type { PublicUrl } from '../http/public-url.js';
 import { decide, parseGatewayUri, type GatewayTarget } from './authorize.js';
-import type { Tracing } from '../observability/tracing.js';
 import { createForwarder, downstreamResponseHeaders, locationRewriter, SMALL_BODY, upstreamRequestHeaders, type Forwarder } from './proxy.js';
 
 /** Reads the whole request body, up to `limit` bytes; null when it is larger. */
@@ -44,8 +43,8 @@ export interface ProxyOptions {
   connectTimeoutMs: number;
   responseTimeoutMs: number;
   publicUrl: PublicUrl;
-  /** A client span per upstream call, and traceparent sent on (observability/tracing.ts). */
-  tracing?: Tracing | null;
+  /** Wraps the forwarder: a client span per upstream call, traceparent sent on (observability/tracing.ts). */
+  traceForwarder?: (forwarder: Forwarder) => Forwarder;
 }
 
 const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -56,7 +55,7 @@ const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS
  */
 export async function installGatewayProxy(server: FastifyInstance, options: ProxyOptions): Promise<Forwarder> {
   const plain = createForwarder(options);
-  const forwarder = options.tracing ? options.tracing.forwarder(plain) : plain;
+  const forwarder = options.traceForwarder ? options.traceForwarder(plain) : plain;
   server.addHook('onClose', () => forwarder.close());
   await server.register(async (scope) => {
     scope.removeAllContentTypeParsers();

@@ -20,7 +20,6 @@ import { ERRORS, fail, type ErrorCode, type Failure } from '../errors.js';
 import { decide, parseGatewayUri, type GatewayTarget } from './authorize.js';
 import { matchRoute } from './match.js';
 import { basePath } from './proxy.js';
-import type { Tracing, WebsocketOpening } from '../observability/tracing.js';
 
 export interface WebsocketOptions {
   services: Services;
@@ -35,8 +34,20 @@ export interface WebsocketOptions {
   log: FastifyBaseLogger;
   /** WEBSOCKET_LIMITS, some replaced (tests use small ones). */
   limits?: Partial<WebsocketLimits>;
-  /** A span for each socket's open (observability/tracing.ts). */
-  tracing?: Tracing | null;
+  /** Starts the span of a socket's open and runs `handle` (the upgrade) under it (observability/tracing.ts). */
+  traceOpen?: (request: IncomingMessage, socket: Duplex, handle: (opening: WebsocketOpening) => void) => void;
+}
+
+/** One socket's open, as its tracer hears it: from the upgrade request until relaying starts or it is refused. */
+export interface WebsocketOpening {
+  /** Refused with this HTTP status (or websocket close code) and catalog code. */
+  refused(status: number, code: string): void;
+  /** The upstream accepted Gatehouse's credential: frames are relayed from now on. */
+  opened(): void;
+  /** Ended before it opened, for this reason (upstream trouble, the caller leaving). */
+  failed(reason: string): void;
+  /** Puts this open's `traceparent` on the upstream upgrade request's headers. */
+  inject(headers: Record<string, string>): void;
 }
 
 export interface WebsocketLimits {
@@ -104,10 +115,10 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
       refuse(socket, fail('INTERNAL_ERROR'), randomUUID());
     });
   };
-  const { tracing } = options;
+  const { traceOpen } = options;
   server.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (!tracing) return handle(request, socket, head);
-    tracing.websocketOpen(request, socket, (opening) => {
+    if (!traceOpen) return handle(request, socket, head);
+    traceOpen(request, socket, (opening) => {
       openings.set(socket, opening);
       handle(request, socket, head);
     });

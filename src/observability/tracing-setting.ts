@@ -1,9 +1,7 @@
 // Whether OpenTelemetry tracing is on: read from the settings alone, so that a process with
 // tracing off never loads the SDK (observability/tracing.ts).
 
-/** GATEHOUSE_TRACING: `auto` (on when an OTLP endpoint is set), `on`, or `off`. */
-export const TRACING_SETTINGS = ['auto', 'on', 'off'] as const;
-export type TracingSetting = (typeof TRACING_SETTINGS)[number];
+import type { TracingSetting } from '../config.js';
 
 /**
  * Whether to export traces: `on`; or `auto` when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or

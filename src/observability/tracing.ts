@@ -18,20 +18,10 @@ import type { AuthCore, Presented } from '../auth/core.js';
 import { bearerKey } from '../auth/credentials.js';
 import { KEY_PREFIX } from '../domain/api-keys/key-format.js';
 import type { Forwarder } from '../gateway/proxy.js';
-import { tracingWanted, type TracingSetting } from './tracing-setting.js';
+import type { WebsocketOpening } from '../gateway/websocket.js';
+import type { TracingSetting } from '../config.js';
+import { tracingWanted } from './tracing-setting.js';
 
-
-/** One websocket's open: a span from the upgrade request until relaying starts or the socket is refused. */
-export interface WebsocketOpening {
-  /** Refused with this HTTP status (or websocket close code) and catalog code. */
-  refused(status: number, code: string): void;
-  /** The upstream accepted Gatehouse's credential: frames are relayed from now on. */
-  opened(): void;
-  /** Ended before it opened, for this reason (upstream trouble, the caller leaving). */
-  failed(reason: string): void;
-  /** Puts this open's `traceparent` on the upstream upgrade request's headers. */
-  inject(headers: Record<string, string>): void;
-}
 
 export interface Tracing {
   /** The server span of every HTTP request (Fastify hooks); install before any route. */
@@ -214,7 +204,14 @@ function errorType(error: unknown): string {
  * parameters are not recorded.
  */
 function tracedDialect(dialect: Dialect, system: 'sqlite' | 'postgresql', childSpan: ChildSpan): Dialect {
+  // The drivers hand out the same few connection objects again and again: one wrapper each.
+  const wrappers = new WeakMap<DatabaseConnection, DatabaseConnection>();
   const traced = (connection: DatabaseConnection): DatabaseConnection => {
+    let wrapper = wrappers.get(connection);
+    if (!wrapper) wrappers.set(connection, (wrapper = wrap(connection)));
+    return wrapper;
+  };
+  const wrap = (connection: DatabaseConnection): DatabaseConnection => {
     const executeQuery = async <R>(query: CompiledQuery): Promise<QueryResult<R>> => {
       const { operation, table } = statementOf(query);
       const summary = table ? `${operation} ${table}` : operation;

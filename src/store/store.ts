@@ -1,7 +1,6 @@
 // What the rest of Gatehouse knows about a store: a Kysely handle and the few facts that differ by dialect.
-import type { Kysely, Transaction } from 'kysely';
+import type { Dialect, Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.js';
-import type { Tracing } from '../observability/tracing.js';
 
 export type Db = Kysely<Database>;
 /** Where a query runs: a transaction, or the database itself (one statement, no transaction). */
@@ -30,15 +29,17 @@ export interface StoreConfig {
   dataDir: string;
   databaseUrl?: string;
   databaseSchema?: string;
-  /** Traces each query (observability/tracing.ts); absent or null, queries run untouched. */
-  tracing?: Tracing | null;
+  /** Wraps the dialect to trace each query (observability/tracing.ts); absent, queries run untouched. */
+  wrapDialect?: DialectWrapper;
 }
+
+export type DialectWrapper = (dialect: Dialect, system: 'sqlite' | 'postgresql') => Dialect;
 
 export async function openStore(config: StoreConfig): Promise<Store> {
   if (config.databaseUrl) {
     const { openPostgres } = await import('./dialects/postgres.js');
-    return openPostgres({ url: config.databaseUrl, schema: config.databaseSchema, tracing: config.tracing });
+    return openPostgres({ url: config.databaseUrl, schema: config.databaseSchema, wrapDialect: config.wrapDialect });
   }
   const { openSqlite } = await import('./dialects/sqlite.js');
-  return openSqlite(config.dataDir, config.tracing);
+  return openSqlite(config.dataDir, config.wrapDialect);
 }

@@ -67,12 +67,12 @@ export async function dropSchema(schema: string): Promise<void> {
   await client.end();
 }
 
-/** `tracing`: the store's queries are spans (test/tracing.test.ts). */
-export async function freshStore({ tracing }: Pick<StoreConfig, 'tracing'> = {}): Promise<StoreHandle> {
+/** `wrapDialect`: e.g. the store's queries as spans (test/tracing.test.ts). */
+export async function freshStore({ wrapDialect }: Pick<StoreConfig, 'wrapDialect'> = {}): Promise<StoreHandle> {
   const postgres = STORE_KIND === 'postgres';
   const schema = postgres ? `gh_test_${randomBytes(6).toString('hex')}` : undefined;
   const dataDir = postgres ? undefined : mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
-  const open = () => (postgres ? openWithCache({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema, tracing }) : openWithCache({ dataDir: dataDir!, tracing }));
+  const open = () => (postgres ? openWithCache({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema, wrapDialect }) : openWithCache({ dataDir: dataDir!, wrapDialect }));
   const remove = async () => (postgres ? dropSchema(schema!) : rmSync(dataDir!, { recursive: true, force: true }));
   const opened = await open();
   const { store } = opened;
@@ -148,7 +148,7 @@ export interface Harness {
 }
 
 export async function startHarness(options: Partial<Omit<AppOptions, 'store' | 'cache' | 'clock'>> = {}): Promise<Harness> {
-  const handle = await freshStore({ tracing: options.tracing });
+  const handle = await freshStore({ wrapDialect: options.tracing?.dialect });
   const clock = new TestClock();
   // Tests send many bad keys from one address on purpose; test/key-throttle.test.ts sets a real limit.
   const app = await createApp({ keyFailureLimit: 1_000_000, ...options, store: handle.store, cache: handle.cache, clock });

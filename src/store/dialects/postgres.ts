@@ -2,16 +2,15 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type { Database } from '../schema.js';
-import type { Store } from '../store.js';
+import type { DialectWrapper, Store } from '../store.js';
 import { maskUrlPassword } from '../../url-password.js';
-import type { Tracing } from '../../observability/tracing.js';
 
 export interface PostgresOptions {
   url: string;
   /** Put every table in this schema (created if missing); tests use one schema each. */
   schema?: string;
   poolSize?: number;
-  tracing?: Tracing | null;
+  wrapDialect?: DialectWrapper;
 }
 
 /**
@@ -77,7 +76,7 @@ const UNAVAILABLE_CODES = new Set([
 const UNAVAILABLE_MESSAGE =
   /timeout exceeded when trying to connect|Connection terminated|not queryable|Query read timeout/i;
 
-export function openPostgres({ url, schema, poolSize = 10, tracing }: PostgresOptions): Store {
+export function openPostgres({ url, schema, poolSize = 10, wrapDialect }: PostgresOptions): Store {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
@@ -92,7 +91,7 @@ export function openPostgres({ url, schema, poolSize = 10, tracing }: PostgresOp
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
   const dialect = new PostgresDialect({ pool: timeBoundPool(pool) });
-  const db = new Kysely<Database>({ dialect: tracing ? tracing.dialect(dialect, 'postgresql') : dialect });
+  const db = new Kysely<Database>({ dialect: wrapDialect ? wrapDialect(dialect, 'postgresql') : dialect });
   return {
     db,
     dialect: 'postgres',

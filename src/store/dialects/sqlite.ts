@@ -12,8 +12,7 @@ import {
   type SqliteDialectConfig,
 } from 'kysely';
 import type { Database } from '../schema.js';
-import type { Store } from '../store.js';
-import type { Tracing } from '../../observability/tracing.js';
+import type { DialectWrapper, Store } from '../store.js';
 
 export const SQLITE_FILE_NAME = 'gatehouse.db';
 
@@ -65,7 +64,7 @@ function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDialectConfi
   } as unknown as SqliteDialectConfig['database'];
 }
 
-export function openSqlite(dataDir: string, tracing?: Tracing | null): Store {
+export function openSqlite(dataDir: string, wrapDialect?: DialectWrapper): Store {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, SQLITE_FILE_NAME);
   const sqlite = new SqliteDatabase(file);
@@ -74,7 +73,7 @@ export function openSqlite(dataDir: string, tracing?: Tracing | null): Store {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const dialect = new ImmediateSqliteDialect({ database: withStatementCache(sqlite) });
-  const db = new Kysely<Database>({ dialect: tracing ? tracing.dialect(dialect, 'sqlite') : dialect });
+  const db = new Kysely<Database>({ dialect: wrapDialect ? wrapDialect(dialect, 'sqlite') : dialect });
   const dataVersion = sqlite.prepare('PRAGMA data_version').pluck();
   return {
     db,
