@@ -44,6 +44,7 @@ import { installGatewayProxy } from './gateway/http-proxy.js';
 import { installPrefectUi } from './gateway/prefect-ui.js';
 import { forwardAuthRoute } from './gateway/forward-auth.js';
 import { installWebsocketGateway, type WebsocketLimits } from './gateway/websocket.js';
+import type { Tracing } from './observability/tracing.js';
 
 export interface AppOptions {
   store: Store;
@@ -85,6 +86,8 @@ export interface AppOptions {
   keyDormancyCheckMs?: number;
   /** How often keys' last uses are written (default 60 s: the most a crash loses). */
   keyUseIntervalMs?: number;
+  /** Spans for requests, auth decisions and upstream calls (observability/tracing.ts); absent or null: none, and no hook. */
+  tracing?: Tracing | null;
 }
 
 export interface App {
@@ -98,6 +101,8 @@ export interface App {
 export async function createApp(options: AppOptions): Promise<App> {
   const { store, cache, clock, bodyLimit = 1_048_576 } = options;
   const { server, log } = createServer({ logger: options.logger, bodyLimit, trustProxy: options.trustProxy });
+  const tracing = options.tracing ?? null;
+  tracing?.install(server);
 
   // The authentication cache trusts nothing until its store's coherence runs (cache/coherence.ts).
   await cache.coherence.start();
@@ -109,7 +114,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   // notes are written when the server closes.
   const keyUse = keyUseRecorder({ write: (batch) => writeKeyUses(store, batch), intervalMs: options.keyUseIntervalMs, onError: (error) => log.warn({ err: error }, "could not write API keys' last use; will try again") });
   server.addHook('onClose', () => keyUse.close());
-  const auth = authCore({ store, cache, clock, throttle: keyThrottle, sessions: services.sessions, keyUse });
+  const core = authCore({ store, cache, clock, throttle: keyThrottle, sessions: services.sessions, keyUse });
+  const auth = tracing ? tracing.auth(core) : core;
   const deps: RouteDeps = { services, clock, auth, publicUrl: links };
 
   const hasWebPage = Boolean(options.webRoot && existsSync(join(options.webRoot, 'index.html')));
@@ -160,10 +166,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     connectTimeoutMs: options.upstreamConnectTimeoutMs ?? 5_000,
     responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,
   };
-  const proxyOptions = { services, bodyLimit, publicUrl: links, ...upstreamTimeouts };
+  const proxyOptions = { services, bodyLimit, publicUrl: links, ...upstreamTimeouts, traceForwarder: tracing?.forwarder };
   const forwarder = await installGatewayProxy(server, proxyOptions);
   await installPrefectUi(server, { ...proxyOptions, auth, forwarder });
-  installWebsocketGateway(server, { services, auth, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, clientAddress: clientAddress(options.trustProxy), log });
+  installWebsocketGateway(server, { services, auth, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, clientAddress: clientAddress(options.trustProxy), log, traceOpen: tracing?.websocketOpen });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   scheduleDormancyCheck(server, services, options.keyDormancyCheckMs ?? 3_600_000, log);
   await server.ready();

@@ -42,6 +42,8 @@ export interface Config {
   keyFailureLimit: number;
   /** Keep verified keys and grants in memory between requests (coherent across processes). */
   authCache: boolean;
+  /** OpenTelemetry traces: `auto` exports when an OTLP endpoint variable is set (docs/tracing.md). */
+  tracing: TracingSetting;
 }
 
 export const DEFAULTS = {
@@ -95,6 +97,10 @@ function isProxyRange(entry: string): boolean {
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
+/** GATEHOUSE_TRACING: `auto` (on when an OTLP endpoint variable is set), `on`, or `off` (observability/tracing-setting.ts). */
+export const TRACING_SETTINGS = ['auto', 'on', 'off'] as const;
+export type TracingSetting = (typeof TRACING_SETTINGS)[number];
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 export type LogFormatSetting = (typeof LOG_FORMATS)[number];
@@ -130,6 +136,7 @@ const Settings = Type.Object({
   responseTimeoutSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 3600 }),
   keyFailureLimit: Type.Integer({ minimum: 1 }),
   authCache: oneOf(['on', 'off']),
+  tracing: oneOf(TRACING_SETTINGS),
 });
 type SettingName = keyof typeof Settings.properties;
 
@@ -155,6 +162,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     responseTimeoutSeconds: decimalNumber(text.responseTimeoutSeconds),
     keyFailureLimit: wholeNumber(text.keyFailureLimit),
     authCache: (env.GATEHOUSE_AUTH_CACHE ?? 'on').toLowerCase(),
+    tracing: (env.GATEHOUSE_TRACING || 'auto').toLowerCase() as TracingSetting,
   };
   const refusal: Record<SettingName, () => string> = {
     port: () => `Invalid port "${text.port}": use a number from 0 to 65535 (--port or GATEHOUSE_PORT)`,
@@ -169,6 +177,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     responseTimeoutSeconds: () => `Invalid GATEHOUSE_UPSTREAM_RESPONSE_TIMEOUT_SECONDS "${text.responseTimeoutSeconds}": seconds, more than 0 and at most 3600`,
     keyFailureLimit: () => `Invalid GATEHOUSE_KEY_FAILURE_LIMIT "${text.keyFailureLimit}": a whole number of failed key authentications per address per minute, at least 1`,
     authCache: () => `Invalid GATEHOUSE_AUTH_CACHE "${env.GATEHOUSE_AUTH_CACHE}": on or off`,
+    tracing: () => `Invalid GATEHOUSE_TRACING "${env.GATEHOUSE_TRACING}": auto (export traces when OTEL_EXPORTER_OTLP_ENDPOINT is set), on or off`,
   };
   const first = Value.Errors(Settings, values).First();
   if (first) return { ok: false, error: refusal[first.path.split('/')[1] as SettingName]() };
@@ -230,6 +239,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       upstreamResponseTimeoutMs: values.responseTimeoutSeconds * 1000,
       keyFailureLimit,
       authCache: values.authCache === 'on',
+      tracing: values.tracing,
     },
   };
 }

@@ -12,6 +12,7 @@ import { migrate } from './store/migrate.js';
 import { startDatabaseClock, type DatabaseClock } from './store/database-clock.js';
 import { createMailer, redactSmtpUrl } from './mail/mailer.js';
 import { listenUrl } from './http/public-url.js';
+import { tracingWanted } from './observability/tracing-setting.js';
 
 /** The built web page: dist/web beside the compiled server. */
 const WEB_ROOT = fileURLToPath(new URL('./web', import.meta.url));
@@ -100,7 +101,15 @@ function withPasswordPlaceholder(url: string): string {
 
 export async function startServer(config: Config, out: (line: string) => void = console.log): Promise<Running> {
   const logger = createLogger(config.logLevel, logFormat(config.logFormat, process.stdout.isTTY === true));
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
+  // Before the store: its queries are traced through its dialect. Off, the SDK is never loaded.
+  const tracing = tracingWanted(config.tracing, process.env) ? (await import('./observability/tracing.js')).startTracing({ setting: config.tracing }) : null;
+  let store: Store;
+  try {
+    store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, wrapDialect: tracing?.dialect });
+  } catch (error) {
+    await tracing?.shutdown().catch(() => {});
+    throw error;
+  }
   const cache = openCache(store, { databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, enabled: config.authCache });
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
   let databaseClock: DatabaseClock | undefined;
@@ -133,6 +142,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
       upstreamConnectTimeoutMs: config.upstreamConnectTimeoutMs,
       upstreamResponseTimeoutMs: config.upstreamResponseTimeoutMs,
       keyFailureLimit: config.keyFailureLimit,
+      tracing,
     });
     const claim = await app.services.gateways.claimSecretKey(clock.now());
     if (!claim.ok) throw new StartRefused(claim.detail);
@@ -143,6 +153,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
     databaseClock?.stop();
     await cache.close().catch(() => {});
     await store.close().catch(() => {});
+    await tracing?.shutdown().catch(() => {});
     throw error;
   }
   const url = address.replace('://[::1]', '://localhost');
@@ -187,6 +198,8 @@ export async function startServer(config: Config, out: (line: string) => void = 
       databaseClock?.stop();
       await cache.close();
       await store.close();
+      // The spans of the last requests are sent before the process exits.
+      await tracing?.shutdown().catch(() => {});
     })();
     return stopping;
   };

@@ -23,6 +23,7 @@ export const ALLOWED: Record<string, readonly string[] | '*'> = {
   auth: ['domain', 'store', 'cache', 'authz', 'errors', 'clock'],
   http: ['auth', 'domain', 'authz', 'store', 'cache', 'mail', 'errors', 'clock', 'config'],
   gateway: ['auth', 'authz', 'domain', 'http', 'errors', 'clock'],
+  observability: ['auth', 'domain', 'gateway', 'config'],
   app: '*',
   main: '*',
   cli: '*',

@@ -43,6 +43,8 @@ export interface ProxyOptions {
   connectTimeoutMs: number;
   responseTimeoutMs: number;
   publicUrl: PublicUrl;
+  /** Wraps the forwarder: a client span per upstream call, traceparent sent on (observability/tracing.ts). */
+  traceForwarder?: (forwarder: Forwarder) => Forwarder;
 }
 
 const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -52,7 +54,8 @@ const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS
  * server. Registered in its own plugin so that no body parser reads the stream before it is sent on.
  */
 export async function installGatewayProxy(server: FastifyInstance, options: ProxyOptions): Promise<Forwarder> {
-  const forwarder = createForwarder(options);
+  const plain = createForwarder(options);
+  const forwarder = options.traceForwarder ? options.traceForwarder(plain) : plain;
   server.addHook('onClose', () => forwarder.close());
   await server.register(async (scope) => {
     scope.removeAllContentTypeParsers();

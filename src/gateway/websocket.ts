@@ -34,6 +34,20 @@ export interface WebsocketOptions {
   log: FastifyBaseLogger;
   /** WEBSOCKET_LIMITS, some replaced (tests use small ones). */
   limits?: Partial<WebsocketLimits>;
+  /** Starts the span of a socket's open and runs `handle` (the upgrade) under it (observability/tracing.ts). */
+  traceOpen?: (request: IncomingMessage, socket: Duplex, handle: (opening: WebsocketOpening) => void) => void;
+}
+
+/** One socket's open, as its tracer hears it: from the upgrade request until relaying starts or it is refused. */
+export interface WebsocketOpening {
+  /** Refused with this HTTP status (or websocket close code) and catalog code. */
+  refused(status: number, code: string): void;
+  /** The upstream accepted Gatehouse's credential: frames are relayed from now on. */
+  opened(): void;
+  /** Ended before it opened, for this reason (upstream trouble, the caller leaving). */
+  failed(reason: string): void;
+  /** Puts this open's `traceparent` on the upstream upgrade request's headers. */
+  inject(headers: Record<string, string>): void;
 }
 
 export interface WebsocketLimits {
@@ -95,10 +109,18 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
   /** Bytes held for all sockets whose upstream is not open yet. */
   let pendingTotal = 0;
 
-  server.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const handle = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     upgrade(request, socket, head).catch((error) => {
       options.log.error({ err: error }, 'websocket gateway failed');
       refuse(socket, fail('INTERNAL_ERROR'), randomUUID());
+    });
+  };
+  const { traceOpen } = options;
+  server.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!traceOpen) return handle(request, socket, head);
+    traceOpen(request, socket, (opening) => {
+      openings.set(socket, opening);
+      handle(request, socket, head);
     });
   });
   server.addHook('onClose', async () => {
@@ -146,7 +168,7 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
       if (!granted.ok) return refuse(socket, granted, requestId);
       const url = upstreamSocketUrl(granted.upstream.url, target.rawPathAndQuery);
       if (url === null) return refuse(socket, fail('GATEWAY_BAD_PATH', UNSENDABLE), requestId);
-      wss.handleUpgrade(request, socket, head, (client) => relay(client, { key, target, upstream: granted.upstream, url, answerAuth: false, address, requestId }));
+      wss.handleUpgrade(request, socket, head, (client) => relay(client, { key, target, upstream: granted.upstream, url, answerAuth: false, address, requestId, opening: openings.get(socket) }));
       return;
     }
     const protocols = String(request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
@@ -184,10 +206,13 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
         stopWaiting();
         const key = authToken(data);
         const granted = key === null ? fail('UNAUTHENTICATED', 'The first message must be {"type":"auth","token":KEY}') : await access(key, target, address, request);
-        if (!granted.ok) return client.close(POLICY, closeReason(granted.detail ?? ERRORS[granted.code].message));
+        if (!granted.ok) {
+          openings.get(socket)?.refused(POLICY, granted.code);
+          return client.close(POLICY, closeReason(granted.detail ?? ERRORS[granted.code].message));
+        }
         const url = upstreamSocketUrl(granted.upstream.url, target.rawPathAndQuery);
         if (url === null) return client.close(POLICY, closeReason(UNSENDABLE));
-        relay(client, { key: key!, target, upstream: granted.upstream, url, answerAuth: true, address, requestId });
+        relay(client, { key: key!, target, upstream: granted.upstream, url, answerAuth: true, address, requestId, opening: openings.get(socket) });
       });
     });
   }
@@ -208,6 +233,7 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
     let ready = false;
     const headers: Record<string, string> = { 'x-request-id': requestId };
     if (upstream.basicAuthorization !== null) headers.authorization = upstream.basicAuthorization;
+    socket.opening?.inject(headers);
     const up = new WebSocket(url, ['prefect'], { headers, handshakeTimeout: options.connectTimeoutMs, maxPayload: limits.maxFrameBytes });
 
     const release = (size: number) => {
@@ -222,6 +248,7 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
       pending.length = 0;
     };
     const end = (code: number, reason: string) => {
+      socket.opening?.failed(String(code));
       clearInterval(recheck);
       clearTimeout(authTimer);
       releaseAll();
@@ -280,6 +307,7 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
       } catch {}
       if (reply?.type !== 'auth_success') return end(UPSTREAM_TROUBLE, upstreamTrouble(requestId, target, upstream, 'the Prefect server refused the upstream credential'));
       ready = true;
+      socket.opening?.opened();
       if (answerAuth) client.send(JSON.stringify({ type: 'auth_success' }));
       for (const message of pending) {
         release(message.size);
@@ -305,7 +333,12 @@ interface RelayTarget {
   answerAuth: boolean;
   address: string;
   requestId: string;
+  /** The span of this socket's open, when tracing. */
+  opening?: WebsocketOpening;
 }
+
+/** The span of each socket being opened, when tracing; refuse() ends it with the refusal. */
+const openings = new WeakMap<Duplex, WebsocketOpening>();
 
 const UNSENDABLE = 'The path or query has characters a URL parser would change (percent-encode them), so it cannot be sent on as it is';
 
@@ -363,6 +396,7 @@ const closeReason = (text: string) => Buffer.from(text).subarray(0, 123).toStrin
 function refuse(socket: Duplex, failure: Failure, requestId: string): void {
   if (socket.destroyed) return;
   const { status, message } = ERRORS[failure.code as ErrorCode];
+  openings.get(socket)?.refused(status, failure.code);
   const body = JSON.stringify({ detail: failure.detail ?? message, code: failure.code, request_id: requestId });
   const retry = failure.retryAfter !== undefined ? `Retry-After: ${failure.retryAfter}\r\n` : '';
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\n${retry}Connection: close\r\n\r\n${body}`);

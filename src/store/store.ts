@@ -1,5 +1,5 @@
 // What the rest of Gatehouse knows about a store: a Kysely handle and the few facts that differ by dialect.
-import type { Kysely, Transaction } from 'kysely';
+import type { Dialect, Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -29,13 +29,17 @@ export interface StoreConfig {
   dataDir: string;
   databaseUrl?: string;
   databaseSchema?: string;
+  /** Wraps the dialect to trace each query (observability/tracing.ts); absent, queries run untouched. */
+  wrapDialect?: DialectWrapper;
 }
+
+export type DialectWrapper = (dialect: Dialect, system: 'sqlite' | 'postgresql') => Dialect;
 
 export async function openStore(config: StoreConfig): Promise<Store> {
   if (config.databaseUrl) {
     const { openPostgres } = await import('./dialects/postgres.js');
-    return openPostgres({ url: config.databaseUrl, schema: config.databaseSchema });
+    return openPostgres({ url: config.databaseUrl, schema: config.databaseSchema, wrapDialect: config.wrapDialect });
   }
   const { openSqlite } = await import('./dialects/sqlite.js');
-  return openSqlite(config.dataDir);
+  return openSqlite(config.dataDir, config.wrapDialect);
 }

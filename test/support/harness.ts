@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, vi } from 'vitest';
 import { createApp, type App, type AppOptions } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
-import { openStore, type Store } from '../../src/store/store.js';
+import { openStore, type Store, type StoreConfig } from '../../src/store/store.js';
 import { openCache } from '../../src/cache/open.js';
 import type { AuthCache } from '../../src/cache/auth-cache.js';
 import { migrate } from '../../src/store/migrate.js';
@@ -35,7 +35,7 @@ export interface Opened {
 }
 
 /** Opens a store and its cache; closing closes both (the cache first). */
-async function openWithCache(config: { dataDir: string; databaseUrl?: string; databaseSchema?: string }): Promise<Opened & { close(): Promise<void> }> {
+async function openWithCache(config: StoreConfig): Promise<Opened & { close(): Promise<void> }> {
   const store = await openStore(config);
   const cache = openCache(store, config);
   return {
@@ -67,11 +67,12 @@ export async function dropSchema(schema: string): Promise<void> {
   await client.end();
 }
 
-export async function freshStore(): Promise<StoreHandle> {
+/** `wrapDialect`: e.g. the store's queries as spans (test/tracing.test.ts). */
+export async function freshStore({ wrapDialect }: Pick<StoreConfig, 'wrapDialect'> = {}): Promise<StoreHandle> {
   const postgres = STORE_KIND === 'postgres';
   const schema = postgres ? `gh_test_${randomBytes(6).toString('hex')}` : undefined;
   const dataDir = postgres ? undefined : mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
-  const open = () => (postgres ? openWithCache({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema }) : openWithCache({ dataDir: dataDir! }));
+  const open = () => (postgres ? openWithCache({ dataDir: '', databaseUrl: PG_URL, databaseSchema: schema, wrapDialect }) : openWithCache({ dataDir: dataDir!, wrapDialect }));
   const remove = async () => (postgres ? dropSchema(schema!) : rmSync(dataDir!, { recursive: true, force: true }));
   const opened = await open();
   const { store } = opened;
@@ -147,7 +148,7 @@ export interface Harness {
 }
 
 export async function startHarness(options: Partial<Omit<AppOptions, 'store' | 'cache' | 'clock'>> = {}): Promise<Harness> {
-  const handle = await freshStore();
+  const handle = await freshStore({ wrapDialect: options.tracing?.dialect });
   const clock = new TestClock();
   // Tests send many bad keys from one address on purpose; test/key-throttle.test.ts sets a real limit.
   const app = await createApp({ keyFailureLimit: 1_000_000, ...options, store: handle.store, cache: handle.cache, clock });

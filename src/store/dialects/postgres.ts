@@ -2,7 +2,7 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type { Database } from '../schema.js';
-import type { Store } from '../store.js';
+import type { DialectWrapper, Store } from '../store.js';
 import { maskUrlPassword } from '../../url-password.js';
 
 export interface PostgresOptions {
@@ -10,6 +10,7 @@ export interface PostgresOptions {
   /** Put every table in this schema (created if missing); tests use one schema each. */
   schema?: string;
   poolSize?: number;
+  wrapDialect?: DialectWrapper;
 }
 
 /**
@@ -75,7 +76,7 @@ const UNAVAILABLE_CODES = new Set([
 const UNAVAILABLE_MESSAGE =
   /timeout exceeded when trying to connect|Connection terminated|not queryable|Query read timeout/i;
 
-export function openPostgres({ url, schema, poolSize = 10 }: PostgresOptions): Store {
+export function openPostgres({ url, schema, poolSize = 10, wrapDialect }: PostgresOptions): Store {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
@@ -89,7 +90,8 @@ export function openPostgres({ url, schema, poolSize = 10 }: PostgresOptions): S
   // pool drops such a connection; a query on it fails and the request gets its 503.
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: timeBoundPool(pool) }) });
+  const dialect = new PostgresDialect({ pool: timeBoundPool(pool) });
+  const db = new Kysely<Database>({ dialect: wrapDialect ? wrapDialect(dialect, 'postgresql') : dialect });
   return {
     db,
     dialect: 'postgres',

@@ -12,7 +12,7 @@ import {
   type SqliteDialectConfig,
 } from 'kysely';
 import type { Database } from '../schema.js';
-import type { Store } from '../store.js';
+import type { DialectWrapper, Store } from '../store.js';
 
 export const SQLITE_FILE_NAME = 'gatehouse.db';
 
@@ -64,7 +64,7 @@ function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDialectConfi
   } as unknown as SqliteDialectConfig['database'];
 }
 
-export function openSqlite(dataDir: string): Store {
+export function openSqlite(dataDir: string, wrapDialect?: DialectWrapper): Store {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, SQLITE_FILE_NAME);
   const sqlite = new SqliteDatabase(file);
@@ -72,7 +72,8 @@ export function openSqlite(dataDir: string): Store {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
+  const dialect = new ImmediateSqliteDialect({ database: withStatementCache(sqlite) });
+  const db = new Kysely<Database>({ dialect: wrapDialect ? wrapDialect(dialect, 'sqlite') : dialect });
   const dataVersion = sqlite.prepare('PRAGMA data_version').pluck();
   return {
     db,
