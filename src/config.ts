@@ -42,6 +42,10 @@ export interface Config {
   keyFailureLimit: number;
   /** Keep verified keys and grants in memory between requests (coherent across processes). */
   authCache: boolean;
+  /** Serve Prometheus metrics at /metrics on this port (its own listener); unset: no metrics. */
+  metricsPort?: number;
+  /** The metrics listener's address (default 127.0.0.1: this machine only). */
+  metricsHost: string;
 }
 
 export const DEFAULTS = {
@@ -54,6 +58,7 @@ export const DEFAULTS = {
   upstreamConnectTimeoutSeconds: 5,
   upstreamResponseTimeoutSeconds: 60,
   keyFailureLimit: 30,
+  metricsHost: '127.0.0.1',
 };
 
 /** false: no proxy; a number: that many hops nearest Gatehouse; a list: proxies at those addresses/CIDRs. */
@@ -108,6 +113,8 @@ export interface ConfigFlags {
   'database-url'?: string;
   'database-schema'?: string;
   'log-level'?: string;
+  'metrics-port'?: string;
+  'metrics-host'?: string;
 }
 
 /** Text that must be a whole number (digits only); anything else reads as NaN, which no schema accepts. */
@@ -130,6 +137,7 @@ const Settings = Type.Object({
   responseTimeoutSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 3600 }),
   keyFailureLimit: Type.Integer({ minimum: 1 }),
   authCache: oneOf(['on', 'off']),
+  metricsPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
 });
 type SettingName = keyof typeof Settings.properties;
 
@@ -141,6 +149,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     connectTimeoutSeconds: env.GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_SECONDS ?? String(DEFAULTS.upstreamConnectTimeoutSeconds),
     responseTimeoutSeconds: env.GATEHOUSE_UPSTREAM_RESPONSE_TIMEOUT_SECONDS ?? String(DEFAULTS.upstreamResponseTimeoutSeconds),
     keyFailureLimit: env.GATEHOUSE_KEY_FAILURE_LIMIT ?? String(DEFAULTS.keyFailureLimit),
+    metricsPort: flags['metrics-port'] ?? (env.GATEHOUSE_METRICS_PORT || undefined),
   };
   const values = {
     port: wholeNumber(text.port),
@@ -155,6 +164,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     responseTimeoutSeconds: decimalNumber(text.responseTimeoutSeconds),
     keyFailureLimit: wholeNumber(text.keyFailureLimit),
     authCache: (env.GATEHOUSE_AUTH_CACHE ?? 'on').toLowerCase(),
+    metricsPort: text.metricsPort === undefined ? undefined : wholeNumber(text.metricsPort),
   };
   const refusal: Record<SettingName, () => string> = {
     port: () => `Invalid port "${text.port}": use a number from 0 to 65535 (--port or GATEHOUSE_PORT)`,
@@ -169,12 +179,17 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     responseTimeoutSeconds: () => `Invalid GATEHOUSE_UPSTREAM_RESPONSE_TIMEOUT_SECONDS "${text.responseTimeoutSeconds}": seconds, more than 0 and at most 3600`,
     keyFailureLimit: () => `Invalid GATEHOUSE_KEY_FAILURE_LIMIT "${text.keyFailureLimit}": a whole number of failed key authentications per address per minute, at least 1`,
     authCache: () => `Invalid GATEHOUSE_AUTH_CACHE "${env.GATEHOUSE_AUTH_CACHE}": on or off`,
+    metricsPort: () => `Invalid metrics port "${text.metricsPort}": a number from 0 to 65535, or unset for no metrics (--metrics-port or GATEHOUSE_METRICS_PORT)`,
   };
   const first = Value.Errors(Settings, values).First();
   if (first) return { ok: false, error: refusal[first.path.split('/')[1] as SettingName]() };
   const { port, databaseUrl, databaseSchema, logLevel, logFormat, bodyLimit, publicUrl, sessionTtlSeconds, keyFailureLimit } = values;
 
   const host = flags.host ?? env.GATEHOUSE_HOST ?? DEFAULTS.host;
+  const metricsHost = flags['metrics-host'] ?? (env.GATEHOUSE_METRICS_HOST || DEFAULTS.metricsHost);
+  if (values.metricsPort !== undefined && values.metricsPort !== 0 && values.metricsPort === port) {
+    return { ok: false, error: `The metrics port ${values.metricsPort} is the API's port: metrics have their own listener, apart from the public one; choose another port (--metrics-port or GATEHOUSE_METRICS_PORT)` };
+  }
   if (databaseUrl && flags['data-dir']) {
     return { ok: false, error: 'Give either --data-dir (SQLite) or --database-url (PostgreSQL), not both' };
   }
@@ -230,6 +245,8 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       upstreamResponseTimeoutMs: values.responseTimeoutSeconds * 1000,
       keyFailureLimit,
       authCache: values.authCache === 'on',
+      metricsPort: values.metricsPort,
+      metricsHost,
     },
   };
 }

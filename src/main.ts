@@ -12,6 +12,7 @@ import { migrate } from './store/migrate.js';
 import { startDatabaseClock, type DatabaseClock } from './store/database-clock.js';
 import { createMailer, redactSmtpUrl } from './mail/mailer.js';
 import { listenUrl } from './http/public-url.js';
+import { enableMetrics, serveMetrics, type MetricsListener } from './observability/metrics.js';
 
 /** The built web page: dist/web beside the compiled server. */
 const WEB_ROOT = fileURLToPath(new URL('./web', import.meta.url));
@@ -100,10 +101,13 @@ function withPasswordPlaceholder(url: string): string {
 
 export async function startServer(config: Config, out: (line: string) => void = console.log): Promise<Running> {
   const logger = createLogger(config.logLevel, logFormat(config.logFormat, process.stdout.isTTY === true));
+  // Before the store opens: its query timing is attached then, and the app's hooks when it is built.
+  if (config.metricsPort !== undefined) enableMetrics();
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
   const cache = openCache(store, { databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, enabled: config.authCache });
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
   let databaseClock: DatabaseClock | undefined;
+  let metricsListener: MetricsListener | undefined;
   let address: string;
   try {
     await migrate(store);
@@ -137,8 +141,10 @@ export async function startServer(config: Config, out: (line: string) => void = 
     const claim = await app.services.gateways.claimSecretKey(clock.now());
     if (!claim.ok) throw new StartRefused(claim.detail);
     address = await app.server.listen({ host: config.host, port: config.port });
+    if (config.metricsPort !== undefined) metricsListener = await serveMetrics({ host: config.metricsHost, port: config.metricsPort, store, now: () => clock.now() });
   } catch (error) {
     // An open pool would keep the process alive long after the error (port in use, bad migration).
+    await metricsListener?.close().catch(() => {});
     await app?.server.close().catch(() => {});
     databaseClock?.stop();
     await cache.close().catch(() => {});
@@ -150,6 +156,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
   out(`Gatehouse is serving on ${url} (store: ${store.description})`);
   out(`  health: ${url}/api/health   API description: ${url}/api/openapi.json`);
   out(`  web page: ${url}/`);
+  if (metricsListener) out(`  metrics: ${metricsListener.url}`);
   if (config.smtpUrl) out(`  invitations are also mailed via ${redactSmtpUrl(config.smtpUrl)}`);
   if (!config.publicUrl) {
     out(`  GATEHOUSE_PUBLIC_URL is not set: invitation links point at ${listenUrl(app.server.server.address())};`);
@@ -184,6 +191,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
         clearInterval(reaper);
         clearTimeout(deadline);
       }
+      await metricsListener?.close();
       databaseClock?.stop();
       await cache.close();
       await store.close();

@@ -71,6 +71,8 @@ export const COMMANDS: CommandSpec[] = [
       host: { type: 'string', value: 'ADDRESS', help: 'Address to listen on (default 127.0.0.1; 0.0.0.0 in a container)' },
       ...storeFlags,
       'log-level': { type: 'string', value: 'LEVEL', help: 'fatal, error, warn, info (default), debug, trace or silent' },
+      'metrics-port': { type: 'string', value: 'PORT', help: 'Serve Prometheus metrics at /metrics on this port (default: no metrics)' },
+      'metrics-host': { type: 'string', value: 'ADDRESS', help: 'Address of the metrics listener (default 127.0.0.1)' },
     },
     example: 'gatehouse start --port 4280 --data-dir /var/lib/gatehouse',
     client: false,

@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClien
 import type { Database } from '../schema.js';
 import type { Store } from '../store.js';
 import { maskUrlPassword } from '../../url-password.js';
+import { storeQueryLog } from '../../observability/metrics.js';
 
 export interface PostgresOptions {
   url: string;
@@ -89,7 +90,7 @@ export function openPostgres({ url, schema, poolSize = 10 }: PostgresOptions): S
   // pool drops such a connection; a query on it fails and the request gets its 503.
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: timeBoundPool(pool) }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: timeBoundPool(pool) }), log: storeQueryLog() });
   return {
     db,
     dialect: 'postgres',

@@ -13,6 +13,7 @@ import {
 } from 'kysely';
 import type { Database } from '../schema.js';
 import type { Store } from '../store.js';
+import { storeQueryLog } from '../../observability/metrics.js';
 
 export const SQLITE_FILE_NAME = 'gatehouse.db';
 
@@ -72,7 +73,7 @@ export function openSqlite(dataDir: string): Store {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }), log: storeQueryLog() });
   const dataVersion = sqlite.prepare('PRAGMA data_version').pluck();
   return {
     db,
