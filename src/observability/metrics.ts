@@ -125,7 +125,7 @@ export const metrics: MetricHooks = {
 };
 
 let registry: Registry | null = null;
-let keyExpiry: { store: Store; now: () => Date } | null = null;
+let keyExpiry: { store: Store; now: () => Date; reuseMs: number } | null = null;
 
 export const metricsEnabled = () => registry !== null;
 
@@ -303,7 +303,7 @@ export const KEY_EXPIRY_CACHE_MS = 10_000;
  * one indexed range query (api_keys_expiration_idx) at scrape time, reused for a few seconds.
  */
 function expiringKeysGauge(): Gauge {
-  let last: { at: number; rows: { within: string; holder: string; count: number }[] } | null = null;
+  let last: { at: number; store: Store; rows: { within: string; holder: string; count: number }[] } | null = null;
   return new Gauge({
     name: 'gatehouse_api_keys_expiring',
     help: 'Current API keys that expire within the given window (7d, 30d), by holder (service_account, user).',
@@ -312,10 +312,11 @@ function expiringKeysGauge(): Gauge {
     async collect() {
       if (!keyExpiry) return;
       const { store, now } = keyExpiry;
+      if (last && last.store !== store) last = null;
       const at = Date.now();
-      if (!last || at - last.at >= KEY_EXPIRY_CACHE_MS) {
+      if (!last || at - last.at >= keyExpiry.reuseMs) {
         try {
-          last = { at, rows: await countExpiringKeys(store, now()) };
+          last = { at, store, rows: await countExpiringKeys(store, now()) };
         } catch {
           // The store is unreachable: no value rather than an old one (readiness says why).
           last = null;
@@ -359,9 +360,9 @@ export interface MetricsListener {
  * The metrics listener: GET /metrics in Prometheus' text format, on its own address (default
  * 127.0.0.1), apart from the API's. `store` answers the expiring-keys gauges.
  */
-export async function serveMetrics(options: { host: string; port: number; store: Store; now: () => Date }): Promise<MetricsListener> {
+export async function serveMetrics(options: { host: string; port: number; store: Store; now: () => Date; keyExpiryReuseMs?: number }): Promise<MetricsListener> {
   const register = enableMetrics();
-  keyExpiry = { store: options.store, now: options.now };
+  keyExpiry = { store: options.store, now: options.now, reuseMs: options.keyExpiryReuseMs ?? KEY_EXPIRY_CACHE_MS };
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') {
