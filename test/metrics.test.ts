@@ -4,7 +4,8 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { enableMetrics, serveMetrics, type MetricsListener } from '../src/observability/metrics.js';
+import { randomUUID } from 'node:crypto';
+import { enableMetrics, MAX_WORKSPACES, metrics, serveMetrics, type MetricsListener } from '../src/observability/metrics.js';
 import { loadConfig } from '../src/config.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 import { startWebsocketGateway, type WebsocketGateway } from './support/websocket-gateway.js';
@@ -213,5 +214,16 @@ describe('the setting', () => {
     const same = loadConfig({}, { GATEHOUSE_METRICS_PORT: '4280' });
     expect(same.ok).toBe(false);
     expect(!same.ok && same.error).toContain("is the API's port");
+  });
+});
+
+describe('bounded series', () => {
+  // Last in this file: it fills the workspace series up to their cap.
+  it(`gives at most ${MAX_WORKSPACES} workspaces their own series; later ones count under "other"`, async () => {
+    for (let i = 0; i < MAX_WORKSPACES + 50; i += 1) metrics.upstreamAnswered(randomUUID(), 0, { ok: false, failure: 'timeout' });
+    const samples = (await scrape()).families.get('gatehouse_upstream_failures_total')!.metrics.filter((m) => m.labels?.kind === 'timeout');
+    expect(new Set(samples.map((m) => m.labels!.workspace)).size).toBe(MAX_WORKSPACES + 1);
+    expect(Number(samples.find((m) => m.labels!.workspace === 'other')?.value)).toBeGreaterThanOrEqual(50);
+    expect(samples.reduce((sum, m) => sum + Number(m.value), 0)).toBe(MAX_WORKSPACES + 50);
   });
 });

@@ -82,8 +82,9 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 const QUERY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5];
 const WAIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-/** Per route and per workspace, at most this many series sets; later ones share the label "other". */
+/** At most this many workspaces get their own series; later ones share the label "other". */
 export const MAX_WORKSPACES = 1000;
+const OTHER_WORKSPACE = 'other';
 
 export type AuthResult = 'accepted' | 'refused' | 'throttled';
 export type UpstreamFailure = 'timeout' | 'unreachable' | 'broken';
@@ -201,7 +202,7 @@ export function enableMetrics(): Registry {
   const workspaceFor = (id: string): WorkspaceCells => {
     let cells = workspaceCells.get(id);
     if (cells) return cells;
-    if (workspaceCells.size >= MAX_WORKSPACES) return workspaceFor('other');
+    if (workspaceCells.size >= MAX_WORKSPACES && id !== OTHER_WORKSPACE) return workspaceFor(OTHER_WORKSPACE);
     const workspace = { workspace: id };
     cells = {
       requests: statusCells(workspaceRequests, workspace),
