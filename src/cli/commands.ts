@@ -63,7 +63,7 @@ const none = { min: 0, names: [] };
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'start',
-    usage: `[--port 4280] [--host 127.0.0.1] ${STORE_USAGE} [--log-level info]`,
+    usage: `[--port 4280] [--host 127.0.0.1] ${STORE_USAGE} [--log-level info] [--metrics-port PORT] [--metrics-host 127.0.0.1]`,
     summary: 'Serve the API and the web page (applies migrations first)',
     positionals: none,
     flags: {
