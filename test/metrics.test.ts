@@ -11,6 +11,7 @@ import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 import { startWebsocketGateway, type WebsocketGateway } from './support/websocket-gateway.js';
 import { botWithRole, postBot, workspaceWithUpstream } from './support/members.js';
 import { closedPort } from './support/ports.js';
+import { freshSharedStore, startGatehouse } from './support/processes.js';
 
 // Before any store opens: the store's query timing is attached when it is opened.
 enableMetrics();
@@ -214,6 +215,26 @@ describe('the setting', () => {
     const same = loadConfig({}, { GATEHOUSE_METRICS_PORT: '4280' });
     expect(same.ok).toBe(false);
     expect(!same.ok && same.error).toContain("is the API's port");
+  });
+});
+
+describe('gatehouse start --metrics-port', () => {
+  it('serves the metrics on their own loopback listener, named in the start output, and stops it on SIGTERM', async () => {
+    const store = freshSharedStore();
+    const server = await startGatehouse(['--port', '0', '--metrics-port', '0', ...store.flags], store.env);
+    try {
+      await expect.poll(() => /metrics: (http:\/\/\S+)/.exec(server.output())?.[1], { timeout: 5_000 }).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      const url = /metrics: (http:\/\/\S+)/.exec(server.output())![1]!;
+      expect(new URL(url).port).not.toBe(new URL(server.url).port);
+      const text = await (await fetch(url)).text();
+      expect(parse(text).some((family) => family.name === 'gatehouse_auth_decisions_total')).toBe(true);
+      // Migrations ran after the hooks were on: the store's queries were timed from the start.
+      expect(countOf(text, 'gatehouse_store_query_duration_seconds')).toBeGreaterThan(0);
+      expect((await fetch(`${server.url}/metrics`)).status).toBe(404);
+    } finally {
+      expect((await server.stop()).code).toBe(0);
+      await store.dispose();
+    }
   });
 });
 
