@@ -13,6 +13,7 @@ import { startDatabaseClock, type DatabaseClock } from './store/database-clock.j
 import { createMailer, redactSmtpUrl } from './mail/mailer.js';
 import { listenUrl } from './http/public-url.js';
 import { enableMetrics, serveMetrics, type MetricsListener } from './observability/metrics.js';
+import { countExpiringKeys } from './domain/api-keys/expiring.js';
 
 /** The built web page: dist/web beside the compiled server. */
 const WEB_ROOT = fileURLToPath(new URL('./web', import.meta.url));
@@ -141,7 +142,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
     const claim = await app.services.gateways.claimSecretKey(clock.now());
     if (!claim.ok) throw new StartRefused(claim.detail);
     address = await app.server.listen({ host: config.host, port: config.port });
-    if (config.metricsPort !== undefined) metricsListener = await serveMetrics({ host: config.metricsHost, port: config.metricsPort, store, now: () => clock.now() });
+    if (config.metricsPort !== undefined) metricsListener = await serveMetrics({ host: config.metricsHost, port: config.metricsPort, expiringKeys: () => countExpiringKeys(store.db, clock.now()) });
   } catch (error) {
     // An open pool would keep the process alive long after the error (port in use, bad migration).
     await metricsListener?.close().catch(() => {});

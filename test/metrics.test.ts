@@ -7,6 +7,7 @@ import { WebSocket } from 'ws';
 import { randomUUID } from 'node:crypto';
 import { enableMetrics, MAX_WORKSPACES, metrics, serveMetrics, type MetricsListener } from '../src/observability/metrics.js';
 import { loadConfig } from '../src/config.js';
+import { countExpiringKeys } from '../src/domain/api-keys/expiring.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 import { startWebsocketGateway, type WebsocketGateway } from './support/websocket-gateway.js';
 import { botWithRole, postBot, workspaceWithUpstream } from './support/members.js';
@@ -37,7 +38,7 @@ const DAY = 86_400_000;
 
 beforeAll(async () => {
   g = await startWebsocketGateway();
-  listener = await serveMetrics({ host: '127.0.0.1', port: 0, store: g.h.handle.store, now: () => g.h.clock.now(), keyExpiryReuseMs: 100 });
+  listener = await serveMetrics({ host: '127.0.0.1', port: 0, expiringKeys: () => countExpiringKeys(g.h.handle.store.db, g.h.clock.now()), keyExpiryReuseMs: 100 });
   worker = await botWithRole(g.h, g.owner, g.wsId, WORKSPACE_ROLE_IDS.Worker);
 });
 afterAll(async () => {

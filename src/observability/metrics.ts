@@ -8,12 +8,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sql, type LogEvent } from 'kysely';
+import type { LogEvent } from 'kysely';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { Store } from '../store/store.js';
-import type { GatewayRoute } from '../gateway/route-table.js';
 
 type Labels = Record<string, string>;
+/** A route of the gateway's table (gateway/route-table.ts), as far as its label needs. */
+interface GatewayRoute {
+  method: string;
+  path: string;
+}
+/** Current keys expiring within a window, by holder (domain/api-keys/expiring.ts). */
+export type ExpiringKeys = { within: string; holder: string; count: number }[];
 interface Cell {
   value: number;
 }
@@ -126,7 +131,7 @@ export const metrics: MetricHooks = {
 };
 
 let registry: Registry | null = null;
-let keyExpiry: { store: Store; now: () => Date; reuseMs: number } | null = null;
+let keyExpiry: { count: () => Promise<ExpiringKeys>; reuseMs: number } | null = null;
 
 export const metricsEnabled = () => registry !== null;
 
@@ -304,7 +309,7 @@ export const KEY_EXPIRY_CACHE_MS = 10_000;
  * one indexed range query (api_keys_expiration_idx) at scrape time, reused for a few seconds.
  */
 function expiringKeysGauge(): Gauge {
-  let last: { at: number; store: Store; rows: { within: string; holder: string; count: number }[] } | null = null;
+  let last: { at: number; count: () => Promise<ExpiringKeys>; rows: ExpiringKeys } | null = null;
   return new Gauge({
     name: 'gatehouse_api_keys_expiring',
     help: 'Current API keys that expire within the given window (7d, 30d), by holder (service_account, user).',
@@ -312,12 +317,12 @@ function expiringKeysGauge(): Gauge {
     registers: [],
     async collect() {
       if (!keyExpiry) return;
-      const { store, now } = keyExpiry;
-      if (last && last.store !== store) last = null;
+      const { count } = keyExpiry;
+      if (last && last.count !== count) last = null;
       const at = Date.now();
       if (!last || at - last.at >= keyExpiry.reuseMs) {
         try {
-          last = { at, store, rows: await countExpiringKeys(store, now()) };
+          last = { at, count, rows: await count() };
         } catch {
           // The store is unreachable: no value rather than an old one (readiness says why).
           last = null;
@@ -330,27 +335,6 @@ function expiringKeysGauge(): Gauge {
   });
 }
 
-const DAY_MS = 86_400_000;
-
-export async function countExpiringKeys(store: Store, now: Date): Promise<{ within: string; holder: string; count: number }[]> {
-  const holder = sql<string>`case when bot_id is null then 'user' else 'service_account' end`;
-  const rows: { within: string; holder: string; count: number }[] = [];
-  for (const [within, days] of [['7d', 7], ['30d', 30]] as const) {
-    const counted = await store.db
-      .selectFrom('api_keys')
-      .select([holder.as('holder'), (eb) => eb.fn.countAll<number | string | bigint>().as('count')])
-      .where('expiration', '>', now.toISOString())
-      .where('expiration', '<=', new Date(now.getTime() + days * DAY_MS).toISOString())
-      .where('is_active', '=', 1)
-      .groupBy(holder)
-      .execute();
-    for (const name of ['service_account', 'user']) {
-      rows.push({ within, holder: name, count: Number(counted.find((row) => row.holder === name)?.count ?? 0) });
-    }
-  }
-  return rows;
-}
-
 export interface MetricsListener {
   /** e.g. http://127.0.0.1:9464/metrics */
   url: string;
@@ -359,11 +343,12 @@ export interface MetricsListener {
 
 /**
  * The metrics listener: GET /metrics in Prometheus' text format, on its own address (default
- * 127.0.0.1), apart from the API's. `store` answers the expiring-keys gauges.
+ * 127.0.0.1), apart from the API's. `expiringKeys` answers the expiring-keys gauges.
  */
-export async function serveMetrics(options: { host: string; port: number; store: Store; now: () => Date; keyExpiryReuseMs?: number }): Promise<MetricsListener> {
+export async function serveMetrics(options: { host: string; port: number; expiringKeys: () => Promise<ExpiringKeys>; keyExpiryReuseMs?: number }): Promise<MetricsListener> {
   const register = enableMetrics();
-  keyExpiry = { store: options.store, now: options.now, reuseMs: options.keyExpiryReuseMs ?? KEY_EXPIRY_CACHE_MS };
+  const expiry = { count: options.expiringKeys, reuseMs: options.keyExpiryReuseMs ?? KEY_EXPIRY_CACHE_MS };
+  keyExpiry = expiry;
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') {
@@ -393,7 +378,7 @@ export async function serveMetrics(options: { host: string; port: number; store:
     url: `http://${host}:${port}/metrics`,
     close: () =>
       new Promise<void>((resolve) => {
-        if (keyExpiry?.store === options.store) keyExpiry = null;
+        if (keyExpiry === expiry) keyExpiry = null;
         server.close(() => resolve());
         server.closeAllConnections();
       }),
