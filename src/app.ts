@@ -44,7 +44,7 @@ import { installGatewayProxy } from './gateway/http-proxy.js';
 import { installPrefectUi } from './gateway/prefect-ui.js';
 import { forwardAuthRoute } from './gateway/forward-auth.js';
 import { installWebsocketGateway, type WebsocketLimits } from './gateway/websocket.js';
-import type { Tracing } from './observability/tracing.js';
+import type { Tracing } from './tracing/tracing.js';
 
 export interface AppOptions {
   store: Store;
@@ -86,7 +86,7 @@ export interface AppOptions {
   keyDormancyCheckMs?: number;
   /** How often keys' last uses are written (default 60 s: the most a crash loses). */
   keyUseIntervalMs?: number;
-  /** Spans for requests, auth decisions and upstream calls (observability/tracing.ts); absent or null: none, and no hook. */
+  /** Spans for requests, auth decisions and upstream calls (tracing/tracing.ts); absent or null: none, and no hook. */
   tracing?: Tracing | null;
 }
 

@@ -44,6 +44,10 @@ export interface Config {
   authCache: boolean;
   /** OpenTelemetry traces: `auto` exports when an OTLP endpoint variable is set (docs/tracing.md). */
   tracing: TracingSetting;
+  /** Serve Prometheus metrics at /metrics on this port (its own listener); unset: no metrics. */
+  metricsPort?: number;
+  /** The metrics listener's address (default 127.0.0.1: this machine only). */
+  metricsHost: string;
 }
 
 export const DEFAULTS = {
@@ -56,6 +60,7 @@ export const DEFAULTS = {
   upstreamConnectTimeoutSeconds: 5,
   upstreamResponseTimeoutSeconds: 60,
   keyFailureLimit: 30,
+  metricsHost: '127.0.0.1',
 };
 
 /** false: no proxy; a number: that many hops nearest Gatehouse; a list: proxies at those addresses/CIDRs. */
@@ -97,7 +102,7 @@ function isProxyRange(entry: string): boolean {
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
-/** GATEHOUSE_TRACING: `auto` (on when an OTLP endpoint variable is set), `on`, or `off` (observability/tracing-setting.ts). */
+/** GATEHOUSE_TRACING: `auto` (on when an OTLP endpoint variable is set), `on`, or `off` (tracing/tracing-setting.ts). */
 export const TRACING_SETTINGS = ['auto', 'on', 'off'] as const;
 export type TracingSetting = (typeof TRACING_SETTINGS)[number];
 
@@ -114,6 +119,8 @@ export interface ConfigFlags {
   'database-url'?: string;
   'database-schema'?: string;
   'log-level'?: string;
+  'metrics-port'?: string;
+  'metrics-host'?: string;
 }
 
 /** Text that must be a whole number (digits only); anything else reads as NaN, which no schema accepts. */
@@ -137,6 +144,7 @@ const Settings = Type.Object({
   keyFailureLimit: Type.Integer({ minimum: 1 }),
   authCache: oneOf(['on', 'off']),
   tracing: oneOf(TRACING_SETTINGS),
+  metricsPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
 });
 type SettingName = keyof typeof Settings.properties;
 
@@ -148,6 +156,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     connectTimeoutSeconds: env.GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_SECONDS ?? String(DEFAULTS.upstreamConnectTimeoutSeconds),
     responseTimeoutSeconds: env.GATEHOUSE_UPSTREAM_RESPONSE_TIMEOUT_SECONDS ?? String(DEFAULTS.upstreamResponseTimeoutSeconds),
     keyFailureLimit: env.GATEHOUSE_KEY_FAILURE_LIMIT ?? String(DEFAULTS.keyFailureLimit),
+    metricsPort: flags['metrics-port'] ?? (env.GATEHOUSE_METRICS_PORT || undefined),
   };
   const values = {
     port: wholeNumber(text.port),
@@ -163,6 +172,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     keyFailureLimit: wholeNumber(text.keyFailureLimit),
     authCache: (env.GATEHOUSE_AUTH_CACHE ?? 'on').toLowerCase(),
     tracing: (env.GATEHOUSE_TRACING || 'auto').toLowerCase() as TracingSetting,
+    metricsPort: text.metricsPort === undefined ? undefined : wholeNumber(text.metricsPort),
   };
   const refusal: Record<SettingName, () => string> = {
     port: () => `Invalid port "${text.port}": use a number from 0 to 65535 (--port or GATEHOUSE_PORT)`,
@@ -178,12 +188,17 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     keyFailureLimit: () => `Invalid GATEHOUSE_KEY_FAILURE_LIMIT "${text.keyFailureLimit}": a whole number of failed key authentications per address per minute, at least 1`,
     authCache: () => `Invalid GATEHOUSE_AUTH_CACHE "${env.GATEHOUSE_AUTH_CACHE}": on or off`,
     tracing: () => `Invalid GATEHOUSE_TRACING "${env.GATEHOUSE_TRACING}": auto (export traces when OTEL_EXPORTER_OTLP_ENDPOINT is set), on or off`,
+    metricsPort: () => `Invalid metrics port "${text.metricsPort}": a number from 0 to 65535, or unset for no metrics (--metrics-port or GATEHOUSE_METRICS_PORT)`,
   };
   const first = Value.Errors(Settings, values).First();
   if (first) return { ok: false, error: refusal[first.path.split('/')[1] as SettingName]() };
   const { port, databaseUrl, databaseSchema, logLevel, logFormat, bodyLimit, publicUrl, sessionTtlSeconds, keyFailureLimit } = values;
 
   const host = flags.host ?? env.GATEHOUSE_HOST ?? DEFAULTS.host;
+  const metricsHost = flags['metrics-host'] ?? (env.GATEHOUSE_METRICS_HOST || DEFAULTS.metricsHost);
+  if (values.metricsPort !== undefined && values.metricsPort !== 0 && values.metricsPort === port) {
+    return { ok: false, error: `The metrics port ${values.metricsPort} is the API's port: metrics have their own listener, apart from the public one; choose another port (--metrics-port or GATEHOUSE_METRICS_PORT)` };
+  }
   if (databaseUrl && flags['data-dir']) {
     return { ok: false, error: 'Give either --data-dir (SQLite) or --database-url (PostgreSQL), not both' };
   }
@@ -240,6 +255,8 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       keyFailureLimit,
       authCache: values.authCache === 'on',
       tracing: values.tracing,
+      metricsPort: values.metricsPort,
+      metricsHost,
     },
   };
 }

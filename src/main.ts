@@ -12,7 +12,9 @@ import { migrate } from './store/migrate.js';
 import { startDatabaseClock, type DatabaseClock } from './store/database-clock.js';
 import { createMailer, redactSmtpUrl } from './mail/mailer.js';
 import { listenUrl } from './http/public-url.js';
-import { tracingWanted } from './observability/tracing-setting.js';
+import { tracingWanted } from './tracing/tracing-setting.js';
+import { enableMetrics, serveMetrics, type MetricsListener } from './observability/metrics.js';
+import { countExpiringKeys } from './domain/api-keys/expiring.js';
 
 /** The built web page: dist/web beside the compiled server. */
 const WEB_ROOT = fileURLToPath(new URL('./web', import.meta.url));
@@ -101,8 +103,10 @@ function withPasswordPlaceholder(url: string): string {
 
 export async function startServer(config: Config, out: (line: string) => void = console.log): Promise<Running> {
   const logger = createLogger(config.logLevel, logFormat(config.logFormat, process.stdout.isTTY === true));
+  // Before the store opens: its query timing is attached then, and the app's hooks when it is built.
+  if (config.metricsPort !== undefined) enableMetrics();
   // Before the store: its queries are traced through its dialect. Off, the SDK is never loaded.
-  const tracing = tracingWanted(config.tracing, process.env) ? (await import('./observability/tracing.js')).startTracing({ setting: config.tracing }) : null;
+  const tracing = tracingWanted(config.tracing, process.env) ? (await import('./tracing/tracing.js')).startTracing({ setting: config.tracing }) : null;
   let store: Store;
   try {
     store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, wrapDialect: tracing?.dialect });
@@ -113,6 +117,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
   const cache = openCache(store, { databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, enabled: config.authCache });
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
   let databaseClock: DatabaseClock | undefined;
+  let metricsListener: MetricsListener | undefined;
   let address: string;
   try {
     await migrate(store);
@@ -147,8 +152,10 @@ export async function startServer(config: Config, out: (line: string) => void = 
     const claim = await app.services.gateways.claimSecretKey(clock.now());
     if (!claim.ok) throw new StartRefused(claim.detail);
     address = await app.server.listen({ host: config.host, port: config.port });
+    if (config.metricsPort !== undefined) metricsListener = await serveMetrics({ host: config.metricsHost, port: config.metricsPort, expiringKeys: () => countExpiringKeys(store.db, clock.now()) });
   } catch (error) {
     // An open pool would keep the process alive long after the error (port in use, bad migration).
+    await metricsListener?.close().catch(() => {});
     await app?.server.close().catch(() => {});
     databaseClock?.stop();
     await cache.close().catch(() => {});
@@ -161,6 +168,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
   out(`Gatehouse is serving on ${url} (store: ${store.description})`);
   out(`  health: ${url}/api/health   API description: ${url}/api/openapi.json`);
   out(`  web page: ${url}/`);
+  if (metricsListener) out(`  metrics: ${metricsListener.url}`);
   if (config.smtpUrl) out(`  invitations are also mailed via ${redactSmtpUrl(config.smtpUrl)}`);
   if (!config.publicUrl) {
     out(`  GATEHOUSE_PUBLIC_URL is not set: invitation links point at ${listenUrl(app.server.server.address())};`);
@@ -195,6 +203,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
         clearInterval(reaper);
         clearTimeout(deadline);
       }
+      await metricsListener?.close();
       databaseClock?.stop();
       await cache.close();
       await store.close();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/main.js';
-import { tracingWanted } from '../src/observability/tracing-setting.js';
+import { tracingWanted } from '../src/tracing/tracing-setting.js';
 import { dropSchema, PG_URL, STORE_KIND } from './support/harness.js';
 import { listenLocal } from './support/ports.js';
 

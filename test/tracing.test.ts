@@ -1,4 +1,4 @@
-// Tracing on (observability/tracing.ts), with spans kept in memory: the span tree of a gateway
+// Tracing on (tracing/tracing.ts), with spans kept in memory: the span tree of a gateway
 // request (request → auth → store, request → upstream, traceparent continued and sent on), store
 // queries named by kind and table on this store, and no credential in any span.
 import { randomBytes } from 'node:crypto';
@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { startTracing, type Tracing } from '../src/observability/tracing.js';
+import { startTracing, type Tracing } from '../src/tracing/tracing.js';
 import { STORE_KIND } from './support/harness.js';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 import { addMember, botWithRole } from './support/members.js';

@@ -23,6 +23,7 @@ import { loadKeyHolder, type KeyHolder } from './keys.js';
 import type { KeyThrottle } from './key-throttle.js';
 import { loadAddressPolicy, notAllowed } from '../domain/ip-allowlist/service.js';
 import type { KeyUseRecorder } from './key-use.js';
+import { metrics } from '../observability/metrics.js';
 
 export type { AccountGrant } from './grants.js';
 
@@ -110,6 +111,7 @@ export function authCore({ store, cache, clock, throttle, sessions, keyUse }: Au
 
   /** Notes the outcome for the throttle and answers it. */
   function settle(address: string, digest: string, actor: Actor | null): Result<Actor> {
+    metrics.keyAuthentication(actor ? 'accepted' : 'refused');
     if (!actor) {
       throttle.failed(address);
       return fail('UNAUTHENTICATED');
@@ -127,7 +129,10 @@ export function authCore({ store, cache, clock, throttle, sessions, keyUse }: Au
   function authenticateKey(key: string, address: string): Maybe<Result<Actor>> {
     const digest = hashKey(key);
     const wait = throttle.retryAfter(address, digest);
-    if (wait !== null) return { ok: false, code: 'RATE_LIMITED', detail: TOO_MANY_BAD_KEYS, retryAfter: wait };
+    if (wait !== null) {
+      metrics.keyAuthentication('throttled');
+      return { ok: false, code: 'RATE_LIMITED', detail: TOO_MANY_BAD_KEYS, retryAfter: wait };
+    }
     cache.poll();
     const hit = cache.peek<KeyHolder>('key', digest);
     if (hit !== undefined) return settle(address, digest, holderActor(hit, key.startsWith(KEY_PREFIX.bot) ? 'bot' : 'user'));
@@ -149,6 +154,7 @@ export function authCore({ store, cache, clock, throttle, sessions, keyUse }: Au
     const token = presented.sessionToken();
     if (!token) return ok(null);
     return sessions.authenticate(token).then((session) => {
+      metrics.sessionAuthentication(session ? 'accepted' : 'refused');
       if (!session) return ok(null);
       return csrfHolds(presented.method, presented.csrfToken, session.csrfToken) ? ok(session) : fail('CSRF_FAILED');
     });
@@ -227,7 +233,7 @@ export function authCore({ store, cache, clock, throttle, sessions, keyUse }: Au
      * origin its own way (the Prefect UI's, gateway/prefect-ui.ts, checks Origin and Sec-Fetch-Site).
      */
     identifySession(token: string): Promise<Caller | null> {
-      return sessions.authenticate(token);
+      return sessions.authenticate(token).then((session) => (metrics.sessionAuthentication(session ? 'accepted' : 'refused'), session));
     },
 
     /**

@@ -4,6 +4,7 @@
 // so a tenant sharing an address (a NAT) with a misbehaving client is not locked out. Per process
 // and in memory: nothing is written for a failed attempt, so failures cannot load the database.
 import { LRUCache } from 'lru-cache';
+import { metrics } from '../observability/metrics.js';
 
 export interface KeyThrottleOptions {
   /** Failed authentications one address may make per window (default 30). */
@@ -49,7 +50,7 @@ export function keyThrottle(options: KeyThrottleOptions) {
       return Math.max(1, Math.ceil((window.start + windowMs - options.now()) / 1000));
     },
     failed(address: string): void {
-      current(address).failures += 1;
+      if ((current(address).failures += 1) === limit) metrics.addressThrottled();
     },
     /** Remembers that this key works from this address, so a flood of bad keys from the same address spares it. */
     succeeded(address: string, digest: string): void {

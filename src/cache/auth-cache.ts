@@ -4,6 +4,7 @@
 // every cache before the write returns, and a fill that raced a write is not kept.
 import { LRUCache } from 'lru-cache';
 import type { Coherence } from './coherence.js';
+import { metrics } from '../observability/metrics.js';
 
 /** At most this many entries per kind; the least recently used go first. */
 const MAX_ENTRIES = 200_000;
@@ -48,11 +49,14 @@ export function authCache(coherence: Coherence): AuthCache {
     close: () => coherence.stop(),
     poll: () => coherence.glance(),
     peek<V>(kind: string, key: string): V | undefined {
-      return usable() ? (kinds.get(kind)?.get(key) as V | undefined) : undefined;
+      const hit = usable() ? (kinds.get(kind)?.get(key) as V | undefined) : undefined;
+      if (hit !== undefined) metrics.cacheHit(kind);
+      return hit;
     },
     through<V>(kind: string, key: string, load: () => Promise<V>): Promise<V> {
       const hit = this.peek<V>(kind, key);
       if (hit !== undefined) return Promise.resolve(hit);
+      metrics.cacheMiss(kind);
       // A miss reads the store: look for other processes' writes just before and just after, and
       // keep the answer only when none committed meanwhile (it may predate them).
       coherence.poll();

@@ -65,7 +65,7 @@ const none = { min: 0, names: [] };
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'start',
-    usage: `[--port 4280] [--host 127.0.0.1] ${STORE_USAGE} [--log-level info]`,
+    usage: `[--port 4280] [--host 127.0.0.1] ${STORE_USAGE} [--log-level info] [--metrics-port PORT] [--metrics-host 127.0.0.1]`,
     summary: 'Serve the API and the web page (applies migrations first)',
     positionals: none,
     flags: {
@@ -73,6 +73,8 @@ export const COMMANDS: CommandSpec[] = [
       host: { type: 'string', value: 'ADDRESS', help: 'Address to listen on (default 127.0.0.1; 0.0.0.0 in a container)' },
       ...storeFlags,
       'log-level': { type: 'string', value: 'LEVEL', help: 'fatal, error, warn, info (default), debug, trace or silent' },
+      'metrics-port': { type: 'string', value: 'PORT', help: 'Serve Prometheus metrics at /metrics on this port (default: no metrics)' },
+      'metrics-host': { type: 'string', value: 'ADDRESS', help: 'Address of the metrics listener (default 127.0.0.1)' },
     },
     example: 'gatehouse start --port 4280 --data-dir /var/lib/gatehouse',
     client: false,

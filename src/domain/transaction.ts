@@ -4,6 +4,7 @@ import type { Transaction } from 'kysely';
 import type { Failure } from '../errors.js';
 import type { Database } from '../store/schema.js';
 import type { Deps } from './deps.js';
+import { metrics } from '../observability/metrics.js';
 
 /** Carries a returned failure out of the transaction, which rolls it back (never leaves this module). */
 class RolledBack extends Error {
@@ -48,7 +49,7 @@ export async function inTransaction<T>(
       if (options.invalidates !== false) stamp = await coherence.stamp(tx);
       return value;
     });
-    if (stamp !== null) await coherence.settle(stamp);
+    if (stamp !== null) await metrics.invalidationSettled(coherence.settle(stamp));
     return result;
   } catch (error) {
     if (error instanceof RolledBack) return error.failure;

@@ -81,8 +81,8 @@ export interface DecisionInput {
 export type Verdict =
   | { kind: 'allow'; route: GatewayRoute }
   | { kind: 'needs_body' }
-  | { kind: 'redirect'; location: string }
-  | { kind: 'deny'; code: ErrorCode; detail?: string };
+  | { kind: 'redirect'; location: string; route: GatewayRoute }
+  | { kind: 'deny'; code: ErrorCode; detail?: string; route?: GatewayRoute };
 
 export function decide(input: DecisionInput): Verdict {
   const method = input.method === 'HEAD' ? 'GET' : input.method;
@@ -111,8 +111,8 @@ export function decide(input: DecisionInput): Verdict {
       input.body === 'unseen' && missing.some((scope) => !route.scopes.includes(scope))
         ? ' Forward-auth never sees the request body, so it judges this route as if the body used every field that adds scopes (docs/forward-auth.md); send it through the Gatehouse gateway instead.'
         : '';
-    return { kind: 'deny', code: 'FORBIDDEN', detail: `${what} needs the workspace scope${missing.length > 1 ? 's' : ''} ${missing.map((s) => `\`${s}\``).join(', ')}, which your role in this workspace does not have.${hint}${unseen}` };
+    return { kind: 'deny', code: 'FORBIDDEN', route, detail: `${what} needs the workspace scope${missing.length > 1 ? 's' : ''} ${missing.map((s) => `\`${s}\``).join(', ')}, which your role in this workspace does not have.${hint}${unseen}` };
   }
-  if (match.redirectTo !== undefined && route.method !== 'WS') return { kind: 'redirect', location: match.redirectTo };
+  if (match.redirectTo !== undefined && route.method !== 'WS') return { kind: 'redirect', location: match.redirectTo, route };
   return { kind: 'allow', route };
 }

@@ -2,6 +2,7 @@
 // to the workspace's Prefect server, once the auth hook (http/auth.ts) has read the caller's scopes
 // there and decide() (authorize.ts) has allowed the Prefect route. proxy.ts forwards it.
 import type { IncomingHttpHeaders } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { workspace } from '../authz/requirements.js';
 import type { Services } from '../domain/services.js';
@@ -9,6 +10,7 @@ import { ERRORS } from '../errors.js';
 import { sendError } from '../http/error-envelope.js';
 import type { PublicUrl } from '../http/public-url.js';
 import { decide, parseGatewayUri, type GatewayTarget } from './authorize.js';
+import { installGatewayMetrics, metrics } from '../observability/metrics.js';
 import { createForwarder, downstreamResponseHeaders, locationRewriter, SMALL_BODY, upstreamRequestHeaders, type Forwarder } from './proxy.js';
 
 /** Reads the whole request body, up to `limit` bytes; null when it is larger. */
@@ -43,7 +45,7 @@ export interface ProxyOptions {
   connectTimeoutMs: number;
   responseTimeoutMs: number;
   publicUrl: PublicUrl;
-  /** Wraps the forwarder: a client span per upstream call, traceparent sent on (observability/tracing.ts). */
+  /** Wraps the forwarder: a client span per upstream call, traceparent sent on (tracing/tracing.ts). */
   traceForwarder?: (forwarder: Forwarder) => Forwarder;
 }
 
@@ -60,6 +62,7 @@ export async function installGatewayProxy(server: FastifyInstance, options: Prox
   await server.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_req, _payload, done) => done(null));
+    installGatewayMetrics(scope);
     scope.route({
       method: [...PROXY_METHODS],
       url: '/api/accounts/:account_id/workspaces/:workspace_id/*',
@@ -94,6 +97,7 @@ export async function forwardApiRequest(
     const parsed = parseJson(body);
     verdict = decide({ method: req.method, apiPath, query, scopes, body: parsed.ok ? { value: parsed.value } : 'unreadable' });
   }
+  metrics.gatewayRouted(req, verdict.kind === 'needs_body' ? null : (verdict.route ?? null), target.workspaceId);
   if (verdict.kind === 'redirect') {
     const location = `${publicBase(options.publicUrl, target)}${verdict.location}${target.search}`;
     return reply.code(307).header('location', location).send();
@@ -116,6 +120,7 @@ export async function forwardApiRequest(
     body = await readBody(req, options.bodyLimit);
     if (body === null) return sendError(req, reply, 'PAYLOAD_TOO_LARGE');
   }
+  const sent = performance.now();
   const result = await forwarder.forward({
     upstream,
     method: req.method,
@@ -127,6 +132,7 @@ export async function forwardApiRequest(
     }),
     body: body ?? (hasBody(req) ? req.raw : null),
   });
+  metrics.upstreamAnswered(target.workspaceId, sent, result);
   if (!result.ok) {
     // The upstream's address is for the operator's log only: `GET .../gateway` withholds it from
     // Viewers, so an error any role can provoke must not tell it either.

@@ -29,6 +29,7 @@ import { sendError } from '../http/error-envelope.js';
 import { sessionToken } from '../http/session-cookie.js';
 import type { GatewayTarget } from './authorize.js';
 import { forwardApiRequest, type ProxyOptions } from './http-proxy.js';
+import { installGatewayMetrics } from '../observability/metrics.js';
 import { basePath, locationRewriter, type Forwarder } from './proxy.js';
 import { rewriteUiFile, uiBaseFor, uiFileKind } from './prefect-ui-rewrite.js';
 
@@ -65,6 +66,7 @@ export async function installPrefectUi(server: FastifyInstance, options: Prefect
     // The body goes on to the upstream untouched: no parser reads it here.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_req, _payload, done) => done(null));
+    installGatewayMetrics(scope, { routedOnly: true });
     scope.addHook('onSend', (request, reply, payload, done) => {
       reply.removeHeader('set-cookie');
       reply.removeHeader('content-security-policy');

@@ -20,6 +20,7 @@ import { ERRORS, fail, type ErrorCode, type Failure } from '../errors.js';
 import { decide, parseGatewayUri, type GatewayTarget } from './authorize.js';
 import { matchRoute } from './match.js';
 import { basePath } from './proxy.js';
+import { metrics } from '../observability/metrics.js';
 
 export interface WebsocketOptions {
   services: Services;
@@ -34,7 +35,7 @@ export interface WebsocketOptions {
   log: FastifyBaseLogger;
   /** WEBSOCKET_LIMITS, some replaced (tests use small ones). */
   limits?: Partial<WebsocketLimits>;
-  /** Starts the span of a socket's open and runs `handle` (the upgrade) under it (observability/tracing.ts). */
+  /** Starts the span of a socket's open and runs `handle` (the upgrade) under it (tracing/tracing.ts). */
   traceOpen?: (request: IncomingMessage, socket: Duplex, handle: (opening: WebsocketOpening) => void) => void;
 }
 
@@ -226,6 +227,7 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
   function relay(client: WebSocket, socket: RelayTarget): void {
     const { key, target, upstream, url, answerAuth, address, requestId } = socket;
     live.add(client);
+    metrics.websocketOpened(client);
     // Frames checked and waiting for the upstream to open; `held` counts those and the frames still
     // waiting for their access check, per socket (and `pendingTotal` for all sockets).
     const pending: { data: RawData; binary: boolean; size: number }[] = [];

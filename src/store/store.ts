@@ -29,7 +29,7 @@ export interface StoreConfig {
   dataDir: string;
   databaseUrl?: string;
   databaseSchema?: string;
-  /** Wraps the dialect to trace each query (observability/tracing.ts); absent, queries run untouched. */
+  /** Wraps the dialect to trace each query (tracing/tracing.ts); absent, queries run untouched. */
   wrapDialect?: DialectWrapper;
 }
 

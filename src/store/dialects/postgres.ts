@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClien
 import type { Database } from '../schema.js';
 import type { DialectWrapper, Store } from '../store.js';
 import { maskUrlPassword } from '../../url-password.js';
+import { storeQueryLog } from '../../observability/metrics.js';
 
 export interface PostgresOptions {
   url: string;
@@ -91,7 +92,7 @@ export function openPostgres({ url, schema, poolSize = 10, wrapDialect }: Postgr
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
   const dialect = new PostgresDialect({ pool: timeBoundPool(pool) });
-  const db = new Kysely<Database>({ dialect: wrapDialect ? wrapDialect(dialect, 'postgresql') : dialect });
+  const db = new Kysely<Database>({ dialect: wrapDialect ? wrapDialect(dialect, 'postgresql') : dialect, log: storeQueryLog() });
   return {
     db,
     dialect: 'postgres',

@@ -13,6 +13,7 @@ import {
 } from 'kysely';
 import type { Database } from '../schema.js';
 import type { DialectWrapper, Store } from '../store.js';
+import { storeQueryLog } from '../../observability/metrics.js';
 
 export const SQLITE_FILE_NAME = 'gatehouse.db';
 
@@ -73,7 +74,7 @@ export function openSqlite(dataDir: string, wrapDialect?: DialectWrapper): Store
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const dialect = new ImmediateSqliteDialect({ database: withStatementCache(sqlite) });
-  const db = new Kysely<Database>({ dialect: wrapDialect ? wrapDialect(dialect, 'sqlite') : dialect });
+  const db = new Kysely<Database>({ dialect: wrapDialect ? wrapDialect(dialect, 'sqlite') : dialect, log: storeQueryLog() });
   const dataVersion = sqlite.prepare('PRAGMA data_version').pluck();
   return {
     db,

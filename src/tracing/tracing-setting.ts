@@ -1,5 +1,5 @@
 // Whether OpenTelemetry tracing is on: read from the settings alone, so that a process with
-// tracing off never loads the SDK (observability/tracing.ts).
+// tracing off never loads the SDK (tracing/tracing.ts).
 
 import type { TracingSetting } from '../config.js';
 
