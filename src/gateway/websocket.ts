@@ -17,6 +17,7 @@ import type { Upstream } from '../domain/gateways/service.js';
 import type { AuthCore } from '../auth/core.js';
 import { bearerKey } from '../auth/credentials.js';
 import { ERRORS, fail, type ErrorCode, type Failure } from '../errors.js';
+import { STORE_RETRY_AFTER_S } from '../http/error-envelope.js';
 import { decide, parseGatewayUri, type GatewayTarget } from './authorize.js';
 import { matchRoute } from './match.js';
 import { basePath } from './proxy.js';
@@ -34,6 +35,8 @@ export interface WebsocketOptions {
   log: FastifyBaseLogger;
   /** WEBSOCKET_LIMITS, some replaced (tests use small ones). */
   limits?: Partial<WebsocketLimits>;
+  /** The store's "cannot serve now" test: such an upgrade failure is a 503, not a 500. */
+  isStoreUnavailable?: (error: unknown) => boolean;
 }
 
 export interface WebsocketLimits {
@@ -98,7 +101,8 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
   server.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     upgrade(request, socket, head).catch((error) => {
       options.log.error({ err: error }, 'websocket gateway failed');
-      refuse(socket, fail('INTERNAL_ERROR'), randomUUID());
+      const unavailable = options.isStoreUnavailable?.(error) ?? false;
+      refuse(socket, unavailable ? { ...fail('STORE_UNAVAILABLE'), retryAfter: STORE_RETRY_AFTER_S } : fail('INTERNAL_ERROR'), randomUUID());
     });
   });
   server.addHook('onClose', async () => {

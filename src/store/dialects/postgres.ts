@@ -66,14 +66,29 @@ function timeBoundPool(pool: pg.Pool): PostgresPool {
   };
 }
 
-/** Error codes meaning the server is gone, unreachable, shutting down or out of connections. */
+/**
+ * Error codes meaning the server is gone, unreachable, shutting down, out of connections, or no
+ * longer the primary. In a failover (docs/high-availability.md) the node a connection reached can
+ * change under it: 25006 (read_only_sql_transaction) is a write that reached a node just demoted to
+ * a read-only standby (a proxy whose health check has not yet seen the switch); 57P01 (admin
+ * shutdown), 57P02 (crash shutdown) and 57P03 (cannot connect now: starting up, shutting down,
+ * in recovery) are a node stopping or restarting as a standby; 08xxx is a lost connection.
+ * None is the request's fault, and the same request succeeds once the new primary is reachable.
+ */
 const UNAVAILABLE_CODES = new Set([
-  'GATEHOUSE_QUERY_TIMEOUT', '57P01', '57P02', '57P03', '53300',
+  'GATEHOUSE_QUERY_TIMEOUT', '25006', '57P01', '57P02', '57P03', '53300',
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
 ]);
 /** pg reports a lost or never-made connection by message only. */
 const UNAVAILABLE_MESSAGE =
   /timeout exceeded when trying to connect|Connection terminated|not queryable|Query read timeout/i;
+
+/** Whether a query's error means "the database cannot serve this now" (503), not a bug (500). */
+export function isPostgresUnavailable(error: unknown): boolean {
+  const code = String((error as { code?: unknown })?.code ?? '');
+  const message = String((error as { message?: unknown })?.message ?? '');
+  return code.startsWith('08') || UNAVAILABLE_CODES.has(code) || UNAVAILABLE_MESSAGE.test(message);
+}
 
 export function openPostgres({ url, schema, poolSize = 10 }: PostgresOptions): Store {
   const pool = new pg.Pool({
@@ -97,11 +112,7 @@ export function openPostgres({ url, schema, poolSize = 10 }: PostgresOptions): S
     description: `PostgreSQL ${redactUrl(url)}${schema ? ` (schema ${schema})` : ''}`,
     isUniqueViolation: (error) => (error as { code?: unknown })?.code === '23505',
     isForeignKeyViolation: (error) => (error as { code?: unknown })?.code === '23503',
-    isUnavailable: (error) => {
-      const code = String((error as { code?: unknown })?.code ?? '');
-      const message = String((error as { message?: unknown })?.message ?? '');
-      return code.startsWith('08') || UNAVAILABLE_CODES.has(code) || UNAVAILABLE_MESSAGE.test(message);
-    },
+    isUnavailable: isPostgresUnavailable,
     prepare: async () => {
       if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
     },
