@@ -248,9 +248,16 @@ export async function startHaTopology({ database = 'gatehouse', scope = 'gatehou
         return sync && sync !== primary ? primary : null;
       }, ms, 'the topology did not come back to a primary with a synchronous standby', logs);
     },
-    /** `patronictl` against this cluster (the node's configuration file). */
+    /** `patronictl` against this cluster (a node's configuration file); the caller's event loop keeps running. */
     patronictl(args) {
-      return spawnSync(HA_BINARIES.patronictl, ['-c', join(nodes[0].dir, 'patroni.yml'), ...args], { encoding: 'utf8', timeout: 60_000 });
+      return new Promise((resolve) => {
+        const child = spawn(HA_BINARIES.patronictl, ['-c', join(nodes[0].dir, 'patroni.yml'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk) => (stdout += chunk));
+        child.stderr.on('data', (chunk) => (stderr += chunk));
+        child.on('close', (status) => resolve({ status, stdout, stderr }));
+      });
     },
     /** SIGKILLs a node's postmaster (a crash of PostgreSQL, not of its machine); Patroni lives. */
     killPostgres(name) {

@@ -17,6 +17,7 @@ describe('a store error that a failover or an outage causes is "unavailable"', (
     ['53300', 'sorry, too many clients already', 'no connection slot free'],
     ['ECONNRESET', 'read ECONNRESET', 'a proxy cutting the connection (HAProxy on-marked-down)'],
     ['ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432', 'nothing listening'],
+    ['GATEHOUSE_STANDBY', 'The database server is a read-only standby; Gatehouse needs the primary', 'a new connection reaching a standby'],
   ])('%s (%s): %s', (code, message) => {
     expect(isPostgresUnavailable(pgError(code, message))).toBe(true);
   });
