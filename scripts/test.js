@@ -11,6 +11,7 @@ import { ensureChromium } from './ensure-chromium.js';
 import { ensureNginx } from './ensure-nginx.js';
 import { ensurePrefect, PREFECT_VERSIONS } from './ensure-prefect.js';
 import { ensureTerraform } from './ensure-terraform.js';
+import { ensureHa } from './ensure-ha.js';
 
 const args = process.argv.slice(2);
 let stores = ['sqlite', 'postgres'];
@@ -75,6 +76,16 @@ if (!terraform.ok && terraform.unavailable) {
 } else if (!terraform.ok) {
   fail(`Terraform suites cannot run: ${terraform.error}`);
 }
+// The failover suite (test/ha/, PostgreSQL runs) needs Patroni, etcd and HAProxy from Debian's
+// packages; when they cannot be installed it is skipped, counted, and the reason printed first and last.
+let haSkipped = null;
+if (stores.includes('postgres')) {
+  const ha = ensureHa();
+  if (!ha.ok) {
+    haSkipped = ha.error;
+    console.error(`\nFAILOVER SUITE SKIPPED: ${ha.error}\n`);
+  }
+}
 const outDir = mkdtempSync(join(tmpdir(), 'gatehouse-vitest-'));
 for (const store of stores) {
   const env = { GATEHOUSE_TEST_STORE: store, GATEHOUSE_TEST_BUILT: '1', ...(terraformSkipped ? { GATEHOUSE_TEST_NO_TERRAFORM: terraformSkipped } : {}) };
@@ -85,6 +96,7 @@ for (const store of stores) {
       continue;
     }
     env.GATEHOUSE_TEST_DATABASE_URL = PG_URL;
+    if (haSkipped) env.GATEHOUSE_TEST_NO_HA = haSkipped;
   }
   console.log(`\n=== Test suite on ${store} ===`);
   const report = join(outDir, `${store}.json`);
@@ -120,6 +132,7 @@ rmSync(outDir, { recursive: true, force: true });
 run(process.execPath, ['scripts/render-compat.js']);
 
 if (terraformSkipped) console.error(`The Terraform suites were skipped: ${terraformSkipped}`);
+if (haSkipped) console.error(`The failover suite was skipped: ${haSkipped}`);
 // Every failure once more, a line each, just above the count: a log cut to its last lines still names them.
 if (failures.length) console.log(`\nFailed:\n${failures.map((f) => `  ${f.slice(0, 400)}`).join('\n')}\n`);
 const skipped = totals.skipped ? `, ${totals.skipped} skipped` : '';

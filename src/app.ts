@@ -169,7 +169,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const proxyOptions = { services, bodyLimit, publicUrl: links, ...upstreamTimeouts, traceForwarder: tracing?.forwarder };
   const forwarder = await installGatewayProxy(server, proxyOptions);
   await installPrefectUi(server, { ...proxyOptions, auth, forwarder });
-  installWebsocketGateway(server, { services, auth, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, clientAddress: clientAddress(options.trustProxy), log, traceOpen: tracing?.websocketOpen });
+  installWebsocketGateway(server, { services, auth, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, clientAddress: clientAddress(options.trustProxy), log, traceOpen: tracing?.websocketOpen, isStoreUnavailable: (error) => store.isUnavailable(error) });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   scheduleDormancyCheck(server, services, options.keyDormancyCheckMs ?? 3_600_000, log);
   await server.ready();

@@ -17,6 +17,7 @@ import type { Upstream } from '../domain/gateways/service.js';
 import type { AuthCore } from '../auth/core.js';
 import { bearerKey } from '../auth/credentials.js';
 import { ERRORS, fail, type ErrorCode, type Failure } from '../errors.js';
+import { STORE_RETRY_AFTER_S } from '../http/error-envelope.js';
 import { decide, parseGatewayUri, type GatewayTarget } from './authorize.js';
 import { matchRoute } from './match.js';
 import { basePath } from './proxy.js';
@@ -37,6 +38,8 @@ export interface WebsocketOptions {
   limits?: Partial<WebsocketLimits>;
   /** Starts the span of a socket's open and runs `handle` (the upgrade) under it (tracing/tracing.ts). */
   traceOpen?: (request: IncomingMessage, socket: Duplex, handle: (opening: WebsocketOpening) => void) => void;
+  /** The store's "cannot serve now" test: such an upgrade failure is a 503, not a 500. */
+  isStoreUnavailable?: (error: unknown) => boolean;
 }
 
 /** One socket's open, as its tracer hears it: from the upgrade request until relaying starts or it is refused. */
@@ -113,7 +116,8 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
   const handle = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     upgrade(request, socket, head).catch((error) => {
       options.log.error({ err: error }, 'websocket gateway failed');
-      refuse(socket, fail('INTERNAL_ERROR'), randomUUID());
+      const unavailable = options.isStoreUnavailable?.(error) ?? false;
+      refuse(socket, unavailable ? { ...fail('STORE_UNAVAILABLE'), retryAfter: STORE_RETRY_AFTER_S } : fail('INTERNAL_ERROR'), randomUUID());
     });
   };
   const { traceOpen } = options;

@@ -48,6 +48,12 @@ function validationItems(error: FastifyError): ValidationItem[] {
   });
 }
 
+/**
+ * Retry-After on STORE_UNAVAILABLE, in seconds: a failover behind Patroni and HAProxy takes a few
+ * seconds (docs/high-availability.md), and clients that honour the header (Prefect's) come back then.
+ */
+export const STORE_RETRY_AFTER_S = 2;
+
 export function installErrorHandling(
   app: FastifyInstance,
   isStoreUnavailable: (error: unknown) => boolean,
@@ -78,6 +84,7 @@ export function installErrorHandling(
     }
     if (isStoreUnavailable(error)) {
       request.log.error({ err: error }, 'store unavailable');
+      reply.header('retry-after', String(STORE_RETRY_AFTER_S));
       return sendError(request, reply, 'STORE_UNAVAILABLE');
     }
     request.log.error({ err: error }, 'unhandled error');
