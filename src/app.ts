@@ -26,6 +26,8 @@ import { userRoutes } from './http/routes/users.js';
 import { accountRoutes } from './http/routes/accounts.js';
 import { keyPolicyRoutes } from './http/routes/key-policies.js';
 import { ipAllowlistRoutes } from './http/routes/ip-allowlist.js';
+import { installLeakReports, leakReportRoutes } from './http/routes/leak-reports.js';
+import type { SigningKeys } from './domain/leak-reports/signing-keys.js';
 import { membershipRoutes } from './http/routes/memberships.js';
 import { serviceAccountRoutes } from './http/routes/service-accounts.js';
 import { workspaceRoutes } from './http/routes/workspaces.js';
@@ -84,6 +86,11 @@ export interface AppOptions {
   keyDormancyCheckMs?: number;
   /** How often keys' last uses are written (default 60 s: the most a crash loses). */
   keyUseIntervalMs?: number;
+  /**
+   * The public keys a secret-scanning partner signs leak reports with (GATEHOUSE_LEAK_REPORT_KEYS_FILE);
+   * without them POST /api/leak_reports answers 404 LEAK_REPORTS_NOT_CONFIGURED.
+   */
+  leakReportKeys?: SigningKeys | null;
 }
 
 export interface App {
@@ -154,6 +161,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     forwardAuthRoute(auth),
   ];
   registerRoutes(server, routes);
+  // Signed by a partner rather than authenticated: registered with a body parser of its own.
+  const leakRoutes = leakReportRoutes(deps);
+  await installLeakReports(server, leakRoutes, options.leakReportKeys ?? null);
+  routes.push(...leakRoutes);
   const upstreamTimeouts = {
     connectTimeoutMs: options.upstreamConnectTimeoutMs ?? 5_000,
     responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,

@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { join, resolve } from 'node:path';
 import { parseSmtpUrl, redactSmtpUrl } from './mail/mailer.js';
+import { readSigningKeysFile, type SigningKeys } from './domain/leak-reports/signing-keys.js';
 import { keyring, parseSecretKey, readSecretKeyFile, secretKeyFile, type SecretKey, type SecretKeyring } from './secret-key.js';
 
 export interface Config {
@@ -42,6 +43,8 @@ export interface Config {
   keyFailureLimit: number;
   /** Keep verified keys and grants in memory between requests (coherent across processes). */
   authCache: boolean;
+  /** The public keys secret-scanning partners sign leak reports with, read from GATEHOUSE_LEAK_REPORT_KEYS_FILE. */
+  leakReportKeys?: SigningKeys;
 }
 
 export const DEFAULTS = {
@@ -207,6 +210,15 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     if (!key) return { ok: false, error: `Invalid GATEHOUSE_PREVIOUS_SECRET_KEYS: key ${i + 1} is not 32 bytes as base64 or hex (separate keys with commas)` };
     previousSecretKeys.push(key);
   }
+  const leakReportKeysFile = env.GATEHOUSE_LEAK_REPORT_KEYS_FILE || undefined;
+  let leakReportKeys: SigningKeys | undefined;
+  if (leakReportKeysFile !== undefined) {
+    const read = readSigningKeysFile(resolve(leakReportKeysFile));
+    if (!read.ok) {
+      return { ok: false, error: `Invalid GATEHOUSE_LEAK_REPORT_KEYS_FILE ${leakReportKeysFile}: ${read.error}. It holds a partner's public keys as {"public_keys": [{"key_identifier": "…", "key": "-----BEGIN PUBLIC KEY-----…"}]} (docs/leak-reports.md)` };
+    }
+    leakReportKeys = read.keys;
+  }
   return {
     ok: true,
     config: {
@@ -230,6 +242,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       upstreamResponseTimeoutMs: values.responseTimeoutSeconds * 1000,
       keyFailureLimit,
       authCache: values.authCache === 'on',
+      leakReportKeys,
     },
   };
 }

@@ -133,6 +133,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
       upstreamConnectTimeoutMs: config.upstreamConnectTimeoutMs,
       upstreamResponseTimeoutMs: config.upstreamResponseTimeoutMs,
       keyFailureLimit: config.keyFailureLimit,
+      leakReportKeys: config.leakReportKeys ?? null,
     });
     const claim = await app.services.gateways.claimSecretKey(clock.now());
     if (!claim.ok) throw new StartRefused(claim.detail);

@@ -16,6 +16,7 @@ import { invitationService } from './invitations/service.js';
 import { gatewayService } from './gateways/service.js';
 import { keyPolicyService } from './key-policies/service.js';
 import { ipAllowlistService } from './ip-allowlist/service.js';
+import { leakReportService } from './leak-reports/service.js';
 import { ephemeralSecretKey, keyring, type SecretKey, type SecretKeyring } from '../secret-key.js';
 
 export interface ServiceOptions {
@@ -44,6 +45,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     invitations: invitationService(deps, { sessionTtlSeconds }),
     keyPolicies: keyPolicyService(deps),
     ipAllowlist: ipAllowlistService(deps),
+    leakReports: leakReportService(deps),
     gateways: gatewayService(deps, asKeyring(options.secretKey ?? (processKey ??= ephemeralSecretKey()))),
   };
 }

@@ -84,6 +84,8 @@ export interface RouteSpec<P extends TSchema | undefined = TSchema | undefined, 
   response: R;
   /** Responses carrying a key are never cached by anyone on the way. */
   noStore?: boolean;
+  /** Largest request body this route accepts, in bytes, when it is below the server's. */
+  bodyLimit?: number;
   /** Runs on every answer of this route, errors from its auth hook included. */
   onSend?: (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: Error | null, payload?: unknown) => void) => void;
   /** Returns a promise, or undefined once it has sent the reply itself. */
@@ -122,6 +124,7 @@ export function registerRoutes(app: FastifyInstance, routes: AnyRoute[]): void {
       method: spec.method,
       url: spec.url,
       config: { requirement: spec.requirement },
+      ...(spec.bodyLimit ? { bodyLimit: spec.bodyLimit } : {}),
       ...(spec.onSend ? { onSend: spec.onSend as onSendHookHandler } : {}),
       schema: {
         summary: spec.summary,
