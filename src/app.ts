@@ -163,7 +163,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   registerRoutes(server, routes);
   // Signed by a partner rather than authenticated: registered with a body parser of its own.
   const leakRoutes = leakReportRoutes(deps);
-  await installLeakReports(server, leakRoutes, options.leakReportKeys ?? null);
+  await installLeakReports(server, leakRoutes, { keys: options.leakReportKeys ?? null, failureLimit: options.keyFailureLimit, now: () => clock.now().getTime() });
   routes.push(...leakRoutes);
   const upstreamTimeouts = {
     connectTimeoutMs: options.upstreamConnectTimeoutMs ?? 5_000,

@@ -301,6 +301,25 @@ describe('bad input from a signed report', () => {
   });
 });
 
+describe('an address sending bad signatures', () => {
+  const strict = useHarness({ leakReportKeys: configuredKeys([{ id: KEY_ID, pem: partner.pem }]), keyFailureLimit: 3 });
+
+  it('is answered 429 with Retry-After for the rest of the minute, before any more signatures are checked', async () => {
+    const body = JSON.stringify([finding('pnb_x')]);
+    const forged = { 'content-type': 'application/json', 'github-public-key-identifier': KEY_ID, 'github-public-key-signature': signature(body, stranger.privateKey) };
+    expect((await report(body, undefined, strict)).status).toBe(200);
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push((await report(body, forged, strict)).status);
+    expect(answers).toEqual([401, 401, 401, 429, 429]);
+    const limited = await report(body, forged, strict);
+    expect(limited.body).toMatchObject({ code: 'RATE_LIMITED', detail: expect.stringContaining('bad signature') });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await report(body, undefined, strict)).status).toBe(429);
+    strict.clock.advance(61_000);
+    expect((await report(body, undefined, strict)).status).toBe(200);
+  });
+});
+
 describe('without configured partner keys', () => {
   const bare = useHarness();
 

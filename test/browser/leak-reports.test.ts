@@ -2,7 +2,7 @@
 // "Reported leaked" badge with where the key was found, as a link only for an http(s) address.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partnerActor } from '../../src/domain/leak-reports/service.js';
-import { row, signIn, startBrowserHarness, type BrowserHarness } from './support.js';
+import { row, signIn, startBrowserHarness, statusSays, type BrowserHarness } from './support.js';
 
 let h: BrowserHarness;
 
@@ -53,6 +53,23 @@ describe('a key reported leaked on the page', () => {
     await laptop.waitFor();
     expect(await laptop.textContent()).toMatch(/^Reported leaked Disabled\. Found at https:\/\/github\.com\/octo\/repo\/blob\/abc123\/\.env \(commit\) on .+$/);
     expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    expect(h.pageErrors).toEqual([]);
+  });
+
+  it('lets an Owner choose to only flag keys reported leaked, on the Key policy page', async () => {
+    const email = 'owner-leak-policy@example.com';
+    const owner = await h.owner(email, 'leak-policy');
+    const page = await h.newPage();
+    await signIn(page, email);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Key policy' }).click();
+    const flag = page.getByLabel('Only flag keys reported leaked (leave them working instead of disabling them at once)');
+    await flag.waitFor();
+    expect(await flag.isChecked()).toBe(false);
+    await flag.check();
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await statusSays(page, /Key policy saved/);
+    const read = await h.api('GET', `/api/accounts/${owner.accountId}/key_policy`, { key: owner.key });
+    expect((read.body as { leaked_key_action: string }).leaked_key_action).toBe('flag');
     expect(h.pageErrors).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { PUBLIC } from '../../authz/requirements.js';
+import { keyThrottle, type KeyThrottle } from '../../auth/key-throttle.js';
 import { checkSignature, type SigningKeys } from '../../domain/leak-reports/signing-keys.js';
 import { LeakReport, MAX_REPORT_BYTES, TokenLabel } from '../../domain/leak-reports/inputs.js';
 import { partnerActor } from '../../domain/leak-reports/service.js';
@@ -20,15 +21,24 @@ const SIGNATURE_HEADER = 'github-public-key-signature';
 /** The key identifier of each request whose signature verified, for the handler's audit actor. */
 const signedBy = new WeakMap<FastifyRequest, string>();
 
-/** The error for a request whose body (empty: none) is not signed by a configured key; undefined when it is. */
-function signatureError(keys: SigningKeys | null, request: FastifyRequest, body: Buffer): HttpError | undefined {
+/**
+ * The error for a request whose body (empty: none) is not signed by a configured key; undefined when
+ * it is. An ECDSA verification costs about a millisecond of CPU, so an address that keeps sending
+ * bad signatures is answered 429 for the rest of the minute before any more are checked. A partner
+ * never sends a bad one, and no one else sends from its addresses.
+ */
+function refusal(keys: SigningKeys | null, throttle: KeyThrottle, request: FastifyRequest, body: Buffer): HttpError | undefined {
   if (!keys) return new HttpError('LEAK_REPORTS_NOT_CONFIGURED');
+  const wait = throttle.retryAfter(request.ip, '');
+  if (wait !== null) return new HttpError('RATE_LIMITED', `Too many leak reports with a bad signature from this address; try again in ${wait} seconds`, wait);
   const identifier = request.headers[KEY_ID_HEADER];
   const verdict = checkSignature(keys, body, identifier, request.headers[SIGNATURE_HEADER]);
+  if (verdict === 'valid') {
+    signedBy.set(request, identifier as string);
+    return undefined;
+  }
+  throttle.failed(request.ip);
   switch (verdict) {
-    case 'valid':
-      signedBy.set(request, identifier as string);
-      return undefined;
     case 'missing':
       return new HttpError('LEAK_REPORT_UNSIGNED');
     case 'unknown_key':
@@ -67,22 +77,33 @@ export function leakReportRoutes({ services, clock }: RouteDeps): RouteSpec[] {
 }
 
 /** Registers the leak report routes in a context of their own: signature first, then JSON. */
-export async function installLeakReports(server: FastifyInstance, routes: RouteSpec[], keys: SigningKeys | null): Promise<void> {
+export interface LeakReportOptions {
+  /** The partners' public keys; null: the endpoint answers 404 LEAK_REPORTS_NOT_CONFIGURED. */
+  keys: SigningKeys | null;
+  /** Refused reports one address may send per minute before 429 (GATEHOUSE_KEY_FAILURE_LIMIT). */
+  failureLimit?: number;
+  now: () => number;
+}
+
+export async function installLeakReports(server: FastifyInstance, routes: RouteSpec[], options: LeakReportOptions): Promise<void> {
+  const { keys } = options;
+  const throttle = keyThrottle({ now: options.now, limit: options.failureLimit });
+  const signatureError = (request: FastifyRequest, body: Buffer) => refusal(keys, throttle, request, body);
   await server.register(async (context) => {
     context.removeAllContentTypeParsers();
     context.addContentTypeParser(JSON_TYPE, { parseAs: 'buffer' }, (request, body, done) => {
-      const refused = signatureError(keys, request, body as Buffer);
+      const refused = signatureError(request, body as Buffer);
       if (refused) return done(refused, undefined);
       const parsed = parseJsonBody((body as Buffer).toString('utf8'));
       if (parsed instanceof HttpError) return done(parsed, undefined);
       done(null, parsed);
     });
     context.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
-      done(signatureError(keys, request, body as Buffer) ?? new HttpError('UNSUPPORTED_MEDIA_TYPE', 'Send the leak report as JSON with Content-Type: application/json'), undefined);
+      done(signatureError(request, body as Buffer) ?? new HttpError('UNSUPPORTED_MEDIA_TYPE', 'Send the leak report as JSON with Content-Type: application/json'), undefined);
     });
     // A request without a body never reaches a parser: its (empty) body must be signed all the same.
     context.addHook('preValidation', (request, _reply, done) => {
-      done(signedBy.has(request) ? undefined : signatureError(keys, request, Buffer.alloc(0)));
+      done(signedBy.has(request) ? undefined : signatureError(request, Buffer.alloc(0)));
     });
     registerRoutes(context, routes);
   });
