@@ -988,6 +988,15 @@ export interface paths {
                              * @description The workspace that request named, if any
                              */
                             last_used_workspace_id: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When a secret-scanning partner last reported this key found in public, RFC 3339 UTC; null if never
+                             */
+                            leak_reported_at: string | null;
+                            /** @description The public URL the partner found it at (may be empty) */
+                            leak_url: string | null;
+                            /** @description Where the partner found it (e.g. commit, content, gist_content) */
+                            leak_source: string | null;
                         }[];
                     };
                 };
@@ -1545,6 +1554,15 @@ export interface paths {
                              * @description The workspace that request named, if any
                              */
                             last_used_workspace_id: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When a secret-scanning partner last reported this key found in public, RFC 3339 UTC; null if never
+                             */
+                            leak_reported_at: string | null;
+                            /** @description The public URL the partner found it at (may be empty) */
+                            leak_url: string | null;
+                            /** @description Where the partner found it (e.g. commit, content, gist_content) */
+                            leak_source: string | null;
                         }[];
                     };
                 };
@@ -1781,6 +1799,15 @@ export interface paths {
                              * @description The workspace that request named, if any
                              */
                             last_used_workspace_id: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When a secret-scanning partner last reported this key found in public, RFC 3339 UTC; null if never
+                             */
+                            leak_reported_at: string | null;
+                            /** @description The public URL the partner found it at (may be empty) */
+                            leak_url: string | null;
+                            /** @description Where the partner found it (e.g. commit, content, gist_content) */
+                            leak_source: string | null;
                         };
                     };
                 };
@@ -2652,6 +2679,8 @@ export interface paths {
                             max_rotation_grace_seconds: number | null;
                             /** @description A service-account key unused for this many days is disabled (it expires then); null: never */
                             disable_keys_unused_days: number | null;
+                            /** @description What a leak report from a secret-scanning partner does to a found key: disable it at once (default), or flag it and leave it working */
+                            leaked_key_action: "disable" | "flag";
                             /**
                              * Format: date-time
                              * @description RFC 3339, UTC
@@ -2739,6 +2768,8 @@ export interface paths {
                         max_rotation_grace_seconds?: number | null;
                         /** @description A service-account key unused for this many days is disabled (it expires then); null: never */
                         disable_keys_unused_days?: number | null;
+                        /** @description What a leak report from a secret-scanning partner does to a found key: disable it at once (default), or flag it and leave it working */
+                        leaked_key_action?: "disable" | "flag";
                     };
                 };
             };
@@ -2763,6 +2794,8 @@ export interface paths {
                             max_rotation_grace_seconds: number | null;
                             /** @description A service-account key unused for this many days is disabled (it expires then); null: never */
                             disable_keys_unused_days: number | null;
+                            /** @description What a leak report from a secret-scanning partner does to a found key: disable it at once (default), or flag it and leave it working */
+                            leaked_key_action: "disable" | "flag";
                             /**
                              * Format: date-time
                              * @description RFC 3339, UTC
@@ -4007,6 +4040,15 @@ export interface paths {
                                  * @description The workspace that request named, if any
                                  */
                                 last_used_workspace_id: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When a secret-scanning partner last reported this key found in public, RFC 3339 UTC; null if never
+                                 */
+                                leak_reported_at: string | null;
+                                /** @description The public URL the partner found it at (may be empty) */
+                                leak_url: string | null;
+                                /** @description Where the partner found it (e.g. commit, content, gist_content) */
+                                leak_source: string | null;
                             } | null;
                         }[];
                     };
@@ -4162,6 +4204,15 @@ export interface paths {
                                  * @description The workspace that request named, if any
                                  */
                                 last_used_workspace_id: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When a secret-scanning partner last reported this key found in public, RFC 3339 UTC; null if never
+                                 */
+                                leak_reported_at: string | null;
+                                /** @description The public URL the partner found it at (may be empty) */
+                                leak_url: string | null;
+                                /** @description Where the partner found it (e.g. commit, content, gist_content) */
+                                leak_source: string | null;
                             } | null;
                         };
                     };
@@ -4615,6 +4666,15 @@ export interface paths {
                                  * @description The workspace that request named, if any
                                  */
                                 last_used_workspace_id: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When a secret-scanning partner last reported this key found in public, RFC 3339 UTC; null if never
+                                 */
+                                leak_reported_at: string | null;
+                                /** @description The public URL the partner found it at (may be empty) */
+                                leak_url: string | null;
+                                /** @description Where the partner found it (e.g. commit, content, gist_content) */
+                                leak_source: string | null;
                             } | null;
                             rotating_keys: {
                                 /**
@@ -4648,6 +4708,15 @@ export interface paths {
                                  * @description The workspace that request named, if any
                                  */
                                 last_used_workspace_id: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When a secret-scanning partner last reported this key found in public, RFC 3339 UTC; null if never
+                                 */
+                                leak_reported_at: string | null;
+                                /** @description The public URL the partner found it at (may be empty) */
+                                leak_url: string | null;
+                                /** @description Where the partner found it (e.g. commit, content, gist_content) */
+                                leak_source: string | null;
                             }[];
                         };
                     };
@@ -5329,6 +5398,15 @@ export interface paths {
                              * @description The workspace that request named, if any
                              */
                             last_used_workspace_id: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When a secret-scanning partner last reported this key found in public, RFC 3339 UTC; null if never
+                             */
+                            leak_reported_at: string | null;
+                            /** @description The public URL the partner found it at (may be empty) */
+                            leak_url: string | null;
+                            /** @description Where the partner found it (e.g. commit, content, gist_content) */
+                            leak_source: string | null;
                             /** @description The token's `sub` */
                             subject: string;
                             issuer: string;
@@ -10168,6 +10246,145 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/leak_reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A secret-scanning partner's signed report of tokens found in public (GitHub's partner program shape): each Gatehouse key found is disabled or flagged per its account's key policy, and every token is labelled
+         * @description No authentication.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": ({
+                        /** @description The string the partner found (a Gatehouse key, or anything its pattern matched) */
+                        token: string;
+                        /** @description The name the partner gives the pattern that matched */
+                        type: string;
+                        /** @description The public URL it was found at (may be empty) */
+                        url: string;
+                        /** @description Where it was found: content, commit, gist_content, npm, unknown, … */
+                        source: string;
+                    } & {
+                        [key: string]: unknown;
+                    })[];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description SHA-256 of the token, hex (the raw token is never sent back) */
+                            token_hash: string;
+                            /** @description The type the partner sent */
+                            token_type: string;
+                            /** @description true_positive: a key this Gatehouse issued and still holds (live, expired or disabled); false_positive: anything else */
+                            label: "true_positive" | "false_positive";
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;

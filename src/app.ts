@@ -26,6 +26,8 @@ import { userRoutes } from './http/routes/users.js';
 import { accountRoutes } from './http/routes/accounts.js';
 import { keyPolicyRoutes } from './http/routes/key-policies.js';
 import { ipAllowlistRoutes } from './http/routes/ip-allowlist.js';
+import { installLeakReports, leakReportRoutes } from './http/routes/leak-reports.js';
+import type { SigningKeys } from './domain/leak-reports/signing-keys.js';
 import { membershipRoutes } from './http/routes/memberships.js';
 import { workloadIdentityRoutes } from './http/routes/workload-identity.js';
 import { serviceAccountRoutes } from './http/routes/service-accounts.js';
@@ -88,6 +90,11 @@ export interface AppOptions {
   keyUseIntervalMs?: number;
   /** Spans for requests, auth decisions and upstream calls (tracing/tracing.ts); absent or null: none, and no hook. */
   tracing?: Tracing | null;
+  /**
+   * The public keys a secret-scanning partner signs leak reports with (GATEHOUSE_LEAK_REPORT_KEYS_FILE);
+   * without them POST /api/leak_reports answers 404 LEAK_REPORTS_NOT_CONFIGURED.
+   */
+  leakReportKeys?: SigningKeys | null;
 }
 
 export interface App {
@@ -162,6 +169,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     forwardAuthRoute(auth),
   ];
   registerRoutes(server, routes);
+  // Signed by a partner rather than authenticated: registered with a body parser of its own.
+  const leakRoutes = leakReportRoutes(deps);
+  await installLeakReports(server, leakRoutes, { keys: options.leakReportKeys ?? null, failureLimit: options.keyFailureLimit, now: () => clock.now().getTime() });
+  routes.push(...leakRoutes);
   const upstreamTimeouts = {
     connectTimeoutMs: options.upstreamConnectTimeoutMs ?? 5_000,
     responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,

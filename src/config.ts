@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { join, resolve } from 'node:path';
 import { parseSmtpUrl, redactSmtpUrl } from './mail/mailer.js';
+import { readSigningKeysFile, type SigningKeys } from './domain/leak-reports/signing-keys.js';
 import { keyring, parseSecretKey, readSecretKeyFile, secretKeyFile, type SecretKey, type SecretKeyring } from './secret-key.js';
 
 export interface Config {
@@ -48,6 +49,8 @@ export interface Config {
   metricsPort?: number;
   /** The metrics listener's address (default 127.0.0.1: this machine only). */
   metricsHost: string;
+  /** The public keys secret-scanning partners sign leak reports with, read from GATEHOUSE_LEAK_REPORT_KEYS_FILE. */
+  leakReportKeys?: SigningKeys;
 }
 
 export const DEFAULTS = {
@@ -231,6 +234,15 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     if (!key) return { ok: false, error: `Invalid GATEHOUSE_PREVIOUS_SECRET_KEYS: key ${i + 1} is not 32 bytes as base64 or hex (separate keys with commas)` };
     previousSecretKeys.push(key);
   }
+  const leakReportKeysFile = env.GATEHOUSE_LEAK_REPORT_KEYS_FILE || undefined;
+  let leakReportKeys: SigningKeys | undefined;
+  if (leakReportKeysFile !== undefined) {
+    const read = readSigningKeysFile(resolve(leakReportKeysFile));
+    if (!read.ok) {
+      return { ok: false, error: `Invalid GATEHOUSE_LEAK_REPORT_KEYS_FILE ${leakReportKeysFile}: ${read.error}. It holds a partner's public keys as {"public_keys": [{"key_identifier": "…", "key": "-----BEGIN PUBLIC KEY-----…"}]} (docs/leak-reports.md)` };
+    }
+    leakReportKeys = read.keys;
+  }
   return {
     ok: true,
     config: {
@@ -257,6 +269,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       tracing: values.tracing,
       metricsPort: values.metricsPort,
       metricsHost,
+      leakReportKeys,
     },
   };
 }

@@ -140,6 +140,22 @@ export const ERRORS = {
     status: 422,
     message: 'This change would lock you out: your address would not be on the enforced IP allowlist. Add your address (or a network holding it) first',
   },
+  LEAK_REPORTS_NOT_CONFIGURED: {
+    status: 404,
+    message: 'This Gatehouse takes no leak reports: its operator has not configured the public keys of a secret-scanning partner (GATEHOUSE_LEAK_REPORT_KEYS_FILE, docs/leak-reports.md)',
+  },
+  LEAK_REPORT_UNSIGNED: {
+    status: 400,
+    message: 'A leak report must be signed: send the Github-Public-Key-Identifier and Github-Public-Key-Signature headers',
+  },
+  LEAK_REPORT_KEY_UNKNOWN: {
+    status: 401,
+    message: 'The leak report is signed with a key this Gatehouse does not trust (Github-Public-Key-Identifier names no configured public key)',
+  },
+  LEAK_REPORT_SIGNATURE_INVALID: {
+    status: 401,
+    message: 'The leak report signature does not verify: it must be an ECDSA P-256 SHA-256 signature, base64 DER, of the raw request body',
+  },
   INTERNAL_ERROR: { status: 500, message: 'Internal error; the request id identifies it in the server log' },
   STORE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; try again shortly' },
   NOT_READY: { status: 503, message: 'This Gatehouse process is not ready to serve requests' },

@@ -148,6 +148,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
       upstreamResponseTimeoutMs: config.upstreamResponseTimeoutMs,
       keyFailureLimit: config.keyFailureLimit,
       tracing,
+      leakReportKeys: config.leakReportKeys ?? null,
     });
     const claim = await app.services.gateways.claimSecretKey(clock.now());
     if (!claim.ok) throw new StartRefused(claim.detail);

@@ -196,7 +196,9 @@ beforeAll(async () => {
   ids.account_membership_id = members[0].id;
 
   routes = h.app.routes;
-  bodyRoutes = routes.filter((r) => r.body);
+  // A leak report is signed by a partner, and refused unsigned before its body is read: its own
+  // bad-input cases are in test/leak-reports.test.ts.
+  bodyRoutes = routes.filter((r) => r.body && r.url !== '/api/leak_reports');
   expect(bodyRoutes.length).toBeGreaterThanOrEqual(20);
 });
 

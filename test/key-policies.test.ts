@@ -42,6 +42,7 @@ describe('reading and setting the policy', () => {
       allow_never_expire: true,
       max_rotation_grace_seconds: null,
       disable_keys_unused_days: null,
+      leaked_key_action: 'disable',
       updated: null,
     });
   });

@@ -67,7 +67,7 @@ describe('reading user API keys', () => {
     const res = await h.request('GET', keysPath(me.userId), { key: me.key });
     expect(res.status).toBe(200);
     const row = res.body.find((k: any) => k.id === created.id);
-    expect(row).toEqual({ id: created.id, created: created.created, name: created.name, expiration: null, masked_key: expect.any(String), last_used_at: null, last_used_from: null, last_used_client: null, last_used_workspace_id: null });
+    expect(row).toEqual({ id: created.id, created: created.created, name: created.name, expiration: null, masked_key: expect.any(String), last_used_at: null, last_used_from: null, last_used_client: null, last_used_workspace_id: null, leak_reported_at: null, leak_url: null, leak_source: null });
     for (const k of res.body) expect(Object.keys(k).sort()).toEqual(MASKED_KEY_FIELDS);
     for (const k of [created.key, me.key]) expect(longestRevealed(res.text, k)).toBeLessThanOrEqual(8);
   });

@@ -69,7 +69,7 @@ describe('row → wire mappers name every field they show', () => {
 
   it('a service account row with a new column maps to exactly the service account schemas, masked or with its key', () => {
     const bot = { id: ID, actor_id: ID, account_id: ID, name: 'ci', created: T, updated: T, ...NEW_COLUMN };
-    const masked = toServiceAccount(bot, { id: ID, created: T, name: 'ci', expiration: null, masked_key: 'pnb_abc****', last_used_at: null, last_used_from: null, last_used_client: null, last_used_workspace_id: null });
+    const masked = toServiceAccount(bot, { id: ID, created: T, name: 'ci', expiration: null, masked_key: 'pnb_abc****', last_used_at: null, last_used_from: null, last_used_client: null, last_used_workspace_id: null, leak_reported_at: null, leak_url: null, leak_source: null });
     expect(keysOf(masked)).toEqual(fieldsOf(ServiceAccount));
     expect(keysOf(toServiceAccount(bot, null))).toEqual(fieldsOf(ServiceAccount));
     const issued = toServiceAccount(bot, { id: ID, created: T, name: 'ci', expiration: null, key: 'pnb_secret' });

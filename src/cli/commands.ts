@@ -428,7 +428,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'service-account ls',
     usage: '',
-    summary: "The account's service accounts: masked key, expiry, and workspace roles",
+    summary: "The account's service accounts: masked key, expiry, last use, workspace roles, and any key reported leaked",
     positionals: none,
     flags: {},
     example: 'gatehouse service-account ls',
@@ -481,17 +481,19 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'key-policy set',
-    usage: '[--max-key-lifetime-days N|none] [--allow-never-expire yes|no] [--max-rotation-grace-seconds N|none] [--disable-keys-unused-days N|none]',
+    usage: '[--max-key-lifetime-days N|none] [--allow-never-expire yes|no] [--max-rotation-grace-seconds N|none] [--disable-keys-unused-days N|none] [--leaked-key-action disable|flag]',
     summary: "Set the account's key policy (Owner or Admin); existing keys are listed, not changed",
     details:
       'Fields not given keep their value; "none" lifts a limit. New and rotated service-account keys must keep the policy\n' +
-      '(the API answers 422 KEY_POLICY_VIOLATION otherwise). A key unused for --disable-keys-unused-days days is disabled.',
+      '(the API answers 422 KEY_POLICY_VIOLATION otherwise). A key unused for --disable-keys-unused-days days is disabled.\n' +
+      'A key a secret-scanning partner reports leaked is disabled at once, or only flagged with --leaked-key-action flag.',
     positionals: none,
     flags: {
       'max-key-lifetime-days': { type: 'string', value: 'N', help: 'The longest expiry of a new or rotated key, 1 to 36500 days, or none' },
       'allow-never-expire': { type: 'string', value: 'yes|no', help: 'Whether a key may never expire' },
       'max-rotation-grace-seconds': { type: 'string', value: 'N', help: 'The longest grace a rotation may keep the old key, 0 to 172800 seconds, or none' },
       'disable-keys-unused-days': { type: 'string', value: 'N', help: 'Disable a key unused for this many days, 1 to 36500, or none' },
+      'leaked-key-action': { type: 'string', value: 'disable|flag', help: 'What a leak report does to a found key: disable it at once (default) or flag it' },
     },
     example: 'gatehouse key-policy set --max-key-lifetime-days 90 --allow-never-expire no',
     client: true,

@@ -17,6 +17,7 @@ import { gatewayService } from './gateways/service.js';
 import { keyPolicyService } from './key-policies/service.js';
 import { ipAllowlistService } from './ip-allowlist/service.js';
 import { workloadIdentityService } from './workload-identity/service.js';
+import { leakReportService } from './leak-reports/service.js';
 import { ephemeralSecretKey, keyring, type SecretKey, type SecretKeyring } from '../secret-key.js';
 
 export interface ServiceOptions {
@@ -46,6 +47,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     keyPolicies: keyPolicyService(deps),
     ipAllowlist: ipAllowlistService(deps),
     workloadIdentity: workloadIdentityService(deps),
+    leakReports: leakReportService(deps),
     gateways: gatewayService(deps, asKeyring(options.secretKey ?? (processKey ??= ephemeralSecretKey()))),
   };
 }

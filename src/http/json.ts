@@ -56,30 +56,39 @@ export function urlError(request: FastifyRequest): HttpError | undefined {
   return request.url.includes('%00') ? new HttpError('BAD_REQUEST', `The URL ${NUL_MESSAGE}`) : undefined;
 }
 
+/** The content types read as JSON: application/json and any application/…+json. */
+export const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json$/i;
+
+/** A JSON request body read: undefined for an empty one, the error to answer with when it cannot be. */
+export function parseJsonBody(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  if (nestsDeeperThan(text, MAX_BODY_DEPTH)) {
+    const item: ValidationItem = { loc: ['body'], msg: `nests arrays and objects more than ${MAX_BODY_DEPTH} levels deep`, type: 'depth' };
+    return new HttpError('VALIDATION_FAILED', [item]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    // The parser's own message can quote the body, which may hold a secret: keep the position only.
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    const where = position ? ` (near character ${position})` : '';
+    return new HttpError('INVALID_JSON', `The request body is not valid JSON${where}; send a JSON object`);
+  }
+  // Only an escaped \u0000 can put a NUL in parsed JSON (a raw one is a syntax error).
+  const nul = text.includes('\\u0000') ? nulAt(parsed) : null;
+  if (nul) {
+    const item: ValidationItem = { loc: ['body', ...nul], msg: NUL_MESSAGE, type: 'nul_character' };
+    return new HttpError('VALIDATION_FAILED', [item]);
+  }
+  return parsed;
+}
+
 export function installJsonParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(/^application\/([a-z0-9.+-]*\+)?json$/i, { parseAs: 'string' }, (_request, body, done) => {
-    const text = String(body);
-    if (text.trim() === '') return done(null, undefined);
-    if (nestsDeeperThan(text, MAX_BODY_DEPTH)) {
-      const item: ValidationItem = { loc: ['body'], msg: `nests arrays and objects more than ${MAX_BODY_DEPTH} levels deep`, type: 'depth' };
-      return done(new HttpError('VALIDATION_FAILED', [item]), undefined);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      // The parser's own message can quote the body, which may hold a secret: keep the position only.
-      const position = /position (\d+)/.exec((error as Error).message)?.[1];
-      const where = position ? ` (near character ${position})` : '';
-      return done(new HttpError('INVALID_JSON', `The request body is not valid JSON${where}; send a JSON object`), undefined);
-    }
-    // Only an escaped \u0000 can put a NUL in parsed JSON (a raw one is a syntax error).
-    const nul = text.includes('\\u0000') ? nulAt(parsed) : null;
-    if (nul) {
-      const item: ValidationItem = { loc: ['body', ...nul], msg: NUL_MESSAGE, type: 'nul_character' };
-      return done(new HttpError('VALIDATION_FAILED', [item]), undefined);
-    }
+  app.addContentTypeParser(JSON_TYPE, { parseAs: 'string' }, (_request, body, done) => {
+    const parsed = parseJsonBody(String(body));
+    if (parsed instanceof HttpError) return done(parsed, undefined);
     done(null, parsed);
   });
   // A form, only where a route asks for one (an OAuth token endpoint): elsewhere a form post is

@@ -87,6 +87,8 @@ export interface RouteSpec<P extends TSchema | undefined = TSchema | undefined, 
   noStore?: boolean;
   /** Also takes an HTML form body (application/x-www-form-urlencoded), as OAuth token endpoints do; every other route refuses one. */
   formBody?: true;
+  /** Largest request body this route accepts, in bytes, when it is below the server's. */
+  bodyLimit?: number;
   /** Runs on every answer of this route, errors from its auth hook included. */
   onSend?: (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: Error | null, payload?: unknown) => void) => void;
   /** Returns a promise, or undefined once it has sent the reply itself. */
@@ -125,6 +127,7 @@ export function registerRoutes(app: FastifyInstance, routes: AnyRoute[]): void {
       method: spec.method,
       url: spec.url,
       config: { requirement: spec.requirement, ...(spec.formBody ? { formBody: true } : {}) },
+      ...(spec.bodyLimit ? { bodyLimit: spec.bodyLimit } : {}),
       ...(spec.onSend ? { onSend: spec.onSend as onSendHookHandler } : {}),
       schema: {
         summary: spec.summary,

@@ -42,6 +42,9 @@ export const ApiKeyMasked = Type.Object({
   last_used_from: Nullable(Type.String({ description: 'The client address it was last used from' })),
   last_used_client: Nullable(Type.String({ description: "The client's User-Agent then (at most 200 characters)" })),
   last_used_workspace_id: Nullable(Type.String({ format: 'uuid', description: 'The workspace that request named, if any' })),
+  leak_reported_at: Nullable(Type.String({ format: 'date-time', description: 'When a secret-scanning partner last reported this key found in public, RFC 3339 UTC; null if never' })),
+  leak_url: Nullable(Type.String({ description: 'The public URL the partner found it at (may be empty)' })),
+  leak_source: Nullable(Type.String({ description: 'Where the partner found it (e.g. commit, content, gist_content)' })),
 });
 
 export const ApiKeyWithSecret = Type.Object({

@@ -64,6 +64,11 @@ export interface ApiKeysTable {
   exchanged_subject: string | null;
   exchanged_issuer: string | null;
   exchanged_rule_id: string | null;
+  /** The last leak report a secret-scanning partner made for this key (domain/leak-reports); null: never reported. */
+  leak_reported_at: string | null;
+  /** The public URL the partner found it at (may be empty), and the source it named (e.g. `commit`). */
+  leak_url: string | null;
+  leak_source: string | null;
 }
 
 export interface AccountRolesTable {
@@ -241,6 +246,8 @@ export interface AccountKeyPoliciesTable {
   allow_never_expire: number;
   max_rotation_grace_seconds: number | null;
   disable_keys_unused_days: number | null;
+  /** What a leak report does to a found key: `disable` it at once (default) or `flag` it. */
+  leaked_key_action: string;
   updated: string;
 }
 

@@ -217,6 +217,10 @@ export const POLICY: Record<string, PolicyRow> = {
   [`POST ${ACCOUNT}/invitations/:invitation_id/revoke`]: inAccount(200, OWNER_AND_ADMIN),
   'GET /api/invitations/:invitation_id': open(),
   'POST /api/invitations/:invitation_id/accept': open(),
+
+  // Leak reports: a partner's ECDSA signature is the credential, whatever key is sent; the world
+  // configures no partner keys, so everyone is told the endpoint is off (test/leak-reports.test.ts).
+  'POST /api/leak_reports': { visible: 'public', success: 404, code: 'LEAK_REPORTS_NOT_CONFIGURED' },
 };
 
 const USERS: readonly Caller[] = ['owner', 'admin', 'member', 'member_viewer', 'other_owner'];

@@ -17,7 +17,7 @@ export const USER_KEY = /^pnu_[A-Za-z0-9]{36}$/;
 /** The fields of a key in the response that issues it (the only time `key` is sent). */
 export const ISSUED_KEY_FIELDS = ['created', 'expiration', 'id', 'key', 'name'];
 /** The fields of a key on every later read. */
-export const MASKED_KEY_FIELDS = ['created', 'expiration', 'id', 'last_used_at', 'last_used_client', 'last_used_from', 'last_used_workspace_id', 'masked_key', 'name'];
+export const MASKED_KEY_FIELDS = ['created', 'expiration', 'id', 'last_used_at', 'last_used_client', 'last_used_from', 'last_used_workspace_id', 'leak_reported_at', 'leak_source', 'leak_url', 'masked_key', 'name'];
 
 /** The longest run of the key's characters that `text` reveals. */
 export function longestRevealed(text: string, key: string): number {

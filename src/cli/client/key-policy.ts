@@ -19,6 +19,7 @@ function printPolicy(policy: KeyPolicy): void {
       ['allow_never_expire', policy.allow_never_expire ? 'yes' : 'no'],
       ['max_rotation_grace_seconds', policy.max_rotation_grace_seconds === null ? 'no limit (48 hours)' : `${policy.max_rotation_grace_seconds} seconds`],
       ['disable_keys_unused_days', policy.disable_keys_unused_days === null ? 'never' : `${policy.disable_keys_unused_days} days`],
+      ['leaked_key_action', policy.leaked_key_action === 'flag' ? 'flag (a key reported leaked keeps working)' : 'disable (a key reported leaked stops at once)'],
     ],
   );
 }
@@ -59,6 +60,7 @@ interface SetFlags {
   'allow-never-expire'?: string;
   'max-rotation-grace-seconds'?: string;
   'disable-keys-unused-days'?: string;
+  'leaked-key-action'?: string;
 }
 
 /** A limit's flag: a whole number in range, or "none" to lift it. */
@@ -66,7 +68,7 @@ const limitFlag = (value: string, flag: string, max: number, min = 1): number | 
 
 export async function keyPolicySet({ flags }: CommandInput): Promise<number> {
   const f = flags as SetFlags & ConnectionFlags;
-  const body: Record<string, number | boolean | null> = {};
+  const body: Record<string, number | boolean | string | null> = {};
   if (f['max-key-lifetime-days'] !== undefined) body.max_key_lifetime_days = limitFlag(f['max-key-lifetime-days'], '--max-key-lifetime-days', 36_500);
   if (f['allow-never-expire'] !== undefined) {
     if (f['allow-never-expire'] !== 'yes' && f['allow-never-expire'] !== 'no') throw new UsageError('--allow-never-expire must be yes or no');
@@ -74,7 +76,11 @@ export async function keyPolicySet({ flags }: CommandInput): Promise<number> {
   }
   if (f['max-rotation-grace-seconds'] !== undefined) body.max_rotation_grace_seconds = limitFlag(f['max-rotation-grace-seconds'], '--max-rotation-grace-seconds', 172_800, 0);
   if (f['disable-keys-unused-days'] !== undefined) body.disable_keys_unused_days = limitFlag(f['disable-keys-unused-days'], '--disable-keys-unused-days', 36_500);
-  if (!Object.keys(body).length) throw new UsageError('nothing to set: give at least one of --max-key-lifetime-days, --allow-never-expire, --max-rotation-grace-seconds, --disable-keys-unused-days');
+  if (f['leaked-key-action'] !== undefined) {
+    if (f['leaked-key-action'] !== 'disable' && f['leaked-key-action'] !== 'flag') throw new UsageError('--leaked-key-action must be disable or flag');
+    body.leaked_key_action = f['leaked-key-action'];
+  }
+  if (!Object.keys(body).length) throw new UsageError('nothing to set: give at least one of --max-key-lifetime-days, --allow-never-expire, --max-rotation-grace-seconds, --disable-keys-unused-days, --leaked-key-action');
   const session = openSession(f);
   const { api, profile } = session;
   const policy = await api.put('/api/accounts/{account_id}/key_policy', profile, body);

@@ -34,8 +34,17 @@ export async function serviceAccountList({ flags }: CommandInput): Promise<numbe
         b.workspace_access.length ? b.workspace_access.map((a) => `${a.workspace}:${a.workspace_role}`).join(', ') : 'none',
       ]),
     );
+    for (const b of listed) if (b.api_key?.leak_reported_at) console.log(leakLine(b.name, b.api_key));
   }
   return 0;
+}
+
+/** "REPORTED LEAKED ci: pnb_abcd******** found at URL (commit) on 2026-12-07 14:31 UTC; it no longer works" */
+export function leakLine(name: string, key: { masked_key: string | null; expiration: string | null; leak_reported_at: string | null; leak_url: string | null; leak_source: string | null }, now = Date.now()): string {
+  const at = key.leak_reported_at ?? '';
+  const where = key.leak_url ? `found at ${key.leak_url}` : 'found';
+  const disabled = key.expiration !== null && Date.parse(key.expiration) <= now ? 'it no longer works' : 'it still works (flagged only): rotate it';
+  return `REPORTED LEAKED ${name}: ${key.masked_key ?? ''} ${where} (${key.leak_source ?? 'unknown'}) on ${at.slice(0, 16).replace('T', ' ')} UTC; ${disabled}`;
 }
 
 /** "3 minutes ago from 10.0.0.4 · prefect/3.9.1" (the client cut to 40 characters), or "never used". */

@@ -25,6 +25,11 @@ export interface ApiKeyView {
   last_used_client: string | null;
   /** The workspace the request named, when it named one. */
   last_used_workspace_id: string | null;
+  /** When a secret-scanning partner last reported this key found in public (domain/leak-reports); null: never. */
+  leak_reported_at: string | null;
+  /** The public URL it was found at (may be empty) and the source the partner named. */
+  leak_url: string | null;
+  leak_source: string | null;
 }
 
 /** A key as the one response that creates it shows it. */
@@ -37,7 +42,7 @@ export interface IssuedApiKey {
 }
 
 /** The columns a key's view reads. */
-export const KEY_VIEW_COLUMNS = ['id', 'created', 'name', 'expiration', 'masked_key', 'last_used_at', 'last_used_from', 'last_used_client', 'last_used_workspace_id'] as const;
+export const KEY_VIEW_COLUMNS = ['id', 'created', 'name', 'expiration', 'masked_key', 'last_used_at', 'last_used_from', 'last_used_client', 'last_used_workspace_id', 'leak_reported_at', 'leak_url', 'leak_source'] as const;
 
 export const toKeyView = (row: Pick<ApiKeysTable, (typeof KEY_VIEW_COLUMNS)[number]>): ApiKeyView => ({
   id: row.id,
@@ -49,6 +54,9 @@ export const toKeyView = (row: Pick<ApiKeysTable, (typeof KEY_VIEW_COLUMNS)[numb
   last_used_from: row.last_used_from,
   last_used_client: row.last_used_client,
   last_used_workspace_id: row.last_used_workspace_id,
+  leak_reported_at: row.leak_reported_at,
+  leak_url: row.leak_url,
+  leak_source: row.leak_source,
 });
 
 export interface KeyOwner {

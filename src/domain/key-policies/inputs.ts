@@ -8,6 +8,9 @@ export const KeyPolicyFields = {
   allow_never_expire: Type.Boolean({ description: 'Whether a key may never expire (expiration null); default true' }),
   max_rotation_grace_seconds: Nullable(Type.Integer({ minimum: 0, maximum: 172_800, description: 'The longest old_key_expires_in_seconds a rotation may ask for; null: the built-in 48 hours' })),
   disable_keys_unused_days: Nullable(Type.Integer({ minimum: 1, maximum: 36_500, description: 'A service-account key unused for this many days is disabled (it expires then); null: never' })),
+  leaked_key_action: Type.Union([Type.Literal('disable'), Type.Literal('flag')], {
+    description: "What a leak report from a secret-scanning partner does to a found key: disable it at once (default), or flag it and leave it working",
+  }),
 };
 
 export const KeyPolicyUpdate = Type.Object(
@@ -16,6 +19,7 @@ export const KeyPolicyUpdate = Type.Object(
     allow_never_expire: Type.Optional(KeyPolicyFields.allow_never_expire),
     max_rotation_grace_seconds: Type.Optional(KeyPolicyFields.max_rotation_grace_seconds),
     disable_keys_unused_days: Type.Optional(KeyPolicyFields.disable_keys_unused_days),
+    leaked_key_action: Type.Optional(KeyPolicyFields.leaked_key_action),
   },
   { additionalProperties: false },
 );

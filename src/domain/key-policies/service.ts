@@ -18,9 +18,13 @@ export interface KeyPolicy {
   allow_never_expire: boolean;
   max_rotation_grace_seconds: number | null;
   disable_keys_unused_days: number | null;
+  /** What a leak report does to a found key of this account (domain/leak-reports). */
+  leaked_key_action: LeakedKeyAction;
   /** When an Owner or Admin last set it; null: never set (no limits). */
   updated: string | null;
 }
+
+export type LeakedKeyAction = 'disable' | 'flag';
 
 export type KeyPolicyRule = 'max_key_lifetime_days' | 'allow_never_expire' | 'disable_keys_unused_days';
 
@@ -61,6 +65,7 @@ function toPolicy(accountId: string, row: AccountKeyPoliciesTable | undefined): 
     allow_never_expire: row ? row.allow_never_expire === 1 : true,
     max_rotation_grace_seconds: row?.max_rotation_grace_seconds ?? null,
     disable_keys_unused_days: row?.disable_keys_unused_days ?? null,
+    leaked_key_action: row?.leaked_key_action === 'flag' ? 'flag' : 'disable',
     updated: row?.updated ?? null,
   };
 }
@@ -147,6 +152,7 @@ export function keyPolicyService(deps: Deps) {
           allow_never_expire: (input.allow_never_expire ?? before.allow_never_expire) ? 1 : 0,
           max_rotation_grace_seconds: input.max_rotation_grace_seconds !== undefined ? input.max_rotation_grace_seconds : before.max_rotation_grace_seconds,
           disable_keys_unused_days: input.disable_keys_unused_days !== undefined ? input.disable_keys_unused_days : before.disable_keys_unused_days,
+          leaked_key_action: input.leaked_key_action ?? before.leaked_key_action,
           updated: ctx.now.toISOString(),
         };
         const { account_id: _a, ...values } = row;

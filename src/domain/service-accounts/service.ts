@@ -180,6 +180,7 @@ export function serviceAccountService(deps: Deps) {
           'b.id', 'b.created', 'b.updated', 'b.actor_id', 'b.account_id', 'b.name',
           'k.id as key_id', 'k.created as key_created', 'k.name as key_name', 'k.expiration as key_expiration', 'k.masked_key',
           'k.last_used_at', 'k.last_used_from', 'k.last_used_client', 'k.last_used_workspace_id',
+          'k.leak_reported_at', 'k.leak_url', 'k.leak_source',
         ])
         .where('b.account_id', '=', accountId);
       if (names) query = query.where('b.name', 'in', names.length ? names : ['']);
@@ -188,7 +189,7 @@ export function serviceAccountService(deps: Deps) {
         toServiceAccount(
           { id: r.id, created: r.created, updated: r.updated, actor_id: r.actor_id, account_id: r.account_id, name: r.name },
           r.key_id
-            ? toKeyView({ id: r.key_id, created: r.key_created!, name: r.key_name!, expiration: r.key_expiration, masked_key: r.masked_key!, last_used_at: r.last_used_at, last_used_from: r.last_used_from, last_used_client: r.last_used_client, last_used_workspace_id: r.last_used_workspace_id })
+            ? toKeyView({ id: r.key_id, created: r.key_created!, name: r.key_name!, expiration: r.key_expiration, masked_key: r.masked_key!, last_used_at: r.last_used_at, last_used_from: r.last_used_from, last_used_client: r.last_used_client, last_used_workspace_id: r.last_used_workspace_id, leak_reported_at: r.leak_reported_at, leak_url: r.leak_url, leak_source: r.leak_source })
             : null,
         ),
       );

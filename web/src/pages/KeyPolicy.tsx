@@ -16,6 +16,8 @@ interface Draft {
   allowNeverExpire: boolean;
   maxGraceSeconds: string;
   unusedDays: string;
+  /** leaked_key_action 'flag': a key a secret-scanning partner reports leaked keeps working. */
+  flagLeaked: boolean;
 }
 
 const text = (n: number | null) => (n === null ? '' : String(n));
@@ -24,6 +26,7 @@ const toDraft = (p: KeyPolicy): Draft => ({
   allowNeverExpire: p.allow_never_expire,
   maxGraceSeconds: text(p.max_rotation_grace_seconds),
   unusedDays: text(p.disable_keys_unused_days),
+  flagLeaked: p.leaked_key_action === 'flag',
 });
 
 /** An empty field lifts the limit; otherwise a whole number in range. */
@@ -45,6 +48,7 @@ export function KeyPolicyPage() {
   const status = useStatus();
   const a = account.account_id;
   const neverId = useId();
+  const flagId = useId();
   const canEdit = can('update:account');
   const { data, error, reload } = useLoad(async () => {
     const [policy, breaches] = await Promise.all([api.keyPolicy(a), api.keyPolicyBreaches(a).catch(() => [] as KeyPolicyBreach[])]);
@@ -78,6 +82,7 @@ export function KeyPolicyPage() {
         allow_never_expire: draft.allowNeverExpire,
         max_rotation_grace_seconds: grace as number | null,
         disable_keys_unused_days: unused as number | null,
+        leaked_key_action: draft.flagLeaked ? 'flag' : 'disable',
       });
       status.success('Key policy saved. New and rotated keys must keep it; existing keys that break it are listed below.');
       await reload();
@@ -131,6 +136,10 @@ export function KeyPolicyPage() {
               inputMode="numeric"
               disabled={!canEdit}
             />
+            <div className="checkbox">
+              <input id={flagId} type="checkbox" checked={draft.flagLeaked} disabled={!canEdit} onChange={(e) => set({ flagLeaked: e.target.checked })} />
+              <label htmlFor={flagId}>Only flag keys reported leaked (leave them working instead of disabling them at once)</label>
+            </div>
             <FormError message={errors.form} />
             {canEdit ? (
               <div>

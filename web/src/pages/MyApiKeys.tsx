@@ -13,6 +13,7 @@ import { useApp } from '../context';
 import { formatDate, formatDateTime, formatExpiration } from '../format';
 import { useConfirm, useLoad } from '../hooks';
 import { lastUseText } from '../last-use';
+import { LeakBadge } from '../leak-badge';
 
 const MIN_PASSWORD = 10;
 
@@ -49,7 +50,10 @@ export function MyApiKeysPage() {
           empty="You have no API keys."
           row={(k) => (
             <tr key={k.id} data-testid="api-key-row" data-name={k.name}>
-              <th scope="row">{k.name}</th>
+              <th scope="row">
+                {k.name}
+                <LeakBadge apiKey={k} />
+              </th>
               <td className="mono">{k.masked_key}</td>
               <td>{formatExpiration(k.expiration)}</td>
               <td className="small" data-testid="last-used">{lastUseText(k)}</td>

@@ -11,6 +11,7 @@ import { DataTable } from '../components/Table';
 import { useAccount } from '../context';
 import { formatDate, formatExpiration } from '../format';
 import { lastUseText } from '../last-use';
+import { LeakBadge } from '../leak-badge';
 import { useConfirm, useLoad } from '../hooks';
 
 interface Data {
@@ -96,7 +97,10 @@ export function ServiceAccountsPage() {
                   />
                 </td>
               )}
-              <th scope="row">{sa.name}</th>
+              <th scope="row">
+                {sa.name}
+                {sa.api_key && <LeakBadge apiKey={sa.api_key} />}
+              </th>
               <td>{sa.account_role_name}</td>
               <td>{sa.api_key ? formatExpiration(sa.api_key.expiration) : 'No key'}</td>
               <td className="small" data-testid="last-used">{sa.api_key ? lastUseText(sa.api_key) : ''}</td>
