@@ -27,7 +27,7 @@ import { accountRoutes } from './http/routes/accounts.js';
 import { keyPolicyRoutes } from './http/routes/key-policies.js';
 import { ipAllowlistRoutes } from './http/routes/ip-allowlist.js';
 import { installLeakReports, leakReportRoutes } from './http/routes/leak-reports.js';
-import type { SigningKeys } from './domain/leak-reports/signing-keys.js';
+import type { SigningKeys } from './leak-report-keys.js';
 import { membershipRoutes } from './http/routes/memberships.js';
 import { workloadIdentityRoutes } from './http/routes/workload-identity.js';
 import { serviceAccountRoutes } from './http/routes/service-accounts.js';

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { join, resolve } from 'node:path';
 import { parseSmtpUrl, redactSmtpUrl } from './mail/mailer.js';
-import { readSigningKeysFile, type SigningKeys } from './domain/leak-reports/signing-keys.js';
+import { readSigningKeysFile, type SigningKeys } from './leak-report-keys.js';
 import { keyring, parseSecretKey, readSecretKeyFile, secretKeyFile, type SecretKey, type SecretKeyring } from './secret-key.js';
 
 export interface Config {

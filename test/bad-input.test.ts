@@ -297,7 +297,8 @@ describe('bad input on every route with a body', () => {
 
   it('refuses a body that is not JSON with 415', async () => {
     for (const route of bodyRoutes) {
-      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml', 'multipart/form-data; boundary=x']) {
+      // A route that takes a form (the OAuth token endpoint) is checked for forms in its own tests.
+      for (const type of ['text/plain', ...(route.formBody ? [] : ['application/x-www-form-urlencoded']), 'application/xml', 'multipart/form-data; boundary=x']) {
         await check(`as ${type}`, [415], route.method, concreteUrl(route.url), { rawBody: JSON.stringify(validBody(route)), headers: { 'content-type': type } });
       }
     }

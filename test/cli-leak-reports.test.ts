@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatehouseAt } from './support/cli.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { createWorkspace, postBot } from './support/members.js';
-import { parseSigningKeys } from '../src/domain/leak-reports/signing-keys.js';
+import { parseSigningKeys } from '../src/leak-report-keys.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const keys = parseSigningKeys(JSON.stringify({ public_keys: [{ key_identifier: 'k1', key: publicKey.export({ type: 'spki', format: 'pem' }) }] }));

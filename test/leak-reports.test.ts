@@ -4,7 +4,7 @@
 // changes nothing. Signed here with a P-256 key pair made for this file.
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseSigningKeys, type SigningKeys } from '../src/domain/leak-reports/signing-keys.js';
+import { parseSigningKeys, type SigningKeys } from '../src/leak-report-keys.js';
 import { generateKey } from '../src/domain/api-keys/key-format.js';
 import { authStatus, secondApp, useHarness, inject, type Harness } from './support/harness.js';
 import { addMember, createBot } from './support/members.js';

@@ -7,7 +7,7 @@ import type { Executor } from '../../store/store.js';
 import { newId, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { findWorkspaceRole } from '../roles/service.js';
-import { lockAccount } from '../memberships/service.js';
+import { lockAccount } from '../locks.js';
 import { WORKSPACE_ROLE_IDS } from '../../authz/workspace-roles.js';
 import { wouldRemoveLastOwner } from './last-owner.js';
 import type { WorkspaceAccessTable } from '../../store/schema.js';

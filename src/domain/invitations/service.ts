@@ -9,7 +9,7 @@ import { newId, type Actor, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { constantTimeEqual, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret } from '../secrets.js';
 import { findOrCreateUser, normalizeEmail } from '../users/create.js';
-import { lockAccount } from '../memberships/service.js';
+import { lockAccount } from '../locks.js';
 import { createSession, type ClientInfo, type NewSession } from '../sessions/service.js';
 import type { InvitationsTable } from '../../store/schema.js';
 import type { InvitationAcceptance, InvitationCreate } from './inputs.js';

@@ -7,6 +7,7 @@ import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import type { AnyOf, OpContext, Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
+import { lockAccount } from '../locks.js';
 import { lastOwnerRefusal } from '../access/last-owner.js';
 import { normalizeEmail } from '../users/create.js';
 
@@ -78,13 +79,6 @@ async function ownerCount(tx: Executor, accountId: string): Promise<number> {
   return Number(row.n);
 }
 
-/**
- * Serialises changes to one account's memberships, and grants to its users (so that a grant racing
- * a removal cannot outlive it): a row lock on PostgreSQL, the write lock on SQLite.
- */
-export async function lockAccount(tx: Executor, accountId: string): Promise<void> {
-  await tx.updateTable('accounts').set((eb) => ({ id: eb.ref('id') })).where('id', '=', accountId).execute();
-}
 
 export function membershipService(deps: Deps) {
   const { store } = deps;

@@ -8,7 +8,7 @@ import type { Executor } from '../../store/store.js';
 import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { lastOwnerRefusal } from '../access/last-owner.js';
-import { lockAccount } from '../memberships/service.js';
+import { lockAccount } from '../locks.js';
 import { checkExpiration, issueKey, KEY_VIEW_COLUMNS, toKeyView, type ApiKeyView, type IssuedApiKey } from '../api-keys/service.js';
 import type { BotsTable } from '../../store/schema.js';
 import { failpoint } from '../../failpoints.js';

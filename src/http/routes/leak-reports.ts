@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { PUBLIC } from '../../authz/requirements.js';
 import { keyThrottle, type KeyThrottle } from '../../auth/key-throttle.js';
-import { checkSignature, type SigningKeys } from '../../domain/leak-reports/signing-keys.js';
+import { checkSignature, type SigningKeys } from '../../leak-report-keys.js';
 import { LeakReport, MAX_REPORT_BYTES, TokenLabel } from '../../domain/leak-reports/inputs.js';
 import { partnerActor } from '../../domain/leak-reports/service.js';
 import { HttpError } from '../error-envelope.js';

@@ -89,7 +89,8 @@ export function workloadIdentityRoutes({ services, clock }: RouteDeps): RouteSpe
       body: TokenExchange,
       formBody: true,
       noStore: true,
-      response: { 200: ExchangeAnswer, 400: Type.Object({ error: Type.String(), error_description: Type.String(), code: Type.String(), detail: Type.Unknown(), request_id: Type.String() }) },
+      // RFC 6749's error fields are on the exchange's own refusals; a body the parser or schema refuses gets the plain envelope.
+      response: { 200: ExchangeAnswer, 400: Type.Object({ error: Type.Optional(Type.String()), error_description: Type.Optional(Type.String()), code: Type.String(), detail: Type.Unknown(), request_id: Type.String() }) },
       handler: async (req, reply) => {
         const result = await identity.exchange(req.body, { address: req.ip, requestId: String(req.id), now: clock.now() });
         if (result.ok) return reply.code(200).send(result.value);
