@@ -132,6 +132,10 @@ export const ERRORS = {
     status: 422,
     message: 'This change would lock you out: your address would not be on the enforced IP allowlist. Add your address (or a network holding it) first',
   },
+  WEBHOOK_URL_INVALID: {
+    status: 422,
+    message: 'The webhook URL must be an http:// or https:// URL with a host and no user name or password',
+  },
   INTERNAL_ERROR: { status: 500, message: 'Internal error; the request id identifies it in the server log' },
   STORE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; try again shortly' },
   NOT_READY: { status: 503, message: 'This Gatehouse process is not ready to serve requests' },

@@ -16,6 +16,8 @@ import { invitationService } from './invitations/service.js';
 import { gatewayService } from './gateways/service.js';
 import { keyPolicyService } from './key-policies/service.js';
 import { ipAllowlistService } from './ip-allowlist/service.js';
+import { noticeService } from './notices/service.js';
+import { expiryScan } from './notices/expiry.js';
 import { ephemeralSecretKey, keyring, type SecretKey, type SecretKeyring } from '../secret-key.js';
 
 export interface ServiceOptions {
@@ -29,6 +31,7 @@ let processKey: SecretKey | undefined;
 
 export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const sessionTtlSeconds = options.sessionTtlSeconds ?? DEFAULT_SESSION_TTL_SECONDS;
+  const ring = asKeyring(options.secretKey ?? (processKey ??= ephemeralSecretKey()));
   return {
     accounts: accountService(deps),
     users: userService(deps),
@@ -44,7 +47,11 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     invitations: invitationService(deps, { sessionTtlSeconds }),
     keyPolicies: keyPolicyService(deps),
     ipAllowlist: ipAllowlistService(deps),
-    gateways: gatewayService(deps, asKeyring(options.secretKey ?? (processKey ??= ephemeralSecretKey()))),
+    gateways: gatewayService(deps, ring),
+    notices: noticeService(deps, ring),
+    noticeExpiry: expiryScan(deps),
+    /** The keyring that seals upstream credentials and webhook secrets. */
+    secretKeyring: ring,
   };
 }
 
