@@ -11,6 +11,7 @@ import { useStatus } from '../components/Status';
 import { DataTable, RowAction } from '../components/Table';
 import { useApp } from '../context';
 import { formatDate, formatDateTime, formatExpiration } from '../format';
+import { ExpiresSoon } from '../components/ExpiresSoon';
 import { useConfirm, useLoad } from '../hooks';
 import { lastUseText } from '../last-use';
 
@@ -51,7 +52,10 @@ export function MyApiKeysPage() {
             <tr key={k.id} data-testid="api-key-row" data-name={k.name}>
               <th scope="row">{k.name}</th>
               <td className="mono">{k.masked_key}</td>
-              <td>{formatExpiration(k.expiration)}</td>
+              <td>
+                {formatExpiration(k.expiration)}
+                <ExpiresSoon expiration={k.expiration} />
+              </td>
               <td className="small" data-testid="last-used">{lastUseText(k)}</td>
               <td>{formatDate(k.created)}</td>
               <RowAction label={`Delete API key ${k.name}`} onClick={() => deletion.open(k)}>
