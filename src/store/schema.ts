@@ -247,7 +247,7 @@ export interface WebhookEndpointsTable {
   url: string;
   description: string | null;
   enabled: number;
-  /** A JSON array of event types (domain/notices/events.ts). */
+  /** A JSON array of event types (domain/audit/notice-events.ts). */
   event_types: string;
   secret_sealed: string;
   created: string;

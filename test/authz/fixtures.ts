@@ -30,6 +30,8 @@ export interface Side {
   invitation_id: string;
   /** A browser session of a user of this side (in A, `member`'s; cells terminate fresh ones). */
   session_id: string;
+  /** A webhook endpoint (to a closed port on 127.0.0.1). */
+  webhook_id: string;
 }
 
 interface User {
@@ -129,6 +131,13 @@ async function newSession(h: Harness, userId: string): Promise<string> {
 async function newInvitation(h: Harness, accountId: string) {
   const email = `${unique('invitee')}@example.com`;
   return unwrap('create invitation', await h.app.services.invitations.create(ctx(h), accountId, { email, account_role_id: ACCOUNT_ROLE_IDS.Member }));
+}
+
+/** Nothing listens there: a test send is refused at once, and nothing leaves this machine. */
+const WEBHOOK_URL = 'http://127.0.0.1:9/matrix-hook';
+
+async function newWebhook(h: Harness, accountId: string) {
+  return unwrap('create webhook', await h.app.services.notices.create(ctx(h), accountId, { url: WEBHOOK_URL })).id;
 }
 
 async function userKeyId(h: Harness, userId: string): Promise<string> {
@@ -251,6 +260,7 @@ export async function buildWorld(): Promise<World> {
       bot_access_id: targetBotAccess.id,
       invitation_id: invitationA.id,
       session_id: await newSession(h, member.userId),
+      webhook_id: await newWebhook(h, A),
     },
     b: {
       account_id: B,
@@ -268,6 +278,7 @@ export async function buildWorld(): Promise<World> {
       bot_access_id: botBAccess.id,
       invitation_id: invitationB.id,
       session_id: await newSession(h, bSessionUser.userId),
+      webhook_id: await newWebhook(h, B),
     },
     hiddenWorkspaceId: hidden,
     selfKey: { a: member.key, b: ownerB.key },
@@ -331,6 +342,9 @@ export const PREPARE: Record<string, Prepare> = {
   [`PUT ${ACCOUNT}/key_policy`]: async () => ({ body: { max_rotation_grace_seconds: null } }),
   [`PATCH ${ACCOUNT}/settings`]: async () => ({ body: { ai_log_summaries: false } }),
   [`PUT ${ACCOUNT}/ip_allowlist`]: async () => ({ body: { entries: [] } }),
+  [`POST ${ACCOUNT}/webhooks`]: async () => ({ body: { url: WEBHOOK_URL } }),
+  [`PATCH ${ACCOUNT}/webhooks/:webhook_id`]: async () => ({ body: { description: 'matrix' } }),
+  [`DELETE ${ACCOUNT}/webhooks/:webhook_id`]: async (w) => ({ params: { webhook_id: await newWebhook(w.h, w.a.account_id) } }),
   [`PATCH ${ACCOUNT}/account_memberships/:account_membership_id`]: async (w) => ({
     params: { account_membership_id: await join(w.h, w.a.account_id, w.spare, 'Member') },
     body: { account_role_id: ACCOUNT_ROLE_IDS.Admin },
@@ -435,6 +449,7 @@ export async function snapshotAccount(h: Harness, accountId: string) {
       .execute(),
     audit: await db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId).orderBy('id').execute(),
     invitations: await db.selectFrom('invitations').selectAll().where('account_id', '=', accountId).orderBy('id').execute(),
+    webhooks: await db.selectFrom('webhook_endpoints').selectAll().where('account_id', '=', accountId).orderBy('id').execute(),
     keyPolicy: await db.selectFrom('account_key_policies').selectAll().where('account_id', '=', accountId).execute(),
     sessions: userIds.length ? await db.selectFrom('sessions').selectAll().where('user_id', 'in', userIds).orderBy('id').execute() : [],
   };

@@ -3,7 +3,7 @@
 // secret, the one time it is shown.
 import { UsageError } from '../args.js';
 import type { CommandInput } from '../commands.js';
-import { NOTICE_EVENT_TYPES, type NoticeEventType } from '../../domain/notices/events.js';
+import { NOTICE_EVENT_TYPES, type NoticeEventType } from '../../domain/audit/notice-events.js';
 import { interactive, confirm } from './prompt.js';
 import type { ConnectionFlags } from './flags.js';
 import { printJson, printTable, say } from './output.js';

@@ -4,7 +4,7 @@ import type { Executor } from '../../store/store.js';
 import { parseJsonColumn } from '../../store/json-column.js';
 import { newId, type OpContext, type Page } from '../context.js';
 import type { AuditEventsTable } from '../../store/schema.js';
-import { enqueueNotices } from '../notices/outbox.js';
+import { enqueueNotices } from './outbox.js';
 
 export interface AuditEntry {
   action: string;
@@ -16,7 +16,7 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
-/** Writes the event, and (notices/outbox.ts) the webhook and mail deliveries of one that is a notice. */
+/** Writes the event, and (audit/outbox.ts) the webhook and mail deliveries of one that is a notice. */
 export async function recordEvent(tx: Executor, ctx: OpContext, entry: AuditEntry): Promise<void> {
   const id = newId();
   const occurred = ctx.now.toISOString();

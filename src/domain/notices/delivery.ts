@@ -15,7 +15,7 @@ import { unseal } from '../gateways/sealed.js';
 import { newId } from '../context.js';
 import { signatureHeaders } from './signing.js';
 import { ATTEMPTS_KEPT, sealContext } from './service.js';
-import { noticeSentence } from './events.js';
+import { noticeSentence } from '../audit/notice-events.js';
 
 export interface DeliveryOptions {
   store: Store;

@@ -7,7 +7,7 @@ import { inTransaction } from '../transaction.js';
 import { fail } from '../../errors.js';
 import { SYSTEM_ACTOR, type OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
-import { EXPIRY_ACTIONS } from './events.js';
+import { EXPIRY_ACTIONS } from '../audit/notice-events.js';
 
 const DAY_MS = 86_400_000;
 /** Days before expiry at which a key's Owners are told, largest first. */

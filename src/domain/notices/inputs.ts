@@ -1,7 +1,7 @@
 // What an Owner or Admin sends to add or change a webhook endpoint (…/webhooks).
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable } from '../fields.js';
-import { NOTICE_EVENT_TYPES } from './events.js';
+import { NOTICE_EVENT_TYPES } from '../audit/notice-events.js';
 
 export const EventType = Type.Union(NOTICE_EVENT_TYPES.map((t) => Type.Literal(t)));
 

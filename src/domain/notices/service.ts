@@ -11,9 +11,9 @@ import type { SecretKeyring } from '../../secret-key.js';
 import { seal } from '../gateways/sealed.js';
 import { newId, type OpContext } from '../context.js';
 import { recordEvent } from '../audit/service.js';
-import { NOTICE_EVENT_TYPES, TEST_EVENT_TYPE, type NoticeEventType } from './events.js';
+import { NOTICE_EVENT_TYPES, TEST_EVENT_TYPE, type NoticeEventType } from '../audit/notice-events.js';
 import { newWebhookSecret } from './signing.js';
-import { newDelivery, noticePayload } from './outbox.js';
+import { newDelivery, noticePayload } from '../audit/outbox.js';
 import type { WebhookCreate, WebhookUpdate } from './inputs.js';
 
 export interface WebhookEndpoint {

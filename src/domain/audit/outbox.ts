@@ -6,8 +6,8 @@ import type { Executor } from '../../store/store.js';
 import type { NoticeDeliveriesTable } from '../../store/schema.js';
 import { parseJsonColumn } from '../../store/json-column.js';
 import { newId } from '../context.js';
-import { noticeTypeOf } from './events.js';
-import type { AuditEntry } from '../audit/service.js';
+import { noticeTypeOf } from './notice-events.js';
+import type { AuditEntry } from './service.js';
 
 export interface AuditedNotice {
   eventId: string;

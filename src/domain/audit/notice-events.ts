@@ -1,6 +1,6 @@
-// The notices Gatehouse sends (issue 19, item 3), and which audit events they announce: a notice is
+// The notices Gatehouse sends (issue 19, item 3; delivered by domain/notices/), and which audit events they announce: a notice is
 // an audit event of one of these actions, so it is written (to the outbox) in the same transaction.
-import type { AuditEntry } from '../audit/service.js';
+import type { AuditEntry } from './service.js';
 
 export const NOTICE_EVENT_TYPES = [
   'api_key.expiring',
