@@ -159,7 +159,10 @@ export function noticeDelivery(options: DeliveryOptions) {
         .limit(batch)
         .execute();
       const claimed = (await Promise.all(due.map((d) => claim(d.id)))).filter((c): c is Claimed => c !== null);
-      return Promise.all(claimed.map(attempt));
+      // One delivery's trouble (its endpoint removed mid-attempt, a store error) leaves the others'
+      // results standing; its lease lapses and it is tried again.
+      const results = await Promise.allSettled(claimed.map(attempt));
+      return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     },
 
     /** Attempts one delivery now, due or not (the "Send test" action); null when another process holds it. */
