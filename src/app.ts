@@ -28,6 +28,8 @@ import { keyPolicyRoutes } from './http/routes/key-policies.js';
 import { ipAllowlistRoutes } from './http/routes/ip-allowlist.js';
 import { installLeakReports, leakReportRoutes } from './http/routes/leak-reports.js';
 import type { SigningKeys } from './leak-report-keys.js';
+import { webhookRoutes } from './http/routes/webhooks.js';
+import { noticeDelivery, type NoticeDelivery } from './domain/notices/delivery.js';
 import { membershipRoutes } from './http/routes/memberships.js';
 import { workloadIdentityRoutes } from './http/routes/workload-identity.js';
 import { serviceAccountRoutes } from './http/routes/service-accounts.js';
@@ -95,6 +97,14 @@ export interface AppOptions {
    * without them POST /api/leak_reports answers 404 LEAK_REPORTS_NOT_CONFIGURED.
    */
   leakReportKeys?: SigningKeys | null;
+  /** How often this process sends due notices (webhooks, mail; default 5 s; 0: never). */
+  noticeDeliveryMs?: number;
+  /** How often the time-based notices (keys expiring, expired, grace ended) are looked for (default 1 hour; 0: never). */
+  keyExpiryCheckMs?: number;
+  /** Webhook delivery: the receiver's time to answer, the first retry's delay (doubling), attempts in all. */
+  webhookTimeoutMs?: number;
+  webhookRetryBaseMs?: number;
+  webhookMaxAttempts?: number;
 }
 
 export interface App {
@@ -103,6 +113,8 @@ export interface App {
   routes: RouteSpec[];
   /** Keys' last uses, noted and not yet written (tests flush it). */
   keyUse: KeyUseRecorder;
+  /** The notices worker (tests run it by hand). */
+  notices: NoticeDelivery;
 }
 
 export async function createApp(options: AppOptions): Promise<App> {
@@ -124,6 +136,15 @@ export async function createApp(options: AppOptions): Promise<App> {
   const core = authCore({ store, cache, clock, throttle: keyThrottle, sessions: services.sessions, keyUse });
   const auth = tracing ? tracing.auth(core) : core;
   const deps: RouteDeps = { services, clock, auth, publicUrl: links };
+  const notices = noticeDelivery({
+    store,
+    clock,
+    ring: services.secretKeyring,
+    mailer: options.mailer ?? null,
+    timeoutMs: options.webhookTimeoutMs,
+    retryBaseMs: options.webhookRetryBaseMs,
+    maxAttempts: options.webhookMaxAttempts,
+  });
 
   const hasWebPage = Boolean(options.webRoot && existsSync(join(options.webRoot, 'index.html')));
   installErrorHandling(server, (error) => store.isUnavailable(error), hasWebPage ? webPageFallback : undefined);
@@ -155,6 +176,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...accountRoutes(deps),
     ...keyPolicyRoutes(deps),
     ...ipAllowlistRoutes(deps),
+    ...webhookRoutes(deps, notices),
     ...membershipRoutes(deps),
     ...serviceAccountRoutes(deps),
     ...workloadIdentityRoutes(deps),
@@ -183,8 +205,28 @@ export async function createApp(options: AppOptions): Promise<App> {
   installWebsocketGateway(server, { services, auth, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, clientAddress: clientAddress(options.trustProxy), log, traceOpen: tracing?.websocketOpen, isStoreUnavailable: (error) => store.isUnavailable(error) });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   scheduleDormancyCheck(server, services, options.keyDormancyCheckMs ?? 3_600_000, log);
+  every(server, options.keyExpiryCheckMs ?? 3_600_000, () => services.noticeExpiry.run(), log, 'the key expiry notice check');
+  every(server, options.noticeDeliveryMs ?? 5_000, () => notices.deliverDue(), log, 'sending notices');
   await server.ready();
-  return { server, services, routes, keyUse };
+  return { server, services, routes, keyUse, notices };
+}
+
+/** Runs `job` every `everyMs` in the background, one run at a time; its failures are logged, never thrown. */
+function every(server: FastifyInstance, everyMs: number, job: () => Promise<unknown>, log: FastifyBaseLogger, what: string): void {
+  if (everyMs <= 0) return;
+  let running: Promise<unknown> | null = null;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = job()
+      .catch((error: unknown) => log.warn({ err: error }, `${what} failed; it runs again at its next interval`))
+      .finally(() => (running = null));
+  }, everyMs);
+  timer.unref();
+  // A run in flight finishes before the store closes (bounded: a webhook waits at most its timeout).
+  server.addHook('onClose', async () => {
+    clearInterval(timer);
+    await running;
+  });
 }
 
 /**

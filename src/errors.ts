@@ -156,6 +156,10 @@ export const ERRORS = {
     status: 401,
     message: 'The leak report signature does not verify: it must be an ECDSA P-256 SHA-256 signature, base64 DER, of the raw request body',
   },
+  WEBHOOK_URL_INVALID: {
+    status: 422,
+    message: 'The webhook URL must be an http:// or https:// URL with a host and no user name or password',
+  },
   INTERNAL_ERROR: { status: 500, message: 'Internal error; the request id identifies it in the server log' },
   STORE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; try again shortly' },
   NOT_READY: { status: 503, message: 'This Gatehouse process is not ready to serve requests' },

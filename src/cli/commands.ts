@@ -11,6 +11,7 @@ import { accessGrant, accessList, accessRevoke } from './client/workspace-access
 import { keyPolicySet, keyPolicyShow } from './client/key-policy.js';
 import { trustRuleAdd, trustRuleList, trustRuleRemove } from './client/trust-rule.js';
 import { exchangeCommand } from './client/exchange.js';
+import { webhookAdd, webhookList, webhookLog, webhookRemove, webhookSet, webhookTest } from './client/webhook.js';
 import { ipAllowlistAdd, ipAllowlistDisable, ipAllowlistEnable, ipAllowlistList, ipAllowlistRemove } from './client/ip-allowlist.js';
 
 export interface CommandInput {
@@ -500,6 +501,77 @@ export const COMMANDS: CommandSpec[] = [
     run: keyPolicySet,
   },
   {
+    name: 'webhook ls',
+    usage: '',
+    summary: "The webhook endpoints of the profile's account (never their signing secrets)",
+    positionals: none,
+    flags: {},
+    example: 'gatehouse webhook ls',
+    client: true,
+    run: webhookList,
+  },
+  {
+    name: 'webhook add',
+    usage: 'URL [--events LIST] [--description TEXT] [--disabled]',
+    summary: 'Add a webhook endpoint for notices (Owner or Admin); prints its signing secret, once',
+    details: 'Notices: api_key.expiring, api_key.expired, api_key.rotated, api_key.grace_ended, service_account.removed, api_key.disabled_dormant, api_key.leak_reported, ip_allowlist.changed. Each POST is signed per Standard Webhooks (docs/notices.md).',
+    positionals: { min: 1, names: ['URL'] },
+    flags: {
+      events: { type: 'string', value: 'LIST', help: 'Comma-separated event types to send it (default: all)' },
+      description: { type: 'string', value: 'TEXT', help: 'What the endpoint is, such as "ops pager"' },
+      disabled: { type: 'boolean', help: 'Add it switched off' },
+    },
+    example: 'gatehouse webhook add https://hooks.example.com/gatehouse --events api_key.expiring,api_key.leak_reported',
+    client: true,
+    run: webhookAdd,
+  },
+  {
+    name: 'webhook set',
+    usage: 'ID_OR_URL [--url URL] [--events LIST] [--description TEXT|none] [--enabled yes|no]',
+    summary: 'Change a webhook endpoint; fields not given keep their value',
+    positionals: { min: 1, names: ['ID_OR_URL'] },
+    flags: {
+      url: { type: 'string', value: 'URL', help: 'Where to send (http or https)' },
+      events: { type: 'string', value: 'LIST', help: 'Comma-separated event types to send it' },
+      description: { type: 'string', value: 'TEXT', help: 'What the endpoint is, or none' },
+      enabled: { type: 'string', value: 'yes|no', help: 'Whether it is sent anything' },
+    },
+    example: 'gatehouse webhook set https://hooks.example.com/gatehouse --enabled no',
+    client: true,
+    run: webhookSet,
+  },
+  {
+    name: 'webhook rm',
+    usage: 'ID_OR_URL [--yes]',
+    summary: 'Remove a webhook endpoint, its pending deliveries and its log',
+    details: 'Asks at a terminal; elsewhere pass --yes.',
+    positionals: { min: 1, names: ['ID_OR_URL'] },
+    flags: yes('Remove'),
+    example: 'gatehouse webhook rm https://hooks.example.com/gatehouse --yes',
+    client: true,
+    run: webhookRemove,
+  },
+  {
+    name: 'webhook test',
+    usage: 'ID_OR_URL',
+    summary: 'Send a webhook.test notice now and say how it went (exit 1 when not delivered)',
+    positionals: { min: 1, names: ['ID_OR_URL'] },
+    flags: {},
+    example: 'gatehouse webhook test https://hooks.example.com/gatehouse',
+    client: true,
+    run: webhookTest,
+  },
+  {
+    name: 'webhook log',
+    usage: 'ID_OR_URL',
+    summary: "The endpoint's last delivery attempts (at most 50): when, which event, the answer or error",
+    positionals: { min: 1, names: ['ID_OR_URL'] },
+    flags: {},
+    example: 'gatehouse webhook log https://hooks.example.com/gatehouse',
+    client: true,
+    run: webhookLog,
+  },
+  {
     name: 'workspace-access ls',
     usage: '[--workspace ACCOUNT/WORKSPACE]',
     summary: 'The users and service accounts with access to a workspace, and their roles',
@@ -573,6 +645,7 @@ export const GROUPS: Record<string, string> = {
   'service-account': "The account's service accounts and their API keys",
   'workspace-access': 'Who has which role on a workspace',
   'key-policy': "The account's limits on its service-account keys",
+  webhook: "The account's webhook endpoints for notices (keys expiring, rotated, leaked …)",
 };
 
 export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;

@@ -18,6 +18,8 @@ import { keyPolicyService } from './key-policies/service.js';
 import { ipAllowlistService } from './ip-allowlist/service.js';
 import { workloadIdentityService } from './workload-identity/service.js';
 import { leakReportService } from './leak-reports/service.js';
+import { noticeService } from './notices/service.js';
+import { expiryScan } from './notices/expiry.js';
 import { ephemeralSecretKey, keyring, type SecretKey, type SecretKeyring } from '../secret-key.js';
 
 export interface ServiceOptions {
@@ -31,6 +33,7 @@ let processKey: SecretKey | undefined;
 
 export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const sessionTtlSeconds = options.sessionTtlSeconds ?? DEFAULT_SESSION_TTL_SECONDS;
+  const ring = asKeyring(options.secretKey ?? (processKey ??= ephemeralSecretKey()));
   return {
     accounts: accountService(deps),
     users: userService(deps),
@@ -48,7 +51,11 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     ipAllowlist: ipAllowlistService(deps),
     workloadIdentity: workloadIdentityService(deps),
     leakReports: leakReportService(deps),
-    gateways: gatewayService(deps, asKeyring(options.secretKey ?? (processKey ??= ephemeralSecretKey()))),
+    gateways: gatewayService(deps, ring),
+    notices: noticeService(deps, ring),
+    noticeExpiry: expiryScan(deps),
+    /** The keyring that seals upstream credentials and webhook secrets. */
+    secretKeyring: ring,
   };
 }
 

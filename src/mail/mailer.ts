@@ -38,9 +38,23 @@ export interface SendResult {
   error?: string;
 }
 
+/** A notice to an account's Owners (domain/notices): what happened, in one sentence, and its details. */
+export interface NoticeMail {
+  to: string[];
+  accountName: string;
+  sentence: string;
+  /** The webhook event type, e.g. `api_key.expiring`. */
+  type: string;
+  /** ISO timestamp. */
+  occurred: string;
+  /** The audit event's details: names and ids only. */
+  details: Record<string, unknown>;
+}
+
 export interface Mailer {
   sendInvitation(mail: InvitationMail): Promise<SendResult>;
   sendEmailVerification(mail: EmailVerificationMail): Promise<SendResult>;
+  sendNotice(mail: NoticeMail): Promise<SendResult>;
 }
 
 /** The URL with its password masked, for logs and messages. */
@@ -128,6 +142,20 @@ export function emailVerificationMessage(mail: EmailVerificationMail): { subject
   });
 }
 
+/** The notice mail's subject and bodies (exported for tests and previews). */
+export function noticeMessage(mail: NoticeMail): { subject: string; text: string; html: string } {
+  const lines = Object.entries(mail.details).map(([name, value]) => `${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  const footer = 'You receive this as an Owner of the account. Webhooks for the same notices are set on the Notices page.';
+  const text = [`${mail.sentence}.`, '', `Account: ${mail.accountName}`, `Event: ${mail.type}`, `When: ${mail.occurred}`, ...lines, '', footer, ''].join('\n');
+  const html = [
+    `<p>${escapeHtml(mail.sentence)}.</p>`,
+    `<p>Account: <strong>${escapeHtml(mail.accountName)}</strong><br>Event: ${escapeHtml(mail.type)}<br>When: ${escapeHtml(mail.occurred)}</p>`,
+    lines.length ? `<pre>${escapeHtml(lines.join('\n'))}</pre>` : '',
+    `<p>${escapeHtml(footer)}</p>`,
+  ].join('\n');
+  return { subject: `[Gatehouse] ${mail.accountName}: ${mail.sentence}`, text, html };
+}
+
 /** A mailer for the given SMTP server, or null when no URL is configured. Throws on a bad URL. */
 export function createMailer(options: { url?: string; from: string }): Mailer | null {
   if (!options.url) return null;
@@ -143,7 +171,7 @@ export function createMailer(options: { url?: string; from: string }): Mailer | 
   const secrets = connection.auth?.pass ? [connection.auth.pass] : [];
 
   /** Errors can quote what the server or transport saw; keep links, codes and the password out of them. */
-  async function send(to: string, message: { subject: string; text: string; html: string }, hide: string[]): Promise<SendResult> {
+  async function send(to: string | string[], message: { subject: string; text: string; html: string }, hide: string[]): Promise<SendResult> {
     try {
       await transport.sendMail({ from: options.from, to, ...message });
       return { sent: true };
@@ -163,6 +191,9 @@ export function createMailer(options: { url?: string; from: string }): Mailer | 
     async sendEmailVerification(mail) {
       const code = new URLSearchParams(new URL(mail.verifyUrl, 'http://x').hash.slice(1)).get('code');
       return send(mail.to, emailVerificationMessage(mail), [mail.verifyUrl, ...(code ? [code, encodeURIComponent(code)] : [])]);
+    },
+    async sendNotice(mail) {
+      return within(() => send(mail.to, noticeMessage(mail), []), TIMEOUT_MS);
     },
   };
 }

@@ -12,6 +12,7 @@ import * as sealingKey from './migrations/0008-sealing-key.js';
 import * as keyPolicies from './migrations/0010-key-policies.js';
 import * as ipAllowlist from './migrations/0011-ip-allowlist.js';
 import * as keyLastUse from './migrations/0012-key-last-use.js';
+import * as notices from './migrations/0013-notices.js';
 import * as leakReports from './migrations/0014-leak-reports.js';
 import * as keyExpirationIndex from './migrations/0016-key-expiration-index.js';
 import * as workloadIdentity from './migrations/0017-workload-identity.js';
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0010-key-policies': keyPolicies,
   '0011-ip-allowlist': ipAllowlist,
   '0012-key-last-use': keyLastUse,
+  '0013-notices': notices,
   '0014-leak-reports': leakReports,
   '0016-key-expiration-index': keyExpirationIndex,
   '0017-workload-identity': workloadIdentity,

@@ -251,6 +251,54 @@ export interface AccountKeyPoliciesTable {
   updated: string;
 }
 
+/** An account's webhook endpoint (migration 0013); its signing secret sealed under the server's key. */
+export interface WebhookEndpointsTable {
+  id: string;
+  account_id: string;
+  url: string;
+  description: string | null;
+  enabled: number;
+  /** A JSON array of event types (domain/audit/notice-events.ts). */
+  event_types: string;
+  secret_sealed: string;
+  created: string;
+  updated: string;
+}
+
+/** The notices outbox (migration 0013): one row per webhook endpoint (or the Owners' mail, endpoint null) and event. */
+export interface NoticeDeliveriesTable {
+  id: string;
+  account_id: string;
+  endpoint_id: string | null;
+  event_type: string;
+  payload: string;
+  status: 'pending' | 'delivered' | 'failed' | 'skipped';
+  attempts: number;
+  next_attempt_at: string;
+  lease_until: string | null;
+  lease_token: string | null;
+  created: string;
+  updated: string;
+}
+
+/** One try of a delivery: the delivery log. */
+export interface NoticeAttemptsTable {
+  id: string;
+  delivery_id: string;
+  endpoint_id: string | null;
+  attempted_at: string;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
+/** A time-based notice sent for a key (expiring_30/7/1, expired, grace_ended): once each. */
+export interface ApiKeyNoticesTable {
+  api_key_id: string;
+  notice: string;
+  created: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   users: UsersTable;
@@ -276,6 +324,10 @@ export interface Database {
   ip_allowlist_entries: IpAllowlistEntriesTable;
   trust_rules: TrustRulesTable;
   exchanged_tokens: ExchangedTokensTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  notice_deliveries: NoticeDeliveriesTable;
+  notice_attempts: NoticeAttemptsTable;
+  api_key_notices: ApiKeyNoticesTable;
 }
 
 /** Which OIDC tokens may be exchanged for a short-lived key of a service account. */

@@ -32,6 +32,8 @@ export interface Side {
   session_id: string;
   /** A trust rule of `bot_id` (workload identity). */
   rule_id: string;
+  /** A webhook endpoint (to a closed port on 127.0.0.1). */
+  webhook_id: string;
 }
 
 interface User {
@@ -137,6 +139,13 @@ async function newSession(h: Harness, userId: string): Promise<string> {
 async function newInvitation(h: Harness, accountId: string) {
   const email = `${unique('invitee')}@example.com`;
   return unwrap('create invitation', await h.app.services.invitations.create(ctx(h), accountId, { email, account_role_id: ACCOUNT_ROLE_IDS.Member }));
+}
+
+/** Nothing listens there: a test send is refused at once, and nothing leaves this machine. */
+const WEBHOOK_URL = 'http://127.0.0.1:9/matrix-hook';
+
+async function newWebhook(h: Harness, accountId: string) {
+  return unwrap('create webhook', await h.app.services.notices.create(ctx(h), accountId, { url: WEBHOOK_URL })).id;
 }
 
 async function userKeyId(h: Harness, userId: string): Promise<string> {
@@ -260,6 +269,7 @@ export async function buildWorld(): Promise<World> {
       invitation_id: invitationA.id,
       session_id: await newSession(h, member.userId),
       rule_id: await newRule(h, A, targetBot.id),
+      webhook_id: await newWebhook(h, A),
     },
     b: {
       account_id: B,
@@ -278,6 +288,7 @@ export async function buildWorld(): Promise<World> {
       invitation_id: invitationB.id,
       session_id: await newSession(h, bSessionUser.userId),
       rule_id: await newRule(h, B, botB.id),
+      webhook_id: await newWebhook(h, B),
     },
     hiddenWorkspaceId: hidden,
     selfKey: { a: member.key, b: ownerB.key },
@@ -341,6 +352,9 @@ export const PREPARE: Record<string, Prepare> = {
   [`PUT ${ACCOUNT}/key_policy`]: async () => ({ body: { max_rotation_grace_seconds: null } }),
   [`PATCH ${ACCOUNT}/settings`]: async () => ({ body: { ai_log_summaries: false } }),
   [`PUT ${ACCOUNT}/ip_allowlist`]: async () => ({ body: { entries: [] } }),
+  [`POST ${ACCOUNT}/webhooks`]: async () => ({ body: { url: WEBHOOK_URL } }),
+  [`PATCH ${ACCOUNT}/webhooks/:webhook_id`]: async () => ({ body: { description: 'matrix' } }),
+  [`DELETE ${ACCOUNT}/webhooks/:webhook_id`]: async (w) => ({ params: { webhook_id: await newWebhook(w.h, w.a.account_id) } }),
   [`PATCH ${ACCOUNT}/account_memberships/:account_membership_id`]: async (w) => ({
     params: { account_membership_id: await join(w.h, w.a.account_id, w.spare, 'Member') },
     body: { account_role_id: ACCOUNT_ROLE_IDS.Admin },
@@ -452,6 +466,7 @@ export async function snapshotAccount(h: Harness, accountId: string) {
       .execute(),
     audit: await db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId).orderBy('id').execute(),
     invitations: await db.selectFrom('invitations').selectAll().where('account_id', '=', accountId).orderBy('id').execute(),
+    webhooks: await db.selectFrom('webhook_endpoints').selectAll().where('account_id', '=', accountId).orderBy('id').execute(),
     keyPolicy: await db.selectFrom('account_key_policies').selectAll().where('account_id', '=', accountId).execute(),
     sessions: userIds.length ? await db.selectFrom('sessions').selectAll().where('user_id', 'in', userIds).orderBy('id').execute() : [],
   };

@@ -7,6 +7,7 @@ import { AppContext, rememberAccount, rememberedAccount, type AppState } from '.
 import { AcceptInvitationPage } from './pages/AcceptInvitation';
 import { AuditLogPage } from './pages/AuditLog';
 import { IpAllowlistPage } from './pages/IpAllowlist';
+import { WebhooksPage } from './pages/Webhooks';
 import { CliLoginPage } from './pages/CliLogin';
 import { MembersPage } from './pages/Members';
 import { MyApiKeysPage } from './pages/MyApiKeys';
@@ -227,6 +228,7 @@ function Routes({ path, hasAccount }: { path: string; hasAccount: boolean }) {
   if (path === '/key-policy') return accountPage(<KeyPolicyPage />);
   if (path === '/audit-log') return accountPage(<AuditLogPage />);
   if (path === '/ip-allowlist') return accountPage(<IpAllowlistPage />);
+  if (path === '/webhooks') return accountPage(<WebhooksPage />);
   return (
     <div>
       <h1>Page not found</h1>

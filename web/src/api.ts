@@ -199,6 +199,14 @@ export const api = {
     send(PUT('/api/accounts/{account_id}/workspaces/{workspace_id}/gateway', { ...inWorkspace(a, w), body })),
   checkGateway: (a: string, w: string) => send(POST('/api/accounts/{account_id}/workspaces/{workspace_id}/gateway/check', inWorkspace(a, w))),
 
+  webhooks: (a: string) => send(GET('/api/accounts/{account_id}/webhooks', inAccount(a))),
+  createWebhook: (a: string, body: Body<'/api/accounts/{account_id}/webhooks', 'post'>) => send(POST('/api/accounts/{account_id}/webhooks', { ...inAccount(a), body })),
+  updateWebhook: (account_id: string, webhook_id: string, body: Body<'/api/accounts/{account_id}/webhooks/{webhook_id}', 'patch'>) =>
+    send(PATCH('/api/accounts/{account_id}/webhooks/{webhook_id}', { params: { path: { account_id, webhook_id } }, body })),
+  removeWebhook: (account_id: string, webhook_id: string) => send(DELETE('/api/accounts/{account_id}/webhooks/{webhook_id}', { params: { path: { account_id, webhook_id } } })),
+  testWebhook: (account_id: string, webhook_id: string) => send(POST('/api/accounts/{account_id}/webhooks/{webhook_id}/test', { params: { path: { account_id, webhook_id } } })),
+  webhookAttempts: (account_id: string, webhook_id: string) => send(GET('/api/accounts/{account_id}/webhooks/{webhook_id}/attempts', { params: { path: { account_id, webhook_id } } })),
+
   keyPolicy: (a: string) => send(GET('/api/accounts/{account_id}/key_policy', inAccount(a))),
   saveKeyPolicy: (a: string, body: Body<'/api/accounts/{account_id}/key_policy', 'put'>) => send(PUT('/api/accounts/{account_id}/key_policy', { ...inAccount(a), body })),
   keyPolicyBreaches: (a: string) => send(GET('/api/accounts/{account_id}/key_policy/breaches', inAccount(a))),
@@ -225,6 +233,8 @@ export type WorkspaceScope = Answer<'workspaceScopes'>[number];
 export type AccountRole = Answer<'accountRoles'>[number];
 export type Membership = Answer<'memberships'>[number];
 export type Invitation = Answer<'invitations'>[number];
+export type Webhook = Answer<'webhooks'>[number];
+export type WebhookAttempt = Answer<'webhookAttempts'>[number];
 /** A new invitation: the only answer that carries its one-time link. */
 export type NewInvitation = Answer<'invite'>;
 export type InvitationStatus = Invitation['status'];

@@ -18,6 +18,16 @@ export function formatExpiration(iso: string | null | undefined): string {
   return iso ? formatDate(iso) : 'Never';
 }
 
+/** A key that expires within this many days is flagged in the lists (notices: docs/notices.md). */
+export const EXPIRES_SOON_DAYS = 7;
+
+/** Whether a key still works but expires within EXPIRES_SOON_DAYS. */
+export function expiresSoon(iso: string | null | undefined, now = Date.now()): boolean {
+  if (!iso) return false;
+  const left = Date.parse(iso) - now;
+  return left > 0 && left <= EXPIRES_SOON_DAYS * 86_400_000;
+}
+
 /** Today as a `<input type="date">` value, in the person's own time zone. */
 export function todayInput(): string {
   const d = new Date();

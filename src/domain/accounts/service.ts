@@ -193,9 +193,14 @@ export function accountService(deps: Deps) {
             if ((field === 'name' || field === 'handle') && value === null) continue;
             (changes as Record<string, unknown>)[field] = value;
           }
+          // Whether the IP allowlist's enforcement changed: a notice (domain/notices) when it did.
+          let enforcement: { before: boolean; after: boolean } | undefined;
           if (input.settings) {
             const current = parseJsonColumn<Partial<AccountSettings>>(existing.settings, {});
-            changes.settings = JSON.stringify({ ...DEFAULT_ACCOUNT_SETTINGS, ...current, ...input.settings });
+            const merged = { ...DEFAULT_ACCOUNT_SETTINGS, ...current, ...input.settings };
+            changes.settings = JSON.stringify(merged);
+            const before = { ...DEFAULT_ACCOUNT_SETTINGS, ...current }.enforce_ip_allowlist;
+            if (Boolean(before) !== Boolean(merged.enforce_ip_allowlist)) enforcement = { before: Boolean(before), after: Boolean(merged.enforce_ip_allowlist) };
           }
           await tx.updateTable('accounts').set(changes).where('id', '=', accountId).execute();
           await recordEvent(tx, ctx, {
@@ -203,7 +208,7 @@ export function accountService(deps: Deps) {
             accountId,
             targetType: 'account',
             targetId: accountId,
-            details: { changed: Object.keys(changes).filter((k) => k !== 'updated') },
+            details: { changed: Object.keys(changes).filter((k) => k !== 'updated'), ...(enforcement ? { enforce_ip_allowlist: enforcement } : {}) },
           });
           return ok(null);
         },

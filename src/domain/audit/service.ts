@@ -4,6 +4,7 @@ import type { Executor } from '../../store/store.js';
 import { parseJsonColumn } from '../../store/json-column.js';
 import { newId, type OpContext, type Page } from '../context.js';
 import type { AuditEventsTable } from '../../store/schema.js';
+import { enqueueNotices } from './outbox.js';
 
 export interface AuditEntry {
   action: string;
@@ -15,11 +16,14 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
+/** Writes the event, and (audit/outbox.ts) the webhook and mail deliveries of one that is a notice. */
 export async function recordEvent(tx: Executor, ctx: OpContext, entry: AuditEntry): Promise<void> {
+  const id = newId();
+  const occurred = ctx.now.toISOString();
   await tx
     .insertInto('audit_events')
     .values({
-      id: newId(),
+      id,
       account_id: entry.accountId,
       workspace_id: entry.workspaceId ?? null,
       actor_id: ctx.actor.actorId,
@@ -30,9 +34,10 @@ export async function recordEvent(tx: Executor, ctx: OpContext, entry: AuditEntr
       target_id: entry.targetId,
       request_id: ctx.requestId,
       details: JSON.stringify(entry.details ?? {}),
-      occurred: ctx.now.toISOString(),
+      occurred,
     })
     .execute();
+  await enqueueNotices(tx, entry, { eventId: id, occurred, actor: { type: ctx.actor.type, name: ctx.actor.name } });
 }
 
 export interface AuditFilter extends Page {

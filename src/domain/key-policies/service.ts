@@ -228,7 +228,7 @@ export function keyPolicyService(deps: Deps) {
             });
             return true;
           });
-          // Issue 19 item 3 (notices): the webhook and mail for "key disabled for dormancy" go out from the caller, per DisabledKey.
+          // Its webhook and mail (issue 19 item 3) were queued with the audit event (domain/audit/outbox.ts).
           if (done === true) disabled.push({ account_id: row.account_id, service_account_id: key.bot_id, api_key_id: key.id, last_activity: lastActivity(key) });
         }
       }

@@ -11,6 +11,7 @@ export const NAV = [
   { to: '/key-policy', label: 'Key policy' },
   { to: '/audit-log', label: 'Audit log' },
   { to: '/ip-allowlist', label: 'IP allowlist' },
+  { to: '/webhooks', label: 'Webhooks' },
   { to: '/my-api-keys', label: 'My API keys' },
 ] as const;
 

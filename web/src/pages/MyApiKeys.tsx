@@ -11,6 +11,7 @@ import { useStatus } from '../components/Status';
 import { DataTable, RowAction } from '../components/Table';
 import { useApp } from '../context';
 import { formatDate, formatDateTime, formatExpiration } from '../format';
+import { ExpiresSoon } from '../components/ExpiresSoon';
 import { useConfirm, useLoad } from '../hooks';
 import { lastUseText } from '../last-use';
 import { LeakBadge } from '../leak-badge';
@@ -55,7 +56,10 @@ export function MyApiKeysPage() {
                 <LeakBadge apiKey={k} />
               </th>
               <td className="mono">{k.masked_key}</td>
-              <td>{formatExpiration(k.expiration)}</td>
+              <td>
+                {formatExpiration(k.expiration)}
+                <ExpiresSoon expiration={k.expiration} />
+              </td>
               <td className="small" data-testid="last-used">{lastUseText(k)}</td>
               <td>{formatDate(k.created)}</td>
               <RowAction label={`Delete API key ${k.name}`} onClick={() => deletion.open(k)}>

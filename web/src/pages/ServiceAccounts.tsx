@@ -10,6 +10,7 @@ import { useStatus } from '../components/Status';
 import { DataTable } from '../components/Table';
 import { useAccount } from '../context';
 import { formatDate, formatExpiration } from '../format';
+import { ExpiresSoon } from '../components/ExpiresSoon';
 import { lastUseText } from '../last-use';
 import { LeakBadge } from '../leak-badge';
 import { useConfirm, useLoad } from '../hooks';
@@ -102,7 +103,10 @@ export function ServiceAccountsPage() {
                 {sa.api_key && <LeakBadge apiKey={sa.api_key} />}
               </th>
               <td>{sa.account_role_name}</td>
-              <td>{sa.api_key ? formatExpiration(sa.api_key.expiration) : 'No key'}</td>
+              <td>
+                {sa.api_key ? formatExpiration(sa.api_key.expiration) : 'No key'}
+                {sa.api_key && <ExpiresSoon expiration={sa.api_key.expiration} />}
+              </td>
               <td className="small" data-testid="last-used">{sa.api_key ? lastUseText(sa.api_key) : ''}</td>
               <td>{formatDate(sa.created)}</td>
               <td>{reachOf(sa).length ? reachOf(sa).map((w) => w.name).join(', ') : <span className="muted">None</span>}</td>

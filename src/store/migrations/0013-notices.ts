@@ -1,0 +1,68 @@
+// Notices (issue 19, item 3): an account's webhook endpoints (their signing secret sealed under the
+// server's secret key), the outbox of deliveries (webhook or mail) written in the same transaction as
+// the audit event they announce, the attempts made (the delivery log), and one row per key and
+// time-based notice so each is sent once whichever process finds it first.
+import type { Kysely } from 'kysely';
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('webhook_endpoints')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+    .addColumn('url', 'text', (c) => c.notNull())
+    .addColumn('description', 'text')
+    .addColumn('enabled', 'integer', (c) => c.notNull())
+    // A JSON array of event types.
+    .addColumn('event_types', 'text', (c) => c.notNull())
+    .addColumn('secret_sealed', 'text', (c) => c.notNull())
+    .addColumn('created', 'text', (c) => c.notNull())
+    .addColumn('updated', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('webhook_endpoints_account_idx').on('webhook_endpoints').column('account_id').execute();
+
+  await db.schema
+    .createTable('notice_deliveries')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+    // Null: the mail to the account's Owners.
+    .addColumn('endpoint_id', 'text', (c) => c.references('webhook_endpoints.id').onDelete('cascade'))
+    .addColumn('event_type', 'text', (c) => c.notNull())
+    // The exact JSON body sent (Standard Webhooks: type, timestamp, data).
+    .addColumn('payload', 'text', (c) => c.notNull())
+    // pending | delivered | failed | skipped
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('attempts', 'integer', (c) => c.notNull())
+    .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+    .addColumn('lease_until', 'text')
+    .addColumn('lease_token', 'text')
+    .addColumn('created', 'text', (c) => c.notNull())
+    .addColumn('updated', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('notice_deliveries_due_idx').on('notice_deliveries').columns(['status', 'next_attempt_at']).execute();
+  await db.schema.createIndex('notice_deliveries_endpoint_idx').on('notice_deliveries').column('endpoint_id').execute();
+  await db.schema.createIndex('notice_deliveries_account_idx').on('notice_deliveries').column('account_id').execute();
+
+  await db.schema
+    .createTable('notice_attempts')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('delivery_id', 'text', (c) => c.notNull().references('notice_deliveries.id').onDelete('cascade'))
+    .addColumn('endpoint_id', 'text', (c) => c.references('webhook_endpoints.id').onDelete('cascade'))
+    .addColumn('attempted_at', 'text', (c) => c.notNull())
+    .addColumn('status_code', 'integer')
+    .addColumn('error', 'text')
+    .addColumn('duration_ms', 'integer', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('notice_attempts_endpoint_idx').on('notice_attempts').columns(['endpoint_id', 'attempted_at']).execute();
+  await db.schema.createIndex('notice_attempts_delivery_idx').on('notice_attempts').column('delivery_id').execute();
+
+  await db.schema
+    .createTable('api_key_notices')
+    .addColumn('api_key_id', 'text', (c) => c.notNull().references('api_keys.id').onDelete('cascade'))
+    // expiring_30 | expiring_7 | expiring_1 | expired | grace_ended
+    .addColumn('notice', 'text', (c) => c.notNull())
+    .addColumn('created', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('api_key_notices_pkey', ['api_key_id', 'notice'])
+    .execute();
+  // The hourly expiry scan reads the keys expiring in the next 30 days (or ended in the last 7),
+  // through the index on api_keys.expiration that 0016 creates (metrics counts the same keys).
+}
