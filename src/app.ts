@@ -36,6 +36,10 @@ import { sessionRoutes } from './http/routes/sessions.js';
 import { setupRoutes } from './http/routes/setup.js';
 import { invitationRoutes } from './http/routes/invitations.js';
 import type { Mailer } from './mail/mailer.js';
+import { refusalRecorder, writeRefusals, type RefusalRecorder } from './domain/audit/refusals.js';
+import { startAuditFeed, type AuditFeed } from './domain/audit/feed.js';
+import type { FeedTarget } from './domain/audit/feed-sink.js';
+import { scheduleAuditRetention } from './domain/audit/retention.js';
 import type { SecretKey, SecretKeyring } from './secret-key.js';
 import type { TrustProxy } from './config.js';
 import { gatewayRoutes } from './http/routes/gateway.js';
@@ -84,6 +88,16 @@ export interface AppOptions {
   keyDormancyCheckMs?: number;
   /** How often keys' last uses are written (default 60 s: the most a crash loses). */
   keyUseIntervalMs?: number;
+  /** GATEHOUSE_AUDIT_FEED: where every audit event is also written as a JSON line (domain/audit/feed.ts); absent, nowhere. */
+  auditFeed?: FeedTarget | null;
+  /** How often the feed looks for new events (default 1 s). */
+  auditFeedPollMs?: number;
+  /** GATEHOUSE_AUDIT_RETENTION_DAYS: events older than this many days are pruned (default: kept forever). */
+  auditRetentionDays?: number | null;
+  /** How often retention prunes (default 1 hour). */
+  auditPruneIntervalMs?: number;
+  /** How often counted gateway refusals are written as audit rows (default 60 s). */
+  refusalAuditIntervalMs?: number;
 }
 
 export interface App {
@@ -92,6 +106,10 @@ export interface App {
   routes: RouteSpec[];
   /** Keys' last uses, noted and not yet written (tests flush it). */
   keyUse: KeyUseRecorder;
+  /** Gateway refusals counted and not yet written (tests flush it). */
+  refusals: RefusalRecorder;
+  /** The live audit feed, when configured (tests poll it). */
+  auditFeed: AuditFeed | null;
 }
 
 export async function createApp(options: AppOptions): Promise<App> {
@@ -109,6 +127,33 @@ export async function createApp(options: AppOptions): Promise<App> {
   const keyUse = keyUseRecorder({ write: (batch) => writeKeyUses(store, batch), intervalMs: options.keyUseIntervalMs, onError: (error) => log.warn({ err: error }, "could not write API keys' last use; will try again") });
   server.addHook('onClose', () => keyUse.close());
   const auth = authCore({ store, cache, clock, throttle: keyThrottle, sessions: services.sessions, keyUse });
+  // Refused gateway requests: counted per group in memory, a row per group written each interval.
+  const refusals = refusalRecorder({
+    write: (groups) => writeRefusals(store, groups),
+    now: () => clock.now(),
+    intervalMs: options.refusalAuditIntervalMs,
+    onError: (error) => log.warn({ err: error }, 'could not write refused gateway requests to the audit trail; that interval is counted in the request log only'),
+  });
+  server.addHook('onClose', () => refusals.close());
+  const auditFeed = options.auditFeed ? startAuditFeed({
+    store,
+    clock,
+    target: options.auditFeed,
+    pollMs: options.auditFeedPollMs,
+    onError: (error) => log.warn({ err: error }, 'the audit feed could not be written; it tries again from its cursor'),
+  }) : null;
+  if (auditFeed) server.addHook('onClose', () => auditFeed.close());
+  if (options.auditRetentionDays) {
+    const retention = scheduleAuditRetention({
+      store,
+      now: () => clock.now(),
+      days: options.auditRetentionDays,
+      everyMs: options.auditPruneIntervalMs,
+      onPruned: (removed, cutoff) => log.info({ event: 'audit_pruned', removed, cutoff }, 'pruned audit events past the retention'),
+      onError: (error) => log.warn({ err: error }, 'audit retention pruning failed; it runs again at its next interval'),
+    });
+    server.addHook('onClose', () => retention.stop());
+  }
   const deps: RouteDeps = { services, clock, auth, publicUrl: links };
 
   const hasWebPage = Boolean(options.webRoot && existsSync(join(options.webRoot, 'index.html')));
@@ -151,21 +196,21 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...setupRoutes(deps),
     ...invitationRoutes(deps, { mailer: options.mailer ?? null }),
     ...gatewayRoutes(deps, { checkTimeoutMs: options.upstreamCheckTimeoutMs }),
-    forwardAuthRoute(auth),
+    forwardAuthRoute(auth, refusals),
   ];
   registerRoutes(server, routes);
   const upstreamTimeouts = {
     connectTimeoutMs: options.upstreamConnectTimeoutMs ?? 5_000,
     responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,
   };
-  const proxyOptions = { services, bodyLimit, publicUrl: links, ...upstreamTimeouts };
+  const proxyOptions = { services, bodyLimit, publicUrl: links, ...upstreamTimeouts, refusals };
   const forwarder = await installGatewayProxy(server, proxyOptions);
   await installPrefectUi(server, { ...proxyOptions, auth, forwarder });
-  installWebsocketGateway(server, { services, auth, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, clientAddress: clientAddress(options.trustProxy), log });
+  installWebsocketGateway(server, { services, auth, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, refusals, clientAddress: clientAddress(options.trustProxy), log });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   scheduleDormancyCheck(server, services, options.keyDormancyCheckMs ?? 3_600_000, log);
   await server.ready();
-  return { server, services, routes, keyUse };
+  return { server, services, routes, keyUse, refusals, auditFeed };
 }
 
 /**

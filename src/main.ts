@@ -133,6 +133,8 @@ export async function startServer(config: Config, out: (line: string) => void = 
       upstreamConnectTimeoutMs: config.upstreamConnectTimeoutMs,
       upstreamResponseTimeoutMs: config.upstreamResponseTimeoutMs,
       keyFailureLimit: config.keyFailureLimit,
+      auditFeed: config.auditFeed,
+      auditRetentionDays: config.auditRetentionDays,
     });
     const claim = await app.services.gateways.claimSecretKey(clock.now());
     if (!claim.ok) throw new StartRefused(claim.detail);

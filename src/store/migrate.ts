@@ -12,6 +12,7 @@ import * as sealingKey from './migrations/0008-sealing-key.js';
 import * as keyPolicies from './migrations/0010-key-policies.js';
 import * as ipAllowlist from './migrations/0011-ip-allowlist.js';
 import * as keyLastUse from './migrations/0012-key-last-use.js';
+import * as auditFeed from './migrations/0015-audit-feed.js';
 import type { Store } from './store.js';
 import { BUILTIN_ACCOUNT_ROLES } from '../authz/permissions.js';
 import { BUILTIN_WORKSPACE_ROLES } from '../authz/workspace-roles.js';
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0010-key-policies': keyPolicies,
   '0011-ip-allowlist': ipAllowlist,
   '0012-key-last-use': keyLastUse,
+  '0015-audit-feed': auditFeed,
 };
 
 /** Built-in rows carry a fixed timestamp so that reads are stable across processes and restarts. */

@@ -240,6 +240,20 @@ export interface AccountKeyPoliciesTable {
   updated: string;
 }
 
+/**
+ * The audit feed's cursor and lease (domain/audit/feed.ts): one row. `audit_events` also has feed
+ * columns (`feed_tx`/`feed_seq` on PostgreSQL, `feed_seq` on SQLite, migration 0015), set by the
+ * database on insert and read only by the feed, with SQL of its own dialect.
+ */
+export interface AuditFeedTable {
+  id: number;
+  position: string;
+  holder: string | null;
+  /** Epoch milliseconds (the store's clock). */
+  lease_until: number;
+  updated: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   users: UsersTable;
@@ -263,4 +277,5 @@ export interface Database {
   sealing_key: SealingKeyTable;
   account_key_policies: AccountKeyPoliciesTable;
   ip_allowlist_entries: IpAllowlistEntriesTable;
+  audit_feed: AuditFeedTable;
 }
