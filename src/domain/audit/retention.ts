@@ -8,7 +8,7 @@ export const PRUNE_BATCH = 1_000;
 export const PRUNE_INTERVAL_MS = 3_600_000;
 
 /** Deletes every event that occurred before `cutoff` (RFC 3339), a batch at a time; answers how many. */
-export async function pruneAuditEvents(store: Store, cutoff: string, options: { batch?: number; pauseMs?: number; stopped?: () => boolean } = {}): Promise<number> {
+export async function pruneAuditEvents(store: Store, cutoff: string, options: { batch?: number; pauseMs?: number; stopped?: () => boolean; onBatch?: (removed: number) => void } = {}): Promise<number> {
   const batch = options.batch ?? PRUNE_BATCH;
   let removed = 0;
   for (;;) {
@@ -18,6 +18,7 @@ export async function pruneAuditEvents(store: Store, cutoff: string, options: { 
       .executeTakeFirst();
     const count = Number(result.numDeletedRows);
     removed += count;
+    options.onBatch?.(count);
     if (count < batch || options.stopped?.()) return removed;
     // Let other writers (and this process's requests) in between batches.
     await new Promise((resolve) => setTimeout(resolve, options.pauseMs ?? 10));
