@@ -8,6 +8,7 @@ import { MAX_GROUPS, REFUSAL_ACTION } from '../../src/domain/audit/refusals.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { botWithRole, createBot, createWorkspace, type Bot } from '../support/members.js';
 import { rawUpgrade } from '../support/raw-upgrade.js';
+import { refusalSummary } from '../../web/src/audit-words.js';
 
 let h: Harness;
 let owner: { accountId: string; key: string };
@@ -84,6 +85,8 @@ describe('one row per group and interval, with the count', () => {
       detail: 'Invalid authentication credentials',
     });
     expect(JSON.stringify(row)).not.toContain(BAD_KEY);
+    // As the web page's audit log says it.
+    expect(refusalSummary(row!.details)).toBe('Refused 30 requests POST /flows/filter through the gateway: no valid API key from 203.0.113.7');
   });
 
   it('names the service account refused for a missing scope, with the route of the table', async () => {
@@ -144,6 +147,7 @@ describe('a flood cannot fill the disk', () => {
       expect(rows.reduce((sum, row) => sum + row.details.count, 0)).toBe(sent);
       const others = rows.filter((row) => row.details.others);
       expect(others).toHaveLength(1);
+      expect(refusalSummary(others[0]!.details)).toBe(`Refused ${sent - MAX_GROUPS} other requests through the gateway: no valid API key`);
       expect(others[0]).toMatchObject({ account_id: null, workspace_id: null, actor_type: 'anonymous', request_id: null, details: { via: 'proxy', reason: 'UNAUTHENTICATED', count: sent - MAX_GROUPS, others: true } });
     }
   }, 120_000);
