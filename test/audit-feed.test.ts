@@ -262,6 +262,29 @@ describe('sinks', () => {
     c.stop();
   });
 
+  it('shuts down within seconds when the collector stops reading, leaving the unsent events behind the cursor', async () => {
+    await resetCursor();
+    const path = join(dir, 'stuck.sock');
+    const server = createServer((socket) => socket.pause()); // accepts, never reads
+    await listen(server, path);
+    const feed = startAuditFeed({ store: handle.store, clock, target: { kind: 'unix', path }, pollMs: 3_600_000 });
+    await feed.poll();
+    await handle.store.db.transaction().execute(async (tx) => {
+      for (let i = 0; i < 400; i += 1) {
+        await recordEvent(tx, { actor: SYSTEM_ACTOR, requestId: null, now: clock.now() }, { action: 'test.feed', accountId: null, targetType: 'test', targetId: `big${i}`, details: { padding: 'x'.repeat(8_000) } });
+      }
+    });
+    const before = await handle.store.db.selectFrom('audit_feed').select('position').executeTakeFirstOrThrow();
+    void feed.poll().catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const started = Date.now();
+    await feed.close();
+    expect(Date.now() - started).toBeLessThan(6_000);
+    const after = await handle.store.db.selectFrom('audit_feed').select(['position', 'holder']).executeTakeFirstOrThrow();
+    expect(after).toEqual({ position: before.position, holder: null });
+    server.close();
+  }, 30_000);
+
   it('writes to TCP on 127.0.0.1', async () => {
     await resetCursor();
     const c = collector();

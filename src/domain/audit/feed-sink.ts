@@ -89,7 +89,8 @@ function socketSink(target: Exclude<FeedTarget, { kind: 'file' }>, connectTimeou
       });
     },
     close() {
-      socket?.end();
+      // Whatever is still unsent is dropped: the cursor has not moved past it.
+      socket?.destroy();
       socket = null;
     },
   };

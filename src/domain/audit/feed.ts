@@ -40,6 +40,7 @@ export interface AuditFeed {
 }
 
 const CURSOR = 1;
+const CLOSE_WAIT_MS = 5_000;
 
 export function startAuditFeed(options: AuditFeedOptions): AuditFeed {
   const { store, clock, target } = options;
@@ -130,9 +131,13 @@ export function startAuditFeed(options: AuditFeedOptions): AuditFeed {
     async close() {
       closed = true;
       clearInterval(timer);
-      await running?.catch(() => {});
-      await release().catch((error) => options.onError?.(error, 'release'));
+      // A collector that stopped reading must not hold up shutdown: what was not written stays
+      // behind the cursor, for the next writer.
+      let wait: NodeJS.Timeout | undefined;
+      await Promise.race([running?.catch(() => {}), new Promise((resolve) => (wait = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+      clearTimeout(wait);
       sink.close();
+      await release().catch((error) => options.onError?.(error, 'release'));
     },
   };
 }
