@@ -15,6 +15,8 @@ import type { FeedSink } from '../src/domain/audit/feed-sink.js';
 import { SYSTEM_ACTOR } from '../src/domain/context.js';
 import type { Store } from '../src/store/store.js';
 import { freshStore, STORE_KIND, TestClock, type StoreHandle } from './support/harness.js';
+import { bootstrapOwner, freshSharedStore, startGatehouse, type GatehouseProcess } from './support/processes.js';
+import { randomBytes } from 'node:crypto';
 
 let handle: StoreHandle;
 let dir: string;
@@ -332,4 +334,35 @@ describe('GATEHOUSE_AUDIT_FEED', () => {
     expect(parseAuditFeed('tcp:127.0.0.1')).toEqual({ ok: false, error: `Invalid GATEHOUSE_AUDIT_FEED "tcp:127.0.0.1": tcp: needs HOST:PORT; ${use}` });
     expect(parseAuditFeed('https://collector.example.com')).toEqual({ ok: false, error: `Invalid GATEHOUSE_AUDIT_FEED "https://collector.example.com": "https" is not a kind of feed; ${use}` });
   });
+});
+
+describe('two server processes and a CLI command on one store', () => {
+  it('writes each event the command made to one of the two processes feeds, once', async () => {
+    const shared = freshSharedStore();
+    const files = [join(dir, 'process-a.jsonl'), join(dir, 'process-b.jsonl')];
+    const servers: GatehouseProcess[] = [];
+    try {
+      for (const file of files) {
+        servers.push(await startGatehouse(['--port', '0', ...shared.flags], { ...shared.env, GATEHOUSE_AUDIT_FEED: `file:${file}`, GATEHOUSE_AUDIT_RETENTION_DAYS: '30' }));
+      }
+      // Both have started, so the feed's cursor exists; the command is a third process.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await bootstrapOwner(shared, `feed-${randomBytes(3).toString('hex')}`);
+      const store = await shared.open();
+      const ids = (await store.db.selectFrom('audit_events').select('id').execute()).map((row) => row.id).sort();
+      await store.close();
+      expect(ids.length).toBeGreaterThan(0);
+      const fed = () =>
+        files
+          .filter((file) => existsSync(file))
+          .flatMap((file) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line).id as string))
+          .sort();
+      await expect.poll(fed, { timeout: 30_000, interval: 200 }).toEqual(ids);
+      // One process held the lease: the other's file has nothing.
+      expect(files.filter((file) => existsSync(file) && readFileSync(file, 'utf8').length > 0)).toHaveLength(1);
+    } finally {
+      for (const server of servers) await server.stop();
+      await shared.dispose();
+    }
+  }, 90_000);
 });
