@@ -96,12 +96,12 @@ async function resetCursor() {
 }
 
 describe('what the feed writes', () => {
-  it('writes each event written after it started, by any connection, once and in order, and none from before', async () => {
-    await resetCursor();
+  it('writes each event written after its cursor, by any connection, once and in order, and none from before', async () => {
     const before = await event();
+    await resetCursor();
     const sink = memorySink();
     const feed = feedOn(handle.store, sink);
-    await feed.poll(); // takes the lease and sets the cursor at the end of the trail
+    await feed.poll(); // takes the lease
     const other = await handle.reopen();
     const written = [await event(), await event(other.store), await event(), await event(other.store)];
     await pollUntil([feed], () => sink.lines, written);
