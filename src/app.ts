@@ -41,6 +41,10 @@ import { sessionRoutes } from './http/routes/sessions.js';
 import { setupRoutes } from './http/routes/setup.js';
 import { invitationRoutes } from './http/routes/invitations.js';
 import type { Mailer } from './mail/mailer.js';
+import { refusalRecorder, writeRefusals, type RefusalRecorder } from './domain/audit/refusals.js';
+import { startAuditFeed, type AuditFeed } from './domain/audit/feed.js';
+import type { FeedTarget } from './domain/audit/feed-sink.js';
+import { scheduleAuditRetention } from './domain/audit/retention.js';
 import type { SecretKey, SecretKeyring } from './secret-key.js';
 import type { TrustProxy } from './config.js';
 import { gatewayRoutes } from './http/routes/gateway.js';
@@ -105,6 +109,16 @@ export interface AppOptions {
   webhookTimeoutMs?: number;
   webhookRetryBaseMs?: number;
   webhookMaxAttempts?: number;
+  /** GATEHOUSE_AUDIT_FEED: where every audit event is also written as a JSON line (domain/audit/feed.ts); absent, nowhere. */
+  auditFeed?: FeedTarget | null;
+  /** How often the feed looks for new events (default 1 s). */
+  auditFeedPollMs?: number;
+  /** GATEHOUSE_AUDIT_RETENTION_DAYS: events older than this many days are pruned (default: kept forever). */
+  auditRetentionDays?: number | null;
+  /** How often retention prunes (default 1 hour). */
+  auditPruneIntervalMs?: number;
+  /** How often counted gateway refusals are written as audit rows (default 60 s). */
+  refusalAuditIntervalMs?: number;
 }
 
 export interface App {
@@ -115,6 +129,10 @@ export interface App {
   keyUse: KeyUseRecorder;
   /** The notices worker (tests run it by hand). */
   notices: NoticeDelivery;
+  /** Gateway refusals counted and not yet written (tests flush it). */
+  refusals: RefusalRecorder;
+  /** The live audit feed, when configured (tests poll it). */
+  auditFeed: AuditFeed | null;
 }
 
 export async function createApp(options: AppOptions): Promise<App> {
@@ -135,6 +153,33 @@ export async function createApp(options: AppOptions): Promise<App> {
   server.addHook('onClose', () => keyUse.close());
   const core = authCore({ store, cache, clock, throttle: keyThrottle, sessions: services.sessions, keyUse });
   const auth = tracing ? tracing.auth(core) : core;
+  // Refused gateway requests: counted per group in memory, a row per group written each interval.
+  const refusals = refusalRecorder({
+    write: (groups) => writeRefusals(store, groups),
+    now: () => clock.now(),
+    intervalMs: options.refusalAuditIntervalMs,
+    onError: (error) => log.warn({ err: error }, 'could not write refused gateway requests to the audit trail; that interval is counted in the request log only'),
+  });
+  server.addHook('onClose', () => refusals.close());
+  const auditFeed = options.auditFeed ? startAuditFeed({
+    store,
+    clock,
+    target: options.auditFeed,
+    pollMs: options.auditFeedPollMs,
+    onError: (error) => log.warn({ err: error }, 'the audit feed could not be written; it tries again from its cursor'),
+  }) : null;
+  if (auditFeed) server.addHook('onClose', () => auditFeed.close());
+  if (options.auditRetentionDays) {
+    const retention = scheduleAuditRetention({
+      store,
+      now: () => clock.now(),
+      days: options.auditRetentionDays,
+      everyMs: options.auditPruneIntervalMs,
+      onPruned: (removed, cutoff) => log.info({ event: 'audit_pruned', removed, cutoff }, 'pruned audit events past the retention'),
+      onError: (error) => log.warn({ err: error }, 'audit retention pruning failed; it runs again at its next interval'),
+    });
+    server.addHook('onClose', () => retention.stop());
+  }
   const deps: RouteDeps = { services, clock, auth, publicUrl: links };
   const notices = noticeDelivery({
     store,
@@ -188,7 +233,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...setupRoutes(deps),
     ...invitationRoutes(deps, { mailer: options.mailer ?? null }),
     ...gatewayRoutes(deps, { checkTimeoutMs: options.upstreamCheckTimeoutMs }),
-    forwardAuthRoute(auth),
+    forwardAuthRoute(auth, refusals),
   ];
   registerRoutes(server, routes);
   // Signed by a partner rather than authenticated: registered with a body parser of its own.
@@ -199,16 +244,27 @@ export async function createApp(options: AppOptions): Promise<App> {
     connectTimeoutMs: options.upstreamConnectTimeoutMs ?? 5_000,
     responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,
   };
-  const proxyOptions = { services, bodyLimit, publicUrl: links, ...upstreamTimeouts, traceForwarder: tracing?.forwarder };
+  const proxyOptions = { services, bodyLimit, publicUrl: links, ...upstreamTimeouts, traceForwarder: tracing?.forwarder, refusals };
   const forwarder = await installGatewayProxy(server, proxyOptions);
   await installPrefectUi(server, { ...proxyOptions, auth, forwarder });
-  installWebsocketGateway(server, { services, auth, ...upstreamTimeouts, recheckMs: options.websocketRecheckMs, limits: options.websocketLimits, clientAddress: clientAddress(options.trustProxy), log, traceOpen: tracing?.websocketOpen, isStoreUnavailable: (error) => store.isUnavailable(error) });
+  installWebsocketGateway(server, {
+    services,
+    auth,
+    ...upstreamTimeouts,
+    recheckMs: options.websocketRecheckMs,
+    limits: options.websocketLimits,
+    refusals,
+    clientAddress: clientAddress(options.trustProxy),
+    log,
+    traceOpen: tracing?.websocketOpen,
+    isStoreUnavailable: (error) => store.isUnavailable(error),
+  });
   if (hasWebPage) await serveWebPage(server, options.webRoot!);
   scheduleDormancyCheck(server, services, options.keyDormancyCheckMs ?? 3_600_000, log);
   every(server, options.keyExpiryCheckMs ?? 3_600_000, () => services.noticeExpiry.run(), log, 'the key expiry notice check');
   every(server, options.noticeDeliveryMs ?? 5_000, () => notices.deliverDue(), log, 'sending notices');
   await server.ready();
-  return { server, services, routes, keyUse, notices };
+  return { server, services, routes, keyUse, notices, refusals, auditFeed };
 }
 
 /** Runs `job` every `everyMs` in the background, one run at a time; its failures are logged, never thrown. */

@@ -51,6 +51,10 @@ export interface Config {
   metricsHost: string;
   /** The public keys secret-scanning partners sign leak reports with, read from GATEHOUSE_LEAK_REPORT_KEYS_FILE. */
   leakReportKeys?: SigningKeys;
+  /** GATEHOUSE_AUDIT_FEED: a file or local socket that every audit event is also written to, as a JSON line. */
+  auditFeed?: AuditFeedTarget;
+  /** GATEHOUSE_AUDIT_RETENTION_DAYS: audit events older than this are pruned; unset keeps them forever. */
+  auditRetentionDays?: number;
 }
 
 export const DEFAULTS = {
@@ -108,6 +112,34 @@ function isProxyRange(entry: string): boolean {
 /** GATEHOUSE_TRACING: `auto` (on when an OTLP endpoint variable is set), `on`, or `off` (tracing/tracing-setting.ts). */
 export const TRACING_SETTINGS = ['auto', 'on', 'off'] as const;
 export type TracingSetting = (typeof TRACING_SETTINGS)[number];
+/** Where the live audit feed goes (domain/audit/feed-sink.ts has the same shape). */
+export type AuditFeedTarget = { kind: 'file'; path: string } | { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+
+const AUDIT_FEED_USE = 'file:/var/log/gatehouse/audit.jsonl, unix:/run/vector/audit.sock or tcp:127.0.0.1:PORT (a collector on this machine)';
+
+/** GATEHOUSE_AUDIT_FEED: `file:PATH`, `unix:PATH` or `tcp:HOST:PORT` with a loopback host; empty for none. */
+export function parseAuditFeed(given: string | undefined): { ok: true; value: AuditFeedTarget | undefined } | { ok: false; error: string } {
+  const text = (given ?? '').trim();
+  if (text === '') return { ok: true, value: undefined };
+  const refused = (why: string) => ({ ok: false as const, error: `Invalid GATEHOUSE_AUDIT_FEED "${text}": ${why}; use ${AUDIT_FEED_USE}` });
+  const colon = text.indexOf(':');
+  const [kind, rest] = colon === -1 ? [text, ''] : [text.slice(0, colon), text.slice(colon + 1)];
+  if (kind === 'file' || kind === 'unix') {
+    if (!rest) return refused(`${kind}: needs a path`);
+    return { ok: true, value: { kind, path: resolve(rest) } };
+  }
+  if (kind === 'tcp') {
+    const match = /^(\[::1\]|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|[^:]+):(\d{1,5})$/.exec(rest);
+    if (!match) return refused('tcp: needs HOST:PORT');
+    const host = match[1]!.replace(/^\[|\]$/g, '');
+    const port = Number(match[2]);
+    // The feed is plain text with no authentication: it goes to a collector on this machine only.
+    if (host !== 'localhost' && host !== '::1' && !(isIP(host) === 4 && host.startsWith('127.'))) return refused('tcp: goes to this machine only (127.0.0.1, ::1 or localhost): the lines are sent unencrypted');
+    if (port < 1 || port > 65535) return refused('the port must be from 1 to 65535');
+    return { ok: true, value: { kind: 'tcp', host, port } };
+  }
+  return refused(`"${kind}" is not a kind of feed`);
+}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
@@ -228,6 +260,13 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   if (secretKey && secretKeyFile) {
     return { ok: false, error: 'Give either GATEHOUSE_SECRET_KEY or GATEHOUSE_SECRET_KEY_FILE, not both' };
   }
+  const auditFeed = parseAuditFeed(env.GATEHOUSE_AUDIT_FEED);
+  if (!auditFeed.ok) return auditFeed;
+  const retentionText = (env.GATEHOUSE_AUDIT_RETENTION_DAYS ?? '').trim();
+  const auditRetentionDays = retentionText === '' || retentionText === 'forever' ? undefined : wholeNumber(retentionText);
+  if (auditRetentionDays !== undefined && !(auditRetentionDays >= 1 && auditRetentionDays <= 36_500)) {
+    return { ok: false, error: `Invalid GATEHOUSE_AUDIT_RETENTION_DAYS "${retentionText}": a whole number of days from 1 to 36500, or forever (the default) to keep every event` };
+  }
   const previousSecretKeys: SecretKey[] = [];
   for (const [i, text] of (env.GATEHOUSE_PREVIOUS_SECRET_KEYS ?? '').split(',').map((t) => t.trim()).filter(Boolean).entries()) {
     const key = parseSecretKey(text);
@@ -270,6 +309,8 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       metricsPort: values.metricsPort,
       metricsHost,
       leakReportKeys,
+      auditFeed: auditFeed.value,
+      auditRetentionDays,
     },
   };
 }

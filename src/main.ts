@@ -149,6 +149,8 @@ export async function startServer(config: Config, out: (line: string) => void = 
       keyFailureLimit: config.keyFailureLimit,
       tracing,
       leakReportKeys: config.leakReportKeys ?? null,
+      auditFeed: config.auditFeed,
+      auditRetentionDays: config.auditRetentionDays,
     });
     const claim = await app.services.gateways.claimSecretKey(clock.now());
     if (!claim.ok) throw new StartRefused(claim.detail);

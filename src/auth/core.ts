@@ -245,15 +245,15 @@ export function authCore({ store, cache, clock, throttle, sessions, keyUse }: Au
         if (!identified.ok) return identified;
         const caller = identified.value;
         if (!caller) return fail('UNAUTHENTICATED');
-        return andThen(grantsFor(caller.actor, requirement, target), (held) => {
-          const decision = conclude(requirement, caller, held, target);
+        return andThen(grantsFor(caller.actor, requirement, target), (held): Maybe<Result<Decision>> => {
+          const decision = withActor(conclude(requirement, caller, held, target), caller.actor);
           // A key's use, with the workspace the route names when the key was let in.
           if (caller.sessionId === null) noteKeyUse(caller.actor, presented, decision.ok ? target.workspace_id : null);
           // An account's IP allowlist binds whoever acts in it, once they would otherwise be let in
           // (someone with no access still gets the same 404 as for an account that does not exist).
           const accountId = target.account_id;
           if (!decision.ok || !accountId || (requirement.kind !== 'account' && requirement.kind !== 'workspace')) return decision;
-          return andThen(addressRefusal(accountId, presented.address), (refused) => refused ?? decision);
+          return andThen(addressRefusal(accountId, presented.address), (refused) => (refused ? withActor(refused, caller.actor) : decision));
         });
       });
     },
@@ -304,6 +304,14 @@ export function authCore({ store, cache, clock, throttle, sessions, keyUse }: Au
 }
 
 export type AuthCore = ReturnType<typeof authCore>;
+
+/** A refusal of a caller whose credential was good names it (the gateway audits who was refused). */
+export type Refusal = Failure & { actor?: Actor };
+function withActor<T>(result: Result<T>, actor: Actor): Result<T> {
+  if (result.ok) return result;
+  const refusal: Refusal = { ...result, actor };
+  return refusal;
+}
 
 /** The refusal for an evaluate() verdict other than allow. */
 function refusal(requirement: Requirement, decision: Exclude<ReturnType<typeof evaluate>, 'allow'>): Failure {

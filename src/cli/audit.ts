@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import { toEvent } from '../domain/audit/service.js';
+import { pruneAuditEvents } from '../domain/audit/retention.js';
 import type { Database } from '../store/schema.js';
 import { UsageError, type Flags } from './args.js';
 import { withServices, type StoreFlags } from './services.js';
@@ -86,10 +87,8 @@ export async function auditPruneCommand(given: Flags): Promise<number> {
   const span = flags['older-than'];
   if (!span || !/^\d+d$/.test(span) || Number(span.slice(0, -1)) < 1) throw new UsageError('say how old events must be to go, in days: --older-than 365d');
   const cutoff = parseSince(span, new Date());
-  const removed = await withServices(flags, async (_services, store) => {
-    const result = await store.db.deleteFrom('audit_events').where('occurred', '<', cutoff).executeTakeFirst();
-    return Number(result.numDeletedRows);
-  }, { command: 'audit prune' });
+  // In batches, as the retention setting prunes: no long lock on a large trail.
+  const removed = await withServices(flags, async (_services, store) => pruneAuditEvents(store, cutoff), { command: 'audit prune' });
   console.log(`Removed ${removed} audit event${removed === 1 ? '' : 's'} older than ${cutoff} (export them first with gatehouse audit export --until ${cutoff.slice(0, 10)} if you keep them elsewhere).`);
   return 0;
 }

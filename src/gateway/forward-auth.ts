@@ -11,8 +11,10 @@ import type { AuthCore } from '../auth/core.js';
 import type { RouteSpec } from '../http/route.js';
 import { sendError } from '../http/error-envelope.js';
 import { decide, parseGatewayUri } from './authorize.js';
+import type { RefusalRecorder } from '../domain/audit/refusals.js';
+import { noteRefusal, refusalIn, refusedActor } from './refusal-audit.js';
 
-export function forwardAuthRoute(auth: AuthCore): RouteSpec {
+export function forwardAuthRoute(auth: AuthCore, refusals?: RefusalRecorder): RouteSpec {
   return {
     method: 'GET',
     url: '/api/gateway/authorize',
@@ -25,7 +27,11 @@ export function forwardAuthRoute(auth: AuthCore): RouteSpec {
       { additionalProperties: false },
     ),
     response: { 204: Type.Null() },
-    onSend: refusalHeaders,
+    onSend: (req, reply, payload, done) => {
+      const refusal = refusals && refusalIn(reply, payload);
+      if (refusal) auditRefusal(req, refusals, refusal);
+      refusalHeaders(req, reply, payload, done);
+    },
     handler: async (req, reply) => forwardAuth(req, reply, auth),
   };
 }
@@ -37,6 +43,24 @@ const header = (req: FastifyRequest, ...names: string[]) => {
   }
   return undefined;
 };
+
+/** A forward-auth refusal, for the audit trail: the workspace and route the original request named, as far as they can be read. */
+function auditRefusal(req: FastifyRequest, refusals: RefusalRecorder, refusal: { code: string; detail?: string }): void {
+  const method = header(req, 'x-original-method', 'x-forwarded-method') ?? '';
+  const uri = header(req, 'x-original-uri', 'x-forwarded-uri');
+  const target = uri ? parseGatewayUri(uri, req.query as { account_id?: string; workspace_id?: string; api_prefix?: string }) : null;
+  noteRefusal(refusals, {
+    via: 'forward_auth',
+    ...refusal,
+    accountId: target?.ok ? target.value.accountId : null,
+    workspaceId: target?.ok ? target.value.workspaceId : null,
+    actor: refusedActor(req),
+    address: req.ip,
+    method,
+    apiPath: target?.ok ? target.value.apiPath : '',
+    requestId: String(req.id),
+  });
+}
 
 async function forwardAuth(req: FastifyRequest, reply: FastifyReply, auth: AuthCore) {
   // nginx sets X-Original-*, Traefik X-Forwarded-*; a proxy passes the caller's other headers on,

@@ -11,6 +11,8 @@ import { sendError } from '../http/error-envelope.js';
 import type { PublicUrl } from '../http/public-url.js';
 import { decide, parseGatewayUri, type GatewayTarget } from './authorize.js';
 import { installGatewayMetrics, metrics } from '../observability/metrics.js';
+import type { RefusalRecorder } from '../domain/audit/refusals.js';
+import { noteRefusal, refusalIn, refusedActor } from './refusal-audit.js';
 import { createForwarder, downstreamResponseHeaders, locationRewriter, SMALL_BODY, upstreamRequestHeaders, type Forwarder } from './proxy.js';
 
 /** Reads the whole request body, up to `limit` bytes; null when it is larger. */
@@ -47,6 +49,8 @@ export interface ProxyOptions {
   publicUrl: PublicUrl;
   /** Wraps the forwarder: a client span per upstream call, traceparent sent on (tracing/tracing.ts). */
   traceForwarder?: (forwarder: Forwarder) => Forwarder;
+  /** Counts refused requests for the audit trail (domain/audit/refusals.ts); absent, none are. */
+  refusals?: RefusalRecorder;
 }
 
 const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -63,6 +67,27 @@ export async function installGatewayProxy(server: FastifyInstance, options: Prox
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_req, _payload, done) => done(null));
     installGatewayMetrics(scope);
+    if (options.refusals) {
+      const refusals = options.refusals;
+      scope.addHook('onSend', (req, reply, payload, done) => {
+        const refusal = refusalIn(reply, payload);
+        if (refusal) {
+          const target = parseGatewayUri(req.raw.url ?? '/', {});
+          noteRefusal(refusals, {
+            via: 'proxy',
+            ...refusal,
+            accountId: target.ok ? target.value.accountId : null,
+            workspaceId: target.ok ? target.value.workspaceId : null,
+            actor: refusedActor(req),
+            address: req.ip,
+            method: req.method,
+            apiPath: target.ok ? target.value.apiPath : '',
+            requestId: String(req.id),
+          });
+        }
+        done(null, payload);
+      });
+    }
     scope.route({
       method: [...PROXY_METHODS],
       url: '/api/accounts/:account_id/workspaces/:workspace_id/*',

@@ -22,6 +22,9 @@ import { decide, parseGatewayUri, type GatewayTarget } from './authorize.js';
 import { matchRoute } from './match.js';
 import { basePath } from './proxy.js';
 import { metrics } from '../observability/metrics.js';
+import type { Actor } from '../domain/context.js';
+import type { RefusalRecorder } from '../domain/audit/refusals.js';
+import { noteRefusal } from './refusal-audit.js';
 
 export interface WebsocketOptions {
   services: Services;
@@ -40,6 +43,8 @@ export interface WebsocketOptions {
   traceOpen?: (request: IncomingMessage, socket: Duplex, handle: (opening: WebsocketOpening) => void) => void;
   /** The store's "cannot serve now" test: such an upgrade failure is a 503, not a 500. */
   isStoreUnavailable?: (error: unknown) => boolean;
+  /** Counts refused upgrades and auth messages for the audit trail; absent, none are. */
+  refusals?: RefusalRecorder;
 }
 
 /** One socket's open, as its tracer hears it: from the upgrade request until relaying starts or it is refused. */
@@ -98,7 +103,7 @@ const POLICY = 1008;
 const UPSTREAM_TROUBLE = 1011;
 const TRY_AGAIN_LATER = 1013;
 
-type Access = { ok: true; upstream: Upstream } | Failure;
+type Access = { ok: true; upstream: Upstream } | (Failure & { actor?: Actor });
 
 export function installWebsocketGateway(server: FastifyInstance, options: WebsocketOptions): void {
   const limits: WebsocketLimits = { ...WEBSOCKET_LIMITS, ...options.limits };
@@ -141,17 +146,34 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
     const outcome = await options.auth.authenticateKey(key, address);
     if (!outcome.ok) return outcome;
     if (opening) options.auth.noteKeyUse(outcome.value, { address, userAgent: opening.headers['user-agent'] }, null);
-    const access = await options.auth.workspaceScopes(outcome.value, target.accountId, target.workspaceId, address);
-    if (!access.ok) return access;
+    const actor = outcome.value;
+    const access = await options.auth.workspaceScopes(actor, target.accountId, target.workspaceId, address);
+    if (!access.ok) return { ...access, actor };
     const scopes = access.value;
-    if (!scopes) return fail('NOT_FOUND', 'Workspace not found');
+    if (!scopes) return { ...fail('NOT_FOUND', 'Workspace not found'), actor };
     const verdict = decide({ method: 'WS', apiPath: target.apiPath, query: target.query, scopes, body: 'unseen' });
-    if (verdict.kind === 'deny') return fail(verdict.code, verdict.detail);
-    if (verdict.kind !== 'allow') return fail('FORBIDDEN');
+    if (verdict.kind === 'deny') return { ...fail(verdict.code, verdict.detail), actor };
+    if (verdict.kind !== 'allow') return { ...fail('FORBIDDEN'), actor };
     if (opening) options.auth.noteKeyUse(outcome.value, { address, userAgent: opening.headers['user-agent'] }, target.workspaceId);
     const lookup = await options.services.gateways.upstream(target.workspaceId);
     if (!lookup.ok) return lookup;
     return { ok: true, upstream: lookup.value };
+  }
+
+  /** A refused socket, counted for the audit trail (gateway/refusal-audit.ts). */
+  function audit(failure: Failure & { actor?: Actor }, target: GatewayTarget, address: string, requestId: string): void {
+    noteRefusal(options.refusals, {
+      via: 'websocket',
+      code: failure.code,
+      detail: failure.detail,
+      accountId: target.accountId,
+      workspaceId: target.workspaceId,
+      actor: failure.actor ?? null,
+      address,
+      method: 'WS',
+      apiPath: target.apiPath,
+      requestId,
+    });
   }
 
   async function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -162,15 +184,22 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
     const target = parsed.value;
     // Which route, before anything else: an unknown one is refused for everyone. A path the
     // upstream could read differently (backslash, dot segment, encoded slash) is refused here too.
+    const address = options.clientAddress?.(request) ?? request.socket.remoteAddress ?? '';
     const known = matchRoute('WS', target.apiPath);
-    if (known === null) return refuse(socket, fail('GATEWAY_ROUTE_UNKNOWN', `Gatehouse has no websocket route ${target.apiPath} in its table, so it refuses it for every role`), requestId);
+    if (known === null) {
+      const unknown = fail('GATEWAY_ROUTE_UNKNOWN', `Gatehouse has no websocket route ${target.apiPath} in its table, so it refuses it for every role`);
+      audit(unknown, target, address, requestId);
+      return refuse(socket, unknown, requestId);
+    }
     if ('code' in known) return refuse(socket, known, requestId);
 
-    const address = options.clientAddress?.(request) ?? request.socket.remoteAddress ?? '';
     const key = bearerKey(request.headers.authorization);
     if (key !== null) {
       const granted = await access(key, target, address, request);
-      if (!granted.ok) return refuse(socket, granted, requestId);
+      if (!granted.ok) {
+        audit(granted, target, address, requestId);
+        return refuse(socket, granted, requestId);
+      }
       const url = upstreamSocketUrl(granted.upstream.url, target.rawPathAndQuery);
       if (url === null) return refuse(socket, fail('GATEWAY_BAD_PATH', UNSENDABLE), requestId);
       wss.handleUpgrade(request, socket, head, (client) => relay(client, { key, target, upstream: granted.upstream, url, answerAuth: false, address, requestId, opening: openings.get(socket) }));
@@ -178,7 +207,9 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
     }
     const protocols = String(request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!protocols.includes('prefect')) {
-      return refuse(socket, fail('UNAUTHENTICATED', 'Send the API key as Authorization: Bearer, or use subprotocol "prefect" and an auth message'), requestId);
+      const missing = fail('UNAUTHENTICATED', 'Send the API key as Authorization: Bearer, or use subprotocol "prefect" and an auth message');
+      audit(missing, target, address, requestId);
+      return refuse(socket, missing, requestId);
     }
     const fromAddress = awaiting.byAddress.get(address) ?? 0;
     if (fromAddress >= limits.maxAwaitingAuthPerAddress) {
@@ -213,6 +244,7 @@ export function installWebsocketGateway(server: FastifyInstance, options: Websoc
         const granted = key === null ? fail('UNAUTHENTICATED', 'The first message must be {"type":"auth","token":KEY}') : await access(key, target, address, request);
         if (!granted.ok) {
           openings.get(socket)?.refused(POLICY, granted.code);
+          audit(granted, target, address, requestId);
           return client.close(POLICY, closeReason(granted.detail ?? ERRORS[granted.code].message));
         }
         const url = upstreamSocketUrl(granted.upstream.url, target.rawPathAndQuery);

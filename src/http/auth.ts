@@ -2,7 +2,7 @@
 // handler and before its body is read, and the answer is kept on `request.auth`.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Requirement } from '../authz/requirements.js';
-import type { AuthCore, Presented, Target } from '../auth/core.js';
+import type { AuthCore, Presented, Refusal, Target } from '../auth/core.js';
 import type { Result } from '../errors.js';
 import { HttpError } from './error-envelope.js';
 import { sessionToken } from './session-cookie.js';
@@ -60,6 +60,8 @@ function authHook(requirement: Requirement, paramNames: string[], throttledAs401
       request.auth = result.value;
       return done();
     }
+    const refused = (result as Refusal).actor;
+    if (refused) request.auth.refusedActor = refused;
     if (throttledAs401 && result.code === 'RATE_LIMITED') return done(new HttpError('UNAUTHENTICATED'));
     done(new HttpError(result.code, result.detail, result.retryAfter));
   };

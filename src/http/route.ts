@@ -22,6 +22,8 @@ export interface AuthState {
   /** Set when the caller signed in with a session cookie rather than a key. */
   sessionId: string | null;
   csrfToken: string | null;
+  /** Set on a refused request whose key or session was good: who was refused (the gateway audits it). */
+  refusedActor?: Actor | null;
 }
 
 declare module 'fastify' {

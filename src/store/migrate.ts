@@ -14,6 +14,7 @@ import * as ipAllowlist from './migrations/0011-ip-allowlist.js';
 import * as keyLastUse from './migrations/0012-key-last-use.js';
 import * as notices from './migrations/0013-notices.js';
 import * as leakReports from './migrations/0014-leak-reports.js';
+import * as auditFeed from './migrations/0015-audit-feed.js';
 import * as keyExpirationIndex from './migrations/0016-key-expiration-index.js';
 import * as workloadIdentity from './migrations/0017-workload-identity.js';
 import type { Store } from './store.js';
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0012-key-last-use': keyLastUse,
   '0013-notices': notices,
   '0014-leak-reports': leakReports,
+  '0015-audit-feed': auditFeed,
   '0016-key-expiration-index': keyExpirationIndex,
   '0017-workload-identity': workloadIdentity,
 };

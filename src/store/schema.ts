@@ -299,6 +299,20 @@ export interface ApiKeyNoticesTable {
   created: string;
 }
 
+/**
+ * The audit feed's cursor and lease (domain/audit/feed.ts): one row. `audit_events` also has feed
+ * columns (`feed_tx`/`feed_seq` on PostgreSQL, `feed_seq` on SQLite, migration 0015), set by the
+ * database on insert and read only by the feed, with SQL of its own dialect.
+ */
+export interface AuditFeedTable {
+  id: number;
+  position: string;
+  holder: string | null;
+  /** Epoch milliseconds (the store's clock). */
+  lease_until: number;
+  updated: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   users: UsersTable;
@@ -328,6 +342,7 @@ export interface Database {
   notice_deliveries: NoticeDeliveriesTable;
   notice_attempts: NoticeAttemptsTable;
   api_key_notices: ApiKeyNoticesTable;
+  audit_feed: AuditFeedTable;
 }
 
 /** Which OIDC tokens may be exchanged for a short-lived key of a service account. */

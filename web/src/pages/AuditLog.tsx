@@ -5,6 +5,7 @@ import { PageState } from '../components/PageState';
 import { useAccount } from '../context';
 import { formatDateTime, localDateTimeToIso, personName } from '../format';
 import { useLoad } from '../hooks';
+import { refusalSummary } from '../audit-words';
 
 const PAGE_SIZE = 50;
 
@@ -14,6 +15,7 @@ const KNOWN_ACTIONS = [
   'account.updated',
   'account_membership.removed',
   'account_membership.role_changed',
+  'gateway.request_refused',
   'invitation.accepted',
   'invitation.created',
   'invitation.revoked',
@@ -202,10 +204,13 @@ export function AuditLogPage() {
                   <tr key={ev.id} data-testid="audit-row" data-action={ev.action}>
                     <td>{formatDateTime(ev.occurred)}</td>
                     <td>
-                      {ev.actor_name ?? ev.actor_id ?? 'system'}
+                      {ev.actor_name ?? ev.actor_id ?? (ev.actor_type === 'anonymous' ? 'anonymous' : 'system')}
                       <span className="muted small"> {ev.actor_type}</span>
                     </td>
-                    <td className="mono">{ev.action}</td>
+                    <td>
+                      <span className="mono">{ev.action}</span>
+                      {ev.action === 'gateway.request_refused' && <div className="small">{refusalSummary(ev.details ?? {})}</div>}
+                    </td>
                     <td>
                       {ev.target_type}
                       {ev.target_id && <span className="mono small muted"> {ev.target_id}</span>}
