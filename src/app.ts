@@ -11,6 +11,7 @@ import type { AuthCache } from './cache/auth-cache.js';
 import { createServices, type Services } from './domain/services.js';
 import { installErrorHandling } from './http/error-envelope.js';
 import { createServer } from './http/server.js';
+import { installAccessLog, type AccessRecorder } from './http/access-log.js';
 import { installJsonParser } from './http/json.js';
 import { installAuth } from './http/auth.js';
 import { publicUrl } from './http/public-url.js';
@@ -84,6 +85,8 @@ export interface AppOptions {
   keyDormancyCheckMs?: number;
   /** How often keys' last uses are written (default 60 s: the most a crash loses). */
   keyUseIntervalMs?: number;
+  /** Where each request's access line goes (http/access-log.ts); opened and closed by the caller. Default: none. */
+  accessLog?: AccessRecorder | null;
 }
 
 export interface App {
@@ -97,6 +100,7 @@ export interface App {
 export async function createApp(options: AppOptions): Promise<App> {
   const { store, cache, clock, bodyLimit = 1_048_576 } = options;
   const { server, log } = createServer({ logger: options.logger, bodyLimit, trustProxy: options.trustProxy });
+  if (options.accessLog) installAccessLog(server, options.accessLog);
 
   // The authentication cache trusts nothing until its store's coherence runs (cache/coherence.ts).
   await cache.coherence.start();

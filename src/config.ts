@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { join, resolve } from 'node:path';
 import { parseSmtpUrl, redactSmtpUrl } from './mail/mailer.js';
+import type { AccessLogSetting } from './http/access-log.js';
 import { keyring, parseSecretKey, readSecretKeyFile, secretKeyFile, type SecretKey, type SecretKeyring } from './secret-key.js';
 
 export interface Config {
@@ -42,6 +43,8 @@ export interface Config {
   keyFailureLimit: number;
   /** Keep verified keys and grants in memory between requests (coherent across processes). */
   authCache: boolean;
+  /** One line per request: to standard output, to a file (reopened on SIGHUP), or off. */
+  accessLog: AccessLogSetting;
 }
 
 export const DEFAULTS = {
@@ -93,6 +96,17 @@ function isProxyRange(entry: string): boolean {
   if (family === 0 || rest.length > 0) return false;
   if (prefix === undefined) return true;
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** GATEHOUSE_ACCESS_LOG: stdout (default), off, or a file's path (relative to the working directory). */
+export function parseAccessLog(given: string | undefined): { ok: true; value: AccessLogSetting } | { ok: false; error: string } {
+  const text = (given ?? '').trim();
+  if (text === '' || text.toLowerCase() === 'stdout') return { ok: true, value: 'stdout' };
+  if (['off', 'false', 'none'].includes(text.toLowerCase())) return { ok: true, value: 'off' };
+  if (text.endsWith('/') || text.includes('\0')) {
+    return { ok: false, error: `Invalid GATEHOUSE_ACCESS_LOG "${text}": stdout, off, or the path of a file to append to (e.g. /var/log/gatehouse/access.log)` };
+  }
+  return { ok: true, value: { file: resolve(text) } };
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -201,6 +215,8 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   if (secretKey && secretKeyFile) {
     return { ok: false, error: 'Give either GATEHOUSE_SECRET_KEY or GATEHOUSE_SECRET_KEY_FILE, not both' };
   }
+  const accessLog = parseAccessLog(env.GATEHOUSE_ACCESS_LOG);
+  if (!accessLog.ok) return accessLog;
   const previousSecretKeys: SecretKey[] = [];
   for (const [i, text] of (env.GATEHOUSE_PREVIOUS_SECRET_KEYS ?? '').split(',').map((t) => t.trim()).filter(Boolean).entries()) {
     const key = parseSecretKey(text);
@@ -230,6 +246,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       upstreamResponseTimeoutMs: values.responseTimeoutSeconds * 1000,
       keyFailureLimit,
       authCache: values.authCache === 'on',
+      accessLog: accessLog.value,
     },
   };
 }

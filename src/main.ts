@@ -12,6 +12,7 @@ import { migrate } from './store/migrate.js';
 import { startDatabaseClock, type DatabaseClock } from './store/database-clock.js';
 import { createMailer, redactSmtpUrl } from './mail/mailer.js';
 import { listenUrl } from './http/public-url.js';
+import { AccessLog, accessLogThrough, type AccessRecorder } from './http/access-log.js';
 
 /** The built web page: dist/web beside the compiled server. */
 const WEB_ROOT = fileURLToPath(new URL('./web', import.meta.url));
@@ -45,6 +46,25 @@ export function createLogger(level: string, format: 'json' | 'pretty' = 'json') 
   // pino has already redacted, in this thread, writing synchronously so no line is lost on exit.
   const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   return pino(options, pretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+}
+
+/**
+ * The access record's writer for the setting, or null when it is off. Lost lines (a full disk, a
+ * reader gone) are told in the log, at most at their start and when writing works again.
+ */
+function openAccessLog(config: Config, logger: ReturnType<typeof createLogger>, format: 'json' | 'pretty'): AccessRecorder | null {
+  const setting = config.accessLog;
+  if (setting === 'off') return null;
+  const report = (message: string, details: { code: string; droppedLines: number }) => logger.warn(details, message);
+  // Pretty lines for a person at a terminal: through pino-pretty, like every other line there.
+  if (setting === 'stdout' && format === 'pretty') return accessLogThrough((logger as unknown as Record<symbol, { write(chunk: string): unknown }>)[pino.symbols.streamSym]!);
+  if (setting === 'stdout') return new AccessLog({ fd: 1 }, { report });
+  try {
+    return new AccessLog({ file: setting.file }, { report });
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? 'unknown error';
+    throw new StartRefused(`Cannot open the access log ${setting.file} for appending (${code}): create its directory and let this user write there, or set GATEHOUSE_ACCESS_LOG=stdout or off`);
+  }
 }
 
 const hasPassword = (url: string) => {
@@ -100,6 +120,8 @@ function withPasswordPlaceholder(url: string): string {
 
 export async function startServer(config: Config, out: (line: string) => void = console.log): Promise<Running> {
   const logger = createLogger(config.logLevel, logFormat(config.logFormat, process.stdout.isTTY === true));
+  const format = logFormat(config.logFormat, process.stdout.isTTY === true);
+  const accessLog = openAccessLog(config, logger, format);
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
   const cache = openCache(store, { databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, enabled: config.authCache });
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
@@ -133,6 +155,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
       upstreamConnectTimeoutMs: config.upstreamConnectTimeoutMs,
       upstreamResponseTimeoutMs: config.upstreamResponseTimeoutMs,
       keyFailureLimit: config.keyFailureLimit,
+      accessLog,
     });
     const claim = await app.services.gateways.claimSecretKey(clock.now());
     if (!claim.ok) throw new StartRefused(claim.detail);
@@ -143,6 +166,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
     databaseClock?.stop();
     await cache.close().catch(() => {});
     await store.close().catch(() => {});
+    await accessLog?.close().catch(() => {});
     throw error;
   }
   const url = address.replace('://[::1]', '://localhost');
@@ -168,6 +192,10 @@ export async function startServer(config: Config, out: (line: string) => void = 
     out('');
   }
 
+  // logrotate's postrotate (or `kill -HUP`) has the file opened again under its name.
+  const reopenAccessLog = accessLog && typeof config.accessLog === 'object' ? () => accessLog.reopen() : null;
+  if (reopenAccessLog) process.on('SIGHUP', reopenAccessLog);
+
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
@@ -184,6 +212,9 @@ export async function startServer(config: Config, out: (line: string) => void = 
         clearInterval(reaper);
         clearTimeout(deadline);
       }
+      // After the server has closed: the last requests' lines are written, then the file closed.
+      await accessLog?.close();
+      if (reopenAccessLog) process.off('SIGHUP', reopenAccessLog);
       databaseClock?.stop();
       await cache.close();
       await store.close();

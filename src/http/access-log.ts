@@ -1,0 +1,234 @@
+// The access record: one JSON line per request, built when the answer has gone out and written in
+// batches off the request's path (as nginx's `access_log ... buffer=64k flush=1s`): a write when
+// enough lines have gathered, or each second, and the rest when the server closes.
+import { closeSync, fstatSync, openSync, write, writeSync } from 'node:fs';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { redactSecrets } from './log-redaction.js';
+
+/** `GATEHOUSE_ACCESS_LOG`: standard output (with the rest of the log), a file, or nothing. */
+export type AccessLogSetting = 'stdout' | 'off' | { file: string };
+
+/** The most lines held in memory while the destination cannot keep up; beyond it lines are dropped. */
+const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+/** One write to a pipe or socket at most this long, cut at a line's end: atomic beside other writers. */
+const PIPE_BUF = 4096;
+const FILE_CHUNK = 64 * 1024;
+
+const upstreamStatus = Symbol('gatehouse.upstreamStatus');
+type Noted = FastifyRequest & { [upstreamStatus]?: number | string };
+
+/** The gateway notes what the workspace's Prefect server answered (a status, or how it failed). */
+export function noteUpstream(request: FastifyRequest, status: number | string): void {
+  (request as Noted)[upstreamStatus] = status;
+}
+
+const text = (value: string) => JSON.stringify(value);
+
+/**
+ * One request's line, shaped like pino's (level 30, time in epoch milliseconds, msg) so the same
+ * pipeline reads both. Fields that are unknown for a request are left out. Never a header, a body,
+ * or a credential: the URL goes through the same redaction as every other log line.
+ */
+export function accessLine(request: FastifyRequest, reply: FastifyReply, now = Date.now()): string {
+  const auth = request.auth;
+  const actor = auth?.actor;
+  let line = `{"level":30,"time":${now},"msg":"access","reqId":${text(String(request.id))},"remoteAddress":${text(request.ip ?? '')},"method":${text(request.method)},"url":${text(redactSecrets(request.url))}`;
+  const route = request.routeOptions?.url;
+  if (route) line += `,"route":${text(route)}`;
+  line += `,"statusCode":${reply.statusCode},"responseTime":${Math.round(reply.elapsedTime * 100) / 100}`;
+  const length = reply.getHeader('content-length');
+  if (length !== undefined) line += `,"bytes":${Number(length)}`;
+  if (actor) {
+    const credential = actor.apiKeyId ? 'api_key' : auth.sessionId ? 'session' : null;
+    if (credential) line += `,"credential":"${credential}"`;
+    line += `,"actorType":${text(actor.type)}`;
+    if (actor.id) line += `,"actorId":${text(actor.id)}`;
+    line += `,"actorName":${text(actor.name)}`;
+  }
+  const workspaceId = (request.params as { workspace_id?: unknown } | undefined)?.workspace_id;
+  if (typeof workspaceId === 'string') line += `,"workspaceId":${text(workspaceId)}`;
+  const upstream = (request as Noted)[upstreamStatus];
+  if (upstream !== undefined) line += `,"upstreamStatus":${typeof upstream === 'number' ? upstream : text(upstream)}`;
+  return `${line}}\n`;
+}
+
+export interface AccessLogOptions {
+  /** Told when lines are lost (the destination failed) and when writing works again. */
+  report?: (message: string, details: { code: string; droppedLines: number }) => void;
+  /** How often gathered lines are written even when few (default 1 s). */
+  flushIntervalMs?: number;
+}
+
+/** Where the access lines go: the app adds them; the caller reopens (SIGHUP) and closes. */
+export interface AccessRecorder {
+  add(line: string): void;
+  reopen(): void;
+  close(): Promise<void>;
+}
+
+/** Lines handed to a stream as they come: pino-pretty's, for a person at a terminal (not buffered). */
+export function accessLogThrough(stream: { write(chunk: string): unknown }): AccessRecorder {
+  return { add: (line) => void stream.write(line), reopen() {}, close: async () => {} };
+}
+
+/** Batches lines and writes them to one file descriptor, one write at a time, never on a request's path. */
+export class AccessLog implements AccessRecorder {
+  readonly #path: string | null;
+  #fd: number;
+  #nextFd: number | null = null;
+  readonly #chunkLimit: number;
+  readonly #flushAt: number;
+  #pending: string[] = [];
+  #pendingBytes = 0;
+  #writing: Promise<void> | null = null;
+  #drain = false;
+  #broken = false;
+  #failure: { code: string; droppedLines: number } | null = null;
+  readonly #timer: NodeJS.Timeout;
+  readonly #report: NonNullable<AccessLogOptions['report']>;
+
+  /** Standard output (fd 1) or a file opened for appending; opening a file throws when it cannot be. */
+  constructor(destination: { fd: 1 } | { file: string }, options: AccessLogOptions = {}) {
+    this.#path = 'file' in destination ? destination.file : null;
+    this.#fd = this.#path === null ? 1 : openSync(this.#path, 'a', 0o640);
+    // A pipe or socket (docker, systemd) gets writes no longer than PIPE_BUF: whole lines, never
+    // split by the other lines (pino's) written to the same descriptor.
+    const stat = fstatSync(this.#fd);
+    this.#chunkLimit = stat.isFIFO() || stat.isSocket() ? PIPE_BUF : FILE_CHUNK;
+    this.#flushAt = this.#chunkLimit === PIPE_BUF ? PIPE_BUF : FILE_CHUNK / 2;
+    this.#report = options.report ?? (() => {});
+    this.#timer = setInterval(() => this.flush(), options.flushIntervalMs ?? 1000);
+    this.#timer.unref();
+  }
+
+  add(line: string): void {
+    if (this.#broken) return;
+    const bytes = Buffer.byteLength(line);
+    if (this.#pendingBytes + bytes > MAX_PENDING_BYTES) {
+      this.#lost('EBUFFERFULL', 1);
+      return;
+    }
+    this.#pending.push(line);
+    this.#pendingBytes += bytes;
+    if (this.#pendingBytes >= this.#flushAt) this.#writeNext();
+  }
+
+  /** Writes everything gathered so far (in chunks, one write at a time). */
+  flush(): void {
+    if (this.#pending.length === 0) return;
+    this.#drain = true;
+    this.#writeNext();
+  }
+
+  /** Opens the file again (after logrotate moved it): lines from now on go to the new file. */
+  reopen(): void {
+    if (this.#path === null) return;
+    try {
+      this.#nextFd = openSync(this.#path, 'a', 0o640);
+    } catch (error) {
+      this.#report(`could not reopen the access log ${this.#path}; still writing to the old file`, { code: errorCode(error), droppedLines: 0 });
+      return;
+    }
+    if (!this.#writing) this.#swapFd();
+  }
+
+  /** Writes what is left, synchronously once the write under way has ended, and closes the file. */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    while (this.#writing) await this.#writing;
+    if (this.#nextFd !== null) this.#swapFd();
+    if (!this.#broken && this.#pending.length > 0) {
+      const rest = Buffer.from(this.#pending.join(''));
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      try {
+        for (let offset = 0; offset < rest.length; ) offset += writeSync(this.#fd, rest, offset);
+      } catch (error) {
+        this.#lost(errorCode(error), countLines(rest));
+      }
+    }
+    this.#broken = true;
+    if (this.#path !== null) closeSync(this.#fd);
+  }
+
+  #writeNext(): void {
+    if (this.#writing || this.#pending.length === 0 || this.#broken) return;
+    const lines: string[] = [];
+    let bytes = 0;
+    while (this.#pending.length > 0) {
+      const size = Buffer.byteLength(this.#pending[0]!);
+      if (lines.length > 0 && bytes + size > this.#chunkLimit) break;
+      lines.push(this.#pending.shift()!);
+      bytes += size;
+    }
+    this.#pendingBytes -= bytes;
+    const chunk = Buffer.from(lines.join(''));
+    this.#writing = new Promise((resolve) => this.#writeChunk(chunk, lines, 0, resolve));
+  }
+
+  #writeChunk(chunk: Buffer, lines: string[], offset: number, done: () => void): void {
+    write(this.#fd, chunk, offset, chunk.length - offset, null, (error, written) => {
+      if (error && (error.code === 'EAGAIN' || error.code === 'EINTR')) {
+        // The reader is slow: try again shortly, keeping the order of the lines.
+        setTimeout(() => this.#writeChunk(chunk, lines, offset, done), 50).unref();
+        return;
+      }
+      if (!error && offset + written < chunk.length) return this.#writeChunk(chunk, lines, offset + written, done);
+      if (error) {
+        this.#lost(error.code ?? 'EIO', lines.length);
+        // A reader that has gone (EPIPE) does not come back: stop gathering lines for it.
+        if (error.code === 'EPIPE') this.#broken = true;
+      } else if (this.#failure) {
+        const { code, droppedLines } = this.#failure;
+        this.#failure = null;
+        this.#report(`the access log is written again; ${droppedLines} line(s) were lost while it failed (${code})`, { code, droppedLines });
+      }
+      this.#writing = null;
+      done();
+      if (this.#nextFd !== null) this.#swapFd();
+      if (this.#pending.length === 0) this.#drain = false;
+      else if (this.#drain || this.#pendingBytes >= this.#flushAt) this.#writeNext();
+    });
+  }
+
+  #swapFd(): void {
+    const old = this.#fd;
+    this.#fd = this.#nextFd!;
+    this.#nextFd = null;
+    try {
+      closeSync(old);
+    } catch {
+      // already closed: nothing to release
+    }
+  }
+
+  #lost(code: string, lines: number): void {
+    if (this.#failure) {
+      this.#failure.droppedLines += lines;
+      return;
+    }
+    this.#failure = { code, droppedLines: lines };
+    this.#report(`could not write the access log (${code}); lines are dropped until it works again`, { code, droppedLines: lines });
+  }
+}
+
+function countLines(buffer: Buffer): number {
+  let lines = 0;
+  for (let i = buffer.indexOf(10); i !== -1; i = buffer.indexOf(10, i + 1)) lines++;
+  return lines;
+}
+
+function errorCode(error: unknown): string {
+  return String((error as { code?: unknown })?.code ?? 'EIO');
+}
+
+/**
+ * One onResponse hook: the line is built after the answer has been sent, and only queued. The log
+ * is opened and closed by the caller (after the server has closed, so the last lines are written).
+ */
+export function installAccessLog(server: FastifyInstance, log: AccessRecorder): void {
+  server.addHook('onResponse', (request, reply, done) => {
+    log.add(accessLine(request, reply));
+    done();
+  });
+}
