@@ -120,6 +120,15 @@ export class AccessLog implements AccessRecorder {
     this.#writeNext();
   }
 
+  /** Resolves once every line added so far has been written (or lost). */
+  async drain(): Promise<void> {
+    this.flush();
+    while (this.#writing) {
+      await this.#writing;
+      this.flush();
+    }
+  }
+
   /** Opens the file again (after logrotate moved it): lines from now on go to the new file. */
   reopen(): void {
     if (this.#path === null) return;
