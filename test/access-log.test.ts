@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
-import { AccessLog } from '../src/http/access-log.js';
+import { AccessLog, accessLine } from '../src/http/access-log.js';
 import { parseAccessLog } from '../src/config.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { botWithRole, workspaceWithUpstream, type Bot } from './support/members.js';
@@ -128,6 +128,29 @@ describe('the access line', () => {
     expect(text).toContain('"url":"/api/[redacted]/nothing"');
     for (const secret of [worker.key, session.token, person.password, owner.key]) expect(text).not.toContain(secret);
     expect(text).not.toMatch(/pn[bu]_[A-Za-z0-9]{36}/);
+  });
+});
+
+describe('accessLine', () => {
+  it('stays one line of valid JSON whatever the caller put in the URL, the names or the ids', () => {
+    const url = '/api/x?q="\\\u0001\n\u2028é\ud800&token=s3cret';
+    const request = { id: 'req"1', ip: '::1', method: 'GET', url, routeOptions: {}, params: { workspace_id: 'w"\n' }, auth: null };
+    const reply = { statusCode: 404, elapsedTime: 1.234, getHeader: () => undefined };
+    const line = accessLine(request as never, reply as never, 1_000);
+    expect(line.endsWith('}\n')).toBe(true);
+    expect(line.slice(0, -1)).not.toContain('\n');
+    expect(JSON.parse(line)).toEqual({
+      level: 30,
+      time: 1_000,
+      msg: 'access',
+      reqId: 'req"1',
+      remoteAddress: '::1',
+      method: 'GET',
+      url: '/api/x?q="\\\u0001\n\u2028é\ud800&token=[redacted]',
+      statusCode: 404,
+      responseTime: 1.23,
+      workspaceId: 'w"\n',
+    });
   });
 });
 

@@ -8,11 +8,13 @@ import { redactSecrets } from './log-redaction.js';
 /** `GATEHOUSE_ACCESS_LOG`: standard output (with the rest of the log), a file, or nothing. */
 export type AccessLogSetting = 'stdout' | 'off' | { file: string };
 
-/** The most lines held in memory while the destination cannot keep up; beyond it lines are dropped. */
-const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+/** The most held in memory (characters) while the destination cannot keep up; beyond it lines are dropped. */
+const MAX_PENDING = 8 * 1024 * 1024;
 /** One write to a pipe or socket at most this long, cut at a line's end: atomic beside other writers. */
 const PIPE_BUF = 4096;
-const FILE_CHUNK = 64 * 1024;
+/** A file: a write once this much has gathered, and at most this much (more when behind) in one write. */
+const FILE_FLUSH_AT = 32 * 1024;
+const FILE_CHUNK = 1024 * 1024;
 
 const upstreamStatus = Symbol('gatehouse.upstreamStatus');
 type Noted = FastifyRequest & { [upstreamStatus]?: number | string };
@@ -22,7 +24,10 @@ export function noteUpstream(request: FastifyRequest, status: number | string): 
   (request as Noted)[upstreamStatus] = status;
 }
 
-const text = (value: string) => JSON.stringify(value);
+/** Characters JSON must escape, and anything not ASCII (JSON.stringify knows lone surrogates). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
+/** A JSON string: most values here (ids, addresses, paths) need no escaping, and skip JSON.stringify. */
+const text = (value: string) => (NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`);
 
 /**
  * One request's line, shaped like pino's (level 30, time in epoch milliseconds, msg) so the same
@@ -95,7 +100,7 @@ export class AccessLog implements AccessRecorder {
     // split by the other lines (pino's) written to the same descriptor.
     const stat = fstatSync(this.#fd);
     this.#chunkLimit = stat.isFIFO() || stat.isSocket() ? PIPE_BUF : FILE_CHUNK;
-    this.#flushAt = this.#chunkLimit === PIPE_BUF ? PIPE_BUF : FILE_CHUNK / 2;
+    this.#flushAt = this.#chunkLimit === PIPE_BUF ? PIPE_BUF - 600 : FILE_FLUSH_AT;
     this.#report = options.report ?? (() => {});
     this.#timer = setInterval(() => this.flush(), options.flushIntervalMs ?? 1000);
     this.#timer.unref();
@@ -103,8 +108,9 @@ export class AccessLog implements AccessRecorder {
 
   add(line: string): void {
     if (this.#broken) return;
-    const bytes = Buffer.byteLength(line);
-    if (this.#pendingBytes + bytes > MAX_PENDING_BYTES) {
+    // Characters, not bytes: the lines are nearly all ASCII, and this is counted on every request.
+    const bytes = line.length;
+    if (this.#pendingBytes + bytes > MAX_PENDING) {
       this.#lost('EBUFFERFULL', 1);
       return;
     }
@@ -162,15 +168,20 @@ export class AccessLog implements AccessRecorder {
 
   #writeNext(): void {
     if (this.#writing || this.#pending.length === 0 || this.#broken) return;
-    const lines: string[] = [];
-    let bytes = 0;
-    while (this.#pending.length > 0) {
-      const size = Buffer.byteLength(this.#pending[0]!);
-      if (lines.length > 0 && bytes + size > this.#chunkLimit) break;
-      lines.push(this.#pending.shift()!);
-      bytes += size;
+    // Whole lines up to the chunk's limit: bytes counted exactly only where PIPE_BUF matters.
+    const pipe = this.#chunkLimit === PIPE_BUF;
+    let taken = 0;
+    let size = 0;
+    let length = 0;
+    for (const line of this.#pending) {
+      const bytes = pipe ? Buffer.byteLength(line) : line.length;
+      if (taken > 0 && size + bytes > this.#chunkLimit) break;
+      taken += 1;
+      size += bytes;
+      length += line.length;
     }
-    this.#pendingBytes -= bytes;
+    const lines = this.#pending.splice(0, taken);
+    this.#pendingBytes -= length;
     const chunk = Buffer.from(lines.join(''));
     this.#writing = new Promise((resolve) => this.#writeChunk(chunk, lines, 0, resolve));
   }
