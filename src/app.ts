@@ -87,6 +87,8 @@ export interface AppOptions {
   keyUseIntervalMs?: number;
   /** Where each request's access line goes (http/access-log.ts); opened and closed by the caller. Default: none. */
   accessLog?: AccessRecorder | null;
+  /** Write one of every N successful requests' access lines (default 1: all); errors always. */
+  accessLogSample?: number;
 }
 
 export interface App {
@@ -100,7 +102,7 @@ export interface App {
 export async function createApp(options: AppOptions): Promise<App> {
   const { store, cache, clock, bodyLimit = 1_048_576 } = options;
   const { server, log } = createServer({ logger: options.logger, bodyLimit, trustProxy: options.trustProxy });
-  if (options.accessLog) installAccessLog(server, options.accessLog);
+  if (options.accessLog) installAccessLog(server, options.accessLog, options.accessLogSample);
 
   // The authentication cache trusts nothing until its store's coherence runs (cache/coherence.ts).
   await cache.coherence.start();

@@ -45,6 +45,8 @@ export interface Config {
   authCache: boolean;
   /** One line per request: to standard output, to a file (reopened on SIGHUP), or off. */
   accessLog: AccessLogSetting;
+  /** Write one of every N successful requests' access lines; refusals and errors always. */
+  accessLogSample: number;
 }
 
 export const DEFAULTS = {
@@ -144,6 +146,7 @@ const Settings = Type.Object({
   responseTimeoutSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 3600 }),
   keyFailureLimit: Type.Integer({ minimum: 1 }),
   authCache: oneOf(['on', 'off']),
+  accessLogSample: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
 });
 type SettingName = keyof typeof Settings.properties;
 
@@ -155,6 +158,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     connectTimeoutSeconds: env.GATEHOUSE_UPSTREAM_CONNECT_TIMEOUT_SECONDS ?? String(DEFAULTS.upstreamConnectTimeoutSeconds),
     responseTimeoutSeconds: env.GATEHOUSE_UPSTREAM_RESPONSE_TIMEOUT_SECONDS ?? String(DEFAULTS.upstreamResponseTimeoutSeconds),
     keyFailureLimit: env.GATEHOUSE_KEY_FAILURE_LIMIT ?? String(DEFAULTS.keyFailureLimit),
+    accessLogSample: env.GATEHOUSE_ACCESS_LOG_SAMPLE ?? '1',
   };
   const values = {
     port: wholeNumber(text.port),
@@ -169,6 +173,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     responseTimeoutSeconds: decimalNumber(text.responseTimeoutSeconds),
     keyFailureLimit: wholeNumber(text.keyFailureLimit),
     authCache: (env.GATEHOUSE_AUTH_CACHE ?? 'on').toLowerCase(),
+    accessLogSample: wholeNumber(text.accessLogSample),
   };
   const refusal: Record<SettingName, () => string> = {
     port: () => `Invalid port "${text.port}": use a number from 0 to 65535 (--port or GATEHOUSE_PORT)`,
@@ -183,6 +188,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     responseTimeoutSeconds: () => `Invalid GATEHOUSE_UPSTREAM_RESPONSE_TIMEOUT_SECONDS "${text.responseTimeoutSeconds}": seconds, more than 0 and at most 3600`,
     keyFailureLimit: () => `Invalid GATEHOUSE_KEY_FAILURE_LIMIT "${text.keyFailureLimit}": a whole number of failed key authentications per address per minute, at least 1`,
     authCache: () => `Invalid GATEHOUSE_AUTH_CACHE "${env.GATEHOUSE_AUTH_CACHE}": on or off`,
+    accessLogSample: () => `Invalid GATEHOUSE_ACCESS_LOG_SAMPLE "${text.accessLogSample}": a whole number N from 1 to 1000000, to write the access line of one in N successful requests (1: every request)`,
   };
   const first = Value.Errors(Settings, values).First();
   if (first) return { ok: false, error: refusal[first.path.split('/')[1] as SettingName]() };
@@ -247,6 +253,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       keyFailureLimit,
       authCache: values.authCache === 'on',
       accessLog: accessLog.value,
+      accessLogSample: values.accessLogSample,
     },
   };
 }

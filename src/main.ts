@@ -156,6 +156,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
       upstreamResponseTimeoutMs: config.upstreamResponseTimeoutMs,
       keyFailureLimit: config.keyFailureLimit,
       accessLog,
+      accessLogSample: config.accessLogSample,
     });
     const claim = await app.services.gateways.claimSecretKey(clock.now());
     if (!claim.ok) throw new StartRefused(claim.detail);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 import { AccessLog, accessLine } from '../src/http/access-log.js';
-import { parseAccessLog } from '../src/config.js';
+import { loadConfig, parseAccessLog } from '../src/config.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { botWithRole, workspaceWithUpstream, type Bot } from './support/members.js';
 import { browser, personWithPassword, signIn } from './support/people.js';
@@ -151,6 +151,40 @@ describe('accessLine', () => {
       responseTime: 1.23,
       workspaceId: 'w"\n',
     });
+  });
+});
+
+describe('sampling (GATEHOUSE_ACCESS_LOG_SAMPLE)', () => {
+  it('writes one in N successful requests, each saying so, and every refusal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-access-sample-'));
+    const file = join(dir, 'access.log');
+    const log = new AccessLog({ file }, { flushIntervalMs: 3_600_000 });
+    const h = await startHarness({ accessLog: log, accessLogSample: 10 });
+    try {
+      for (let i = 0; i < 50; i++) expect((await h.request('GET', '/api/health')).status).toBe(200);
+      for (let i = 0; i < 3; i++) expect((await h.request('GET', '/api/me/')).status).toBe(401);
+      await log.drain();
+      const lines = linesOf(file);
+      expect(lines.filter((line) => line.statusCode === 200).map((line) => line.sampled)).toEqual([10, 10, 10, 10, 10]);
+      expect(lines.filter((line) => line.statusCode === 401).map((line) => line.sampled)).toEqual([undefined, undefined, undefined]);
+    } finally {
+      await h.close();
+      await log.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is read from GATEHOUSE_ACCESS_LOG_SAMPLE: 1 by default, a whole number from 1', () => {
+    const sample = (value?: string) => {
+      const loaded = loadConfig({}, value === undefined ? {} : { GATEHOUSE_ACCESS_LOG_SAMPLE: value });
+      return loaded.ok ? loaded.config.accessLogSample : loaded.error;
+    };
+    expect(sample()).toBe(1);
+    expect(sample('100')).toBe(100);
+    expect(sample('0.1')).toBe(
+      'Invalid GATEHOUSE_ACCESS_LOG_SAMPLE "0.1": a whole number N from 1 to 1000000, to write the access line of one in N successful requests (1: every request)',
+    );
+    expect(sample('0')).toMatch(/^Invalid GATEHOUSE_ACCESS_LOG_SAMPLE "0"/);
   });
 });
 

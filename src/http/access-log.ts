@@ -34,7 +34,7 @@ const text = (value: string) => (NEEDS_ESCAPE.test(value) ? JSON.stringify(value
  * pipeline reads both. Fields that are unknown for a request are left out. Never a header, a body,
  * or a credential: the URL goes through the same redaction as every other log line.
  */
-export function accessLine(request: FastifyRequest, reply: FastifyReply, now = Date.now()): string {
+export function accessLine(request: FastifyRequest, reply: FastifyReply, now = Date.now(), sampled = 1): string {
   const auth = request.auth;
   const actor = auth?.actor;
   let line = `{"level":30,"time":${now},"msg":"access","reqId":${text(String(request.id))},"remoteAddress":${text(request.ip ?? '')},"method":${text(request.method)},"url":${text(redactSecrets(request.url))}`;
@@ -54,6 +54,7 @@ export function accessLine(request: FastifyRequest, reply: FastifyReply, now = D
   if (typeof workspaceId === 'string') line += `,"workspaceId":${text(workspaceId)}`;
   const upstream = (request as Noted)[upstreamStatus];
   if (upstream !== undefined) line += `,"upstreamStatus":${typeof upstream === 'number' ? upstream : text(upstream)}`;
+  if (sampled > 1) line += `,"sampled":${sampled}`;
   return `${line}}\n`;
 }
 
@@ -246,9 +247,14 @@ function errorCode(error: unknown): string {
  * One onResponse hook: the line is built after the answer has been sent, and only queued. The log
  * is opened and closed by the caller (after the server has closed, so the last lines are written).
  */
-export function installAccessLog(server: FastifyInstance, log: AccessRecorder): void {
+export function installAccessLog(server: FastifyInstance, log: AccessRecorder, sampleEvery = 1): void {
+  // Sampling (GATEHOUSE_ACCESS_LOG_SAMPLE=N): one of every N successful answers, each line saying
+  // so ("sampled": N); every refusal and error is written.
+  let successes = 0;
   server.addHook('onResponse', (request, reply, done) => {
-    log.add(accessLine(request, reply));
+    if (sampleEvery === 1) log.add(accessLine(request, reply));
+    else if (reply.statusCode >= 400) log.add(accessLine(request, reply));
+    else if (++successes % sampleEvery === 0) log.add(accessLine(request, reply, Date.now(), sampleEvery));
     done();
   });
 }
