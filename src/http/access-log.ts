@@ -15,6 +15,8 @@ const PIPE_BUF = 4096;
 /** A file: a write once this much has gathered, and at most this much (more when behind) in one write. */
 const FILE_FLUSH_AT = 32 * 1024;
 const FILE_CHUNK = 1024 * 1024;
+/** How long a stop waits for a write under way before it gives up on the lines still held. */
+const CLOSE_WAIT_MS = 2_000;
 
 const upstreamStatus = Symbol('gatehouse.upstreamStatus');
 type Noted = FastifyRequest & { [upstreamStatus]?: number | string };
@@ -151,7 +153,19 @@ export class AccessLog implements AccessRecorder {
   /** Writes what is left, synchronously once the write under way has ended, and closes the file. */
   async close(): Promise<void> {
     clearInterval(this.#timer);
-    while (this.#writing) await this.#writing;
+    // A reader that stopped reading (a blocked pipe) must not hold the stop: wait 2 s at most.
+    const deadline = Date.now() + CLOSE_WAIT_MS;
+    while (this.#writing) {
+      const left = deadline - Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([this.#writing.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(resolve, Math.max(0, left), true)))]);
+      clearTimeout(timer);
+      if (timedOut) {
+        this.#lost('ETIMEDOUT', this.#pending.length);
+        this.#broken = true;
+        return;
+      }
+    }
     if (this.#nextFd !== null) this.#swapFd();
     if (!this.#broken && this.#pending.length > 0) {
       const rest = Buffer.from(this.#pending.join(''));
