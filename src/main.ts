@@ -120,14 +120,14 @@ function withPasswordPlaceholder(url: string): string {
 
 export async function startServer(config: Config, out: (line: string) => void = console.log): Promise<Running> {
   const logger = createLogger(config.logLevel, logFormat(config.logFormat, process.stdout.isTTY === true));
-  const format = logFormat(config.logFormat, process.stdout.isTTY === true);
-  const accessLog = openAccessLog(config, logger, format);
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema });
   const cache = openCache(store, { databaseUrl: config.databaseUrl, databaseSchema: config.databaseSchema, enabled: config.authCache });
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
   let databaseClock: DatabaseClock | undefined;
+  let accessLog: AccessRecorder | null = null;
   let address: string;
   try {
+    accessLog = openAccessLog(config, logger, logFormat(config.logFormat, process.stdout.isTTY === true));
     await migrate(store);
     const secretKeys = secretKeysFor(config);
     // Expiry is decided by one clock for every process on the database: the database's. SQLite is
@@ -194,7 +194,8 @@ export async function startServer(config: Config, out: (line: string) => void = 
   }
 
   // logrotate's postrotate (or `kill -HUP`) has the file opened again under its name.
-  const reopenAccessLog = accessLog && typeof config.accessLog === 'object' ? () => accessLog.reopen() : null;
+  const opened = accessLog;
+  const reopenAccessLog = opened && typeof config.accessLog === 'object' ? () => opened.reopen() : null;
   if (reopenAccessLog) process.on('SIGHUP', reopenAccessLog);
 
   let stopping: Promise<void> | null = null;
