@@ -4,7 +4,6 @@ import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { join, resolve } from 'node:path';
 import { parseSmtpUrl, redactSmtpUrl } from './mail/mailer.js';
-import type { AccessLogSetting } from './http/access-log.js';
 import { keyring, parseSecretKey, readSecretKeyFile, secretKeyFile, type SecretKey, type SecretKeyring } from './secret-key.js';
 
 export interface Config {
@@ -99,6 +98,9 @@ function isProxyRange(entry: string): boolean {
   if (prefix === undefined) return true;
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
+
+/** `GATEHOUSE_ACCESS_LOG`: standard output (with the rest of the log), a file, or nothing. */
+export type AccessLogSetting = 'stdout' | 'off' | { file: string };
 
 /** GATEHOUSE_ACCESS_LOG: stdout (default), off, or a file's path (relative to the working directory). */
 export function parseAccessLog(given: string | undefined): { ok: true; value: AccessLogSetting } | { ok: false; error: string } {

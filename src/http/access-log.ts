@@ -5,9 +5,6 @@ import { closeSync, fstatSync, openSync, write, writeSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { redactSecrets } from './log-redaction.js';
 
-/** `GATEHOUSE_ACCESS_LOG`: standard output (with the rest of the log), a file, or nothing. */
-export type AccessLogSetting = 'stdout' | 'off' | { file: string };
-
 /** The most held in memory (characters) while the destination cannot keep up; beyond it lines are dropped. */
 const MAX_PENDING = 8 * 1024 * 1024;
 /** One write to a pipe or socket at most this long, cut at a line's end: atomic beside other writers. */
