@@ -1,17 +1,16 @@
 // The access record: one JSON line per request, built when the answer has gone out and written in
 // batches off the request's path (as nginx's `access_log ... buffer=64k flush=1s`): a write when
 // enough lines have gathered, or each second, and the rest when the server closes.
-import { closeSync, fstatSync, openSync, write, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, writeSync, writev } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { redactSecrets } from './log-redaction.js';
 
-/** The most held in memory (characters) while the destination cannot keep up; beyond it lines are dropped. */
+/** The most held in memory (bytes) while the destination cannot keep up; beyond it lines are dropped. */
 const MAX_PENDING = 8 * 1024 * 1024;
 /** One write to a pipe or socket at most this long, cut at a line's end: atomic beside other writers. */
 const PIPE_BUF = 4096;
-/** A file: a write once this much has gathered, and at most this much (more when behind) in one write. */
-const FILE_FLUSH_AT = 32 * 1024;
-const FILE_CHUNK = 1024 * 1024;
+/** A file: lines gather in buffers of this size, each written when full (nginx's `buffer=64k`). */
+const FILE_BUFFER = 64 * 1024;
 /** How long a stop waits for a write under way before it gives up on the lines still held. */
 const CLOSE_WAIT_MS = 2_000;
 
@@ -76,17 +75,28 @@ export function accessLogThrough(stream: { write(chunk: string): unknown }): Acc
   return { add: (line) => void stream.write(line), reopen() {}, close: async () => {} };
 }
 
-/** Batches lines and writes them to one file descriptor, one write at a time, never on a request's path. */
+/** A buffer of whole lines waiting to be written: `length` bytes of `bytes`. */
+interface Filled {
+  bytes: Buffer;
+  length: number;
+}
+
+/**
+ * Copies each line into a preallocated buffer at once (the line's string dies young, so holding a
+ * second of lines costs the garbage collector nothing), and writes full buffers to one file
+ * descriptor, one write at a time, never on a request's path.
+ */
 export class AccessLog implements AccessRecorder {
   readonly #path: string | null;
   #fd: number;
   #nextFd: number | null = null;
-  readonly #chunkLimit: number;
-  readonly #flushAt: number;
-  #pending: string[] = [];
-  #pendingBytes = 0;
+  readonly #bufferSize: number;
+  #buffer: Buffer;
+  #used = 0;
+  #filled: Filled[] = [];
+  #filledBytes = 0;
+  readonly #spare: Buffer[] = [];
   #writing: Promise<void> | null = null;
-  #drain = false;
   #broken = false;
   #failure: { code: string; droppedLines: number } | null = null;
   readonly #timer: NodeJS.Timeout;
@@ -99,8 +109,8 @@ export class AccessLog implements AccessRecorder {
     // A pipe or socket (docker, systemd) gets writes no longer than PIPE_BUF: whole lines, never
     // split by the other lines (pino's) written to the same descriptor.
     const stat = fstatSync(this.#fd);
-    this.#chunkLimit = stat.isFIFO() || stat.isSocket() ? PIPE_BUF : FILE_CHUNK;
-    this.#flushAt = this.#chunkLimit === PIPE_BUF ? PIPE_BUF - 600 : FILE_FLUSH_AT;
+    this.#bufferSize = stat.isFIFO() || stat.isSocket() ? PIPE_BUF : FILE_BUFFER;
+    this.#buffer = Buffer.allocUnsafe(this.#bufferSize);
     this.#report = options.report ?? (() => {});
     this.#timer = setInterval(() => this.flush(), options.flushIntervalMs ?? 1000);
     this.#timer.unref();
@@ -108,21 +118,25 @@ export class AccessLog implements AccessRecorder {
 
   add(line: string): void {
     if (this.#broken) return;
-    // Characters, not bytes: the lines are nearly all ASCII, and this is counted on every request.
-    const bytes = line.length;
-    if (this.#pendingBytes + bytes > MAX_PENDING) {
-      this.#lost('EBUFFERFULL', 1);
-      return;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: only near the buffer's end are they counted.
+    if (this.#used + line.length * 3 > this.#bufferSize) {
+      const bytes = Buffer.byteLength(line);
+      if (this.#used + bytes > this.#bufferSize) {
+        if (this.#filledBytes + this.#used > MAX_PENDING) return this.#lost('EBUFFERFULL', 1);
+        this.#seal();
+        this.#writeNext();
+        if (bytes > this.#bufferSize) {
+          this.#queue({ bytes: Buffer.from(line), length: bytes });
+          return this.#writeNext();
+        }
+      }
     }
-    this.#pending.push(line);
-    this.#pendingBytes += bytes;
-    if (this.#pendingBytes >= this.#flushAt) this.#writeNext();
+    this.#used += this.#buffer.write(line, this.#used);
   }
 
-  /** Writes everything gathered so far (in chunks, one write at a time). */
+  /** Writes everything gathered so far (in buffers, one write at a time). */
   flush(): void {
-    if (this.#pending.length === 0) return;
-    this.#drain = true;
+    this.#seal();
     this.#writeNext();
   }
 
@@ -158,56 +172,60 @@ export class AccessLog implements AccessRecorder {
       const timedOut = await Promise.race([this.#writing.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(resolve, Math.max(0, left), true)))]);
       clearTimeout(timer);
       if (timedOut) {
-        this.#lost('ETIMEDOUT', this.#pending.length);
+        this.#seal();
+        this.#lost('ETIMEDOUT', this.#filled.reduce((n, f) => n + countLines(f.bytes.subarray(0, f.length)), 0));
         this.#broken = true;
         return;
       }
     }
     if (this.#nextFd !== null) this.#swapFd();
-    if (!this.#broken && this.#pending.length > 0) {
-      const rest = Buffer.from(this.#pending.join(''));
-      this.#pending = [];
-      this.#pendingBytes = 0;
+    this.#seal();
+    for (const { bytes, length } of this.#broken ? [] : this.#filled.splice(0)) {
       try {
-        for (let offset = 0; offset < rest.length; ) offset += writeSync(this.#fd, rest, offset);
+        for (let offset = 0; offset < length; ) offset += writeSync(this.#fd, bytes, offset, length - offset);
       } catch (error) {
-        this.#lost(errorCode(error), countLines(rest));
+        this.#lost(errorCode(error), countLines(bytes.subarray(0, length)));
       }
     }
     this.#broken = true;
     if (this.#path !== null) closeSync(this.#fd);
   }
 
-  #writeNext(): void {
-    if (this.#writing || this.#pending.length === 0 || this.#broken) return;
-    // Whole lines up to the chunk's limit: bytes counted exactly only where PIPE_BUF matters.
-    const pipe = this.#chunkLimit === PIPE_BUF;
-    let taken = 0;
-    let size = 0;
-    let length = 0;
-    for (const line of this.#pending) {
-      const bytes = pipe ? Buffer.byteLength(line) : line.length;
-      if (taken > 0 && size + bytes > this.#chunkLimit) break;
-      taken += 1;
-      size += bytes;
-      length += line.length;
-    }
-    const lines = this.#pending.splice(0, taken);
-    this.#pendingBytes -= length;
-    const chunk = Buffer.from(lines.join(''));
-    this.#writing = new Promise((resolve) => this.#writeChunk(chunk, lines, 0, resolve));
+  /** The lines gathered so far join the queue of buffers to write. */
+  #seal(): void {
+    if (this.#used === 0) return;
+    this.#queue({ bytes: this.#buffer, length: this.#used });
+    this.#buffer = this.#spare.pop() ?? Buffer.allocUnsafe(this.#bufferSize);
+    this.#used = 0;
   }
 
-  #writeChunk(chunk: Buffer, lines: string[], offset: number, done: () => void): void {
-    write(this.#fd, chunk, offset, chunk.length - offset, null, (error, written) => {
+  #queue(filled: Filled): void {
+    this.#filled.push(filled);
+    this.#filledBytes += filled.length;
+  }
+
+  #writeNext(): void {
+    if (this.#writing || this.#filled.length === 0 || this.#broken) return;
+    // A file takes every buffer waiting in one write; a pipe one buffer (PIPE_BUF) at a time.
+    const batch = this.#filled.splice(0, this.#bufferSize === PIPE_BUF ? 1 : 64);
+    for (const filled of batch) this.#filledBytes -= filled.length;
+    const pieces = batch.map(({ bytes, length }) => bytes.subarray(0, length));
+    this.#writing = new Promise((resolve) => this.#writePieces(pieces, batch, resolve));
+  }
+
+  #writePieces(pieces: Buffer[], batch: Filled[], done: () => void): void {
+    writev(this.#fd, pieces, (error, written) => {
       if (error && (error.code === 'EAGAIN' || error.code === 'EINTR')) {
         // The reader is slow: try again shortly, keeping the order of the lines.
-        setTimeout(() => this.#writeChunk(chunk, lines, offset, done), 50).unref();
+        setTimeout(() => this.#writePieces(pieces, batch, done), 50).unref();
         return;
       }
-      if (!error && offset + written < chunk.length) return this.#writeChunk(chunk, lines, offset + written, done);
+      if (!error) {
+        const rest = unwritten(pieces, written);
+        if (rest.length > 0) return this.#writePieces(rest, batch, done);
+      }
       if (error) {
-        this.#lost(error.code ?? 'EIO', lines.length);
+        this.#lost(error.code ?? 'EIO', pieces.reduce((n, piece) => n + countLines(piece), 0));
         // A reader that has gone (EPIPE) does not come back: stop gathering lines for it.
         if (error.code === 'EPIPE') this.#broken = true;
       } else if (this.#failure) {
@@ -215,11 +233,12 @@ export class AccessLog implements AccessRecorder {
         this.#failure = null;
         this.#report(`the access log is written again; ${droppedLines} line(s) were lost while it failed (${code})`, { code, droppedLines });
       }
+      // The buffers are free again: the next ones to fill (a few kept, the rest left to the collector).
+      for (const { bytes } of batch) if (bytes.length === this.#bufferSize && this.#spare.length < 4) this.#spare.push(bytes);
       this.#writing = null;
       done();
       if (this.#nextFd !== null) this.#swapFd();
-      if (this.#pending.length === 0) this.#drain = false;
-      else if (this.#drain || this.#pendingBytes >= this.#flushAt) this.#writeNext();
+      this.#writeNext();
     });
   }
 
@@ -242,6 +261,15 @@ export class AccessLog implements AccessRecorder {
     this.#failure = { code, droppedLines: lines };
     this.#report(`could not write the access log (${code}); lines are dropped until it works again`, { code, droppedLines: lines });
   }
+}
+
+/** What is left of `pieces` after the first `written` bytes. */
+function unwritten(pieces: Buffer[], written: number): Buffer[] {
+  let skip = written;
+  let i = 0;
+  while (i < pieces.length && skip >= pieces[i]!.length) skip -= pieces[i++]!.length;
+  if (i === pieces.length) return [];
+  return [pieces[i]!.subarray(skip), ...pieces.slice(i + 1)];
 }
 
 function countLines(buffer: Buffer): number {
