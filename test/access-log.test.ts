@@ -275,7 +275,9 @@ describe('gatehouse start with an access log file', () => {
         child.stdout!.on('data', (chunk) => {
           out += String(chunk);
           const match = /serving on (http:\/\/\S+)/.exec(out);
-          if (match) {
+          // The whole start output first (its last lines follow a store query): console.log to a
+          // closed standard output is another matter (Node's own EPIPE), not the access log's.
+          if (match && out.includes('bootstrap --account-name')) {
             clearTimeout(timer);
             resolve(match[1]!);
           }
