@@ -23,8 +23,9 @@ import { gatewayScenario } from './scenarios/gateway.js';
 import { controlScenario } from './scenarios/control.js';
 import { revocationScenario } from './scenarios/revocation.js';
 import { memoryScenario } from './scenarios/memory.js';
+import { accessLogScenario } from './scenarios/accesslog.js';
 
-const SCENARIO_RUNNERS = { authz: authzScenario, keys: keysScenario, gateway: gatewayScenario, control: controlScenario, revocation: revocationScenario, memory: memoryScenario };
+const SCENARIO_RUNNERS = { authz: authzScenario, keys: keysScenario, gateway: gatewayScenario, control: controlScenario, revocation: revocationScenario, memory: memoryScenario, accesslog: accessLogScenario };
 const QUIET_LOAD = 1.5;
 
 const log = (line) => console.log(line);
@@ -85,8 +86,9 @@ async function benchStore(kind, options, machine, cores) {
       setupTimes.push([what, `${seconds.toFixed(1)} s`]);
       log(`setup: ${what}: ${seconds.toFixed(1)} s`);
     },
-    startGatehouse: async (location, name) => {
-      const handle = await startGatehouse(location, { name, cwd: tmpRoot, env, logDir: tmpRoot, core: cores.server, logLevel: options.logLevel, profileDir: options.profileDir });
+    // `extra`: { env, logLevel } for a variant of the default process (scenarios/accesslog.js).
+    startGatehouse: async (location, name, extra = {}) => {
+      const handle = await startGatehouse(location, { name, cwd: tmpRoot, env: { ...env, ...extra.env }, logDir: tmpRoot, core: cores.server, logLevel: extra.logLevel ?? options.logLevel, profileDir: options.profileDir });
       processes.push(handle);
       return handle;
     },

@@ -11,6 +11,7 @@ import type { AuthCache } from './cache/auth-cache.js';
 import { createServices, type Services } from './domain/services.js';
 import { installErrorHandling } from './http/error-envelope.js';
 import { createServer } from './http/server.js';
+import { installAccessLog, type AccessRecorder } from './http/access-log.js';
 import { installJsonParser } from './http/json.js';
 import { installAuth } from './http/auth.js';
 import { publicUrl } from './http/public-url.js';
@@ -119,6 +120,10 @@ export interface AppOptions {
   auditPruneIntervalMs?: number;
   /** How often counted gateway refusals are written as audit rows (default 60 s). */
   refusalAuditIntervalMs?: number;
+  /** Where each request's access line goes (http/access-log.ts); opened and closed by the caller. Default: none. */
+  accessLog?: AccessRecorder | null;
+  /** Write one of every N successful requests' access lines (default 1: all); errors always. */
+  accessLogSample?: number;
 }
 
 export interface App {
@@ -140,6 +145,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const { server, log } = createServer({ logger: options.logger, bodyLimit, trustProxy: options.trustProxy });
   const tracing = options.tracing ?? null;
   tracing?.install(server);
+  if (options.accessLog) installAccessLog(server, options.accessLog, options.accessLogSample);
 
   // The authentication cache trusts nothing until its store's coherence runs (cache/coherence.ts).
   await cache.coherence.start();

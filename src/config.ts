@@ -55,6 +55,10 @@ export interface Config {
   auditFeed?: AuditFeedTarget;
   /** GATEHOUSE_AUDIT_RETENTION_DAYS: audit events older than this are pruned; unset keeps them forever. */
   auditRetentionDays?: number;
+  /** One line per request: to standard output, to a file (reopened on SIGHUP), or off. */
+  accessLog: AccessLogSetting;
+  /** Write one of every N successful requests' access lines; refusals and errors always. */
+  accessLogSample: number;
 }
 
 export const DEFAULTS = {
@@ -141,6 +145,20 @@ export function parseAuditFeed(given: string | undefined): { ok: true; value: Au
   return refused(`"${kind}" is not a kind of feed`);
 }
 
+/** `GATEHOUSE_ACCESS_LOG`: standard output (with the rest of the log), a file, or nothing. */
+export type AccessLogSetting = 'stdout' | 'off' | { file: string };
+
+/** GATEHOUSE_ACCESS_LOG: stdout (default), off, or a file's path (relative to the working directory). */
+export function parseAccessLog(given: string | undefined): { ok: true; value: AccessLogSetting } | { ok: false; error: string } {
+  const text = (given ?? '').trim();
+  if (text === '' || text.toLowerCase() === 'stdout') return { ok: true, value: 'stdout' };
+  if (['off', 'false', 'none'].includes(text.toLowerCase())) return { ok: true, value: 'off' };
+  if (text.endsWith('/') || text.includes('\0')) {
+    return { ok: false, error: `Invalid GATEHOUSE_ACCESS_LOG "${text}": stdout, off, or the path of a file to append to (e.g. /var/log/gatehouse/access.log)` };
+  }
+  return { ok: true, value: { file: resolve(text) } };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 export type LogFormatSetting = (typeof LOG_FORMATS)[number];
@@ -180,6 +198,7 @@ const Settings = Type.Object({
   authCache: oneOf(['on', 'off']),
   tracing: oneOf(TRACING_SETTINGS),
   metricsPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  accessLogSample: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
 });
 type SettingName = keyof typeof Settings.properties;
 
@@ -192,6 +211,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     responseTimeoutSeconds: env.GATEHOUSE_UPSTREAM_RESPONSE_TIMEOUT_SECONDS ?? String(DEFAULTS.upstreamResponseTimeoutSeconds),
     keyFailureLimit: env.GATEHOUSE_KEY_FAILURE_LIMIT ?? String(DEFAULTS.keyFailureLimit),
     metricsPort: flags['metrics-port'] ?? (env.GATEHOUSE_METRICS_PORT || undefined),
+    accessLogSample: env.GATEHOUSE_ACCESS_LOG_SAMPLE ?? '1',
   };
   const values = {
     port: wholeNumber(text.port),
@@ -208,6 +228,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     authCache: (env.GATEHOUSE_AUTH_CACHE ?? 'on').toLowerCase(),
     tracing: (env.GATEHOUSE_TRACING || 'auto').toLowerCase() as TracingSetting,
     metricsPort: text.metricsPort === undefined ? undefined : wholeNumber(text.metricsPort),
+    accessLogSample: wholeNumber(text.accessLogSample),
   };
   const refusal: Record<SettingName, () => string> = {
     port: () => `Invalid port "${text.port}": use a number from 0 to 65535 (--port or GATEHOUSE_PORT)`,
@@ -224,6 +245,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     authCache: () => `Invalid GATEHOUSE_AUTH_CACHE "${env.GATEHOUSE_AUTH_CACHE}": on or off`,
     tracing: () => `Invalid GATEHOUSE_TRACING "${env.GATEHOUSE_TRACING}": auto (export traces when OTEL_EXPORTER_OTLP_ENDPOINT is set), on or off`,
     metricsPort: () => `Invalid metrics port "${text.metricsPort}": a number from 0 to 65535, or unset for no metrics (--metrics-port or GATEHOUSE_METRICS_PORT)`,
+    accessLogSample: () => `Invalid GATEHOUSE_ACCESS_LOG_SAMPLE "${text.accessLogSample}": a whole number N from 1 to 1000000, to write the access line of one in N successful requests (1: every request)`,
   };
   const first = Value.Errors(Settings, values).First();
   if (first) return { ok: false, error: refusal[first.path.split('/')[1] as SettingName]() };
@@ -267,6 +289,8 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   if (auditRetentionDays !== undefined && !(auditRetentionDays >= 1 && auditRetentionDays <= 36_500)) {
     return { ok: false, error: `Invalid GATEHOUSE_AUDIT_RETENTION_DAYS "${retentionText}": a whole number of days from 1 to 36500, or forever (the default) to keep every event` };
   }
+  const accessLog = parseAccessLog(env.GATEHOUSE_ACCESS_LOG);
+  if (!accessLog.ok) return accessLog;
   const previousSecretKeys: SecretKey[] = [];
   for (const [i, text] of (env.GATEHOUSE_PREVIOUS_SECRET_KEYS ?? '').split(',').map((t) => t.trim()).filter(Boolean).entries()) {
     const key = parseSecretKey(text);
@@ -311,6 +335,8 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       leakReportKeys,
       auditFeed: auditFeed.value,
       auditRetentionDays,
+      accessLog: accessLog.value,
+      accessLogSample: values.accessLogSample,
     },
   };
 }

@@ -15,6 +15,7 @@ import { listenUrl } from './http/public-url.js';
 import { tracingWanted } from './tracing/tracing-setting.js';
 import { enableMetrics, serveMetrics, type MetricsListener } from './observability/metrics.js';
 import { countExpiringKeys } from './domain/api-keys/expiring.js';
+import { AccessLog, accessLogThrough, type AccessRecorder } from './http/access-log.js';
 
 /** The built web page: dist/web beside the compiled server. */
 const WEB_ROOT = fileURLToPath(new URL('./web', import.meta.url));
@@ -48,6 +49,25 @@ export function createLogger(level: string, format: 'json' | 'pretty' = 'json') 
   // pino has already redacted, in this thread, writing synchronously so no line is lost on exit.
   const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   return pino(options, pretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+}
+
+/**
+ * The access record's writer for the setting, or null when it is off. Lost lines (a full disk, a
+ * reader gone) are told in the log, at most at their start and when writing works again.
+ */
+function openAccessLog(config: Config, logger: ReturnType<typeof createLogger>, format: 'json' | 'pretty'): AccessRecorder | null {
+  const setting = config.accessLog;
+  if (setting === 'off') return null;
+  const report = (message: string, details: { code: string; droppedLines: number }) => logger.warn(details, message);
+  // Pretty lines for a person at a terminal: through pino-pretty, like every other line there.
+  if (setting === 'stdout' && format === 'pretty') return accessLogThrough((logger as unknown as Record<symbol, { write(chunk: string): unknown }>)[pino.symbols.streamSym]!);
+  if (setting === 'stdout') return new AccessLog({ fd: 1 }, { report });
+  try {
+    return new AccessLog({ file: setting.file }, { report });
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? 'unknown error';
+    throw new StartRefused(`Cannot open the access log ${setting.file} for appending (${code}): create its directory and let this user write there, or set GATEHOUSE_ACCESS_LOG=stdout or off`);
+  }
 }
 
 const hasPassword = (url: string) => {
@@ -118,8 +138,10 @@ export async function startServer(config: Config, out: (line: string) => void = 
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
   let databaseClock: DatabaseClock | undefined;
   let metricsListener: MetricsListener | undefined;
+  let accessLog: AccessRecorder | null = null;
   let address: string;
   try {
+    accessLog = openAccessLog(config, logger, logFormat(config.logFormat, process.stdout.isTTY === true));
     await migrate(store);
     const secretKeys = secretKeysFor(config);
     // Expiry is decided by one clock for every process on the database: the database's. SQLite is
@@ -151,6 +173,8 @@ export async function startServer(config: Config, out: (line: string) => void = 
       leakReportKeys: config.leakReportKeys ?? null,
       auditFeed: config.auditFeed,
       auditRetentionDays: config.auditRetentionDays,
+      accessLog,
+      accessLogSample: config.accessLogSample,
     });
     const claim = await app.services.gateways.claimSecretKey(clock.now());
     if (!claim.ok) throw new StartRefused(claim.detail);
@@ -164,6 +188,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
     await cache.close().catch(() => {});
     await store.close().catch(() => {});
     await tracing?.shutdown().catch(() => {});
+    await accessLog?.close().catch(() => {});
     throw error;
   }
   const url = address.replace('://[::1]', '://localhost');
@@ -190,6 +215,11 @@ export async function startServer(config: Config, out: (line: string) => void = 
     out('');
   }
 
+  // logrotate's postrotate (or `kill -HUP`) has the file opened again under its name.
+  const opened = accessLog;
+  const reopenAccessLog = opened && typeof config.accessLog === 'object' ? () => opened.reopen() : null;
+  if (reopenAccessLog) process.on('SIGHUP', reopenAccessLog);
+
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
@@ -207,6 +237,9 @@ export async function startServer(config: Config, out: (line: string) => void = 
         clearTimeout(deadline);
       }
       await metricsListener?.close();
+      // After the server has closed: the last requests' lines are written, then the file closed.
+      await accessLog?.close();
+      if (reopenAccessLog) process.off('SIGHUP', reopenAccessLog);
       databaseClock?.stop();
       await cache.close();
       await store.close();

@@ -132,7 +132,8 @@ describe('gatehouse start and SIGTERM', () => {
     const made = await runCli(['bootstrap', '--account-name', 'Drain', '--account-handle', 'drain', '--email', 'd@example.com', '--json', '--init', ...flags]);
     expect(made.code, made.stderr).toBe(0);
     const key = JSON.parse(made.stdout.trimEnd().split('\n').at(-1)!).api_key as string;
-    const server = await start(['--port', '0', ...flags]);
+    // At debug: Fastify's "incoming request" line tells which requests were received.
+    const server = await start(['--port', '0', '--log-level', 'debug', ...flags]);
     const warm = await fetch(`${server.url}/api/me/workspaces`, { headers: { authorization: `Bearer ${key}` } });
     expect(warm.status).toBe(200);
 

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['authz', 'keys', 'gateway', 'control', 'revocation', 'memory'];
+export const SCENARIOS = ['authz', 'keys', 'gateway', 'control', 'revocation', 'memory', 'accesslog'];
 
 const USAGE = `npm run bench -- [options]
   --store sqlite|postgres|all   store(s) to measure (default: sqlite)

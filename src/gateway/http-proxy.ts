@@ -9,6 +9,7 @@ import type { Services } from '../domain/services.js';
 import { ERRORS } from '../errors.js';
 import { sendError } from '../http/error-envelope.js';
 import type { PublicUrl } from '../http/public-url.js';
+import { noteUpstream } from '../http/access-log.js';
 import { decide, parseGatewayUri, type GatewayTarget } from './authorize.js';
 import { installGatewayMetrics, metrics } from '../observability/metrics.js';
 import type { RefusalRecorder } from '../domain/audit/refusals.js';
@@ -158,6 +159,7 @@ export async function forwardApiRequest(
     body: body ?? (hasBody(req) ? req.raw : null),
   });
   metrics.upstreamAnswered(target.workspaceId, sent, result);
+  noteUpstream(req, result.ok ? result.status : result.failure);
   if (!result.ok) {
     // The upstream's address is for the operator's log only: `GET .../gateway` withholds it from
     // Viewers, so an error any role can provoke must not tell it either.

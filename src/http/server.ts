@@ -53,10 +53,11 @@ export function createServer(options: ServerOptions): Server {
   // Before the routes are compiled: their garbage collections must not cost every later tick.
   keepTickShape();
   // Fastify's logger costs every request (its child logger, two response listeners, timing) even
-  // when nothing is logged. At a level above info no request line is written, so Fastify gets no
-  // logger then: the onRequest hook gives each request its own (made only when a line is), and
-  // Fastify's own per-request lines (through request.log and reply.log) still reach it.
-  const quietLogger = logger && !logger.isLevelEnabled('info') ? logger : null;
+  // when nothing is logged. Its two lines per request ("incoming request", "request completed") are
+  // for debugging: the access record (access-log.ts) is one buffered line. Below debug Fastify gets
+  // no logger: the onRequest hook gives each request its own (made only when a line is), and
+  // Fastify's own other lines (through request.log and reply.log) still reach it.
+  const quietLogger = logger && !logger.isLevelEnabled('debug') ? logger : null;
   const server: FastifyInstance = Fastify({
     ...(logger && !quietLogger ? { loggerInstance: logger as FastifyBaseLogger, childLoggerFactory: lazyChildLogger, logController: new ProbeQuietLogController() } : { logger: false }),
     bodyLimit: options.bodyLimit,

@@ -37,7 +37,7 @@ async function slowUpstream(): Promise<{ url: string; server: Server }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`, server };
 }
 
-/** Request ids the server logged as received (pino's "incoming request" lines on stdout). */
+/** Request ids the server logged as received (Fastify's "incoming request" lines on stdout, at debug). */
 function receivedIds(output: string): Set<string> {
   const ids = new Set<string>();
   for (const line of output.split('\n')) {
@@ -70,7 +70,8 @@ describe('SIGTERM under load', () => {
 
   for (let round = 1; round <= ROUNDS; round++) {
     it(`answers every accepted request in full and exits 0 within 10 s${ROUNDS > 1 ? ` (round ${round})` : ''}`, async () => {
-      const proc = await startGatehouse(store);
+      // At debug: Fastify's "incoming request" line tells which requests were received.
+      const proc = await startGatehouse(store, { GATEHOUSE_LOG_LEVEL: 'debug' });
       const key = owner.key;
       const accounts = `/api/accounts/${owner.accountId}`;
       const handle = `shutdown-${round}`;
