@@ -151,7 +151,7 @@ export const SETTINGS = {
     schema: Type.Union([Type.Boolean(), Type.Integer({ minimum: 0, maximum: 10 }), Type.Array(Type.String())]),
     fromText: trustProxyFromText,
     check: (value) => {
-      if (value === true) return `true is refused: it believed every X-Forwarded-For hop, so any client could choose its own address (and slip past the sign-in and key throttles). Instead ${TRUST_PROXY_USE}`;
+      if (value === true) return `true is refused: it would believe every X-Forwarded-For hop, so any client could choose its own address (and slip past the sign-in and key throttles). Instead ${TRUST_PROXY_USE}`;
       const bad = Array.isArray(value) ? value.find((entry) => !isProxyRange(entry)) : undefined;
       return bad === undefined ? undefined : `"${bad}" is no address, CIDR or range name: ${TRUST_PROXY_USE}`;
     },
@@ -173,7 +173,7 @@ export const SETTINGS = {
     check: (value) => (parseSmtpUrl(value) ? undefined : 'use smtp://[user:password@]host[:port] or smtps://…'),
     secret: 'url-password',
     expect: 'use smtp://[user:password@]host[:port] or smtps://…',
-    help: 'SMTP server for invitation and verification mails (optional)',
+    help: 'SMTP server for invitation and email verification mails',
   }),
   smtp_from: setting({
     value: 'ADDRESS',
@@ -197,7 +197,7 @@ export const SETTINGS = {
     schema: Type.String({ minLength: 1 }),
     path: true,
     expect: 'a file holding the secret key',
-    help: 'A file holding the secret key (instead of secret_key)',
+    help: 'A file holding the secret key, for secret mounts (instead of the key itself)',
   }),
   previous_secret_keys: setting({
     value: 'KEYS',

@@ -41,7 +41,7 @@ const configFlag: Record<string, FlagSpec> = {
 /** The flags of these settings, from the settings table (src/settings.ts). */
 const settingFlags = (keys: SettingKey[]): Record<string, FlagSpec> =>
   Object.fromEntries(
-    keys.map((key) => [flagOf(key)!, { type: 'string', value: settingOf(key).value, help: `${settingOf(key).help} (${variableOf(key)}; default ${defaultText(key)})` }]),
+    keys.map((key) => [flagOf(key)!, { type: 'string', value: settingOf(key).value, help: `${settingOf(key).help} [${[variableOf(key), ...(defaultText(key) === 'none' ? [] : [`default ${defaultText(key)}`])].join('; ')}]` }]),
   );
 const storeFlags: Record<string, FlagSpec> = { ...configFlag, ...settingFlags(['data_dir', 'database_url', 'database_schema']) };
 /** Every setting that has a flag: what `start` and `config check` take. */

@@ -28,7 +28,8 @@ export function commandHelp(command: CommandSpec): string {
 export function settingsHelp(): string[] {
   const rows = SETTING_KEYS.map((key): [string, string] => {
     const spec = settingOf(key);
-    return [variableOf(key), `${spec.help} (default ${defaultText(key)})${spec.secret === 'value' ? '; secret' : ''}`];
+    const notes = [...(defaultText(key) === 'none' ? [] : [`default ${defaultText(key)}`]), ...(spec.secret === 'value' ? ['secret'] : [])];
+    return [variableOf(key), `${spec.help}${notes.length ? ` [${notes.join('; ')}]` : ''}`];
   });
   return [
     `Settings: a flag wins over its GATEHOUSE_* variable, which wins over the file (--config or ${CONFIG_FILE.variable}), then the default.`,
