@@ -92,7 +92,7 @@ describe('gatehouse config check', () => {
 });
 
 describe.skipIf(STORE_KIND !== 'sqlite')('the server commands read the file', () => {
-  it('bootstrap and start use the store the file names, relative to the file', async () => {
+  it('bootstrap and start use the store the file names, relative to the file', { timeout: 120_000 }, async () => {
     const folder = mkdtempSync(join(dir, 'served-'));
     const path = join(folder, 'gatehouse.toml');
     writeFileSync(path, `data_dir = "data"\nport = 0\nsecret_key = "${KEY}"\n`, { mode: 0o600 });
@@ -103,20 +103,22 @@ describe.skipIf(STORE_KIND !== 'sqlite')('the server commands read the file', ()
     const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('GATEHOUSE_')));
     const child = spawn('node', [join(ROOT, 'bin/gatehouse.js'), 'start'], { cwd: tmpdir(), env: { ...clean, GATEHOUSE_CONFIG: path }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    const serving = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "serving on" line:\n${out}`)), 20_000);
-      const keep = (chunk: Buffer) => {
-        out += String(chunk);
-        const line = out.split('\n').find((l) => l.includes('serving on'));
-        if (line) {
-          clearTimeout(timer);
-          resolve(line);
-        }
-      };
-      child.stdout!.on('data', keep);
-      child.stderr!.on('data', keep);
-    });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
     try {
+      const serving = await new Promise<string>((resolve, reject) => {
+        // Generous: a loaded 2-core machine can take many seconds to start a Node process.
+        const timer = setTimeout(() => reject(new Error(`no "serving on" line within 60 s:\n${out}`)), 60_000);
+        const keep = (chunk: Buffer) => {
+          out += String(chunk);
+          const line = out.split('\n').find((l) => l.includes('serving on'));
+          if (line) {
+            clearTimeout(timer);
+            resolve(line);
+          }
+        };
+        child.stdout!.on('data', keep);
+        child.stderr!.on('data', keep);
+      });
       expect(serving).toContain(`(store: SQLite ${join(folder, 'data', 'gatehouse.db')})`);
       expect(out).not.toContain('No account exists yet');
       const url = /serving on (\S+)/.exec(serving)![1];
@@ -125,7 +127,7 @@ describe.skipIf(STORE_KIND !== 'sqlite')('the server commands read the file', ()
       expect(me.status).toBe(200);
     } finally {
       child.kill('SIGTERM');
-      await new Promise((resolve) => child.on('exit', resolve));
+      await exited;
     }
   });
 });
