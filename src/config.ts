@@ -59,6 +59,8 @@ export interface Config {
   keyFailureLimit: number;
   /** Keep verified keys and grants in memory between requests (coherent across processes). */
   authCache: boolean;
+  /** The configuration file read, and the keys whose value in effect came from it. */
+  configFile?: { path: string; keys: SettingKey[] };
 }
 
 const defaultOf = <K extends SettingKey>(key: K) => SETTINGS[key].default as NonNullable<SettingValues[K]>;
@@ -226,6 +228,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
       upstreamResponseTimeoutMs: v.upstream_response_timeout_seconds! * 1000,
       keyFailureLimit: v.key_failure_limit!,
       authCache: v.auth_cache!,
+      configFile: file && { path: file.path, keys: settings.filter((s) => s.source.kind === 'file').map((s) => s.key) },
     },
   };
 }

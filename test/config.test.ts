@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, type ConfigFlags, type ConfigResult } from '../src/config.js';
 import { SETTING_KEYS, settingOf, variableOf } from '../src/settings.js';
+import { bootstrapHint } from '../src/main.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -224,5 +225,21 @@ describe('the file, read', () => {
     const path = file(`secret_key = "${KEY_HEX}"\n`);
     expect(ok(loadConfig({ config: path }, {})).config.secretKeySource).toBe(`secret_key in ${path}`);
     expect(ok(loadConfig({}, { GATEHOUSE_SECRET_KEY: KEY_HEX })).config.secretKeySource).toBe('GATEHOUSE_SECRET_KEY');
+  });
+});
+
+describe("start's bootstrap hint", () => {
+  it('names the file when the store came from it, never the database password in it', () => {
+    const path = file('database_url = "postgres://gh:hunter2@db.example.com/gh"\ndatabase_schema = "gh"\n');
+    const hint = bootstrapHint(ok(loadConfig({ config: path }, {})).config, {}, '/');
+    expect(hint).toHaveLength(1);
+    expect(hint[0]).toMatch(new RegExp(`bootstrap --account-name .* --config ${path}$`));
+    expect(hint[0]).not.toContain('hunter2');
+  });
+
+  it('names the store itself when a flag or variable chose it over the file', () => {
+    const path = file('data_dir = "data"\n');
+    const [hint] = bootstrapHint(ok(loadConfig({ config: path }, { GATEHOUSE_DATA_DIR: '/srv/other' })).config, {}, '/');
+    expect(hint).toMatch(/--data-dir \/srv\/other$/);
   });
 });
