@@ -117,7 +117,10 @@ describe('every setting of the table', () => {
     const valueOf = (result: ReturnType<typeof ok>) => result.settings.find((s) => s.key === key)!.value;
     expect(valueOf(fromFile)).toEqual(expected);
     expect(valueOf(fromVariable)).toEqual(expected);
-    expect({ ...fromFile.config, secretKeySource: undefined }).toEqual({ ...fromVariable.config, secretKeySource: undefined });
+    // The same configuration, but for where it came from.
+    const same = (config: typeof fromFile.config) => ({ ...config, secretKeySource: undefined, configFile: undefined });
+    expect(same(fromFile.config)).toEqual(same(fromVariable.config));
+    expect(fromFile.config.configFile).toEqual({ path: expect.any(String), keys: NEEDS[key] ? ['database_url', key] : [key] });
   });
 
   it.each(SETTING_KEYS)('%s is refused with a value of the wrong type in the file, naming the file, the key and what is expected', (key) => {
