@@ -6,6 +6,7 @@ import pino from 'pino';
 import { createApp } from './app.js';
 import { systemClock, type Clock } from './clock.js';
 import { DEFAULTS, secretKeysFor, type Config, type LogFormatSetting } from './config.js';
+import type { SettingKey } from './settings.js';
 import { openStore, type Store } from './store/store.js';
 import { openCache } from './cache/open.js';
 import { migrate } from './store/migrate.js';
@@ -88,13 +89,18 @@ const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/+$
  * project folder it names the command by its path (`npx gatehouse` would look on the registry).
  * A database password is never printed: the command then reads GATEHOUSE_DATABASE_URL, which the
  * hint sets with a placeholder where the password goes, unless the server read it from there too.
+ * A store named by the configuration file is reached with `--config FILE`.
  */
 export function bootstrapHint(config: Config, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string[] {
   const inProject = resolve(cwd) === PROJECT_ROOT;
   const command = inProject ? 'npx gatehouse' : `node ${shellWord(`${PROJECT_ROOT}/bin/gatehouse.js`)}`;
   const flags = ['--account-name "My Organization"', '--account-handle my-org', '--email you@example.com'];
   const lines: string[] = [];
-  if (config.databaseUrl) {
+  const storeKeys: SettingKey[] = config.databaseUrl ? ['database_url', ...(config.databaseSchema ? ['database_schema' as const] : [])] : ['data_dir'];
+  if (config.configFile && storeKeys.every((key) => config.configFile!.keys.includes(key))) {
+    // The store is the file's: name the file (which may hold the database password), not its values.
+    flags.push(`--config ${shellWord(config.configFile.path)}`);
+  } else if (config.databaseUrl) {
     if (env.GATEHOUSE_DATABASE_URL === config.databaseUrl) {
       flags.push('--database-url "$GATEHOUSE_DATABASE_URL"');
     } else if (hasPassword(config.databaseUrl)) {

@@ -47,6 +47,7 @@ function atTerminal(home: string, args: string[], input: string): Promise<{ code
         output: stdout.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\r/g, ''),
       }),
     );
+    child.stdin?.on('error', () => {});
     child.stdin?.end(input);
   });
 }

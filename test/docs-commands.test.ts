@@ -190,6 +190,8 @@ function run(command: string, args: string[], options: { cwd: string; env: NodeJ
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A command that exits without reading its input closes the pipe: not an error of the test.
+    child.stdin!.on('error', () => {});
     child.stdin!.end(options.input ?? '');
   });
 }

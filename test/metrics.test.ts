@@ -212,7 +212,7 @@ describe('the setting', () => {
   });
 
   it("refuses a bad port, and the API's own port", () => {
-    expect(loadConfig({}, { GATEHOUSE_METRICS_PORT: 'x' })).toEqual({ ok: false, error: 'Invalid metrics port "x": a number from 0 to 65535, or unset for no metrics (--metrics-port or GATEHOUSE_METRICS_PORT)' });
+    expect(loadConfig({}, { GATEHOUSE_METRICS_PORT: 'x' })).toEqual({ ok: false, error: 'Invalid GATEHOUSE_METRICS_PORT "x": a number from 0 to 65535, or unset for no metrics' });
     const same = loadConfig({}, { GATEHOUSE_METRICS_PORT: '4280' });
     expect(same.ok).toBe(false);
     expect(!same.ok && same.error).toContain("is the API's port");

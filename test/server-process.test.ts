@@ -189,9 +189,10 @@ describe('gatehouse start configuration', () => {
     ]);
     for (const run of runs) {
       expect(run.code, run.stderr).toBe(2);
-      expect(run.stderr).toMatch(/Invalid port "[^"]*": use a number from 0 to 65535/);
+      expect(run.stderr).toMatch(/Invalid (--port|GATEHOUSE_PORT) "[^"]*": use a number from 0 to 65535/);
     }
-    expect(runs[3].stderr).toContain('GATEHOUSE_PORT');
+    expect(runs[0].stderr).toContain('Invalid --port "abc"');
+    expect(runs[3].stderr).toContain('Invalid GATEHOUSE_PORT "eighty"');
   });
 
   it('exits 1 promptly, saying the port is in use, when it is taken', async () => {

@@ -14,7 +14,7 @@ import { UsageError, type Flags } from './args.js';
 import type { StoreFlags } from './services.js';
 
 function storeConfig(flags: StoreFlags) {
-  const loaded = loadConfig({ 'data-dir': flags['data-dir'], 'database-url': flags['database-url'], 'database-schema': flags['database-schema'] });
+  const loaded = loadConfig({ config: flags.config, 'data-dir': flags['data-dir'], 'database-url': flags['database-url'], 'database-schema': flags['database-schema'] });
   if (!loaded.ok) throw new UsageError(loaded.error);
   return loaded.config;
 }

@@ -2,6 +2,7 @@
 // `--help`, usage errors, the general help, shell completion and docs checks all read this table, so
 // help and parsing cannot drift apart.
 import { createRequire } from 'node:module';
+import { CONFIG_FILE, SETTING_KEYS, defaultText, flagOf, settingOf, variableOf, type SettingKey } from '../settings.js';
 import type { FlagSpec, Flags } from './args.js';
 import { loginCommand } from './client/login.js';
 import { logoutCommand, profileList, profileUse, whoamiCommand } from './client/profile.js';
@@ -32,15 +33,25 @@ export interface CommandSpec {
   example: string;
   /** Calls a running Gatehouse with a saved profile: takes --profile and --url, and --json. */
   client: boolean;
+  /** Its help lists every setting of the settings table (the server's configuration). */
+  settings?: boolean;
   run: (input: CommandInput) => Promise<number>;
 }
 
-const storeFlags: Record<string, FlagSpec> = {
-  'data-dir': { type: 'string', value: 'DIR', help: 'The SQLite store\'s directory (default ./.gatehouse, or GATEHOUSE_DATA_DIR)' },
-  'database-url': { type: 'string', value: 'URL', help: 'A postgres:// URL: use PostgreSQL instead of SQLite (GATEHOUSE_DATABASE_URL)' },
-  'database-schema': { type: 'string', value: 'NAME', help: "PostgreSQL only: the schema of Gatehouse's tables (GATEHOUSE_DATABASE_SCHEMA)" },
+const configFlag: Record<string, FlagSpec> = {
+  [CONFIG_FILE.flag]: { type: 'string', value: CONFIG_FILE.value, help: `A TOML file of settings (${CONFIG_FILE.variable}); flags and GATEHOUSE_* variables win over it` },
 };
-const STORE_USAGE = '[--data-dir DIR | --database-url URL [--database-schema NAME]]';
+/** The flags of these settings, from the settings table (src/settings.ts). */
+const settingFlags = (keys: SettingKey[]): Record<string, FlagSpec> =>
+  Object.fromEntries(
+    keys.map((key) => [flagOf(key)!, { type: 'string', value: settingOf(key).value, help: `${settingOf(key).help} [${[variableOf(key), ...(defaultText(key) === 'none' ? [] : [`default ${defaultText(key)}`])].join('; ')}]` }]),
+  );
+const storeFlags: Record<string, FlagSpec> = { ...configFlag, ...settingFlags(['data_dir', 'database_url', 'database_schema']) };
+/** Every setting that has a flag: what `start` and `config check` take. */
+const serverFlags: Record<string, FlagSpec> = { ...configFlag, ...settingFlags(SETTING_KEYS.filter((key) => flagOf(key) !== undefined)) };
+const STORE_CHOICE = '[--data-dir DIR | --database-url URL [--database-schema NAME]]';
+const STORE_USAGE = `[--config FILE] ${STORE_CHOICE}`;
+const SERVER_USAGE = `[--config FILE] [--port 4280] [--host 127.0.0.1] ${STORE_CHOICE} [--log-level info] [--metrics-port PORT] [--metrics-host 127.0.0.1]`;
 const init: Record<string, FlagSpec> = { init: { type: 'boolean', help: 'Create a new, empty store when there is none (otherwise the command refuses)' } };
 
 export const connectionFlags: Record<string, FlagSpec> = {
@@ -66,21 +77,29 @@ const none = { min: 0, names: [] };
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'start',
-    usage: `[--port 4280] [--host 127.0.0.1] ${STORE_USAGE} [--log-level info] [--metrics-port PORT] [--metrics-host 127.0.0.1]`,
+    usage: SERVER_USAGE,
     summary: 'Serve the API and the web page (applies migrations first)',
     positionals: none,
-    flags: {
-      port: { type: 'string', value: 'PORT', help: 'TCP port, 0 to 65535 (default 4280; 0 picks a free one)' },
-      host: { type: 'string', value: 'ADDRESS', help: 'Address to listen on (default 127.0.0.1; 0.0.0.0 in a container)' },
-      ...storeFlags,
-      'log-level': { type: 'string', value: 'LEVEL', help: 'fatal, error, warn, info (default), debug, trace or silent' },
-      'metrics-port': { type: 'string', value: 'PORT', help: 'Serve Prometheus metrics at /metrics on this port (default: no metrics)' },
-      'metrics-host': { type: 'string', value: 'ADDRESS', help: 'Address of the metrics listener (default 127.0.0.1)' },
-    },
+    flags: serverFlags,
     example: 'gatehouse start --port 4280 --data-dir /var/lib/gatehouse',
     client: false,
+    settings: true,
     // The server commands load the server (and the store) only when they run, not for --help.
     run: async ({ flags }) => (await import('./start.js')).startCommand(flags),
+  },
+  {
+    name: 'config check',
+    usage: `${SERVER_USAGE} [--json]`,
+    summary: 'Print the effective configuration, where each value came from, secrets masked (exit 2 when invalid)',
+    details:
+      'Reads the flags, GATEHOUSE_* variables and the --config file exactly as `gatehouse start` does, without starting.\n' +
+      'Prints TOML (keys as the file takes them) with the source of each value; the secret key and passwords show as *****.',
+    positionals: none,
+    flags: { ...serverFlags, json: { type: 'boolean', help: 'Print {"file", "settings": {KEY: {"value", "source"}}} instead' } },
+    example: 'gatehouse config check --config /etc/gatehouse/gatehouse.toml',
+    client: false,
+    settings: true,
+    run: async ({ flags }) => (await import('./config-check.js')).configCheckCommand(flags),
   },
   {
     name: 'bootstrap',
@@ -639,6 +658,7 @@ export const COMMANDS: CommandSpec[] = [
 
 /** Groups of subcommands and what they are for, for `gatehouse GROUP --help`. */
 export const GROUPS: Record<string, string> = {
+  config: "The server's configuration: flags, GATEHOUSE_* variables and the --config file",
   'secret-key': 'The secret key that seals upstream credentials',
   profile: 'Saved profiles (server address, key, current workspace)',
   workspace: 'Workspaces: list, choose, create, remove, point at a Prefect server',

@@ -1,6 +1,7 @@
 // Help text, rendered from the command table: the general help, one command's help, a group's list
 // of subcommands, and the short answer to a usage error.
 import { COMMANDS, GROUPS, connectionFlags, flagsOf, subcommandsOf, type CommandSpec } from './commands.js';
+import { CONFIG_FILE, SETTING_KEYS, defaultText, settingOf, variableOf } from '../settings.js';
 
 export function usageLine(command: CommandSpec): string {
   // The shared client flags, unless the command's own usage already places them.
@@ -19,7 +20,22 @@ export function commandHelp(command: CommandSpec): string {
     spec.help,
   ]);
   flagRows.push(['-h, --help', 'Show this help']);
-  return [usageLine(command), '', command.summary, ...(command.details ? [command.details] : []), '', 'Flags:', ...columns(flagRows), '', 'Example:', `  ${command.example}`, ''].join('\n');
+  const settings = command.settings ? ['', ...settingsHelp()] : [];
+  return [usageLine(command), '', command.summary, ...(command.details ? [command.details] : []), '', 'Flags:', ...columns(flagRows), ...settings, '', 'Example:', `  ${command.example}`, ''].join('\n');
+}
+
+/** Every setting of the settings table: its variable, what it does, its default. */
+export function settingsHelp(): string[] {
+  const rows = SETTING_KEYS.map((key): [string, string] => {
+    const spec = settingOf(key);
+    const notes = [...(defaultText(key) === 'none' ? [] : [`default ${defaultText(key)}`]), ...(spec.secret === 'value' ? ['secret'] : [])];
+    return [variableOf(key), `${spec.help}${notes.length ? ` [${notes.join('; ')}]` : ''}`];
+  });
+  return [
+    `Settings: a flag wins over its GATEHOUSE_* variable, which wins over the file (--config or ${CONFIG_FILE.variable}), then the default.`,
+    'In the file, a key is the variable\'s name in lower case without GATEHOUSE_ (GATEHOUSE_LOG_LEVEL: log_level = "warn").',
+    ...columns(rows),
+  ];
 }
 
 export function groupHelp(group: string): string {
@@ -54,7 +70,8 @@ export function generalHelp(): string {
     ...columns(connection),
     '',
     "Run 'gatehouse COMMAND --help' for a command's flags and an example; 'gatehouse --version' for the version.",
-    'Environment: GATEHOUSE_* variables configure the server (docs/configuration.md); GATEHOUSE_HOME is where',
+    `Configuration: flags, GATEHOUSE_* variables or a TOML file (--config FILE or ${CONFIG_FILE.variable}); 'gatehouse start --help'`,
+    "lists every setting, 'gatehouse config check' shows those in effect (docs/configuration.md). GATEHOUSE_HOME is where",
     'client profiles are kept (default ~/.gatehouse).',
     '',
   ].join('\n');

@@ -13,6 +13,8 @@ import { loadConfig, secretKeysFor } from '../config.js';
 import { UsageError } from './args.js';
 
 export interface StoreFlags {
+  /** The configuration file (else GATEHOUSE_CONFIG), as for `start`. */
+  config?: string;
   'data-dir'?: string;
   'database-url'?: string;
   'database-schema'?: string;
@@ -36,7 +38,7 @@ async function storeExists(store: Store): Promise<boolean> {
 }
 
 export async function withServices<T>(flags: StoreFlags, work: (services: Services, store: Store) => Promise<T>, options: OpenOptions = { command: 'gatehouse' }): Promise<T> {
-  const loaded = loadConfig({ 'data-dir': flags['data-dir'], 'database-url': flags['database-url'], 'database-schema': flags['database-schema'] });
+  const loaded = loadConfig({ config: flags.config, 'data-dir': flags['data-dir'], 'database-url': flags['database-url'], 'database-schema': flags['database-schema'] });
   if (!loaded.ok) throw new UsageError(loaded.error);
   const { config } = loaded;
   const { dataDir, databaseUrl, databaseSchema } = config;

@@ -7,6 +7,7 @@ export async function startCommand(given: Flags): Promise<number> {
   const flags = given as ConfigFlags;
   const loaded = loadConfig(flags);
   if (!loaded.ok) throw new UsageError(loaded.error);
+  for (const warning of loaded.warnings) console.error(`Warning: ${warning}`);
 
   // Listen for signals before starting: one that arrives while the server is still starting (it
   // may already be accepting requests) must drain and exit 0 too, not kill the process.

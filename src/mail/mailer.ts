@@ -2,7 +2,9 @@
 // is a convenience on top) and email verification (the only way a new email takes effect). A
 // failure is reported to the caller and never thrown.
 import nodemailer from 'nodemailer';
-import { maskUrlPassword } from '../url-password.js';
+import { parseSmtpUrl, redactSmtpUrl } from './smtp-url.js';
+
+export { parseSmtpUrl, redactSmtpUrl };
 
 export interface MailerOptions {
   /** smtp://user:pass@host:587 or smtps://user:pass@host:465 */
@@ -55,28 +57,6 @@ export interface Mailer {
   sendInvitation(mail: InvitationMail): Promise<SendResult>;
   sendEmailVerification(mail: EmailVerificationMail): Promise<SendResult>;
   sendNotice(mail: NoticeMail): Promise<SendResult>;
-}
-
-/** The URL with its password masked, for logs and messages. */
-export function redactSmtpUrl(url: string): string {
-  return maskUrlPassword(url, '(unparseable SMTP URL)');
-}
-
-/** Connection settings from an smtp:// or smtps:// URL; null when it is not one. */
-export function parseSmtpUrl(url: string): { host: string; port: number; secure: boolean; auth?: { user: string; pass: string } } | null {
-  const parsed = URL.parse(url);
-  if (!parsed || (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:')) return null;
-  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (!host) return null;
-  const secure = parsed.protocol === 'smtps:';
-  const port = parsed.port ? Number(parsed.port) : secure ? 465 : 587;
-  try {
-    const user = decodeURIComponent(parsed.username);
-    const pass = decodeURIComponent(parsed.password);
-    return { host, port, secure, ...(user ? { auth: { user, pass } } : {}) };
-  } catch {
-    return null; // a malformed %-escape in the credentials
-  }
 }
 
 const TIMEOUT_MS = 10_000;

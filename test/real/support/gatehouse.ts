@@ -155,6 +155,7 @@ export function runPrefect(
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   // Answers to the command's prompts (`y` to a confirmation), read from a pipe.
+  child.stdin?.on('error', () => {});
   if (options.input !== undefined) child.stdin!.end(options.input);
   let output = '';
   child.on('error', (error) => (output += `\n[${error.message}]`));
