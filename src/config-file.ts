@@ -4,6 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { SETTING_KEYS } from './settings.js';
+import { editDistance as distance } from './edit-distance.js';
 
 export interface ConfigFile {
   /** Absolute path, for messages and `config check`. */
@@ -11,17 +12,6 @@ export interface ConfigFile {
   values: Record<string, unknown>;
   /** Its permission bits: a file holding a secret should be readable by its owner alone. */
   mode: number;
-}
-
-/** Edits (insert, delete, replace) from a to b. */
-function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length]!;
 }
 
 const KEYS_ARE = 'the keys are the GATEHOUSE_* variables in lower case without GATEHOUSE_ (gatehouse start --help lists them)';

@@ -4,19 +4,9 @@ import { parseArgv, UsageError } from './args.js';
 import { COMMANDS, GROUPS, VERSION, findCommand, flagsOf, subcommandsOf } from './commands.js';
 import { commandHelp, generalHelp, groupHelp, usageErrorText } from './help.js';
 import { ApiError } from './client/http.js';
+import { editDistance as distance } from '../edit-distance.js';
 
 const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h';
-
-/** Edits (insert, delete, replace) from a to b. */
-function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length]!;
-}
 
 /** A misspelt command's likely meaning: at most two edits away, or what it abbreviates (list → ls). */
 function nearest(word: string, names: string[]): string | undefined {

@@ -2,12 +2,7 @@
 // its owner bootstrapped in-process through the accounts service, and the load's bookkeeping.
 import { randomBytes } from 'node:crypto';
 import { openStore } from '../../src/store/store.js';
-import { openCache } from '../../src/cache/open.js';
-import { migrate } from '../../src/store/migrate.js';
-import { createServices } from '../../src/domain/services.js';
-import { systemClock } from '../../src/clock.js';
-import { SYSTEM_ACTOR } from '../../src/domain/context.js';
-import type { Owner, StoreUnderTest } from '../reliability/support.js';
+import { bootstrapOwner, type Owner, type StoreUnderTest } from '../reliability/support.js';
 
 /** A fresh schema on the topology, reached through `url` (HAProxy's address, or one node's). */
 export function haStore(url: string): StoreUnderTest & { schema: string; flagsFor(url: string): string[] } {
@@ -26,24 +21,9 @@ export function haStore(url: string): StoreUnderTest & { schema: string; flagsFo
   };
 }
 
-/** Migrates the schema and creates an account and its Owner, as `gatehouse bootstrap` does. */
-export async function bootstrapOn(url: string, store: StoreUnderTest & { schema: string }, handle: string): Promise<Owner> {
-  const db = await store.open();
-  const cache = openCache(db, { databaseUrl: url, databaseSchema: store.schema });
-  try {
-    await migrate(db);
-    const services = createServices({ store: db, cache, clock: systemClock });
-    const made = await services.accounts.bootstrap(
-      { actor: SYSTEM_ACTOR, requestId: null, now: systemClock.now() },
-      { accountName: `Account ${handle}`, accountHandle: handle, email: `owner-${handle}@example.com` },
-    );
-    if (!made.ok) throw new Error(`bootstrap failed: ${made.code}`);
-    return { accountId: made.value.account_id, key: made.value.api_key };
-  } finally {
-    await cache.close();
-    await db.close();
-  }
-}
+/** Migrates the schema and creates an account and its Owner, as `gatehouse bootstrap` does, through HAProxy. */
+export const bootstrapOn = (url: string, store: StoreUnderTest & { schema: string }, handle: string): Promise<Owner> =>
+  bootstrapOwner(store, handle, { databaseUrl: url, databaseSchema: store.schema });
 
 export type ProcessName = 'A' | 'B' | 'C';
 export type Kind = 'read' | 'create' | 'revoke' | 'revoked-read';

@@ -57,10 +57,13 @@ export interface Owner {
   key: string;
 }
 
-/** Migrates the store and creates an account with its Owner through the accounts service. */
-export async function bootstrapOwner(store: StoreUnderTest, handle: string): Promise<Owner> {
+/**
+ * Migrates the store and creates an account with its Owner through the accounts service. `on`: the
+ * database the cache listens on, when not the suite's PostgreSQL (the failover suite's HAProxy).
+ */
+export async function bootstrapOwner(store: StoreUnderTest, handle: string, on: { databaseUrl: string; databaseSchema?: string } = { databaseUrl: PG_URL }): Promise<Owner> {
   const db = await store.open();
-  const cache = openCache(db, { databaseUrl: PG_URL });
+  const cache = openCache(db, on);
   try {
     await migrate(db);
     const services = createServices({ store: db, cache, clock: systemClock });
