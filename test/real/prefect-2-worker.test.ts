@@ -75,7 +75,7 @@ describe.runIf(STORE_KIND === 'sqlite')(`Prefect ${V2} through the gateway`, { t
     expect(run.output).toContain('Finished in state Completed()');
     expect(run.code).toBe(0);
     // Gatehouse refused the worker and its flow run nothing they asked for.
-    expect(refusedSince(gh, beforeWall, server.reachedSince(before))).toEqual([]);
+    expect(await refusedSince(gh, beforeWall, server.reachedSince(before))).toEqual([]);
     const traffic = server.reachedSince(before);
     expect(traffic.some((e) => e.method === 'POST' && e.path === `/api/work_pools/${POOL}/workers/heartbeat`)).toBe(true);
     for (const entry of traffic) {

@@ -116,7 +116,7 @@ describe(`Prefect ${V3} worker through the gateway`, { timeout: TEST_TIMEOUT }, 
     expect(run.output).toContain('Finished in state Completed()');
     expect(run.code).toBe(0);
     // Gatehouse refused the worker and its flow run nothing they asked for.
-    expect(refusedSince(gh, beforeWall, server.reachedSince(before))).toEqual([]);
+    expect(await refusedSince(gh, beforeWall, server.reachedSince(before))).toEqual([]);
     const workerTraffic = server.reachedSince(before);
     // The worker's heartbeats and state changes went through to the Prefect server…
     expect(workerTraffic.some((e) => e.method === 'POST' && e.path === `/api/work_pools/${POOL}/workers/heartbeat`)).toBe(true);
@@ -161,7 +161,7 @@ describe(`Prefect ${V3} worker through the gateway`, { timeout: TEST_TIMEOUT }, 
     expect(limit.code).not.toBe(0);
     expect(limit.output).toContain('403 Forbidden');
     // Gatehouse's log shows the refusals (which also proves the story's "nothing refused" is not vacuous).
-    expect(refusedSince(gh, refusalsFrom).filter((r) => r.startsWith('403 ')).length).toBeGreaterThanOrEqual(3);
+    expect((await refusedSince(gh, refusalsFrom)).filter((r) => r.startsWith('403 ')).length).toBeGreaterThanOrEqual(3);
     // Nothing of it reached the Prefect server: the deployment does not exist, the pool is unchanged.
     const readBack = await gh.api('GET', api(`/work_pools/${POOL}`));
     expect(readBack.concurrency_limit).toBeNull();

@@ -91,23 +91,28 @@ export async function startRealGatehouse(accountHandle = 'acme'): Promise<RealGa
  * `STATUS METHOD PATH`, from its request log: what a real client asked for and did not get.
  */
 /**
- * `reached`: what reached the Prefect server meanwhile (its relay's record). A 5xx for a request
- * found there is the Prefect server's own answer passed on (Prefect 2.20 on SQLite answers 503
- * "database is locked" under load, and its clients retry), not a refusal of Gatehouse's.
+ * The requests Gatehouse answered 400 or more since `sinceWallMs`, as "STATUS METHOD PATH" (the
+ * path after the workspace prefix), read from its access log (one line per request, on standard
+ * output; Fastify's own request lines at debug are read too). A 5xx for a request that reached the
+ * Prefect server (`reached`) is Prefect's own answer, not a refusal. The access log is written a
+ * second at a time: this waits for the lines of requests already answered.
  */
-export function refusedSince(gh: RealGatehouse, sinceWallMs: number, reached: { method: string; path: string }[] = []): string[] {
+export async function refusedSince(gh: RealGatehouse, sinceWallMs: number, reached: { method: string; path: string }[] = []): Promise<string[]> {
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
   const started = new Map<string, { method: string; url: string }>();
   const refused: string[] = [];
   for (const line of gh.process.output().split('\n')) {
-    let entry: { time?: number; reqId?: string; req?: { method?: string; url?: string }; res?: { statusCode?: number } };
+    let entry: { time?: number; msg?: string; reqId?: string; method?: string; url?: string; statusCode?: number; req?: { method?: string; url?: string }; res?: { statusCode?: number } };
     try {
       entry = JSON.parse(line);
     } catch {
       continue;
     }
     if (!entry.reqId || (entry.time ?? 0) < sinceWallMs) continue;
-    if (entry.req?.url) started.set(entry.reqId, { method: entry.req.method ?? '', url: entry.req.url });
-    const status = entry.res?.statusCode ?? 0;
+    // An access line holds the whole request; Fastify's two lines hold it in halves.
+    if (entry.msg === 'access' && entry.url !== undefined) started.set(entry.reqId, { method: entry.method ?? '', url: entry.url });
+    else if (entry.req?.url) started.set(entry.reqId, { method: entry.req.method ?? '', url: entry.req.url });
+    const status = (entry.msg === 'access' ? entry.statusCode : entry.res?.statusCode) ?? 0;
     const req = started.get(entry.reqId);
     if (status < 400 || !req) continue;
     const path = req.url.replace(/^\/api\/accounts\/[^/]+\/workspaces\/[^/]+/, '');
