@@ -258,10 +258,17 @@ describe('delivery', () => {
     const second = await secondApp(h, { noticeDeliveryMs: 0, keyExpiryCheckMs: 0 });
     try {
       const [a, b] = await Promise.all([h.app.notices.deliverDue(), second.notices.deliverDue()]);
-      const webhookTries = [...a, ...b].filter((t) => t.status_code !== null);
-      expect(webhookTries).toHaveLength(5);
-      expect(receiver.received).toHaveLength(5);
+      // Each delivery was tried by one of the two, never by both.
+      const tried = [...a, ...b].map((t) => t.delivery_id);
+      expect(new Set(tried).size).toBe(tried.length);
+      // A loaded machine may leave one for the next round (a claim that lost the write lock, an
+      // attempt past the 1 s timeout): run both again until all five have arrived.
+      for (let round = 0; round < 5 && new Set(receiver.received.map((r) => r.headers['webhook-id'])).size < 5; round += 1) {
+        await Promise.all([h.app.notices.deliverDue(), second.notices.deliverDue()]);
+      }
+      // Five deliveries, each received once: no process sent one the other had claimed.
       expect(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size).toBe(5);
+      expect(receiver.received).toHaveLength(5);
     } finally {
       await second.server.close();
     }
