@@ -513,7 +513,7 @@ export const COMMANDS: CommandSpec[] = [
       'allow-never-expire': { type: 'string', value: 'yes|no', help: 'Whether a key may never expire' },
       'max-rotation-grace-seconds': { type: 'string', value: 'N', help: 'The longest grace a rotation may keep the old key, 0 to 172800 seconds, or none' },
       'disable-keys-unused-days': { type: 'string', value: 'N', help: 'Disable a key unused for this many days, 1 to 36500, or none' },
-      'leaked-key-action': { type: 'string', value: 'disable|flag', help: 'What a leak report does to a found key: disable it at once (default) or flag it' },
+      'leaked-key-action': { type: 'string', value: 'disable|flag', help: 'What a leak report does to a found key: disable it immediately (default) or flag it' },
     },
     example: 'gatehouse key-policy set --max-key-lifetime-days 90 --allow-never-expire no',
     client: true,

@@ -81,6 +81,12 @@ export async function buildWorld(h: Harness): Promise<World> {
   const invitation = await post(h, owner.key, `${a}/invitations/`, { email: email('invitee'), account_role_id: ACCOUNT_ROLE_IDS.Member });
   const toAccept = await post(h, owner.key, `${a}/invitations/`, { email: email('accepting'), account_role_id: ACCOUNT_ROLE_IDS.Member });
   const acceptCode = new URLSearchParams(new URL(toAccept.accept_url).hash.slice(1)).get('invite_code')!;
+  // Webhooks to a closed port (nothing is ever sent there), and trust rules of the changed bot.
+  const webhook = await post(h, owner.key, `${a}/webhooks`, { url: 'http://127.0.0.1:9/hook' });
+  const doomedWebhook = await post(h, owner.key, `${a}/webhooks`, { url: 'http://127.0.0.1:9/doomed' });
+  const rule = { issuer: 'https://issuer.example.com', audience: 'gatehouse', subject_pattern: 'repo:acme/flows:*' };
+  const trustRule = await post(h, owner.key, `${a}/bots/${changedBot.id}/trust_rules/`, rule);
+  const doomedTrustRule = await post(h, owner.key, `${a}/bots/${changedBot.id}/trust_rules/`, rule);
 
   const kept: Record<string, string> = {
     account_id: owner.accountId,
@@ -92,6 +98,8 @@ export async function buildWorld(h: Harness): Promise<World> {
     account_membership_id: changed.membershipId,
     session_id: doomedSessionId,
     invitation_id: invitation.id,
+    webhook_id: webhook.id,
+    rule_id: trustRule.id,
   };
   /** What each deleting route deletes, by the route's URL; other routes keep `kept`. */
   const doomedFor: [RegExp, Record<string, string>][] = [
@@ -103,6 +111,8 @@ export async function buildWorld(h: Harness): Promise<World> {
     [/\/workspace_roles\/:workspace_role_id$/, { workspace_role_id: doomedRole.id }],
     [/\/user_access\/:access_id$/, { access_id: doomedAccess.id }],
     [/\/bot_access\/:access_id$/, { access_id: doomedBotAccess.id }],
+    [/\/webhooks\/:webhook_id$/, { webhook_id: doomedWebhook.id }],
+    [/\/trust_rules\/:rule_id$/, { rule_id: doomedTrustRule.id }],
   ];
   const realIds = [
     ...Object.values(kept),

@@ -9,7 +9,7 @@ export const KeyPolicyFields = {
   max_rotation_grace_seconds: Nullable(Type.Integer({ minimum: 0, maximum: 172_800, description: 'The longest old_key_expires_in_seconds a rotation may ask for; null: the built-in 48 hours' })),
   disable_keys_unused_days: Nullable(Type.Integer({ minimum: 1, maximum: 36_500, description: 'A service-account key unused for this many days is disabled (it expires then); null: never' })),
   leaked_key_action: Type.Union([Type.Literal('disable'), Type.Literal('flag')], {
-    description: "What a leak report from a secret-scanning partner does to a found key: disable it at once (default), or flag it and leave it working",
+    description: "What a leak report from a secret-scanning partner does to a found key: disable it immediately (the default), or flag it and leave it working",
   }),
 };
 

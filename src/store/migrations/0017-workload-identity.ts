@@ -22,6 +22,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated', 'text', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('trust_rules_bot_id_idx').on('trust_rules').column('bot_id').execute();
+  await db.schema.createIndex('trust_rules_account_id_idx').on('trust_rules').column('account_id').execute();
   await db.schema
     .createTable('exchanged_tokens')
     .addColumn('issuer', 'text', (c) => c.notNull())
