@@ -2679,7 +2679,7 @@ export interface paths {
                             max_rotation_grace_seconds: number | null;
                             /** @description A service-account key unused for this many days is disabled (it expires then); null: never */
                             disable_keys_unused_days: number | null;
-                            /** @description What a leak report from a secret-scanning partner does to a found key: disable it at once (default), or flag it and leave it working */
+                            /** @description What a leak report from a secret-scanning partner does to a found key: disable it immediately (the default), or flag it and leave it working */
                             leaked_key_action: "disable" | "flag";
                             /**
                              * Format: date-time
@@ -2768,7 +2768,7 @@ export interface paths {
                         max_rotation_grace_seconds?: number | null;
                         /** @description A service-account key unused for this many days is disabled (it expires then); null: never */
                         disable_keys_unused_days?: number | null;
-                        /** @description What a leak report from a secret-scanning partner does to a found key: disable it at once (default), or flag it and leave it working */
+                        /** @description What a leak report from a secret-scanning partner does to a found key: disable it immediately (the default), or flag it and leave it working */
                         leaked_key_action?: "disable" | "flag";
                     };
                 };
@@ -2794,7 +2794,7 @@ export interface paths {
                             max_rotation_grace_seconds: number | null;
                             /** @description A service-account key unused for this many days is disabled (it expires then); null: never */
                             disable_keys_unused_days: number | null;
-                            /** @description What a leak report from a secret-scanning partner does to a found key: disable it at once (default), or flag it and leave it working */
+                            /** @description What a leak report from a secret-scanning partner does to a found key: disable it immediately (the default), or flag it and leave it working */
                             leaked_key_action: "disable" | "flag";
                             /**
                              * Format: date-time
