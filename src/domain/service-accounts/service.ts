@@ -2,6 +2,7 @@
 // environments reach workspaces. Always account Members; any workspace role per workspace.
 import { fail, ok, type Result } from '../../errors.js';
 import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
+import { WORKSPACE_ROLE_IDS } from '../../authz/workspace-roles.js';
 import { inTransaction } from '../transaction.js';
 import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
@@ -239,11 +240,17 @@ export function serviceAccountService(deps: Deps) {
     /** Deletes the service account, its keys, membership and workspace access in one transaction. */
     async remove(ctx: OpContext, accountId: string, serviceAccountId: string): Promise<Result<{ workspaceIds: string[] }>> {
       const removed = await inTransaction(deps, async (tx) => {
-        // The account before the service account, as every change to Owner grants locks them.
-        await lockAccount(tx, accountId);
+        // Taking Owner grants away reads the workspace's other Owners under the account lock, taken
+        // before the service account's (the one order everywhere), and only when the service
+        // account holds one: removals of other service accounts never queue behind each other.
+        const ownsAny = async () =>
+          Boolean(await tx.selectFrom('workspace_access').select('id').where('bot_id', '=', serviceAccountId).where('workspace_role_id', '=', WORKSPACE_ROLE_IDS.Owner).executeTakeFirst());
+        const accountLocked = await ownsAny();
+        if (accountLocked) await lockAccount(tx, accountId);
         if (!(await lockServiceAccount(tx, accountId, serviceAccountId, ctx.now))) return fail('NOT_FOUND', 'Service account not found');
         const serviceAccount = (await findServiceAccount(tx, accountId, serviceAccountId))!;
-        const orphans = await lastOwnerRefusal(tx, accountId, serviceAccount.actor_id, `The service account ${serviceAccount.name}`);
+        if (!accountLocked && (await ownsAny())) return fail('CONCURRENT_CHANGE');
+        const orphans = accountLocked ? await lastOwnerRefusal(tx, accountId, serviceAccount.actor_id, `The service account ${serviceAccount.name}`) : null;
         if (orphans) return orphans;
         const access = await tx.selectFrom('workspace_access').select('workspace_id').where('bot_id', '=', serviceAccountId).execute();
         // Explicit deletes, children first, rather than relying on ON DELETE CASCADE alone: the
