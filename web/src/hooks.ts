@@ -1,5 +1,5 @@
-// Loading data for a page: one call, its result or error, and a way to load it again; and the state
-// of a confirm dialog.
+// Loading data for a page: one call, its result or error, and a way to load it again; running a
+// change; and the state of a confirm dialog.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { errorMessage } from './api';
 
@@ -70,4 +70,29 @@ export function useConfirm<T>() {
     }
   };
   return { target, open, close, run, dialog: { busy, error, onClose: close } };
+}
+
+/**
+ * A page's changes: `change(act, done)` runs one, then on success says `done` and reloads, on
+ * refusal shows the server's reason as `problem`; `busy` while one runs.
+ */
+export function useChange(reload: () => Promise<void>, success: (message: string) => void) {
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  const change = async (act: () => Promise<unknown>, done: string): Promise<boolean> => {
+    setBusy(true);
+    setProblem(null);
+    try {
+      await act();
+      success(done);
+      await reload();
+      return true;
+    } catch (err) {
+      setProblem(errorMessage(err));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, setBusy, problem, setProblem, change };
 }

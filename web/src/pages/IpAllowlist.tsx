@@ -2,14 +2,14 @@
 // the person's own address is on it. Gatehouse refuses a change that would lock them out; the page
 // shows its reason where the change was asked for.
 import { useState, type FormEvent } from 'react';
-import { api, errorMessage, type IpAllowlistEntry } from '../api';
+import { api, type IpAllowlistEntry } from '../api';
 import { Field, FormError } from '../components/Field';
 import { PageHeader } from '../components/PageHeader';
 import { PageState } from '../components/PageState';
 import { useStatus } from '../components/Status';
 import { DataTable } from '../components/Table';
 import { useAccount } from '../context';
-import { useLoad } from '../hooks';
+import { useChange, useLoad } from '../hooks';
 
 async function load(accountId: string) {
   const [list, settings, access] = await Promise.all([api.ipAllowlist(accountId), api.accountSettings(accountId), api.ipAllowlistMyAccess(accountId)]);
@@ -24,8 +24,7 @@ export function IpAllowlistPage() {
   const { data, error, reload } = useLoad(async () => (allowed ? load(a) : null), [a, allowed]);
   const [network, setNetwork] = useState('');
   const [description, setDescription] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<string | null>(null);
+  const { busy, problem, setProblem, change } = useChange(reload, (message) => status.success(message));
   const editable = can('update:ip_allowlist');
 
   if (!allowed) {
@@ -37,22 +36,6 @@ export function IpAllowlistPage() {
     );
   }
 
-  /** Runs one change; on success reloads and says so, on refusal shows the server's reason. */
-  const change = async (act: () => Promise<unknown>, done: string) => {
-    setBusy(true);
-    setProblem(null);
-    try {
-      await act();
-      status.success(done);
-      await reload();
-      return true;
-    } catch (err) {
-      setProblem(errorMessage(err));
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const entries = data?.entries ?? [];
   const save = (next: IpAllowlistEntry[]) => api.saveIpAllowlist(a, { entries: next.map(({ ip_network, enabled, description }) => ({ ip_network, enabled, description })) });

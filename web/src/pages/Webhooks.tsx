@@ -11,7 +11,7 @@ import { useStatus } from '../components/Status';
 import { DataTable } from '../components/Table';
 import { useAccount } from '../context';
 import { formatDateTime } from '../format';
-import { useLoad } from '../hooks';
+import { useChange, useLoad } from '../hooks';
 
 type EventType = Webhook['event_types'][number];
 
@@ -36,8 +36,7 @@ export function WebhooksPage() {
   const [url, setUrl] = useState('');
   const [description, setDescription] = useState('');
   const [events, setEvents] = useState<Set<EventType>>(new Set(EVENTS.map((e) => e.type)));
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<string | null>(null);
+  const { busy, setBusy, problem, setProblem, change } = useChange(reload, (message) => status.success(message));
   const [secret, setSecret] = useState<{ url: string; secret: string } | null>(null);
   const [logFor, setLogFor] = useState<string | null>(null);
   const [logVersion, setLogVersion] = useState(0);
@@ -51,21 +50,6 @@ export function WebhooksPage() {
     );
   }
 
-  const change = async (act: () => Promise<unknown>, done: string) => {
-    setBusy(true);
-    setProblem(null);
-    try {
-      await act();
-      status.success(done);
-      await reload();
-      return true;
-    } catch (err) {
-      setProblem(errorMessage(err));
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const add = async (e: FormEvent) => {
     e.preventDefault();
