@@ -45,7 +45,21 @@ export function createLogger(level: string, format: 'json' | 'pretty' = 'json') 
     // URLs and error texts are redacted by the app's serializers (http/log-redaction.ts).
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', '*.key', '*.api_key'], censor: '[redacted]' },
   };
-  if (format === 'json') return pino(options);
+  if (format === 'json') {
+    // pino's own stream on stdout, as `pino(options)` makes it. pino stops writing when the reader
+    // has gone (EPIPE) but re-throws any other failure, such as a full disk (ENOSPC), which would
+    // stop the server over a log line; and its stream retries a failed write at exit forever.
+    // Any failure therefore ends the log's output as pino ends it for EPIPE, said once on stderr:
+    // requests are still served, and the access record goes on by itself (http/access-log.ts).
+    const stdout = pino.destination({ dest: process.stdout.fd ?? 1 });
+    stdout.once('error', (error: NodeJS.ErrnoException) => {
+      const silent = () => {};
+      Object.assign(stdout, { write: () => true, flush: silent, flushSync: silent, end: silent });
+      process.stderr.write(`gatehouse: writing the log to standard output failed (${error.code ?? error.message}); no more log lines until a restart\n`);
+    });
+    stdout.on('error', () => {});
+    return pino(options, stdout);
+  }
   // Loaded only here: JSON logging, the production path, never pays for it. It formats the JSON that
   // pino has already redacted, in this thread, writing synchronously so no line is lost on exit.
   const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');

@@ -2,7 +2,7 @@
 // environment, a bootstrap key working against it, and a clean drain on SIGTERM.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,6 +163,51 @@ describe('gatehouse start and SIGTERM', () => {
     const result = await Promise.race([server.exited, deadline]);
     expect(result).toEqual({ code: 0, signal: null });
     expect(server.output()).toContain('Received SIGTERM');
+  });
+});
+
+describe('gatehouse start when its output fails', () => {
+  const bootstrapKey = async (flags: string[]) => {
+    const made = await runCli(['bootstrap', '--account-name', 'Out', '--account-handle', 'out', '--email', 'o@example.com', '--json', '--init', ...flags]);
+    expect(made.code, made.stderr).toBe(0);
+    return JSON.parse(made.stdout.trimEnd().split('\n').at(-1)!).api_key as string;
+  };
+
+  it('keeps serving after the reader of its output goes away (EPIPE), and still drains and exits 0', async () => {
+    const flags = freshStoreFlags();
+    const key = await bootstrapKey(flags);
+    // Debug: Fastify and the access record write lines on every request, after the pipe is gone.
+    const server = await start(['--port', '0', '--log-level', 'debug', ...flags]);
+    server.child.stdout!.destroy();
+    server.child.stderr!.destroy();
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${server.url}/api/me/workspaces`, { headers: { authorization: `Bearer ${key}` } });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    server.child.kill('SIGTERM'); // its "Received SIGTERM" line goes to the closed pipe too
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('keeps serving when its output is a full disk (ENOSPC), and still drains and exits 0', async () => {
+    const flags = freshStoreFlags();
+    const key = await bootstrapKey(flags);
+    const port = await freePort();
+    const full = openSync('/dev/full', 'w');
+    const child = spawn('node', ['bin/gatehouse.js', 'start', '--port', String(port), '--log-level', 'debug', ...flags], { cwd: ROOT, env: process.env, stdio: ['ignore', full, full] });
+    closeSync(full);
+    children.push(child);
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const url = `http://127.0.0.1:${port}`;
+    await vi.waitFor(async () => expect((await fetch(`${url}/api/health`)).status).toBe(200), { timeout: 30_000, interval: 100 });
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${url}/api/me/workspaces`, { headers: { authorization: `Bearer ${key}` } });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    expect(child.exitCode).toBeNull();
+    child.kill('SIGTERM');
+    expect(await exited).toEqual({ code: 0, signal: null });
   });
 });
 

@@ -15,6 +15,7 @@ export async function startCommand(given: Flags): Promise<number> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
+  keepServingWhenOutputFails();
   const running = await startServer(loaded.config);
   const signal = await signalled;
   console.log(`Received ${signal}: finishing in-flight requests, then stopping`);
@@ -24,4 +25,14 @@ export async function startCommand(given: Flags): Promise<number> {
     console.error('Error while stopping:', error);
   }
   return 0;
+}
+
+/**
+ * A server's output going away (`gatehouse start | head`, a log collector that stopped: EPIPE) or
+ * filling up (a full disk: ENOSPC) loses lines, never requests: without a listener, the stream's
+ * error event would end the process. The access record says itself when it loses lines
+ * (http/access-log.ts); the log's own stream is kept alive the same way in `createLogger`.
+ */
+function keepServingWhenOutputFails(): void {
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 }
