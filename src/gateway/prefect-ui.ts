@@ -23,6 +23,7 @@ import { Readable } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 import type { AuthCore } from '../auth/core.js';
 import { SAFE_METHODS } from '../auth/credentials.js';
+import type { Actor } from '../domain/context.js';
 import type { Upstream } from '../domain/gateways/service.js';
 import { ERRORS } from '../errors.js';
 import { sendError } from '../http/error-envelope.js';
@@ -31,6 +32,7 @@ import type { GatewayTarget } from './authorize.js';
 import { forwardApiRequest, type ProxyOptions } from './http-proxy.js';
 import { installGatewayMetrics } from '../observability/metrics.js';
 import { basePath, locationRewriter, type Forwarder } from './proxy.js';
+import { noteRefusal, refusalIn } from './refusal-audit.js';
 import { rewriteUiFile, uiBaseFor, uiFileKind } from './prefect-ui-rewrite.js';
 
 export interface PrefectUiOptions extends ProxyOptions {
@@ -59,6 +61,9 @@ interface CachedFile {
 /** What the door's answers carry, whatever produced them: set in onSend, after any upstream headers. */
 const ANSWER_HEADERS = new WeakMap<FastifyRequest, Record<string, string>>();
 
+/** What the door learnt of a request before answering (who, which workspace, which API path), for its refusals' audit. */
+const SEEN = new WeakMap<FastifyRequest, { actor?: Actor; accountId?: string; workspaceId?: string; apiPath?: string }>();
+
 export async function installPrefectUi(server: FastifyInstance, options: PrefectUiOptions): Promise<void> {
   const files = new LRUCache<string, CachedFile>({ maxSize: ASSET_CACHE_BYTES, sizeCalculation: (file) => Math.max(1, file.body.length) });
 
@@ -73,6 +78,21 @@ export async function installPrefectUi(server: FastifyInstance, options: Prefect
       for (const [name, value] of Object.entries(ANSWER_HEADERS.get(request) ?? BASE_HEADERS)) reply.header(name, value);
       // The UI's files say how long they keep; everything else (API answers, settings, refusals) is not kept.
       if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+      const refusal = options.refusals && refusalIn(reply, payload);
+      if (refusal) {
+        const seen = SEEN.get(request);
+        noteRefusal(options.refusals, {
+          via: 'prefect_ui',
+          ...refusal,
+          accountId: seen?.accountId ?? null,
+          workspaceId: seen?.workspaceId ?? null,
+          actor: seen?.actor ?? null,
+          address: request.ip,
+          method: request.method,
+          apiPath: seen?.apiPath ?? '',
+          requestId: String(request.id),
+        });
+      }
       done(null, payload);
     });
     const methods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -124,10 +144,14 @@ async function door(req: FastifyRequest, reply: FastifyReply, options: PrefectUi
   // Who: the session cookie. Without one, a page load goes to sign-in and comes back.
   const token = sessionToken(req);
   const caller = token ? await options.auth.identifySession(token) : null;
+  const seen: { actor?: Actor; accountId?: string; workspaceId?: string; apiPath?: string } = {};
+  if (rest === '/api' || rest.startsWith('/api/')) seen.apiPath = rest.slice(4) || '/';
+  SEEN.set(req, seen);
   if (!caller) {
     if (navigation) return reply.code(303).header('location', `/sign-in?next=${encodeURIComponent(`${prefix}${rest}${search}`)}`).send();
     return sendError(req, reply, 'UNAUTHENTICATED', 'Sign in to Gatehouse, then reload the Prefect UI');
   }
+  seen.actor = caller.actor;
   // From where: a state-changing request must come from this origin's own pages.
   if (!SAFE_METHODS.has(req.method)) {
     const site = req.headers['sec-fetch-site'];
@@ -138,6 +162,9 @@ async function door(req: FastifyRequest, reply: FastifyReply, options: PrefectUi
   // Which workspace, and the person's scopes there: the same 404 for "none" and "not yours".
   const found = await options.services.gateways.byHandles(accountHandle, workspaceHandle);
   const access = found ? await options.auth.workspaceScopes(caller.actor, found.accountId, found.workspaceId, req.ip) : null;
+  // The audit row of a refusal goes to the account whose workspace was asked for (its Owners see
+  // who tried); the person refused is told nothing more than "not found".
+  if (found) Object.assign(seen, { accountId: found.accountId, workspaceId: found.workspaceId });
   if (access && !access.ok) {
     if (navigation) return problemPage(reply, 403, 'Not from this address', access.detail ?? 'Your address is not on this account\'s IP allowlist.');
     return sendError(req, reply, access.code, access.detail);

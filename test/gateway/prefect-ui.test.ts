@@ -12,6 +12,8 @@ import { startHarness, type Harness } from '../support/harness.js';
 import { addMember, grant, workspaceWithUpstream, createWorkspace, type Member } from '../support/members.js';
 import { browser, PASSWORD, setFirstPassword, signIn, type Session } from '../support/people.js';
 import { listenLocal } from '../support/ports.js';
+import { REFUSAL_ACTION } from '../../src/domain/audit/refusals.js';
+import { refusalSummary } from '../../web/src/audit-words.js';
 
 const AUTH_STRING = 'admin:ui-upstream-s3cret';
 const BASIC = `Basic ${Buffer.from(AUTH_STRING).toString('base64')}`;
@@ -190,6 +192,23 @@ describe('the Prefect UI at /w/{account}/{workspace}/', () => {
       expect(res.body.code).toBe('CSRF_FAILED');
     }
     expect(seen).toEqual([]);
+  });
+
+  it("writes its refusals to the audit trail like the gateway's: a Viewer's refused run, a cross-site change, an outsider's 404", async () => {
+    await h.app.refusals.flush();
+    await h.handle.store.db.deleteFrom('audit_events').where('action', '=', REFUSAL_ACTION).execute();
+    const url = `${prefix}/api/deployments/${DEPLOYMENT}/create_flow_run`;
+    expect((await h.request('POST', url, { headers: sameSite(people.viewer.session), body: {} })).status).toBe(403);
+    expect((await h.request('POST', url, { headers: { ...sameSite(people.developer.session), 'sec-fetch-site': 'cross-site' }, body: {} })).status).toBe(403);
+    expect((await h.request('POST', `${prefix}/api/flows/filter`, { headers: sameSite(people.outsider.session), body: {} })).status).toBe(404);
+    await h.app.refusals.flush();
+    const rows = (await h.handle.store.db.selectFrom('audit_events').selectAll().where('action', '=', REFUSAL_ACTION).execute()).map((row) => ({ ...row, details: JSON.parse(row.details) }));
+    const by = (reason: string) => rows.find((row) => row.details.reason === reason);
+    expect(by('FORBIDDEN')).toMatchObject({ account_id: owner.accountId, workspace_id: ws.id, actor_id: people.viewer.member.actorId, details: { via: 'prefect_ui', method: 'POST', route: '/deployments/{id:uuid}/create_flow_run', count: 1 } });
+    expect(by('CSRF_FAILED')).toMatchObject({ actor_id: people.developer.member.actorId, details: { via: 'prefect_ui', count: 1 } });
+    expect(by('NOT_FOUND')).toMatchObject({ account_id: owner.accountId, workspace_id: ws.id, actor_id: people.outsider.member.actorId, details: { via: 'prefect_ui', route: '/flows/filter' } });
+    expect(refusalSummary(by('FORBIDDEN')!.details)).toContain('through the Prefect UI');
+    expect(JSON.stringify(rows)).not.toContain(people.viewer.session.token);
   });
 
   it('answers the same 404 to a person without access and for a workspace that does not exist', async () => {

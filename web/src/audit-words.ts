@@ -1,6 +1,6 @@
 // Audit rows in words, where the raw fields do not read well on their own.
 
-const DOORS: Record<string, string> = { proxy: 'the gateway', forward_auth: 'forward-auth', websocket: 'a websocket' };
+const DOORS: Record<string, string> = { proxy: 'the gateway', forward_auth: 'forward-auth', websocket: 'a websocket', prefect_ui: 'the Prefect UI' };
 const REASONS: Record<string, string> = {
   UNAUTHENTICATED: 'no valid API key',
   RATE_LIMITED: 'too many bad keys from this address',

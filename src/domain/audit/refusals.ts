@@ -14,7 +14,7 @@ const DETAIL_MAX = 300;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Which of the gateway's doors refused. */
-export type RefusalDoor = 'proxy' | 'forward_auth' | 'websocket';
+export type RefusalDoor = 'proxy' | 'forward_auth' | 'websocket' | 'prefect_ui';
 
 export interface Refusal {
   via: RefusalDoor;
