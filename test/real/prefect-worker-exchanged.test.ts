@@ -5,7 +5,8 @@
 // and runs a flow run to Completed. Deleting the trust rule cuts the worker off at once: nothing it
 // sends reaches the Prefect server afterwards, Gatehouse's access log shows the 401s, and the
 // worker's own log shows them too. On both stores.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -15,6 +16,8 @@ import { compatSuite } from './support/compat.js';
 import { prefectHome, refusedSince, runPrefect, startPrefectWorker, startRealGatehouse, type RealGatehouse, type ServiceAccount } from './support/gatehouse.js';
 import { startPrefectServer, type PrefectServer } from './support/prefect-server.js';
 import { gatehouseAt } from '../support/cli.js';
+import { ROOT } from '../support/build.js';
+import { call } from '../support/processes.js';
 import { startLocalIssuer, type LocalIssuer } from '../support/oidc-issuer.js';
 
 const claim = compatSuite('prefect-worker-exchanged');
@@ -53,6 +56,24 @@ function envOf(lines: string): Record<string, string> {
       .trim()
       .split('\n')
       .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+}
+
+/** The `curl` one-liner of docs/workload-identity.md, exactly as the page shows it. */
+function documentedOneLiner(): string {
+  const lines = readFileSync(join(ROOT, 'docs/workload-identity.md'), 'utf8').split('\n');
+  const marker = lines.findIndex((l) => l.includes('test/real/prefect-worker-exchanged.test.ts runs this block as written'));
+  if (marker === -1 || lines[marker + 1] !== '```bash') throw new Error('docs/workload-identity.md lost its tested curl block');
+  const end = lines.findIndex((l, i) => i > marker + 1 && l === '```');
+  return lines.slice(marker + 2, end).join('\n');
+}
+
+/** Runs a shell block as a CI step would (bash -eo pipefail) with `env`. */
+function runBlock(code: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile('bash', ['-euo', 'pipefail', '-c', code], { env: { PATH: process.env.PATH, ...env }, timeout: 30_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+    ),
   );
 }
 
@@ -132,6 +153,20 @@ describe(`Prefect ${V3} worker started with an exchanged key`, { timeout: TEST_T
       // Gatehouse refused the worker and its flow run nothing they asked for.
       expect(await refusedSince(gh, startedWall, traffic)).toEqual([]);
 
+      // The page's curl one-liner, for a runner without the gatehouse command: a working key, and a replay refused with the reason.
+      const oneLiner = documentedOneLiner();
+      const ciToken = await issuer.token({ sub: SUBJECT, aud: 'gatehouse', repository_owner: 'acme' });
+      const ciEnv = { GATEHOUSE_URL: gh.url, SERVICE_ACCOUNT_ID: workerAccount.id, OIDC_TOKEN: ciToken };
+      const curled = await runBlock(oneLiner, ciEnv);
+      expect(curled.code, curled.stderr).toBe(0);
+      expect(curled.stdout).toMatch(/^PREFECT_API_KEY=pnb_[A-Za-z0-9]{36}\n$/);
+      const curledKey = curled.stdout.trim().slice('PREFECT_API_KEY='.length);
+      expect((await call(gh.url, 'GET', `/api/me/workspaces/${prod.id}/scopes`, { key: curledKey })).status).toBe(200);
+      const replayed = await runBlock(oneLiner, ciEnv);
+      expect(replayed.code).toBe(1);
+      expect(replayed.stdout).toBe('');
+      expect(replayed.stderr).toContain('this token was already exchanged');
+
       // Deleting the rule: the worker's next request is refused, and nothing of it reaches Prefect.
       const deletedWall = Date.now();
       await gh.api('DELETE', `${rules()}${rule.id}`, { expect: 204 });
@@ -145,6 +180,7 @@ describe(`Prefect ${V3} worker started with an exchanged key`, { timeout: TEST_T
       expect(refused.some((r) => r.startsWith(`401 POST /work_pools/${POOL}/get_scheduled_flow_runs`))).toBe(true);
       await live.waitFor(/401 Unauthorized/, 30_000);
       expect(await gh.api('GET', `/api/accounts/${gh.accountId}/bots/${workerAccount.id}/exchanged_keys`)).toEqual([]);
+      expect((await call(gh.url, 'GET', `/api/me/workspaces/${prod.id}/scopes`, { key: curledKey })).status).toBe(401);
     } finally {
       await live.stop();
     }
