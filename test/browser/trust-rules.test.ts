@@ -3,7 +3,7 @@
 // OIDC issuer for a key, the key is listed with the token's subject, and deleting the rule (after a
 // confirmation that says so) stops the key at once. A Member sees the rules and keys, changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, row, signIn, startBrowserHarness, statusSays, type BrowserHarness } from './support.js';
+import { PASSWORD, row, screenshot, signIn, startBrowserHarness, statusSays, type BrowserHarness } from './support.js';
 import { startLocalIssuer, type LocalIssuer } from '../support/oidc-issuer.js';
 import { ACCOUNT_ROLE_IDS } from '../../src/authz/permissions.js';
 
@@ -67,15 +67,15 @@ describe('trust rules on the Service Accounts page', () => {
     await statusSays(page, /Trust rule added: tokens of http:\/\/127\.0\.0\.1:\d+ with subject repo:acme\/flows:ref:refs\/heads\/\* can be exchanged for keys of ci-deployer\./);
     const ruleRow = dialog.locator('[data-testid="trust-rule-row"][data-subject="repo:acme/flows:ref:refs/heads/*"]');
     await ruleRow.waitFor();
-    expect(await ruleRow.locator('td').allTextContents()).toEqual([
-      issuer.issuer,
-      'gatehouse',
-      'repo:acme/flows:ref:refs/heads/*',
+    expect(await ruleRow.locator('td:not(.menu-col)').allTextContents()).toEqual([
+      `${issuer.issuer}audience gatehouse`,
+      'repo:acme/flows:ref:refs/heads/*deploys from main',
       'repository_owner = "acme"',
       '600 s',
-      'deploys from main',
-      'Edit Delete',
     ]);
+    expect(await ruleRow.getByTestId('trust-rule-issuer').textContent()).toBe(issuer.issuer);
+    expect(await ruleRow.getByTestId('trust-rule-audience').textContent()).toBe('gatehouse');
+    expect(await ruleRow.getByTestId('trust-rule-description').textContent()).toBe('deploys from main');
     const [rule] = (await h.api('GET', `/api/accounts/${accountId}/bots/${botId}/trust_rules/`, { key: ownerKey })).body;
     expect(rule).toMatchObject({ issuer: issuer.issuer, audience: 'gatehouse', subject_pattern: 'repo:acme/flows:ref:refs/heads/*', required_claims: { repository_owner: 'acme' }, key_lifetime_seconds: 600, description: 'deploys from main' });
 
@@ -94,9 +94,11 @@ describe('trust rules on the Service Accounts page', () => {
     expect(cells[1]).toBe(`${key.slice(0, 8)}********`);
     expect(cells[4]).toMatch(/^Last used (just now|\d+ seconds? ago) from 127\.0\.0\.1/);
     expect(await dialog.textContent()).not.toContain(key);
+    await screenshot(page, 'trust-rules.png', async () => !(await dialog.textContent())!.includes(key));
 
     // Deleting the rule says what happens to the key, and does it.
-    await ruleRow.getByRole('button', { name: 'Delete the trust rule for repo:acme/flows:ref:refs/heads/*' }).click();
+    await ruleRow.getByRole('button', { name: 'Actions for the trust rule for repo:acme/flows:ref:refs/heads/*' }).click();
+    await page.getByRole('menuitem', { name: 'Delete' }).click();
     const confirm = page.getByTestId('delete-trust-rule-dialog');
     await confirm.waitFor();
     expect(await confirm.textContent()).toContain('Keys already exchanged under it stop working at once (1 now in use).');
@@ -123,7 +125,8 @@ describe('trust rules on the Service Accounts page', () => {
     await signIn(page, OWNER);
     await row(page, 'ci-deployer').getByRole('button', { name: 'Trust rules of ci-deployer' }).click();
     const dialog = page.getByTestId('trust-rules-dialog');
-    await dialog.getByRole('button', { name: 'Edit the trust rule for system:serviceaccount:prefect:*' }).click();
+    await dialog.getByRole('button', { name: 'Actions for the trust rule for system:serviceaccount:prefect:*' }).click();
+    await page.getByRole('menuitem', { name: 'Edit' }).click();
     expect(await dialog.getByText('Changing the issuer, audience, subject pattern or required claims stops the keys exchanged under this rule at once.').isVisible()).toBe(true);
     await dialog.getByLabel('Subject pattern', { exact: true }).fill('system:serviceaccount:prefect:worker');
     await dialog.getByRole('button', { name: 'Save trust rule' }).click();
@@ -146,7 +149,7 @@ describe('trust rules on the Service Accounts page', () => {
     await row(page, 'ci-deployer').getByRole('button', { name: 'Trust rules of ci-deployer' }).click();
     const dialog = page.getByTestId('trust-rules-dialog');
     await dialog.locator('[data-testid="trust-rule-row"]').first().waitFor();
-    expect(await dialog.getByRole('button', { name: /^(Add trust rule|Edit|Delete)/ }).count()).toBe(0);
+    expect(await dialog.getByRole('button', { name: /^(Add trust rule|Actions for)/ }).count()).toBe(0);
     expect(await dialog.getByTestId('trust-rule-form').count()).toBe(0);
     expect(h.pageErrors).toEqual([]);
   });

@@ -8,6 +8,7 @@ import { useConfirm, useLoad } from '../hooks';
 import { lastUseText } from '../last-use';
 import { ConfirmDialog, Dialog, FormActions } from './Dialog';
 import { Field, FormError } from './Field';
+import { Menu } from './Menu';
 import { PageState } from './PageState';
 import { useStatus } from './Status';
 import { DataTable } from './Table';
@@ -135,33 +136,38 @@ export function TrustRulesDialog({ accountId, serviceAccount, canEdit, onClose }
         <DataTable<TrustRule>
           label="Trust rules"
           testId="trust-rules"
-          columns={['Issuer', 'Audience', 'Subject pattern', 'Required claims', 'Key lifetime', 'Description', canEdit && { hidden: 'Actions' }]}
+          columns={[canEdit && { hidden: 'Actions', className: 'menu-col' }, 'Issuer and audience', 'Subject pattern', 'Claims', 'Lifetime']}
           rows={data?.rules ?? []}
           empty={`No trust rules: no token can be exchanged for a key of ${sa.name}.${canEdit ? ' Add one below.' : ''}`}
           row={(rule) => (
             <tr key={rule.id} data-testid="trust-rule-row" data-subject={rule.subject_pattern}>
+              {canEdit && (
+                <td className="menu-col">
+                  <Menu
+                    label={`Actions for the trust rule for ${rule.subject_pattern}`}
+                    items={[
+                      { label: 'Edit', onSelect: () => setEditing(rule) },
+                      { label: 'Delete', danger: true, onSelect: () => removal.open(rule) },
+                    ]}
+                  />
+                </td>
+              )}
               <td>
-                <code>{rule.issuer}</code>
-              </td>
-              <td>
-                <code>{rule.audience}</code>
+                <code data-testid="trust-rule-issuer">{rule.issuer}</code>
+                <div className="small muted">
+                  audience <code data-testid="trust-rule-audience">{rule.audience}</code>
+                </div>
               </td>
               <td>
                 <code>{rule.subject_pattern}</code>
+                {rule.description && (
+                  <div className="small muted" data-testid="trust-rule-description">
+                    {rule.description}
+                  </div>
+                )}
               </td>
               <td className="small">{Object.keys(rule.required_claims).length ? <code>{claimsText(rule.required_claims)}</code> : <span className="muted">None</span>}</td>
               <td>{rule.key_lifetime_seconds} s</td>
-              <td>{rule.description ?? ''}</td>
-              {canEdit && (
-                <td>
-                  <button type="button" aria-label={`Edit the trust rule for ${rule.subject_pattern}`} onClick={() => setEditing(rule)}>
-                    Edit
-                  </button>{' '}
-                  <button type="button" className="danger-text" aria-label={`Delete the trust rule for ${rule.subject_pattern}`} onClick={() => removal.open(rule)}>
-                    Delete
-                  </button>
-                </td>
-              )}
             </tr>
           )}
         />
