@@ -139,6 +139,14 @@ export const api = {
   serviceAccountKeys: (account_id: string, bot_id: string) =>
     send(GET('/api/accounts/{account_id}/bots/{bot_id}/read_bot_api_keys', { params: { path: { account_id, bot_id } } })),
   removeServiceAccount: (account_id: string, bot_id: string) => send(DELETE('/api/accounts/{account_id}/bots/{bot_id}', { params: { path: { account_id, bot_id } } })),
+  trustRules: (account_id: string, bot_id: string) => send(GET('/api/accounts/{account_id}/bots/{bot_id}/trust_rules/', { params: { path: { account_id, bot_id } } })),
+  addTrustRule: (account_id: string, bot_id: string, body: Body<'/api/accounts/{account_id}/bots/{bot_id}/trust_rules/', 'post'>) =>
+    send(POST('/api/accounts/{account_id}/bots/{bot_id}/trust_rules/', { params: { path: { account_id, bot_id } }, body })),
+  updateTrustRule: (account_id: string, bot_id: string, rule_id: string, body: Body<'/api/accounts/{account_id}/bots/{bot_id}/trust_rules/{rule_id}', 'patch'>) =>
+    send(PATCH('/api/accounts/{account_id}/bots/{bot_id}/trust_rules/{rule_id}', { params: { path: { account_id, bot_id, rule_id } }, body })),
+  removeTrustRule: (account_id: string, bot_id: string, rule_id: string) =>
+    send(DELETE('/api/accounts/{account_id}/bots/{bot_id}/trust_rules/{rule_id}', { params: { path: { account_id, bot_id, rule_id } } })),
+  exchangedKeys: (account_id: string, bot_id: string) => send(GET('/api/accounts/{account_id}/bots/{bot_id}/exchanged_keys', { params: { path: { account_id, bot_id } } })),
 
   workspaces: (a: string) => filterAll((body) => POST('/api/accounts/{account_id}/workspaces/filter', { ...inAccount(a), body })),
   workspace: (a: string, w: string) => send(GET('/api/accounts/{account_id}/workspaces/{workspace_id}', inWorkspace(a, w))),
@@ -225,6 +233,8 @@ export type ApiKeyMasked = Answer<'userKeys'>[number];
 export type ApiKeyWithSecret = Answer<'createUserKey'>;
 export type ServiceAccount = Answer<'serviceAccounts'>[number];
 export type ServiceAccountWithKey = Answer<'createServiceAccount'>;
+export type TrustRule = Answer<'trustRules'>[number];
+export type ExchangedKey = Answer<'exchangedKeys'>[number];
 export type Workspace = Answer<'workspace'>;
 export type UserAccess = Answer<'userAccess'>[number];
 export type BotAccess = Answer<'botAccess'>[number];

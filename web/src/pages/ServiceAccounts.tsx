@@ -6,6 +6,7 @@ import { Menu } from '../components/Menu';
 import { AddButton, PageHeader } from '../components/PageHeader';
 import { PageState } from '../components/PageState';
 import { CreateServiceAccountDialog, RotateKeyDialog } from '../components/ServiceAccountDialogs';
+import { TrustRulesDialog } from '../components/TrustRules';
 import { useStatus } from '../components/Status';
 import { DataTable } from '../components/Table';
 import { useAccount } from '../context';
@@ -43,7 +44,7 @@ async function load(accountId: string): Promise<Data> {
   return { serviceAccounts, workspaces, reach, keyPolicy };
 }
 
-type Open = { kind: 'create' } | { kind: 'rotate'; sa: ServiceAccount } | null;
+type Open = { kind: 'create' } | { kind: 'rotate'; sa: ServiceAccount } | { kind: 'trust'; sa: ServiceAccount } | null;
 
 export function ServiceAccountsPage() {
   const { account, can } = useAccount();
@@ -82,7 +83,7 @@ export function ServiceAccountsPage() {
         <DataTable
           label="Service accounts"
           testId="service-accounts-table"
-          columns={[showMenu && { hidden: 'Actions', className: 'menu-col' }, 'Name', 'Account role', 'Key expiration', 'Last used', 'Created', 'Workspaces']}
+          columns={[showMenu && { hidden: 'Actions', className: 'menu-col' }, 'Name', 'Account role', 'Key expiration', 'Last used', 'Created', 'Workspaces', 'Workload identity']}
           rows={data?.serviceAccounts ?? []}
           empty={`No service accounts yet.${canCreate ? ' Select + to create one.' : ''}`}
           row={(sa) => (
@@ -110,6 +111,11 @@ export function ServiceAccountsPage() {
               <td className="small" data-testid="last-used">{sa.api_key ? lastUseText(sa.api_key) : ''}</td>
               <td>{formatDate(sa.created)}</td>
               <td>{reachOf(sa).length ? reachOf(sa).map((w) => w.name).join(', ') : <span className="muted">None</span>}</td>
+              <td>
+                <button type="button" aria-label={`Trust rules of ${sa.name}`} onClick={() => setOpen({ kind: 'trust', sa })}>
+                  Trust rules
+                </button>
+              </td>
             </tr>
           )}
         />
@@ -119,6 +125,7 @@ export function ServiceAccountsPage() {
       {open?.kind === 'rotate' && (
         <RotateKeyDialog account={accountInfo} serviceAccount={open.sa} onClose={() => setOpen(null)} onRotated={() => void reload()} />
       )}
+      {open?.kind === 'trust' && <TrustRulesDialog accountId={account.account_id} serviceAccount={open.sa} canEdit={canRotate} onClose={() => setOpen(null)} />}
       {removal.target && (
         <ConfirmDialog
           {...removal.dialog}
