@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { call, closeClient, expectCall } from './lib/client.js';
 import { addServiceAccounts } from './lib/bulk.js';
 import { describeMachine, loadAverage } from './lib/machine.js';
@@ -24,8 +24,11 @@ import { controlScenario } from './scenarios/control.js';
 import { revocationScenario } from './scenarios/revocation.js';
 import { memoryScenario } from './scenarios/memory.js';
 import { accessLogScenario } from './scenarios/accesslog.js';
+import { prefectScenario } from './scenarios/prefect.js';
+import { betterAuthScenario } from './scenarios/betterauth.js';
+import { nginxScenario } from './scenarios/nginx.js';
 
-const SCENARIO_RUNNERS = { authz: authzScenario, keys: keysScenario, gateway: gatewayScenario, control: controlScenario, revocation: revocationScenario, memory: memoryScenario, accesslog: accessLogScenario };
+const SCENARIO_RUNNERS = { authz: authzScenario, keys: keysScenario, gateway: gatewayScenario, control: controlScenario, revocation: revocationScenario, memory: memoryScenario, accesslog: accessLogScenario, prefect: prefectScenario, betterauth: betterAuthScenario, nginx: nginxScenario };
 const QUIET_LOAD = 1.5;
 
 const log = (line) => console.log(line);
@@ -76,11 +79,22 @@ async function benchStore(kind, options, machine, cores) {
     processes.push(handle);
     return handle;
   };
+  const artifacts = [];
   const ctx = {
     options,
     kind,
     tmpRoot,
+    cores,
     log,
+    /** A server process of a scenario (a peer), pinned like the others, stopped at the end of the run. */
+    startServer: (spec) => start(spec),
+    /** A process (or anything with stop()) the run stops at its end, like the servers it starts itself. */
+    track: (handle) => processes.push(handle),
+    /** A file written next to the results file (`<results name>-<suffix>`); returns the name to link to. */
+    artifact: (suffix, content) => {
+      artifacts.push({ suffix, content });
+      return `{{artifact:${suffix}}}`;
+    },
     section: (title, lines) => sections.push(`## ${title}\n\n${lines.join('\n').replace(/\n{3,}/g, '\n\n')}`),
     setup: (what, seconds) => {
       setupTimes.push([what, `${seconds.toFixed(1)} s`]);
@@ -88,7 +102,7 @@ async function benchStore(kind, options, machine, cores) {
     },
     // `extra`: { env, logLevel } for a variant of the default process (scenarios/accesslog.js).
     startGatehouse: async (location, name, extra = {}) => {
-      const handle = await startGatehouse(location, { name, cwd: tmpRoot, env: { ...env, ...extra.env }, logDir: tmpRoot, core: cores.server, logLevel: extra.logLevel ?? options.logLevel, profileDir: options.profileDir });
+      const handle = await startGatehouse(location, { name, cwd: tmpRoot, env: { ...env, ...extra.env }, logDir: tmpRoot, core: cores.server, logLevel: 'logLevel' in extra ? extra.logLevel : options.logLevel, profileDir: options.profileDir });
       processes.push(handle);
       return handle;
     },
@@ -138,7 +152,7 @@ async function benchStore(kind, options, machine, cores) {
       checks.push(...(await SCENARIO_RUNNERS[name](ctx)));
       loads.push([`after ${name}`, loadAverage()]);
     }
-    const file = writeResults({ kind, options, machine, cores, ctx, processes, sections, setupTimes, loads, checks, distBuilt, commit });
+    const file = writeResults({ kind, options, machine, cores, ctx, processes, sections, setupTimes, loads, checks, distBuilt, commit, artifacts });
     log(`\n${checksTable(checks)}\n\nwrote ${relative(process.cwd(), file)}`);
     failed = false;
   } finally {
@@ -160,7 +174,7 @@ function reduced(options) {
 
 const distBuildTime = () => statSync(join(ROOT, 'dist/app.js')).mtime.toISOString();
 
-function writeResults({ kind, options, machine, cores, ctx, processes, sections, setupTimes, loads, checks, distBuilt, commit }) {
+function writeResults({ kind, options, machine, cores, ctx, processes, sections, setupTimes, loads, checks, distBuilt, commit, artifacts }) {
   const date = machine.date.slice(0, 10);
   const partial = options.scenarios.length < Object.keys(SCENARIO_RUNNERS).length;
   const suffix = options.quick ? '-quick' : partial ? '-partial' : '';
@@ -196,7 +210,7 @@ function writeResults({ kind, options, machine, cores, ctx, processes, sections,
       ? '- Pinning: **none** (taskset missing or one core): server and load generator share the CPUs'
       : `- Pinning: every server process on core ${cores.server} (\`taskset -c ${cores.server}\`), the load generator (this runner, autocannon ${cores.autocannon}) on core ${cores.generator}`,
     `- Store: ${store}`,
-    `- Gatehouse: commit ${commit}; dist/ built ${distBuilt}; log level \`${options.logLevel}\``,
+    `- Gatehouse: commit ${commit}; dist/ built ${distBuilt}; log level ${options.logLevel ? `\`${options.logLevel}\` (--log-level)` : 'the default (`info`: no --log-level given), access log on (the default: one line per request to standard output, which goes to a file here)'}`,
     `- Command: \`npm run bench -- ${process.argv.slice(2).join(' ')}\``,
     `- Settings: ${options.duration} s per run after a ${options.warmup} s warm-up per target, ${options.connections} connections, ${options.runs} interleaved run(s) per target; large store ${int(options.largeKeys)} keys`,
     `- Load average (1 min): ${loads.map(([when, value]) => `${when} ${value.toFixed(2)}`).join(', ')}`,
@@ -217,7 +231,14 @@ function writeResults({ kind, options, machine, cores, ctx, processes, sections,
     'Throughput is 2xx responses per second over a run; latencies are per response as autocannon sees it (its own overhead included, equally for every target). Ratios are paired: each run of a target is divided by the run of its baseline made next to it, and the median of those ratios is shown. "Server CPU per request" is the user+system CPU time of the server process(es) during the run divided by the responses; it is the figure least moved by other load on the machine. On PostgreSQL the database server\'s own CPU is not included.',
     '',
   ].join('\n');
-  writeFileSync(file, text);
+  // Files beside the results (the real-Prefect plot): same name, their own suffix; the text links them.
+  const stem = basename(file, '.md');
+  let linked = text;
+  for (const { suffix, content } of artifacts) {
+    writeFileSync(join(dir, `${stem}-${suffix}`), content);
+    linked = linked.replaceAll(`{{artifact:${suffix}}}`, `${stem}-${suffix}`);
+  }
+  writeFileSync(file, linked);
   return file;
 }
 
