@@ -15,6 +15,8 @@ const USAGE = `npm run bench -- [options]
   --database-url URL            PostgreSQL (default postgres://postgres@127.0.0.1:5432/test)
   --log-level LEVEL             Gatehouse's log level while measured (default: none given, i.e. the
                                 product's default, info, with the access log on)
+  --prefect-db sqlite|postgres  the real Prefect server's database (default postgres, on --database-url's
+                                server: Prefect on SQLite refuses most concurrent writes with 503)
   --out DIR                     where the results file goes (default bench/results)
   --profile DIR                 run Gatehouse with --cpu-prof into DIR (see bench/profile-top.js)
   --help`;
@@ -33,6 +35,7 @@ export function parseOptions(argv) {
       'database-url': { type: 'string', default: process.env.GATEHOUSE_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
       'log-level': { type: 'string' },
       out: { type: 'string' },
+      'prefect-db': { type: 'string', default: 'postgres' },
       profile: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -53,6 +56,7 @@ export function parseOptions(argv) {
   for (const scenario of scenarios) {
     if (!SCENARIOS.includes(scenario)) throw new Error(`Unknown scenario "${scenario}": use one of ${SCENARIOS.join(', ')}`);
   }
+  if (!['sqlite', 'postgres'].includes(values['prefect-db'])) throw new Error(`--prefect-db must be sqlite or postgres, got "${values['prefect-db']}"`);
   const duration = number('duration', values.duration ?? (quick ? '2' : '10'), 1);
   return {
     stores,
@@ -73,6 +77,7 @@ export function parseOptions(argv) {
     prefectBlock: quick ? 2 : 5,
     prefectRounds: quick ? 2 : 6,
     prefectConcurrency: [1, 8],
+    prefectDatabase: values['prefect-db'],
     databaseUrl: values['database-url'],
     logLevel: values['log-level'],
     out: values.out,

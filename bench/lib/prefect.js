@@ -11,6 +11,7 @@ import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { ensurePrefect } from '../../scripts/ensure-prefect.js';
 import { treeCpuMicros } from './procs.js';
 
@@ -44,10 +45,34 @@ function isolatedEnv(home, extra) {
 }
 
 /**
- * Starts `prefect server start`; resolves { apiUrl, authString, basicAuthorization, version,
+ * A fresh PostgreSQL database for Prefect on the server of `pgUrl` (Prefect wants a database of its
+ * own); returns { url (SQLAlchemy asyncpg form), drop() }.
+ */
+async function prefectDatabase(pgUrl) {
+  const name = `gh_bench_prefect_${randomBytes(4).toString('hex')}`;
+  const admin = async (sql) => {
+    const client = new pg.Client({ connectionString: pgUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`create database "${name}"`);
+  const url = new URL(pgUrl);
+  url.protocol = 'postgresql+asyncpg:';
+  url.pathname = `/${name}`;
+  return { url: url.toString(), name, drop: () => admin(`drop database if exists "${name}" with (force)`) };
+}
+
+/**
+ * Starts `prefect server start` on SQLite (`database: 'sqlite'`, as the test harness does) or on a
+ * fresh database of the PostgreSQL at `pgUrl` (`database: 'postgres'`: Prefect on SQLite answers
+ * 503 to most of 8 concurrent writers, since its writes take the file's one lock); resolves { apiUrl, authString, basicAuthorization, version,
  * command, cpuMicros(), stop() } once /api/health answers.
  */
-export async function startPrefect({ dir, core, version = '3.9', timeoutSeconds = 180 }) {
+export async function startPrefect({ dir, core, database = 'sqlite', pgUrl, version = '3.9', timeoutSeconds = 180 }) {
   const installed = ensurePrefect(version);
   if (!installed.ok) throw new Error(`Prefect is not installed for the prefect scenario: ${installed.error}`);
   const home = join(dir, 'prefect-home');
@@ -55,8 +80,9 @@ export async function startPrefect({ dir, core, version = '3.9', timeoutSeconds 
   const port = await freePort();
   const authString = `bench:${randomBytes(12).toString('hex')}`;
   const basicAuthorization = `Basic ${Buffer.from(authString).toString('base64')}`;
+  const db = database === 'postgres' ? await prefectDatabase(pgUrl) : null;
   const env = isolatedEnv(home, {
-    PREFECT_API_DATABASE_CONNECTION_URL: `sqlite+aiosqlite:///${join(home, 'prefect.db')}`,
+    PREFECT_API_DATABASE_CONNECTION_URL: db ? db.url : `sqlite+aiosqlite:///${join(home, 'prefect.db')}`,
     PREFECT_SERVER_API_AUTH_STRING: authString,
     PREFECT_SERVER_UI_ENABLED: 'false',
     PREFECT_UI_ENABLED: 'false',
@@ -84,11 +110,15 @@ export async function startPrefect({ dir, core, version = '3.9', timeoutSeconds 
     }, 10_000);
     await exited;
     clearTimeout(killer);
+    if (db) await db.drop().catch(() => {});
   };
   const apiUrl = `http://127.0.0.1:${port}/api`;
   const deadline = Date.now() + timeoutSeconds * 1000;
   for (;;) {
-    if (gone) throw new Error(`prefect server start exited before it was healthy; see ${logFile}`);
+    if (gone) {
+      await stop();
+      throw new Error(`prefect server start exited before it was healthy; see ${logFile}`);
+    }
     const healthy = await fetch(`${apiUrl}/health`).then((res) => res.status === 200).catch(() => false);
     if (healthy) break;
     if (Date.now() > deadline) {
@@ -103,6 +133,7 @@ export async function startPrefect({ dir, core, version = '3.9', timeoutSeconds 
     authString,
     basicAuthorization,
     version: installed.version,
+    database: db ? `PostgreSQL (database ${db.name} on the bench's server)` : 'SQLite (its own file)',
     logFile,
     command: [command === installed.prefect ? 'prefect' : command, ...argv.map((a) => (a === installed.prefect ? 'prefect' : a))],
     /** User + system CPU of the whole server (uvicorn and its children), microseconds. */

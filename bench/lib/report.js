@@ -2,7 +2,7 @@
 
 export const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
 export const fixed = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
-export const micros = (n) => (Number.isFinite(n) ? `${n < 100 ? n.toFixed(1) : Math.round(n).toLocaleString('en-US')} µs` : '–');
+export const micros = (n) => (Number.isFinite(n) ? `${Math.abs(n) < 100 ? n.toFixed(1) : Math.round(n).toLocaleString('en-US')} µs` : '–');
 export const millis = (n) => (Number.isFinite(n) ? `${n.toFixed(2)} ms` : '–');
 export const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 export const spread = (s, format) => `${format(s.min)}–${format(s.max)}`;
