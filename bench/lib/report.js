@@ -17,6 +17,15 @@ export function check(name, target, measured, pass) {
   return { name, target, measured, pass };
 }
 
+/** Issue 22's targets first, in order (names start "T0 " … "T6 "), then the rest as they came. */
+export function byTarget(checks) {
+  const key = (c) => {
+    const m = /^T(\d+)/.exec(c.name);
+    return m ? Number(m[1]) : 99;
+  };
+  return checks.map((c, i) => [c, i]).sort(([a, i], [b, j]) => key(a) - key(b) || i - j).map(([c]) => c);
+}
+
 export function checksTable(checks) {
   return table(
     ['target', 'wanted', 'measured', 'result'],
