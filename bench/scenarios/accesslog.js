@@ -117,6 +117,6 @@ export async function accessLogScenario(ctx) {
     '',
     checksTable(checks),
   );
-  ctx.section('Access log cost (issue 22 target 0)', lines);
+  ctx.section('Target 0: the defaults vs request logging off', lines);
   return checks;
 }

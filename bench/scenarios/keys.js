@@ -34,8 +34,8 @@ export async function keysScenario(ctx) {
     check(`T6 ${largeLabel} vs ${smallLabel}, keys in turn`, '≥ 0.95× (within 5%)', `${fixed(many.median)}×`, many.median >= 0.95),
   ];
   if (options.largeKeys < 1_000_000) checks.push(check('T6 store size', '1,000,000 keys', `${largeLabel} (reduced run)`, null));
-  ctx.section('2. Key count', [
-    `The request of scenario 1 against a store holding ${smallLabel} and one holding ${largeLabel} (service accounts, each with a Member membership and one active key). "Keys in turn": each connection cycles through ${main.sampleKeys.length} different Worker keys spread over the store.`,
+  ctx.section('Target 6: key count', [
+    `The request of target 1 against a store holding ${smallLabel} and one holding ${largeLabel} (service accounts, each with a Member membership and one active key). "Keys in turn": each connection cycles through ${main.sampleKeys.length} different Worker keys spread over the store.`,
     '',
     'One key:',
     '',

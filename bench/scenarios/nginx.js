@@ -56,7 +56,7 @@ async function startNginx({ dir, core, values }) {
   }
   return {
     name: 'nginx',
-    command: ['nginx', ...args],
+    command: [command === installed.path ? 'nginx' : command, ...argv.map((a) => (a === installed.path ? 'nginx' : a))],
     cpuMicros: () => (exited ? NaN : treeCpuMicros(child.pid)),
     async stop() {
       if (exited) return;
