@@ -25,6 +25,7 @@ import { revocationScenario } from './scenarios/revocation.js';
 import { memoryScenario } from './scenarios/memory.js';
 import { accessLogScenario } from './scenarios/accesslog.js';
 import { prefectScenario } from './scenarios/prefect.js';
+import { ensurePostgres, PG_URL } from '../scripts/postgres.js';
 import { betterAuthScenario } from './scenarios/betterauth.js';
 import { nginxScenario } from './scenarios/nginx.js';
 
@@ -259,6 +260,13 @@ async function main() {
   const load = loadAverage();
   if (load >= QUIET_LOAD && !options.quick) log(`warning: load average ${load.toFixed(2)}: the machine is busy; the results file will say so`);
   log(`${machine.cores} cores, ${machine.model}, Node ${machine.node}; stores: ${options.stores.join(', ')}; scenarios: ${options.scenarios.join(', ')}`);
+  // PostgreSQL (a store, or the real Prefect server's database): the tests' own cluster is started
+  // (and installed, as root) the way `npm test` does it, when the bench uses that default address.
+  const needsPostgres = options.stores.includes('postgres') || (options.scenarios.includes('prefect') && options.prefectDatabase === 'postgres');
+  if (needsPostgres && options.databaseUrl === PG_URL) {
+    const ready = await ensurePostgres();
+    if (!ready.ok) throw new Error(`PostgreSQL is not reachable at ${PG_URL}: ${ready.error} (or give --database-url, or --prefect-db sqlite)`);
+  }
   for (const kind of options.stores) await benchStore(kind, options, machine, cores);
   closeClient();
   return 0;
