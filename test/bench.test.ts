@@ -13,7 +13,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from './support/build.js';
 
 // bench/ is plain JavaScript without type declarations: load it by URL.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const load = (path: string): Promise<any> => import(new URL(`../bench/${path}`, import.meta.url).href);
 
 describe('bench options', () => {
