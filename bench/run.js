@@ -7,14 +7,14 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { call, closeClient, expectCall } from './lib/client.js';
 import { addServiceAccounts } from './lib/bulk.js';
 import { describeMachine, loadAverage } from './lib/machine.js';
 import { parseOptions } from './lib/options.js';
 import { ROOT, RESULTS, SERVERS } from './lib/paths.js';
 import { hasTaskset, pinSelf, startProcess } from './lib/procs.js';
-import { checksTable, int, table } from './lib/report.js';
+import { byTarget, checksTable, int, table } from './lib/report.js';
 import { bootstrap, commandLine, createStoreLocation, startGatehouse } from './lib/stores.js';
 import { setUpWorkspace } from './lib/fixture.js';
 import { authzScenario } from './scenarios/authz.js';
@@ -24,8 +24,12 @@ import { controlScenario } from './scenarios/control.js';
 import { revocationScenario } from './scenarios/revocation.js';
 import { memoryScenario } from './scenarios/memory.js';
 import { accessLogScenario } from './scenarios/accesslog.js';
+import { prefectScenario } from './scenarios/prefect.js';
+import { ensurePostgres, PG_URL } from '../scripts/postgres.js';
+import { betterAuthScenario } from './scenarios/betterauth.js';
+import { nginxScenario } from './scenarios/nginx.js';
 
-const SCENARIO_RUNNERS = { authz: authzScenario, keys: keysScenario, gateway: gatewayScenario, control: controlScenario, revocation: revocationScenario, memory: memoryScenario, accesslog: accessLogScenario };
+const SCENARIO_RUNNERS = { authz: authzScenario, keys: keysScenario, gateway: gatewayScenario, control: controlScenario, revocation: revocationScenario, memory: memoryScenario, accesslog: accessLogScenario, prefect: prefectScenario, betterauth: betterAuthScenario, nginx: nginxScenario };
 const QUIET_LOAD = 1.5;
 
 const log = (line) => console.log(line);
@@ -76,11 +80,22 @@ async function benchStore(kind, options, machine, cores) {
     processes.push(handle);
     return handle;
   };
+  const artifacts = [];
   const ctx = {
     options,
     kind,
     tmpRoot,
+    cores,
     log,
+    /** A server process of a scenario (a peer), pinned like the others, stopped at the end of the run. */
+    startServer: (spec) => start(spec),
+    /** A process (or anything with stop()) the run stops at its end, like the servers it starts itself. */
+    track: (handle) => processes.push(handle),
+    /** A file written next to the results file (`<results name>-<suffix>`); returns the name to link to. */
+    artifact: (suffix, content) => {
+      artifacts.push({ suffix, content });
+      return `{{artifact:${suffix}}}`;
+    },
     section: (title, lines) => sections.push(`## ${title}\n\n${lines.join('\n').replace(/\n{3,}/g, '\n\n')}`),
     setup: (what, seconds) => {
       setupTimes.push([what, `${seconds.toFixed(1)} s`]);
@@ -88,7 +103,7 @@ async function benchStore(kind, options, machine, cores) {
     },
     // `extra`: { env, logLevel } for a variant of the default process (scenarios/accesslog.js).
     startGatehouse: async (location, name, extra = {}) => {
-      const handle = await startGatehouse(location, { name, cwd: tmpRoot, env: { ...env, ...extra.env }, logDir: tmpRoot, core: cores.server, logLevel: extra.logLevel ?? options.logLevel, profileDir: options.profileDir });
+      const handle = await startGatehouse(location, { name, cwd: tmpRoot, env: { ...env, ...extra.env }, logDir: tmpRoot, core: cores.server, logLevel: 'logLevel' in extra ? extra.logLevel : options.logLevel, profileDir: options.profileDir });
       processes.push(handle);
       return handle;
     },
@@ -138,8 +153,8 @@ async function benchStore(kind, options, machine, cores) {
       checks.push(...(await SCENARIO_RUNNERS[name](ctx)));
       loads.push([`after ${name}`, loadAverage()]);
     }
-    const file = writeResults({ kind, options, machine, cores, ctx, processes, sections, setupTimes, loads, checks, distBuilt, commit });
-    log(`\n${checksTable(checks)}\n\nwrote ${relative(process.cwd(), file)}`);
+    const file = writeResults({ kind, options, machine, cores, ctx, processes, sections, setupTimes, loads, checks, distBuilt, commit, artifacts });
+    log(`\n${checksTable(byTarget(checks))}\n\nwrote ${relative(process.cwd(), file)}`);
     failed = false;
   } finally {
     for (const p of processes.splice(0).reverse()) await p.stop().catch(() => {});
@@ -160,7 +175,7 @@ function reduced(options) {
 
 const distBuildTime = () => statSync(join(ROOT, 'dist/app.js')).mtime.toISOString();
 
-function writeResults({ kind, options, machine, cores, ctx, processes, sections, setupTimes, loads, checks, distBuilt, commit }) {
+function writeResults({ kind, options, machine, cores, ctx, processes, sections, setupTimes, loads, checks, distBuilt, commit, artifacts }) {
   const date = machine.date.slice(0, 10);
   const partial = options.scenarios.length < Object.keys(SCENARIO_RUNNERS).length;
   const suffix = options.quick ? '-quick' : partial ? '-partial' : '';
@@ -196,7 +211,7 @@ function writeResults({ kind, options, machine, cores, ctx, processes, sections,
       ? '- Pinning: **none** (taskset missing or one core): server and load generator share the CPUs'
       : `- Pinning: every server process on core ${cores.server} (\`taskset -c ${cores.server}\`), the load generator (this runner, autocannon ${cores.autocannon}) on core ${cores.generator}`,
     `- Store: ${store}`,
-    `- Gatehouse: commit ${commit}; dist/ built ${distBuilt}; log level \`${options.logLevel}\``,
+    `- Gatehouse: commit ${commit}; dist/ built ${distBuilt}; log level ${options.logLevel ? `\`${options.logLevel}\` (--log-level)` : 'the default (`info`: no --log-level given), access log on (the default: one line per request to standard output, which goes to a file here)'}`,
     `- Command: \`npm run bench -- ${process.argv.slice(2).join(' ')}\``,
     `- Settings: ${options.duration} s per run after a ${options.warmup} s warm-up per target, ${options.connections} connections, ${options.runs} interleaved run(s) per target; large store ${int(options.largeKeys)} keys`,
     `- Load average (1 min): ${loads.map(([when, value]) => `${when} ${value.toFixed(2)}`).join(', ')}`,
@@ -209,7 +224,9 @@ function writeResults({ kind, options, machine, cores, ctx, processes, sections,
     '',
     '## Targets',
     '',
-    checksTable(checks),
+    'Issue 22\'s targets are the rows named T0–T6 (T0 defaults vs request logging off, T1 cost over plain Fastify, T2 gateway vs a bare proxy, T3 a real Prefect server, T4 the peers, T5 revocation wait, T6 scale); the other rows are reference figures. Every figure is recorded, met or not; "n/a" rows have no pass/fail.',
+    '',
+    checksTable(byTarget(checks)),
     '',
     ...sections.flatMap((s) => [s, '']),
     '## Reading these figures',
@@ -217,7 +234,14 @@ function writeResults({ kind, options, machine, cores, ctx, processes, sections,
     'Throughput is 2xx responses per second over a run; latencies are per response as autocannon sees it (its own overhead included, equally for every target). Ratios are paired: each run of a target is divided by the run of its baseline made next to it, and the median of those ratios is shown. "Server CPU per request" is the user+system CPU time of the server process(es) during the run divided by the responses; it is the figure least moved by other load on the machine. On PostgreSQL the database server\'s own CPU is not included.',
     '',
   ].join('\n');
-  writeFileSync(file, text);
+  // Files beside the results (the real-Prefect plot): same name, their own suffix; the text links them.
+  const stem = basename(file, '.md');
+  let linked = text;
+  for (const { suffix, content } of artifacts) {
+    writeFileSync(join(dir, `${stem}-${suffix}`), content);
+    linked = linked.replaceAll(`{{artifact:${suffix}}}`, `${stem}-${suffix}`);
+  }
+  writeFileSync(file, linked);
   return file;
 }
 
@@ -236,6 +260,13 @@ async function main() {
   const load = loadAverage();
   if (load >= QUIET_LOAD && !options.quick) log(`warning: load average ${load.toFixed(2)}: the machine is busy; the results file will say so`);
   log(`${machine.cores} cores, ${machine.model}, Node ${machine.node}; stores: ${options.stores.join(', ')}; scenarios: ${options.scenarios.join(', ')}`);
+  // PostgreSQL (a store, or the real Prefect server's database): the tests' own cluster is started
+  // (and installed, as root) the way `npm test` does it, when the bench uses that default address.
+  const needsPostgres = options.stores.includes('postgres') || (options.scenarios.includes('prefect') && options.prefectDatabase === 'postgres');
+  if (needsPostgres && options.databaseUrl === PG_URL) {
+    const ready = await ensurePostgres();
+    if (!ready.ok) throw new Error(`PostgreSQL is not reachable at ${PG_URL}: ${ready.error} (or give --database-url, or --prefect-db sqlite)`);
+  }
   for (const kind of options.stores) await benchStore(kind, options, machine, cores);
   closeClient();
   return 0;

@@ -1,7 +1,7 @@
 // How many durable commits per second the store's disk allows: the ceiling for any write that must
 // survive a power cut, whatever the server does around it. A service-account creation is one such
 // commit; this is measured next to it so the two can be compared.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -47,6 +47,34 @@ async function postgresProbe(url) {
     await client.query(`drop schema if exists "${schema}" cascade`).catch(() => {});
     await client.end();
   }
+}
+
+/**
+ * The disk's own fsync cost under `dir` (issue 22 target 6): a 4 KiB write then fdatasync, one at
+ * a time, `count` times in a fresh file; median and p99 in microseconds. A durable commit costs at
+ * least one of these.
+ */
+export function fsyncProbe(dir, count = 200) {
+  const root = mkdtempSync(join(dir, 'fsync-probe-'));
+  const page = Buffer.alloc(4096, 120);
+  const times = [];
+  try {
+    const fd = openSync(join(root, 'probe'), 'w');
+    try {
+      for (let i = 0; i < count; i++) {
+        writeSync(fd, page, 0, page.length, (i % 64) * page.length);
+        const started = process.hrtime.bigint();
+        fdatasyncSync(fd);
+        times.push(Number(process.hrtime.bigint() - started) / 1000);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  times.sort((a, b) => a - b);
+  return { count, median: times[times.length >> 1], p99: times[Math.min(times.length - 1, Math.ceil(0.99 * times.length) - 1)] };
 }
 
 export function commitProbe(location, tmpRoot) {

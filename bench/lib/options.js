@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['authz', 'keys', 'gateway', 'control', 'revocation', 'memory', 'accesslog'];
+export const SCENARIOS = ['authz', 'keys', 'gateway', 'control', 'revocation', 'memory', 'accesslog', 'prefect', 'betterauth', 'nginx'];
 
 const USAGE = `npm run bench -- [options]
   --store sqlite|postgres|all   store(s) to measure (default: sqlite)
@@ -13,7 +13,10 @@ const USAGE = `npm run bench -- [options]
   --keys N                      service-account keys in the large store (default 1000000; --quick: 10000)
   --quick                       short runs, one run, 10,000 keys: for development on a shared machine
   --database-url URL            PostgreSQL (default postgres://postgres@127.0.0.1:5432/test)
-  --log-level LEVEL             Gatehouse's log level while measured (default warn)
+  --log-level LEVEL             Gatehouse's log level while measured (default: none given, i.e. the
+                                product's default, info, with the access log on)
+  --prefect-db sqlite|postgres  the real Prefect server's database (default postgres, on --database-url's
+                                server: Prefect on SQLite refuses most concurrent writes with 503)
   --out DIR                     where the results file goes (default bench/results)
   --profile DIR                 run Gatehouse with --cpu-prof into DIR (see bench/profile-top.js)
   --help`;
@@ -30,8 +33,9 @@ export function parseOptions(argv) {
       keys: { type: 'string' },
       quick: { type: 'boolean', default: false },
       'database-url': { type: 'string', default: process.env.GATEHOUSE_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
-      'log-level': { type: 'string', default: 'warn' },
+      'log-level': { type: 'string' },
       out: { type: 'string' },
+      'prefect-db': { type: 'string', default: 'postgres' },
       profile: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -52,6 +56,7 @@ export function parseOptions(argv) {
   for (const scenario of scenarios) {
     if (!SCENARIOS.includes(scenario)) throw new Error(`Unknown scenario "${scenario}": use one of ${SCENARIOS.join(', ')}`);
   }
+  if (!['sqlite', 'postgres'].includes(values['prefect-db'])) throw new Error(`--prefect-db must be sqlite or postgres, got "${values['prefect-db']}"`);
   const duration = number('duration', values.duration ?? (quick ? '2' : '10'), 1);
   return {
     stores,
@@ -68,6 +73,11 @@ export function parseOptions(argv) {
     controlOperations: quick ? 100 : 500,
     controlConcurrency: 8,
     revocationTrials: quick ? 4 : 20,
+    // Real-Prefect scenario: seconds per block, blocks per target and concurrency (interleaved).
+    prefectBlock: quick ? 2 : 5,
+    prefectRounds: quick ? 2 : 6,
+    prefectConcurrency: [1, 8],
+    prefectDatabase: values['prefect-db'],
     databaseUrl: values['database-url'],
     logLevel: values['log-level'],
     out: values.out,

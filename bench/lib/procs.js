@@ -99,3 +99,20 @@ export function readCpuMicros(pid) {
   const ticks = Number(fields[11]) + Number(fields[12]);
   return (ticks * 1e6) / TICKS_PER_SECOND;
 }
+
+/** Process ids of `pid` and all its descendants (from /proc/<pid>/task/<pid>/children). */
+export function processTree(pid) {
+  const all = [pid];
+  for (let i = 0; i < all.length; i++) {
+    try {
+      const children = readFileSync(`/proc/${all[i]}/task/${all[i]}/children`, 'utf8').trim();
+      if (children) all.push(...children.split(/\s+/).map(Number));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return all;
+}
+
+/** User + system CPU of a process and its descendants, microseconds. */
+export const treeCpuMicros = (pid) => processTree(pid).reduce((sum, p) => sum + (readCpuMicros(p) || 0), 0);

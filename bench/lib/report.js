@@ -2,7 +2,7 @@
 
 export const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
 export const fixed = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
-export const micros = (n) => (Number.isFinite(n) ? `${n < 100 ? n.toFixed(1) : Math.round(n).toLocaleString('en-US')} µs` : '–');
+export const micros = (n) => (Number.isFinite(n) ? `${Math.abs(n) < 100 ? n.toFixed(1) : Math.round(n).toLocaleString('en-US')} µs` : '–');
 export const millis = (n) => (Number.isFinite(n) ? `${n.toFixed(2)} ms` : '–');
 export const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 export const spread = (s, format) => `${format(s.min)}–${format(s.max)}`;
@@ -15,6 +15,15 @@ export function table(columns, rows) {
 /** A target of the issue and whether this run met it. */
 export function check(name, target, measured, pass) {
   return { name, target, measured, pass };
+}
+
+/** Issue 22's targets first, in order (names start "T0 " … "T6 "), then the rest as they came. */
+export function byTarget(checks) {
+  const key = (c) => {
+    const m = /^T(\d+)/.exec(c.name);
+    return m ? Number(m[1]) : 99;
+  };
+  return checks.map((c, i) => [c, i]).sort(([a, i], [b, j]) => key(a) - key(b) || i - j).map(([c]) => c);
 }
 
 export function checksTable(checks) {

@@ -52,13 +52,13 @@ export async function bootstrap(location, { cwd, env, handle }) {
 }
 
 /**
- * `gatehouse start` on this store, on port 0, pinned to `core`; the handle's url is its base URL.
+ * `gatehouse start` on this store (with `logLevel` unset: the product's default, as a user runs it), on port 0, pinned to `core`; the handle's url is its base URL.
  * With `profileDir`, V8 writes a CPU profile there when the process exits.
  */
 export function startGatehouse(location, { name, cwd, env, logDir, core, logLevel, profileDir }) {
   return startProcess({
     name,
-    args: [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}.${Date.now()}.cpuprofile`] : []), BIN, 'start', '--host', '127.0.0.1', '--port', '0', '--log-level', logLevel, ...location.flags],
+    args: [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}.${Date.now()}.cpuprofile`] : []), BIN, 'start', '--host', '127.0.0.1', '--port', '0', ...(logLevel ? ['--log-level', logLevel] : []), ...location.flags],
     env,
     cwd,
     logDir,

@@ -30,12 +30,12 @@ export async function keysScenario(ctx) {
   const one = ratioTo(largeOne, smallOne);
   const many = ratioTo(largeMany, smallMany);
   const checks = [
-    check(`${largeLabel} vs ${smallLabel}, one key`, '≥ 0.95× (within 5%)', `${fixed(one.median)}×`, one.median >= 0.95),
-    check(`${largeLabel} vs ${smallLabel}, keys in turn`, '≥ 0.95× (within 5%)', `${fixed(many.median)}×`, many.median >= 0.95),
+    check(`T6 ${largeLabel} vs ${smallLabel}, one key`, '≥ 0.95× (within 5%)', `${fixed(one.median)}×`, one.median >= 0.95),
+    check(`T6 ${largeLabel} vs ${smallLabel}, keys in turn`, '≥ 0.95× (within 5%)', `${fixed(many.median)}×`, many.median >= 0.95),
   ];
-  if (options.largeKeys < 1_000_000) checks.push(check('store size', '1,000,000 keys', `${largeLabel} (reduced run)`, null));
-  ctx.section('2. Key count', [
-    `The request of scenario 1 against a store holding ${smallLabel} and one holding ${largeLabel} (service accounts, each with a Member membership and one active key). "Keys in turn": each connection cycles through ${main.sampleKeys.length} different Worker keys spread over the store.`,
+  if (options.largeKeys < 1_000_000) checks.push(check('T6 store size', '1,000,000 keys', `${largeLabel} (reduced run)`, null));
+  ctx.section('Target 6: key count', [
+    `The request of target 1 against a store holding ${smallLabel} and one holding ${largeLabel} (service accounts, each with a Member membership and one active key). "Keys in turn": each connection cycles through ${main.sampleKeys.length} different Worker keys spread over the store.`,
     '',
     'One key:',
     '',

@@ -12,9 +12,9 @@ export async function memoryScenario(ctx) {
   if (large) {
     const rss = large.gh.rss();
     const full = options.largeKeys >= 1_000_000;
-    checks.push(check(`resident memory with ${int(options.largeKeys)} keys`, '≤ 300 MB', `${(rss / 1e6).toFixed(0)} MB`, full ? rss <= 300e6 : null));
+    checks.push(check(`T6 resident memory with ${int(options.largeKeys)} keys`, '≤ 300 MB', `${(rss / 1e6).toFixed(0)} MB`, full ? rss <= 300e6 : null));
   }
-  ctx.section('6. Memory', [
+  ctx.section('Target 6: memory', [
     `Resident set size (VmRSS from /proc/<pid>/status) of each server process after the scenarios above${large ? '' : ' (the large store was not set up in this run)'}.`,
     '',
     table(['process', 'resident size'], rows),
