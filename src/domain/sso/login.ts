@@ -44,6 +44,15 @@ export interface SignInProvider {
 /** A path on this Gatehouse to return to: never another origin (`//host`, `/\host`, a scheme). */
 export const safeReturnTo = (value: string | undefined): string => (value && /^\/(?![/\\])[^\s]*$/.test(value) ? value : '/');
 
+/** openid-client's reason, with the claim or the provider's error code it names (never a token). */
+function describe(error: unknown): string {
+  if (error instanceof client.ResponseBodyError) return `the provider answered ${error.error}${error.error_description ? ` (${error.error_description})` : ''}`;
+  if (!(error instanceof Error)) return String(error);
+  // openid-client wraps the check that failed (e.g. 'unexpected JWT "aud" (audience) claim value').
+  const inner = error.cause instanceof Error ? error.cause.message : null;
+  return inner && inner !== error.message ? `${error.message}: ${inner}` : error.message;
+}
+
 const refusedToken = (why: string) => fail('SSO_TOKEN_REFUSED', `The identity provider's answer was refused: ${why}`);
 
 export function ssoSignIn(deps: Deps, ring: SecretKeyring, discovery: Discovery, options: { sessionTtlSeconds: number }) {
@@ -134,7 +143,7 @@ export function ssoSignIn(deps: Deps, ring: SecretKeyring, discovery: Discovery,
         if (error instanceof client.AuthorizationResponseError) {
           return fail('SSO_PROVIDER_REFUSED', `The identity provider refused the sign-in: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}`);
         }
-        return refusedToken(error instanceof Error ? error.message : String(error));
+        return refusedToken(describe(error));
       }
       const claims = tokens.claims();
       if (!claims) return refusedToken('it carries no id token');
