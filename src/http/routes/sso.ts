@@ -183,7 +183,10 @@ export function ssoRoutes({ services, clock, auth, publicUrl }: RouteDeps): Rout
       requirement: PUBLIC,
       summary: "Where the provider sends the browser back: checks the answer, signs in (setting the session cookie) and redirects (303) to the page",
       tags,
-      querystring: Type.Record(Type.String(), Type.String({ maxLength: 10_000 })),
+      // What RFC 6749 and RFC 9207 put there; a provider may add more (checked by openid-client from the raw URL).
+      querystring: Type.Object(
+        Object.fromEntries(['code', 'state', 'iss', 'error', 'error_description', 'error_uri', 'session_state'].map((name) => [name, Type.Optional(Type.String({ maxLength: 10_000 }))])),
+      ),
       response: { 303: Type.Null() },
       handler: async (req, reply) => {
         const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
