@@ -185,7 +185,8 @@ export function ssoRoutes({ services, clock, auth, publicUrl }: RouteDeps): Rout
       tags,
       // What RFC 6749 and RFC 9207 put there; a provider may add more (checked by openid-client from the raw URL).
       querystring: Type.Object(
-        Object.fromEntries(['code', 'state', 'iss', 'error', 'error_description', 'error_uri', 'session_state'].map((name) => [name, Type.Optional(Type.String({ maxLength: 10_000 }))])),
+        Object.fromEntries(['code', 'state', 'iss', 'error', 'error_description', 'error_uri', 'session_state'].map((name) => [name, Type.Optional(Type.String({ maxLength: 4000 }))])),
+        { additionalProperties: Type.String({ maxLength: 2000 }) },
       ),
       response: { 303: Type.Null() },
       handler: async (req, reply) => {
