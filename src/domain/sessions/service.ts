@@ -10,7 +10,7 @@ import { csrfTokenFor, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret, ver
 import { normalizeEmail } from '../users/create.js';
 import { addressKey, clearFailures, countAttempt, emailKey, passwordChangeKey, THROTTLE, uncountAttempt } from './throttle.js';
 import type { PasswordChange } from './inputs.js';
-import { passwordRefusal } from '../sso/password-policy.js';
+import { passwordRefusal } from './sso-required.js';
 
 export const DEFAULT_SESSION_TTL_SECONDS = 12 * 60 * 60;
 /** How often a session's `updated` (last seen) is written: not on every request. */

@@ -22,7 +22,7 @@ import { lockAccount } from '../locks.js';
 import type { SecretKeyring } from '../../secret-key.js';
 import type { Discovery } from './discovery.js';
 import { emailDomain, loadSettings } from './service.js';
-import { memberHolds } from './password-policy.js';
+import { parseJsonColumn } from '../../store/json-column.js';
 
 /** How long a started sign-in may take at the provider. */
 export const SIGN_IN_WINDOW_SECONDS = 600;
@@ -54,6 +54,18 @@ function describe(error: unknown): string {
 }
 
 const refusedToken = (why: string) => fail('SSO_TOKEN_REFUSED', `The identity provider's answer was refused: ${why}`);
+
+/** A permission the member's account role holds in the account. */
+async function memberHolds(db: Executor, accountId: string, actorId: string, permission: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('account_memberships as m')
+    .innerJoin('account_roles as r', 'r.id', 'm.account_role_id')
+    .select('r.permissions')
+    .where('m.account_id', '=', accountId)
+    .where('m.actor_id', '=', actorId)
+    .executeTakeFirst();
+  return row ? parseJsonColumn<string[]>(row.permissions, []).includes(permission) : false;
+}
 
 export function ssoSignIn(deps: Deps, ring: SecretKeyring, discovery: Discovery, options: { sessionTtlSeconds: number }) {
   const { store, clock } = deps;

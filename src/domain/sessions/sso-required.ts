@@ -1,20 +1,9 @@
-// Who must sign in through an identity provider: a member of an account with passwords turned
-// off, unless their role there holds `bypass:sso` (only Owners do: the break-glass).
+// Who must sign in through an identity provider: a member of an account whose single sign-on
+// settings turn passwords off (domain/sso/ writes them), unless their role there holds
+// `bypass:sso` (only Owners do: the break-glass). Read here so that sessions need not import sso.
 import { fail, type Failure } from '../../errors.js';
 import type { Executor } from '../../store/store.js';
 import { parseJsonColumn } from '../../store/json-column.js';
-
-/** A permission the member's account role holds in the account. */
-export async function memberHolds(db: Executor, accountId: string, actorId: string, permission: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('account_memberships as m')
-    .innerJoin('account_roles as r', 'r.id', 'm.account_role_id')
-    .select('r.permissions')
-    .where('m.account_id', '=', accountId)
-    .where('m.actor_id', '=', actorId)
-    .executeTakeFirst();
-  return row ? parseJsonColumn<string[]>(row.permissions, []).includes(permission) : false;
-}
 
 /**
  * Why this user may not sign in with a password, or null: an account they belong to has passwords
