@@ -5,7 +5,7 @@
 // user removed at the provider.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { signIn, startBrowserHarness, statusSays, type BrowserHarness } from './support.js';
+import { screenshot, signIn, startBrowserHarness, statusSays, type BrowserHarness } from './support.js';
 import { startLocalProvider, type LocalProvider } from '../support/oidc-provider.js';
 
 const OWNER = 'owner@acme-browser.test';
@@ -75,6 +75,7 @@ describe('single sign-on in the browser', () => {
     await page.getByRole('button', { name: 'Require single sign-on' }).click();
     await statusSays(page, /Passwords are turned off/);
     expect(await page.getByTestId('sso-passwords').textContent()).toContain('turned off');
+    await screenshot(page, 'single-sign-on.png', async () => (await page.getByTestId('sso-passwords').textContent())!.includes('turned off'));
 
     const domains = await h.api('GET', `/api/accounts/${accountId}/domains`, { key: ownerKey });
     expect(domains.body).toEqual([expect.objectContaining({ name: 'acme-browser.test', verified: true, verified_by: 'owner' })]);
