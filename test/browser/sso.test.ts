@@ -63,18 +63,19 @@ describe('single sign-on in the browser', () => {
     await page.locator('[data-testid="sso-provider-row"][data-name="Acme IdP"]').waitFor();
     expect(await page.content()).not.toContain(idp.clientSecret);
     await page.getByRole('button', { name: 'Check Acme IdP' }).click();
-    expect(await page.getByTestId('sso-check').filter({ hasText: 'OK:' }).textContent()).toContain(`${idp.issuer}/auth`);
+    await page.getByTestId('sso-check').filter({ hasText: `OK: The issuer answers: its authorization endpoint is ${idp.issuer}/auth` }).waitFor();
 
     await page.getByLabel('Domain', { exact: true }).fill('acme-browser.test');
     await page.getByRole('button', { name: 'Add domain' }).click();
     await statusSays(page, /Added acme-browser\.test\./);
     await page.getByRole('button', { name: 'Verify acme-browser.test' }).click();
     await statusSays(page, /acme-browser\.test is verified\./);
-    expect(await page.locator('[data-testid="sso-domain-row"][data-name="acme-browser.test"]').textContent()).toContain('Yes (by an Owner or Admin)');
+    // The status line speaks before the page has reloaded: wait for the row itself.
+    await page.locator('[data-testid="sso-domain-row"][data-name="acme-browser.test"]').filter({ hasText: 'Yes (by an Owner or Admin)' }).waitFor();
 
     await page.getByRole('button', { name: 'Require single sign-on' }).click();
     await statusSays(page, /Passwords are turned off/);
-    expect(await page.getByTestId('sso-passwords').textContent()).toContain('turned off');
+    await page.getByTestId('sso-passwords').filter({ hasText: 'turned off' }).waitFor();
     await screenshot(page, 'single-sign-on.png', async () => (await page.getByTestId('sso-passwords').textContent())!.includes('turned off'));
 
     const domains = await h.api('GET', `/api/accounts/${accountId}/domains`, { key: ownerKey });
