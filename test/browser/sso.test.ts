@@ -76,7 +76,7 @@ describe('single sign-on in the browser', () => {
     await page.getByRole('button', { name: 'Require single sign-on' }).click();
     await statusSays(page, /Passwords are turned off/);
     await page.getByTestId('sso-passwords').filter({ hasText: 'turned off' }).waitFor();
-    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.getByRole('heading', { name: 'Single sign-on', level: 1 }).scrollIntoViewIfNeeded();
     await screenshot(page, 'single-sign-on.png', async () => (await page.getByTestId('sso-passwords').textContent())!.includes('turned off'));
 
     const domains = await h.api('GET', `/api/accounts/${accountId}/domains`, { key: ownerKey });
