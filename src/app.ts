@@ -33,6 +33,7 @@ import { webhookRoutes } from './http/routes/webhooks.js';
 import { noticeDelivery, type NoticeDelivery } from './domain/notices/delivery.js';
 import { membershipRoutes } from './http/routes/memberships.js';
 import { workloadIdentityRoutes } from './http/routes/workload-identity.js';
+import { ssoRoutes } from './http/routes/sso.js';
 import { serviceAccountRoutes } from './http/routes/service-accounts.js';
 import { workspaceRoutes } from './http/routes/workspaces.js';
 import { workspaceRoleRoutes } from './http/routes/workspace-roles.js';
@@ -236,6 +237,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...accessRoutes(deps),
     ...auditRoutes(deps),
     ...sessionRoutes(deps),
+    ...ssoRoutes(deps),
     ...setupRoutes(deps),
     ...invitationRoutes(deps, { mailer: options.mailer ?? null }),
     ...gatewayRoutes(deps, { checkTimeoutMs: options.upstreamCheckTimeoutMs }),

@@ -160,6 +160,49 @@ export const ERRORS = {
     status: 422,
     message: 'The webhook URL must be an http:// or https:// URL with a host and no user name or password',
   },
+  SSO_ISSUER_INVALID: {
+    status: 422,
+    message: "The issuer must be an https URL (http only on the loopback interface), exactly as the provider's id tokens name it in `iss`",
+  },
+  SSO_DISCOVERY_FAILED: {
+    status: 502,
+    message: "The provider's discovery document (ISSUER/.well-known/openid-configuration) could not be read or does not name this issuer: check the issuer URL",
+  },
+  SSO_SECRET_UNREADABLE: {
+    status: 502,
+    message: "The provider's client secret was sealed with another secret key: give every Gatehouse process the same GATEHOUSE_SECRET_KEY, or set the client secret again",
+  },
+  SSO_STATE_INVALID: {
+    status: 400,
+    message: 'This sign-in link has expired, was already used, or was started in another browser: start the sign-in again from the sign-in page',
+  },
+  SSO_PROVIDER_REFUSED: { status: 401, message: 'The identity provider refused the sign-in; ask your identity provider administrator' },
+  SSO_TOKEN_REFUSED: {
+    status: 401,
+    message: "The identity provider's answer failed Gatehouse's checks (issuer, audience, nonce, signature or expiry), so no one was signed in",
+  },
+  SSO_EMAIL_UNVERIFIED: {
+    status: 403,
+    message: 'The identity provider does not say your email is verified (email_verified is not true): verify it at the provider, then sign in again',
+  },
+  SSO_DOMAIN_NOT_ALLOWED: {
+    status: 403,
+    message: "Your email's domain is not a verified domain of this account: ask an account Owner or Admin to invite you or to verify the domain",
+  },
+  SSO_LINK_REQUIRED: {
+    status: 409,
+    message: 'A Gatehouse user with this email already has access outside this account: sign in as that user first, then use "Link" on the Single sign-on page to link this provider',
+  },
+  SSO_PROVIDER_REQUIRED: {
+    status: 422,
+    message: 'Passwords can be turned off only while the account has an enabled identity provider: add one (and check it) first',
+  },
+  PASSWORD_SIGN_IN_DISABLED: {
+    status: 403,
+    message: 'An account you belong to requires single sign-on: sign in with its identity provider (the sign-in page offers it for your email)',
+  },
+  DOMAIN_INVALID: { status: 422, message: 'A domain is a DNS name such as example.com: letters, digits and hyphens in dot-separated labels' },
+  DOMAIN_VERIFIED_ELSEWHERE: { status: 409, message: 'This domain is verified by another account; a domain is verified by one account only' },
   INTERNAL_ERROR: { status: 500, message: 'Internal error; the request id identifies it in the server log' },
   STORE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; try again shortly' },
   NOT_READY: { status: 503, message: 'This Gatehouse process is not ready to serve requests' },

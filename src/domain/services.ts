@@ -20,6 +20,9 @@ import { workloadIdentityService } from './workload-identity/service.js';
 import { leakReportService } from './leak-reports/service.js';
 import { noticeService } from './notices/service.js';
 import { expiryScan } from './notices/expiry.js';
+import { ssoService } from './sso/service.js';
+import { ssoSignIn } from './sso/login.js';
+import { discovery } from './sso/discovery.js';
 import { ephemeralSecretKey, keyring, type SecretKey, type SecretKeyring } from '../secret-key.js';
 
 export interface ServiceOptions {
@@ -34,6 +37,7 @@ let processKey: SecretKey | undefined;
 export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const sessionTtlSeconds = options.sessionTtlSeconds ?? DEFAULT_SESSION_TTL_SECONDS;
   const ring = asKeyring(options.secretKey ?? (processKey ??= ephemeralSecretKey()));
+  const ssoDiscovery = discovery();
   return {
     accounts: accountService(deps),
     users: userService(deps),
@@ -54,6 +58,8 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     gateways: gatewayService(deps, ring),
     notices: noticeService(deps, ring),
     noticeExpiry: expiryScan(deps),
+    sso: ssoService(deps, ring, ssoDiscovery),
+    ssoSignIn: ssoSignIn(deps, ring, ssoDiscovery, { sessionTtlSeconds }),
     /** The keyring that seals upstream credentials and webhook secrets. */
     secretKeyring: ring,
   };

@@ -343,6 +343,11 @@ export interface Database {
   notice_attempts: NoticeAttemptsTable;
   api_key_notices: ApiKeyNoticesTable;
   audit_feed: AuditFeedTable;
+  sso_providers: SsoProvidersTable;
+  account_domains: AccountDomainsTable;
+  account_sso_settings: AccountSsoSettingsTable;
+  sso_logins: SsoLoginsTable;
+  sso_identities: SsoIdentitiesTable;
 }
 
 /** Which OIDC tokens may be exchanged for a short-lived key of a service account. */
@@ -367,4 +372,59 @@ export interface ExchangedTokensTable {
   issuer: string;
   token_id: string;
   expires_at: string;
+}
+
+/** An account's OpenID Connect provider (migration 0019); the client secret is sealed, never read back. */
+export interface SsoProvidersTable {
+  id: string;
+  account_id: string;
+  display_name: string;
+  issuer: string;
+  client_id: string;
+  client_secret_sealed: string | null;
+  enabled: number;
+  created: string;
+  updated: string;
+}
+
+/** An email domain of an account; `verified_name` is set (to `name`) once verified. */
+export interface AccountDomainsTable {
+  id: string;
+  account_id: string;
+  name: string;
+  verified_name: string | null;
+  verified_at: string | null;
+  /** How: `owner` (marked by an Owner or Admin) or `sign_in` (proved by a sign-in through the account's provider). */
+  verified_by: string | null;
+  created: string;
+  updated: string;
+}
+
+export interface AccountSsoSettingsTable {
+  account_id: string;
+  default_account_role_id: string;
+  passwords_disabled: number;
+  updated: string;
+}
+
+/** A sign-in in flight: one use, short-lived. The state itself is never stored, only its digest. */
+export interface SsoLoginsTable {
+  state_hash: string;
+  provider_id: string;
+  code_verifier: string;
+  nonce: string;
+  return_to: string;
+  link_user_id: string | null;
+  expires_at: string;
+}
+
+/** A provider's subject linked to a user. */
+export interface SsoIdentitiesTable {
+  id: string;
+  provider_id: string;
+  subject: string;
+  user_id: string;
+  email: string;
+  created: string;
+  last_sign_in: string;
 }

@@ -34,6 +34,10 @@ export interface Side {
   rule_id: string;
   /** A webhook endpoint (to a closed port on 127.0.0.1). */
   webhook_id: string;
+  /** An OpenID Connect provider (its issuer a closed port on 127.0.0.1). */
+  provider_id: string;
+  /** An email domain of the account. */
+  domain_id: string;
 }
 
 interface User {
@@ -146,6 +150,21 @@ const WEBHOOK_URL = 'http://127.0.0.1:9/matrix-hook';
 
 async function newWebhook(h: Harness, accountId: string) {
   return unwrap('create webhook', await h.app.services.notices.create(ctx(h), accountId, { url: WEBHOOK_URL })).id;
+}
+
+/** Nothing answers there either: discovery fails at once. */
+const SSO_ISSUER = 'http://127.0.0.1:9';
+
+async function newProvider(h: Harness, accountId: string) {
+  return unwrap('create provider', await h.app.services.sso.createProvider(ctx(h), accountId, { display_name: unique('idp'), issuer: SSO_ISSUER, client_id: 'matrix' })).id;
+}
+
+/** Each side's one domain (setting the list again keeps it, and its id). */
+const domainOf = (side: 'a' | 'b') => `${side}-matrix.test`;
+
+async function newDomain(h: Harness, accountId: string, side: 'a' | 'b') {
+  const [row] = unwrap('set domains', await h.app.services.sso.setDomains(ctx(h), accountId, { domain_names: [domainOf(side)] }));
+  return row.id;
 }
 
 async function userKeyId(h: Harness, userId: string): Promise<string> {
@@ -270,6 +289,8 @@ export async function buildWorld(): Promise<World> {
       session_id: await newSession(h, member.userId),
       rule_id: await newRule(h, A, targetBot.id),
       webhook_id: await newWebhook(h, A),
+      provider_id: await newProvider(h, A),
+      domain_id: await newDomain(h, A, 'a'),
     },
     b: {
       account_id: B,
@@ -289,6 +310,8 @@ export async function buildWorld(): Promise<World> {
       session_id: await newSession(h, bSessionUser.userId),
       rule_id: await newRule(h, B, botB.id),
       webhook_id: await newWebhook(h, B),
+      provider_id: await newProvider(h, B),
+      domain_id: await newDomain(h, B, 'b'),
     },
     hiddenWorkspaceId: hidden,
     selfKey: { a: member.key, b: ownerB.key },
@@ -353,6 +376,12 @@ export const PREPARE: Record<string, Prepare> = {
   [`PATCH ${ACCOUNT}/settings`]: async () => ({ body: { ai_log_summaries: false } }),
   [`PUT ${ACCOUNT}/ip_allowlist`]: async () => ({ body: { entries: [] } }),
   [`POST ${ACCOUNT}/webhooks`]: async () => ({ body: { url: WEBHOOK_URL } }),
+  [`POST ${ACCOUNT}/sso/providers`]: async () => ({ body: { display_name: unique('idp'), issuer: SSO_ISSUER, client_id: 'matrix' } }),
+  [`PATCH ${ACCOUNT}/sso/providers/:provider_id`]: async () => ({ body: { display_name: unique('idp') } }),
+  [`DELETE ${ACCOUNT}/sso/providers/:provider_id`]: async (w) => ({ params: { provider_id: await newProvider(w.h, w.a.account_id) } }),
+  [`PUT ${ACCOUNT}/sso/settings`]: async () => ({ body: { default_account_role_id: ACCOUNT_ROLE_IDS.Member } }),
+  [`PATCH ${ACCOUNT}/domains`]: async () => ({ body: { domain_names: [domainOf('a')] } }),
+  'GET /api/auth/sso/discover': async () => ({ query: { account: 'no-such-account' } }),
   [`PATCH ${ACCOUNT}/webhooks/:webhook_id`]: async () => ({ body: { description: 'matrix' } }),
   [`DELETE ${ACCOUNT}/webhooks/:webhook_id`]: async (w) => ({ params: { webhook_id: await newWebhook(w.h, w.a.account_id) } }),
   [`PATCH ${ACCOUNT}/account_memberships/:account_membership_id`]: async (w) => ({
@@ -468,6 +497,9 @@ export async function snapshotAccount(h: Harness, accountId: string) {
     invitations: await db.selectFrom('invitations').selectAll().where('account_id', '=', accountId).orderBy('id').execute(),
     webhooks: await db.selectFrom('webhook_endpoints').selectAll().where('account_id', '=', accountId).orderBy('id').execute(),
     keyPolicy: await db.selectFrom('account_key_policies').selectAll().where('account_id', '=', accountId).execute(),
+    ssoProviders: await db.selectFrom('sso_providers').selectAll().where('account_id', '=', accountId).orderBy('id').execute(),
+    domains: await db.selectFrom('account_domains').selectAll().where('account_id', '=', accountId).orderBy('id').execute(),
+    ssoSettings: await db.selectFrom('account_sso_settings').selectAll().where('account_id', '=', accountId).execute(),
     sessions: userIds.length ? await db.selectFrom('sessions').selectAll().where('user_id', 'in', userIds).orderBy('id').execute() : [],
   };
 }

@@ -148,6 +148,20 @@ export const POLICY: Record<string, PolicyRow> = {
   [`PUT ${ACCOUNT}/key_policy`]: inAccount(200, OWNER_AND_ADMIN),
   [`GET ${ACCOUNT}/key_policy/breaches`]: inAccount(200),
 
+  // Single sign-on (issue 21): providers and SSO settings are Owner/Admin work, reading them too
+  // (Member holds no read:sso); the domains read like the account and change like it (Terraform's
+  // prefect_account sets them); vouching for a domain is SSO administration.
+  [`GET ${ACCOUNT}/sso/providers`]: inAccount(200, OWNER_AND_ADMIN),
+  [`POST ${ACCOUNT}/sso/providers`]: inAccount(201, OWNER_AND_ADMIN),
+  [`PATCH ${ACCOUNT}/sso/providers/:provider_id`]: inAccount(204, OWNER_AND_ADMIN),
+  [`DELETE ${ACCOUNT}/sso/providers/:provider_id`]: inAccount(204, OWNER_AND_ADMIN),
+  [`POST ${ACCOUNT}/sso/providers/:provider_id/check`]: inAccount(200, OWNER_AND_ADMIN),
+  [`GET ${ACCOUNT}/sso/settings`]: inAccount(200, OWNER_AND_ADMIN),
+  [`PUT ${ACCOUNT}/sso/settings`]: inAccount(200, OWNER_AND_ADMIN),
+  [`GET ${ACCOUNT}/domains`]: inAccount(200),
+  [`PATCH ${ACCOUNT}/domains`]: inAccount(204, OWNER_AND_ADMIN),
+  [`POST ${ACCOUNT}/domains/:domain_id/verify`]: inAccount(200, OWNER_AND_ADMIN),
+
   // Service accounts: Members (and so every service account) may look, never create, change,
   // rotate or delete, including themselves.
   [`POST ${ACCOUNT}/bots/`]: inAccount(201, OWNER_AND_ADMIN),
@@ -206,6 +220,12 @@ export const POLICY: Record<string, PolicyRow> = {
   'POST /api/setup': { visible: 'public', success: 409, code: 'SETUP_DONE' },
   // A workload's token is the only credential of the token exchange; a key or cookie adds nothing.
   'POST /api/oauth/token': { visible: 'public', success: 400, code: 'TOKEN_EXCHANGE_REFUSED' },
+  // Signing in through a provider is a browser navigation that credentials do not change: the
+  // world's providers point at a closed port, so start sends everyone back to the sign-in page
+  // (303), as the callback does without a state.
+  'GET /api/auth/sso/discover': open(),
+  'GET /api/auth/sso/:provider_id/start': open(303),
+  'GET /api/auth/sso/callback': open(303),
   // A browser session's own state: a key is no session, so even a valid key is told to sign in.
   'GET /api/auth/session': sessionOnly(),
   'POST /api/auth/logout': sessionOnly(),

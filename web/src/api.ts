@@ -218,6 +218,19 @@ export const api = {
   keyPolicy: (a: string) => send(GET('/api/accounts/{account_id}/key_policy', inAccount(a))),
   saveKeyPolicy: (a: string, body: Body<'/api/accounts/{account_id}/key_policy', 'put'>) => send(PUT('/api/accounts/{account_id}/key_policy', { ...inAccount(a), body })),
   keyPolicyBreaches: (a: string) => send(GET('/api/accounts/{account_id}/key_policy/breaches', inAccount(a))),
+
+  ssoDiscover: (query: { email?: string; account?: string }) => send(GET('/api/auth/sso/discover', { params: { query } }), quiet),
+  ssoProviders: (a: string) => send(GET('/api/accounts/{account_id}/sso/providers', inAccount(a))),
+  createSsoProvider: (a: string, body: Body<'/api/accounts/{account_id}/sso/providers', 'post'>) => send(POST('/api/accounts/{account_id}/sso/providers', { ...inAccount(a), body })),
+  updateSsoProvider: (account_id: string, provider_id: string, body: Body<'/api/accounts/{account_id}/sso/providers/{provider_id}', 'patch'>) =>
+    send(PATCH('/api/accounts/{account_id}/sso/providers/{provider_id}', { params: { path: { account_id, provider_id } }, body })),
+  removeSsoProvider: (account_id: string, provider_id: string) => send(DELETE('/api/accounts/{account_id}/sso/providers/{provider_id}', { params: { path: { account_id, provider_id } } })),
+  checkSsoProvider: (account_id: string, provider_id: string) => send(POST('/api/accounts/{account_id}/sso/providers/{provider_id}/check', { params: { path: { account_id, provider_id } } })),
+  ssoSettings: (a: string) => send(GET('/api/accounts/{account_id}/sso/settings', inAccount(a))),
+  saveSsoSettings: (a: string, body: Body<'/api/accounts/{account_id}/sso/settings', 'put'>) => send(PUT('/api/accounts/{account_id}/sso/settings', { ...inAccount(a), body })),
+  domains: (a: string) => send(GET('/api/accounts/{account_id}/domains', inAccount(a))),
+  setDomains: (a: string, domain_names: string[]) => send(PATCH('/api/accounts/{account_id}/domains', { ...inAccount(a), body: { domain_names } })),
+  verifyDomain: (account_id: string, domain_id: string) => send(POST('/api/accounts/{account_id}/domains/{domain_id}/verify', { params: { path: { account_id, domain_id } } })),
 };
 
 /** What one of the calls above answers. */
@@ -255,3 +268,6 @@ export type UpstreamCheck = Answer<'checkGateway'>;
 export type KeyPolicy = Answer<'keyPolicy'>;
 export type KeyPolicyBreach = Answer<'keyPolicyBreaches'>[number];
 export type IpAllowlistEntry = Answer<'ipAllowlist'>['entries'][number];
+export type SsoProvider = Answer<'ssoProviders'>[number];
+export type AccountDomain = Answer<'domains'>[number];
+export type SignInProvider = Answer<'ssoDiscover'>[number];

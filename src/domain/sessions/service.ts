@@ -10,6 +10,7 @@ import { csrfTokenFor, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret, ver
 import { normalizeEmail } from '../users/create.js';
 import { addressKey, clearFailures, countAttempt, emailKey, passwordChangeKey, THROTTLE, uncountAttempt } from './throttle.js';
 import type { PasswordChange } from './inputs.js';
+import { passwordRefusal } from './sso-required.js';
 
 export const DEFAULT_SESSION_TTL_SECONDS = 12 * 60 * 60;
 /** How often a session's `updated` (last seen) is written: not on every request. */
@@ -105,6 +106,9 @@ export function sessionService(deps: Deps, options: { ttlSeconds?: number } = {}
         .executeTakeFirst();
       const valid = await verifyPassword(user?.password_hash ?? null, password);
       if (!user || !valid) return fail('INVALID_LOGIN');
+      // Asked only of someone who knows the password, so it tells a guesser nothing.
+      const ssoOnly = await passwordRefusal(store.db, user.id);
+      if (ssoOnly) return ssoOnly;
       return inTransaction(deps, async (tx) => {
         await clearFailures(tx, emailKey(email));
         if (client.ip) await uncountAttempt(tx, addressKey(client.ip));

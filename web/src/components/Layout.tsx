@@ -12,6 +12,7 @@ export const NAV = [
   { to: '/audit-log', label: 'Audit log' },
   { to: '/ip-allowlist', label: 'IP allowlist' },
   { to: '/webhooks', label: 'Webhooks' },
+  { to: '/single-sign-on', label: 'Single sign-on' },
   { to: '/my-api-keys', label: 'My API keys' },
 ] as const;
 
