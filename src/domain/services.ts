@@ -20,6 +20,8 @@ import { workloadIdentityService } from './workload-identity/service.js';
 import { leakReportService } from './leak-reports/service.js';
 import { noticeService } from './notices/service.js';
 import { expiryScan } from './notices/expiry.js';
+import { scimTokenService } from './scim/tokens.js';
+import { scimUserService } from './scim/users.js';
 import { ephemeralSecretKey, keyring, type SecretKey, type SecretKeyring } from '../secret-key.js';
 
 export interface ServiceOptions {
@@ -54,6 +56,8 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     gateways: gatewayService(deps, ring),
     notices: noticeService(deps, ring),
     noticeExpiry: expiryScan(deps),
+    scimTokens: scimTokenService(deps),
+    scimUsers: scimUserService(deps),
     /** The keyring that seals upstream credentials and webhook secrets. */
     secretKeyring: ring,
   };

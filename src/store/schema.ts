@@ -343,6 +343,8 @@ export interface Database {
   notice_attempts: NoticeAttemptsTable;
   api_key_notices: ApiKeyNoticesTable;
   audit_feed: AuditFeedTable;
+  scim_tokens: ScimTokensTable;
+  scim_users: ScimUsersTable;
 }
 
 /** Which OIDC tokens may be exchanged for a short-lived key of a service account. */
@@ -367,4 +369,34 @@ export interface ExchangedTokensTable {
   issuer: string;
   token_id: string;
   expires_at: string;
+}
+
+/** An account's SCIM bearer token (migration 0020): only its digest is kept. */
+export interface ScimTokensTable {
+  id: string;
+  account_id: string;
+  name: string;
+  token_hash: string;
+  /** The prefix and four characters of the token: enough to recognise, never to use. */
+  masked_token: string;
+  created: string;
+  /** Who created it (the actor's name), for the list. */
+  created_by: string;
+  /** Written at most once a minute; null until first used. */
+  last_used_at: string | null;
+  last_used_from: string | null;
+}
+
+/** What an account's identity provider said about a person it provisioned over SCIM. */
+export interface ScimUsersTable {
+  account_id: string;
+  user_id: string;
+  /** The provider's own id for the person (SCIM `externalId`); unique within the account. */
+  external_id: string | null;
+  /** The provider's userName when it is not the person's email (Entra ID may send a UPN); null: the email. */
+  user_name: string | null;
+  /** 1 while the provider wants the person in the account; 0 once deprovisioned. */
+  active: number;
+  created: string;
+  updated: string;
 }
