@@ -108,3 +108,274 @@ describe('SCIM tokens', () => {
     expectScimError(await a.scim('POST', '/Users', oktaUser('after-revoke@example.com', 'x2')), 401, 'SCIM_TOKEN_INVALID');
   });
 });
+
+describe('an Okta-shaped provisioning sequence', () => {
+  it('finds nobody, creates the person as a Member, finds them, replaces them, deactivates (keys and sessions revoked at once), reactivates and deletes them', async () => {
+    const t = await tenant();
+    const email = `okta-${Date.now()}@example.com`;
+    const filter = `/Users?filter=${encodeURIComponent(`userName eq "${email}"`)}&startIndex=1&count=100`;
+    const none = await t.scim('GET', filter);
+    expect(none.status).toBe(200);
+    expect(none.headers['content-type']).toMatch(/^application\/scim\+json/);
+    expect(none.body).toEqual({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: 0, startIndex: 1, itemsPerPage: 0, Resources: [] });
+
+    const created = await t.scim('POST', '/Users', oktaUser(email, '00ujl29u0le5T6Aj10h7'));
+    expect(created.status, created.text).toBe(201);
+    const id = created.body.id as string;
+    expect(created.body).toMatchObject({
+      schemas: [USER],
+      userName: email,
+      externalId: '00ujl29u0le5T6Aj10h7',
+      name: { givenName: 'Test', familyName: 'User' },
+      displayName: 'Test User',
+      emails: [{ value: email, type: 'work', primary: true }],
+      active: true,
+      meta: { resourceType: 'User', location: expect.stringMatching(new RegExp(`/api/accounts/${t.accountId}/scim/v2/Users/${id}$`)) },
+    });
+    expect(created.headers.location).toBe(created.body.meta.location);
+    expect(created.text).not.toContain('1mz050nq');
+    expect((await membersOf(t)).find((m) => m.user_id === id)?.account_role_name).toBe('Member');
+
+    const found = await t.scim('GET', filter);
+    expect([found.body.totalResults, found.body.Resources[0]?.id]).toEqual([1, id]);
+    expect((await t.scim('GET', `/Users/${id}`)).body.userName).toBe(email);
+
+    const put = await t.scim('PUT', `/Users/${id}`, { ...oktaUser(email, '00ujl29u0le5T6Aj10h7'), id, name: { givenName: 'Tess', familyName: 'User' } });
+    expect([put.status, put.body.name.givenName, put.body.displayName]).toEqual([200, 'Tess', 'Tess User']);
+
+    // The person works with a key and a browser session...
+    const { key, session } = await credentialsOf(email, id);
+    expect((await h.request('GET', `/api/accounts/${t.accountId}`, { key })).status).toBe(200);
+    expect((await h.request('GET', '/api/auth/session', { headers: browser(session) })).status).toBe(200);
+    // ...until Okta deactivates them (a path-less replace): the very next request is refused.
+    const off = await t.scim('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: false } }] });
+    expect([off.status, off.body.active], off.text).toEqual([200, false]);
+    expect((await h.request('GET', '/api/me/', { key })).status).toBe(401);
+    expect((await h.request('GET', '/api/auth/session', { headers: browser(session) })).status).toBe(401);
+    expect((await membersOf(t)).some((m) => m.user_id === id)).toBe(false);
+    // Still readable by the provider, inactive.
+    const again = await t.scim('GET', filter);
+    expect([again.body.totalResults, again.body.Resources[0].active]).toEqual([1, false]);
+    const events = await h.request('POST', `/api/accounts/${t.accountId}/audit_events/filter`, { key: t.ownerKey, body: {} });
+    const deprovisioned = events.body.find((e: { action: string }) => e.action === 'scim.user_deprovisioned');
+    expect(deprovisioned).toMatchObject({ target_id: id, actor_type: 'system', details: { keys_revoked: 1, sessions_ended: 1 } });
+    expect(deprovisioned.actor_name).toContain('SCIM token "Okta"');
+
+    const on = await t.scim('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: true } }] });
+    expect([on.status, on.body.active]).toEqual([200, true]);
+    expect((await membersOf(t)).find((m) => m.user_id === id)?.account_role_name).toBe('Member');
+
+    expect((await t.scim('DELETE', `/Users/${id}`)).status).toBe(204);
+    expectScimError(await t.scim('GET', `/Users/${id}`), 404, 'NOT_FOUND');
+    expect((await t.scim('GET', filter)).body.totalResults).toBe(0);
+    expect((await membersOf(t)).some((m) => m.user_id === id)).toBe(false);
+  });
+
+  it('answers a second POST of the same userName or externalId with 409 uniqueness', async () => {
+    const t = await tenant();
+    const email = `dup-${Date.now()}@example.com`;
+    expect((await t.scim('POST', '/Users', oktaUser(email, 'ext-1'))).status).toBe(201);
+    expectScimError(await t.scim('POST', '/Users', oktaUser(email.toUpperCase(), 'ext-2')), 409, 'SCIM_UNIQUENESS', 'uniqueness');
+    expectScimError(await t.scim('POST', '/Users', oktaUser(`other-${email}`, 'ext-1')), 409, 'SCIM_UNIQUENESS', 'uniqueness');
+  });
+});
+
+describe('an Entra ID-shaped provisioning sequence', () => {
+  it('matches by a userName that is not an email, updates with value paths, and deprovisions on Replace active "False"', async () => {
+    const t = await tenant();
+    const upn = `Test_User_${Date.now()}`;
+    const email = `${upn.toLowerCase()}@testuser.com`;
+    const missing = await t.scim('GET', `/Users?filter=${encodeURIComponent(`userName eq "${upn}"`)}`);
+    expect(missing.body.totalResults).toBe(0);
+    const created = await t.scim('POST', '/Users', {
+      schemas: [USER, 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'],
+      externalId: '0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef',
+      userName: upn,
+      active: true,
+      emails: [{ primary: true, type: 'work', value: email }],
+      meta: { resourceType: 'User' },
+      name: { formatted: 'givenName familyName', familyName: 'familyName', givenName: 'givenName' },
+      roles: [],
+    });
+    expect(created.status, created.text).toBe(201);
+    const id = created.body.id;
+    expect(created.body).toMatchObject({ userName: upn, emails: [{ value: email, type: 'work', primary: true }] });
+    const byName = await t.scim('GET', `/Users?filter=${encodeURIComponent(`userName eq "${upn.toLowerCase()}"`)}`);
+    expect(byName.body.Resources.map((r: { id: string }) => r.id)).toEqual([id]);
+    const byExternal = await t.scim('GET', `/Users?filter=${encodeURIComponent('externalId eq "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"')}`);
+    expect(byExternal.body.Resources.map((r: { id: string }) => r.id)).toEqual([id]);
+
+    const patched = await t.scim('PATCH', `/Users/${id}`, {
+      schemas: [PATCH_OP],
+      Operations: [
+        { op: 'Replace', path: 'emails[type eq "work"].value', value: `updated-${email}` },
+        { op: 'Replace', path: 'name.familyName', value: 'updatedFamilyName' },
+        { op: 'Add', path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department', value: 'Data' },
+      ],
+    });
+    expect(patched.status, patched.text).toBe(200);
+    expect(patched.body).toMatchObject({ userName: upn, emails: [{ value: `updated-${email}` }], name: { familyName: 'updatedFamilyName' } });
+
+    const { key } = await credentialsOf(`updated-${email}`, id);
+    expect((await h.request('GET', `/api/accounts/${t.accountId}`, { key })).status).toBe(200);
+    const off = await t.scim('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
+    expect([off.status, off.body.active], off.text).toEqual([200, false]);
+    expect((await h.request('GET', '/api/me/', { key })).status).toBe(401);
+
+    expectScimError(await t.scim('GET', '/Users/5171a35d82074e068ce2'), 404, 'NOT_FOUND');
+    expect((await t.scim('DELETE', `/Users/${id}`)).status).toBe(204);
+  });
+});
+
+describe('filters', () => {
+  it('evaluate eq, co, sw, pr, and, or, not and value paths the way identity providers write them', async () => {
+    const t = await tenant();
+    const stamp = Date.now();
+    const ids: Record<string, string> = {};
+    for (const [name, given] of [['ada', 'Ada'], ['alan', 'Alan'], ['grace', 'Grace']] as const) {
+      const res = await t.scim('POST', '/Users', { ...oktaUser(`${name}-${stamp}@corp.example`, `ext-${name}-${stamp}`), name: { givenName: given, familyName: 'X' } });
+      ids[name] = res.body.id;
+    }
+    const query = async (filter: string) => {
+      const res = await t.scim('GET', `/Users?filter=${encodeURIComponent(filter)}`);
+      expect(res.status, `${filter}: ${res.text}`).toBe(200);
+      return (res.body.Resources as { id: string }[]).map((r) => r.id).filter((id) => Object.values(ids).includes(id)).sort();
+    };
+    const sorted = (...names: string[]) => names.map((n) => ids[n]).sort();
+    expect(await query(`userName eq "ADA-${stamp}@corp.example"`)).toEqual(sorted('ada'));
+    expect(await query(`emails[type eq "work"].value eq "alan-${stamp}@corp.example"`)).toEqual(sorted('alan'));
+    expect(await query(`externalId eq "ext-grace-${stamp}"`)).toEqual(sorted('grace'));
+    expect(await query(`externalId eq "EXT-GRACE-${stamp}"`)).toEqual([]);
+    expect(await query(`displayName eq "Ada X"`)).toEqual(sorted('ada'));
+    expect(await query(`userName sw "a" and userName co "${stamp}"`)).toEqual(sorted('ada', 'alan'));
+    expect(await query(`userName eq "ada-${stamp}@corp.example" or name.givenName eq "Grace"`)).toEqual(sorted('ada', 'grace'));
+    expect(await query(`externalId pr and not (userName sw "a")`)).toEqual(sorted('grace'));
+    expect(await query(`urn:ietf:params:scim:schemas:core:2.0:User:userName eq "alan-${stamp}@corp.example"`)).toEqual(sorted('alan'));
+    expect(await query(`active eq true and userName co "${stamp}"`)).toEqual(sorted('ada', 'alan', 'grace'));
+  });
+
+  it('pages with startIndex and count', async () => {
+    const t = await tenant();
+    for (let i = 0; i < 3; i++) await t.scim('POST', '/Users', oktaUser(`page-${i}-${Date.now()}@example.com`, `p${i}`));
+    const page = await t.scim('GET', '/Users?startIndex=2&count=2');
+    // The Owner and three provisioned people.
+    expect([page.body.totalResults, page.body.startIndex, page.body.itemsPerPage]).toEqual([4, 2, 2]);
+    const counted = await t.scim('GET', '/Users?count=0');
+    expect([counted.body.totalResults, counted.body.Resources]).toEqual([4, []]);
+  });
+
+  it('refuses a malformed filter or an attribute it cannot filter on with 400 invalidFilter', async () => {
+    const t = await tenant();
+    for (const filter of ['userName eq', 'userName eq "a" and', '(userName eq "a"', 'userName xx "a"', 'password eq "x"', 'emails[type eq "work"', '"a" eq userName']) {
+      expectScimError(await t.scim('GET', `/Users?filter=${encodeURIComponent(filter)}`), 400, 'SCIM_INVALID_FILTER', 'invalidFilter');
+    }
+    expectScimError(await t.scim('GET', '/Users?count=ten'), 400, 'SCIM_INVALID_VALUE', 'invalidValue');
+  });
+});
+
+describe('deprovisioning', () => {
+  it('is refused with 409 and a reason for the account\'s last Owner, and for the last Owner of a workspace', async () => {
+    const t = await tenant();
+    const off = { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] };
+    const owner = await t.scim('PATCH', `/Users/${t.ownerId}`, off);
+    expectScimError(owner, 409, 'LAST_OWNER');
+    expect(owner.body.detail).toMatch(/only Owner of this account.*make someone else Owner/);
+    expectScimError(await t.scim('DELETE', `/Users/${t.ownerId}`), 409, 'LAST_OWNER');
+    expect((await h.request('GET', '/api/me/', { key: t.ownerKey })).status).toBe(200);
+
+    // A Member who is the only Owner of a workspace.
+    const member = await t.scim('POST', '/Users', oktaUser(`wsowner-${Date.now()}@example.com`, 'w1'));
+    const ws = await h.request('POST', `/api/accounts/${t.accountId}/workspaces/`, { key: t.ownerKey, body: { name: 'Solo', handle: `solo-${Date.now()}` } });
+    const grants = await h.request('POST', `/api/accounts/${t.accountId}/workspaces/${ws.body.id}/user_access/`, { key: t.ownerKey, body: { user_id: member.body.id, workspace_role_id: 'b0000000-0000-4000-8000-000000000001' } });
+    expect(grants.status, grants.text).toBe(200);
+    // The workspace's creator steps down, leaving the provisioned person its only Owner.
+    const access = await h.request('POST', `/api/accounts/${t.accountId}/workspaces/${ws.body.id}/user_access/filter`, { key: t.ownerKey, body: {} });
+    const creators = access.body.filter((a: { user_id: string }) => a.user_id === t.ownerId);
+    for (const grant of creators) expect((await h.request('DELETE', `/api/accounts/${t.accountId}/workspaces/${ws.body.id}/user_access/${grant.id}`, { key: t.ownerKey })).status).toBe(204);
+    const refused = await t.scim('PATCH', `/Users/${member.body.id}`, off);
+    expectScimError(refused, 409, 'LAST_WORKSPACE_OWNER');
+    expect(refused.body.detail).toContain('only Owner of the workspace');
+    expect((await t.scim('GET', `/Users/${member.body.id}`)).body.active).toBe(true);
+  });
+
+  it('takes a person who also belongs to another account out of this one only: their key keeps working there', async () => {
+    const a = await tenant();
+    const b = await h.bootstrap();
+    const email = `two-accounts-${Date.now()}@example.com`;
+    const created = await a.scim('POST', '/Users', oktaUser(email, 'two'));
+    const { key } = await credentialsOf(email, created.body.id);
+    const invite = await h.request('POST', `/api/accounts/${b.accountId}/invitations/`, { key: b.key, body: { email, account_role_id: 'a0000000-0000-4000-8000-000000000003' } });
+    expect(invite.status, invite.text).toBe(201);
+    const code = new URLSearchParams(new URL(invite.body.accept_url).hash.slice(1)).get('invite_code')!;
+    const accepted = await h.request('POST', `/api/invitations/${invite.body.id}/accept?invite_code=${encodeURIComponent(code)}`, { key });
+    expect(accepted.status, accepted.text).toBeLessThan(300);
+    expect((await h.request('GET', `/api/accounts/${b.accountId}`, { key })).status).toBe(200);
+
+    const off = await a.scim('PATCH', `/Users/${created.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
+    expect(off.status).toBe(200);
+    expect((await h.request('GET', `/api/accounts/${a.accountId}`, { key })).status).toBe(404);
+    expect((await h.request('GET', `/api/accounts/${b.accountId}`, { key })).status).toBe(200);
+    // Nor may A's identity provider rename a person B also knows.
+    const renamed = await a.scim('PUT', `/Users/${created.body.id}`, { ...oktaUser(`renamed-${email}`, 'two'), active: false });
+    expectScimError(renamed, 400, 'SCIM_MUTABILITY', 'mutability');
+  });
+
+  it('is in force on every process at once: another process that just accepted the key refuses it', async () => {
+    const t = await tenant();
+    const email = `procs-${Date.now()}@example.com`;
+    const created = await t.scim('POST', '/Users', oktaUser(email, 'procs'));
+    const { key } = await credentialsOf(email, created.body.id);
+    const other = await secondApp(h);
+    try {
+      expect((await inject(other, 'GET', `/api/accounts/${t.accountId}`, { key })).status).toBe(200);
+      expect((await inject(other, 'GET', `/api/accounts/${t.accountId}`, { key })).status).toBe(200);
+      const off = await t.scim('PATCH', `/Users/${created.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
+      expect(off.status).toBe(200);
+      expect((await inject(other, 'GET', `/api/accounts/${t.accountId}`, { key })).status).toBe(401);
+    } finally {
+      await other.server.close();
+    }
+  });
+});
+
+describe('bad requests', () => {
+  it('answer 4xx in the SCIM error shape, never 500', async () => {
+    const t = await tenant();
+    const id = (await t.scim('POST', '/Users', oktaUser(`bad-${Date.now()}@example.com`, 'bad'))).body.id;
+    const raw = (method: string, path: string, body: string, type = 'application/scim+json') =>
+      h.request(method, `/api/accounts/${t.accountId}/scim/v2${path}`, { key: t.token, rawBody: body, headers: { 'content-type': type } });
+    expectScimError(await raw('POST', '/Users', '{"userName": '), 400, 'INVALID_JSON', 'invalidSyntax');
+    expectScimError(await raw('POST', '/Users', 'userName=x', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectScimError(await t.scim('POST', '/Users', [1, 2]), 400, 'SCIM_INVALID_VALUE', 'invalidValue');
+    expectScimError(await t.scim('POST', '/Users', { schemas: [USER] }), 400, 'SCIM_INVALID_VALUE', 'invalidValue');
+    expectScimError(await t.scim('POST', '/Users', { userName: 'not an email' }), 400, 'SCIM_INVALID_VALUE', 'invalidValue');
+    expectScimError(await t.scim('POST', '/Users', { userName: 'a@b.example', active: 'maybe' }), 400, 'SCIM_INVALID_VALUE', 'invalidValue');
+    expectScimError(await t.scim('POST', '/Users', { userName: 'a@b.example', name: 'Ada' }), 400, 'SCIM_INVALID_VALUE', 'invalidValue');
+    expectScimError(await t.scim('PATCH', `/Users/${id}`, { schemas: [PATCH_OP] }), 400, 'SCIM_INVALID_SYNTAX', 'invalidSyntax');
+    expectScimError(await t.scim('PATCH', `/Users/${id}`, { Operations: [{ op: 'move', path: 'active' }] }), 400, 'SCIM_INVALID_SYNTAX', 'invalidSyntax');
+    expectScimError(await t.scim('PATCH', `/Users/${id}`, { Operations: [{ op: 'remove' }] }), 400, 'SCIM_NO_TARGET', 'noTarget');
+    expectScimError(await t.scim('PATCH', `/Users/${id}`, { Operations: [{ op: 'replace', path: 'emails[type eq', value: 'x' }] }), 400, 'SCIM_INVALID_PATH', 'invalidPath');
+    expectScimError(await t.scim('PATCH', `/Users/${id}`, { Operations: [{ op: 'replace', path: 'active', value: 'perhaps' }] }), 400, 'SCIM_INVALID_VALUE', 'invalidValue');
+    expectScimError(await t.scim('PATCH', `/Users/${id}`, { Operations: [{ op: 'replace', path: 'userName', value: 42 }] }), 400, 'SCIM_INVALID_VALUE', 'invalidValue');
+    expectScimError(await t.scim('PUT', '/Users/%F0%9F%9A%80', oktaUser('x@y.example', 'z')), 404, 'NOT_FOUND');
+    const odd = [null, 0, 'x', {}, [], { Operations: 'x' }, { Operations: [null] }, { Operations: [{ op: 'add', path: 'members', value: [{ value: {} }] }] }, { userName: 'é@ü.example'.repeat(40) }, { userName: 'a@b.example', externalId: {} }];
+    for (const body of odd) {
+      for (const [method, path] of [['POST', '/Users'], ['PUT', `/Users/${id}`], ['PATCH', `/Users/${id}`]] as const) {
+        const res = await t.scim(method, path, body);
+        expect(res.status, `${method} ${JSON.stringify(body)}: ${res.text}`).toBeGreaterThanOrEqual(200);
+        expect(res.status, `${method} ${JSON.stringify(body)}: ${res.text}`).toBeLessThan(500);
+      }
+    }
+    expect((await t.scim('GET', `/Users/${id}`)).status).toBe(200);
+  });
+
+  it('serves the discovery documents', async () => {
+    const t = await tenant();
+    const config = await t.scim('GET', '/ServiceProviderConfig');
+    expect(config.body).toMatchObject({ patch: { supported: true }, filter: { supported: true, maxResults: 200 }, bulk: { supported: false }, authenticationSchemes: [{ type: 'oauthbearertoken' }] });
+    const types = await t.scim('GET', '/ResourceTypes');
+    expect(types.body.Resources.map((r: { endpoint: string }) => r.endpoint)).toEqual(['/Users', '/Groups']);
+    const schemas = await t.scim('GET', '/Schemas');
+    expect(schemas.body.Resources.map((r: { id: string }) => r.id)).toEqual([USER, 'urn:ietf:params:scim:schemas:core:2.0:Group']);
+  });
+});
