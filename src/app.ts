@@ -37,6 +37,7 @@ import { serviceAccountRoutes } from './http/routes/service-accounts.js';
 import { workspaceRoutes } from './http/routes/workspaces.js';
 import { workspaceRoleRoutes } from './http/routes/workspace-roles.js';
 import { accessRoutes } from './http/routes/access.js';
+import { teamRoutes } from './http/routes/teams.js';
 import { auditRoutes } from './http/routes/audit.js';
 import { sessionRoutes } from './http/routes/sessions.js';
 import { setupRoutes } from './http/routes/setup.js';
@@ -237,6 +238,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...workspaceRoutes(deps),
     ...workspaceRoleRoutes(deps),
     ...accessRoutes(deps),
+    ...teamRoutes(deps),
     ...auditRoutes(deps),
     ...sessionRoutes(deps),
     ...setupRoutes(deps),

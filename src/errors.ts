@@ -83,6 +83,8 @@ export const ERRORS = {
   },
   UNKNOWN_SERVICE_ACCOUNT: { status: 422, message: 'No such service account in this account' },
   UNKNOWN_USER: { status: 422, message: 'No such user in this account' },
+  UNKNOWN_TEAM: { status: 422, message: 'No such team in this account; POST /api/accounts/{account_id}/teams/filter lists them' },
+  TEAM_NAME_TAKEN: { status: 409, message: 'A team with this name already exists in this account; choose another name' },
   INVALID_LOGIN: { status: 401, message: 'Email or password is incorrect' },
   TOKEN_EXCHANGE_INVALID_REQUEST: {
     status: 400,

@@ -20,6 +20,7 @@ import { workloadIdentityService } from './workload-identity/service.js';
 import { leakReportService } from './leak-reports/service.js';
 import { noticeService } from './notices/service.js';
 import { expiryScan } from './notices/expiry.js';
+import { teamService } from './teams/service.js';
 import { scimTokenService } from './scim/tokens.js';
 import { scimUserService } from './scim/users.js';
 import { ephemeralSecretKey, keyring, type SecretKey, type SecretKeyring } from '../secret-key.js';
@@ -56,6 +57,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     gateways: gatewayService(deps, ring),
     notices: noticeService(deps, ring),
     noticeExpiry: expiryScan(deps),
+    teams: teamService(deps),
     scimTokens: scimTokenService(deps),
     scimUsers: scimUserService(deps),
     /** The keyring that seals upstream credentials and webhook secrets. */

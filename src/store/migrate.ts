@@ -17,6 +17,7 @@ import * as leakReports from './migrations/0014-leak-reports.js';
 import * as auditFeed from './migrations/0015-audit-feed.js';
 import * as keyExpirationIndex from './migrations/0016-key-expiration-index.js';
 import * as workloadIdentity from './migrations/0017-workload-identity.js';
+import * as teams from './migrations/0018-teams.js';
 import * as scim from './migrations/0020-scim.js';
 import type { Store } from './store.js';
 import { BUILTIN_ACCOUNT_ROLES } from '../authz/permissions.js';
@@ -39,6 +40,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0015-audit-feed': auditFeed,
   '0016-key-expiration-index': keyExpirationIndex,
   '0017-workload-identity': workloadIdentity,
+  '0018-teams': teams,
   '0020-scim': scim,
 };
 

@@ -343,6 +343,9 @@ export interface Database {
   notice_attempts: NoticeAttemptsTable;
   api_key_notices: ApiKeyNoticesTable;
   audit_feed: AuditFeedTable;
+  teams: TeamsTable;
+  team_members: TeamMembersTable;
+  team_access: TeamAccessTable;
   scim_tokens: ScimTokensTable;
   scim_users: ScimUsersTable;
 }
@@ -369,6 +372,35 @@ export interface ExchangedTokensTable {
   issuer: string;
   token_id: string;
   expires_at: string;
+}
+
+/** A named group of an account's users and service accounts (domain/teams). */
+export interface TeamsTable {
+  id: string;
+  account_id: string;
+  name: string;
+  description: string;
+  created: string;
+  updated: string;
+}
+
+/** A member of a team: a user (user_id) or a service account (bot_id), by its actor id. */
+export interface TeamMembersTable {
+  team_id: string;
+  actor_id: string;
+  user_id: string | null;
+  bot_id: string | null;
+  created: string;
+}
+
+/** A team's workspace role on one workspace. */
+export interface TeamAccessTable {
+  id: string;
+  team_id: string;
+  workspace_id: string;
+  workspace_role_id: string;
+  created: string;
+  updated: string;
 }
 
 /** An account's SCIM bearer token (migration 0020): only its digest is kept. */

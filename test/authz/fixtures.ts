@@ -34,6 +34,10 @@ export interface Side {
   rule_id: string;
   /** A webhook endpoint (to a closed port on 127.0.0.1). */
   webhook_id: string;
+  /** A team with a member (no caller) and a grant on this side's workspace. */
+  team_id: string;
+  /** The actor id of `team_id`'s member. */
+  actor_id: string;
 }
 
 interface User {
@@ -148,6 +152,16 @@ async function newWebhook(h: Harness, accountId: string) {
   return unwrap('create webhook', await h.app.services.notices.create(ctx(h), accountId, { url: WEBHOOK_URL })).id;
 }
 
+/** A team of `accountId` with `member` in it and a Viewer grant on `workspaceId`. */
+async function newTeam(h: Harness, accountId: string, workspaceId: string, member: { userId?: string; botId?: string }) {
+  const svc = h.app.services.teams;
+  const team = unwrap('create team', await svc.create(ctx(h), accountId, { name: unique('team') }));
+  const memberInput = member.userId ? { member_id: member.userId, member_type: 'user' as const } : { member_id: member.botId!, member_type: 'service_account' as const };
+  const filled = unwrap('add team member', await svc.addMembers(ctx(h), accountId, team.id, [memberInput]));
+  unwrap('grant team access', await svc.upsertTeamAccess(ctx(h), accountId, workspaceId, [{ team_id: team.id, workspace_role_id: WORKSPACE_ROLE_IDS.Viewer }]));
+  return { id: team.id, actorId: filled.memberships[0]!.id };
+}
+
 async function userKeyId(h: Harness, userId: string): Promise<string> {
   const row = await h.handle.store.db.selectFrom('api_keys').select('id').where('user_id', '=', userId).orderBy('created').executeTakeFirstOrThrow();
   return row.id;
@@ -227,6 +241,9 @@ export async function buildWorld(): Promise<World> {
   // other_owner ends all of that user's sessions) can make it vanish.
   const bSessionUser = await newUser(h);
   await join(h, B, bSessionUser, 'Member');
+  // Teams: in A, of `grantee` (no caller, so no caller's scopes change); in B, of B's service account.
+  const teamA = await newTeam(h, A, W, { userId: grantee.userId });
+  const teamB = await newTeam(h, B, WB, { botId: botB.id });
 
   const signerUser = await newUser(h);
   const signerRow = await h.handle.store.db.selectFrom('users').select('email').where('id', '=', signerUser.userId).executeTakeFirstOrThrow();
@@ -270,6 +287,8 @@ export async function buildWorld(): Promise<World> {
       session_id: await newSession(h, member.userId),
       rule_id: await newRule(h, A, targetBot.id),
       webhook_id: await newWebhook(h, A),
+      team_id: teamA.id,
+      actor_id: teamA.actorId,
     },
     b: {
       account_id: B,
@@ -289,6 +308,8 @@ export async function buildWorld(): Promise<World> {
       session_id: await newSession(h, bSessionUser.userId),
       rule_id: await newRule(h, B, botB.id),
       webhook_id: await newWebhook(h, B),
+      team_id: teamB.id,
+      actor_id: teamB.actorId,
     },
     hiddenWorkspaceId: hidden,
     selfKey: { a: member.key, b: ownerB.key },
@@ -411,6 +432,16 @@ export const PREPARE: Record<string, Prepare> = {
     const [row] = await grantBots(w.h, w.a.account_id, w.a.workspace_id, [{ principalId: w.revokableBotId, workspaceRoleId: WORKSPACE_ROLE_IDS.Viewer }]);
     return { params: { access_id: row.id } };
   },
+  [`POST ${ACCOUNT}/teams/`]: async () => ({ body: { name: unique('team'), description: null } }),
+  [`PUT ${ACCOUNT}/teams/:team_id`]: async () => ({ body: { name: unique('team'), description: 'renamed by the matrix' } }),
+  [`DELETE ${ACCOUNT}/teams/:team_id`]: async (w) => ({ params: { team_id: (await newTeam(w.h, w.a.account_id, w.a.workspace_id, { userId: w.grantee.userId })).id } }),
+  [`PUT ${ACCOUNT}/teams/:team_id/members`]: async (w) => ({ body: { members: [{ member_id: w.grantee.userId, member_type: 'user' }] } }),
+  [`DELETE ${ACCOUNT}/teams/:team_id/members/:actor_id`]: async (w) => {
+    const team = await newTeam(w.h, w.a.account_id, w.a.workspace_id, { userId: w.grantee.userId });
+    return { params: { team_id: team.id, actor_id: team.actorId } };
+  },
+  [`PUT ${WS}/team_access/`]: async (w) => ({ body: [{ team_id: w.a.team_id, workspace_role_id: WORKSPACE_ROLE_IDS.Viewer }] }),
+  [`DELETE ${WS}/team_access/:team_id`]: async (w) => ({ params: { team_id: (await newTeam(w.h, w.a.account_id, w.a.workspace_id, { userId: w.grantee.userId })).id } }),
 
   'POST /api/auth/login': async (w) => ({ body: { email: w.signer.email, password: w.signer.password } }),
   // A well-formed request: the refusal must be SETUP_DONE, not a validation error.
@@ -450,7 +481,12 @@ export async function snapshotAccount(h: Harness, accountId: string) {
   const userIds = memberships.flatMap((m) => (m.user_id ? [m.user_id] : []));
   const wsIds = workspaces.map((x) => x.id);
   const botIds = bots.map((b) => b.id);
+  const teams = await db.selectFrom('teams').selectAll().where('account_id', '=', accountId).orderBy('id').execute();
+  const teamIds = teams.map((t) => t.id);
   return {
+    teams,
+    teamMembers: teamIds.length ? await db.selectFrom('team_members').selectAll().where('team_id', 'in', teamIds).orderBy('team_id').orderBy('actor_id').execute() : [],
+    teamAccess: teamIds.length ? await db.selectFrom('team_access').selectAll().where('team_id', 'in', teamIds).orderBy('id').execute() : [],
     account: await db.selectFrom('accounts').selectAll().where('id', '=', accountId).execute(),
     bots,
     workspaces,
@@ -476,7 +512,7 @@ export async function snapshotAccount(h: Harness, accountId: string) {
 export async function idsOf(h: Harness, accountId: string): Promise<Set<string>> {
   const s = await snapshotAccount(h, accountId);
   const ids = new Set<string>([accountId]);
-  for (const rows of [s.bots, s.workspaces, s.memberships, s.users, s.roles, s.access, s.keys, s.audit, s.invitations, s.sessions] as Array<Array<Record<string, unknown>>>) {
+  for (const rows of [s.bots, s.workspaces, s.memberships, s.users, s.roles, s.access, s.keys, s.audit, s.invitations, s.sessions, s.teams, s.teamAccess] as Array<Array<Record<string, unknown>>>) {
     for (const row of rows) {
       for (const field of ['id', 'actor_id', 'user_id', 'bot_id']) if (typeof row[field] === 'string') ids.add(row[field] as string);
     }

@@ -224,7 +224,7 @@ describe('tenant isolation', () => {
     expect(await snapshotAccount(w.h, w.b.account_id)).toEqual(before);
   });
 
-  it("refuses grants and default roles that name another account's service account, user or role", async () => {
+  it("refuses grants, team members and default roles that name another account's service account, user, team or role", async () => {
     const before = await snapshotAccount(w.h, w.b.account_id);
     const base = `/api/accounts/${w.a.account_id}/workspaces/${w.a.workspace_id}`;
     const cases: Array<[string, string, unknown, string]> = [
@@ -233,6 +233,10 @@ describe('tenant isolation', () => {
       ['POST', `${base}/bot_access/`, { bot_id: w.a.bot_id, workspace_role_id: w.b.workspace_role_id }, 'UNKNOWN_WORKSPACE_ROLE'],
       ['POST', `${base}/user_access/`, { user_id: w.grantee.userId, workspace_role_id: w.b.workspace_role_id }, 'UNKNOWN_WORKSPACE_ROLE'],
       ['PATCH', base, { default_workspace_role_id: w.b.workspace_role_id }, 'UNKNOWN_WORKSPACE_ROLE'],
+      ['PUT', `${base}/team_access/`, [{ team_id: w.b.team_id, workspace_role_id: WORKSPACE_ROLE_IDS.Viewer }], 'UNKNOWN_TEAM'],
+      ['PUT', `${base}/team_access/`, [{ team_id: w.a.team_id, workspace_role_id: w.b.workspace_role_id }], 'UNKNOWN_WORKSPACE_ROLE'],
+      ['PUT', `/api/accounts/${w.a.account_id}/teams/${w.a.team_id}/members`, { members: [{ member_id: w.b.user_id, member_type: 'user' }] }, 'UNKNOWN_USER'],
+      ['PUT', `/api/accounts/${w.a.account_id}/teams/${w.a.team_id}/members`, { members: [{ member_id: w.b.bot_id, member_type: 'service_account' }] }, 'UNKNOWN_SERVICE_ACCOUNT'],
     ];
     for (const [method, url, body, code] of cases) {
       const res = await w.h.request(method, url, { key: w.keys.owner, body });

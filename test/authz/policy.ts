@@ -189,6 +189,18 @@ export const POLICY: Record<string, PolicyRow> = {
   [`POST ${WS}/bot_access/filter`]: inWorkspace(200, W_BOT_VIEWERS),
   [`GET ${WS}/bot_access/:access_id`]: inWorkspace(200, W_BOT_VIEWERS),
   [`DELETE ${WS}/bot_access/:access_id`]: inWorkspace(204, W_ACCESS_MANAGERS),
+  // Teams are groups of account members (docs/teams.md): Members read them, Owner/Admin define them
+  // and their members; a team's grant on W is workspace access, seen and changed like a user's.
+  [`POST ${ACCOUNT}/teams/`]: inAccount(201, OWNER_AND_ADMIN),
+  [`POST ${ACCOUNT}/teams/filter`]: inAccount(200),
+  [`GET ${ACCOUNT}/teams/:team_id`]: inAccount(200),
+  [`PUT ${ACCOUNT}/teams/:team_id`]: inAccount(200, OWNER_AND_ADMIN),
+  [`DELETE ${ACCOUNT}/teams/:team_id`]: inAccount(204, OWNER_AND_ADMIN),
+  [`PUT ${ACCOUNT}/teams/:team_id/members`]: inAccount(200, OWNER_AND_ADMIN),
+  [`DELETE ${ACCOUNT}/teams/:team_id/members/:actor_id`]: inAccount(204, OWNER_AND_ADMIN),
+  [`PUT ${WS}/team_access/`]: inWorkspace(200, W_ACCESS_MANAGERS),
+  [`POST ${WS}/team_access/filter`]: inWorkspace(200, W_USER_VIEWERS),
+  [`DELETE ${WS}/team_access/:team_id`]: inWorkspace(204, W_ACCESS_MANAGERS),
 
   // The gateway's upstream (its credential is write-only), and forward-auth, which answers any
   // valid key; without the original request's headers it has nothing to allow (403).
