@@ -379,3 +379,93 @@ describe('bad requests', () => {
     expect(schemas.body.Resources.map((r: { id: string }) => r.id)).toEqual([USER, 'urn:ietf:params:scim:schemas:core:2.0:Group']);
   });
 });
+
+describe('Groups (teams)', () => {
+  const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+
+  it('follow an Okta group push: create, rename, add and remove members by value path, delete; a member leaving loses the team\'s workspace access at once', async () => {
+    const t = await tenant();
+    const stamp = Date.now();
+    const ada = (await t.scim('POST', '/Users', oktaUser(`g-ada-${stamp}@example.com`, `ga${stamp}`))).body;
+    const alan = (await t.scim('POST', '/Users', oktaUser(`g-alan-${stamp}@example.com`, `gl${stamp}`))).body;
+    const none = await t.scim('GET', `/Groups?filter=${encodeURIComponent(`displayName eq "Engineering ${stamp}"`)}`);
+    expect(none.body.totalResults).toBe(0);
+    const created = await t.scim('POST', '/Groups', { schemas: [GROUP], displayName: `Engineering ${stamp}`, members: [] });
+    expect(created.status, created.text).toBe(201);
+    const id = created.body.id;
+    expect(created.body).toMatchObject({ schemas: [GROUP], displayName: `Engineering ${stamp}`, members: [], meta: { resourceType: 'Group' } });
+    // It is a Gatehouse team.
+    const team = await h.request('GET', `/api/accounts/${t.accountId}/teams/${id}`, { key: t.ownerKey });
+    expect([team.status, team.body.name]).toEqual([200, `Engineering ${stamp}`]);
+
+    const renamed = await t.scim('PATCH', `/Groups/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { id, displayName: `Eng ${stamp}` } }] });
+    expect([renamed.status, renamed.body.displayName], renamed.text).toEqual([200, `Eng ${stamp}`]);
+    const added = await t.scim('PATCH', `/Groups/${id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'add', path: 'members', value: [{ value: ada.id, display: ada.userName }, { value: alan.id, display: alan.userName }] }],
+    });
+    expect(added.status, added.text).toBe(200);
+    expect(added.body.members.map((m: { value: string }) => m.value).sort()).toEqual([ada.id, alan.id].sort());
+
+    // The team holds a workspace; Ada reaches it through the team alone.
+    const ws = await h.request('POST', `/api/accounts/${t.accountId}/workspaces/`, { key: t.ownerKey, body: { name: `W ${stamp}`, handle: `w-${stamp}` } });
+    const grant = await h.request('PUT', `/api/accounts/${t.accountId}/workspaces/${ws.body.id}/team_access/`, { key: t.ownerKey, body: [{ team_id: id, workspace_role_id: 'b0000000-0000-4000-8000-000000000004' }] });
+    expect(grant.status, grant.text).toBeLessThan(300);
+    const { key } = await credentialsOf(ada.userName, ada.id);
+    expect((await h.request('GET', `/api/accounts/${t.accountId}/workspaces/${ws.body.id}`, { key })).status).toBe(200);
+
+    const removed = await t.scim('PATCH', `/Groups/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: `members[value eq "${ada.id}"]` }] });
+    expect(removed.body.members.map((m: { value: string }) => m.value), removed.text).toEqual([alan.id]);
+    expect((await h.request('GET', `/api/accounts/${t.accountId}/workspaces/${ws.body.id}`, { key })).status).toBe(404);
+
+    const listed = await t.scim('GET', '/Groups?startIndex=1&count=100&excludedAttributes=members');
+    expect(listed.body.Resources.find((g: { id: string }) => g.id === id)).not.toHaveProperty('members');
+    expect((await t.scim('DELETE', `/Groups/${id}`)).status).toBe(204);
+    expectScimError(await t.scim('GET', `/Groups/${id}`), 404, 'NOT_FOUND');
+    expect((await h.request('GET', `/api/accounts/${t.accountId}/teams/${id}`, { key: t.ownerKey })).status).toBe(404);
+  });
+
+  it("follow Entra ID's group provisioning: externalId, Add and Remove members as value lists, filters by id and members", async () => {
+    const t = await tenant();
+    const stamp = Date.now();
+    const user = (await t.scim('POST', '/Users', oktaUser(`e-${stamp}@example.com`, `e${stamp}`))).body;
+    const created = await t.scim('POST', '/Groups', {
+      schemas: [GROUP, 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/Group'],
+      externalId: `8aa1a0c0-c4c3-4bc0-b4a5-${stamp}`,
+      displayName: `Entra ${stamp}`,
+      meta: { resourceType: 'Group' },
+    });
+    expect(created.status, created.text).toBe(201);
+    const id = created.body.id;
+    const byExternal = await t.scim('GET', `/Groups?excludedAttributes=members&filter=${encodeURIComponent(`externalId eq "8aa1a0c0-c4c3-4bc0-b4a5-${stamp}"`)}`);
+    expect(byExternal.body.Resources.map((g: { id: string }) => g.id)).toEqual([id]);
+    const add = await t.scim('PATCH', `/Groups/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Add', path: 'members', value: [{ $ref: null, value: user.id }] }] });
+    expect(add.status, add.text).toBe(200);
+    const member = await t.scim('GET', `/Groups?excludedAttributes=members&filter=${encodeURIComponent(`id eq "${id}" and members[value eq "${user.id}"]`)}`);
+    expect(member.body.totalResults).toBe(1);
+    const remove = await t.scim('PATCH', `/Groups/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Remove', path: 'members', value: [{ $ref: null, value: user.id }] }] });
+    expect([remove.status, remove.body.members]).toEqual([200, []]);
+    expect((await t.scim('GET', `/Groups?filter=${encodeURIComponent(`id eq "${id}" and members[value eq "${user.id}"]`)}`)).body.totalResults).toBe(0);
+    // PUT replaces name and members.
+    const put = await t.scim('PUT', `/Groups/${id}`, { schemas: [GROUP], displayName: `Entra renamed ${stamp}`, externalId: `x-${stamp}`, members: [{ value: user.id }] });
+    expect([put.status, put.body.displayName, put.body.externalId, put.body.members.length], put.text).toEqual([200, `Entra renamed ${stamp}`, `x-${stamp}`, 1]);
+  });
+
+  it('refuses a member who is not a person of the account, a taken displayName and a bad body, in the SCIM error shape', async () => {
+    const t = await tenant();
+    const other = await tenant();
+    const stranger = (await other.scim('POST', '/Users', oktaUser(`stranger-${Date.now()}@example.com`, 's'))).body;
+    const name = `G ${Date.now()}`;
+    expectScimError(await t.scim('POST', '/Groups', { displayName: name, members: [{ value: stranger.id }] }), 400, 'SCIM_INVALID_VALUE', 'invalidValue');
+    // Refused whole: no team was left behind.
+    expect((await t.scim('GET', `/Groups?filter=${encodeURIComponent(`displayName eq "${name}"`)}`)).body.totalResults).toBe(0);
+    expect((await t.scim('POST', '/Groups', { displayName: name })).status).toBe(201);
+    expectScimError(await t.scim('POST', '/Groups', { displayName: name }), 409, 'SCIM_UNIQUENESS', 'uniqueness');
+    expectScimError(await t.scim('POST', '/Groups', { members: [] }), 400, 'SCIM_INVALID_VALUE', 'invalidValue');
+    expectScimError(await t.scim('GET', `/Groups?filter=${encodeURIComponent('members[value eq')}`), 400, 'SCIM_INVALID_FILTER', 'invalidFilter');
+    // Another account's token sees none of this account's groups.
+    const mine = (await t.scim('GET', '/Groups')).body.Resources[0].id;
+    expectScimError(await other.scim('GET', `/Groups/${mine}`), 404, 'NOT_FOUND');
+    expectScimError(await other.scim('DELETE', `/Groups/${mine}`), 404, 'NOT_FOUND');
+  });
+});

@@ -23,6 +23,7 @@ import { expiryScan } from './notices/expiry.js';
 import { teamService } from './teams/service.js';
 import { scimTokenService } from './scim/tokens.js';
 import { scimUserService } from './scim/users.js';
+import { scimGroupService } from './scim/groups.js';
 import { ephemeralSecretKey, keyring, type SecretKey, type SecretKeyring } from '../secret-key.js';
 
 export interface ServiceOptions {
@@ -37,6 +38,7 @@ let processKey: SecretKey | undefined;
 export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const sessionTtlSeconds = options.sessionTtlSeconds ?? DEFAULT_SESSION_TTL_SECONDS;
   const ring = asKeyring(options.secretKey ?? (processKey ??= ephemeralSecretKey()));
+  const teams = teamService(deps);
   return {
     accounts: accountService(deps),
     users: userService(deps),
@@ -57,9 +59,10 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     gateways: gatewayService(deps, ring),
     notices: noticeService(deps, ring),
     noticeExpiry: expiryScan(deps),
-    teams: teamService(deps),
+    teams,
     scimTokens: scimTokenService(deps),
     scimUsers: scimUserService(deps),
+    scimGroups: scimGroupService(deps, teams),
     /** The keyring that seals upstream credentials and webhook secrets. */
     secretKeyring: ring,
   };

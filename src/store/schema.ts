@@ -348,6 +348,7 @@ export interface Database {
   team_access: TeamAccessTable;
   scim_tokens: ScimTokensTable;
   scim_users: ScimUsersTable;
+  scim_groups: ScimGroupsTable;
 }
 
 /** Which OIDC tokens may be exchanged for a short-lived key of a service account. */
@@ -429,6 +430,15 @@ export interface ScimUsersTable {
   user_name: string | null;
   /** 1 while the provider wants the person in the account; 0 once deprovisioned. */
   active: number;
+  created: string;
+  updated: string;
+}
+
+/** The provider's own id (SCIM `externalId`) for a team it manages as a SCIM Group. */
+export interface ScimGroupsTable {
+  team_id: string;
+  account_id: string;
+  external_id: string | null;
   created: string;
   updated: string;
 }

@@ -114,8 +114,11 @@ function applyOne(resource: Json, op: 'add' | 'replace' | 'remove', target: Targ
   const scoped = scopedAttributes(attributes, target.attribute);
   const hit = (item: unknown) => matches(target.filter!, item, scoped);
   if (op === 'remove') {
-    if (target.sub) for (const item of items.filter(hit)) if (isObject(item)) delete item[keyOf(item, target.sub)];
-    else container[key] = items.filter((item) => !hit(item));
+    if (target.sub) {
+      for (const item of items.filter(hit)) if (isObject(item)) delete item[keyOf(item, target.sub)];
+    } else {
+      container[key] = items.filter((item) => !hit(item));
+    }
     return ok(null);
   }
   const matched = items.filter(hit);

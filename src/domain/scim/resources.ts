@@ -134,3 +134,50 @@ export function readUser(body: unknown): UserInput | Invalid {
 }
 
 export { isInvalid };
+
+/** The SCIM Group for a team; `members: false` leaves them out (`excludedAttributes=members`). */
+export function groupResource(record: { team: { id: string; name: string; created: string; updated: string; memberships: { member_id: string; type: string; name: string; email: string | null }[] }; externalId: string | null }, base: string, members = true) {
+  const { team } = record;
+  return {
+    schemas: [SCHEMA.group],
+    id: team.id,
+    ...(record.externalId !== null ? { externalId: record.externalId } : {}),
+    displayName: team.name,
+    ...(members
+      ? {
+          members: team.memberships
+            .filter((m) => m.type === 'user')
+            .map((m) => ({ value: m.member_id, display: m.name || m.email || m.member_id, type: 'User', $ref: `${base}/Users/${m.member_id}` })),
+        }
+      : {}),
+    meta: { resourceType: 'Group', created: team.created, lastModified: team.updated, location: `${base}/Groups/${team.id}` },
+  };
+}
+
+export interface GroupInputRead {
+  displayName: string;
+  externalId: string | null;
+  memberIds: string[] | null;
+}
+
+const NAME = /^[^\u0000-\u001f\u007f]{1,255}$/;
+const MAX_MEMBERS = 10_000;
+
+/** Reads a Group resource; `members` absent leaves them as they are (null). */
+export function readGroup(body: unknown): GroupInputRead | Invalid {
+  if (!isObject(body)) return { invalid: 'The body must be a SCIM Group object', code: 'SCIM_INVALID_SYNTAX' };
+  const displayName = property(body, 'displayName');
+  if (typeof displayName !== 'string' || !NAME.test(displayName) || displayName.trim() === '') return { invalid: 'displayName is required: 1 to 255 characters, no control characters' };
+  const externalId = optionalString(property(body, 'externalId'), 'externalId', 500);
+  if (isInvalid(externalId)) return externalId;
+  const members = property(body, 'members');
+  if (members === undefined || members === null) return { displayName, externalId, memberIds: null };
+  if (!Array.isArray(members) || members.length > MAX_MEMBERS) return { invalid: `members must be an array of at most ${MAX_MEMBERS} {"value": "<user id>"}` };
+  const ids: string[] = [];
+  for (const member of members) {
+    const value = property(member, 'value');
+    if (typeof value !== 'string' || value.length > 200) return { invalid: 'Each member must be {"value": "<user id>"}' };
+    ids.push(value.toLowerCase());
+  }
+  return { displayName, externalId, memberIds: [...new Set(ids)] };
+}

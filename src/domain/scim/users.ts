@@ -17,7 +17,7 @@ import { lastOwnerRefusal } from '../access/last-owner.js';
 import { findOrCreateUser } from '../users/create.js';
 import { matches, narrowing, USER_ATTRIBUTES } from './filter.js';
 import { type ScimUserRecord, type UserInput } from './resources.js';
-import { removeFromAccountTeams } from './groups-port.js';
+import { removeFromAccountTeams } from '../teams/cleanup.js';
 
 export interface ScimPage<T> {
   total: number;

@@ -60,9 +60,17 @@ export const ListQuery = Type.Object(
     filter: Type.Optional(Type.String({ maxLength: 2000, description: 'RFC 7644 §3.4.2.2, e.g. userName eq "ada@example.com"' })),
     startIndex: Type.Optional(Type.String({ maxLength: 12, description: '1-based index of the first result (default 1)' })),
     count: Type.Optional(Type.String({ maxLength: 12, description: `Results per page (default ${DEFAULT_COUNT}, at most ${MAX_COUNT})` })),
+    excludedAttributes: Type.Optional(Type.String({ maxLength: 500, description: 'Groups: `members` leaves the members out' })),
   },
   { additionalProperties: true },
 );
+
+/** Whether `excludedAttributes` names `attribute`. */
+export function excludes(query: { excludedAttributes?: string }, attribute: string): boolean {
+  return (query.excludedAttributes ?? '').split(',').some((name) => name.trim().toLowerCase() === attribute.toLowerCase());
+}
+
+export const ReadQuery = Type.Object({ excludedAttributes: Type.Optional(Type.String({ maxLength: 500, description: 'Groups: `members` leaves the members out' })) }, { additionalProperties: true });
 
 export const resourceParams = (name: string) => Type.Object({ account_id: Uuid, [name]: Type.String({ maxLength: 200 }) });
 export const accountOnly = Type.Object({ account_id: Uuid });

@@ -8,6 +8,7 @@ import { isInvalid, readUser, userResource } from '../../domain/scim/resources.j
 import { ok } from '../../errors.js';
 import { noContent, route, type RouteDeps, type RouteSpec } from '../route.js';
 import { discoveryRoutes } from './scim-discovery.js';
+import { scimGroupRoutes } from './scim-groups.js';
 import {
   accountOnly, filterOf, invalid, ListQuery, ListResponse, listResponse, operationsOf, paging, resourceParams, SCIM_BASE, SCIM_ERRORS, ScimBody, scimContext,
   ScimResource, sendScim, sendScimFailure, TAGS,
@@ -125,6 +126,6 @@ function userRoutes({ services, publicUrl, clock }: RouteDeps): RouteSpec[] {
 }
 
 export function scimRoutes(deps: RouteDeps): RouteSpec[] {
-  return [...discoveryRoutes(deps), ...userRoutes(deps)];
+  return [...discoveryRoutes(deps), ...userRoutes(deps), ...scimGroupRoutes(deps)];
 }
 

@@ -2,7 +2,7 @@
 // digest is kept) and what the identity provider said about each person it provisioned: its own id
 // for them (externalId) and whether it wants them active. A person deprovisioned (active false)
 // keeps their row here after their membership is gone, so the provider can still read and
-// reactivate them.
+// reactivate them. A SCIM Group is one of the account's teams; scim_groups keeps its externalId.
 import type { Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -32,4 +32,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('scim_users_user_id_idx').on('scim_users').column('user_id').execute();
   await db.schema.createIndex('scim_users_external_id_idx').on('scim_users').columns(['account_id', 'external_id']).unique().execute();
+  // A SCIM Group is a team (migration 0018): the provider's own id for it, when it gave one.
+  await db.schema
+    .createTable('scim_groups')
+    .addColumn('team_id', 'text', (c) => c.primaryKey().references('teams.id').onDelete('cascade'))
+    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+    .addColumn('external_id', 'text')
+    .addColumn('created', 'text', (c) => c.notNull())
+    .addColumn('updated', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('scim_groups_external_id_idx').on('scim_groups').columns(['account_id', 'external_id']).unique().execute();
 }
