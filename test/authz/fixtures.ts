@@ -38,6 +38,10 @@ export interface Side {
   team_id: string;
   /** The actor id of `team_id`'s member. */
   actor_id: string;
+  /** A SCIM token of this side (the matrix's callers hold API keys, which SCIM refuses). */
+  scim_token_id: string;
+  /** `team_id` as a SCIM Group. */
+  group_id: string;
 }
 
 interface User {
@@ -66,6 +70,8 @@ export interface World {
   inviteCode: string;
   /** A user with a password, for sign-in cells; no caller, so no cell changes their password. */
   signer: { email: string; password: string };
+  /** Each side's SCIM token: what the tenant isolation tests present on SCIM routes. */
+  scimToken: { a: string; b: string };
 }
 
 /** The password every password-change cell sets, and so the one it must send as current. */
@@ -147,6 +153,10 @@ async function newInvitation(h: Harness, accountId: string) {
 
 /** Nothing listens there: a test send is refused at once, and nothing leaves this machine. */
 const WEBHOOK_URL = 'http://127.0.0.1:9/matrix-hook';
+
+async function newScimToken(h: Harness, accountId: string) {
+  return unwrap('create SCIM token', await h.app.services.scimTokens.create(ctx(h), accountId, { name: unique('scim') }));
+}
 
 async function newWebhook(h: Harness, accountId: string) {
   return unwrap('create webhook', await h.app.services.notices.create(ctx(h), accountId, { url: WEBHOOK_URL })).id;
@@ -244,6 +254,8 @@ export async function buildWorld(): Promise<World> {
   // Teams: in A, of `grantee` (no caller, so no caller's scopes change); in B, of B's service account.
   const teamA = await newTeam(h, A, W, { userId: grantee.userId });
   const teamB = await newTeam(h, B, WB, { botId: botB.id });
+  const scimA = await newScimToken(h, A);
+  const scimB = await newScimToken(h, B);
 
   const signerUser = await newUser(h);
   const signerRow = await h.handle.store.db.selectFrom('users').select('email').where('id', '=', signerUser.userId).executeTakeFirstOrThrow();
@@ -289,6 +301,8 @@ export async function buildWorld(): Promise<World> {
       webhook_id: await newWebhook(h, A),
       team_id: teamA.id,
       actor_id: teamA.actorId,
+      scim_token_id: scimA.id,
+      group_id: teamA.id,
     },
     b: {
       account_id: B,
@@ -310,6 +324,8 @@ export async function buildWorld(): Promise<World> {
       webhook_id: await newWebhook(h, B),
       team_id: teamB.id,
       actor_id: teamB.actorId,
+      scim_token_id: scimB.id,
+      group_id: teamB.id,
     },
     hiddenWorkspaceId: hidden,
     selfKey: { a: member.key, b: ownerB.key },
@@ -319,6 +335,7 @@ export async function buildWorld(): Promise<World> {
     wGrants: { users: userGrants, bots: botGrants },
     inviteCode: invitationA.code,
     signer,
+    scimToken: { a: scimA.token, b: scimB.token },
   };
 }
 
@@ -352,6 +369,7 @@ export function cellUrl(path: string, req: CellRequest): string {
 type Prepare = (w: World) => Promise<Partial<CellRequest>>;
 const ACCOUNT = '/api/accounts/:account_id';
 const WS = `${ACCOUNT}/workspaces/:workspace_id`;
+const SCIM = `${ACCOUNT}/scim/v2`;
 
 /**
  * Routes whose success depends on state: each call gets a fresh target (or an idempotent body),
@@ -442,6 +460,16 @@ export const PREPARE: Record<string, Prepare> = {
   },
   [`PUT ${WS}/team_access/`]: async (w) => ({ body: [{ team_id: w.a.team_id, workspace_role_id: WORKSPACE_ROLE_IDS.Viewer }] }),
   [`DELETE ${WS}/team_access/:team_id`]: async (w) => ({ params: { team_id: (await newTeam(w.h, w.a.account_id, w.a.workspace_id, { userId: w.grantee.userId })).id } }),
+
+  [`POST ${ACCOUNT}/scim_tokens`]: async () => ({ body: { name: unique('scim') } }),
+  [`DELETE ${ACCOUNT}/scim_tokens/:scim_token_id`]: async (w) => ({ params: { scim_token_id: (await newScimToken(w.h, w.a.account_id)).id } }),
+  // Bodies that would succeed, so that a refusal is about who asks or what the path names.
+  [`POST ${SCIM}/Users`]: async () => ({ body: { userName: `${unique('scim')}@example.com` } }),
+  [`PUT ${SCIM}/Users/:user_id`]: async () => ({ body: { userName: `${unique('scim')}@example.com` } }),
+  [`PATCH ${SCIM}/Users/:user_id`]: async () => ({ body: { Operations: [{ op: 'replace', path: 'name.givenName', value: 'Matrix' }] } }),
+  [`POST ${SCIM}/Groups`]: async () => ({ body: { displayName: unique('group') } }),
+  [`PUT ${SCIM}/Groups/:group_id`]: async () => ({ body: { displayName: unique('group') } }),
+  [`PATCH ${SCIM}/Groups/:group_id`]: async () => ({ body: { Operations: [{ op: 'replace', path: 'displayName', value: unique('group') }] } }),
 
   'POST /api/auth/login': async (w) => ({ body: { email: w.signer.email, password: w.signer.password } }),
   // A well-formed request: the refusal must be SETUP_DONE, not a validation error.

@@ -16,8 +16,6 @@ export const SCIM_TOKEN_PREFIX = 'scim_';
 const TOKEN_PATTERN = /^scim_[0-9A-Za-z]{40}$/;
 /** How often a token's last use is written (at most). */
 const TOUCH_EVERY_MS = 60_000;
-/** Tokens one account may hold at once: a few per identity provider is plenty. */
-export const MAX_TOKENS = 20;
 
 export function generateScimToken(): string {
   let out = '';
@@ -74,8 +72,6 @@ export function scimTokenService(deps: Deps) {
       return inTransaction(
         deps,
         async (tx) => {
-          const held = await tx.selectFrom('scim_tokens').select((eb) => eb.fn.countAll<number>().as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow();
-          if (Number(held.n) >= MAX_TOKENS) return fail('VALIDATION_FAILED', `An account holds at most ${MAX_TOKENS} SCIM tokens: revoke one it no longer uses first`);
           const row = {
             id: newId(),
             account_id: accountId,
