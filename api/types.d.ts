@@ -8597,6 +8597,1367 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/accounts/{account_id}/teams/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a team (no members, no workspace roles yet)
+         * @description Required account permissions: `create:team`
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        description?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            updated: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            account_id: string;
+                            name: string;
+                            description: string;
+                            /** @enum {object|null} */
+                            workos_directory_group_id: never | null;
+                            memberships: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                id: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                member_id: string;
+                                /** @description user or service_account */
+                                type: string;
+                                handle: string;
+                                name: string;
+                                email: string | null;
+                            }[];
+                            workspaces: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_id: string;
+                                workspace_handle: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_role_id: string;
+                                workspace_role_name: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/teams/filter": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * List the account's teams, with their members and workspace roles
+         * @description Required account permissions: `read:team`
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": ({
+                        /** @description Default 200, at most 200 */
+                        limit?: number;
+                        /** @description Default 0 */
+                        offset?: number;
+                        teams?: ({
+                            id?: ({
+                                any_?: string[] | null;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            name?: ({
+                                any_?: string[] | null;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            member_id?: ({
+                                any_?: string[] | null;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                        } & {
+                            [key: string]: unknown;
+                        }) | null;
+                    } & {
+                        [key: string]: unknown;
+                    }) | null;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            updated: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            account_id: string;
+                            name: string;
+                            description: string;
+                            /** @enum {object|null} */
+                            workos_directory_group_id: never | null;
+                            memberships: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                id: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                member_id: string;
+                                /** @description user or service_account */
+                                type: string;
+                                handle: string;
+                                name: string;
+                                email: string | null;
+                            }[];
+                            workspaces: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_id: string;
+                                workspace_handle: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_role_id: string;
+                                workspace_role_name: string;
+                            }[];
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/teams/{team_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a team, with its members (`memberships[].id` is the actor id) and workspace roles
+         * @description Required account permissions: `read:team`
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    team_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            updated: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            account_id: string;
+                            name: string;
+                            description: string;
+                            /** @enum {object|null} */
+                            workos_directory_group_id: never | null;
+                            memberships: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                id: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                member_id: string;
+                                /** @description user or service_account */
+                                type: string;
+                                handle: string;
+                                name: string;
+                                email: string | null;
+                            }[];
+                            workspaces: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_id: string;
+                                workspace_handle: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_role_id: string;
+                                workspace_role_name: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        /**
+         * Rename a team or change its description
+         * @description Required account permissions: `update:team`
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    team_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        description?: string | null;
+                        workos_directory_group_id?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            updated: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            account_id: string;
+                            name: string;
+                            description: string;
+                            /** @enum {object|null} */
+                            workos_directory_group_id: never | null;
+                            memberships: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                id: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                member_id: string;
+                                /** @description user or service_account */
+                                type: string;
+                                handle: string;
+                                name: string;
+                                email: string | null;
+                            }[];
+                            workspaces: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_id: string;
+                                workspace_handle: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_role_id: string;
+                                workspace_role_name: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /**
+         * Delete a team; its members lose what it granted at once
+         * @description Required account permissions: `delete:team`
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    team_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/teams/{team_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Add users or service accounts to a team (members already in it stay)
+         * @description Required account permissions: `update:team`
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    team_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        members: {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            member_id: string;
+                            member_type: "user" | "service_account";
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            updated: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            account_id: string;
+                            name: string;
+                            description: string;
+                            /** @enum {object|null} */
+                            workos_directory_group_id: never | null;
+                            memberships: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                id: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                member_id: string;
+                                /** @description user or service_account */
+                                type: string;
+                                handle: string;
+                                name: string;
+                                email: string | null;
+                            }[];
+                            workspaces: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_id: string;
+                                workspace_handle: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_role_id: string;
+                                workspace_role_name: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/teams/{team_id}/members/{actor_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a member (by actor id) from a team; what the team granted them ends at once
+         * @description Required account permissions: `update:team`
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    team_id: string;
+                    /** @description A UUID */
+                    actor_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/workspaces/{workspace_id}/team_access/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Grant teams a workspace role here (upsert: an existing grant changes role)
+         * @description Required workspace scopes: `manage_workspace_teams`
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    workspace_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: uuid
+                         * @description A UUID
+                         */
+                        team_id: string;
+                        /**
+                         * Format: uuid
+                         * @description A UUID
+                         */
+                        workspace_role_id: string;
+                    } | {
+                        /**
+                         * Format: uuid
+                         * @description A UUID
+                         */
+                        team_id: string;
+                        /**
+                         * Format: uuid
+                         * @description A UUID
+                         */
+                        workspace_role_id: string;
+                    }[];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            updated: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            workspace_id: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            workspace_role_id: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            team_id: string;
+                            team_name: string;
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/workspaces/{workspace_id}/team_access/filter": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * List the teams with access to this workspace
+         * @description Required workspace scopes: `see_workspace_users`
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    workspace_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": ({
+                        /** @description Default 200, at most 200 */
+                        limit?: number;
+                        /** @description Default 0 */
+                        offset?: number;
+                    } & {
+                        [key: string]: unknown;
+                    }) | null;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            updated: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            workspace_id: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            workspace_role_id: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            team_id: string;
+                            team_name: string;
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/workspaces/{workspace_id}/team_access/{team_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a team's grant (by team id); its members lose it at once
+         * @description Required workspace scopes: `manage_workspace_teams`
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    workspace_id: string;
+                    /** @description A UUID */
+                    team_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/accounts/{account_id}/audit_events/filter": {
         parameters: {
             query?: never;
