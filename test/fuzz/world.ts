@@ -87,6 +87,14 @@ export async function buildWorld(h: Harness): Promise<World> {
   const rule = { issuer: 'https://issuer.example.com', audience: 'gatehouse', subject_pattern: 'repo:acme/flows:*' };
   const trustRule = await post(h, owner.key, `${a}/bots/${changedBot.id}/trust_rules/`, rule);
   const doomedTrustRule = await post(h, owner.key, `${a}/bots/${changedBot.id}/trust_rules/`, rule);
+  // Teams: one the routes read and change (with two members and a grant on main), one to delete, one whose grant is deleted.
+  const team = await post(h, owner.key, `${a}/teams/`, { name: 'kept' });
+  const doomedTeam = await post(h, owner.key, `${a}/teams/`, { name: 'doomed' });
+  const ungrantedTeam = await post(h, owner.key, `${a}/teams/`, { name: 'ungranted' });
+  const members = [changed, admin].map((m) => ({ member_id: m.userId, member_type: 'user' }));
+  if ((await h.request('PUT', `${a}/teams/${team.id}/members`, { key: owner.key, body: { members } })).status !== 200) throw new Error('fuzz setup: team members');
+  const grantTeams = [team, ungrantedTeam].map((t) => ({ team_id: t.id, workspace_role_id: WORKSPACE_ROLE_IDS.Viewer }));
+  if ((await h.request('PUT', `${a}/workspaces/${main.id}/team_access/`, { key: owner.key, body: grantTeams })).status !== 200) throw new Error('fuzz setup: team access');
 
   const kept: Record<string, string> = {
     account_id: owner.accountId,
@@ -100,6 +108,8 @@ export async function buildWorld(h: Harness): Promise<World> {
     invitation_id: invitation.id,
     webhook_id: webhook.id,
     rule_id: trustRule.id,
+    team_id: team.id,
+    actor_id: changed.actorId,
   };
   /** What each deleting route deletes, by the route's URL; other routes keep `kept`. */
   const doomedFor: [RegExp, Record<string, string>][] = [
@@ -113,6 +123,9 @@ export async function buildWorld(h: Harness): Promise<World> {
     [/\/bot_access\/:access_id$/, { access_id: doomedBotAccess.id }],
     [/\/webhooks\/:webhook_id$/, { webhook_id: doomedWebhook.id }],
     [/\/trust_rules\/:rule_id$/, { rule_id: doomedTrustRule.id }],
+    [/\/teams\/:team_id$/, { team_id: doomedTeam.id }],
+    [/\/members\/:actor_id$/, { actor_id: admin.actorId }],
+    [/\/team_access\/:team_id$/, { team_id: ungrantedTeam.id }],
   ];
   const realIds = [
     ...Object.values(kept),

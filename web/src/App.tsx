@@ -8,6 +8,7 @@ import { AcceptInvitationPage } from './pages/AcceptInvitation';
 import { AuditLogPage } from './pages/AuditLog';
 import { IpAllowlistPage } from './pages/IpAllowlist';
 import { WebhooksPage } from './pages/Webhooks';
+import { TeamsPage } from './pages/Teams';
 import { CliLoginPage } from './pages/CliLogin';
 import { MembersPage } from './pages/Members';
 import { MyApiKeysPage } from './pages/MyApiKeys';
@@ -229,6 +230,7 @@ function Routes({ path, hasAccount }: { path: string; hasAccount: boolean }) {
   if (path === '/audit-log') return accountPage(<AuditLogPage />);
   if (path === '/ip-allowlist') return accountPage(<IpAllowlistPage />);
   if (path === '/webhooks') return accountPage(<WebhooksPage />);
+  if (path === '/teams') return accountPage(<TeamsPage />);
   return (
     <div>
       <h1>Page not found</h1>

@@ -7,6 +7,7 @@ export const NAV = [
   { to: '/service-accounts', label: 'Service Accounts' },
   { to: '/workspaces', label: 'Workspaces' },
   { to: '/members', label: 'Members' },
+  { to: '/teams', label: 'Teams' },
   { to: '/roles', label: 'Roles' },
   { to: '/key-policy', label: 'Key policy' },
   { to: '/audit-log', label: 'Audit log' },
