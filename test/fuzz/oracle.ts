@@ -109,7 +109,8 @@ export function problems(answer: Answer, allowed: ReadonlySet<number>, method = 
   if (method === 'HEAD') return body ? [...out, 'an answer to HEAD with a body'] : out;
   if (status < 400) return out;
   // Every error is the envelope, with a catalog code whose status is the one sent.
-  if (!String(answer.headers['content-type'] ?? '').startsWith('application/json')) out.push(`error with content-type ${String(answer.headers['content-type'])}`);
+  // SCIM endpoints answer application/scim+json (RFC 7644), the rest application/json.
+  if (!/^application\/(scim\+)?json/.test(String(answer.headers['content-type'] ?? ''))) out.push(`error with content-type ${String(answer.headers['content-type'])}`);
   if (body.length > 20_000) out.push(`an error body of ${body.length} characters (it echoes the input)`);
   let parsed: { detail?: unknown; code?: unknown; request_id?: unknown };
   try {
