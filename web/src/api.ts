@@ -206,6 +206,9 @@ export const api = {
   removeWebhook: (account_id: string, webhook_id: string) => send(DELETE('/api/accounts/{account_id}/webhooks/{webhook_id}', { params: { path: { account_id, webhook_id } } })),
   testWebhook: (account_id: string, webhook_id: string) => send(POST('/api/accounts/{account_id}/webhooks/{webhook_id}/test', { params: { path: { account_id, webhook_id } } })),
   webhookAttempts: (account_id: string, webhook_id: string) => send(GET('/api/accounts/{account_id}/webhooks/{webhook_id}/attempts', { params: { path: { account_id, webhook_id } } })),
+  scimTokens: (a: string) => send(GET('/api/accounts/{account_id}/scim_tokens', inAccount(a))),
+  createScimToken: (a: string, name: string) => send(POST('/api/accounts/{account_id}/scim_tokens', { ...inAccount(a), body: { name } })),
+  revokeScimToken: (account_id: string, scim_token_id: string) => send(DELETE('/api/accounts/{account_id}/scim_tokens/{scim_token_id}', { params: { path: { account_id, scim_token_id } } })),
 
   keyPolicy: (a: string) => send(GET('/api/accounts/{account_id}/key_policy', inAccount(a))),
   saveKeyPolicy: (a: string, body: Body<'/api/accounts/{account_id}/key_policy', 'put'>) => send(PUT('/api/accounts/{account_id}/key_policy', { ...inAccount(a), body })),
@@ -248,6 +251,7 @@ export type AccountRole = Answer<'accountRoles'>[number];
 export type Membership = Answer<'memberships'>[number];
 export type Invitation = Answer<'invitations'>[number];
 export type Webhook = Answer<'webhooks'>[number];
+export type ScimToken = Answer<'scimTokens'>['tokens'][number];
 export type WebhookAttempt = Answer<'webhookAttempts'>[number];
 export type Team = Answer<'teams'>[number];
 /** A new invitation: the only answer that carries its one-time link. */

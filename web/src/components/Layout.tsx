@@ -13,6 +13,7 @@ export const NAV = [
   { to: '/audit-log', label: 'Audit log' },
   { to: '/ip-allowlist', label: 'IP allowlist' },
   { to: '/webhooks', label: 'Webhooks' },
+  { to: '/scim', label: 'SCIM' },
   { to: '/my-api-keys', label: 'My API keys' },
 ] as const;
 
