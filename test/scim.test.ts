@@ -187,7 +187,8 @@ describe('an Entra ID-shaped provisioning sequence', () => {
     const email = `${upn.toLowerCase()}@testuser.com`;
     const missing = await t.scim('GET', `/Users?filter=${encodeURIComponent(`userName eq "${upn}"`)}`);
     expect(missing.body.totalResults).toBe(0);
-    const created = await t.scim('POST', '/Users', {
+    // Entra ID sends its bodies as application/scim+json; charset=utf-8.
+    const created = await h.request('POST', `/api/accounts/${t.accountId}/scim/v2/Users?aadOptscim062020`, { key: t.token, headers: { 'content-type': 'application/scim+json; charset=utf-8' }, body: {
       schemas: [USER, 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'],
       externalId: '0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef',
       userName: upn,
@@ -196,7 +197,7 @@ describe('an Entra ID-shaped provisioning sequence', () => {
       meta: { resourceType: 'User' },
       name: { formatted: 'givenName familyName', familyName: 'familyName', givenName: 'givenName' },
       roles: [],
-    });
+    } });
     expect(created.status, created.text).toBe(201);
     const id = created.body.id;
     expect(created.body).toMatchObject({ userName: upn, emails: [{ value: email, type: 'work', primary: true }] });

@@ -11,6 +11,7 @@ import { property, SCHEMA, type Invalid } from '../../domain/scim/resources.js';
 import type { ScimCaller } from '../../domain/scim/tokens.js';
 import { ERRORS, fail, ok, type ErrorCode, type Failure, type Result } from '../../errors.js';
 import { HttpError } from '../error-envelope.js';
+import { parseJsonBody } from '../json.js';
 import { registerRoutes, type RouteDeps, type RouteSpec } from '../route.js';
 import { Uuid } from '../schemas.js';
 
@@ -160,6 +161,13 @@ function failureOf(error: FastifyError): Failure {
 /** Registers the SCIM routes in their own context: the token first, SCIM errors throughout. */
 export async function installScim(server: FastifyInstance, routes: RouteSpec[], deps: RouteDeps, isStoreUnavailable: (error: unknown) => boolean): Promise<void> {
   await server.register(async (context) => {
+    // Identity providers send `application/scim+json; charset=utf-8` (Entra ID): a parser by media
+    // type, whatever its parameters.
+    context.addContentTypeParser(['application/scim+json', 'application/json'], { parseAs: 'string' }, (_request, body, done) => {
+      const parsed = parseJsonBody(String(body));
+      if (parsed instanceof HttpError) return done(parsed, undefined);
+      done(null, parsed);
+    });
     context.addHook('onRequest', async (request) => {
       const token = bearerKey(request.headers.authorization) ?? '';
       const accountId = String((request.params as { account_id?: string }).account_id ?? '').toLowerCase();
