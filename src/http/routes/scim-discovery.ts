@@ -30,7 +30,6 @@ const USER_SCHEMA = {
     attribute('displayName', 'string'),
     attribute('emails', 'complex', { multiValued: true, subAttributes: [attribute('value', 'string'), attribute('type', 'string'), attribute('primary', 'boolean')] }),
     attribute('active', 'boolean'),
-    attribute('groups', 'complex', { multiValued: true, mutability: 'readOnly', subAttributes: [attribute('value', 'string'), attribute('display', 'string')] }),
   ],
   meta: { resourceType: 'Schema', location: '' },
 };
