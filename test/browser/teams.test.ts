@@ -76,6 +76,7 @@ describe('the teams page', () => {
     await renamed.getByLabel('Add a member', { exact: true }).selectOption({ label: PERSON });
     await renamed.getByRole('button', { name: 'Add', exact: true }).click();
     await statusSays(page, new RegExp(`Added ${PERSON.replace('.', '\\.')} to data-platform\\.`));
+    await renamed.locator(`[data-testid="team-member-row"][data-member="${PERSON}"]`).waitFor();
     await renamed.getByLabel('Add a member', { exact: true }).selectOption({ label: 'etl-runner (service account)' });
     await renamed.getByRole('button', { name: 'Add', exact: true }).click();
     await statusSays(page, /Added etl-runner \(service account\) to data-platform\./);

@@ -105,14 +105,17 @@ function TeamSection({ team, data, editable, deletable, busy, change }: { team: 
     const chosen = candidates.find((c) => c.value === member);
     if (!chosen) return;
     const [type, id] = chosen.value.split(':') as ['user' | 'service_account', string];
-    if (await change(() => api.addTeamMember(a, team.id, id, type), `Added ${chosen.label} to ${team.name}.`)) setMember('');
+    // Cleared now, not once the list has reloaded: a choice made meanwhile is the next one.
+    setMember('');
+    await change(() => api.addTeamMember(a, team.id, id, type), `Added ${chosen.label} to ${team.name}.`);
   };
   const grant = async (e: FormEvent) => {
     e.preventDefault();
     const ws = data.workspaces.find((w) => w.id === workspace);
     const r = data.roles.find((x) => x.id === role);
     if (!ws || !r) return;
-    if (await change(() => api.grantTeam(a, ws.id, team.id, r.id), `${team.name} has role ${r.name} on ${ws.handle}.`)) setWorkspace('');
+    setWorkspace('');
+    await change(() => api.grantTeam(a, ws.id, team.id, r.id), `${team.name} has role ${r.name} on ${ws.handle}.`);
   };
 
   return (
