@@ -8597,6 +8597,1367 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/accounts/{account_id}/teams/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a team (no members, no workspace roles yet)
+         * @description Required account permissions: `create:team`
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        description?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            updated: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            account_id: string;
+                            name: string;
+                            description: string;
+                            /** @enum {object|null} */
+                            workos_directory_group_id: never | null;
+                            memberships: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                id: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                member_id: string;
+                                /** @description user or service_account */
+                                type: string;
+                                handle: string;
+                                name: string;
+                                email: string | null;
+                            }[];
+                            workspaces: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_id: string;
+                                workspace_handle: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_role_id: string;
+                                workspace_role_name: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/teams/filter": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * List the account's teams, with their members and workspace roles
+         * @description Required account permissions: `read:team`
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": ({
+                        /** @description Default 200, at most 200 */
+                        limit?: number;
+                        /** @description Default 0 */
+                        offset?: number;
+                        teams?: ({
+                            id?: ({
+                                any_?: string[] | null;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            name?: ({
+                                any_?: string[] | null;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                            member_id?: ({
+                                any_?: string[] | null;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                        } & {
+                            [key: string]: unknown;
+                        }) | null;
+                    } & {
+                        [key: string]: unknown;
+                    }) | null;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            updated: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            account_id: string;
+                            name: string;
+                            description: string;
+                            /** @enum {object|null} */
+                            workos_directory_group_id: never | null;
+                            memberships: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                id: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                member_id: string;
+                                /** @description user or service_account */
+                                type: string;
+                                handle: string;
+                                name: string;
+                                email: string | null;
+                            }[];
+                            workspaces: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_id: string;
+                                workspace_handle: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_role_id: string;
+                                workspace_role_name: string;
+                            }[];
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/teams/{team_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a team, with its members (`memberships[].id` is the actor id) and workspace roles
+         * @description Required account permissions: `read:team`
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    team_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            updated: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            account_id: string;
+                            name: string;
+                            description: string;
+                            /** @enum {object|null} */
+                            workos_directory_group_id: never | null;
+                            memberships: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                id: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                member_id: string;
+                                /** @description user or service_account */
+                                type: string;
+                                handle: string;
+                                name: string;
+                                email: string | null;
+                            }[];
+                            workspaces: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_id: string;
+                                workspace_handle: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_role_id: string;
+                                workspace_role_name: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        /**
+         * Rename a team or change its description
+         * @description Required account permissions: `update:team`
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    team_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        description?: string | null;
+                        workos_directory_group_id?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            updated: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            account_id: string;
+                            name: string;
+                            description: string;
+                            /** @enum {object|null} */
+                            workos_directory_group_id: never | null;
+                            memberships: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                id: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                member_id: string;
+                                /** @description user or service_account */
+                                type: string;
+                                handle: string;
+                                name: string;
+                                email: string | null;
+                            }[];
+                            workspaces: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_id: string;
+                                workspace_handle: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_role_id: string;
+                                workspace_role_name: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /**
+         * Delete a team; its members lose what it granted at once
+         * @description Required account permissions: `delete:team`
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    team_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/teams/{team_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Add users or service accounts to a team (members already in it stay)
+         * @description Required account permissions: `update:team`
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    team_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        members: {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            member_id: string;
+                            member_type: "user" | "service_account";
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            updated: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            account_id: string;
+                            name: string;
+                            description: string;
+                            /** @enum {object|null} */
+                            workos_directory_group_id: never | null;
+                            memberships: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                id: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                member_id: string;
+                                /** @description user or service_account */
+                                type: string;
+                                handle: string;
+                                name: string;
+                                email: string | null;
+                            }[];
+                            workspaces: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_id: string;
+                                workspace_handle: string;
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                workspace_role_id: string;
+                                workspace_role_name: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/teams/{team_id}/members/{actor_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a member (by actor id) from a team; what the team granted them ends at once
+         * @description Required account permissions: `update:team`
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    team_id: string;
+                    /** @description A UUID */
+                    actor_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/workspaces/{workspace_id}/team_access/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Grant teams a workspace role here (upsert: an existing grant changes role)
+         * @description Required workspace scopes: `manage_workspace_teams`
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    workspace_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: uuid
+                         * @description A UUID
+                         */
+                        team_id: string;
+                        /**
+                         * Format: uuid
+                         * @description A UUID
+                         */
+                        workspace_role_id: string;
+                    } | {
+                        /**
+                         * Format: uuid
+                         * @description A UUID
+                         */
+                        team_id: string;
+                        /**
+                         * Format: uuid
+                         * @description A UUID
+                         */
+                        workspace_role_id: string;
+                    }[];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            updated: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            workspace_id: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            workspace_role_id: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            team_id: string;
+                            team_name: string;
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/workspaces/{workspace_id}/team_access/filter": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * List the teams with access to this workspace
+         * @description Required workspace scopes: `see_workspace_users`
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    workspace_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": ({
+                        /** @description Default 200, at most 200 */
+                        limit?: number;
+                        /** @description Default 0 */
+                        offset?: number;
+                    } & {
+                        [key: string]: unknown;
+                    }) | null;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            updated: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            workspace_id: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            workspace_role_id: string;
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            team_id: string;
+                            team_name: string;
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/workspaces/{workspace_id}/team_access/{team_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a team's grant (by team id); its members lose it at once
+         * @description Required workspace scopes: `manage_workspace_teams`
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    workspace_id: string;
+                    /** @description A UUID */
+                    team_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/accounts/{account_id}/audit_events/filter": {
         parameters: {
             query?: never;
@@ -11917,6 +13278,331 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/accounts/{account_id}/scim_tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The account's SCIM tokens (masked), with each one's last use, and the base URL to give the identity provider
+         * @description Required account permissions: `read:sso`
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The SCIM base URL of this account: the identity provider's 'SCIM connector base URL' / 'Tenant URL' */
+                            base_url: string;
+                            tokens: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID
+                                 */
+                                id: string;
+                                name: string;
+                                /**
+                                 * Format: date-time
+                                 * @description RFC 3339, UTC
+                                 */
+                                created: string;
+                                /** @description Who created it */
+                                created_by: string;
+                                /** @description The first characters of the token, never enough to use it */
+                                masked_token: string;
+                                /**
+                                 * Format: date-time
+                                 * @description Its last SCIM request (written at most once a minute); null if never
+                                 */
+                                last_used_at: string | null;
+                                /** @description The address of that request */
+                                last_used_from: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a SCIM token for an identity provider; the token is in this answer only
+         * @description Required account permissions: `administrate:sso`
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description What the token is for, e.g. the identity provider: "Okta" */
+                        name: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: uuid
+                             * @description A UUID
+                             */
+                            id: string;
+                            name: string;
+                            /**
+                             * Format: date-time
+                             * @description RFC 3339, UTC
+                             */
+                            created: string;
+                            /** @description Who created it */
+                            created_by: string;
+                            /** @description The first characters of the token, never enough to use it */
+                            masked_token: string;
+                            /**
+                             * Format: date-time
+                             * @description Its last SCIM request (written at most once a minute); null if never
+                             */
+                            last_used_at: string | null;
+                            /** @description The address of that request */
+                            last_used_from: string | null;
+                            /** @description Shown once: in this response and never again. The identity provider sends it as `Authorization: Bearer scim_…` */
+                            token: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/scim_tokens/{scim_token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a SCIM token: the identity provider holding it is refused from the moment this returns
+         * @description Required account permissions: `administrate:sso`
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    /** @description A UUID */
+                    scim_token_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/accounts/{account_id}/workspaces/{workspace_id}/gateway": {
         parameters: {
             query?: never;
@@ -12531,6 +14217,3032 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/scim/v2/ServiceProviderConfig": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * SCIM: what this service provider supports (PATCH and filters yes; bulk, sorting, ETags and password changes no)
+         * @description The account's SCIM bearer token (`scim_…`, see docs/scim.md); API keys and sessions are refused.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/scim/v2/ResourceTypes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * SCIM: the resource types served (User, Group)
+         * @description The account's SCIM bearer token (`scim_…`, see docs/scim.md); API keys and sessions are refused.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            totalResults: number;
+                            startIndex: number;
+                            itemsPerPage: number;
+                            Resources: ({
+                                schemas: string[];
+                                id?: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/scim/v2/Schemas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * SCIM: the schemas of User and Group, with the attributes this server keeps
+         * @description The account's SCIM bearer token (`scim_…`, see docs/scim.md); API keys and sessions are refused.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            totalResults: number;
+                            startIndex: number;
+                            itemsPerPage: number;
+                            Resources: ({
+                                schemas: string[];
+                                id?: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/scim/v2/Users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * SCIM: list or filter the people of the account (userName, externalId, emails, displayName, active, …)
+         * @description The account's SCIM bearer token (`scim_…`, see docs/scim.md); API keys and sessions are refused.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description RFC 7644 §3.4.2.2, e.g. userName eq "ada@example.com" */
+                    filter?: string;
+                    /** @description 1-based index of the first result (default 1) */
+                    startIndex?: string;
+                    /** @description Results per page (default 100, at most 200) */
+                    count?: string;
+                    /** @description Groups: `members` leaves the members out */
+                    excludedAttributes?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            totalResults: number;
+                            startIndex: number;
+                            itemsPerPage: number;
+                            Resources: ({
+                                schemas: string[];
+                                id?: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * SCIM: provision a person (userName is their email); they join the account as a Member and sign in with SSO
+         * @description The account's SCIM bearer token (`scim_…`, see docs/scim.md); API keys and sessions are refused.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        schemas?: string[];
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            id?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/scim/v2/Users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * SCIM: one person of the account
+         * @description The account's SCIM bearer token (`scim_…`, see docs/scim.md); API keys and sessions are refused.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            id?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        /**
+         * SCIM: replace a person (active false deprovisions them: out of the account, keys and sessions revoked at once)
+         * @description The account's SCIM bearer token (`scim_…`, see docs/scim.md); API keys and sessions are refused.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        schemas?: string[];
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            id?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /**
+         * SCIM: delete a person from the account (deprovisioned at once, then no longer listed)
+         * @description The account's SCIM bearer token (`scim_…`, see docs/scim.md); API keys and sessions are refused.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * SCIM: change a person with PatchOp operations (add, replace, remove); active false deprovisions them at once
+         * @description The account's SCIM bearer token (`scim_…`, see docs/scim.md); API keys and sessions are refused.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        schemas?: string[];
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            id?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/scim/v2/Groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * SCIM: list or filter the teams of the account as Groups (displayName, externalId, id, members)
+         * @description The account's SCIM bearer token (`scim_…`, see docs/scim.md); API keys and sessions are refused.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description RFC 7644 §3.4.2.2, e.g. userName eq "ada@example.com" */
+                    filter?: string;
+                    /** @description 1-based index of the first result (default 1) */
+                    startIndex?: string;
+                    /** @description Results per page (default 100, at most 200) */
+                    count?: string;
+                    /** @description Groups: `members` leaves the members out */
+                    excludedAttributes?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            totalResults: number;
+                            startIndex: number;
+                            itemsPerPage: number;
+                            Resources: ({
+                                schemas: string[];
+                                id?: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * SCIM: create a team from a Group (displayName, externalId, members by user id)
+         * @description The account's SCIM bearer token (`scim_…`, see docs/scim.md); API keys and sessions are refused.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        schemas?: string[];
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            id?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{account_id}/scim/v2/Groups/{group_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * SCIM: one team of the account as a Group
+         * @description The account's SCIM bearer token (`scim_…`, see docs/scim.md); API keys and sessions are refused.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Groups: `members` leaves the members out */
+                    excludedAttributes?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    group_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            id?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        /**
+         * SCIM: replace a Group: its team's name, externalId and user members (people leaving lose the team's workspace access at once)
+         * @description The account's SCIM bearer token (`scim_…`, see docs/scim.md); API keys and sessions are refused.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    group_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        schemas?: string[];
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            id?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /**
+         * SCIM: delete a Group: the team goes, and with it its members' access through it, at once
+         * @description The account's SCIM bearer token (`scim_…`, see docs/scim.md); API keys and sessions are refused.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    group_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * SCIM: change a Group with PatchOp operations: rename, add members, remove members[value eq "…"]
+         * @description The account's SCIM bearer token (`scim_…`, see docs/scim.md); API keys and sessions are refused.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A UUID */
+                    account_id: string;
+                    group_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        schemas?: string[];
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            id?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string | unknown[];
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            schemas: string[];
+                            /** @description The HTTP status, as a string (RFC 7644 §3.12) */
+                            status: string;
+                            scimType?: string;
+                            detail: string;
+                            /** @description Gatehouse's error code (docs/api.md) */
+                            code: string;
+                            request_id: string;
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
 }

@@ -39,6 +39,8 @@ export function describeNeed(requirement: Requirement): string {
       return `account permission \`${requirement.permission}\``;
     case 'workspace':
       return requirement.scope === null ? 'any workspace role' : `workspace scope \`${requirement.scope}\``;
+    case 'scim':
+      return "the account's SCIM token";
   }
 }
 

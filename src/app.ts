@@ -38,10 +38,14 @@ import { serviceAccountRoutes } from './http/routes/service-accounts.js';
 import { workspaceRoutes } from './http/routes/workspaces.js';
 import { workspaceRoleRoutes } from './http/routes/workspace-roles.js';
 import { accessRoutes } from './http/routes/access.js';
+import { teamRoutes } from './http/routes/teams.js';
 import { auditRoutes } from './http/routes/audit.js';
 import { sessionRoutes } from './http/routes/sessions.js';
 import { setupRoutes } from './http/routes/setup.js';
 import { invitationRoutes } from './http/routes/invitations.js';
+import { scimRoutes } from './http/routes/scim.js';
+import { scimTokenRoutes } from './http/routes/scim-tokens.js';
+import { installScim } from './http/routes/scim-wire.js';
 import type { Mailer } from './mail/mailer.js';
 import { refusalRecorder, writeRefusals, type RefusalRecorder } from './domain/audit/refusals.js';
 import { startAuditFeed, type AuditFeed } from './domain/audit/feed.js';
@@ -235,11 +239,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...workspaceRoutes(deps),
     ...workspaceRoleRoutes(deps),
     ...accessRoutes(deps),
+    ...teamRoutes(deps),
     ...auditRoutes(deps),
     ...sessionRoutes(deps),
     ...ssoRoutes(deps),
     ...setupRoutes(deps),
     ...invitationRoutes(deps, { mailer: options.mailer ?? null }),
+    ...scimTokenRoutes(deps),
     ...gatewayRoutes(deps, { checkTimeoutMs: options.upstreamCheckTimeoutMs }),
     forwardAuthRoute(auth, refusals),
   ];
@@ -248,6 +254,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   const leakRoutes = leakReportRoutes(deps);
   await installLeakReports(server, leakRoutes, { keys: options.leakReportKeys ?? null, failureLimit: options.keyFailureLimit, now: () => clock.now().getTime() });
   routes.push(...leakRoutes);
+  // SCIM: the account's SCIM token is the credential, checked in a context of its own.
+  const scim = scimRoutes(deps);
+  await installScim(server, scim, deps, (error) => store.isUnavailable(error));
+  routes.push(...scim);
   const upstreamTimeouts = {
     connectTimeoutMs: options.upstreamConnectTimeoutMs ?? 5_000,
     responseTimeoutMs: options.upstreamResponseTimeoutMs ?? 60_000,

@@ -57,7 +57,8 @@ afterAll(async () => {
 });
 
 /** Every route that changes something and needs a caller: the ones CSRF must guard. */
-const guarded = () => h.app.routes.filter((r) => r.method !== 'GET' && r.requirement.kind !== 'public');
+// SCIM endpoints take no cookie at all (only the account's SCIM token: test/scim.test.ts).
+const guarded = () => h.app.routes.filter((r) => r.method !== 'GET' && r.requirement.kind !== 'public' && r.requirement.kind !== 'scim');
 
 describe('a state-changing request with a session cookie', () => {
   it('is refused with 403 CSRF_FAILED on every route when the token is missing, wrong or another session’s, and changes nothing', async () => {

@@ -49,17 +49,29 @@ export async function loadWorkspaceScopes(
       .executeTakeFirst();
     return exists ? ALL_SCOPES : null;
   }
-  const role = await db
+  // The union of the actor's own grant and each grant of a team it is a member of (domain/teams).
+  const own = db
     .selectFrom('workspace_access as a')
     .innerJoin('workspaces as w', 'w.id', 'a.workspace_id')
     .innerJoin('workspace_roles as r', 'r.id', 'a.workspace_role_id')
     .selectAll('r')
     .where('a.workspace_id', '=', workspaceId)
     .where('a.actor_id', '=', actorId)
-    .where('w.account_id', '=', accountId)
-    .executeTakeFirst();
-  if (!role) return null;
-  return new Set(await effectiveScopes(db, role));
+    .where('w.account_id', '=', accountId);
+  const viaTeams = db
+    .selectFrom('team_access as a')
+    .innerJoin('team_members as m', 'm.team_id', 'a.team_id')
+    .innerJoin('teams as t', 't.id', 'a.team_id')
+    .innerJoin('workspace_roles as r', 'r.id', 'a.workspace_role_id')
+    .selectAll('r')
+    .where('a.workspace_id', '=', workspaceId)
+    .where('m.actor_id', '=', actorId)
+    .where('t.account_id', '=', accountId);
+  const roles = await own.union(viaTeams).execute();
+  if (!roles.length) return null;
+  const scopes = new Set<string>();
+  for (const role of roles) for (const scope of await effectiveScopes(db, role)) scopes.add(scope);
+  return scopes;
 }
 
 /** The account a workspace belongs to, or null. */

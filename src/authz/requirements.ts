@@ -12,13 +12,16 @@ export type Requirement =
   /** A member of `{account_id}` whose account role holds this permission. */
   | { kind: 'account'; permission: AccountPermission }
   /** Access to `{workspace_id}` in `{account_id}`, with this scope (null: any workspace role). */
-  | { kind: 'workspace'; scope: string | null };
+  | { kind: 'workspace'; scope: string | null }
+  /** A SCIM bearer token of `{account_id}` (http/routes/scim.ts checks it): no API key or session ever passes. */
+  | { kind: 'scim' };
 
 export const PUBLIC: Requirement = { kind: 'public' };
 export const AUTHENTICATED: Requirement = { kind: 'authenticated' };
 export const SELF: Requirement = { kind: 'self' };
 export const account = (permission: AccountPermission): Requirement => ({ kind: 'account', permission });
 export const workspace = (scope: string | null): Requirement => ({ kind: 'workspace', scope });
+export const SCIM: Requirement = { kind: 'scim' };
 
 /** What the caller holds where the route points. null: not a member / no access. */
 export interface Grants {
@@ -49,6 +52,9 @@ export function evaluate(requirement: Requirement, grants: Grants): Decision {
       if (!grants.accountPermissions || !grants.workspaceScopes) return 'not_found';
       if (requirement.scope === null) return 'allow';
       return grants.workspaceScopes.has(requirement.scope) ? 'allow' : 'forbidden';
+    case 'scim':
+      // Grants come from keys and sessions, and those never open a SCIM endpoint.
+      return 'unauthenticated';
   }
 }
 
@@ -66,5 +72,7 @@ export function describeRequirement(requirement: Requirement): string {
       return requirement.scope === null
         ? 'Required: any workspace role in the workspace.'
         : `Required workspace scopes: \`${requirement.scope}\``;
+    case 'scim':
+      return "The account's SCIM bearer token (`scim_…`, see docs/scim.md); API keys and sessions are refused.";
   }
 }

@@ -14,6 +14,7 @@ import { trustRuleAdd, trustRuleList, trustRuleRemove } from './client/trust-rul
 import { exchangeCommand } from './client/exchange.js';
 import { webhookAdd, webhookList, webhookLog, webhookRemove, webhookSet, webhookTest } from './client/webhook.js';
 import { domainAdd, domainList, domainRemove, domainVerify, ssoAdd, ssoList, ssoRemove, ssoRequire } from './client/sso.js';
+import { teamAdd, teamAddMember, teamGrant, teamList, teamRemove, teamRemoveMember, teamRevoke } from './client/team.js';
 import { ipAllowlistAdd, ipAllowlistDisable, ipAllowlistEnable, ipAllowlistList, ipAllowlistRemove } from './client/ip-allowlist.js';
 
 export interface CommandInput {
@@ -716,6 +717,76 @@ export const COMMANDS: CommandSpec[] = [
     run: accessRevoke,
   },
   {
+    name: 'team ls',
+    usage: '',
+    summary: "The teams of the profile's account, their members and their workspace roles",
+    positionals: none,
+    flags: {},
+    example: 'gatehouse team ls',
+    client: true,
+    run: teamList,
+  },
+  {
+    name: 'team add',
+    usage: 'NAME [--description TEXT]',
+    summary: 'Create a team (Owner or Admin)',
+    positionals: { min: 1, names: ['NAME'] },
+    flags: { description: { type: 'string', value: 'TEXT', help: 'What the team is for' } },
+    example: 'gatehouse team add data-platform --description "Runs the data platform"',
+    client: true,
+    run: teamAdd,
+  },
+  {
+    name: 'team rm',
+    usage: 'NAME_OR_ID [--yes]',
+    summary: 'Delete a team; its members lose what it granted at once',
+    positionals: { min: 1, names: ['NAME_OR_ID'] },
+    flags: yes('Delete'),
+    example: 'gatehouse team rm data-platform --yes',
+    client: true,
+    run: teamRemove,
+  },
+  {
+    name: 'team add-member',
+    usage: 'TEAM (--user EMAIL | --service-account NAME_OR_ID)',
+    summary: 'Put a user or a service account of the account in a team',
+    positionals: { min: 1, names: ['TEAM'] },
+    flags: principal,
+    example: 'gatehouse team add-member data-platform --user bob@example.com',
+    client: true,
+    run: teamAddMember,
+  },
+  {
+    name: 'team rm-member',
+    usage: 'TEAM (--user EMAIL | --service-account NAME_OR_ID)',
+    summary: 'Take a member out of a team; what the team granted them ends at once',
+    positionals: { min: 1, names: ['TEAM'] },
+    flags: principal,
+    example: 'gatehouse team rm-member data-platform --user bob@example.com',
+    client: true,
+    run: teamRemoveMember,
+  },
+  {
+    name: 'team grant',
+    usage: 'TEAM --role ROLE [--workspace ACCOUNT/WORKSPACE]',
+    summary: "Give a team a workspace role (or change it); its members' scopes there include the role's",
+    positionals: { min: 1, names: ['TEAM'] },
+    flags: { role: { type: 'string', value: 'ROLE', help: 'A workspace role by name: Owner, Developer, Runner, Viewer, Worker or a custom one' }, ...workspaceFlag },
+    example: 'gatehouse team grant data-platform --role Developer --workspace acme/production',
+    client: true,
+    run: teamGrant,
+  },
+  {
+    name: 'team revoke',
+    usage: 'TEAM [--workspace ACCOUNT/WORKSPACE]',
+    summary: "Take a team's role on a workspace away",
+    positionals: { min: 1, names: ['TEAM'] },
+    flags: workspaceFlag,
+    example: 'gatehouse team revoke data-platform --workspace acme/production',
+    client: true,
+    run: teamRevoke,
+  },
+  {
     name: 'version',
     usage: '',
     summary: "Print Gatehouse's version (also: gatehouse --version)",
@@ -753,6 +824,7 @@ export const GROUPS: Record<string, string> = {
   'workspace-access': 'Who has which role on a workspace',
   'key-policy': "The account's limits on its service-account keys",
   webhook: "The account's webhook endpoints for notices (keys expiring, rotated, leaked …)",
+  team: 'Teams of account members and service accounts, and their workspace roles',
 };
 
 export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;

@@ -23,6 +23,10 @@ import { expiryScan } from './notices/expiry.js';
 import { ssoService } from './sso/service.js';
 import { ssoSignIn } from './sso/login.js';
 import { discovery } from './sso/discovery.js';
+import { teamService } from './teams/service.js';
+import { scimTokenService } from './scim/tokens.js';
+import { scimUserService } from './scim/users.js';
+import { scimGroupService } from './scim/groups.js';
 import { ephemeralSecretKey, keyring, type SecretKey, type SecretKeyring } from '../secret-key.js';
 
 export interface ServiceOptions {
@@ -38,6 +42,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const sessionTtlSeconds = options.sessionTtlSeconds ?? DEFAULT_SESSION_TTL_SECONDS;
   const ring = asKeyring(options.secretKey ?? (processKey ??= ephemeralSecretKey()));
   const ssoDiscovery = discovery();
+  const teams = teamService(deps);
   return {
     accounts: accountService(deps),
     users: userService(deps),
@@ -60,6 +65,10 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     noticeExpiry: expiryScan(deps),
     sso: ssoService(deps, ring, ssoDiscovery),
     ssoSignIn: ssoSignIn(deps, ring, ssoDiscovery, { sessionTtlSeconds }),
+    teams,
+    scimTokens: scimTokenService(deps),
+    scimUsers: scimUserService(deps),
+    scimGroups: scimGroupService(deps, teams),
     /** The keyring that seals upstream credentials and webhook secrets. */
     secretKeyring: ring,
   };

@@ -17,7 +17,9 @@ import * as leakReports from './migrations/0014-leak-reports.js';
 import * as auditFeed from './migrations/0015-audit-feed.js';
 import * as keyExpirationIndex from './migrations/0016-key-expiration-index.js';
 import * as workloadIdentity from './migrations/0017-workload-identity.js';
+import * as teams from './migrations/0018-teams.js';
 import * as sso from './migrations/0019-sso.js';
+import * as scim from './migrations/0020-scim.js';
 import type { Store } from './store.js';
 import { BUILTIN_ACCOUNT_ROLES } from '../authz/permissions.js';
 import { BUILTIN_WORKSPACE_ROLES } from '../authz/workspace-roles.js';
@@ -39,7 +41,9 @@ const MIGRATIONS: Record<string, Migration> = {
   '0015-audit-feed': auditFeed,
   '0016-key-expiration-index': keyExpirationIndex,
   '0017-workload-identity': workloadIdentity,
+  '0018-teams': teams,
   '0019-sso': sso,
+  '0020-scim': scim,
 };
 
 /** Built-in rows carry a fixed timestamp so that reads are stable across processes and restarts. */

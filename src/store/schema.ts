@@ -348,6 +348,12 @@ export interface Database {
   account_sso_settings: AccountSsoSettingsTable;
   sso_logins: SsoLoginsTable;
   sso_identities: SsoIdentitiesTable;
+  teams: TeamsTable;
+  team_members: TeamMembersTable;
+  team_access: TeamAccessTable;
+  scim_tokens: ScimTokensTable;
+  scim_users: ScimUsersTable;
+  scim_groups: ScimGroupsTable;
 }
 
 /** Which OIDC tokens may be exchanged for a short-lived key of a service account. */
@@ -427,4 +433,72 @@ export interface SsoIdentitiesTable {
   email: string;
   created: string;
   last_sign_in: string;
+}
+
+/** A named group of an account's users and service accounts (domain/teams). */
+export interface TeamsTable {
+  id: string;
+  account_id: string;
+  name: string;
+  description: string;
+  created: string;
+  updated: string;
+}
+
+/** A member of a team: a user (user_id) or a service account (bot_id), by its actor id. */
+export interface TeamMembersTable {
+  team_id: string;
+  actor_id: string;
+  user_id: string | null;
+  bot_id: string | null;
+  created: string;
+}
+
+/** A team's workspace role on one workspace. */
+export interface TeamAccessTable {
+  id: string;
+  team_id: string;
+  workspace_id: string;
+  workspace_role_id: string;
+  created: string;
+  updated: string;
+}
+
+/** An account's SCIM bearer token (migration 0020): only its digest is kept. */
+export interface ScimTokensTable {
+  id: string;
+  account_id: string;
+  name: string;
+  token_hash: string;
+  /** The prefix and four characters of the token: enough to recognise, never to use. */
+  masked_token: string;
+  created: string;
+  /** Who created it (the actor's name), for the list. */
+  created_by: string;
+  /** Written at most once a minute; null until first used. */
+  last_used_at: string | null;
+  last_used_from: string | null;
+}
+
+/** What an account's identity provider said about a person it provisioned over SCIM. */
+export interface ScimUsersTable {
+  account_id: string;
+  user_id: string;
+  /** The provider's own id for the person (SCIM `externalId`); unique within the account. */
+  external_id: string | null;
+  /** The provider's userName when it is not the person's email (Entra ID may send a UPN); null: the email. */
+  user_name: string | null;
+  /** 1 while the provider wants the person in the account; 0 once deprovisioned. */
+  active: number;
+  created: string;
+  updated: string;
+}
+
+/** The provider's own id (SCIM `externalId`) for a team it manages as a SCIM Group. */
+export interface ScimGroupsTable {
+  team_id: string;
+  account_id: string;
+  external_id: string | null;
+  created: string;
+  updated: string;
 }

@@ -38,6 +38,14 @@ export interface Side {
   provider_id: string;
   /** An email domain of the account. */
   domain_id: string;
+  /** A team with a member (no caller) and a grant on this side's workspace. */
+  team_id: string;
+  /** The actor id of `team_id`'s member. */
+  actor_id: string;
+  /** A SCIM token of this side (the matrix's callers hold API keys, which SCIM refuses). */
+  scim_token_id: string;
+  /** `team_id` as a SCIM Group. */
+  group_id: string;
 }
 
 interface User {
@@ -66,6 +74,8 @@ export interface World {
   inviteCode: string;
   /** A user with a password, for sign-in cells; no caller, so no cell changes their password. */
   signer: { email: string; password: string };
+  /** Each side's SCIM token: what the tenant isolation tests present on SCIM routes. */
+  scimToken: { a: string; b: string };
 }
 
 /** The password every password-change cell sets, and so the one it must send as current. */
@@ -148,6 +158,10 @@ async function newInvitation(h: Harness, accountId: string) {
 /** Nothing listens there: a test send is refused at once, and nothing leaves this machine. */
 const WEBHOOK_URL = 'http://127.0.0.1:9/matrix-hook';
 
+async function newScimToken(h: Harness, accountId: string) {
+  return unwrap('create SCIM token', await h.app.services.scimTokens.create(ctx(h), accountId, { name: unique('scim') }));
+}
+
 async function newWebhook(h: Harness, accountId: string) {
   return unwrap('create webhook', await h.app.services.notices.create(ctx(h), accountId, { url: WEBHOOK_URL })).id;
 }
@@ -165,6 +179,16 @@ const domainOf = (side: 'a' | 'b') => `${side}-matrix.test`;
 async function newDomain(h: Harness, accountId: string, side: 'a' | 'b') {
   const [row] = unwrap('set domains', await h.app.services.sso.setDomains(ctx(h), accountId, { domain_names: [domainOf(side)] }));
   return row.id;
+}
+
+/** A team of `accountId` with `member` in it and a Viewer grant on `workspaceId`. */
+async function newTeam(h: Harness, accountId: string, workspaceId: string, member: { userId?: string; botId?: string }) {
+  const svc = h.app.services.teams;
+  const team = unwrap('create team', await svc.create(ctx(h), accountId, { name: unique('team') }));
+  const memberInput = member.userId ? { member_id: member.userId, member_type: 'user' as const } : { member_id: member.botId!, member_type: 'service_account' as const };
+  const filled = unwrap('add team member', await svc.addMembers(ctx(h), accountId, team.id, [memberInput]));
+  unwrap('grant team access', await svc.upsertTeamAccess(ctx(h), accountId, workspaceId, [{ team_id: team.id, workspace_role_id: WORKSPACE_ROLE_IDS.Viewer }]));
+  return { id: team.id, actorId: filled.memberships[0]!.id };
 }
 
 async function userKeyId(h: Harness, userId: string): Promise<string> {
@@ -246,6 +270,11 @@ export async function buildWorld(): Promise<World> {
   // other_owner ends all of that user's sessions) can make it vanish.
   const bSessionUser = await newUser(h);
   await join(h, B, bSessionUser, 'Member');
+  // Teams: in A, of `grantee` (no caller, so no caller's scopes change); in B, of B's service account.
+  const teamA = await newTeam(h, A, W, { userId: grantee.userId });
+  const teamB = await newTeam(h, B, WB, { botId: botB.id });
+  const scimA = await newScimToken(h, A);
+  const scimB = await newScimToken(h, B);
 
   const signerUser = await newUser(h);
   const signerRow = await h.handle.store.db.selectFrom('users').select('email').where('id', '=', signerUser.userId).executeTakeFirstOrThrow();
@@ -291,6 +320,10 @@ export async function buildWorld(): Promise<World> {
       webhook_id: await newWebhook(h, A),
       provider_id: await newProvider(h, A),
       domain_id: await newDomain(h, A, 'a'),
+      team_id: teamA.id,
+      actor_id: teamA.actorId,
+      scim_token_id: scimA.id,
+      group_id: teamA.id,
     },
     b: {
       account_id: B,
@@ -312,6 +345,10 @@ export async function buildWorld(): Promise<World> {
       webhook_id: await newWebhook(h, B),
       provider_id: await newProvider(h, B),
       domain_id: await newDomain(h, B, 'b'),
+      team_id: teamB.id,
+      actor_id: teamB.actorId,
+      scim_token_id: scimB.id,
+      group_id: teamB.id,
     },
     hiddenWorkspaceId: hidden,
     selfKey: { a: member.key, b: ownerB.key },
@@ -321,6 +358,7 @@ export async function buildWorld(): Promise<World> {
     wGrants: { users: userGrants, bots: botGrants },
     inviteCode: invitationA.code,
     signer,
+    scimToken: { a: scimA.token, b: scimB.token },
   };
 }
 
@@ -354,6 +392,7 @@ export function cellUrl(path: string, req: CellRequest): string {
 type Prepare = (w: World) => Promise<Partial<CellRequest>>;
 const ACCOUNT = '/api/accounts/:account_id';
 const WS = `${ACCOUNT}/workspaces/:workspace_id`;
+const SCIM = `${ACCOUNT}/scim/v2`;
 
 /**
  * Routes whose success depends on state: each call gets a fresh target (or an idempotent body),
@@ -440,6 +479,26 @@ export const PREPARE: Record<string, Prepare> = {
     const [row] = await grantBots(w.h, w.a.account_id, w.a.workspace_id, [{ principalId: w.revokableBotId, workspaceRoleId: WORKSPACE_ROLE_IDS.Viewer }]);
     return { params: { access_id: row.id } };
   },
+  [`POST ${ACCOUNT}/teams/`]: async () => ({ body: { name: unique('team'), description: null } }),
+  [`PUT ${ACCOUNT}/teams/:team_id`]: async () => ({ body: { name: unique('team'), description: 'renamed by the matrix' } }),
+  [`DELETE ${ACCOUNT}/teams/:team_id`]: async (w) => ({ params: { team_id: (await newTeam(w.h, w.a.account_id, w.a.workspace_id, { userId: w.grantee.userId })).id } }),
+  [`PUT ${ACCOUNT}/teams/:team_id/members`]: async (w) => ({ body: { members: [{ member_id: w.grantee.userId, member_type: 'user' }] } }),
+  [`DELETE ${ACCOUNT}/teams/:team_id/members/:actor_id`]: async (w) => {
+    const team = await newTeam(w.h, w.a.account_id, w.a.workspace_id, { userId: w.grantee.userId });
+    return { params: { team_id: team.id, actor_id: team.actorId } };
+  },
+  [`PUT ${WS}/team_access/`]: async (w) => ({ body: [{ team_id: w.a.team_id, workspace_role_id: WORKSPACE_ROLE_IDS.Viewer }] }),
+  [`DELETE ${WS}/team_access/:team_id`]: async (w) => ({ params: { team_id: (await newTeam(w.h, w.a.account_id, w.a.workspace_id, { userId: w.grantee.userId })).id } }),
+
+  [`POST ${ACCOUNT}/scim_tokens`]: async () => ({ body: { name: unique('scim') } }),
+  [`DELETE ${ACCOUNT}/scim_tokens/:scim_token_id`]: async (w) => ({ params: { scim_token_id: (await newScimToken(w.h, w.a.account_id)).id } }),
+  // Bodies that would succeed, so that a refusal is about who asks or what the path names.
+  [`POST ${SCIM}/Users`]: async () => ({ body: { userName: `${unique('scim')}@example.com` } }),
+  [`PUT ${SCIM}/Users/:user_id`]: async () => ({ body: { userName: `${unique('scim')}@example.com` } }),
+  [`PATCH ${SCIM}/Users/:user_id`]: async () => ({ body: { Operations: [{ op: 'replace', path: 'name.givenName', value: 'Matrix' }] } }),
+  [`POST ${SCIM}/Groups`]: async () => ({ body: { displayName: unique('group') } }),
+  [`PUT ${SCIM}/Groups/:group_id`]: async () => ({ body: { displayName: unique('group') } }),
+  [`PATCH ${SCIM}/Groups/:group_id`]: async () => ({ body: { Operations: [{ op: 'replace', path: 'displayName', value: unique('group') }] } }),
 
   'POST /api/auth/login': async (w) => ({ body: { email: w.signer.email, password: w.signer.password } }),
   // A well-formed request: the refusal must be SETUP_DONE, not a validation error.
@@ -479,7 +538,12 @@ export async function snapshotAccount(h: Harness, accountId: string) {
   const userIds = memberships.flatMap((m) => (m.user_id ? [m.user_id] : []));
   const wsIds = workspaces.map((x) => x.id);
   const botIds = bots.map((b) => b.id);
+  const teams = await db.selectFrom('teams').selectAll().where('account_id', '=', accountId).orderBy('id').execute();
+  const teamIds = teams.map((t) => t.id);
   return {
+    teams,
+    teamMembers: teamIds.length ? await db.selectFrom('team_members').selectAll().where('team_id', 'in', teamIds).orderBy('team_id').orderBy('actor_id').execute() : [],
+    teamAccess: teamIds.length ? await db.selectFrom('team_access').selectAll().where('team_id', 'in', teamIds).orderBy('id').execute() : [],
     account: await db.selectFrom('accounts').selectAll().where('id', '=', accountId).execute(),
     bots,
     workspaces,
@@ -508,7 +572,7 @@ export async function snapshotAccount(h: Harness, accountId: string) {
 export async function idsOf(h: Harness, accountId: string): Promise<Set<string>> {
   const s = await snapshotAccount(h, accountId);
   const ids = new Set<string>([accountId]);
-  for (const rows of [s.bots, s.workspaces, s.memberships, s.users, s.roles, s.access, s.keys, s.audit, s.invitations, s.sessions] as Array<Array<Record<string, unknown>>>) {
+  for (const rows of [s.bots, s.workspaces, s.memberships, s.users, s.roles, s.access, s.keys, s.audit, s.invitations, s.sessions, s.teams, s.teamAccess] as Array<Array<Record<string, unknown>>>) {
     for (const row of rows) {
       for (const field of ['id', 'actor_id', 'user_id', 'bot_id']) if (typeof row[field] === 'string') ids.add(row[field] as string);
     }

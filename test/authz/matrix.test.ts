@@ -18,6 +18,7 @@ afterAll(async () => {
 
 const routes = (): RouteSpec[] => w.h.app.routes;
 const isSelfRoute = (r: RouteSpec) => r.url.startsWith('/api/users/');
+const isScimRoute = (r: RouteSpec) => r.requirement.kind === 'scim';
 
 /** Deterministic shuffle (mulberry32), so that a failing order can be replayed with MATRIX_SEED. */
 function shuffle<T>(items: T[], seed: number): T[] {
@@ -184,13 +185,13 @@ describe('tenant isolation', () => {
     expect(reads.length).toBeGreaterThanOrEqual(25);
     const problems: string[] = [];
     const sides = [
-      { name: 'A', side: w.a, key: w.keys.owner!, selfKey: w.selfKey.a, foreign: onlyB },
-      { name: 'B', side: w.b, key: w.keys.other_owner!, selfKey: w.selfKey.b, foreign: onlyA },
+      { name: 'A', side: w.a, key: w.keys.owner!, selfKey: w.selfKey.a, scimToken: w.scimToken.a, foreign: onlyB },
+      { name: 'B', side: w.b, key: w.keys.other_owner!, selfKey: w.selfKey.b, scimToken: w.scimToken.b, foreign: onlyA },
     ];
-    for (const { name, side, key, selfKey, foreign } of sides) {
+    for (const { name, side, key, selfKey, scimToken, foreign } of sides) {
       for (const route of reads) {
         const res = await w.h.request(route.method, fillUrl(route.url, sideParams(side, route)), {
-          key: isSelfRoute(route) ? selfKey : key,
+          key: isScimRoute(route) ? scimToken : isSelfRoute(route) ? selfKey : key,
           body: route.method === 'POST' ? {} : undefined,
         });
         if (res.status !== 200) problems.push(`${routeKey(route)} as ${name}'s Owner: ${res.status} ${res.text.slice(0, 100)}`);
@@ -214,7 +215,7 @@ describe('tenant isolation', () => {
         const req = await prepareCell(w, route);
         req.params[name] = paramValue(w.b, routeKey(route), name);
         const res = await w.h.request(route.method, cellUrl(fillUrl(route.url, req.params), req), {
-          key: isSelfRoute(route) ? w.selfKey.a : w.keys.owner,
+          key: isScimRoute(route) ? w.scimToken.a : isSelfRoute(route) ? w.selfKey.a : w.keys.owner,
           body: req.body,
         });
         probes += 1;
@@ -226,7 +227,7 @@ describe('tenant isolation', () => {
     expect(await snapshotAccount(w.h, w.b.account_id)).toEqual(before);
   });
 
-  it("refuses grants and default roles that name another account's service account, user or role", async () => {
+  it("refuses grants, team members and default roles that name another account's service account, user, team or role", async () => {
     const before = await snapshotAccount(w.h, w.b.account_id);
     const base = `/api/accounts/${w.a.account_id}/workspaces/${w.a.workspace_id}`;
     const cases: Array<[string, string, unknown, string]> = [
@@ -235,6 +236,10 @@ describe('tenant isolation', () => {
       ['POST', `${base}/bot_access/`, { bot_id: w.a.bot_id, workspace_role_id: w.b.workspace_role_id }, 'UNKNOWN_WORKSPACE_ROLE'],
       ['POST', `${base}/user_access/`, { user_id: w.grantee.userId, workspace_role_id: w.b.workspace_role_id }, 'UNKNOWN_WORKSPACE_ROLE'],
       ['PATCH', base, { default_workspace_role_id: w.b.workspace_role_id }, 'UNKNOWN_WORKSPACE_ROLE'],
+      ['PUT', `${base}/team_access/`, [{ team_id: w.b.team_id, workspace_role_id: WORKSPACE_ROLE_IDS.Viewer }], 'UNKNOWN_TEAM'],
+      ['PUT', `${base}/team_access/`, [{ team_id: w.a.team_id, workspace_role_id: w.b.workspace_role_id }], 'UNKNOWN_WORKSPACE_ROLE'],
+      ['PUT', `/api/accounts/${w.a.account_id}/teams/${w.a.team_id}/members`, { members: [{ member_id: w.b.user_id, member_type: 'user' }] }, 'UNKNOWN_USER'],
+      ['PUT', `/api/accounts/${w.a.account_id}/teams/${w.a.team_id}/members`, { members: [{ member_id: w.b.bot_id, member_type: 'service_account' }] }, 'UNKNOWN_SERVICE_ACCOUNT'],
     ];
     for (const [method, url, body, code] of cases) {
       const res = await w.h.request(method, url, { key: w.keys.owner, body });

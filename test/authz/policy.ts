@@ -67,8 +67,9 @@ const W_SETTINGS_VIEWERS: readonly Caller[] = ['owner', 'admin', 'bot_owner', 'b
  * - workspace: those who reach workspace W.
  * - user: any user's key (a service account has no password or sessions: 404).
  * - session: only a browser session cookie; every key, even a valid one, is "not signed in".
+ * - scim: only the account's SCIM token; every API key, even the Owner's, is refused (401).
  */
-export type Visibility = 'public' | 'any_key' | 'self' | 'account' | 'workspace' | 'user' | 'session';
+export type Visibility = 'public' | 'any_key' | 'self' | 'account' | 'workspace' | 'user' | 'session' | 'scim';
 
 export interface PolicyRow {
   visible: Visibility;
@@ -87,6 +88,7 @@ const inAccount = (success: number, allow?: readonly Caller[]): PolicyRow => ({ 
 const inWorkspace = (success: number, allow?: readonly Caller[]): PolicyRow => ({ visible: 'workspace', success, allow });
 const anyUser = (success: number): PolicyRow => ({ visible: 'user', success });
 const sessionOnly = (): PolicyRow => ({ visible: 'session', success: 200 });
+const scimOnly = (success = 200): PolicyRow => ({ visible: 'scim', success });
 
 const ACCOUNT = '/api/accounts/:account_id';
 const WS = `${ACCOUNT}/workspaces/:workspace_id`;
@@ -203,6 +205,18 @@ export const POLICY: Record<string, PolicyRow> = {
   [`POST ${WS}/bot_access/filter`]: inWorkspace(200, W_BOT_VIEWERS),
   [`GET ${WS}/bot_access/:access_id`]: inWorkspace(200, W_BOT_VIEWERS),
   [`DELETE ${WS}/bot_access/:access_id`]: inWorkspace(204, W_ACCESS_MANAGERS),
+  // Teams are groups of account members (docs/teams.md): Members read them, Owner/Admin define them
+  // and their members; a team's grant on W is workspace access, seen and changed like a user's.
+  [`POST ${ACCOUNT}/teams/`]: inAccount(201, OWNER_AND_ADMIN),
+  [`POST ${ACCOUNT}/teams/filter`]: inAccount(200),
+  [`GET ${ACCOUNT}/teams/:team_id`]: inAccount(200),
+  [`PUT ${ACCOUNT}/teams/:team_id`]: inAccount(200, OWNER_AND_ADMIN),
+  [`DELETE ${ACCOUNT}/teams/:team_id`]: inAccount(204, OWNER_AND_ADMIN),
+  [`PUT ${ACCOUNT}/teams/:team_id/members`]: inAccount(200, OWNER_AND_ADMIN),
+  [`DELETE ${ACCOUNT}/teams/:team_id/members/:actor_id`]: inAccount(204, OWNER_AND_ADMIN),
+  [`PUT ${WS}/team_access/`]: inWorkspace(200, W_ACCESS_MANAGERS),
+  [`POST ${WS}/team_access/filter`]: inWorkspace(200, W_USER_VIEWERS),
+  [`DELETE ${WS}/team_access/:team_id`]: inWorkspace(204, W_ACCESS_MANAGERS),
 
   // The gateway's upstream (its credential is write-only), and forward-auth, which answers any
   // valid key; without the original request's headers it has nothing to allow (403).
@@ -249,6 +263,27 @@ export const POLICY: Record<string, PolicyRow> = {
   // Leak reports: a partner's ECDSA signature is the credential, whatever key is sent; the world
   // configures no partner keys, so everyone is told the endpoint is off (test/leak-reports.test.ts).
   'POST /api/leak_reports': { visible: 'public', success: 404, code: 'LEAK_REPORTS_NOT_CONFIGURED' },
+
+  // SCIM tokens are SSO administration: Owner/Admin only, reading them too (Member holds no read:sso).
+  [`GET ${ACCOUNT}/scim_tokens`]: inAccount(200, OWNER_AND_ADMIN),
+  [`POST ${ACCOUNT}/scim_tokens`]: inAccount(201, OWNER_AND_ADMIN),
+  [`DELETE ${ACCOUNT}/scim_tokens/:scim_token_id`]: inAccount(204, OWNER_AND_ADMIN),
+  // The SCIM endpoints answer the account's SCIM token alone (test/scim.test.ts); no API key opens them.
+  [`GET ${ACCOUNT}/scim/v2/ServiceProviderConfig`]: scimOnly(),
+  [`GET ${ACCOUNT}/scim/v2/ResourceTypes`]: scimOnly(),
+  [`GET ${ACCOUNT}/scim/v2/Schemas`]: scimOnly(),
+  [`GET ${ACCOUNT}/scim/v2/Users`]: scimOnly(),
+  [`POST ${ACCOUNT}/scim/v2/Users`]: scimOnly(201),
+  [`GET ${ACCOUNT}/scim/v2/Users/:user_id`]: scimOnly(),
+  [`PUT ${ACCOUNT}/scim/v2/Users/:user_id`]: scimOnly(),
+  [`PATCH ${ACCOUNT}/scim/v2/Users/:user_id`]: scimOnly(),
+  [`DELETE ${ACCOUNT}/scim/v2/Users/:user_id`]: scimOnly(204),
+  [`GET ${ACCOUNT}/scim/v2/Groups`]: scimOnly(),
+  [`POST ${ACCOUNT}/scim/v2/Groups`]: scimOnly(201),
+  [`GET ${ACCOUNT}/scim/v2/Groups/:group_id`]: scimOnly(),
+  [`PUT ${ACCOUNT}/scim/v2/Groups/:group_id`]: scimOnly(),
+  [`PATCH ${ACCOUNT}/scim/v2/Groups/:group_id`]: scimOnly(),
+  [`DELETE ${ACCOUNT}/scim/v2/Groups/:group_id`]: scimOnly(204),
 };
 
 const USERS: readonly Caller[] = ['owner', 'admin', 'member', 'member_viewer', 'other_owner'];
@@ -267,6 +302,7 @@ function sees(visible: Visibility, caller: Caller): boolean {
     case 'user':
       return USERS.includes(caller);
     case 'session':
+    case 'scim':
       return false;
   }
 }
@@ -275,8 +311,8 @@ function sees(visible: Visibility, caller: Caller): boolean {
 export function expectedStatus(row: PolicyRow, caller: Caller): number {
   if (row.visible === 'public') return row.success;
   if (UNAUTHENTICATED.has(caller)) return 401;
-  // The matrix's callers all hold keys, never a session cookie.
-  if (row.visible === 'session') return 401;
+  // The matrix's callers all hold keys, never a session cookie or a SCIM token.
+  if (row.visible === 'session' || row.visible === 'scim') return 401;
   if (!sees(row.visible, caller)) return 404;
   if (row.allow && !row.allow.includes(caller)) return 403;
   return row.success;
@@ -292,6 +328,7 @@ export function expectedCode(row: PolicyRow, caller: Caller): string | undefined
   const status = expectedStatus(row, caller);
   if (status === row.success) return row.code;
   if (row.visible === 'session' && status === 401 && !UNAUTHENTICATED.has(caller)) return 'SESSION_REQUIRED';
+  if (row.visible === 'scim') return 'SCIM_TOKEN_INVALID';
   return DENIAL_CODE[status];
 }
 

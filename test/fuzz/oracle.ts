@@ -47,6 +47,10 @@ export const ROUTE_EXTRAS: Record<string, { statuses: number[]; why: string }> =
   'POST /api/accounts/:account_id/workspaces/:workspace_id/user_access/': { statuses: [409], why: 'CONCURRENT_CHANGE (two grants at once)' },
   'POST /api/accounts/:account_id/workspaces/:workspace_id/bot_access/': { statuses: [409], why: 'CONCURRENT_CHANGE (two grants at once)' },
   'PUT /api/accounts/:account_id/workspaces/:workspace_id/gateway': { statuses: [409], why: 'CONCURRENT_CHANGE (two first settings at once)' },
+  'POST /api/accounts/:account_id/teams/': { statuses: [409], why: 'TEAM_NAME_TAKEN' },
+  'PUT /api/accounts/:account_id/teams/:team_id': { statuses: [409], why: 'TEAM_NAME_TAKEN' },
+  'PUT /api/accounts/:account_id/teams/:team_id/members': { statuses: [409], why: 'CONCURRENT_CHANGE (a member removed from the account meanwhile)' },
+  'PUT /api/accounts/:account_id/workspaces/:workspace_id/team_access/': { statuses: [409], why: 'CONCURRENT_CHANGE (two grants at once)' },
   'POST /api/auth/login': { statuses: [429], why: 'RATE_LIMITED: the fuzz fails sign-in far more than the throttle allows' },
   'POST /api/me/password': { statuses: [429], why: 'RATE_LIMITED: the fuzz gives wrong current passwords far more than the throttle allows' },
   'POST /api/setup': { statuses: [409], why: 'SETUP_DONE: the fuzzed server has accounts' },
@@ -109,7 +113,8 @@ export function problems(answer: Answer, allowed: ReadonlySet<number>, method = 
   if (method === 'HEAD') return body ? [...out, 'an answer to HEAD with a body'] : out;
   if (status < 400) return out;
   // Every error is the envelope, with a catalog code whose status is the one sent.
-  if (!String(answer.headers['content-type'] ?? '').startsWith('application/json')) out.push(`error with content-type ${String(answer.headers['content-type'])}`);
+  // SCIM endpoints answer application/scim+json (RFC 7644), the rest application/json.
+  if (!/^application\/(scim\+)?json/.test(String(answer.headers['content-type'] ?? ''))) out.push(`error with content-type ${String(answer.headers['content-type'])}`);
   if (body.length > 20_000) out.push(`an error body of ${body.length} characters (it echoes the input)`);
   let parsed: { detail?: unknown; code?: unknown; request_id?: unknown };
   try {

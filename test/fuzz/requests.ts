@@ -149,7 +149,7 @@ export function routeRequests(route: RouteSpec, world: World): fc.Arbitrary<Fuzz
   const method = fc.oneof({ weight: 30, arbitrary: fc.constant(route.method as string) }, { weight: 1, arbitrary: fc.constantFrom(...OTHER_METHODS.filter((m) => m !== route.method)) });
   const requestId = fc.option(headerText, { freq: 20 });
   return fc
-    .record({ caller: callers(world, MAIN_CALLER[`${route.method} ${route.url}`]), params, query: queryArb(route, world), body: bodyArb(route, world), method, form: urlForm, requestId })
+    .record({ caller: callers(world, MAIN_CALLER[`${route.method} ${route.url}`] ?? (route.requirement.kind === 'scim' ? 'scim' : undefined)), params, query: queryArb(route, world), body: bodyArb(route, world), method, form: urlForm, requestId })
     .map(({ caller, params: values, query, body, method: m, form, requestId: rid }) => {
       let i = 0;
       // Another method on the same path may be a DELETE of the real object: it gets ids of nothing,

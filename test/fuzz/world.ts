@@ -21,6 +21,8 @@ export interface World {
     browser: Record<string, string>;
     /** A session of its own for the sign-out route, so that signing out ends no other caller's. */
     signingOut: Record<string, string>;
+    /** The account's SCIM token: the only caller the SCIM endpoints answer. */
+    scim: Record<string, string>;
   };
   /** Every id of a real object, for bodies that should sometimes point at something. */
   realIds: string[];
@@ -87,6 +89,22 @@ export async function buildWorld(h: Harness): Promise<World> {
   const rule = { issuer: 'https://issuer.example.com', audience: 'gatehouse', subject_pattern: 'repo:acme/flows:*' };
   const trustRule = await post(h, owner.key, `${a}/bots/${changedBot.id}/trust_rules/`, rule);
   const doomedTrustRule = await post(h, owner.key, `${a}/bots/${changedBot.id}/trust_rules/`, rule);
+  // Teams: one the routes read and change (with two members and a grant on main), one to delete, one whose grant is deleted.
+  const team = await post(h, owner.key, `${a}/teams/`, { name: 'kept' });
+  const doomedTeam = await post(h, owner.key, `${a}/teams/`, { name: 'doomed' });
+  const ungrantedTeam = await post(h, owner.key, `${a}/teams/`, { name: 'ungranted' });
+  const members = [changed, admin].map((m) => ({ member_id: m.userId, member_type: 'user' }));
+  if ((await h.request('PUT', `${a}/teams/${team.id}/members`, { key: owner.key, body: { members } })).status !== 200) throw new Error('fuzz setup: team members');
+  const grantTeams = [team, ungrantedTeam].map((t) => ({ team_id: t.id, workspace_role_id: WORKSPACE_ROLE_IDS.Viewer }));
+  if ((await h.request('PUT', `${a}/workspaces/${main.id}/team_access/`, { key: owner.key, body: grantTeams })).status !== 200) throw new Error('fuzz setup: team access');
+
+  // SCIM: a token (and one to revoke), a provisioned person and a team SCIM may delete.
+  const scimToken = await post(h, owner.key, `${a}/scim_tokens`, { name: 'fuzz' });
+  const doomedScimToken = await post(h, owner.key, `${a}/scim_tokens`, { name: 'doomed' });
+  const scimUser = await h.request('POST', `${a}/scim/v2/Users`, { key: scimToken.token, body: { userName: email('scim') } });
+  const doomedScimUser = await h.request('POST', `${a}/scim/v2/Users`, { key: scimToken.token, body: { userName: email('scim-doomed') } });
+  const doomedGroup = await post(h, owner.key, `${a}/teams/`, { name: 'doomed-group' });
+  if (scimUser.status !== 201 || doomedScimUser.status !== 201) throw new Error('fuzz setup: SCIM users');
 
   const kept: Record<string, string> = {
     account_id: owner.accountId,
@@ -100,6 +118,10 @@ export async function buildWorld(h: Harness): Promise<World> {
     invitation_id: invitation.id,
     webhook_id: webhook.id,
     rule_id: trustRule.id,
+    team_id: team.id,
+    actor_id: changed.actorId,
+    scim_token_id: scimToken.id,
+    group_id: team.id,
   };
   /** What each deleting route deletes, by the route's URL; other routes keep `kept`. */
   const doomedFor: [RegExp, Record<string, string>][] = [
@@ -113,6 +135,12 @@ export async function buildWorld(h: Harness): Promise<World> {
     [/\/bot_access\/:access_id$/, { access_id: doomedBotAccess.id }],
     [/\/webhooks\/:webhook_id$/, { webhook_id: doomedWebhook.id }],
     [/\/trust_rules\/:rule_id$/, { rule_id: doomedTrustRule.id }],
+    [/\/teams\/:team_id$/, { team_id: doomedTeam.id }],
+    [/\/members\/:actor_id$/, { actor_id: admin.actorId }],
+    [/\/team_access\/:team_id$/, { team_id: ungrantedTeam.id }],
+    [/\/scim_tokens\/:scim_token_id$/, { scim_token_id: doomedScimToken.id }],
+    [/\/scim\/v2\/Users\/:user_id$/, { user_id: doomedScimUser.body.id }],
+    [/\/scim\/v2\/Groups\/:group_id$/, { group_id: doomedGroup.id }],
   ];
   const realIds = [
     ...Object.values(kept),
@@ -128,6 +156,7 @@ export async function buildWorld(h: Harness): Promise<World> {
       bot: { authorization: `Bearer ${callerBot.key}` },
       browser: { cookie: `${COOKIE}=${session.token}`, 'x-csrf-token': session.csrf },
       signingOut: { cookie: `${COOKIE}=${signingOut.token}`, 'x-csrf-token': signingOut.csrf },
+      scim: { authorization: `Bearer ${scimToken.token}` },
     },
     realIds,
     params(method, url) {
@@ -137,6 +166,8 @@ export async function buildWorld(h: Harness): Promise<World> {
         api_key_id: url.includes('/bots/') ? changedBotKey : userKey.id,
       };
       if (url.startsWith('/api/invitations/')) out.invitation_id = toAccept.id;
+      // SCIM changes a person it provisioned, not the Owner whose key the other routes use.
+      if (url.includes('/scim/v2/')) out.user_id = scimUser.body.id;
       if (method === 'DELETE') for (const [pattern, ids] of doomedFor) if (pattern.test(url)) return { ...out, ...ids };
       return out;
     },

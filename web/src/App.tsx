@@ -9,6 +9,8 @@ import { AuditLogPage } from './pages/AuditLog';
 import { IpAllowlistPage } from './pages/IpAllowlist';
 import { WebhooksPage } from './pages/Webhooks';
 import { SingleSignOnPage } from './pages/SingleSignOn';
+import { TeamsPage } from './pages/Teams';
+import { ScimPage } from './pages/Scim';
 import { CliLoginPage } from './pages/CliLogin';
 import { MembersPage } from './pages/Members';
 import { MyApiKeysPage } from './pages/MyApiKeys';
@@ -231,6 +233,8 @@ function Routes({ path, hasAccount }: { path: string; hasAccount: boolean }) {
   if (path === '/ip-allowlist') return accountPage(<IpAllowlistPage />);
   if (path === '/webhooks') return accountPage(<WebhooksPage />);
   if (path === '/single-sign-on') return accountPage(<SingleSignOnPage />);
+  if (path === '/teams') return accountPage(<TeamsPage />);
+  if (path === '/scim') return accountPage(<ScimPage />);
   return (
     <div>
       <h1>Page not found</h1>

@@ -214,6 +214,9 @@ export const api = {
   removeWebhook: (account_id: string, webhook_id: string) => send(DELETE('/api/accounts/{account_id}/webhooks/{webhook_id}', { params: { path: { account_id, webhook_id } } })),
   testWebhook: (account_id: string, webhook_id: string) => send(POST('/api/accounts/{account_id}/webhooks/{webhook_id}/test', { params: { path: { account_id, webhook_id } } })),
   webhookAttempts: (account_id: string, webhook_id: string) => send(GET('/api/accounts/{account_id}/webhooks/{webhook_id}/attempts', { params: { path: { account_id, webhook_id } } })),
+  scimTokens: (a: string) => send(GET('/api/accounts/{account_id}/scim_tokens', inAccount(a))),
+  createScimToken: (a: string, name: string) => send(POST('/api/accounts/{account_id}/scim_tokens', { ...inAccount(a), body: { name } })),
+  revokeScimToken: (account_id: string, scim_token_id: string) => send(DELETE('/api/accounts/{account_id}/scim_tokens/{scim_token_id}', { params: { path: { account_id, scim_token_id } } })),
 
   keyPolicy: (a: string) => send(GET('/api/accounts/{account_id}/key_policy', inAccount(a))),
   saveKeyPolicy: (a: string, body: Body<'/api/accounts/{account_id}/key_policy', 'put'>) => send(PUT('/api/accounts/{account_id}/key_policy', { ...inAccount(a), body })),
@@ -231,6 +234,19 @@ export const api = {
   domains: (a: string) => send(GET('/api/accounts/{account_id}/domains', inAccount(a))),
   setDomains: (a: string, domain_names: string[]) => send(PATCH('/api/accounts/{account_id}/domains', { ...inAccount(a), body: { domain_names } })),
   verifyDomain: (account_id: string, domain_id: string) => send(POST('/api/accounts/{account_id}/domains/{domain_id}/verify', { params: { path: { account_id, domain_id } } })),
+  teams: (a: string) => filterAll((body) => POST('/api/accounts/{account_id}/teams/filter', { ...inAccount(a), body })),
+  createTeam: (a: string, name: string, description: string | null) => send(POST('/api/accounts/{account_id}/teams/', { ...inAccount(a), body: { name, description } })),
+  updateTeam: (account_id: string, team_id: string, name: string, description: string | null) =>
+    send(PUT('/api/accounts/{account_id}/teams/{team_id}', { params: { path: { account_id, team_id } }, body: { name, description } })),
+  removeTeam: (account_id: string, team_id: string) => send(DELETE('/api/accounts/{account_id}/teams/{team_id}', { params: { path: { account_id, team_id } } })),
+  addTeamMember: (account_id: string, team_id: string, member_id: string, member_type: 'user' | 'service_account') =>
+    send(PUT('/api/accounts/{account_id}/teams/{team_id}/members', { params: { path: { account_id, team_id } }, body: { members: [{ member_id, member_type }] } })),
+  removeTeamMember: (account_id: string, team_id: string, actor_id: string) =>
+    send(DELETE('/api/accounts/{account_id}/teams/{team_id}/members/{actor_id}', { params: { path: { account_id, team_id, actor_id } } })),
+  grantTeam: (a: string, w: string, team_id: string, workspace_role_id: string) =>
+    send(PUT('/api/accounts/{account_id}/workspaces/{workspace_id}/team_access/', { ...inWorkspace(a, w), body: [{ team_id, workspace_role_id }] })),
+  revokeTeam: (account_id: string, workspace_id: string, team_id: string) =>
+    send(DELETE('/api/accounts/{account_id}/workspaces/{workspace_id}/team_access/{team_id}', { params: { path: { account_id, workspace_id, team_id } } })),
 };
 
 /** What one of the calls above answers. */
@@ -257,7 +273,9 @@ export type AccountRole = Answer<'accountRoles'>[number];
 export type Membership = Answer<'memberships'>[number];
 export type Invitation = Answer<'invitations'>[number];
 export type Webhook = Answer<'webhooks'>[number];
+export type ScimToken = Answer<'scimTokens'>['tokens'][number];
 export type WebhookAttempt = Answer<'webhookAttempts'>[number];
+export type Team = Answer<'teams'>[number];
 /** A new invitation: the only answer that carries its one-time link. */
 export type NewInvitation = Answer<'invite'>;
 export type InvitationStatus = Invitation['status'];

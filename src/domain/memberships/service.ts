@@ -8,6 +8,7 @@ import type { Executor } from '../../store/store.js';
 import type { AnyOf, OpContext, Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { lockAccount } from '../locks.js';
+import { removeFromAccountTeams } from '../teams/cleanup.js';
 import { lastOwnerRefusal } from '../access/last-owner.js';
 import { normalizeEmail } from '../users/create.js';
 
@@ -165,6 +166,7 @@ export function membershipService(deps: Deps) {
           .where('actor_id', '=', target.actor_id)
           .where('workspace_id', 'in', (eb) => eb.selectFrom('workspaces').select('id').where('account_id', '=', accountId))
           .execute();
+        await removeFromAccountTeams(tx, accountId, target.actor_id);
         await tx.deleteFrom('account_memberships').where('id', '=', membershipId).execute();
         await recordEvent(tx, ctx, {
           action: 'account_membership.removed',

@@ -239,7 +239,9 @@ export function roleService(deps: Deps) {
             .where('account_id', '=', accountId)
             .executeTakeFirst();
           if (!existing) return fail('NOT_FOUND', 'Workspace role not found');
-          const inUse = await tx.selectFrom('workspace_access').select('id').where('workspace_role_id', '=', roleId).executeTakeFirst();
+          const inUse =
+            (await tx.selectFrom('workspace_access').select('id').where('workspace_role_id', '=', roleId).executeTakeFirst()) ??
+            (await tx.selectFrom('team_access').select('id').where('workspace_role_id', '=', roleId).executeTakeFirst());
           const isDefault = await tx.selectFrom('workspaces').select('id').where('default_workspace_role_id', '=', roleId).executeTakeFirst();
           if (inUse || isDefault) return fail('WORKSPACE_ROLE_IN_USE');
           await tx.deleteFrom('workspace_roles').where('id', '=', roleId).execute();

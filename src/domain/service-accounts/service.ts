@@ -259,6 +259,7 @@ export function serviceAccountService(deps: Deps) {
         failpoint('remove.after_keys');
         await tx.deleteFrom('trust_rules').where('bot_id', '=', serviceAccountId).execute();
         await tx.deleteFrom('workspace_access').where('bot_id', '=', serviceAccountId).execute();
+        await tx.deleteFrom('team_members').where('bot_id', '=', serviceAccountId).execute();
         await tx.deleteFrom('account_memberships').where('bot_id', '=', serviceAccountId).execute();
         await tx.deleteFrom('bots').where('id', '=', serviceAccountId).execute();
         const workspaceIds = access.map((a) => a.workspace_id);

@@ -186,6 +186,12 @@ export function userService(deps: Deps) {
         .innerJoin('account_memberships as m', (join) => join.onRef('m.account_id', '=', 'a.id').on('m.actor_id', '=', actorId))
         .innerJoin('account_roles as r', 'r.id', 'm.account_role_id')
         .leftJoin('workspace_access as x', (join) => join.onRef('x.workspace_id', '=', 'w.id').on('x.actor_id', '=', actorId))
+        .select((eb) => [
+          // Or through a team it is a member of (domain/teams).
+          eb
+            .exists(eb.selectFrom('team_access as ta').innerJoin('team_members as tm', 'tm.team_id', 'ta.team_id').select('ta.id').whereRef('ta.workspace_id', '=', 'w.id').where('tm.actor_id', '=', actorId))
+            .as('via_team'),
+        ])
         .select([
           'a.id as account_id', 'a.name as account_name', 'a.handle as account_handle', 'w.id as workspace_id',
           'w.name as workspace_name', 'w.description as workspace_description', 'w.handle as workspace_handle',
@@ -195,7 +201,7 @@ export function userService(deps: Deps) {
         .orderBy('w.handle')
         .execute();
       return rows
-        .filter((r) => r.access_id !== null || parseJsonColumn<string[]>(r.permissions, []).includes(ACTS_AS_WORKSPACE_OWNER))
+        .filter((r) => r.access_id !== null || Boolean(r.via_team) || parseJsonColumn<string[]>(r.permissions, []).includes(ACTS_AS_WORKSPACE_OWNER))
         .map((w) => ({
           account_id: w.account_id,
           account_name: w.account_name,

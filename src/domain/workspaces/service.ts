@@ -105,8 +105,13 @@ export function workspaceService(deps: Deps) {
     async filter(accountId: string, actor: Actor, seesAll: boolean, handles: AnyOf, page: Page): Promise<Workspace[]> {
       let query = store.db.selectFrom('workspaces as w').selectAll('w').where('w.account_id', '=', accountId);
       if (!seesAll) {
-        query = query.where('w.id', 'in', (eb) =>
-          eb.selectFrom('workspace_access').select('workspace_id').where('actor_id', '=', actor.actorId ?? ''),
+        // Reached by its own grant or through a team it is a member of.
+        const actorId = actor.actorId ?? '';
+        query = query.where((eb) =>
+          eb.or([
+            eb('w.id', 'in', eb.selectFrom('workspace_access').select('workspace_id').where('actor_id', '=', actorId)),
+            eb('w.id', 'in', eb.selectFrom('team_access as ta').innerJoin('team_members as tm', 'tm.team_id', 'ta.team_id').select('ta.workspace_id').where('tm.actor_id', '=', actorId)),
+          ]),
         );
       }
       if (handles) query = query.where('w.handle', 'in', handles.length ? handles : ['']);
@@ -164,6 +169,7 @@ export function workspaceService(deps: Deps) {
         const existing = await tx.selectFrom('workspaces').select(['id', 'handle', 'name']).where('id', '=', workspaceId).where('account_id', '=', accountId).executeTakeFirst();
         if (!existing) return fail('NOT_FOUND', 'Workspace not found');
         await tx.deleteFrom('workspace_access').where('workspace_id', '=', workspaceId).execute();
+        await tx.deleteFrom('team_access').where('workspace_id', '=', workspaceId).execute();
         await tx.deleteFrom('workspace_gateways').where('workspace_id', '=', workspaceId).execute();
         await tx.deleteFrom('workspaces').where('id', '=', workspaceId).execute();
         await recordEvent(tx, ctx, {

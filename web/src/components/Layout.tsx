@@ -7,12 +7,14 @@ export const NAV = [
   { to: '/service-accounts', label: 'Service Accounts' },
   { to: '/workspaces', label: 'Workspaces' },
   { to: '/members', label: 'Members' },
+  { to: '/teams', label: 'Teams' },
   { to: '/roles', label: 'Roles' },
   { to: '/key-policy', label: 'Key policy' },
   { to: '/audit-log', label: 'Audit log' },
   { to: '/ip-allowlist', label: 'IP allowlist' },
   { to: '/webhooks', label: 'Webhooks' },
   { to: '/single-sign-on', label: 'Single sign-on' },
+  { to: '/scim', label: 'SCIM' },
   { to: '/my-api-keys', label: 'My API keys' },
 ] as const;
 

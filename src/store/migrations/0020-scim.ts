@@ -1,0 +1,45 @@
+// SCIM 2.0 provisioning (issue 21, item 3): an account's SCIM bearer tokens (only their SHA-256
+// digest is kept) and what the identity provider said about each person it provisioned: its own id
+// for them (externalId) and whether it wants them active. A person deprovisioned (active false)
+// keeps their row here after their membership is gone, so the provider can still read and
+// reactivate them. A SCIM Group is one of the account's teams; scim_groups keeps its externalId.
+import type { Kysely } from 'kysely';
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('scim_tokens')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+    .addColumn('masked_token', 'text', (c) => c.notNull())
+    .addColumn('created', 'text', (c) => c.notNull())
+    .addColumn('created_by', 'text', (c) => c.notNull())
+    .addColumn('last_used_at', 'text')
+    .addColumn('last_used_from', 'text')
+    .execute();
+  await db.schema.createIndex('scim_tokens_account_id_idx').on('scim_tokens').column('account_id').execute();
+  await db.schema
+    .createTable('scim_users')
+    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+    .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+    .addColumn('external_id', 'text')
+    .addColumn('user_name', 'text')
+    .addColumn('active', 'integer', (c) => c.notNull())
+    .addColumn('created', 'text', (c) => c.notNull())
+    .addColumn('updated', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('scim_users_pkey', ['account_id', 'user_id'])
+    .execute();
+  await db.schema.createIndex('scim_users_user_id_idx').on('scim_users').column('user_id').execute();
+  await db.schema.createIndex('scim_users_external_id_idx').on('scim_users').columns(['account_id', 'external_id']).unique().execute();
+  // A SCIM Group is a team (migration 0018): the provider's own id for it, when it gave one.
+  await db.schema
+    .createTable('scim_groups')
+    .addColumn('team_id', 'text', (c) => c.primaryKey().references('teams.id').onDelete('cascade'))
+    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+    .addColumn('external_id', 'text')
+    .addColumn('created', 'text', (c) => c.notNull())
+    .addColumn('updated', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('scim_groups_external_id_idx').on('scim_groups').columns(['account_id', 'external_id']).unique().execute();
+}
