@@ -297,6 +297,17 @@ describe('bad input on every route with a body', () => {
     verdict(300);
   });
 
+  it('reads a JSON body sent with parameters (application/json; charset=utf-8, as many HTTP clients send it)', async () => {
+    for (const route of bodyRoutes) {
+      if (route.formBody) continue;
+      const res = await h.request(route.method, concreteUrl(route.url), { key: owner.key, rawBody: '{', headers: { 'content-type': 'application/json; charset=utf-8' } });
+      // Read as JSON (and found broken: 400 INVALID_JSON), not refused as another type (415).
+      expect(`${route.method} ${route.url} ${res.status}`).not.toMatch(/ 415$/);
+    }
+    const bot = await h.request('POST', `/api/accounts/${owner.accountId}/bots/`, { key: owner.key, rawBody: JSON.stringify({ name: 'charset-bot' }), headers: { 'content-type': 'application/json; charset=UTF-8' } });
+    expect(bot.status, bot.text).toBe(201);
+  });
+
   it('refuses a body that is not JSON with 415', async () => {
     for (const route of bodyRoutes) {
       // A route that takes a form (the OAuth token endpoint) is checked for forms in its own tests.

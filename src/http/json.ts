@@ -56,8 +56,12 @@ export function urlError(request: FastifyRequest): HttpError | undefined {
   return request.url.includes('%00') ? new HttpError('BAD_REQUEST', `The URL ${NUL_MESSAGE}`) : undefined;
 }
 
-/** The content types read as JSON: application/json and any application/…+json. */
-export const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json$/i;
+/**
+ * The content types read as JSON: application/json and any application/…+json, with or without
+ * parameters (`; charset=utf-8`, which many clients send; JSON is UTF-8 whatever it says).
+ * Fastify tests a pattern against the whole header, parameters included.
+ */
+export const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;.*)?$/i;
 
 /** A JSON request body read: undefined for an empty one, the error to answer with when it cannot be. */
 export function parseJsonBody(text: string): unknown {
