@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKSPACE_ROLE_IDS } from '../src/authz/workspace-roles.js';
 import { AccessLog, accessLine } from '../src/http/access-log.js';
@@ -151,6 +152,21 @@ describe('accessLine', () => {
       responseTime: 1.23,
       workspaceId: 'w"\n',
     });
+  });
+
+  it("names the route without Fastify's request.routeOptions, which builds an object on every read", async () => {
+    const app = Fastify();
+    let captured: { request: FastifyRequest; reply: FastifyReply } | null = null;
+    app.addHook('onResponse', (request, reply, done) => {
+      captured = { request, reply };
+      done();
+    });
+    app.get('/api/things/:thing_id', async () => 'ok');
+    await app.inject({ method: 'GET', url: '/api/things/1' });
+    await app.close();
+    const { request, reply } = captured!;
+    Object.defineProperty(request, 'routeOptions', { get: () => expect.fail('request.routeOptions was read') });
+    expect(JSON.parse(accessLine(request, reply, 1_000))).toMatchObject({ url: '/api/things/1', route: '/api/things/:thing_id', statusCode: 200, bytes: 2 });
   });
 });
 

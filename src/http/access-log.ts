@@ -28,24 +28,51 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
 const text = (value: string) => (NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`);
 
 /**
+ * The route a request matched (its URL pattern), or undefined for none. Fastify's
+ * `request.routeOptions` builds and returns a new object of a dozen fields on every read; the
+ * route's own context (where that getter reads `config.url`) is found by its symbol's name on the
+ * first request and then read directly. Without it (an object that is not Fastify's request, or a
+ * Fastify release that renamed it) the getter is used.
+ */
+let contextSymbol: symbol | undefined;
+type WithContext = Record<symbol, { config?: { url?: string } } | undefined>;
+function routeOf(request: FastifyRequest): string | undefined {
+  const context = contextSymbol && (request as unknown as WithContext)[contextSymbol];
+  if (context) return context.config?.url;
+  contextSymbol = Object.getOwnPropertySymbols(request).find((symbol) => symbol.description === 'fastify.context');
+  return contextSymbol ? (request as unknown as WithContext)[contextSymbol]?.config?.url : request.routeOptions?.url;
+}
+
+/** `,"route":"<pattern>"` per route pattern, escaped once (the patterns are the app's own, a few hundred). */
+const routeFields = new Map<string, string>();
+function routeField(route: string): string {
+  let field = routeFields.get(route);
+  if (field === undefined) routeFields.set(route, (field = `,"route":${text(route)}`));
+  return field;
+}
+
+/**
  * One request's line, shaped like pino's (level 30, time in epoch milliseconds, msg) so the same
  * pipeline reads both. Fields that are unknown for a request are left out. Never a header, a body,
  * or a credential: the URL goes through the same redaction as every other log line.
+ *
+ * Values that cannot need escaping are written as they are: Node's parser accepts only token
+ * characters in a method, and an actor's type and id are the store's enum and UUID.
  */
 export function accessLine(request: FastifyRequest, reply: FastifyReply, now = Date.now(), sampled = 1): string {
   const auth = request.auth;
   const actor = auth?.actor;
-  let line = `{"level":30,"time":${now},"msg":"access","reqId":${text(String(request.id))},"remoteAddress":${text(request.ip ?? '')},"method":${text(request.method)},"url":${text(redactSecrets(request.url))}`;
-  const route = request.routeOptions?.url;
-  if (route) line += `,"route":${text(route)}`;
+  let line = `{"level":30,"time":${now},"msg":"access","reqId":${text(String(request.id))},"remoteAddress":${text(request.ip ?? '')},"method":"${request.method}","url":${text(redactSecrets(request.url))}`;
+  const route = routeOf(request);
+  if (route) line += routeField(route);
   line += `,"statusCode":${reply.statusCode},"responseTime":${Math.round(reply.elapsedTime * 100) / 100}`;
   const length = reply.getHeader('content-length');
   if (length !== undefined) line += `,"bytes":${Number(length)}`;
   if (actor) {
     const credential = actor.apiKeyId ? 'api_key' : auth.sessionId ? 'session' : null;
     if (credential) line += `,"credential":"${credential}"`;
-    line += `,"actorType":${text(actor.type)}`;
-    if (actor.id) line += `,"actorId":${text(actor.id)}`;
+    line += `,"actorType":"${actor.type}"`;
+    if (actor.id) line += `,"actorId":"${actor.id}"`;
     line += `,"actorName":${text(actor.name)}`;
   }
   const workspaceId = (request.params as { workspace_id?: unknown } | undefined)?.workspace_id;
