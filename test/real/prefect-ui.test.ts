@@ -72,7 +72,7 @@ async function signedInPage(email: string, path: string): Promise<{ page: Page; 
   await page.goto(`${gh.url}${path}`);
   // Not signed in: Gatehouse's sign-in, then straight back to the address asked for.
   await page.getByRole('heading', { name: 'Sign in to Gatehouse' }).waitFor();
-  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Email', { exact: true }).fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   return { page, refused };
