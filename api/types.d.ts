@@ -15276,7 +15276,10 @@ export interface paths {
          */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Groups: `members` leaves the members out */
+                    excludedAttributes?: string;
+                };
                 header?: never;
                 path: {
                     /** @description A UUID */

@@ -80,8 +80,8 @@ describe('the teams page', () => {
     await renamed.getByLabel('Add a member', { exact: true }).selectOption({ label: 'etl-runner (service account)' });
     await renamed.getByRole('button', { name: 'Add', exact: true }).click();
     await statusSays(page, /Added etl-runner \(service account\) to data-platform\./);
-    await renamed.locator(`[data-testid="team-member-row"][data-member="${PERSON}"]`).waitFor();
-    expect(await renamed.getByTestId('team-member-row').count()).toBe(2);
+    // The status can come before the list has reloaded: wait for the second row itself.
+    await expect.poll(() => renamed.getByTestId('team-member-row').count(), { timeout: 10_000 }).toBe(2);
     expect((await scopes()).status).toBe(404);
 
     await renamed.getByLabel('Workspace', { exact: true }).selectOption({ label: 'analytics' });

@@ -106,6 +106,14 @@ export async function buildWorld(h: Harness): Promise<World> {
   const doomedGroup = await post(h, owner.key, `${a}/teams/`, { name: 'doomed-group' });
   if (scimUser.status !== 201 || doomedScimUser.status !== 201) throw new Error('fuzz setup: SCIM users');
 
+  // Single sign-on: providers whose issuer is a closed port (nothing is ever fetched there), one to
+  // delete, and an email domain.
+  const provider = { display_name: 'IdP', issuer: 'http://127.0.0.1:9', client_id: 'fuzz' };
+  const ssoProvider = await post(h, owner.key, `${a}/sso/providers`, provider);
+  const doomedSsoProvider = await post(h, owner.key, `${a}/sso/providers`, { ...provider, display_name: 'Doomed IdP' });
+  if ((await h.request('PATCH', `${a}/domains`, { key: owner.key, body: { domain_names: ['fuzz.example'] } })).status !== 204) throw new Error('fuzz setup: domains');
+  const domain = (await h.request('GET', `${a}/domains`, { key: owner.key })).body[0] as { id: string };
+
   const kept: Record<string, string> = {
     account_id: owner.accountId,
     user_id: owner.userId,
@@ -122,6 +130,8 @@ export async function buildWorld(h: Harness): Promise<World> {
     actor_id: changed.actorId,
     scim_token_id: scimToken.id,
     group_id: team.id,
+    provider_id: ssoProvider.id,
+    domain_id: domain.id,
   };
   /** What each deleting route deletes, by the route's URL; other routes keep `kept`. */
   const doomedFor: [RegExp, Record<string, string>][] = [
@@ -141,6 +151,7 @@ export async function buildWorld(h: Harness): Promise<World> {
     [/\/scim_tokens\/:scim_token_id$/, { scim_token_id: doomedScimToken.id }],
     [/\/scim\/v2\/Users\/:user_id$/, { user_id: doomedScimUser.body.id }],
     [/\/scim\/v2\/Groups\/:group_id$/, { group_id: doomedGroup.id }],
+    [/\/sso\/providers\/:provider_id$/, { provider_id: doomedSsoProvider.id }],
   ];
   const realIds = [
     ...Object.values(kept),
