@@ -6,7 +6,7 @@ import { LRUCache } from 'lru-cache';
 import type { Coherence } from './coherence.js';
 import { metrics } from '../observability/metrics.js';
 
-/** At most this many entries per kind; the least recently used go first. */
+/** At most this many entries per kind; the ones filled longest ago go first. */
 const MAX_ENTRIES = 200_000;
 
 /**
@@ -56,7 +56,9 @@ export function authCache(coherence: Coherence): AuthCache {
     close: () => coherence.stop(),
     poll: () => coherence.glance(),
     peek<V>(kind: string, key: string): V | undefined {
-      const hit = usable() ? (kinds.get(kind)?.get(key) as V | undefined) : undefined;
+      // `peek`: no reordering on a hit (lru-cache's `get` moves the entry, ~1 µs per request in a
+      // profile of the scopes route); the entries filled longest ago go first when a kind is full.
+      const hit = usable() ? (kinds.get(kind)?.peek(key) as V | undefined) : undefined;
       if (hit !== undefined) metrics.cacheHit(kind);
       return hit;
     },
