@@ -31,7 +31,7 @@ describe('the webhooks page', () => {
     await signIn(page, OWNER);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click();
     await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
-    expect(await page.getByText('No webhooks yet.').isVisible()).toBe(true);
+    await page.getByText('No webhooks yet.').waitFor(); // shown once the list has loaded
 
     await page.getByLabel('URL', { exact: true }).fill('ftp://127.0.0.1/x');
     await page.getByRole('button', { name: 'Add webhook' }).click();
