@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureNginx } from '../../scripts/ensure-nginx.js';
 import { interleaved, ratioTo, differenceTo } from '../lib/compare.js';
-import { ROOT } from '../lib/paths.js';
 import { treeCpuMicros } from '../lib/procs.js';
 import { check, checksTable, fixed, micros, table, throughputTable, generatorNote } from '../lib/report.js';
 
@@ -40,7 +39,7 @@ async function startNginx({ dir, core, values }) {
   const installed = ensureNginx();
   if (!installed.ok) throw new Error(`the nginx scenario needs nginx with auth_request: ${installed.error}`);
   mkdirSync(dir, { recursive: true });
-  let config = readFileSync(join(ROOT, 'bench/nginx/forward-auth.conf'), 'utf8');
+  let config = readFileSync(new URL('../nginx/forward-auth.conf', import.meta.url), 'utf8');
   for (const [name, value] of Object.entries({ ...values, DIR: dir, USER: process.getuid?.() === 0 ? 'user root;\n' : '' })) config = config.replaceAll(`{{${name}}}`, value);
   const conf = join(dir, 'nginx.conf');
   writeFileSync(conf, config);
