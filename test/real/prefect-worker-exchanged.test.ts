@@ -177,9 +177,10 @@ describe(`Prefect ${V3} worker started with an exchanged key`, { timeout: TEST_T
       const refused = await refusedSince(gh, deletedWall);
       expect(refused.length).toBeGreaterThan(0);
       expect(refused.every((r) => r.startsWith('401 '))).toBe(true);
-      // The worker's own loops are refused: its poll, its heartbeat or the pool read before the heartbeat,
-      // whichever comes first (a 401 ends Prefect's loop, so only the first may ever be sent).
-      const ownLoop = new RegExp(`^401 (GET|POST) /work_pools/${POOL}(/|$)`);
+      // The worker's own loops are refused: its poll, the pool read before its heartbeat, or its
+      // cancellation watch, whichever comes first (a 4xx ends Prefect's service loop and the worker
+      // with it, so only the first may ever be sent).
+      const ownLoop = /^401 (GET|POST) \/(work_pools|flow_runs|work_queues|deployments)\//;
       let sinceDeleted = refused;
       for (const until = Date.now() + 30_000; !sinceDeleted.some((r) => ownLoop.test(r)) && Date.now() < until; ) sinceDeleted = await refusedSince(gh, deletedWall);
       expect(sinceDeleted.filter((r) => ownLoop.test(r)), `refused since the rule went: ${sinceDeleted.join(', ')}`).not.toEqual([]);
