@@ -1,10 +1,11 @@
 // The initial schema. Written with Kysely's schema builder only, so it runs unchanged on both dialects.
 import { sql, type Kysely } from 'kysely';
+import { account, actor, createAccountTable, id, optionallyOwnedBy, ownedBy, timestamps } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('accounts')
-    .addColumn('id', 'text', (c) => c.primaryKey())
+    .$call(id)
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('handle', 'text', (c) => c.notNull().unique())
     .addColumn('location', 'text')
@@ -13,13 +14,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('billing_email', 'text')
     .addColumn('auth_expiration_seconds', 'integer')
     .addColumn('settings', 'text', (c) => c.notNull())
-    .addColumn('created', 'text', (c) => c.notNull())
-    .addColumn('updated', 'text', (c) => c.notNull())
+    .$call(timestamps)
     .execute();
 
   await db.schema
     .createTable('users')
-    .addColumn('id', 'text', (c) => c.primaryKey())
+    .$call(id)
     .addColumn('actor_id', 'text', (c) => c.notNull().unique())
     .addColumn('handle', 'text', (c) => c.notNull().unique())
     .addColumn('email', 'text', (c) => c.notNull().unique())
@@ -30,27 +30,23 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('image_location', 'text')
     .addColumn('settings', 'text', (c) => c.notNull())
     .addColumn('last_login', 'text')
-    .addColumn('created', 'text', (c) => c.notNull())
-    .addColumn('updated', 'text', (c) => c.notNull())
+    .$call(timestamps)
     .execute();
 
   await db.schema
     .createTable('bots')
-    .addColumn('id', 'text', (c) => c.primaryKey())
+    .$call(id)
     .addColumn('actor_id', 'text', (c) => c.notNull().unique())
-    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+    .$call(account)
     .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('created', 'text', (c) => c.notNull())
-    .addColumn('updated', 'text', (c) => c.notNull())
+    .$call(timestamps)
     .addUniqueConstraint('bots_account_name_unique', ['account_id', 'name'])
     .execute();
 
   await db.schema
     .createTable('api_keys')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('actor_id', 'text', (c) => c.notNull())
-    .addColumn('user_id', 'text', (c) => c.references('users.id').onDelete('cascade'))
-    .addColumn('bot_id', 'text', (c) => c.references('bots.id').onDelete('cascade'))
+    .$call(id)
+    .$call(actor)
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('key_hash', 'text', (c) => c.notNull().unique())
     .addColumn('masked_key', 'text', (c) => c.notNull())
@@ -71,73 +67,58 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('account_roles')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('account_id', 'text', (c) => c.references('accounts.id').onDelete('cascade'))
+    .$call(id)
+    .addColumn('account_id', 'text', optionallyOwnedBy('accounts.id'))
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('permissions', 'text', (c) => c.notNull())
     .addColumn('is_system_role', 'integer', (c) => c.notNull())
-    .addColumn('created', 'text', (c) => c.notNull())
-    .addColumn('updated', 'text', (c) => c.notNull())
+    .$call(timestamps)
     .execute();
 
-  await db.schema
-    .createTable('account_memberships')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
-    .addColumn('actor_id', 'text', (c) => c.notNull())
-    .addColumn('user_id', 'text', (c) => c.references('users.id').onDelete('cascade'))
-    .addColumn('bot_id', 'text', (c) => c.references('bots.id').onDelete('cascade'))
+  await createAccountTable(db, 'account_memberships')
+    .$call(actor)
     .addColumn('account_role_id', 'text', (c) => c.notNull().references('account_roles.id'))
-    .addColumn('created', 'text', (c) => c.notNull())
-    .addColumn('updated', 'text', (c) => c.notNull())
+    .$call(timestamps)
     .addUniqueConstraint('account_memberships_actor_unique', ['account_id', 'actor_id'])
     .execute();
 
   await db.schema
     .createTable('workspace_roles')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('account_id', 'text', (c) => c.references('accounts.id').onDelete('cascade'))
+    .$call(id)
+    .addColumn('account_id', 'text', optionallyOwnedBy('accounts.id'))
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('description', 'text', (c) => c.notNull())
     .addColumn('scopes', 'text', (c) => c.notNull())
     .addColumn('inherited_role_id', 'text', (c) => c.references('workspace_roles.id'))
-    .addColumn('created', 'text', (c) => c.notNull())
-    .addColumn('updated', 'text', (c) => c.notNull())
+    .$call(timestamps)
     .addUniqueConstraint('workspace_roles_account_name_unique', ['account_id', 'name'])
     .execute();
 
-  await db.schema
-    .createTable('workspaces')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+  await createAccountTable(db, 'workspaces')
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('handle', 'text', (c) => c.notNull())
     .addColumn('description', 'text', (c) => c.notNull())
     .addColumn('default_workspace_role_id', 'text', (c) => c.references('workspace_roles.id'))
     .addColumn('is_public', 'integer', (c) => c.notNull())
-    .addColumn('created', 'text', (c) => c.notNull())
-    .addColumn('updated', 'text', (c) => c.notNull())
+    .$call(timestamps)
     .addUniqueConstraint('workspaces_account_handle_unique', ['account_id', 'handle'])
     .addUniqueConstraint('workspaces_account_name_unique', ['account_id', 'name'])
     .execute();
 
   await db.schema
     .createTable('workspace_access')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
-    .addColumn('actor_id', 'text', (c) => c.notNull())
-    .addColumn('user_id', 'text', (c) => c.references('users.id').onDelete('cascade'))
-    .addColumn('bot_id', 'text', (c) => c.references('bots.id').onDelete('cascade'))
+    .$call(id)
+    .addColumn('workspace_id', 'text', ownedBy('workspaces.id'))
+    .$call(actor)
     .addColumn('workspace_role_id', 'text', (c) => c.notNull().references('workspace_roles.id'))
-    .addColumn('created', 'text', (c) => c.notNull())
-    .addColumn('updated', 'text', (c) => c.notNull())
+    .$call(timestamps)
     .addUniqueConstraint('workspace_access_actor_unique', ['workspace_id', 'actor_id'])
     .execute();
   await db.schema.createIndex('workspace_access_actor_idx').on('workspace_access').column('actor_id').execute();
 
   await db.schema
     .createTable('audit_events')
-    .addColumn('id', 'text', (c) => c.primaryKey())
+    .$call(id)
     .addColumn('account_id', 'text')
     .addColumn('workspace_id', 'text')
     .addColumn('actor_id', 'text')

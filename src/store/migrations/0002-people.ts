@@ -2,35 +2,31 @@
 // first-run setup tokens. Secrets (session tokens, invitation codes, setup tokens) are stored as
 // SHA-256 digests only; passwords as Argon2id hashes.
 import type { Kysely } from 'kysely';
+import { createAccountTable, id, ownedBy, timestamps } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('users').addColumn('password_hash', 'text').execute();
 
   await db.schema
     .createTable('sessions')
-    .addColumn('id', 'text', (c) => c.primaryKey())
+    .$call(id)
     .addColumn('token_hash', 'text', (c) => c.notNull().unique())
-    .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+    .addColumn('user_id', 'text', ownedBy('users.id'))
     .addColumn('ip_address', 'text')
     .addColumn('user_agent', 'text')
-    .addColumn('created', 'text', (c) => c.notNull())
-    .addColumn('updated', 'text', (c) => c.notNull())
+    .$call(timestamps)
     .addColumn('expires_at', 'text', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('sessions_user_idx').on('sessions').column('user_id').execute();
 
-  await db.schema
-    .createTable('invitations')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+  await createAccountTable(db, 'invitations')
     .addColumn('email', 'text', (c) => c.notNull())
     .addColumn('account_role_id', 'text', (c) => c.notNull().references('account_roles.id'))
     .addColumn('code_hash', 'text', (c) => c.notNull())
     .addColumn('status', 'text', (c) => c.notNull())
     .addColumn('invited_by_actor_id', 'text')
     .addColumn('expiration', 'text', (c) => c.notNull())
-    .addColumn('created', 'text', (c) => c.notNull())
-    .addColumn('updated', 'text', (c) => c.notNull())
+    .$call(timestamps)
     .execute();
   await db.schema.createIndex('invitations_account_idx').on('invitations').column('account_id').execute();
 

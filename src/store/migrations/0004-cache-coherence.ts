@@ -2,11 +2,12 @@
 // one row per live process with its lease and the last invalidation it has acknowledged, and one
 // counter that every invalidating write advances.
 import type { Kysely } from 'kysely';
+import { id } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('cache_nodes')
-    .addColumn('id', 'text', (c) => c.primaryKey())
+    .$call(id)
     .addColumn('lease_until', 'bigint', (c) => c.notNull())
     .addColumn('seen_seq', 'bigint', (c) => c.notNull())
     .execute();

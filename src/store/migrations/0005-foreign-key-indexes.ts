@@ -3,6 +3,7 @@
 // that is a scan of the whole table, so removing one of a million service accounts read a million
 // memberships.
 import type { Kysely } from 'kysely';
+import { indexColumn } from './columns.js';
 
 const INDEXES: [table: string, column: string][] = [
   ['account_roles', 'account_id'],
@@ -19,6 +20,6 @@ const INDEXES: [table: string, column: string][] = [
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   for (const [table, column] of INDEXES) {
-    await db.schema.createIndex(`${table}_${column}_idx`).on(table).column(column).execute();
+    await indexColumn(db, table, column);
   }
 }

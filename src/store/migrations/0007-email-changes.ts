@@ -2,15 +2,16 @@
 // here, with the digest of the one-time code mailed to it, until the code comes back. One pending
 // change per user; `users.email` only ever holds an address its user has shown they receive.
 import type { Kysely } from 'kysely';
+import { indexColumn, onePer } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('email_changes')
-    .addColumn('user_id', 'text', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+    .addColumn('user_id', 'text', onePer('users.id'))
     .addColumn('email', 'text', (c) => c.notNull())
     .addColumn('code_hash', 'text', (c) => c.notNull())
     .addColumn('expires_at', 'text', (c) => c.notNull())
     .addColumn('created', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('email_changes_email_idx').on('email_changes').column('email').execute();
+  await indexColumn(db, 'email_changes', 'email');
 }

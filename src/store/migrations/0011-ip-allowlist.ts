@@ -2,18 +2,15 @@
 // canonical form, with Prefect's `description` and `enabled`. Whether the account enforces them is
 // its `enforce_ip_allowlist` setting (accounts.settings), as in Prefect Cloud.
 import type { Kysely } from 'kysely';
+import { createAccountTable, timestamps } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable('ip_allowlist_entries')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+  await createAccountTable(db, 'ip_allowlist_entries')
     .addColumn('ip_network', 'text', (c) => c.notNull())
     .addColumn('description', 'text')
     .addColumn('enabled', 'integer', (c) => c.notNull())
     .addColumn('position', 'integer', (c) => c.notNull())
-    .addColumn('created', 'text', (c) => c.notNull())
-    .addColumn('updated', 'text', (c) => c.notNull())
+    .$call(timestamps)
     .addUniqueConstraint('ip_allowlist_entries_network_key', ['account_id', 'ip_network'])
     .execute();
 }

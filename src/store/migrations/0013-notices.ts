@@ -3,29 +3,23 @@
 // the audit event they announce, the attempts made (the delivery log), and one row per key and
 // time-based notice so each is sent once whichever process finds it first.
 import type { Kysely } from 'kysely';
+import { createAccountTable, id, optionallyOwnedBy, ownedBy, timestamps } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable('webhook_endpoints')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+  await createAccountTable(db, 'webhook_endpoints')
     .addColumn('url', 'text', (c) => c.notNull())
     .addColumn('description', 'text')
     .addColumn('enabled', 'integer', (c) => c.notNull())
     // A JSON array of event types.
     .addColumn('event_types', 'text', (c) => c.notNull())
     .addColumn('secret_sealed', 'text', (c) => c.notNull())
-    .addColumn('created', 'text', (c) => c.notNull())
-    .addColumn('updated', 'text', (c) => c.notNull())
+    .$call(timestamps)
     .execute();
   await db.schema.createIndex('webhook_endpoints_account_idx').on('webhook_endpoints').column('account_id').execute();
 
-  await db.schema
-    .createTable('notice_deliveries')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+  await createAccountTable(db, 'notice_deliveries')
     // Null: the mail to the account's Owners.
-    .addColumn('endpoint_id', 'text', (c) => c.references('webhook_endpoints.id').onDelete('cascade'))
+    .addColumn('endpoint_id', 'text', optionallyOwnedBy('webhook_endpoints.id'))
     .addColumn('event_type', 'text', (c) => c.notNull())
     // The exact JSON body sent (Standard Webhooks: type, timestamp, data).
     .addColumn('payload', 'text', (c) => c.notNull())
@@ -35,8 +29,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('next_attempt_at', 'text', (c) => c.notNull())
     .addColumn('lease_until', 'text')
     .addColumn('lease_token', 'text')
-    .addColumn('created', 'text', (c) => c.notNull())
-    .addColumn('updated', 'text', (c) => c.notNull())
+    .$call(timestamps)
     .execute();
   await db.schema.createIndex('notice_deliveries_due_idx').on('notice_deliveries').columns(['status', 'next_attempt_at']).execute();
   await db.schema.createIndex('notice_deliveries_endpoint_idx').on('notice_deliveries').column('endpoint_id').execute();
@@ -44,9 +37,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('notice_attempts')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('delivery_id', 'text', (c) => c.notNull().references('notice_deliveries.id').onDelete('cascade'))
-    .addColumn('endpoint_id', 'text', (c) => c.references('webhook_endpoints.id').onDelete('cascade'))
+    .$call(id)
+    .addColumn('delivery_id', 'text', ownedBy('notice_deliveries.id'))
+    .addColumn('endpoint_id', 'text', optionallyOwnedBy('webhook_endpoints.id'))
     .addColumn('attempted_at', 'text', (c) => c.notNull())
     .addColumn('status_code', 'integer')
     .addColumn('error', 'text')
@@ -57,7 +50,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('api_key_notices')
-    .addColumn('api_key_id', 'text', (c) => c.notNull().references('api_keys.id').onDelete('cascade'))
+    .addColumn('api_key_id', 'text', ownedBy('api_keys.id'))
     // expiring_30 | expiring_7 | expiring_1 | expired | grace_ended
     .addColumn('notice', 'text', (c) => c.notNull())
     .addColumn('created', 'text', (c) => c.notNull())

@@ -5,24 +5,21 @@
 // one in its rotation grace) that names the token's subject and issuer and the rule that let it in
 // (deleting the rule deletes its keys).
 import type { Kysely } from 'kysely';
+import { createAccountTable, indexColumn, ownedBy, timestamps } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable('trust_rules')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
-    .addColumn('bot_id', 'text', (c) => c.notNull().references('bots.id').onDelete('cascade'))
+  await createAccountTable(db, 'trust_rules')
+    .addColumn('bot_id', 'text', ownedBy('bots.id'))
     .addColumn('issuer', 'text', (c) => c.notNull())
     .addColumn('audience', 'text', (c) => c.notNull())
     .addColumn('subject_pattern', 'text', (c) => c.notNull())
     .addColumn('required_claims', 'text', (c) => c.notNull())
     .addColumn('key_lifetime_seconds', 'integer', (c) => c.notNull())
     .addColumn('description', 'text')
-    .addColumn('created', 'text', (c) => c.notNull())
-    .addColumn('updated', 'text', (c) => c.notNull())
+    .$call(timestamps)
     .execute();
-  await db.schema.createIndex('trust_rules_bot_id_idx').on('trust_rules').column('bot_id').execute();
-  await db.schema.createIndex('trust_rules_account_id_idx').on('trust_rules').column('account_id').execute();
+  await indexColumn(db, 'trust_rules', 'bot_id');
+  await indexColumn(db, 'trust_rules', 'account_id');
   await db.schema
     .createTable('exchanged_tokens')
     .addColumn('issuer', 'text', (c) => c.notNull())

@@ -4,12 +4,10 @@
 // keeps their row here after their membership is gone, so the provider can still read and
 // reactivate them. A SCIM Group is one of the account's teams; scim_groups keeps its externalId.
 import type { Kysely } from 'kysely';
+import { account, createAccountTable, indexColumn, onePer, ownedBy, timestamps } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable('scim_tokens')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+  await createAccountTable(db, 'scim_tokens')
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('token_hash', 'text', (c) => c.notNull().unique())
     .addColumn('masked_token', 'text', (c) => c.notNull())
@@ -18,28 +16,26 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('last_used_at', 'text')
     .addColumn('last_used_from', 'text')
     .execute();
-  await db.schema.createIndex('scim_tokens_account_id_idx').on('scim_tokens').column('account_id').execute();
+  await indexColumn(db, 'scim_tokens', 'account_id');
   await db.schema
     .createTable('scim_users')
-    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
-    .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+    .$call(account)
+    .addColumn('user_id', 'text', ownedBy('users.id'))
     .addColumn('external_id', 'text')
     .addColumn('user_name', 'text')
     .addColumn('active', 'integer', (c) => c.notNull())
-    .addColumn('created', 'text', (c) => c.notNull())
-    .addColumn('updated', 'text', (c) => c.notNull())
+    .$call(timestamps)
     .addPrimaryKeyConstraint('scim_users_pkey', ['account_id', 'user_id'])
     .execute();
-  await db.schema.createIndex('scim_users_user_id_idx').on('scim_users').column('user_id').execute();
+  await indexColumn(db, 'scim_users', 'user_id');
   await db.schema.createIndex('scim_users_external_id_idx').on('scim_users').columns(['account_id', 'external_id']).unique().execute();
   // A SCIM Group is a team (migration 0018): the provider's own id for it, when it gave one.
   await db.schema
     .createTable('scim_groups')
-    .addColumn('team_id', 'text', (c) => c.primaryKey().references('teams.id').onDelete('cascade'))
-    .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+    .addColumn('team_id', 'text', onePer('teams.id'))
+    .$call(account)
     .addColumn('external_id', 'text')
-    .addColumn('created', 'text', (c) => c.notNull())
-    .addColumn('updated', 'text', (c) => c.notNull())
+    .$call(timestamps)
     .execute();
   await db.schema.createIndex('scim_groups_external_id_idx').on('scim_groups').columns(['account_id', 'external_id']).unique().execute();
 }
