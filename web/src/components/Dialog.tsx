@@ -1,5 +1,6 @@
 // A modal dialog on the native <dialog>: focus moves inside on open, Escape closes, focus returns.
 import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { FormError } from './Field';
 
 interface Props {
   title: string;
@@ -86,11 +87,7 @@ export function ConfirmDialog({ title, children, confirmLabel, onConfirm, onClos
   return (
     <Dialog title={title} onClose={onClose} testId={testId}>
       <div className="confirm-text">{children}</div>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
       <div className="dialog-actions">
         <button type="button" onClick={onClose} data-autofocus>
           Cancel

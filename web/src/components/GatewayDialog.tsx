@@ -6,7 +6,7 @@ import { api, errorMessage, type GatewaySetting, type Workspace } from '../api';
 import { useLoad } from '../hooks';
 import { Dialog } from './Dialog';
 import { Field, FormError } from './Field';
-import { PageState } from './PageState';
+import { WhenLoaded } from './PageState';
 import { useStatus } from './Status';
 
 interface Loaded {
@@ -24,12 +24,15 @@ export function GatewayDialog({ accountId, workspace, onClose }: { accountId: st
 
   return (
     <Dialog title={`Prefect server of ${workspace.name}`} onClose={onClose} testId="gateway-dialog">
-      <PageState ready={loaded.data !== undefined} error={loaded.error} onRetry={() => void loaded.reload()}>
-        {loaded.data && !loaded.data.canSee && (
-          <p>Only those who may see this workspace&apos;s settings (a Developer or Owner of it) can see where its Prefect requests go.</p>
-        )}
-        {loaded.data?.canSee && <GatewayForm accountId={accountId} workspace={workspace} initial={loaded.data.setting!} canManage={loaded.data.canManage} />}
-      </PageState>
+      <WhenLoaded loaded={loaded}>
+        {({ canSee, canManage, setting }) =>
+          canSee ? (
+            <GatewayForm accountId={accountId} workspace={workspace} initial={setting!} canManage={canManage} />
+          ) : (
+            <p>Only those who may see this workspace&apos;s settings (a Developer or Owner of it) can see where its Prefect requests go.</p>
+          )
+        }
+      </WhenLoaded>
       <div className="dialog-actions">
         <button type="button" onClick={onClose}>
           Close

@@ -1,6 +1,7 @@
 // A new API key, shown once: the key with Copy, the warning, and (for a service account) the
-// commands that configure an execution environment for one of the account's workspaces.
-import { useId, useState } from 'react';
+// commands that configure an execution environment for one of the account's workspaces. Other
+// secrets shown once (a SCIM token, a webhook's signing secret) have the warning and Copy too.
+import { useId, useState, type ReactNode } from 'react';
 import type { Workspace } from '../api';
 import { formatExpiration } from '../format';
 import { CopyField } from './CopyField';
@@ -83,5 +84,33 @@ function ExecutionConfig({ apiKey, account }: { apiKey: string; account: NonNull
         </>
       )}
     </section>
+  );
+}
+
+interface SecretProps {
+  /** What it is, as the Copy field's label ("SCIM token"). */
+  label: string;
+  /** The same in the warning: "Copy this token now." */
+  noun: string;
+  value: string;
+  copyLabel: string;
+  testId: string;
+  valueTestId: string;
+  onDone: () => void;
+  /** What to do with it, after the warning. */
+  children: ReactNode;
+}
+
+export function SecretReveal({ label, noun, value, copyLabel, testId, valueTestId, onDone, children }: SecretProps) {
+  return (
+    <div className="key-reveal" data-testid={testId}>
+      <p className="warning" role="note">
+        <strong>Copy this {noun} now.</strong> It cannot be shown again. {children}
+      </p>
+      <CopyField label={label} value={value} copyLabel={copyLabel} testId={valueTestId} />
+      <button type="button" onClick={onDone}>
+        Done
+      </button>
+    </div>
   );
 }

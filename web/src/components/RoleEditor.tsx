@@ -1,6 +1,7 @@
 // Create or edit a custom workspace role: name, description, inherited built-in role, scopes by group.
 import { useId, useState, type FormEvent } from 'react';
-import { api, ApiError, errorMessage, type WorkspaceRole, type WorkspaceScope } from '../api';
+import { api, ApiError, type WorkspaceRole, type WorkspaceScope } from '../api';
+import { useFormSubmit } from '../hooks';
 import { Dialog, FormActions } from './Dialog';
 import { Field, FormError } from './Field';
 import { useStatus } from './Status';
@@ -29,8 +30,7 @@ export function RoleEditorDialog({ accountId, role, builtIn, scopes, onClose, on
   const [description, setDescription] = useState(role?.description ?? '');
   const [inherited, setInherited] = useState(role?.inherited_role_id ?? '');
   const [chosen, setChosen] = useState<Set<string>>(new Set(role?.scopes ?? []));
-  const [errors, setErrors] = useState<{ name?: string | null; form?: string | null }>({});
-  const [busy, setBusy] = useState(false);
+  const { errors, setErrors, busy, send } = useFormSubmit<'name'>();
   const byName = new Map(scopes.map((s) => [s.name, s]));
 
   const toggle = (scope: WorkspaceScope, on: boolean) => {
@@ -51,24 +51,22 @@ export function RoleEditorDialog({ accountId, role, builtIn, scopes, onClose, on
     e.preventDefault();
     if (!name.trim()) return setErrors({ name: 'Enter a name for the role.' });
     setErrors({});
-    setBusy(true);
     const body = {
       name: name.trim(),
       description: description.trim(),
       scopes: [...chosen].filter((s) => byName.has(s)),
       inherited_role_id: inherited || null,
     };
-    try {
-      if (role) await api.updateWorkspaceRole(accountId, role.id, body);
-      else await api.createWorkspaceRole(accountId, body);
-      status.success(role ? `Workspace role ${body.name} saved.` : `Workspace role ${body.name} created.`);
-      onSaved();
-      onClose();
-    } catch (err) {
-      if (err instanceof ApiError && err.code === 'WORKSPACE_ROLE_NAME_TAKEN') setErrors({ name: err.message });
-      else setErrors({ form: errorMessage(err) });
-      setBusy(false);
-    }
+    await send(
+      async () => {
+        if (role) await api.updateWorkspaceRole(accountId, role.id, body);
+        else await api.createWorkspaceRole(accountId, body);
+        status.success(role ? `Workspace role ${body.name} saved.` : `Workspace role ${body.name} created.`);
+        onSaved();
+        onClose();
+      },
+      (err) => (err instanceof ApiError && err.code === 'WORKSPACE_ROLE_NAME_TAKEN' ? { name: err.message } : null),
+    );
   };
 
   return (

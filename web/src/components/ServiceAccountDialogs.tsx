@@ -1,12 +1,12 @@
 // Create a service account, and rotate its key: each ends by showing the new key once.
-import { useId, useState, type FormEvent } from 'react';
-import { api, ApiError, errorMessage, type KeyPolicy, type ServiceAccount, type ServiceAccountWithKey, type Workspace } from '../api';
+import { useState, type FormEvent } from 'react';
+import { api, ApiError, type KeyPolicy, type ServiceAccount, type ServiceAccountWithKey, type Workspace } from '../api';
 import { formatDateTime } from '../format';
-import { useLoad } from '../hooks';
+import { useFormSubmit, useLoad } from '../hooks';
 import { timeAgo } from '../last-use';
 import { Dialog, FormActions, DoneAction } from './Dialog';
 import { emptyExpiration, ExpirationField, expirationLimits, toExpiration, validateExpiration, type ExpirationValue } from './ExpirationField';
-import { Field, FormError } from './Field';
+import { Checkbox, Field, FormError } from './Field';
 import { KeyReveal } from './KeyReveal';
 import { useStatus } from './Status';
 
@@ -27,8 +27,7 @@ export function CreateServiceAccountDialog({ account, onClose, onCreated }: { ac
   const status = useStatus();
   const [name, setName] = useState('');
   const [expiration, setExpiration] = useState<ExpirationValue>(emptyExpiration());
-  const [errors, setErrors] = useState<{ name?: string | null; expiration?: string | null; form?: string | null }>({});
-  const [busy, setBusy] = useState(false);
+  const { errors, setErrors, busy, send } = useFormSubmit<'name' | 'expiration'>();
   const [created, setCreated] = useState<ServiceAccountWithKey | null>(null);
   const limits = expirationLimits(account.keyPolicy);
 
@@ -40,20 +39,20 @@ export function CreateServiceAccountDialog({ account, onClose, onCreated }: { ac
     };
     setErrors(errs);
     if (errs.name || errs.expiration) return;
-    setBusy(true);
-    try {
-      const result = await api.createServiceAccount(account.id, name.trim(), toExpiration(expiration));
-      setCreated(result);
-      status.success(`Service account ${result.name} created. Copy its API key now: it is shown only once.`);
-      onCreated();
-    } catch (err) {
-      if (err instanceof ApiError && err.code === 'SERVICE_ACCOUNT_NAME_TAKEN') setErrors({ name: err.message });
-      else if (expirationError(err)) setErrors({ expiration: expirationError(err) });
-      else if (err instanceof ApiError && err.status === 422 && /name/.test(err.message)) setErrors({ name: err.message });
-      else setErrors({ form: errorMessage(err) });
-    } finally {
-      setBusy(false);
-    }
+    await send(
+      async () => {
+        const result = await api.createServiceAccount(account.id, name.trim(), toExpiration(expiration));
+        setCreated(result);
+        status.success(`Service account ${result.name} created. Copy its API key now: it is shown only once.`);
+        onCreated();
+      },
+      (err) => {
+        if (err instanceof ApiError && err.code === 'SERVICE_ACCOUNT_NAME_TAKEN') return { name: err.message };
+        if (expirationError(err)) return { expiration: expirationError(err) };
+        if (err instanceof ApiError && err.status === 422 && /name/.test(err.message)) return { name: err.message };
+        return null;
+      },
+    );
   };
 
   if (created) {
@@ -94,14 +93,10 @@ export function RotateKeyDialog({
   onRotated: () => void;
 }) {
   const status = useStatus();
-  const graceId = useId();
-  const hoursId = useId();
-  const hoursErrorId = useId();
   const [expiration, setExpiration] = useState<ExpirationValue>(emptyExpiration());
   const [keepOld, setKeepOld] = useState(false);
   const [hours, setHours] = useState('24');
-  const [errors, setErrors] = useState<{ expiration?: string | null; hours?: string | null; form?: string | null }>({});
-  const [busy, setBusy] = useState(false);
+  const { errors, setErrors, busy, send } = useFormSubmit<'expiration' | 'hours'>();
   const [rotated, setRotated] = useState<{ result: ServiceAccountWithKey; oldUntil: Date | null } | null>(null);
   const limits = expirationLimits(account.keyPolicy);
   const policyGrace = account.keyPolicy?.max_rotation_grace_seconds ?? null;
@@ -120,19 +115,19 @@ export function RotateKeyDialog({
     setErrors(errs);
     if (errs.expiration || errs.hours) return;
     const grace = keepOld ? h * 3600 : null;
-    setBusy(true);
-    try {
-      const result = await api.rotateServiceAccountKey(account.id, serviceAccount.id, toExpiration(expiration), grace);
-      setRotated({ result, oldUntil: grace ? new Date(Date.now() + grace * 1000) : null });
-      status.success(`New API key issued for ${serviceAccount.name}. Copy it now: it is shown only once.`);
-      onRotated();
-    } catch (err) {
-      if (expirationError(err)) setErrors({ expiration: expirationError(err) });
-      else if (err instanceof ApiError && (err.code === 'GRACE_PERIOD_TOO_LONG' || err.code === 'KEY_POLICY_VIOLATION')) setErrors({ hours: err.message });
-      else setErrors({ form: errorMessage(err) });
-    } finally {
-      setBusy(false);
-    }
+    await send(
+      async () => {
+        const result = await api.rotateServiceAccountKey(account.id, serviceAccount.id, toExpiration(expiration), grace);
+        setRotated({ result, oldUntil: grace ? new Date(Date.now() + grace * 1000) : null });
+        status.success(`New API key issued for ${serviceAccount.name}. Copy it now: it is shown only once.`);
+        onRotated();
+      },
+      (err) => {
+        if (expirationError(err)) return { expiration: expirationError(err) };
+        if (err instanceof ApiError && (err.code === 'GRACE_PERIOD_TOO_LONG' || err.code === 'KEY_POLICY_VIOLATION')) return { hours: err.message };
+        return null;
+      },
+    );
   };
 
   if (rotated) {
@@ -165,32 +160,15 @@ export function RotateKeyDialog({
           </p>
         ))}
         <ExpirationField value={expiration} onChange={setExpiration} error={errors.expiration} legend="New key expiration" limits={limits} />
-        <div className="checkbox">
-          <input id={graceId} type="checkbox" checked={keepOld} disabled={graceRefused !== null} title={graceRefused ?? undefined} onChange={(e) => setKeepOld(e.target.checked)} />
-          <label htmlFor={graceId}>Keep the old key working for up to {maxHours} hour{maxHours === 1 ? '' : 's'}</label>
-        </div>
+        <Checkbox
+          label={`Keep the old key working for up to ${maxHours} hour${maxHours === 1 ? '' : 's'}`}
+          checked={keepOld}
+          disabled={graceRefused !== null}
+          title={graceRefused ?? undefined}
+          onChange={setKeepOld}
+        />
         {graceRefused && <p className="field-hint">{graceRefused}</p>}
-        {keepOld && (
-          <div className="field">
-            <label htmlFor={hoursId}>Hours the old key keeps working</label>
-            <input
-              id={hoursId}
-              type="number"
-              min={1}
-              max={maxHours}
-              step={1}
-              value={hours}
-              onChange={(e) => setHours(e.target.value)}
-              aria-invalid={errors.hours ? true : undefined}
-              aria-describedby={errors.hours ? hoursErrorId : undefined}
-            />
-            {errors.hours && (
-              <p id={hoursErrorId} className="field-error">
-                {errors.hours}
-              </p>
-            )}
-          </div>
-        )}
+        {keepOld && <Field label="Hours the old key keeps working" type="number" min={1} max={maxHours} step={1} value={hours} onChange={setHours} error={errors.hours} />}
         <FormError message={errors.form} />
         <FormActions onCancel={onClose} busy={busy} busyLabel="Rotating…" label="Rotate API Key" />
       </form>

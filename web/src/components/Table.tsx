@@ -1,6 +1,7 @@
 // The pages' tables: a scrolling wrapper with column headings (or, for an empty list, a sentence
-// that says so), and the button that ends a row.
+// that says so), a cell that shows a value as code, and the button that ends a row.
 import type { ReactNode } from 'react';
+import { ActionButton } from './ActionButton';
 
 /** A heading; a `hidden` one is for screen readers only (a column of buttons); `false` leaves it out. */
 export type Column = string | { hidden: string; className?: string } | false;
@@ -41,13 +42,22 @@ export function DataTable<T>({ label, columns, rows, row, empty, testId }: Table
   );
 }
 
+/** A cell that shows a literal value (an address, an issuer, a masked key) as code. */
+export function CodeCell({ children }: { children: ReactNode }) {
+  return (
+    <td>
+      <code>{children}</code>
+    </td>
+  );
+}
+
 /** The last cell of a row: one button that acts on the row (Remove, Delete, Terminate). */
 export function RowAction({ label, onClick, disabled, children }: { label: string; onClick: () => void; disabled?: boolean; children: ReactNode }) {
   return (
     <td>
-      <button type="button" className="danger-text" aria-label={label} disabled={disabled} onClick={onClick}>
+      <ActionButton danger label={label} disabled={disabled} onClick={onClick}>
         {children}
-      </button>
+      </ActionButton>
     </td>
   );
 }

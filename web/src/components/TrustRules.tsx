@@ -2,16 +2,16 @@
 // OIDC tokens may be exchanged for a short-lived key of it) and the exchanged keys that still work.
 // Anyone who may see service accounts (read:bot) sees them; update:bot adds, changes and deletes rules.
 import { useState, type FormEvent } from 'react';
-import { api, errorMessage, type ExchangedKey, type ServiceAccount, type TrustRule } from '../api';
+import { api, type ExchangedKey, type ServiceAccount, type TrustRule } from '../api';
 import { formatDateTime } from '../format';
-import { useConfirm, useLoad } from '../hooks';
+import { useAttempt, useConfirm, useLoad } from '../hooks';
 import { lastUseText } from '../last-use';
 import { ConfirmDialog, Dialog, FormActions } from './Dialog';
 import { Field, FormError } from './Field';
 import { Menu } from './Menu';
-import { PageState } from './PageState';
+import { WhenLoaded } from './PageState';
 import { useStatus } from './Status';
-import { DataTable } from './Table';
+import { CodeCell, DataTable } from './Table';
 
 interface Preset {
   id: string;
@@ -104,24 +104,19 @@ const claimsText = (claims: TrustRule['required_claims']) =>
 export function TrustRulesDialog({ accountId, serviceAccount, canEdit, onClose }: { accountId: string; serviceAccount: ServiceAccount; canEdit: boolean; onClose: () => void }) {
   const status = useStatus();
   const sa = serviceAccount;
-  const { data, error, reload } = useLoad(
+  const loaded = useLoad(
     async () => {
       const [rules, keys] = await Promise.all([api.trustRules(accountId, sa.id), api.exchangedKeys(accountId, sa.id)]);
       return { rules, keys };
     },
     [accountId, sa.id],
   );
+  const { data, reload } = loaded;
   const [editing, setEditing] = useState<TrustRule | 'new' | null>(null);
-  const removal = useConfirm<TrustRule>();
+  const removal = useConfirm<TrustRule>(reload);
 
   const remove = (rule: TrustRule) =>
-    removal.run(
-      () => api.removeTrustRule(accountId, sa.id, rule.id),
-      () => {
-        status.success(`Trust rule for ${rule.subject_pattern} deleted. Keys exchanged under it no longer work.`);
-        void reload();
-      },
-    );
+    removal.run(() => api.removeTrustRule(accountId, sa.id, rule.id), `Trust rule for ${rule.subject_pattern} deleted. Keys exchanged under it no longer work.`);
   const keysUnder = (rule: TrustRule) => (data?.keys ?? []).filter((k) => k.trust_rule_id === rule.id).length;
 
   return (
@@ -131,97 +126,97 @@ export function TrustRulesDialog({ accountId, serviceAccount, canEdit, onClose }
         <code>POST /api/oauth/token</code> for a short-lived key of this service account, so it needs no stored key. Its service account id:{' '}
         <code data-testid="trust-rules-bot-id">{sa.id}</code>.
       </p>
-      <PageState ready={data !== undefined} error={error} onRetry={() => void reload()}>
-        <h3>Trust rules</h3>
-        <DataTable<TrustRule>
-          label="Trust rules"
-          testId="trust-rules"
-          columns={[canEdit && { hidden: 'Actions', className: 'menu-col' }, 'Issuer and audience', 'Subject pattern', 'Claims', 'Lifetime']}
-          rows={data?.rules ?? []}
-          empty={`No trust rules: no token can be exchanged for a key of ${sa.name}.${canEdit ? ' Add one below.' : ''}`}
-          row={(rule) => (
-            <tr key={rule.id} data-testid="trust-rule-row" data-subject={rule.subject_pattern}>
-              {canEdit && (
-                <td className="menu-col">
-                  <Menu
-                    label={`Actions for the trust rule for ${rule.subject_pattern}`}
-                    items={[
-                      { label: 'Edit', onSelect: () => setEditing(rule) },
-                      { label: 'Delete', danger: true, onSelect: () => removal.open(rule) },
-                    ]}
-                  />
-                </td>
+      <WhenLoaded loaded={loaded}>
+        {({ rules, keys }) => (
+          <>
+            <h3>Trust rules</h3>
+            <DataTable<TrustRule>
+              label="Trust rules"
+              testId="trust-rules"
+              columns={[canEdit && { hidden: 'Actions', className: 'menu-col' }, 'Issuer and audience', 'Subject pattern', 'Claims', 'Lifetime']}
+              rows={rules}
+              empty={`No trust rules: no token can be exchanged for a key of ${sa.name}.${canEdit ? ' Add one below.' : ''}`}
+              row={(rule) => (
+                <tr key={rule.id} data-testid="trust-rule-row" data-subject={rule.subject_pattern}>
+                  {canEdit && (
+                    <td className="menu-col">
+                      <Menu
+                        label={`Actions for the trust rule for ${rule.subject_pattern}`}
+                        items={[
+                          { label: 'Edit', onSelect: () => setEditing(rule) },
+                          { label: 'Delete', danger: true, onSelect: () => removal.open(rule) },
+                        ]}
+                      />
+                    </td>
+                  )}
+                  <td>
+                    <code data-testid="trust-rule-issuer">{rule.issuer}</code>
+                    <div className="small muted">
+                      audience <code data-testid="trust-rule-audience">{rule.audience}</code>
+                    </div>
+                  </td>
+                  <td>
+                    <code>{rule.subject_pattern}</code>
+                    {rule.description && (
+                      <div className="small muted" data-testid="trust-rule-description">
+                        {rule.description}
+                      </div>
+                    )}
+                  </td>
+                  <td className="small">{Object.keys(rule.required_claims).length ? <code>{claimsText(rule.required_claims)}</code> : <span className="muted">None</span>}</td>
+                  <td>{rule.key_lifetime_seconds} s</td>
+                </tr>
               )}
-              <td>
-                <code data-testid="trust-rule-issuer">{rule.issuer}</code>
-                <div className="small muted">
-                  audience <code data-testid="trust-rule-audience">{rule.audience}</code>
-                </div>
-              </td>
-              <td>
-                <code>{rule.subject_pattern}</code>
-                {rule.description && (
-                  <div className="small muted" data-testid="trust-rule-description">
-                    {rule.description}
-                  </div>
-                )}
-              </td>
-              <td className="small">{Object.keys(rule.required_claims).length ? <code>{claimsText(rule.required_claims)}</code> : <span className="muted">None</span>}</td>
-              <td>{rule.key_lifetime_seconds} s</td>
-            </tr>
-          )}
-        />
-        {canEdit && editing === null && (
-          <p>
-            <button type="button" className="primary" onClick={() => setEditing('new')}>
-              Add trust rule
-            </button>
-          </p>
-        )}
-        {canEdit && editing !== null && (
-          <RuleForm
-            key={editing === 'new' ? 'new' : editing.id}
-            accountId={accountId}
-            serviceAccount={sa}
-            rule={editing === 'new' ? null : editing}
-            onDone={(message) => {
-              setEditing(null);
-              if (message) {
-                status.success(message);
-                void reload();
-              }
-            }}
-          />
-        )}
+            />
+            {canEdit && editing === null && (
+              <p>
+                <button type="button" className="primary" onClick={() => setEditing('new')}>
+                  Add trust rule
+                </button>
+              </p>
+            )}
+            {canEdit && editing !== null && (
+              <RuleForm
+                key={editing === 'new' ? 'new' : editing.id}
+                accountId={accountId}
+                serviceAccount={sa}
+                rule={editing === 'new' ? null : editing}
+                onDone={(message) => {
+                  setEditing(null);
+                  if (message) {
+                    status.success(message);
+                    void reload();
+                  }
+                }}
+              />
+            )}
 
-        <h3>Exchanged keys</h3>
-        <p className="small muted">
-          Keys that still work, each from one exchanged token. They end when their lifetime does, or at once when their rule is deleted or narrowed.{' '}
-          <button type="button" onClick={() => void reload()}>
-            Refresh
-          </button>
-        </p>
-        <DataTable<ExchangedKey>
-          label="Exchanged keys"
-          testId="exchanged-keys"
-          columns={['Subject', 'Key', 'Issued', 'Expires', 'Last used']}
-          rows={data?.keys ?? []}
-          empty="No exchanged key works now."
-          row={(key) => (
-            <tr key={key.id} data-testid="exchanged-key-row" data-subject={key.subject}>
-              <td>
-                <code>{key.subject}</code>
-              </td>
-              <td>
-                <code>{key.masked_key}</code>
-              </td>
-              <td>{formatDateTime(key.created)}</td>
-              <td>{formatDateTime(key.expiration)}</td>
-              <td className="small">{lastUseText(key)}</td>
-            </tr>
-          )}
-        />
-      </PageState>
+            <h3>Exchanged keys</h3>
+            <p className="small muted">
+              Keys that still work, each from one exchanged token. They end when their lifetime does, or at once when their rule is deleted or narrowed.{' '}
+              <button type="button" onClick={() => void reload()}>
+                Refresh
+              </button>
+            </p>
+            <DataTable<ExchangedKey>
+              label="Exchanged keys"
+              testId="exchanged-keys"
+              columns={['Subject', 'Key', 'Issued', 'Expires', 'Last used']}
+              rows={keys}
+              empty="No exchanged key works now."
+              row={(key) => (
+                <tr key={key.id} data-testid="exchanged-key-row" data-subject={key.subject}>
+                  <CodeCell>{key.subject}</CodeCell>
+                  <CodeCell>{key.masked_key}</CodeCell>
+                  <td>{formatDateTime(key.created)}</td>
+                  <td>{formatDateTime(key.expiration)}</td>
+                  <td className="small">{lastUseText(key)}</td>
+                </tr>
+              )}
+            />
+          </>
+        )}
+      </WhenLoaded>
       {removal.target && (
         <ConfirmDialog
           {...removal.dialog}
@@ -247,8 +242,7 @@ export function TrustRulesDialog({ accountId, serviceAccount, canEdit, onClose }
 function RuleForm({ accountId, serviceAccount, rule, onDone }: { accountId: string; serviceAccount: ServiceAccount; rule: TrustRule | null; onDone: (message: string | null) => void }) {
   const [form, setForm] = useState<Form>(rule ? formOf(rule) : emptyForm());
   const [preset, setPreset] = useState<Preset | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, problem, setProblem, attempt } = useAttempt();
   const set = (field: keyof Form) => (value: string) => setForm((f) => ({ ...f, [field]: value }));
 
   const choose = (id: string) => {
@@ -261,9 +255,7 @@ function RuleForm({ accountId, serviceAccount, rule, onDone }: { accountId: stri
     e.preventDefault();
     const checked = bodyOf(form);
     if ('problem' in checked) return setProblem(checked.problem);
-    setBusy(true);
-    setProblem(null);
-    try {
+    await attempt(async () => {
       if (rule) {
         await api.updateTrustRule(accountId, serviceAccount.id, rule.id, checked.body);
         onDone(`Trust rule for ${checked.body.subject_pattern} saved.`);
@@ -271,11 +263,7 @@ function RuleForm({ accountId, serviceAccount, rule, onDone }: { accountId: stri
         await api.addTrustRule(accountId, serviceAccount.id, checked.body);
         onDone(`Trust rule added: tokens of ${checked.body.issuer} with subject ${checked.body.subject_pattern} can be exchanged for keys of ${serviceAccount.name}.`);
       }
-    } catch (err) {
-      setProblem(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

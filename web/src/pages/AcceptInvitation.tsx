@@ -2,14 +2,12 @@
 // people who already have a user sign in first).
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, errorMessage, setCsrfToken, type InvitationPreview, type Session } from '../api';
-import { Field, FormError } from '../components/Field';
+import { Field, FormError, newPasswordErrors, NewPasswordFields } from '../components/Field';
 import { useStatus } from '../components/Status';
 import { rememberAccount } from '../context';
 import { formatDateTime } from '../format';
 import { Link, linkSecret, navigate, useLocation } from '../router';
 import { SignInPage } from './SignIn';
-
-const MIN_PASSWORD = 10;
 
 interface Props {
   invitationId: string;
@@ -50,9 +48,7 @@ export function AcceptInvitationPage({ invitationId, session, sessionLoading, on
     if (!preview) return;
     const body: { password?: string; first_name?: string; last_name?: string } = {};
     if (!preview.user_exists) {
-      const errs: Record<string, string> = {};
-      if (form.password.length < MIN_PASSWORD) errs.password = `Use at least ${MIN_PASSWORD} characters.`;
-      else if (form.password !== form.confirm) errs.confirm = 'The two passwords differ.';
+      const errs = newPasswordErrors(form.password, form.confirm);
       setErrors(errs);
       if (Object.keys(errs).length > 0) return;
       body.password = form.password;
@@ -134,23 +130,7 @@ export function AcceptInvitationPage({ invitationId, session, sessionLoading, on
             <Field label="First name (optional)" value={form.firstName} onChange={(v) => setForm({ ...form, firstName: v })} autoComplete="given-name" />
             <Field label="Last name (optional)" value={form.lastName} onChange={(v) => setForm({ ...form, lastName: v })} autoComplete="family-name" />
           </div>
-          <Field
-            label="Password"
-            type="password"
-            value={form.password}
-            onChange={(v) => setForm({ ...form, password: v })}
-            error={errors.password}
-            hint={`At least ${MIN_PASSWORD} characters.`}
-            autoComplete="new-password"
-          />
-          <Field
-            label="Confirm password"
-            type="password"
-            value={form.confirm}
-            onChange={(v) => setForm({ ...form, confirm: v })}
-            error={errors.confirm}
-            autoComplete="new-password"
-          />
+          <NewPasswordFields value={form} onChange={(change) => setForm({ ...form, ...change })} errors={errors} />
           <FormError message={formError} />
           <button type="submit" className="primary" disabled={busy}>
             {busy ? 'Joining…' : 'Accept invitation'}

@@ -1,15 +1,15 @@
 // The account's key policy: limits on its service-account keys (Owners and Admins edit them; every
 // member sees them), and the existing keys that break the policy, which are listed, not changed.
-import { useEffect, useId, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, errorMessage, type KeyPolicy, type KeyPolicyBreach } from '../api';
-import { Field, FormError } from '../components/Field';
+import { Checkbox, Field, FormError } from '../components/Field';
 import { PageHeader } from '../components/PageHeader';
 import { PageState } from '../components/PageState';
 import { useStatus } from '../components/Status';
 import { DataTable } from '../components/Table';
 import { useAccount } from '../context';
 import { formatDate, formatExpiration } from '../format';
-import { useLoad } from '../hooks';
+import { useFormSubmit, useLoad } from '../hooks';
 
 interface Draft {
   maxLifetimeDays: string;
@@ -47,16 +47,13 @@ export function KeyPolicyPage() {
   const { account, can } = useAccount();
   const status = useStatus();
   const a = account.account_id;
-  const neverId = useId();
-  const flagId = useId();
   const canEdit = can('update:account');
   const { data, error, reload } = useLoad(async () => {
     const [policy, breaches] = await Promise.all([api.keyPolicy(a), api.keyPolicyBreaches(a).catch(() => [] as KeyPolicyBreach[])]);
     return { policy, breaches };
   }, [a]);
   const [draft, setDraft] = useState<Draft | null>(null);
-  const [errors, setErrors] = useState<{ lifetime?: string | null; grace?: string | null; unused?: string | null; form?: string | null }>({});
-  const [busy, setBusy] = useState(false);
+  const { errors, setErrors, busy, send } = useFormSubmit<'lifetime' | 'grace' | 'unused'>();
 
   useEffect(() => {
     if (data) setDraft(toDraft(data.policy));
@@ -75,25 +72,27 @@ export function KeyPolicyPage() {
     };
     setErrors(errs);
     if (errs.lifetime || errs.grace || errs.unused) return;
-    setBusy(true);
-    try {
-      await api.saveKeyPolicy(a, {
-        max_key_lifetime_days: lifetime as number | null,
-        allow_never_expire: draft.allowNeverExpire,
-        max_rotation_grace_seconds: grace as number | null,
-        disable_keys_unused_days: unused as number | null,
-        leaked_key_action: draft.flagLeaked ? 'flag' : 'disable',
-      });
-      status.success('Key policy saved. New and rotated keys must keep it; existing keys that break it are listed below.');
-      await reload();
-    } catch (err) {
-      setErrors({ form: err instanceof ApiError && err.status === 403 ? `Only account Owners and Admins can change the key policy. ${errorMessage(err)}` : errorMessage(err) });
-    } finally {
-      setBusy(false);
-    }
+    await send(
+      async () => {
+        await api.saveKeyPolicy(a, {
+          max_key_lifetime_days: lifetime as number | null,
+          allow_never_expire: draft.allowNeverExpire,
+          max_rotation_grace_seconds: grace as number | null,
+          disable_keys_unused_days: unused as number | null,
+          leaked_key_action: draft.flagLeaked ? 'flag' : 'disable',
+        });
+        status.success('Key policy saved. New and rotated keys must keep it; existing keys that break it are listed below.');
+        await reload();
+      },
+      (err) => (err instanceof ApiError && err.status === 403 ? { form: `Only account Owners and Admins can change the key policy. ${errorMessage(err)}` } : null),
+    );
   };
 
   const set = (change: Partial<Draft>) => setDraft((d) => (d ? { ...d, ...change } : d));
+  /** The field of one limit: a whole number, or empty for none. */
+  const limitField = (key: 'maxLifetimeDays' | 'maxGraceSeconds' | 'unusedDays', label: string, error: string | null | undefined, hint: string) => (
+    <Field label={label} value={draft?.[key] ?? ''} onChange={(v) => set({ [key]: v })} error={error} hint={hint} inputMode="numeric" disabled={!canEdit} />
+  );
 
   return (
     <section aria-labelledby="key-policy-heading">
@@ -105,41 +104,16 @@ export function KeyPolicyPage() {
       <PageState ready={data !== undefined && draft !== null} error={error} onRetry={() => void reload()}>
         {draft && (
           <form className="stack" onSubmit={submit} noValidate aria-label="Key policy" data-testid="key-policy-form">
-            <Field
-              label="Longest key lifetime (days)"
-              value={draft.maxLifetimeDays}
-              onChange={(v) => set({ maxLifetimeDays: v })}
-              error={errors.lifetime}
-              hint="Empty: no limit."
-              inputMode="numeric"
+            {limitField('maxLifetimeDays', 'Longest key lifetime (days)', errors.lifetime, 'Empty: no limit.')}
+            <Checkbox label="Allow keys that never expire" checked={draft.allowNeverExpire} disabled={!canEdit} onChange={(on) => set({ allowNeverExpire: on })} />
+            {limitField('maxGraceSeconds', 'Longest rotation grace (seconds)', errors.grace, 'How long a rotated-out key may keep working, 0 to 172800. Empty: the built-in 48 hours.')}
+            {limitField('unusedDays', 'Disable keys unused for (days)', errors.unused, 'Until last use is recorded, a key counts as used when it was issued. Empty: never.')}
+            <Checkbox
+              label="Only flag keys reported leaked (leave them working instead of disabling them at once)"
+              checked={draft.flagLeaked}
               disabled={!canEdit}
+              onChange={(on) => set({ flagLeaked: on })}
             />
-            <div className="checkbox">
-              <input id={neverId} type="checkbox" checked={draft.allowNeverExpire} disabled={!canEdit} onChange={(e) => set({ allowNeverExpire: e.target.checked })} />
-              <label htmlFor={neverId}>Allow keys that never expire</label>
-            </div>
-            <Field
-              label="Longest rotation grace (seconds)"
-              value={draft.maxGraceSeconds}
-              onChange={(v) => set({ maxGraceSeconds: v })}
-              error={errors.grace}
-              hint="How long a rotated-out key may keep working, 0 to 172800. Empty: the built-in 48 hours."
-              inputMode="numeric"
-              disabled={!canEdit}
-            />
-            <Field
-              label="Disable keys unused for (days)"
-              value={draft.unusedDays}
-              onChange={(v) => set({ unusedDays: v })}
-              error={errors.unused}
-              hint="Until last use is recorded, a key counts as used when it was issued. Empty: never."
-              inputMode="numeric"
-              disabled={!canEdit}
-            />
-            <div className="checkbox">
-              <input id={flagId} type="checkbox" checked={draft.flagLeaked} disabled={!canEdit} onChange={(e) => set({ flagLeaked: e.target.checked })} />
-              <label htmlFor={flagId}>Only flag keys reported leaked (leave them working instead of disabling them at once)</label>
-            </div>
             <FormError message={errors.form} />
             {canEdit ? (
               <div>

@@ -1,17 +1,17 @@
 // The account's people: their account roles, invitations (with the one-time link), role changes, removal.
 import { useId, useState, type FormEvent } from 'react';
-import { api, ApiError, errorMessage, type AccountRole, type Invitation, type Membership, type NewInvitation } from '../api';
+import { api, ApiError, type AccountRole, type Invitation, type Membership, type NewInvitation } from '../api';
 import { CopyField } from '../components/CopyField';
 import { ConfirmDialog, Dialog, FormActions, DoneAction } from '../components/Dialog';
 import { Field, FormError } from '../components/Field';
 import { PageHeader } from '../components/PageHeader';
-import { PageState } from '../components/PageState';
+import { WhenLoaded } from '../components/PageState';
 import { RoleSelect } from '../components/RoleSelect';
 import { useStatus } from '../components/Status';
 import { DataTable, RowAction } from '../components/Table';
 import { useAccount } from '../context';
 import { formatDateTime, personName } from '../format';
-import { useConfirm, useLoad } from '../hooks';
+import { useConfirm, useFormSubmit, useLoad } from '../hooks';
 
 async function load(accountId: string, canSeeInvitations: boolean) {
   const [members, roles, invitations] = await Promise.all([
@@ -29,9 +29,10 @@ export function MembersPage() {
   const { account, can, app } = useAccount();
   const status = useStatus();
   const a = account.account_id;
-  const { data, error, reload } = useLoad(() => load(a, can('read:invitation')), [a]);
+  const loaded = useLoad(() => load(a, can('read:invitation')), [a]);
+  const { data, reload } = loaded;
   const [inviting, setInviting] = useState(false);
-  const removal = useConfirm<Removal>();
+  const removal = useConfirm<Removal>(reload);
 
   const canChange = can('update:account_membership');
   const canRemove = can('delete:account_membership');
@@ -46,12 +47,6 @@ export function MembersPage() {
     void reload();
   };
 
-  const confirm = (act: () => Promise<unknown>, done: string) =>
-    removal.run(act, () => {
-      status.success(done);
-      void reload();
-    });
-
   const pending = data?.invitations?.filter((i) => i.status === 'PENDING') ?? [];
   const target = removal.target;
 
@@ -64,8 +59,8 @@ export function MembersPage() {
           </button>
         )}
       </PageHeader>
-      <PageState ready={data !== undefined} error={error} onRetry={() => void reload()}>
-        {data && (
+      <WhenLoaded loaded={loaded}>
+        {(data) => (
           <>
             <DataTable
               label="Members"
@@ -120,7 +115,7 @@ export function MembersPage() {
             )}
           </>
         )}
-      </PageState>
+      </WhenLoaded>
 
       {inviting && data && <InviteDialog accountId={a} roles={data.roles} onClose={() => setInviting(false)} onInvited={() => void reload()} />}
       {target?.kind === 'member' && (
@@ -128,7 +123,7 @@ export function MembersPage() {
           {...removal.dialog}
           title={`Remove ${who(target.member)} from ${account.account_name}?`}
           confirmLabel="Remove member"
-          onConfirm={() => confirm(() => api.removeMember(a, target.member.id), `${who(target.member)} was removed from ${account.account_name}.`)}
+          onConfirm={() => removal.run(() => api.removeMember(a, target.member.id), `${who(target.member)} was removed from ${account.account_name}.`)}
         >
           <p>They lose access to the account and to all of its workspaces at once. Their user and other accounts are not affected.</p>
         </ConfirmDialog>
@@ -138,7 +133,7 @@ export function MembersPage() {
           {...removal.dialog}
           title={`Revoke the invitation for ${target.invitation.email}?`}
           confirmLabel="Revoke invitation"
-          onConfirm={() => confirm(() => api.revokeInvitation(a, target.invitation.id), `The invitation for ${target.invitation.email} was revoked.`)}
+          onConfirm={() => removal.run(() => api.revokeInvitation(a, target.invitation.id), `The invitation for ${target.invitation.email} was revoked.`)}
         >
           <p>The invitation link stops working. You can invite them again later.</p>
         </ConfirmDialog>
@@ -153,26 +148,22 @@ function InviteDialog({ accountId, roles, onClose, onInvited }: { accountId: str
   const member = roles.find((r) => r.name === 'Member');
   const [email, setEmail] = useState('');
   const [role, setRole] = useState(member?.id ?? roles[0]?.id ?? '');
-  const [errors, setErrors] = useState<{ email?: string | null; form?: string | null }>({});
-  const [busy, setBusy] = useState(false);
+  const { errors, setErrors, busy, send } = useFormSubmit<'email'>();
   const [invitation, setInvitation] = useState<NewInvitation | null>(null);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!/^[^@\s]+@[^@\s]+$/.test(email.trim())) return setErrors({ email: 'Enter a valid email address.' });
     setErrors({});
-    setBusy(true);
-    try {
-      const inv = await api.invite(accountId, email.trim(), role);
-      setInvitation(inv);
-      status.success(`Invitation for ${inv.email} created. Copy the link now: it is shown only once.`);
-      onInvited();
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 422 && /email/i.test(err.message)) setErrors({ email: err.message });
-      else setErrors({ form: errorMessage(err) });
-    } finally {
-      setBusy(false);
-    }
+    await send(
+      async () => {
+        const inv = await api.invite(accountId, email.trim(), role);
+        setInvitation(inv);
+        status.success(`Invitation for ${inv.email} created. Copy the link now: it is shown only once.`);
+        onInvited();
+      },
+      (err) => (err instanceof ApiError && err.status === 422 && /email/i.test(err.message) ? { email: err.message } : null),
+    );
   };
 
   if (invitation) {

@@ -1,39 +1,30 @@
 // The signed-in user's own things: API keys (pnu_), password, and sign-in sessions.
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, errorMessage, type ApiKeyMasked, type ApiKeyWithSecret, type SessionRow } from '../api';
+import { api, ApiError, type ApiKeyMasked, type ApiKeyWithSecret, type SessionRow } from '../api';
 import { ConfirmDialog, Dialog, FormActions, DoneAction } from '../components/Dialog';
 import { emptyExpiration, ExpirationField, toExpiration, validateExpiration, type ExpirationValue } from '../components/ExpirationField';
-import { Field, FormError } from '../components/Field';
+import { Field, FormError, MIN_PASSWORD, NewPasswordFields } from '../components/Field';
 import { KeyReveal } from '../components/KeyReveal';
 import { PageHeader } from '../components/PageHeader';
-import { PageState } from '../components/PageState';
+import { WhenLoaded } from '../components/PageState';
 import { useStatus } from '../components/Status';
 import { DataTable, RowAction } from '../components/Table';
 import { useApp } from '../context';
 import { formatDate, formatDateTime, formatExpiration } from '../format';
 import { ExpiresSoon } from '../components/ExpiresSoon';
-import { useConfirm, useLoad } from '../hooks';
+import { useConfirm, useFormSubmit, useLoad } from '../hooks';
 import { lastUseText } from '../last-use';
 import { LeakBadge } from '../leak-badge';
 
-const MIN_PASSWORD = 10;
-
 export function MyApiKeysPage() {
   const app = useApp();
-  const status = useStatus();
   const userId = app.session.user.id;
   const keys = useLoad(() => api.userKeys(userId), [userId]);
   const [creating, setCreating] = useState(false);
-  const deletion = useConfirm<ApiKeyMasked>();
+  const deletion = useConfirm<ApiKeyMasked>(keys.reload);
 
   const remove = (key: ApiKeyMasked) =>
-    deletion.run(
-      () => api.deleteUserKey(userId, key.id),
-      () => {
-        status.success(`API key ${key.name} deleted. It no longer works.`);
-        void keys.reload();
-      },
-    );
+    deletion.run(() => api.deleteUserKey(userId, key.id), `API key ${key.name} deleted. It no longer works.`);
 
   return (
     <section aria-labelledby="mykeys-heading">
@@ -43,32 +34,34 @@ export function MyApiKeysPage() {
         </button>
       </PageHeader>
       <p className="page-intro">Personal API keys act as you, with your roles, for the Prefect CLI, Terraform or scripts.</p>
-      <PageState ready={keys.data !== undefined} error={keys.error} onRetry={() => void keys.reload()}>
-        <DataTable
-          label="My API keys"
-          columns={['Name', 'Key', 'Expiration', 'Last used', 'Created', { hidden: 'Actions' }]}
-          rows={keys.data ?? []}
-          empty="You have no API keys."
-          row={(k) => (
-            <tr key={k.id} data-testid="api-key-row" data-name={k.name}>
-              <th scope="row">
-                {k.name}
-                <LeakBadge apiKey={k} />
-              </th>
-              <td className="mono">{k.masked_key}</td>
-              <td>
-                {formatExpiration(k.expiration)}
-                <ExpiresSoon expiration={k.expiration} />
-              </td>
-              <td className="small" data-testid="last-used">{lastUseText(k)}</td>
-              <td>{formatDate(k.created)}</td>
-              <RowAction label={`Delete API key ${k.name}`} onClick={() => deletion.open(k)}>
-                Delete
-              </RowAction>
-            </tr>
-          )}
-        />
-      </PageState>
+      <WhenLoaded loaded={keys}>
+        {(rows) => (
+          <DataTable
+            label="My API keys"
+            columns={['Name', 'Key', 'Expiration', 'Last used', 'Created', { hidden: 'Actions' }]}
+            rows={rows}
+            empty="You have no API keys."
+            row={(k) => (
+              <tr key={k.id} data-testid="api-key-row" data-name={k.name}>
+                <th scope="row">
+                  {k.name}
+                  <LeakBadge apiKey={k} />
+                </th>
+                <td className="mono">{k.masked_key}</td>
+                <td>
+                  {formatExpiration(k.expiration)}
+                  <ExpiresSoon expiration={k.expiration} />
+                </td>
+                <td className="small" data-testid="last-used">{lastUseText(k)}</td>
+                <td>{formatDate(k.created)}</td>
+                <RowAction label={`Delete API key ${k.name}`} onClick={() => deletion.open(k)}>
+                  Delete
+                </RowAction>
+              </tr>
+            )}
+          />
+        )}
+      </WhenLoaded>
 
       <MyEmail />
       <ChangePassword />
@@ -88,8 +81,7 @@ function CreateKeyDialog({ userId, onClose, onCreated }: { userId: string; onClo
   const status = useStatus();
   const [name, setName] = useState('');
   const [expiration, setExpiration] = useState<ExpirationValue>(emptyExpiration());
-  const [errors, setErrors] = useState<{ name?: string | null; expiration?: string | null; form?: string | null }>({});
-  const [busy, setBusy] = useState(false);
+  const { errors, setErrors, busy, send } = useFormSubmit<'name' | 'expiration'>();
   const [created, setCreated] = useState<ApiKeyWithSecret | null>(null);
 
   const submit = async (e: FormEvent) => {
@@ -97,18 +89,15 @@ function CreateKeyDialog({ userId, onClose, onCreated }: { userId: string; onClo
     const errs = { name: name.trim() ? null : 'Enter a name for the key.', expiration: validateExpiration(expiration) };
     setErrors(errs);
     if (errs.name || errs.expiration) return;
-    setBusy(true);
-    try {
-      const key = await api.createUserKey(userId, name.trim(), toExpiration(expiration));
-      setCreated(key);
-      status.success(`API key ${key.name} created. Copy it now: it is shown only once.`);
-      onCreated();
-    } catch (err) {
-      if (err instanceof ApiError && err.code === 'EXPIRATION_IN_PAST') setErrors({ expiration: 'The expiration date is in the past; choose a later date.' });
-      else setErrors({ form: errorMessage(err) });
-    } finally {
-      setBusy(false);
-    }
+    await send(
+      async () => {
+        const key = await api.createUserKey(userId, name.trim(), toExpiration(expiration));
+        setCreated(key);
+        status.success(`API key ${key.name} created. Copy it now: it is shown only once.`);
+        onCreated();
+      },
+      (err) => (err instanceof ApiError && err.code === 'EXPIRATION_IN_PAST' ? { expiration: 'The expiration date is in the past; choose a later date.' } : null),
+    );
   };
 
   if (created) {
@@ -153,45 +142,32 @@ function MyEmail() {
 
 function ChangePassword() {
   const status = useStatus();
-  const [form, setForm] = useState({ current: '', next: '', confirm: '' });
-  const [errors, setErrors] = useState<{ current?: string | null; next?: string | null; confirm?: string | null; form?: string | null }>({});
-  const [busy, setBusy] = useState(false);
+  const [form, setForm] = useState({ current: '', password: '', confirm: '' });
+  const { errors, setErrors, busy, send } = useFormSubmit<'current' | 'password' | 'confirm'>();
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const errs = {
-      next: form.next.length < MIN_PASSWORD ? `Use at least ${MIN_PASSWORD} characters.` : null,
-      confirm: form.next && form.next !== form.confirm ? 'The two new passwords differ.' : null,
+      password: form.password.length < MIN_PASSWORD ? `Use at least ${MIN_PASSWORD} characters.` : null,
+      confirm: form.password && form.password !== form.confirm ? 'The two new passwords differ.' : null,
     };
     setErrors(errs);
-    if (errs.next || errs.confirm) return;
-    setBusy(true);
-    try {
-      await api.changePassword(form.current ? { current_password: form.current, new_password: form.next } : { new_password: form.next });
-      setForm({ current: '', next: '', confirm: '' });
-      status.success('Your password has been changed.');
-    } catch (err) {
-      if (err instanceof ApiError && (err.status === 401 || err.status === 403) && /current/i.test(err.message)) setErrors({ current: err.message });
-      else setErrors({ form: errorMessage(err) });
-    } finally {
-      setBusy(false);
-    }
+    if (errs.password || errs.confirm) return;
+    await send(
+      async () => {
+        await api.changePassword(form.current ? { current_password: form.current, new_password: form.password } : { new_password: form.password });
+        setForm({ current: '', password: '', confirm: '' });
+        status.success('Your password has been changed.');
+      },
+      (err) => (err instanceof ApiError && (err.status === 401 || err.status === 403) && /current/i.test(err.message) ? { current: err.message } : null),
+    );
   };
 
   return (
     <form className="stack section-form" onSubmit={submit} noValidate aria-labelledby="password-heading">
       <h2 id="password-heading">Change password</h2>
       <Field label="Current password" type="password" value={form.current} onChange={(v) => setForm({ ...form, current: v })} error={errors.current} autoComplete="current-password" />
-      <Field
-        label="New password"
-        type="password"
-        value={form.next}
-        onChange={(v) => setForm({ ...form, next: v })}
-        error={errors.next}
-        hint={`At least ${MIN_PASSWORD} characters.`}
-        autoComplete="new-password"
-      />
-      <Field label="Confirm new password" type="password" value={form.confirm} onChange={(v) => setForm({ ...form, confirm: v })} error={errors.confirm} autoComplete="new-password" />
+      <NewPasswordFields label="New password" value={form} onChange={(change) => setForm({ ...form, ...change })} errors={errors} />
       <FormError message={errors.form} />
       <div>
         <button type="submit" className="primary" disabled={busy}>
@@ -228,31 +204,33 @@ function Sessions() {
   return (
     <section aria-labelledby="sessions-heading">
       <h2 id="sessions-heading">Sessions</h2>
-      <PageState ready={sessions.data !== undefined} error={sessions.error} onRetry={() => void sessions.reload()}>
-        <DataTable
-          label="Sessions"
-          columns={['Signed in', 'IP address', 'Browser', 'Expires', { hidden: 'Actions' }]}
-          rows={sessions.data ?? []}
-          row={(s) => (
-            <tr key={s.id} data-testid="session-row" data-current={s.current ? 'true' : 'false'}>
-              <td>
-                {formatDateTime(s.created)}
-                {s.current && <span className="badge">this session</span>}
-              </td>
-              <td className="mono">{s.ip_address ?? ''}</td>
-              <td className="small">{s.user_agent ?? ''}</td>
-              <td>{formatDateTime(new Date(s.expires_at * 1000).toISOString())}</td>
-              <RowAction
-                label={s.current ? 'Terminate this session' : `Terminate session from ${formatDateTime(s.created)}`}
-                disabled={pending === s.id}
-                onClick={() => void terminate(s)}
-              >
-                Terminate
-              </RowAction>
-            </tr>
-          )}
-        />
-      </PageState>
+      <WhenLoaded loaded={sessions}>
+        {(rows) => (
+          <DataTable
+            label="Sessions"
+            columns={['Signed in', 'IP address', 'Browser', 'Expires', { hidden: 'Actions' }]}
+            rows={rows}
+            row={(s) => (
+              <tr key={s.id} data-testid="session-row" data-current={s.current ? 'true' : 'false'}>
+                <td>
+                  {formatDateTime(s.created)}
+                  {s.current && <span className="badge">this session</span>}
+                </td>
+                <td className="mono">{s.ip_address ?? ''}</td>
+                <td className="small">{s.user_agent ?? ''}</td>
+                <td>{formatDateTime(new Date(s.expires_at * 1000).toISOString())}</td>
+                <RowAction
+                  label={s.current ? 'Terminate this session' : `Terminate session from ${formatDateTime(s.created)}`}
+                  disabled={pending === s.id}
+                  onClick={() => void terminate(s)}
+                >
+                  Terminate
+                </RowAction>
+              </tr>
+            )}
+          />
+        )}
+      </WhenLoaded>
     </section>
   );
 }

@@ -4,9 +4,8 @@ import { useState } from 'react';
 import { api, type AccountRole, type WorkspaceRole, type WorkspaceScope } from '../api';
 import { ConfirmDialog } from '../components/Dialog';
 import { PageHeader } from '../components/PageHeader';
-import { PageState } from '../components/PageState';
+import { WhenLoaded } from '../components/PageState';
 import { RoleEditorDialog, groupScopes } from '../components/RoleEditor';
-import { useStatus } from '../components/Status';
 import { DataTable } from '../components/Table';
 import { useAccount } from '../context';
 import { useConfirm, useLoad } from '../hooks';
@@ -24,24 +23,18 @@ type Open = { kind: 'create' } | { kind: 'edit'; role: WorkspaceRole } | null;
 
 export function RolesPage() {
   const { account, can } = useAccount();
-  const status = useStatus();
   const a = account.account_id;
-  const { data, error, reload } = useLoad(() => load(a), [a]);
+  const loaded = useLoad(() => load(a), [a]);
+  const { data, reload } = loaded;
   const [open, setOpen] = useState<Open>(null);
-  const deletion = useConfirm<WorkspaceRole>();
+  const deletion = useConfirm<WorkspaceRole>(reload);
 
   const builtIn = data?.roles.filter((r) => r.account_id === null) ?? [];
   const custom = data?.roles.filter((r) => r.account_id !== null).sort((x, y) => x.name.localeCompare(y.name)) ?? [];
   const nameOf = (id: string | null) => data?.roles.find((r) => r.id === id)?.name ?? null;
 
   const remove = (role: WorkspaceRole) =>
-    deletion.run(
-      () => api.deleteWorkspaceRole(a, role.id),
-      () => {
-        status.success(`Workspace role ${role.name} deleted.`);
-        void reload();
-      },
-    );
+    deletion.run(() => api.deleteWorkspaceRole(a, role.id), `Workspace role ${role.name} deleted.`);
 
   const card = (role: WorkspaceRole, scopes: WorkspaceScope[]) => {
     const isCustom = role.account_id !== null;
@@ -106,8 +99,8 @@ export function RolesPage() {
         A workspace role is a set of scopes granted to a user or service account in one workspace. Built-in roles cannot be changed; create a custom
         role for another set.
       </p>
-      <PageState ready={data !== undefined} error={error} onRetry={() => void reload()}>
-        {data && (
+      <WhenLoaded loaded={loaded}>
+        {(data) => (
           <>
             <h2>Built-in workspace roles</h2>
             <div className="role-list">{builtIn.map((r) => card(r, data.scopes))}</div>
@@ -138,7 +131,7 @@ export function RolesPage() {
             )}
           </>
         )}
-      </PageState>
+      </WhenLoaded>
 
       {data && (open?.kind === 'create' || open?.kind === 'edit') && (
         <RoleEditorDialog

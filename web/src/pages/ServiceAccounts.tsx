@@ -4,10 +4,9 @@ import { api, type KeyPolicy, type ServiceAccount, type Workspace } from '../api
 import { ConfirmDialog } from '../components/Dialog';
 import { Menu } from '../components/Menu';
 import { AddButton, PageHeader } from '../components/PageHeader';
-import { PageState } from '../components/PageState';
+import { WhenLoaded } from '../components/PageState';
 import { CreateServiceAccountDialog, RotateKeyDialog } from '../components/ServiceAccountDialogs';
 import { TrustRulesDialog } from '../components/TrustRules';
-import { useStatus } from '../components/Status';
 import { DataTable } from '../components/Table';
 import { useAccount } from '../context';
 import { formatDate, formatExpiration } from '../format';
@@ -48,10 +47,10 @@ type Open = { kind: 'create' } | { kind: 'rotate'; sa: ServiceAccount } | { kind
 
 export function ServiceAccountsPage() {
   const { account, can } = useAccount();
-  const status = useStatus();
-  const { data, error, reload } = useLoad(() => load(account.account_id), [account.account_id]);
+  const loaded = useLoad(() => load(account.account_id), [account.account_id]);
+  const { data, reload } = loaded;
   const [open, setOpen] = useState<Open>(null);
-  const removal = useConfirm<ServiceAccount>();
+  const removal = useConfirm<ServiceAccount>(reload);
 
   const canCreate = can('create:bot');
   const canRotate = can('update:bot');
@@ -60,13 +59,7 @@ export function ServiceAccountsPage() {
   const accountInfo = { id: account.account_id, handle: account.account_handle, workspaces: data?.workspaces ?? [], keyPolicy: data?.keyPolicy ?? null };
 
   const remove = (sa: ServiceAccount) =>
-    removal.run(
-      () => api.removeServiceAccount(account.account_id, sa.id),
-      () => {
-        status.success(`Service account ${sa.name} removed. Its API keys no longer work.`);
-        void reload();
-      },
-    );
+    removal.run(() => api.removeServiceAccount(account.account_id, sa.id), `Service account ${sa.name} removed. Its API keys no longer work.`);
 
   const reachOf = (sa: ServiceAccount) => data?.reach.get(sa.id) ?? [];
 
@@ -79,47 +72,49 @@ export function ServiceAccountsPage() {
         Service accounts have API keys that are not tied to a person, for workers, CI jobs and agents. They are always Members of the account; share a
         workspace with one to give it a workspace role there.
       </p>
-      <PageState ready={data !== undefined} error={error} onRetry={() => void reload()}>
-        <DataTable
-          label="Service accounts"
-          testId="service-accounts-table"
-          columns={[showMenu && { hidden: 'Actions', className: 'menu-col' }, 'Name', 'Account role', 'Key expiration', 'Last used', 'Created', 'Workspaces', 'Workload identity']}
-          rows={data?.serviceAccounts ?? []}
-          empty={`No service accounts yet.${canCreate ? ' Select + to create one.' : ''}`}
-          row={(sa) => (
-            <tr key={sa.id} data-testid="service-account-row" data-name={sa.name}>
-              {showMenu && (
-                <td className="menu-col">
-                  <Menu
-                    label={`Actions for ${sa.name}`}
-                    items={[
-                      ...(canRotate ? [{ label: 'Rotate API Key', onSelect: () => setOpen({ kind: 'rotate', sa }) }] : []),
-                      ...(canRemove ? [{ label: 'Remove', danger: true, onSelect: () => removal.open(sa) }] : []),
-                    ]}
-                  />
+      <WhenLoaded loaded={loaded}>
+        {({ serviceAccounts }) => (
+          <DataTable
+            label="Service accounts"
+            testId="service-accounts-table"
+            columns={[showMenu && { hidden: 'Actions', className: 'menu-col' }, 'Name', 'Account role', 'Key expiration', 'Last used', 'Created', 'Workspaces', 'Workload identity']}
+            rows={serviceAccounts}
+            empty={`No service accounts yet.${canCreate ? ' Select + to create one.' : ''}`}
+            row={(sa) => (
+              <tr key={sa.id} data-testid="service-account-row" data-name={sa.name}>
+                {showMenu && (
+                  <td className="menu-col">
+                    <Menu
+                      label={`Actions for ${sa.name}`}
+                      items={[
+                        ...(canRotate ? [{ label: 'Rotate API Key', onSelect: () => setOpen({ kind: 'rotate', sa }) }] : []),
+                        ...(canRemove ? [{ label: 'Remove', danger: true, onSelect: () => removal.open(sa) }] : []),
+                      ]}
+                    />
+                  </td>
+                )}
+                <th scope="row">
+                  {sa.name}
+                  {sa.api_key && <LeakBadge apiKey={sa.api_key} />}
+                </th>
+                <td>{sa.account_role_name}</td>
+                <td>
+                  {sa.api_key ? formatExpiration(sa.api_key.expiration) : 'No key'}
+                  {sa.api_key && <ExpiresSoon expiration={sa.api_key.expiration} />}
                 </td>
-              )}
-              <th scope="row">
-                {sa.name}
-                {sa.api_key && <LeakBadge apiKey={sa.api_key} />}
-              </th>
-              <td>{sa.account_role_name}</td>
-              <td>
-                {sa.api_key ? formatExpiration(sa.api_key.expiration) : 'No key'}
-                {sa.api_key && <ExpiresSoon expiration={sa.api_key.expiration} />}
-              </td>
-              <td className="small" data-testid="last-used">{sa.api_key ? lastUseText(sa.api_key) : ''}</td>
-              <td>{formatDate(sa.created)}</td>
-              <td>{reachOf(sa).length ? reachOf(sa).map((w) => w.name).join(', ') : <span className="muted">None</span>}</td>
-              <td>
-                <button type="button" aria-label={`Trust rules of ${sa.name}`} onClick={() => setOpen({ kind: 'trust', sa })}>
-                  Trust rules
-                </button>
-              </td>
-            </tr>
-          )}
-        />
-      </PageState>
+                <td className="small" data-testid="last-used">{sa.api_key ? lastUseText(sa.api_key) : ''}</td>
+                <td>{formatDate(sa.created)}</td>
+                <td>{reachOf(sa).length ? reachOf(sa).map((w) => w.name).join(', ') : <span className="muted">None</span>}</td>
+                <td>
+                  <button type="button" aria-label={`Trust rules of ${sa.name}`} onClick={() => setOpen({ kind: 'trust', sa })}>
+                    Trust rules
+                  </button>
+                </td>
+              </tr>
+            )}
+          />
+        )}
+      </WhenLoaded>
 
       {open?.kind === 'create' && <CreateServiceAccountDialog account={accountInfo} onClose={() => setOpen(null)} onCreated={() => void reload()} />}
       {open?.kind === 'rotate' && (

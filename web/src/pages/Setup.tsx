@@ -2,13 +2,11 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, errorMessage, setCsrfToken } from '../api';
 import { CopyField } from '../components/CopyField';
-import { Field, FormError } from '../components/Field';
+import { Field, FormError, newPasswordErrors, NewPasswordFields } from '../components/Field';
 import { useStatus } from '../components/Status';
 import { rememberAccount } from '../context';
 import { slugify } from '../format';
 import { Link, linkSecret, navigate, useLocation } from '../router';
-
-const MIN_PASSWORD = 10;
 
 export function SetupPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
   const token = linkSecret(useLocation(), 'token');
@@ -30,13 +28,11 @@ export function SetupPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const errs: Record<string, string> = {};
+    const errs: Record<string, string> = newPasswordErrors(form.password, form.confirm);
     if (!form.accountName.trim()) errs.accountName = 'Enter a name for the account.';
     if (!form.handle.trim()) errs.handle = 'Enter a handle for the account.';
     else if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]*$/.test(form.handle)) errs.handle = 'Use letters, digits, "-" and "_", starting with a letter or digit.';
     if (!/^[^@\s]+@[^@\s]+$/.test(form.email.trim())) errs.email = 'Enter a valid email address.';
-    if (form.password.length < MIN_PASSWORD) errs.password = `Use at least ${MIN_PASSWORD} characters.`;
-    else if (form.password !== form.confirm) errs.confirm = 'The two passwords differ.';
     setErrors(errs);
     setFormError(null);
     if (Object.keys(errs).length > 0) return;
@@ -107,16 +103,7 @@ export function SetupPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
             <Field label="Last name (optional)" value={form.lastName} onChange={(v) => set({ lastName: v })} autoComplete="family-name" />
           </div>
           <Field label="Email" type="email" value={form.email} onChange={(v) => set({ email: v })} error={errors.email} autoComplete="username" />
-          <Field
-            label="Password"
-            type="password"
-            value={form.password}
-            onChange={(v) => set({ password: v })}
-            error={errors.password}
-            hint={`At least ${MIN_PASSWORD} characters.`}
-            autoComplete="new-password"
-          />
-          <Field label="Confirm password" type="password" value={form.confirm} onChange={(v) => set({ confirm: v })} error={errors.confirm} autoComplete="new-password" />
+          <NewPasswordFields value={form} onChange={set} errors={errors} />
         </fieldset>
         <FormError message={formError} />
         <button type="submit" className="primary" disabled={busy}>

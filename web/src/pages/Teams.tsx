@@ -4,12 +4,12 @@
 // teams; every member of the account sees them.
 import { useState, type FormEvent } from 'react';
 import { api, type Team } from '../api';
+import { ActionButton } from '../components/ActionButton';
 import { Field, FormError } from '../components/Field';
-import { PageHeader } from '../components/PageHeader';
-import { PageState } from '../components/PageState';
+import { PageForm } from '../components/PageForm';
+import { LoadedPage } from '../components/PageState';
 import { RoleSelect } from '../components/RoleSelect';
-import { useStatus } from '../components/Status';
-import { DataTable } from '../components/Table';
+import { DataTable, RowAction } from '../components/Table';
 import { useAccount } from '../context';
 import { useChange, useLoad } from '../hooks';
 
@@ -25,16 +25,14 @@ type Change = ReturnType<typeof useChange>['change'];
 
 export function TeamsPage() {
   const { account, can } = useAccount();
-  const status = useStatus();
   const a = account.account_id;
   const editable = can('update:team');
-  const { data, error, reload } = useLoad(() => load(a, editable), [a, editable]);
-  const { busy, problem, setProblem, change } = useChange(reload, (message) => status.success(message));
+  const loaded = useLoad(() => load(a, editable), [a, editable]);
+  const { busy, problem, setProblem, change } = useChange(loaded.reload);
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
 
-  const create = async (e: FormEvent) => {
-    e.preventDefault();
+  const create = async () => {
     const given = name.trim();
     if (!given) return setProblem('Enter a name for the team, such as data-platform.');
     const ok = await change(() => api.createTeam(a, given, description.trim() || null), `Created team ${given}.`);
@@ -45,35 +43,28 @@ export function TeamsPage() {
   };
 
   return (
-    <div>
-      <PageHeader id="teams-title" title="Teams" />
-      <PageState ready={data !== undefined} error={error} onRetry={() => void reload()}>
-        {data && (
-          <>
-            <p>
-              A team groups people and service accounts of the account and is given workspace roles as a whole. In a workspace, a
-              member can do what their own role there allows and what each of their teams' roles allows. Taking someone out of a
-              team, or a team's role away, ends what it gave them at once.
-            </p>
-            <FormError message={problem} />
-            {data.teams.length === 0 && <p data-testid="no-teams">No teams yet.</p>}
-            {data.teams.map((team) => (
-              <TeamSection key={team.id} team={team} data={data} editable={editable} deletable={can('delete:team')} busy={busy} change={change} />
-            ))}
-            {can('create:team') && (
-              <form onSubmit={(e) => void create(e)} aria-labelledby="teams-create">
-                <h2 id="teams-create">Create a team</h2>
-                <Field label="Team name" value={name} onChange={setName} placeholder="data-platform" />
-                <Field label="Description" value={description} onChange={setDescription} placeholder="Runs the data platform" />
-                <button type="submit" className="primary" disabled={busy}>
-                  Create team
-                </button>
-              </form>
-            )}
-          </>
-        )}
-      </PageState>
-    </div>
+    <LoadedPage id="teams-title" title="Teams" loaded={loaded}>
+      {(data) => (
+        <>
+          <p>
+            A team groups people and service accounts of the account and is given workspace roles as a whole. In a workspace, a
+            member can do what their own role there allows and what each of their teams' roles allows. Taking someone out of a
+            team, or a team's role away, ends what it gave them at once.
+          </p>
+          <FormError message={problem} />
+          {data.teams.length === 0 && <p data-testid="no-teams">No teams yet.</p>}
+          {data.teams.map((team) => (
+            <TeamSection key={team.id} team={team} data={data} editable={editable} deletable={can('delete:team')} busy={busy} change={change} />
+          ))}
+          {can('create:team') && (
+            <PageForm id="teams-create" title="Create a team" onSubmit={create} busy={busy} submitLabel="Create team">
+              <Field label="Team name" value={name} onChange={setName} placeholder="data-platform" />
+              <Field label="Description" value={description} onChange={setDescription} placeholder="Runs the data platform" />
+            </PageForm>
+          )}
+        </>
+      )}
+    </LoadedPage>
   );
 }
 
@@ -123,14 +114,14 @@ function TeamSection({ team, data, editable, deletable, busy, change }: { team: 
       <h2 id={titleId}>{team.name}</h2>
       {team.description && <p className="muted">{team.description}</p>}
       {editable && !renaming && (
-        <button type="button" disabled={busy} aria-label={`Rename ${team.name}`} onClick={() => setRenaming(true)}>
+        <ActionButton label={`Rename ${team.name}`} disabled={busy} onClick={() => setRenaming(true)}>
           Rename
-        </button>
+        </ActionButton>
       )}{' '}
       {deletable && (
-        <button type="button" className="danger-text" disabled={busy} aria-label={`Delete team ${team.name}`} onClick={() => void change(() => api.removeTeam(a, team.id), `Deleted team ${team.name}.`)}>
+        <ActionButton danger label={`Delete team ${team.name}`} disabled={busy} onClick={() => void change(() => api.removeTeam(a, team.id), `Deleted team ${team.name}.`)}>
           Delete team
-        </button>
+        </ActionButton>
       )}
       {renaming && (
         <form onSubmit={(e) => void rename(e)} aria-label={`Rename ${team.name}`}>
@@ -155,17 +146,13 @@ function TeamSection({ team, data, editable, deletable, busy, change }: { team: 
             <td>{m.type === 'user' ? (m.email ?? m.handle) : m.name}</td>
             <td>{m.type === 'user' ? 'Person' : 'Service account'}</td>
             {editable && (
-              <td>
-                <button
-                  type="button"
-                  className="danger-text"
-                  disabled={busy}
-                  aria-label={`Remove ${m.email ?? m.name} from ${team.name}`}
-                  onClick={() => void change(() => api.removeTeamMember(a, team.id, m.id), `Removed ${m.email ?? m.name} from ${team.name}.`)}
-                >
-                  Remove
-                </button>
-              </td>
+              <RowAction
+                label={`Remove ${m.email ?? m.name} from ${team.name}`}
+                disabled={busy}
+                onClick={() => void change(() => api.removeTeamMember(a, team.id, m.id), `Removed ${m.email ?? m.name} from ${team.name}.`)}
+              >
+                Remove
+              </RowAction>
             )}
           </tr>
         )}
@@ -197,17 +184,13 @@ function TeamSection({ team, data, editable, deletable, busy, change }: { team: 
             <td>{w.workspace_handle}</td>
             <td>{w.workspace_role_name}</td>
             {editable && (
-              <td>
-                <button
-                  type="button"
-                  className="danger-text"
-                  disabled={busy}
-                  aria-label={`Take ${team.name}'s role on ${w.workspace_handle} away`}
-                  onClick={() => void change(() => api.revokeTeam(a, w.workspace_id, team.id), `${team.name} no longer has a role on ${w.workspace_handle}.`)}
-                >
-                  Remove
-                </button>
-              </td>
+              <RowAction
+                label={`Take ${team.name}'s role on ${w.workspace_handle} away`}
+                disabled={busy}
+                onClick={() => void change(() => api.revokeTeam(a, w.workspace_id, team.id), `${team.name} no longer has a role on ${w.workspace_handle}.`)}
+              >
+                Remove
+              </RowAction>
             )}
           </tr>
         )}

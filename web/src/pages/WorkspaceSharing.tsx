@@ -1,15 +1,15 @@
 // One workspace's sharing: users and service accounts with their workspace roles; add, change, remove.
 import { useId, useState, type FormEvent } from 'react';
-import { api, errorMessage, type BotAccess, type Membership, type UserAccess, type WorkspaceRole } from '../api';
+import { api, type BotAccess, type Membership, type UserAccess, type WorkspaceRole } from '../api';
 import { ConfirmDialog } from '../components/Dialog';
 import { FormError } from '../components/Field';
-import { PageState } from '../components/PageState';
+import { WhenLoaded } from '../components/PageState';
 import { RoleSelect } from '../components/RoleSelect';
 import { useStatus } from '../components/Status';
 import { DataTable, RowAction } from '../components/Table';
 import { useAccount } from '../context';
 import { personName } from '../format';
-import { useConfirm, useLoad } from '../hooks';
+import { useAttempt, useConfirm, useLoad } from '../hooks';
 import { Link } from '../router';
 
 async function load(accountId: string, workspaceId: string) {
@@ -29,8 +29,9 @@ type Removal = { kind: 'user'; grant: UserAccess } | { kind: 'bot'; grant: BotAc
 export function WorkspaceSharingPage({ workspaceId }: { workspaceId: string }) {
   const { account } = useAccount();
   const status = useStatus();
-  const { data, error, reload } = useLoad(() => load(account.account_id, workspaceId), [account.account_id, workspaceId]);
-  const removal = useConfirm<Removal>();
+  const loaded = useLoad(() => load(account.account_id, workspaceId), [account.account_id, workspaceId]);
+  const { data, reload } = loaded;
+  const removal = useConfirm<Removal>(reload);
 
   const a = account.account_id;
   const manageUsers = data?.scopes.has('manage_workspace_users') ?? false;
@@ -48,10 +49,7 @@ export function WorkspaceSharingPage({ workspaceId }: { workspaceId: string }) {
   const remove = (r: Removal) =>
     removal.run(
       () => (r.kind === 'user' ? api.revokeUser(a, workspaceId, r.grant.id) : api.revokeBot(a, workspaceId, r.grant.id)),
-      () => {
-        status.success(`${nameOf(r)} no longer has access to ${wsName}.`);
-        void reload();
-      },
+      `${nameOf(r)} no longer has access to ${wsName}.`,
     );
 
   /** The role cell and the Remove cell of a grant's row. */
@@ -78,8 +76,8 @@ export function WorkspaceSharingPage({ workspaceId }: { workspaceId: string }) {
         <Link to="/workspaces">All workspaces</Link>
       </p>
       <h1 id="sharing-heading">{data ? `Workspace ${data.workspace.name}` : 'Workspace'}</h1>
-      <PageState ready={data !== undefined} error={error} onRetry={() => void reload()}>
-        {data && (
+      <WhenLoaded loaded={loaded}>
+        {(data) => (
           <>
             <p className="page-intro mono">
               {account.account_handle}/{data.workspace.handle}
@@ -136,7 +134,7 @@ export function WorkspaceSharingPage({ workspaceId }: { workspaceId: string }) {
             )}
           </>
         )}
-      </PageState>
+      </WhenLoaded>
       {removal.target && (
         <ConfirmDialog {...removal.dialog} title={`Remove access to ${wsName}?`} confirmLabel="Remove access" onConfirm={() => remove(removal.target!)}>
           <p>
@@ -167,33 +165,40 @@ function AddAccess({ accountId, workspaceId, workspaceName, members, roles, user
   const roleId = useId();
   const [principal, setPrincipal] = useState('');
   const [role, setRole] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, problem, setProblem, attempt } = useAttempt();
 
   const granted = new Set([...(users ?? []).map((g) => `user:${g.user_id}`), ...(bots ?? []).map((g) => `bot:${g.bot_id}`)]);
-  const userChoices = users === null ? [] : members.filter((m) => m.user_id && !granted.has(`user:${m.user_id}`));
-  const botChoices = bots === null ? [] : members.filter((m) => m.bot_id && !granted.has(`bot:${m.bot_id}`));
   const labelOf = (m: Membership) => (m.user_id ? `${personName(m)}${m.email && personName(m) !== m.email ? ` (${m.email})` : ''}` : m.first_name || m.handle);
+  /** The members of one kind without access yet, as options; none where the caller may not grant to that kind. */
+  const choices = (label: string, kind: 'user' | 'bot', grants: unknown[] | null) => {
+    const idOf = (m: Membership) => (kind === 'user' ? m.user_id : m.bot_id);
+    const left = grants === null ? [] : members.filter((m) => idOf(m) && !granted.has(`${kind}:${idOf(m)}`));
+    return (
+      left.length > 0 && (
+        <optgroup label={label}>
+          {left.map((m) => (
+            <option key={m.id} value={`${kind}:${idOf(m)}`}>
+              {labelOf(m)}
+            </option>
+          ))}
+        </optgroup>
+      )
+    );
+  };
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    if (!principal) return setError('Choose a member or service account.');
-    if (!role) return setError('Choose a workspace role.');
-    setError(null);
-    setBusy(true);
+    if (!principal) return setProblem('Choose a member or service account.');
+    if (!role) return setProblem('Choose a workspace role.');
     const [kind, id] = principal.split(':') as ['user' | 'bot', string];
     const who = members.find((m) => (kind === 'user' ? m.user_id : m.bot_id) === id);
-    try {
+    await attempt(async () => {
       if (kind === 'user') await api.grantUser(accountId, workspaceId, id, role);
       else await api.grantBot(accountId, workspaceId, id, role);
       status.success(`${who ? labelOf(who) : 'They'} can now reach ${workspaceName} as ${roles.find((r) => r.id === role)?.name ?? 'the chosen role'}.`);
       setPrincipal('');
       onAdded();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -204,24 +209,8 @@ function AddAccess({ accountId, workspaceId, workspaceName, members, roles, user
           <label htmlFor={principalId}>Member or service account</label>
           <select id={principalId} value={principal} onChange={(e) => setPrincipal(e.target.value)}>
             <option value="">Choose…</option>
-            {userChoices.length > 0 && (
-              <optgroup label="Users">
-                {userChoices.map((m) => (
-                  <option key={m.id} value={`user:${m.user_id}`}>
-                    {labelOf(m)}
-                  </option>
-                ))}
-              </optgroup>
-            )}
-            {botChoices.length > 0 && (
-              <optgroup label="Service accounts">
-                {botChoices.map((m) => (
-                  <option key={m.id} value={`bot:${m.bot_id}`}>
-                    {labelOf(m)}
-                  </option>
-                ))}
-              </optgroup>
-            )}
+            {choices('Users', 'user', users)}
+            {choices('Service accounts', 'bot', bots)}
           </select>
         </div>
         <div className="field">
@@ -234,7 +223,7 @@ function AddAccess({ accountId, workspaceId, workspaceName, members, roles, user
           </button>
         </div>
       </div>
-      <FormError message={error} />
+      <FormError message={problem} />
     </form>
   );
 }

@@ -1,21 +1,21 @@
 // The account's workspaces (those the caller can reach) and creating one.
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, errorMessage, type Workspace } from '../api';
+import { api, ApiError, type Workspace } from '../api';
 import { Dialog, FormActions } from '../components/Dialog';
 import { Field, FormError } from '../components/Field';
 import { GatewayDialog } from '../components/GatewayDialog';
 import { AddButton, PageHeader } from '../components/PageHeader';
-import { PageState } from '../components/PageState';
+import { WhenLoaded } from '../components/PageState';
 import { useStatus } from '../components/Status';
 import { DataTable } from '../components/Table';
 import { useAccount } from '../context';
 import { formatDate, slugify } from '../format';
-import { useLoad } from '../hooks';
+import { useFormSubmit, useLoad } from '../hooks';
 import { Link } from '../router';
 
 export function WorkspacesPage() {
   const { account, can } = useAccount();
-  const { data, error, reload } = useLoad(
+  const workspaces = useLoad(
     () => api.workspaces(account.account_id).then((list) => list.sort((a, b) => a.name.localeCompare(b.name))),
     [account.account_id],
   );
@@ -32,42 +32,44 @@ export function WorkspacesPage() {
         Open a workspace to see and change who can reach it: users and service accounts, each with a workspace role. Its Prefect server is where the
         workspace&apos;s Prefect requests go; Open in Prefect shows its Prefect UI with your role in it.
       </p>
-      <PageState ready={data !== undefined} error={error} onRetry={() => void reload()}>
-        <DataTable
-          label="Workspaces"
-          columns={['Name', 'Handle', 'Description', 'Created', { hidden: 'Sharing' }, { hidden: 'Prefect server' }, { hidden: 'Prefect UI' }]}
-          rows={data ?? []}
-          empty={`No workspaces you can reach.${canCreate ? ' Select + to create one.' : ''}`}
-          row={(w) => (
-            <tr key={w.id} data-testid="workspace-row" data-name={w.name}>
-              <th scope="row">{w.name}</th>
-              <td className="mono">
-                {account.account_handle}/{w.handle}
-              </td>
-              <td>{w.description}</td>
-              <td>{formatDate(w.created)}</td>
-              <td>
-                <Link to={`/workspaces/${w.id}`} aria-label={`Sharing for ${w.name}`}>
-                  Sharing
-                </Link>
-              </td>
-              <td>
-                <button type="button" className="link-button" aria-label={`Prefect server for ${w.name}`} onClick={() => setGatewayOf(w)}>
-                  Prefect server
-                </button>
-              </td>
-              <td>
-                {/* Served by Gatehouse itself (not this page's router): the workspace's own Prefect UI, behind your sign-in. */}
-                <a href={`/w/${account.account_handle}/${w.handle}/`} aria-label={`Open ${w.name} in Prefect`}>
-                  Open in Prefect
-                </a>
-              </td>
-            </tr>
-          )}
-        />
-      </PageState>
+      <WhenLoaded loaded={workspaces}>
+        {(rows) => (
+          <DataTable
+            label="Workspaces"
+            columns={['Name', 'Handle', 'Description', 'Created', { hidden: 'Sharing' }, { hidden: 'Prefect server' }, { hidden: 'Prefect UI' }]}
+            rows={rows}
+            empty={`No workspaces you can reach.${canCreate ? ' Select + to create one.' : ''}`}
+            row={(w) => (
+              <tr key={w.id} data-testid="workspace-row" data-name={w.name}>
+                <th scope="row">{w.name}</th>
+                <td className="mono">
+                  {account.account_handle}/{w.handle}
+                </td>
+                <td>{w.description}</td>
+                <td>{formatDate(w.created)}</td>
+                <td>
+                  <Link to={`/workspaces/${w.id}`} aria-label={`Sharing for ${w.name}`}>
+                    Sharing
+                  </Link>
+                </td>
+                <td>
+                  <button type="button" className="link-button" aria-label={`Prefect server for ${w.name}`} onClick={() => setGatewayOf(w)}>
+                    Prefect server
+                  </button>
+                </td>
+                <td>
+                  {/* Served by Gatehouse itself (not this page's router): the workspace's own Prefect UI, behind your sign-in. */}
+                  <a href={`/w/${account.account_handle}/${w.handle}/`} aria-label={`Open ${w.name} in Prefect`}>
+                    Open in Prefect
+                  </a>
+                </td>
+              </tr>
+            )}
+          />
+        )}
+      </WhenLoaded>
       {gatewayOf && <GatewayDialog accountId={account.account_id} workspace={gatewayOf} onClose={() => setGatewayOf(null)} />}
-      {creating && <CreateWorkspaceDialog accountId={account.account_id} onClose={() => setCreating(false)} onCreated={() => void reload()} />}
+      {creating && <CreateWorkspaceDialog accountId={account.account_id} onClose={() => setCreating(false)} onCreated={() => void workspaces.reload()} />}
     </section>
   );
 }
@@ -78,8 +80,7 @@ function CreateWorkspaceDialog({ accountId, onClose, onCreated }: { accountId: s
   const [handle, setHandle] = useState('');
   const [handleEdited, setHandleEdited] = useState(false);
   const [description, setDescription] = useState('');
-  const [errors, setErrors] = useState<{ name?: string | null; handle?: string | null; form?: string | null }>({});
-  const [busy, setBusy] = useState(false);
+  const { errors, setErrors, busy, send } = useFormSubmit<'name' | 'handle'>();
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -93,18 +94,19 @@ function CreateWorkspaceDialog({ accountId, onClose, onCreated }: { accountId: s
     };
     setErrors(errs);
     if (errs.name || errs.handle) return;
-    setBusy(true);
-    try {
-      const w = await api.createWorkspace(accountId, { name: name.trim(), handle: handle.trim(), description: description.trim() || null });
-      status.success(`Workspace ${w.name} created. You are its Owner.`);
-      onCreated(w);
-      onClose();
-    } catch (err) {
-      if (err instanceof ApiError && err.code === 'WORKSPACE_NAME_TAKEN') setErrors({ name: err.message });
-      else if (err instanceof ApiError && err.code === 'WORKSPACE_HANDLE_TAKEN') setErrors({ handle: err.message });
-      else setErrors({ form: errorMessage(err) });
-      setBusy(false);
-    }
+    await send(
+      async () => {
+        const w = await api.createWorkspace(accountId, { name: name.trim(), handle: handle.trim(), description: description.trim() || null });
+        status.success(`Workspace ${w.name} created. You are its Owner.`);
+        onCreated(w);
+        onClose();
+      },
+      (err) => {
+        if (err instanceof ApiError && err.code === 'WORKSPACE_NAME_TAKEN') return { name: err.message };
+        if (err instanceof ApiError && err.code === 'WORKSPACE_HANDLE_TAKEN') return { handle: err.message };
+        return null;
+      },
+    );
   };
 
   return (
