@@ -10,6 +10,7 @@ import { recordEvent } from '../audit/service.js';
 import { constantTimeEqual, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret } from '../secrets.js';
 import { findOrCreateUser, normalizeEmail } from '../users/create.js';
 import { lockAccount } from '../locks.js';
+import { addMembership } from '../memberships/service.js';
 import { createSession, type ClientInfo, type NewSession } from '../sessions/service.js';
 import type { InvitationsTable } from '../../store/schema.js';
 import type { InvitationAcceptance, InvitationCreate } from './inputs.js';
@@ -221,21 +222,7 @@ export function invitationService(deps: Deps, options: { sessionTtlSeconds: numb
           // the same time): only that user, signed in, may accept for them.
           if (!user.created && !(caller?.type === 'user' && caller.id === user.id)) return fail('SIGN_IN_FIRST');
           const member = await tx.selectFrom('account_memberships').select('id').where('account_id', '=', row.account_id).where('actor_id', '=', user.actor_id).executeTakeFirst();
-          if (!member) {
-            await tx
-              .insertInto('account_memberships')
-              .values({
-                id: newId(),
-                account_id: row.account_id,
-                actor_id: user.actor_id,
-                user_id: user.id,
-                bot_id: null,
-                account_role_id: row.account_role_id,
-                created: now.toISOString(),
-                updated: now.toISOString(),
-              })
-              .execute();
-          }
+          if (!member) await addMembership(tx, row.account_id, { actorId: user.actor_id, userId: user.id }, row.account_role_id, now);
           const session = await createSession(tx, user.id, client, now, options.sessionTtlSeconds);
           const handle = await tx.selectFrom('users').select('handle').where('id', '=', user.id).executeTakeFirstOrThrow();
           await recordEvent(

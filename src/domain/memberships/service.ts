@@ -1,11 +1,11 @@
 // Account memberships: users and service accounts alike are members. A service account is always
 // a Member; an account always keeps an Owner; only an Owner hands out or takes away Owner.
-import { fail, ok, type Result } from '../../errors.js';
+import { fail, ok, type Failure, type Result } from '../../errors.js';
 import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
 import { inTransaction } from '../transaction.js';
 import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
-import type { AnyOf, OpContext, Page } from '../context.js';
+import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { lockAccount } from '../locks.js';
 import { removeFromAccountTeams } from '../teams/cleanup.js';
@@ -80,6 +80,50 @@ async function ownerCount(tx: Executor, accountId: string): Promise<number> {
   return Number(row.n);
 }
 
+/**
+ * Makes a user (`userId`) or a service account (`serviceAccountId`) a member of the account with
+ * this account role, inside the caller's transaction (which records the event); the membership's id.
+ */
+export async function addMembership(
+  tx: Executor,
+  accountId: string,
+  member: { actorId: string; userId?: string; serviceAccountId?: string },
+  accountRoleId: string,
+  now: Date,
+): Promise<string> {
+  const id = newId();
+  const at = now.toISOString();
+  await tx
+    .insertInto('account_memberships')
+    .values({ id, account_id: accountId, actor_id: member.actorId, user_id: member.userId ?? null, bot_id: member.serviceAccountId ?? null, account_role_id: accountRoleId, created: at, updated: at })
+    .execute();
+  return id;
+}
+
+/** Is a member holding this account role the account's only Owner (so that demoting or removing them would leave it none)? */
+export async function isLastAccountOwner(tx: Executor, accountId: string, accountRoleId: string): Promise<boolean> {
+  return accountRoleId === ACCOUNT_ROLE_IDS.Owner && (await ownerCount(tx, accountId)) <= 1;
+}
+
+/**
+ * Takes a member out of the account, and with them their access to its workspaces and their teams,
+ * inside the caller's transaction: the one way a person leaves an account (the memberships service,
+ * SCIM deprovisioning). The caller holds the account lock, has applied the account's last-Owner rule
+ * and records the event. Refused, with nothing written, when one of the account's workspaces would
+ * be left without an Owner; `who` names the person in that refusal.
+ */
+export async function removeMembership(tx: Executor, accountId: string, member: { id: string; actor_id: string }, who: string): Promise<Failure | null> {
+  const orphans = await lastOwnerRefusal(tx, accountId, member.actor_id, who);
+  if (orphans) return orphans;
+  await tx
+    .deleteFrom('workspace_access')
+    .where('actor_id', '=', member.actor_id)
+    .where('workspace_id', 'in', (eb) => eb.selectFrom('workspaces').select('id').where('account_id', '=', accountId))
+    .execute();
+  await removeFromAccountTeams(tx, accountId, member.actor_id);
+  await tx.deleteFrom('account_memberships').where('id', '=', member.id).execute();
+  return null;
+}
 
 export function membershipService(deps: Deps) {
   const { store } = deps;
@@ -103,9 +147,7 @@ export function membershipService(deps: Deps) {
             .executeTakeFirst()
         : undefined;
       if (caller?.account_role_id !== ACCOUNT_ROLE_IDS.Owner) return fail('OWNER_ONLY');
-      if (target.account_role_id === ACCOUNT_ROLE_IDS.Owner && (await ownerCount(tx, accountId)) <= 1) {
-        return fail('LAST_OWNER');
-      }
+      if (await isLastAccountOwner(tx, accountId, target.account_role_id)) return fail('LAST_OWNER');
     }
     return ok(target);
   }
@@ -159,15 +201,8 @@ export function membershipService(deps: Deps) {
         const checked = await checkChange(tx, ctx, accountId, membershipId, null);
         if (!checked.ok) return checked;
         const target = checked.value;
-        const orphans = await lastOwnerRefusal(tx, accountId, target.actor_id, target.email ?? 'This person');
-        if (orphans) return orphans;
-        await tx
-          .deleteFrom('workspace_access')
-          .where('actor_id', '=', target.actor_id)
-          .where('workspace_id', 'in', (eb) => eb.selectFrom('workspaces').select('id').where('account_id', '=', accountId))
-          .execute();
-        await removeFromAccountTeams(tx, accountId, target.actor_id);
-        await tx.deleteFrom('account_memberships').where('id', '=', membershipId).execute();
+        const refused = await removeMembership(tx, accountId, target, target.email ?? 'This person');
+        if (refused) return refused;
         await recordEvent(tx, ctx, {
           action: 'account_membership.removed',
           accountId,

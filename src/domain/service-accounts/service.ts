@@ -10,6 +10,7 @@ import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { lastOwnerRefusal } from '../access/last-owner.js';
 import { lockAccount } from '../locks.js';
+import { addMembership } from '../memberships/service.js';
 import { checkExpiration, issueKey, KEY_VIEW_COLUMNS, toKeyView, type ApiKeyView, type IssuedApiKey } from '../api-keys/service.js';
 import type { BotsTable } from '../../store/schema.js';
 import { failpoint } from '../../failpoints.js';
@@ -142,19 +143,7 @@ export function serviceAccountService(deps: Deps) {
           if (!allowed.ok) return allowed;
           await tx.insertInto('bots').values(serviceAccount).execute();
           failpoint('create.after_insert');
-          await tx
-            .insertInto('account_memberships')
-            .values({
-              id: newId(),
-              account_id: accountId,
-              actor_id: serviceAccount.actor_id,
-              user_id: null,
-              bot_id: serviceAccount.id,
-              account_role_id: ACCOUNT_ROLE_IDS.Member,
-              created: now,
-              updated: now,
-            })
-            .execute();
+          await addMembership(tx, accountId, { actorId: serviceAccount.actor_id, serviceAccountId: serviceAccount.id }, ACCOUNT_ROLE_IDS.Member, ctx.now);
           const key = await issueKey(tx, { kind: 'bot', actorId: serviceAccount.actor_id, serviceAccountId: serviceAccount.id }, { name: serviceAccount.name, expiration: expiration.value, now: ctx.now });
           await recordEvent(tx, ctx, {
             action: 'service_account.created',
