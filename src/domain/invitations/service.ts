@@ -10,7 +10,8 @@ import { recordEvent } from '../audit/service.js';
 import { constantTimeEqual, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret } from '../secrets.js';
 import { findOrCreateUser, normalizeEmail } from '../users/create.js';
 import { lockAccount } from '../locks.js';
-import { addMembership } from '../memberships/service.js';
+import { addMembership, isAccountOwner } from '../memberships/service.js';
+import { findAccountRole } from '../roles/service.js';
 import { createSession, type ClientInfo, type NewSession } from '../sessions/service.js';
 import type { InvitationsTable } from '../../store/schema.js';
 import type { InvitationAcceptance, InvitationCreate } from './inputs.js';
@@ -85,22 +86,9 @@ export function invitationService(deps: Deps, options: { sessionTtlSeconds: numb
     async create(ctx: OpContext, accountId: string, input: InvitationCreate): Promise<Result<Invitation & { code: string }>> {
       const email = normalizeEmail(input.email);
       return inTransaction(deps, async (tx) => {
-        const role = await tx
-          .selectFrom('account_roles')
-          .select(['id', 'name'])
-          .where('id', '=', input.account_role_id)
-          .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]))
-          .executeTakeFirst();
+        const role = await findAccountRole(tx, accountId, input.account_role_id);
         if (!role) return fail('UNKNOWN_ACCOUNT_ROLE');
-        if (role.id === ACCOUNT_ROLE_IDS.Owner) {
-          const caller = await tx
-            .selectFrom('account_memberships')
-            .select('account_role_id')
-            .where('account_id', '=', accountId)
-            .where('actor_id', '=', ctx.actor.actorId ?? '')
-            .executeTakeFirst();
-          if (caller?.account_role_id !== ACCOUNT_ROLE_IDS.Owner) return fail('OWNER_ONLY');
-        }
+        if (role.id === ACCOUNT_ROLE_IDS.Owner && !(await isAccountOwner(tx, accountId, ctx.actor.actorId))) return fail('OWNER_ONLY');
         const member = await tx
           .selectFrom('account_memberships as m')
           .innerJoin('users as u', 'u.id', 'm.user_id')

@@ -11,6 +11,7 @@ import { lockAccount } from '../locks.js';
 import { removeFromAccountTeams } from '../teams/cleanup.js';
 import { lastOwnerRefusal } from '../access/last-owner.js';
 import { normalizeEmail } from '../users/create.js';
+import { findAccountRole } from '../roles/service.js';
 
 export interface AccountMembership {
   id: string;
@@ -100,6 +101,18 @@ export async function addMembership(
   return id;
 }
 
+/** Whether the actor is an Owner of the account: only an Owner hands out or takes away Owner. */
+export async function isAccountOwner(tx: Executor, accountId: string, actorId: string | null): Promise<boolean> {
+  if (!actorId) return false;
+  const member = await tx
+    .selectFrom('account_memberships')
+    .select('account_role_id')
+    .where('account_id', '=', accountId)
+    .where('actor_id', '=', actorId)
+    .executeTakeFirst();
+  return member?.account_role_id === ACCOUNT_ROLE_IDS.Owner;
+}
+
 /** Is a member holding this account role the account's only Owner (so that demoting or removing them would leave it none)? */
 export async function isLastAccountOwner(tx: Executor, accountId: string, accountRoleId: string): Promise<boolean> {
   return accountRoleId === ACCOUNT_ROLE_IDS.Owner && (await ownerCount(tx, accountId)) <= 1;
@@ -138,15 +151,7 @@ export function membershipService(deps: Deps) {
     }
     const touchesOwner = target.account_role_id === ACCOUNT_ROLE_IDS.Owner || newRoleId === ACCOUNT_ROLE_IDS.Owner;
     if (touchesOwner && target.account_role_id !== newRoleId) {
-      const caller = ctx.actor.actorId
-        ? await tx
-            .selectFrom('account_memberships')
-            .select('account_role_id')
-            .where('account_id', '=', accountId)
-            .where('actor_id', '=', ctx.actor.actorId)
-            .executeTakeFirst()
-        : undefined;
-      if (caller?.account_role_id !== ACCOUNT_ROLE_IDS.Owner) return fail('OWNER_ONLY');
+      if (!(await isAccountOwner(tx, accountId, ctx.actor.actorId))) return fail('OWNER_ONLY');
       if (await isLastAccountOwner(tx, accountId, target.account_role_id)) return fail('LAST_OWNER');
     }
     return ok(target);
@@ -169,12 +174,7 @@ export function membershipService(deps: Deps) {
 
     async changeRole(ctx: OpContext, accountId: string, membershipId: string, roleId: string): Promise<Result<null>> {
       return inTransaction(deps, async (tx) => {
-        const role = await tx
-          .selectFrom('account_roles')
-          .select(['id', 'name'])
-          .where('id', '=', roleId)
-          .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]))
-          .executeTakeFirst();
+        const role = await findAccountRole(tx, accountId, roleId);
         if (!role) return fail('UNKNOWN_ACCOUNT_ROLE');
         const checked = await checkChange(tx, ctx, accountId, membershipId, role.id);
         if (!checked.ok) return checked;

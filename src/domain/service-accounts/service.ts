@@ -14,7 +14,7 @@ import { addMembership } from '../memberships/service.js';
 import { checkExpiration, issueKey, KEY_VIEW_COLUMNS, toKeyView, type ApiKeyView, type IssuedApiKey } from '../api-keys/service.js';
 import type { BotsTable } from '../../store/schema.js';
 import { failpoint } from '../../failpoints.js';
-import { lookAlikeRisk } from '../confusables.js';
+import { confusableName } from '../confusables.js';
 import { checkKeyExpiration, checkRotationGrace, readKeyPolicy } from '../key-policies/service.js';
 import type { KeyRotation, ServiceAccountCreate, ServiceAccountUpdate } from './inputs.js';
 
@@ -44,20 +44,15 @@ export interface ServiceAccountKeys {
 const nameTaken = fail('SERVICE_ACCOUNT_NAME_TAKEN');
 
 /**
- * A name that could pass for another on its own (an invisible character, Latin mixed with
+ * What create and update check of their input: the account role first, then the name when one is
+ * given. A name that could pass for another on its own (an invisible character, Latin mixed with
  * Cyrillic or Greek) is refused; comparing look-alikes with every other name of a large account
  * would cost each create a scan, so that is left to the exact-name rule.
  */
-function checkName(name: string): Result<null> {
-  const risk = lookAlikeRisk(name);
-  return risk ? fail('CONFUSABLE_NAME', `This service account name could pass for another: ${risk}; use letters of one script and visible characters`) : ok(null);
-}
-
-/** What create and update check of their input: the account role first, then the name when one is given. */
 function checkFields(input: { name?: string; account_role_id?: string | null }): Result<null> {
   const role = checkAccountRole(input.account_role_id);
   if (!role.ok) return role;
-  return input.name === undefined ? ok(null) : checkName(input.name);
+  return (input.name === undefined ? null : confusableName('service account', input.name)) ?? ok(null);
 }
 
 /** A service account's account role can only ever be Member: null/absent or Member's id. */

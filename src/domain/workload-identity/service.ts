@@ -8,6 +8,7 @@ import { inTransaction } from '../transaction.js';
 import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { newId, type Actor, type OpContext } from '../context.js';
+import { ownedObjectFields } from '../views.js';
 import { recordEvent } from '../audit/service.js';
 import { issueKey, KEY_VIEW_COLUMNS, toKeyView, type ApiKeyView } from '../api-keys/service.js';
 import { loadAddressPolicy, notAllowed } from '../ip-allowlist/service.js';
@@ -58,10 +59,7 @@ export interface ExchangeAnswer {
 }
 
 const toRule = (row: TrustRulesTable): TrustRule => ({
-  id: row.id,
-  created: row.created,
-  updated: row.updated,
-  account_id: row.account_id,
+  ...ownedObjectFields(row),
   bot_id: row.bot_id,
   issuer: row.issuer,
   audience: row.audience,

@@ -6,6 +6,7 @@ import { inTransaction } from '../transaction.js';
 import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { newId, type Actor, type AnyOf, type OpContext, type Page } from '../context.js';
+import { ownedObjectFields } from '../views.js';
 import { recordEvent } from '../audit/service.js';
 import { findWorkspaceRole } from '../roles/service.js';
 import type { WorkspacesTable } from '../../store/schema.js';
@@ -25,10 +26,7 @@ export interface Workspace {
 
 /** A workspace as the API shows it: each wire field named, so a new column stays off the wire. */
 export const toWorkspace = (row: WorkspacesTable): Workspace => ({
-  id: row.id,
-  created: row.created,
-  updated: row.updated,
-  account_id: row.account_id,
+  ...ownedObjectFields(row),
   name: row.name,
   handle: row.handle,
   description: row.description,
