@@ -10,7 +10,7 @@ import { recordEvent } from '../audit/service.js';
 import { constantTimeEqual, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret } from '../secrets.js';
 import { findOrCreateUser, normalizeEmail } from '../users/create.js';
 import { lockAccount } from '../locks.js';
-import { addMembership, isAccountOwner } from '../memberships/service.js';
+import { addMembership, findMemberByEmail, isAccountOwner } from '../memberships/service.js';
 import { findAccountRole } from '../roles/service.js';
 import { createSession, type ClientInfo, type NewSession } from '../sessions/service.js';
 import type { InvitationsTable } from '../../store/schema.js';
@@ -89,14 +89,7 @@ export function invitationService(deps: Deps, options: { sessionTtlSeconds: numb
         const role = await findAccountRole(tx, accountId, input.account_role_id);
         if (!role) return fail('UNKNOWN_ACCOUNT_ROLE');
         if (role.id === ACCOUNT_ROLE_IDS.Owner && !(await isAccountOwner(tx, accountId, ctx.actor.actorId))) return fail('OWNER_ONLY');
-        const member = await tx
-          .selectFrom('account_memberships as m')
-          .innerJoin('users as u', 'u.id', 'm.user_id')
-          .select('m.id')
-          .where('m.account_id', '=', accountId)
-          .where('u.email', '=', email)
-          .executeTakeFirst();
-        if (member) return fail('ALREADY_MEMBER');
+        if (await findMemberByEmail(tx, accountId, email)) return fail('ALREADY_MEMBER');
         const code = newSecret();
         const now = ctx.now.toISOString();
         const row: InvitationsTable = {

@@ -101,6 +101,9 @@ export async function addMembership(
   return id;
 }
 
+/** The account's member with this (normalized) email, if any. */
+export const findMemberByEmail = (tx: Executor, accountId: string, email: string) => baseQuery(tx, accountId).where('u.email', '=', email).executeTakeFirst();
+
 /** Whether the actor is an Owner of the account: only an Owner hands out or takes away Owner. */
 export async function isAccountOwner(tx: Executor, accountId: string, actorId: string | null): Promise<boolean> {
   if (!actorId) return false;
