@@ -92,12 +92,13 @@ async function activeKey(tx: Executor, serviceAccountId: string): Promise<ApiKey
   return row ? toKeyView(row) : null;
 }
 
+/** A service account of the account (its trust rules, in workload-identity/, look it up the same way). */
+export async function findServiceAccount(db: Executor, accountId: string, serviceAccountId: string): Promise<BotsTable | undefined> {
+  return db.selectFrom('bots').selectAll().where('id', '=', serviceAccountId).where('account_id', '=', accountId).executeTakeFirst();
+}
+
 export function serviceAccountService(deps: Deps) {
   const { store } = deps;
-
-  async function findServiceAccount(tx: Executor, accountId: string, serviceAccountId: string) {
-    return tx.selectFrom('bots').selectAll().where('id', '=', serviceAccountId).where('account_id', '=', accountId).executeTakeFirst();
-  }
 
   /**
    * Writes the service account's row before anything else a key change touches, so rotations,

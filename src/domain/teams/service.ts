@@ -26,6 +26,7 @@ import { ownedObjectFields } from '../views.js';
 import { recordEvent } from '../audit/service.js';
 import { findWorkspaceRole } from '../roles/service.js';
 import { findPrincipal, recordGrantEvent } from '../access/service.js';
+import { findWorkspace } from '../workspaces/service.js';
 import { lockAccount } from '../locks.js';
 import { confusableName } from '../confusables.js';
 import type { TeamsTable } from '../../store/schema.js';
@@ -306,8 +307,7 @@ export function teamService(deps: Deps) {
         deps,
         async (tx) => {
           await lockAccount(tx, accountId);
-          const workspace = await tx.selectFrom('workspaces').select('id').where('id', '=', workspaceId).where('account_id', '=', accountId).executeTakeFirst();
-          if (!workspace) return fail('NOT_FOUND', 'Workspace not found');
+          if (!(await findWorkspace(tx, accountId, workspaceId))) return fail('NOT_FOUND', 'Workspace not found');
           const ids: string[] = [];
           for (const grant of grants) {
             const role = await findWorkspaceRole(tx, accountId, grant.workspace_role_id);

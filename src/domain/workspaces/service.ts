@@ -36,6 +36,11 @@ export const toWorkspace = (row: WorkspacesTable): Workspace => ({
 
 export type WorkspaceInput = WorkspaceUpdate;
 
+/** A workspace of the account (an id from another account finds nothing, as for one that does not exist). */
+export async function findWorkspace(db: Executor, accountId: string, workspaceId: string): Promise<WorkspacesTable | undefined> {
+  return db.selectFrom('workspaces').selectAll().where('id', '=', workspaceId).where('account_id', '=', accountId).executeTakeFirst();
+}
+
 export function workspaceService(deps: Deps) {
   const { store } = deps;
 
@@ -118,12 +123,7 @@ export function workspaceService(deps: Deps) {
     },
 
     async get(accountId: string, workspaceId: string): Promise<Result<Workspace>> {
-      const row = await store.db
-        .selectFrom('workspaces')
-        .selectAll()
-        .where('id', '=', workspaceId)
-        .where('account_id', '=', accountId)
-        .executeTakeFirst();
+      const row = await findWorkspace(store.db, accountId, workspaceId);
       return row ? ok(toWorkspace(row)) : fail('NOT_FOUND', 'Workspace not found');
     },
 
@@ -131,7 +131,7 @@ export function workspaceService(deps: Deps) {
       return inTransaction(
         deps,
         async (tx) => {
-          const existing = await tx.selectFrom('workspaces').selectAll().where('id', '=', workspaceId).where('account_id', '=', accountId).executeTakeFirst();
+          const existing = await findWorkspace(tx, accountId, workspaceId);
           if (!existing) return fail('NOT_FOUND', 'Workspace not found');
           const clash = await clashes(tx, accountId, input, workspaceId);
           if (clash) return clash;
@@ -164,7 +164,7 @@ export function workspaceService(deps: Deps) {
     /** Deletes the workspace, every access row to it and its gateway setting, in one transaction. */
     async remove(ctx: OpContext, accountId: string, workspaceId: string): Promise<Result<null>> {
       return inTransaction(deps, async (tx) => {
-        const existing = await tx.selectFrom('workspaces').select(['id', 'handle', 'name']).where('id', '=', workspaceId).where('account_id', '=', accountId).executeTakeFirst();
+        const existing = await findWorkspace(tx, accountId, workspaceId);
         if (!existing) return fail('NOT_FOUND', 'Workspace not found');
         await tx.deleteFrom('workspace_access').where('workspace_id', '=', workspaceId).execute();
         await tx.deleteFrom('team_access').where('workspace_id', '=', workspaceId).execute();
