@@ -52,7 +52,8 @@ const nameTaken = fail('SERVICE_ACCOUNT_NAME_TAKEN');
 function checkFields(input: { name?: string; account_role_id?: string | null }): Result<null> {
   const role = checkAccountRole(input.account_role_id);
   if (!role.ok) return role;
-  return (input.name === undefined ? null : confusableName('service account', input.name)) ?? ok(null);
+  if (input.name === undefined) return ok(null);
+  return confusableName('service account', input.name) ?? ok(null);
 }
 
 /** A service account's account role can only ever be Member: null/absent or Member's id. */
