@@ -6,7 +6,7 @@ import { inTransaction } from '../transaction.js';
 import { parseJsonColumn } from '../../store/json-column.js';
 import type { Deps } from '../deps.js';
 import { newId, type OpContext } from '../context.js';
-import { recordEvent } from '../audit/service.js';
+import { changedColumns, recordEvent } from '../audit/service.js';
 import { issueKey } from '../api-keys/service.js';
 import { findOrCreateUser } from '../users/create.js';
 import { addMembership } from '../memberships/service.js';
@@ -197,7 +197,7 @@ export function accountService(deps: Deps) {
             accountId,
             targetType: 'account',
             targetId: accountId,
-            details: { changed: Object.keys(changes).filter((k) => k !== 'updated'), ...(enforcement ? { enforce_ip_allowlist: enforcement } : {}) },
+            details: { changed: changedColumns(changes), ...(enforcement ? { enforce_ip_allowlist: enforcement } : {}) },
           });
           return ok(null);
         },

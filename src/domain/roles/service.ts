@@ -9,7 +9,7 @@ import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
 import { ownedObjectFields } from '../views.js';
-import { recordEvent } from '../audit/service.js';
+import { changedColumns, recordEvent } from '../audit/service.js';
 import type { AccountRolesTable, Database, WorkspaceRolesTable } from '../../store/schema.js';
 import { confusableName, lookAlikeOf } from '../confusables.js';
 import type { WorkspaceRoleCreate, WorkspaceRoleUpdate } from './inputs.js';
@@ -217,7 +217,7 @@ export function roleService(deps: Deps) {
             accountId,
             targetType: 'workspace_role',
             targetId: roleId,
-            details: { name: changes.name ?? existing.name, changed: Object.keys(changes).filter((k) => k !== 'updated') },
+            details: { name: changes.name ?? existing.name, changed: changedColumns(changes) },
           });
           return ok(null);
         },

@@ -7,7 +7,7 @@ import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { newId, type Actor, type AnyOf, type OpContext, type Page } from '../context.js';
 import { ownedObjectFields } from '../views.js';
-import { recordEvent } from '../audit/service.js';
+import { changedColumns, recordEvent } from '../audit/service.js';
 import { findWorkspaceRole } from '../roles/service.js';
 import type { WorkspacesTable } from '../../store/schema.js';
 import type { WorkspaceCreate, WorkspaceUpdate } from './inputs.js';
@@ -150,7 +150,7 @@ export function workspaceService(deps: Deps) {
             workspaceId,
             targetType: 'workspace',
             targetId: workspaceId,
-            details: { changed: Object.keys(changes).filter((k) => k !== 'updated'), handle: changes.handle ?? existing.handle },
+            details: { changed: changedColumns(changes), handle: changes.handle ?? existing.handle },
           });
           return ok(null);
         },
