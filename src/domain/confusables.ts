@@ -3,6 +3,7 @@
 // common Latin/Cyrillic/Greek look-alikes, case, accents, spaces and invisible characters, so two
 // names with one skeleton look alike; `lookAlikeRisk` names what makes one name suspicious on its
 // own. A small table of the usual look-alikes, not all of Unicode's confusables.txt (UTS #39).
+import { fail, type Failure } from '../errors.js';
 
 /** Capitals that look like Latin capitals (mapped before lowercasing: Greek Η is H, its η is not). */
 const CAPITALS: Record<string, string> = {
@@ -60,6 +61,12 @@ export function lookAlikeRisk(name: string): string | null {
   const scripts = SCRIPTS.filter(([, pattern]) => chars.some((c) => pattern.test(c))).map(([script]) => script);
   if (scripts.length > 1) return `it mixes ${scripts.join(' and ')} letters`;
   return null;
+}
+
+/** The refusal of a name that could pass for another on its own (`lookAlikeRisk`); `kind` says what it names ("team"). */
+export function confusableName(kind: string, name: string): Failure | null {
+  const risk = lookAlikeRisk(name);
+  return risk ? fail('CONFUSABLE_NAME', `This ${kind} name could pass for another: ${risk}; use letters of one script and visible characters`) : null;
 }
 
 /** The first of `names` that `name` can be taken for (same skeleton, not the very same text), or null. */

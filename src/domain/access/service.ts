@@ -71,6 +71,35 @@ async function readAccess(tx: Executor, kind: AccessKind, workspaceId: string, i
   return (await query.execute()) as ServiceAccountAccess[];
 }
 
+/**
+ * The actor of a user or service account of the account, or the refusal naming the one that is not
+ * there: a user belongs to the account through their membership, a service account by being created
+ * in it. For every grant to one of them (workspace access here, team membership in teams/).
+ */
+export async function findPrincipal(tx: Executor, accountId: string, kind: AccessKind, id: string): Promise<Result<{ actorId: string }>> {
+  const row =
+    kind === 'user'
+      ? await tx.selectFrom('account_memberships').select('actor_id').where('account_id', '=', accountId).where('user_id', '=', id).executeTakeFirst()
+      : await tx.selectFrom('bots').select('actor_id').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  if (row) return ok({ actorId: row.actor_id });
+  return fail(KIND[kind].unknown, `No ${kind === 'user' ? 'user' : 'service account'} ${id} in this account`);
+}
+
+/**
+ * The event of a workspace grant given or taken away (a user's, a service account's, a team's):
+ * `target` is the grant's kind, and the action names it.
+ */
+export function recordGrantEvent(
+  tx: Executor,
+  ctx: OpContext,
+  target: string,
+  change: 'granted' | 'revoked',
+  grant: { accountId: string; workspaceId: string; id: string },
+  details: Record<string, unknown>,
+): Promise<void> {
+  return recordEvent(tx, ctx, { action: `${target}.${change}`, accountId: grant.accountId, workspaceId: grant.workspaceId, targetType: target, targetId: grant.id, details });
+}
+
 // A workspace keeps at least one grant of the Owner role (account Owners and Admins act as Owner
 // anyway, but the workspace's own Owner would be gone without a word): see last-owner.ts.
 
@@ -127,25 +156,11 @@ export function accessService(deps: Deps) {
         for (const grant of grants) {
           const role = await findWorkspaceRole(tx, accountId, grant.workspaceRoleId);
           if (!role) return fail('UNKNOWN_WORKSPACE_ROLE', `No workspace role ${grant.workspaceRoleId} in this account`);
-          // The principal must belong to this account: a user through their membership, a service
-          // account by being created in it.
-          const principal =
-            kind === 'user'
-              ? await tx
-                  .selectFrom('account_memberships')
-                  .select(['actor_id'])
-                  .where('account_id', '=', accountId)
-                  .where('user_id', '=', grant.principalId)
-                  .executeTakeFirst()
-              : await tx
-                  .selectFrom('bots')
-                  .select(['actor_id'])
-                  .where('account_id', '=', accountId)
-                  .where('id', '=', grant.principalId)
-                  .executeTakeFirst();
-          if (!principal) return fail(spec.unknown, `No ${kind === 'user' ? 'user' : 'service account'} ${grant.principalId} in this account`);
+          const principal = await findPrincipal(tx, accountId, kind, grant.principalId);
+          if (!principal.ok) return principal;
+          const { actorId } = principal.value;
           const now = ctx.now.toISOString();
-          const found = await lockGrant(tx, accountId, workspaceId, { actorId: principal.actor_id }, accountLocked);
+          const found = await lockGrant(tx, accountId, workspaceId, { actorId }, accountLocked);
           if (!found.ok) return found;
           const existing = found.value;
           let id: string;
@@ -164,7 +179,7 @@ export function accessService(deps: Deps) {
               .values({
                 id,
                 workspace_id: workspaceId,
-                actor_id: principal.actor_id,
+                actor_id: actorId,
                 user_id: kind === 'user' ? grant.principalId : null,
                 bot_id: kind === 'bot' ? grant.principalId : null,
                 workspace_role_id: role.id,
@@ -174,18 +189,11 @@ export function accessService(deps: Deps) {
               .execute();
           }
           ids.push(id);
-          await recordEvent(tx, ctx, {
-            action: `${spec.target}.granted`,
-            accountId,
-            workspaceId,
-            targetType: spec.target,
-            targetId: id,
-            details: {
-              [spec.column]: grant.principalId,
-              workspace_role_id: role.id,
-              workspace_role_name: role.name,
-              previous_workspace_role_id: existing?.workspace_role_id ?? null,
-            },
+          await recordGrantEvent(tx, ctx, spec.target, 'granted', { accountId, workspaceId, id }, {
+            [spec.column]: grant.principalId,
+            workspace_role_id: role.id,
+            workspace_role_name: role.name,
+            previous_workspace_role_id: existing?.workspace_role_id ?? null,
           });
         }
         const rows = kind === 'user' ? await readAccess(tx, 'user', workspaceId, ids) : await readAccess(tx, 'bot', workspaceId, ids);
@@ -211,14 +219,7 @@ export function accessService(deps: Deps) {
       if (!existing) return fail('NOT_FOUND', 'Workspace access not found');
       if (await wouldRemoveLastOwner(tx, workspaceId, existing)) return fail('LAST_WORKSPACE_OWNER');
       await tx.deleteFrom('workspace_access').where('id', '=', accessId).execute();
-      await recordEvent(tx, ctx, {
-        action: `${spec.target}.revoked`,
-        accountId,
-        workspaceId,
-        targetType: spec.target,
-        targetId: accessId,
-        details: { [spec.column]: existing[spec.column], workspace_role_id: existing.workspace_role_id },
-      });
+      await recordGrantEvent(tx, ctx, spec.target, 'revoked', { accountId, workspaceId, id: accessId }, { [spec.column]: existing[spec.column], workspace_role_id: existing.workspace_role_id });
       return ok(null);
     });
   }

@@ -6,9 +6,10 @@ import { inTransaction } from '../transaction.js';
 import { parseJsonColumn } from '../../store/json-column.js';
 import type { Deps } from '../deps.js';
 import { newId, type OpContext } from '../context.js';
-import { recordEvent } from '../audit/service.js';
+import { changedColumns, recordEvent } from '../audit/service.js';
 import { issueKey } from '../api-keys/service.js';
 import { findOrCreateUser } from '../users/create.js';
+import { addMembership } from '../memberships/service.js';
 import { SELF_HOSTED_PLAN } from '../plan.js';
 import type { AccountsTable } from '../../store/schema.js';
 import type { AccountUpdate } from './inputs.js';
@@ -127,19 +128,7 @@ export function accountService(deps: Deps) {
           };
           await tx.insertInto('accounts').values(account).execute();
           const user = await findOrCreateUser(tx, { email: input.email, now: ctx.now, passwordHash: input.passwordHash ?? null, firstName: input.firstName, lastName: input.lastName });
-          await tx
-            .insertInto('account_memberships')
-            .values({
-              id: newId(),
-              account_id: account.id,
-              actor_id: user.actor_id,
-              user_id: user.id,
-              bot_id: null,
-              account_role_id: ACCOUNT_ROLE_IDS.Owner,
-              created: now,
-              updated: now,
-            })
-            .execute();
+          await addMembership(tx, account.id, { actorId: user.actor_id, userId: user.id }, ACCOUNT_ROLE_IDS.Owner, ctx.now);
           const key =
             input.issueApiKey === false
               ? null
@@ -208,7 +197,7 @@ export function accountService(deps: Deps) {
             accountId,
             targetType: 'account',
             targetId: accountId,
-            details: { changed: Object.keys(changes).filter((k) => k !== 'updated'), ...(enforcement ? { enforce_ip_allowlist: enforcement } : {}) },
+            details: { changed: changedColumns(changes), ...(enforcement ? { enforce_ip_allowlist: enforcement } : {}) },
           });
           return ok(null);
         },

@@ -40,6 +40,9 @@ export async function recordEvent(tx: Executor, ctx: OpContext, entry: AuditEntr
   await enqueueNotices(tx, entry, { eventId: id, occurred, actor: { type: ctx.actor.type, name: ctx.actor.name } });
 }
 
+/** The columns an update sets besides its `updated` time: what its event lists as `changed`. */
+export const changedColumns = (changes: object): string[] => Object.keys(changes).filter((k) => k !== 'updated');
+
 export interface AuditFilter extends Page {
   actions?: readonly string[] | null;
   actorIds?: readonly string[] | null;

@@ -10,6 +10,8 @@ import { recordEvent } from '../audit/service.js';
 import { constantTimeEqual, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret } from '../secrets.js';
 import { findOrCreateUser, normalizeEmail } from '../users/create.js';
 import { lockAccount } from '../locks.js';
+import { addMembership, findMemberByEmail, isAccountOwner } from '../memberships/service.js';
+import { findAccountRole } from '../roles/service.js';
 import { createSession, type ClientInfo, type NewSession } from '../sessions/service.js';
 import type { InvitationsTable } from '../../store/schema.js';
 import type { InvitationAcceptance, InvitationCreate } from './inputs.js';
@@ -84,30 +86,10 @@ export function invitationService(deps: Deps, options: { sessionTtlSeconds: numb
     async create(ctx: OpContext, accountId: string, input: InvitationCreate): Promise<Result<Invitation & { code: string }>> {
       const email = normalizeEmail(input.email);
       return inTransaction(deps, async (tx) => {
-        const role = await tx
-          .selectFrom('account_roles')
-          .select(['id', 'name'])
-          .where('id', '=', input.account_role_id)
-          .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]))
-          .executeTakeFirst();
+        const role = await findAccountRole(tx, accountId, input.account_role_id);
         if (!role) return fail('UNKNOWN_ACCOUNT_ROLE');
-        if (role.id === ACCOUNT_ROLE_IDS.Owner) {
-          const caller = await tx
-            .selectFrom('account_memberships')
-            .select('account_role_id')
-            .where('account_id', '=', accountId)
-            .where('actor_id', '=', ctx.actor.actorId ?? '')
-            .executeTakeFirst();
-          if (caller?.account_role_id !== ACCOUNT_ROLE_IDS.Owner) return fail('OWNER_ONLY');
-        }
-        const member = await tx
-          .selectFrom('account_memberships as m')
-          .innerJoin('users as u', 'u.id', 'm.user_id')
-          .select('m.id')
-          .where('m.account_id', '=', accountId)
-          .where('u.email', '=', email)
-          .executeTakeFirst();
-        if (member) return fail('ALREADY_MEMBER');
+        if (role.id === ACCOUNT_ROLE_IDS.Owner && !(await isAccountOwner(tx, accountId, ctx.actor.actorId))) return fail('OWNER_ONLY');
+        if (await findMemberByEmail(tx, accountId, email)) return fail('ALREADY_MEMBER');
         const code = newSecret();
         const now = ctx.now.toISOString();
         const row: InvitationsTable = {
@@ -221,21 +203,7 @@ export function invitationService(deps: Deps, options: { sessionTtlSeconds: numb
           // the same time): only that user, signed in, may accept for them.
           if (!user.created && !(caller?.type === 'user' && caller.id === user.id)) return fail('SIGN_IN_FIRST');
           const member = await tx.selectFrom('account_memberships').select('id').where('account_id', '=', row.account_id).where('actor_id', '=', user.actor_id).executeTakeFirst();
-          if (!member) {
-            await tx
-              .insertInto('account_memberships')
-              .values({
-                id: newId(),
-                account_id: row.account_id,
-                actor_id: user.actor_id,
-                user_id: user.id,
-                bot_id: null,
-                account_role_id: row.account_role_id,
-                created: now.toISOString(),
-                updated: now.toISOString(),
-              })
-              .execute();
-          }
+          if (!member) await addMembership(tx, row.account_id, { actorId: user.actor_id, userId: user.id }, row.account_role_id, now);
           const session = await createSession(tx, user.id, client, now, options.sessionTtlSeconds);
           const handle = await tx.selectFrom('users').select('handle').where('id', '=', user.id).executeTakeFirstOrThrow();
           await recordEvent(

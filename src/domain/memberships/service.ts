@@ -1,16 +1,17 @@
 // Account memberships: users and service accounts alike are members. A service account is always
 // a Member; an account always keeps an Owner; only an Owner hands out or takes away Owner.
-import { fail, ok, type Result } from '../../errors.js';
+import { fail, ok, type Failure, type Result } from '../../errors.js';
 import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
 import { inTransaction } from '../transaction.js';
 import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
-import type { AnyOf, OpContext, Page } from '../context.js';
+import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { lockAccount } from '../locks.js';
 import { removeFromAccountTeams } from '../teams/cleanup.js';
 import { lastOwnerRefusal } from '../access/last-owner.js';
 import { normalizeEmail } from '../users/create.js';
+import { findAccountRole } from '../roles/service.js';
 
 export interface AccountMembership {
   id: string;
@@ -80,6 +81,65 @@ async function ownerCount(tx: Executor, accountId: string): Promise<number> {
   return Number(row.n);
 }
 
+/**
+ * Makes a user (`userId`) or a service account (`serviceAccountId`) a member of the account with
+ * this account role, inside the caller's transaction (which records the event); the membership's id.
+ */
+export async function addMembership(
+  tx: Executor,
+  accountId: string,
+  member: { actorId: string; userId?: string; serviceAccountId?: string },
+  accountRoleId: string,
+  now: Date,
+): Promise<string> {
+  const id = newId();
+  const at = now.toISOString();
+  await tx
+    .insertInto('account_memberships')
+    .values({ id, account_id: accountId, actor_id: member.actorId, user_id: member.userId ?? null, bot_id: member.serviceAccountId ?? null, account_role_id: accountRoleId, created: at, updated: at })
+    .execute();
+  return id;
+}
+
+/** The account's member with this (normalized) email, if any. */
+export const findMemberByEmail = (tx: Executor, accountId: string, email: string) => baseQuery(tx, accountId).where('u.email', '=', email).executeTakeFirst();
+
+/** Whether the actor is an Owner of the account: only an Owner hands out or takes away Owner. */
+export async function isAccountOwner(tx: Executor, accountId: string, actorId: string | null): Promise<boolean> {
+  if (!actorId) return false;
+  const member = await tx
+    .selectFrom('account_memberships')
+    .select('account_role_id')
+    .where('account_id', '=', accountId)
+    .where('actor_id', '=', actorId)
+    .executeTakeFirst();
+  return member?.account_role_id === ACCOUNT_ROLE_IDS.Owner;
+}
+
+/** Is a member holding this account role the account's only Owner (so that demoting or removing them would leave it none)? */
+export async function isLastAccountOwner(tx: Executor, accountId: string, accountRoleId: string): Promise<boolean> {
+  return accountRoleId === ACCOUNT_ROLE_IDS.Owner && (await ownerCount(tx, accountId)) <= 1;
+}
+
+/**
+ * Takes a member out of the account, and with them their access to its workspaces and their teams,
+ * inside the caller's transaction: the one way a person leaves an account (the memberships service,
+ * SCIM deprovisioning). The caller holds the account lock, has applied the account's last-Owner rule
+ * and records the event. Refused, with nothing written, when one of the account's workspaces would
+ * be left without an Owner; `who` names the person in that refusal.
+ */
+export async function removeMembership(tx: Executor, accountId: string, member: { id: string; actor_id: string }, who: string): Promise<Failure | null> {
+  const orphans = await lastOwnerRefusal(tx, accountId, member.actor_id, who);
+  if (orphans) return orphans;
+  await tx
+    .deleteFrom('workspace_access')
+    .where('actor_id', '=', member.actor_id)
+    .where('workspace_id', 'in', (eb) => eb.selectFrom('workspaces').select('id').where('account_id', '=', accountId))
+    .execute();
+  await removeFromAccountTeams(tx, accountId, member.actor_id);
+  await tx.deleteFrom('account_memberships').where('id', '=', member.id).execute();
+  return null;
+}
 
 export function membershipService(deps: Deps) {
   const { store } = deps;
@@ -94,18 +154,8 @@ export function membershipService(deps: Deps) {
     }
     const touchesOwner = target.account_role_id === ACCOUNT_ROLE_IDS.Owner || newRoleId === ACCOUNT_ROLE_IDS.Owner;
     if (touchesOwner && target.account_role_id !== newRoleId) {
-      const caller = ctx.actor.actorId
-        ? await tx
-            .selectFrom('account_memberships')
-            .select('account_role_id')
-            .where('account_id', '=', accountId)
-            .where('actor_id', '=', ctx.actor.actorId)
-            .executeTakeFirst()
-        : undefined;
-      if (caller?.account_role_id !== ACCOUNT_ROLE_IDS.Owner) return fail('OWNER_ONLY');
-      if (target.account_role_id === ACCOUNT_ROLE_IDS.Owner && (await ownerCount(tx, accountId)) <= 1) {
-        return fail('LAST_OWNER');
-      }
+      if (!(await isAccountOwner(tx, accountId, ctx.actor.actorId))) return fail('OWNER_ONLY');
+      if (await isLastAccountOwner(tx, accountId, target.account_role_id)) return fail('LAST_OWNER');
     }
     return ok(target);
   }
@@ -127,12 +177,7 @@ export function membershipService(deps: Deps) {
 
     async changeRole(ctx: OpContext, accountId: string, membershipId: string, roleId: string): Promise<Result<null>> {
       return inTransaction(deps, async (tx) => {
-        const role = await tx
-          .selectFrom('account_roles')
-          .select(['id', 'name'])
-          .where('id', '=', roleId)
-          .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]))
-          .executeTakeFirst();
+        const role = await findAccountRole(tx, accountId, roleId);
         if (!role) return fail('UNKNOWN_ACCOUNT_ROLE');
         const checked = await checkChange(tx, ctx, accountId, membershipId, role.id);
         if (!checked.ok) return checked;
@@ -159,15 +204,8 @@ export function membershipService(deps: Deps) {
         const checked = await checkChange(tx, ctx, accountId, membershipId, null);
         if (!checked.ok) return checked;
         const target = checked.value;
-        const orphans = await lastOwnerRefusal(tx, accountId, target.actor_id, target.email ?? 'This person');
-        if (orphans) return orphans;
-        await tx
-          .deleteFrom('workspace_access')
-          .where('actor_id', '=', target.actor_id)
-          .where('workspace_id', 'in', (eb) => eb.selectFrom('workspaces').select('id').where('account_id', '=', accountId))
-          .execute();
-        await removeFromAccountTeams(tx, accountId, target.actor_id);
-        await tx.deleteFrom('account_memberships').where('id', '=', membershipId).execute();
+        const refused = await removeMembership(tx, accountId, target, target.email ?? 'This person');
+        if (refused) return refused;
         await recordEvent(tx, ctx, {
           action: 'account_membership.removed',
           accountId,

@@ -10,7 +10,7 @@ import { parseJsonColumn } from '../../store/json-column.js';
 import type { SecretKeyring } from '../../secret-key.js';
 import { seal } from '../gateways/sealed.js';
 import { newId, type OpContext } from '../context.js';
-import { recordEvent } from '../audit/service.js';
+import { changedColumns, recordEvent } from '../audit/service.js';
 import { NOTICE_EVENT_TYPES, TEST_EVENT_TYPE, type NoticeEventType } from '../audit/notice-events.js';
 import { newWebhookSecret } from './signing.js';
 import { newDelivery, noticePayload } from '../audit/outbox.js';
@@ -137,7 +137,7 @@ export function noticeService(deps: Deps, ring: SecretKeyring) {
           accountId,
           targetType: 'webhook',
           targetId: id,
-          details: { changed: Object.keys(changes).filter((k) => k !== 'updated'), url: after.url, event_types: after.event_types, enabled: after.enabled },
+          details: { changed: changedColumns(changes), url: after.url, event_types: after.event_types, enabled: after.enabled },
         });
         return ok(after);
       }, quiet);

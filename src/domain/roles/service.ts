@@ -8,9 +8,10 @@ import { parseJsonColumn } from '../../store/json-column.js';
 import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
-import { recordEvent } from '../audit/service.js';
+import { ownedObjectFields } from '../views.js';
+import { changedColumns, recordEvent } from '../audit/service.js';
 import type { AccountRolesTable, Database, WorkspaceRolesTable } from '../../store/schema.js';
-import { lookAlikeOf, lookAlikeRisk } from '../confusables.js';
+import { confusableName, lookAlikeOf } from '../confusables.js';
 import type { WorkspaceRoleCreate, WorkspaceRoleUpdate } from './inputs.js';
 
 export interface AccountRole {
@@ -41,20 +42,14 @@ export const isBuiltinWorkspaceRole = (id: string): boolean => BUILTIN_WORKSPACE
 export const isOwnerOrAdminRole = (id: string): boolean => id === ACCOUNT_ROLE_IDS.Owner || id === ACCOUNT_ROLE_IDS.Admin;
 
 export const toAccountRole = (row: AccountRolesTable): AccountRole => ({
-  id: row.id,
-  created: row.created,
-  updated: row.updated,
-  account_id: row.account_id,
+  ...ownedObjectFields(row),
   name: row.name,
   permissions: parseJsonColumn<string[]>(row.permissions, []),
   is_system_role: row.is_system_role === 1,
 });
 
 export const toWorkspaceRole = (row: WorkspaceRolesTable): WorkspaceRole => ({
-  id: row.id,
-  created: row.created,
-  updated: row.updated,
-  account_id: row.account_id,
+  ...ownedObjectFields(row),
   name: row.name,
   description: row.description,
   scopes: parseJsonColumn<string[]>(row.scopes, []),
@@ -63,15 +58,27 @@ export const toWorkspaceRole = (row: WorkspaceRolesTable): WorkspaceRole => ({
   inherited_role_id: row.inherited_role_id,
 });
 
-/** A workspace role visible from an account: a built-in one, or one of the account's own. */
-export async function findWorkspaceRole(tx: Executor, accountId: string, roleId: string): Promise<WorkspaceRolesTable | undefined> {
-  return tx
-    .selectFrom('workspace_roles')
+type RoleTable = 'account_roles' | 'workspace_roles';
+
+/**
+ * The roles `accountId` sees in `table`: the built-in ones (with no account) and its own. Account
+ * and workspace roles share the columns these queries read, so each query is written once for both.
+ */
+const rolesSeenBy = (tx: Executor, table: RoleTable, accountId: string) =>
+  tx
+    .selectFrom(table as 'workspace_roles')
     .selectAll()
-    .where('id', '=', roleId)
-    .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]))
-    .executeTakeFirst();
+    .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]));
+
+async function findRole<T extends RoleTable>(tx: Executor, table: T, accountId: string, roleId: string): Promise<Database[T] | undefined> {
+  return (await rolesSeenBy(tx, table, accountId).where('id', '=', roleId).executeTakeFirst()) as Database[T] | undefined;
 }
+
+/** An account role visible from an account: a built-in one, or one of the account's own. */
+export const findAccountRole = (tx: Executor, accountId: string, roleId: string) => findRole(tx, 'account_roles', accountId, roleId);
+
+/** A workspace role visible from an account: a built-in one, or one of the account's own. */
+export const findWorkspaceRole = (tx: Executor, accountId: string, roleId: string) => findRole(tx, 'workspace_roles', accountId, roleId);
 
 /** The scopes a role grants: its own plus its inherited role's, closed under `includes_scopes`. */
 export async function effectiveScopes(tx: Executor, role: WorkspaceRolesTable): Promise<string[]> {
@@ -95,8 +102,8 @@ function checkRoleInput(input: WorkspaceRoleInput): Result<null> {
     // A look-alike of a built-in role ("Оwner" with a Cyrillic О) would pass for it in every list.
     const builtin = lookAlikeOf(input.name, BUILTIN_WORKSPACE_ROLES.map((r) => r.name));
     if (builtin) return fail('WORKSPACE_ROLE_NAME_TAKEN', `"${input.name}" looks like the built-in workspace role "${builtin}"; choose a name that cannot be taken for it`);
-    const risk = lookAlikeRisk(input.name);
-    if (risk) return fail('CONFUSABLE_NAME', `This role name could pass for another: ${risk}; use letters of one script and visible characters`);
+    const confusable = confusableName('role', input.name);
+    if (confusable) return confusable;
   }
   const unknown = unknownScopes(input.scopes ?? []);
   if (unknown.length) return fail('UNKNOWN_SCOPE', `Unknown workspace scopes: ${unknown.join(', ')}; GET /api/workspace_scopes lists them`);
@@ -111,13 +118,9 @@ async function lookAlikeRole(tx: Executor, accountId: string, name: string, exce
   return other === null ? null : fail('WORKSPACE_ROLE_NAME_TAKEN', `"${name}" looks like the existing workspace role "${other}"; choose a name that cannot be taken for it`);
 }
 
-/** The roles `accountId` sees in `table` (the built-in ones, with no account, and its own), those named `names` when given, one page by creation. */
-async function filterRoles<T extends 'account_roles' | 'workspace_roles'>(tx: Executor, table: T, accountId: string, names: AnyOf, page: Page): Promise<Database[T][]> {
-  // Account and workspace roles share the columns this query reads, so it is written once for both.
-  let query = tx
-    .selectFrom(table as 'workspace_roles')
-    .selectAll()
-    .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]));
+/** The roles `accountId` sees in `table`, those named `names` when given, one page by creation. */
+async function filterRoles<T extends RoleTable>(tx: Executor, table: T, accountId: string, names: AnyOf, page: Page): Promise<Database[T][]> {
+  let query = rolesSeenBy(tx, table, accountId);
   if (names) query = query.where('name', 'in', names.length ? names : ['']);
   return (await query.orderBy('created').orderBy('name').limit(page.limit).offset(page.offset).execute()) as Database[T][];
 }
@@ -139,12 +142,7 @@ export function roleService(deps: Deps) {
     },
 
     async getAccountRole(accountId: string, roleId: string): Promise<Result<AccountRole>> {
-      const row = await store.db
-        .selectFrom('account_roles')
-        .selectAll()
-        .where('id', '=', roleId)
-        .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]))
-        .executeTakeFirst();
+      const row = await findAccountRole(store.db, accountId, roleId);
       return row ? ok(toAccountRole(row)) : fail('NOT_FOUND', 'Account role not found');
     },
 
@@ -219,7 +217,7 @@ export function roleService(deps: Deps) {
             accountId,
             targetType: 'workspace_role',
             targetId: roleId,
-            details: { name: changes.name ?? existing.name, changed: Object.keys(changes).filter((k) => k !== 'updated') },
+            details: { name: changes.name ?? existing.name, changed: changedColumns(changes) },
           });
           return ok(null);
         },

@@ -8,16 +8,15 @@ import type { Filter } from 'scim2-parse-filter';
 import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
 import { fail, ok, type Failure, type Result } from '../../errors.js';
 import type { Executor } from '../../store/store.js';
-import { newId, type OpContext } from '../context.js';
+import type { OpContext } from '../context.js';
 import type { Deps } from '../deps.js';
 import { recordEvent } from '../audit/service.js';
 import { inTransaction } from '../transaction.js';
 import { lockAccount } from '../locks.js';
-import { lastOwnerRefusal } from '../access/last-owner.js';
+import { addMembership, isLastAccountOwner, removeMembership } from '../memberships/service.js';
 import { findOrCreateUser } from '../users/create.js';
 import { matches, narrowing, USER_ATTRIBUTES } from './filter.js';
 import { type ScimUserRecord, type UserInput } from './resources.js';
-import { removeFromAccountTeams } from '../teams/cleanup.js';
 
 export interface ScimPage<T> {
   total: number;
@@ -101,42 +100,20 @@ export function scimUserService(deps: Deps) {
     }
   }
 
-  async function addMembership(tx: Executor, accountId: string, user: { userId: string; actorId: string }, now: string) {
-    await tx
-      .insertInto('account_memberships')
-      .values({ id: newId(), account_id: accountId, actor_id: user.actorId, user_id: user.userId, bot_id: null, account_role_id: ACCOUNT_ROLE_IDS.Member, created: now, updated: now })
-      .execute();
-  }
-
   /**
-   * Takes the person out of the account (their workspace access and teams with it); with no other
-   * account left, their API keys and sessions go too. The last-Owner rules of the account and of
-   * its workspaces hold as everywhere else.
+   * Takes the person out of the account as the memberships service does (their workspace access and
+   * teams with it); with no other account left, their API keys and sessions go too. The last-Owner
+   * rules of the account and of its workspaces hold as everywhere else.
    */
   async function deprovision(tx: Executor, ctx: OpContext, accountId: string, record: ScimUserRecord & { row: Row }): Promise<Failure | null> {
     await lockAccount(tx, accountId);
-    const membership = await tx.selectFrom('account_memberships').select(['id', 'account_role_id']).where('account_id', '=', accountId).where('user_id', '=', record.userId).executeTakeFirst();
+    const membership = await tx.selectFrom('account_memberships').select(['id', 'actor_id', 'account_role_id']).where('account_id', '=', accountId).where('user_id', '=', record.userId).executeTakeFirst();
     if (!membership) return null;
-    if (membership.account_role_id === ACCOUNT_ROLE_IDS.Owner) {
-      const owners = await tx
-        .selectFrom('account_memberships')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('account_id', '=', accountId)
-        .where('account_role_id', '=', ACCOUNT_ROLE_IDS.Owner)
-        .executeTakeFirstOrThrow();
-      if (Number(owners.n) <= 1) {
-        return fail('LAST_OWNER', `${record.email} is the only Owner of this account, so the identity provider cannot deprovision them: make someone else Owner in Gatehouse first, then retry`);
-      }
+    if (await isLastAccountOwner(tx, accountId, membership.account_role_id)) {
+      return fail('LAST_OWNER', `${record.email} is the only Owner of this account, so the identity provider cannot deprovision them: make someone else Owner in Gatehouse first, then retry`);
     }
-    const orphans = await lastOwnerRefusal(tx, accountId, record.actorId, record.email);
-    if (orphans) return { ...orphans, detail: `${orphans.detail}; then retry the deprovisioning` };
-    await tx
-      .deleteFrom('workspace_access')
-      .where('actor_id', '=', record.actorId)
-      .where('workspace_id', 'in', (eb) => eb.selectFrom('workspaces').select('id').where('account_id', '=', accountId))
-      .execute();
-    await removeFromAccountTeams(tx, accountId, record.actorId);
-    await tx.deleteFrom('account_memberships').where('id', '=', membership.id).execute();
+    const refused = await removeMembership(tx, accountId, membership, record.email);
+    if (refused) return { ...refused, detail: `${refused.detail}; then retry the deprovisioning` };
     let keysRevoked = 0;
     let sessionsEnded = 0;
     if ((await otherAccounts(tx, accountId, record.userId)) === 0) {
@@ -185,7 +162,7 @@ export function scimUserService(deps: Deps) {
       const refused = await deprovision(tx, ctx, accountId, record);
       if (refused) return refused;
     } else if (!record.active && input.active) {
-      await addMembership(tx, accountId, record, now);
+      await addMembership(tx, accountId, record, ACCOUNT_ROLE_IDS.Member, ctx.now);
       await recordEvent(tx, ctx, { action: 'scim.user_reactivated', accountId, targetType: 'user', targetId: record.userId, details: { account_role_name: 'Member' } });
     }
     return ok(null);
@@ -237,7 +214,7 @@ export function scimUserService(deps: Deps) {
           if (await externalIdTaken(tx, accountId, input.externalId, null)) return uniqueness(`Another user of this account already has the externalId ${input.externalId}`);
           const user = await findOrCreateUser(tx, { email: input.email, now: ctx.now, firstName: input.givenName ?? '', lastName: input.familyName ?? '' });
           await upsertLink(tx, accountId, user.id, { external_id: input.externalId, user_name: input.userName, active: input.active }, now);
-          if (input.active) await addMembership(tx, accountId, { userId: user.id, actorId: user.actor_id }, now);
+          if (input.active) await addMembership(tx, accountId, { userId: user.id, actorId: user.actor_id }, ACCOUNT_ROLE_IDS.Member, ctx.now);
           await recordEvent(tx, ctx, {
             action: 'scim.user_provisioned',
             accountId,

@@ -10,10 +10,11 @@ import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
 import { recordEvent } from '../audit/service.js';
 import { lastOwnerRefusal } from '../access/last-owner.js';
 import { lockAccount } from '../locks.js';
+import { addMembership } from '../memberships/service.js';
 import { checkExpiration, issueKey, KEY_VIEW_COLUMNS, toKeyView, type ApiKeyView, type IssuedApiKey } from '../api-keys/service.js';
 import type { BotsTable } from '../../store/schema.js';
 import { failpoint } from '../../failpoints.js';
-import { lookAlikeRisk } from '../confusables.js';
+import { confusableName } from '../confusables.js';
 import { checkKeyExpiration, checkRotationGrace, readKeyPolicy } from '../key-policies/service.js';
 import type { KeyRotation, ServiceAccountCreate, ServiceAccountUpdate } from './inputs.js';
 
@@ -43,20 +44,16 @@ export interface ServiceAccountKeys {
 const nameTaken = fail('SERVICE_ACCOUNT_NAME_TAKEN');
 
 /**
- * A name that could pass for another on its own (an invisible character, Latin mixed with
+ * What create and update check of their input: the account role first, then the name when one is
+ * given. A name that could pass for another on its own (an invisible character, Latin mixed with
  * Cyrillic or Greek) is refused; comparing look-alikes with every other name of a large account
  * would cost each create a scan, so that is left to the exact-name rule.
  */
-function checkName(name: string): Result<null> {
-  const risk = lookAlikeRisk(name);
-  return risk ? fail('CONFUSABLE_NAME', `This service account name could pass for another: ${risk}; use letters of one script and visible characters`) : ok(null);
-}
-
-/** What create and update check of their input: the account role first, then the name when one is given. */
 function checkFields(input: { name?: string; account_role_id?: string | null }): Result<null> {
   const role = checkAccountRole(input.account_role_id);
   if (!role.ok) return role;
-  return input.name === undefined ? ok(null) : checkName(input.name);
+  if (input.name === undefined) return ok(null);
+  return confusableName('service account', input.name) ?? ok(null);
 }
 
 /** A service account's account role can only ever be Member: null/absent or Member's id. */
@@ -96,12 +93,13 @@ async function activeKey(tx: Executor, serviceAccountId: string): Promise<ApiKey
   return row ? toKeyView(row) : null;
 }
 
+/** A service account of the account (its trust rules, in workload-identity/, look it up the same way). */
+export async function findServiceAccount(db: Executor, accountId: string, serviceAccountId: string): Promise<BotsTable | undefined> {
+  return db.selectFrom('bots').selectAll().where('id', '=', serviceAccountId).where('account_id', '=', accountId).executeTakeFirst();
+}
+
 export function serviceAccountService(deps: Deps) {
   const { store } = deps;
-
-  async function findServiceAccount(tx: Executor, accountId: string, serviceAccountId: string) {
-    return tx.selectFrom('bots').selectAll().where('id', '=', serviceAccountId).where('account_id', '=', accountId).executeTakeFirst();
-  }
 
   /**
    * Writes the service account's row before anything else a key change touches, so rotations,
@@ -142,19 +140,7 @@ export function serviceAccountService(deps: Deps) {
           if (!allowed.ok) return allowed;
           await tx.insertInto('bots').values(serviceAccount).execute();
           failpoint('create.after_insert');
-          await tx
-            .insertInto('account_memberships')
-            .values({
-              id: newId(),
-              account_id: accountId,
-              actor_id: serviceAccount.actor_id,
-              user_id: null,
-              bot_id: serviceAccount.id,
-              account_role_id: ACCOUNT_ROLE_IDS.Member,
-              created: now,
-              updated: now,
-            })
-            .execute();
+          await addMembership(tx, accountId, { actorId: serviceAccount.actor_id, serviceAccountId: serviceAccount.id }, ACCOUNT_ROLE_IDS.Member, ctx.now);
           const key = await issueKey(tx, { kind: 'bot', actorId: serviceAccount.actor_id, serviceAccountId: serviceAccount.id }, { name: serviceAccount.name, expiration: expiration.value, now: ctx.now });
           await recordEvent(tx, ctx, {
             action: 'service_account.created',

@@ -19,6 +19,7 @@ import { digest, newSecret } from '../secrets.js';
 import { createSession, type ClientInfo, type NewSession } from '../sessions/service.js';
 import { findOrCreateUser, normalizeEmail } from '../users/create.js';
 import { lockAccount } from '../locks.js';
+import { addMembership } from '../memberships/service.js';
 import type { SecretKeyring } from '../../secret-key.js';
 import type { Discovery } from './discovery.js';
 import { emailDomain, loadSettings } from './service.js';
@@ -234,11 +235,7 @@ export function ssoSignIn(deps: Deps, ring: SecretKeyring, discovery: Discovery,
         }
         if (!member) {
           const settings = await loadSettings(tx, accountId);
-          const membershipId = newId();
-          await tx
-            .insertInto('account_memberships')
-            .values({ id: membershipId, account_id: accountId, actor_id: user.actor_id, user_id: user.id, bot_id: null, account_role_id: settings.default_account_role_id, created: now.toISOString(), updated: now.toISOString() })
-            .execute();
+          const membershipId = await addMembership(tx, accountId, { actorId: user.actor_id, userId: user.id }, settings.default_account_role_id, now);
           await recordEvent(tx, ctx, {
             action: 'sso.member_joined',
             accountId,

@@ -7,12 +7,14 @@ import { inTransaction } from '../transaction.js';
 import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { newId, type OpContext } from '../context.js';
+import { ownedObjectFields } from '../views.js';
 import { recordEvent } from '../audit/service.js';
 import { seal } from '../gateways/sealed.js';
 import type { SecretKeyring } from '../../secret-key.js';
 import type { AccountDomainsTable, SsoProvidersTable } from '../../store/schema.js';
 import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
 import { issuerUrlProblem } from '../workload-identity/tokens.js';
+import { findAccountRole } from '../roles/service.js';
 import { DOMAIN_PATTERN, type DomainNamesUpdate, type SsoProviderCreate, type SsoProviderUpdate, type SsoSettingsUpdate } from './inputs.js';
 import type { Discovery } from './discovery.js';
 
@@ -49,10 +51,7 @@ export interface SsoSettings {
 export const secretContext = (providerId: string) => `sso-provider:${providerId}`;
 
 const toProvider = (row: SsoProvidersTable): SsoProvider => ({
-  id: row.id,
-  created: row.created,
-  updated: row.updated,
-  account_id: row.account_id,
+  ...ownedObjectFields(row),
   display_name: row.display_name,
   issuer: row.issuer,
   client_id: row.client_id,
@@ -61,10 +60,7 @@ const toProvider = (row: SsoProvidersTable): SsoProvider => ({
 });
 
 export const toDomain = (row: AccountDomainsTable): AccountDomain => ({
-  id: row.id,
-  created: row.created,
-  updated: row.updated,
-  account_id: row.account_id,
+  ...ownedObjectFields(row),
   name: row.name,
   verified: row.verified_name !== null,
   verified_at: row.verified_at,
@@ -254,12 +250,7 @@ export function ssoService(deps: Deps, ring: SecretKeyring, discovery: Discovery
         const current = await loadSettings(tx, accountId);
         const next = { ...current, ...input };
         if (input.default_account_role_id !== undefined) {
-          const role = await tx
-            .selectFrom('account_roles')
-            .select(['id', 'name'])
-            .where('id', '=', input.default_account_role_id)
-            .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', accountId)]))
-            .executeTakeFirst();
+          const role = await findAccountRole(tx, accountId, input.default_account_role_id);
           if (!role) return fail('UNKNOWN_ACCOUNT_ROLE');
           if (role.id === ACCOUNT_ROLE_IDS.Owner) return fail('VALIDATION_FAILED', 'People who join by SSO cannot be made Owners: choose Member, Admin or a custom role');
         }

@@ -22,10 +22,13 @@ import { inTransaction } from '../transaction.js';
 import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
+import { ownedObjectFields } from '../views.js';
 import { recordEvent } from '../audit/service.js';
 import { findWorkspaceRole } from '../roles/service.js';
+import { findPrincipal, recordGrantEvent } from '../access/service.js';
+import { findWorkspace } from '../workspaces/service.js';
 import { lockAccount } from '../locks.js';
-import { lookAlikeRisk } from '../confusables.js';
+import { confusableName } from '../confusables.js';
 import type { TeamsTable } from '../../store/schema.js';
 export { removeFromAccountTeams } from './cleanup.js';
 import type { TeamAccessGrant, TeamCreate, TeamMemberInput, TeamMemberType, TeamUpdate } from './inputs.js';
@@ -80,11 +83,6 @@ export interface TeamFilter {
 const nameTaken = fail('TEAM_NAME_TAKEN');
 const teamNotFound = () => fail('NOT_FOUND', 'Team not found');
 
-function checkName(name: string): Result<null> {
-  const risk = lookAlikeRisk(name);
-  return risk ? fail('CONFUSABLE_NAME', `This team name could pass for another: ${risk}; use letters of one script and visible characters`) : ok(null);
-}
-
 const some = (ids: readonly string[]) => (ids.length ? ids : ['']);
 
 /** The teams' members and workspace grants, joined onto their rows (two queries for any number of teams). */
@@ -109,10 +107,7 @@ async function withDetails(db: Executor, rows: TeamsTable[]): Promise<Team[]> {
     .orderBy('w.handle')
     .execute();
   return rows.map((row) => ({
-    id: row.id,
-    created: row.created,
-    updated: row.updated,
-    account_id: row.account_id,
+    ...ownedObjectFields(row),
     name: row.name,
     description: row.description,
     workos_directory_group_id: null,
@@ -149,17 +144,10 @@ async function readTeam(db: Executor, accountId: string, teamId: string): Promis
 
 /** The actor of a prospective member, when it belongs to the account: a user by their membership, a service account by being created in it. */
 async function resolveMember(tx: Executor, accountId: string, member: TeamMemberInput): Promise<Result<{ actorId: string; userId: string | null; botId: string | null }>> {
-  if (member.member_type === 'user') {
-    const row = await tx
-      .selectFrom('account_memberships')
-      .select('actor_id')
-      .where('account_id', '=', accountId)
-      .where('user_id', '=', member.member_id)
-      .executeTakeFirst();
-    return row ? ok({ actorId: row.actor_id, userId: member.member_id, botId: null }) : fail('UNKNOWN_USER', `No user ${member.member_id} in this account`);
-  }
-  const row = await tx.selectFrom('bots').select('actor_id').where('account_id', '=', accountId).where('id', '=', member.member_id).executeTakeFirst();
-  return row ? ok({ actorId: row.actor_id, userId: null, botId: member.member_id }) : fail('UNKNOWN_SERVICE_ACCOUNT', `No service account ${member.member_id} in this account`);
+  const isUser = member.member_type === 'user';
+  const found = await findPrincipal(tx, accountId, isUser ? 'user' : 'bot', member.member_id);
+  if (!found.ok) return found;
+  return ok({ actorId: found.value.actorId, userId: isUser ? member.member_id : null, botId: isUser ? null : member.member_id });
 }
 
 export function teamService(deps: Deps) {
@@ -215,8 +203,8 @@ export function teamService(deps: Deps) {
 
   return {
     async create(ctx: OpContext, accountId: string, input: TeamCreate): Promise<Result<Team>> {
-      const checked = checkName(input.name);
-      if (!checked.ok) return checked;
+      const confusable = confusableName('team', input.name);
+      if (confusable) return confusable;
       const now = ctx.now.toISOString();
       const row: TeamsTable = { id: newId(), account_id: accountId, name: input.name, description: input.description ?? '', created: now, updated: now };
       return inTransaction(
@@ -248,8 +236,8 @@ export function teamService(deps: Deps) {
     get: (accountId: string, teamId: string): Promise<Result<Team>> => readTeam(store.db, accountId, teamId),
 
     async update(ctx: OpContext, accountId: string, teamId: string, input: TeamUpdate): Promise<Result<Team>> {
-      const checked = checkName(input.name);
-      if (!checked.ok) return checked;
+      const confusable = confusableName('team', input.name);
+      if (confusable) return confusable;
       return changeTeam(
         accountId,
         teamId,
@@ -319,8 +307,7 @@ export function teamService(deps: Deps) {
         deps,
         async (tx) => {
           await lockAccount(tx, accountId);
-          const workspace = await tx.selectFrom('workspaces').select('id').where('id', '=', workspaceId).where('account_id', '=', accountId).executeTakeFirst();
-          if (!workspace) return fail('NOT_FOUND', 'Workspace not found');
+          if (!(await findWorkspace(tx, accountId, workspaceId))) return fail('NOT_FOUND', 'Workspace not found');
           const ids: string[] = [];
           for (const grant of grants) {
             const role = await findWorkspaceRole(tx, accountId, grant.workspace_role_id);
@@ -338,13 +325,12 @@ export function teamService(deps: Deps) {
               await tx.insertInto('team_access').values({ id, team_id: team.id, workspace_id: workspaceId, workspace_role_id: role.id, created: now, updated: now }).execute();
             }
             ids.push(id);
-            await recordEvent(tx, ctx, {
-              action: 'workspace_team_access.granted',
-              accountId,
-              workspaceId,
-              targetType: 'workspace_team_access',
-              targetId: id,
-              details: { team_id: team.id, team_name: team.name, workspace_role_id: role.id, workspace_role_name: role.name, previous_workspace_role_id: existing?.workspace_role_id ?? null },
+            await recordGrantEvent(tx, ctx, 'workspace_team_access', 'granted', { accountId, workspaceId, id }, {
+              team_id: team.id,
+              team_name: team.name,
+              workspace_role_id: role.id,
+              workspace_role_name: role.name,
+              previous_workspace_role_id: existing?.workspace_role_id ?? null,
             });
           }
           const rows = await readTeamAccess(tx, workspaceId, ids);
@@ -371,14 +357,7 @@ export function teamService(deps: Deps) {
           .returning(['id', 'workspace_role_id'])
           .executeTakeFirst();
         if (!gone) return fail('NOT_FOUND', 'Workspace access not found');
-        await recordEvent(tx, ctx, {
-          action: 'workspace_team_access.revoked',
-          accountId,
-          workspaceId,
-          targetType: 'workspace_team_access',
-          targetId: gone.id,
-          details: { team_id: teamId, workspace_role_id: gone.workspace_role_id },
-        });
+        await recordGrantEvent(tx, ctx, 'workspace_team_access', 'revoked', { accountId, workspaceId, id: gone.id }, { team_id: teamId, workspace_role_id: gone.workspace_role_id });
         return ok(null);
       });
     },

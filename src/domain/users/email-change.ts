@@ -38,6 +38,18 @@ export async function recordEmailChange(tx: Executor, userId: string, email: str
   return { email, code, expiration };
 }
 
+/** The user's pending change when `code` is its code (compared as a digest, in constant time). */
+async function pendingWithCode(tx: Executor, userId: string, code: string) {
+  const row = await tx.selectFrom('email_changes').selectAll().where('user_id', '=', userId).executeTakeFirst();
+  return row && constantTimeEqual(row.code_hash, digest(code)) ? row : undefined;
+}
+
+/** Ends the user's pending change, confirmed or dropped, and records the event that says which. */
+async function endEmailChange(tx: Executor, ctx: OpContext, userId: string, action: 'user.email_changed' | 'user.email_change_cancelled', details: Record<string, unknown>) {
+  await tx.deleteFrom('email_changes').where('user_id', '=', userId).execute();
+  await recordEvent(tx, ctx, { action, accountId: null, targetType: 'user', targetId: userId, details });
+}
+
 export function emailChangeService(deps: Deps) {
   const { store, clock } = deps;
 
@@ -57,20 +69,13 @@ export function emailChangeService(deps: Deps) {
         async (tx) => {
           const user = await tx.selectFrom('users').select(['id', 'email']).where('id', '=', userId).executeTakeFirst();
           if (!user) return fail('NOT_FOUND', 'User not found');
-          const row = await tx.selectFrom('email_changes').selectAll().where('user_id', '=', userId).executeTakeFirst();
-          if (!row || !constantTimeEqual(row.code_hash, digest(code))) return fail('EMAIL_CODE_INVALID');
+          const row = await pendingWithCode(tx, userId, code);
+          if (!row) return fail('EMAIL_CODE_INVALID');
           if (row.expires_at <= ctx.now.toISOString()) return fail('EMAIL_CODE_EXPIRED');
           const clash = await tx.selectFrom('users').select('id').where('email', '=', row.email).where('id', '!=', userId).executeTakeFirst();
           if (clash) return TAKEN_MEANWHILE;
           await tx.updateTable('users').set({ email: row.email, updated: ctx.now.toISOString() }).where('id', '=', userId).execute();
-          await tx.deleteFrom('email_changes').where('user_id', '=', userId).execute();
-          await recordEvent(tx, ctx, {
-            action: 'user.email_changed',
-            accountId: null,
-            targetType: 'user',
-            targetId: userId,
-            details: { from: user.email, to: row.email },
-          });
+          await endEmailChange(tx, ctx, userId, 'user.email_changed', { from: user.email, to: row.email });
           return ok({ email: row.email });
         },
         { onUniqueViolation: TAKEN_MEANWHILE },
@@ -80,16 +85,8 @@ export function emailChangeService(deps: Deps) {
     /** Drops the pending change that `code` belongs to (its mail could not be sent); a newer one stays. */
     async cancelEmailChange(ctx: OpContext, userId: string, code: string, reason: string): Promise<void> {
       await inTransaction(deps, async (tx) => {
-        const row = await tx.selectFrom('email_changes').select(['email', 'code_hash']).where('user_id', '=', userId).executeTakeFirst();
-        if (!row || !constantTimeEqual(row.code_hash, digest(code))) return;
-        await tx.deleteFrom('email_changes').where('user_id', '=', userId).execute();
-        await recordEvent(tx, ctx, {
-          action: 'user.email_change_cancelled',
-          accountId: null,
-          targetType: 'user',
-          targetId: userId,
-          details: { email: row.email, reason },
-        });
+        const row = await pendingWithCode(tx, userId, code);
+        if (row) await endEmailChange(tx, ctx, userId, 'user.email_change_cancelled', { email: row.email, reason });
       });
     },
   };

@@ -5,7 +5,7 @@ import { inTransaction } from '../transaction.js';
 import { parseJsonColumn } from '../../store/json-column.js';
 import type { Deps } from '../deps.js';
 import type { Actor, OpContext } from '../context.js';
-import { recordEvent } from '../audit/service.js';
+import { changedColumns, recordEvent } from '../audit/service.js';
 import { ACTS_AS_WORKSPACE_OWNER } from '../../authz/permissions.js';
 import { SELF_HOSTED_PLAN } from '../plan.js';
 import { normalizeEmail } from './create.js';
@@ -111,7 +111,7 @@ export function userService(deps: Deps) {
           }
           if (input.settings !== undefined) changes.settings = JSON.stringify(input.settings ?? {});
           await tx.updateTable('users').set(changes).where('id', '=', userId).execute();
-          const changed = Object.keys(changes).filter((k) => k !== 'updated');
+          const changed = changedColumns(changes);
           const emailChange = newEmail === null ? null : await recordEmailChange(tx, userId, newEmail, ctx.now);
           // One event for the request; the code never goes into it.
           await recordEvent(tx, ctx, {

@@ -8,9 +8,11 @@ import { inTransaction } from '../transaction.js';
 import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { newId, type Actor, type OpContext } from '../context.js';
+import { ownedObjectFields } from '../views.js';
 import { recordEvent } from '../audit/service.js';
 import { issueKey, KEY_VIEW_COLUMNS, toKeyView, type ApiKeyView } from '../api-keys/service.js';
 import { loadAddressPolicy, notAllowed } from '../ip-allowlist/service.js';
+import { findServiceAccount } from '../service-accounts/service.js';
 import { parseJsonColumn } from '../../store/json-column.js';
 import type { TrustRulesTable } from '../../store/schema.js';
 import { issuerKeys, issuerUrlProblem, unverifiedIssuer, type IssuerKeys, type VerifiedClaims } from './tokens.js';
@@ -58,10 +60,7 @@ export interface ExchangeAnswer {
 }
 
 const toRule = (row: TrustRulesTable): TrustRule => ({
-  id: row.id,
-  created: row.created,
-  updated: row.updated,
-  account_id: row.account_id,
+  ...ownedObjectFields(row),
   bot_id: row.bot_id,
   issuer: row.issuer,
   audience: row.audience,
@@ -112,17 +111,13 @@ export function workloadIdentityService(deps: Deps, options: { keys?: IssuerKeys
   const { store } = deps;
   const keys = options.keys ?? issuerKeys();
 
-  async function serviceAccountIn(db: Executor, accountId: string, botId: string) {
-    return db.selectFrom('bots').select(['id', 'actor_id', 'name', 'account_id']).where('id', '=', botId).where('account_id', '=', accountId).executeTakeFirst();
-  }
-
   async function ruleIn(db: Executor, accountId: string, botId: string, ruleId: string) {
     return db.selectFrom('trust_rules').selectAll().where('id', '=', ruleId).where('bot_id', '=', botId).where('account_id', '=', accountId).executeTakeFirst();
   }
 
   return {
     async list(accountId: string, botId: string): Promise<Result<TrustRule[]>> {
-      if (!(await serviceAccountIn(store.db, accountId, botId))) return fail('NOT_FOUND', 'Service account not found');
+      if (!(await findServiceAccount(store.db, accountId, botId))) return fail('NOT_FOUND', 'Service account not found');
       const rows = await store.db.selectFrom('trust_rules').selectAll().where('bot_id', '=', botId).orderBy('created').orderBy('id').execute();
       return ok(rows.map(toRule));
     },
@@ -135,7 +130,7 @@ export function workloadIdentityService(deps: Deps, options: { keys?: IssuerKeys
       return inTransaction(
         deps,
         async (tx) => {
-          const bot = await serviceAccountIn(tx, accountId, botId);
+          const bot = await findServiceAccount(tx, accountId, botId);
           if (!bot) return fail('NOT_FOUND', 'Service account not found');
           const now = ctx.now.toISOString();
           const row: TrustRulesTable = {
@@ -227,7 +222,7 @@ export function workloadIdentityService(deps: Deps, options: { keys?: IssuerKeys
 
     /** The service account's exchanged keys that still work (masked), newest first. */
     async exchangedKeys(accountId: string, botId: string, now: Date): Promise<Result<ExchangedKey[]>> {
-      if (!(await serviceAccountIn(store.db, accountId, botId))) return fail('NOT_FOUND', 'Service account not found');
+      if (!(await findServiceAccount(store.db, accountId, botId))) return fail('NOT_FOUND', 'Service account not found');
       const rows = await store.db
         .selectFrom('api_keys')
         .select([...KEY_VIEW_COLUMNS, 'exchanged_subject', 'exchanged_issuer', 'exchanged_rule_id'])
@@ -288,7 +283,7 @@ export function workloadIdentityService(deps: Deps, options: { keys?: IssuerKeys
           // The rule, locked: a concurrent change or removal of it either sees this key or refuses it.
           const held = await tx.updateTable('trust_rules').set((eb) => ({ updated: eb.ref('updated') })).where('id', '=', admitted.id).executeTakeFirst();
           if (Number(held.numUpdatedRows) === 0) return refused('its trust rule was removed meanwhile');
-          const bot = await serviceAccountIn(tx, admitted.account_id, admitted.bot_id);
+          const bot = await findServiceAccount(tx, admitted.account_id, admitted.bot_id);
           if (!bot) return refused('the service account was removed meanwhile');
           await tx.deleteFrom('exchanged_tokens').where('expires_at', '<', now.toISOString()).execute();
           await tx.insertInto('exchanged_tokens').values({ issuer, token_id: tokenId, expires_at: new Date(claims.exp * 1000).toISOString() }).execute();

@@ -6,7 +6,8 @@ import { inTransaction } from '../transaction.js';
 import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { newId, type Actor, type AnyOf, type OpContext, type Page } from '../context.js';
-import { recordEvent } from '../audit/service.js';
+import { ownedObjectFields } from '../views.js';
+import { changedColumns, recordEvent } from '../audit/service.js';
 import { findWorkspaceRole } from '../roles/service.js';
 import type { WorkspacesTable } from '../../store/schema.js';
 import type { WorkspaceCreate, WorkspaceUpdate } from './inputs.js';
@@ -25,10 +26,7 @@ export interface Workspace {
 
 /** A workspace as the API shows it: each wire field named, so a new column stays off the wire. */
 export const toWorkspace = (row: WorkspacesTable): Workspace => ({
-  id: row.id,
-  created: row.created,
-  updated: row.updated,
-  account_id: row.account_id,
+  ...ownedObjectFields(row),
   name: row.name,
   handle: row.handle,
   description: row.description,
@@ -37,6 +35,11 @@ export const toWorkspace = (row: WorkspacesTable): Workspace => ({
 });
 
 export type WorkspaceInput = WorkspaceUpdate;
+
+/** A workspace of the account (an id from another account finds nothing, as for one that does not exist). */
+export async function findWorkspace(db: Executor, accountId: string, workspaceId: string): Promise<WorkspacesTable | undefined> {
+  return db.selectFrom('workspaces').selectAll().where('id', '=', workspaceId).where('account_id', '=', accountId).executeTakeFirst();
+}
 
 export function workspaceService(deps: Deps) {
   const { store } = deps;
@@ -120,12 +123,7 @@ export function workspaceService(deps: Deps) {
     },
 
     async get(accountId: string, workspaceId: string): Promise<Result<Workspace>> {
-      const row = await store.db
-        .selectFrom('workspaces')
-        .selectAll()
-        .where('id', '=', workspaceId)
-        .where('account_id', '=', accountId)
-        .executeTakeFirst();
+      const row = await findWorkspace(store.db, accountId, workspaceId);
       return row ? ok(toWorkspace(row)) : fail('NOT_FOUND', 'Workspace not found');
     },
 
@@ -133,7 +131,7 @@ export function workspaceService(deps: Deps) {
       return inTransaction(
         deps,
         async (tx) => {
-          const existing = await tx.selectFrom('workspaces').selectAll().where('id', '=', workspaceId).where('account_id', '=', accountId).executeTakeFirst();
+          const existing = await findWorkspace(tx, accountId, workspaceId);
           if (!existing) return fail('NOT_FOUND', 'Workspace not found');
           const clash = await clashes(tx, accountId, input, workspaceId);
           if (clash) return clash;
@@ -152,7 +150,7 @@ export function workspaceService(deps: Deps) {
             workspaceId,
             targetType: 'workspace',
             targetId: workspaceId,
-            details: { changed: Object.keys(changes).filter((k) => k !== 'updated'), handle: changes.handle ?? existing.handle },
+            details: { changed: changedColumns(changes), handle: changes.handle ?? existing.handle },
           });
           return ok(null);
         },
@@ -166,7 +164,7 @@ export function workspaceService(deps: Deps) {
     /** Deletes the workspace, every access row to it and its gateway setting, in one transaction. */
     async remove(ctx: OpContext, accountId: string, workspaceId: string): Promise<Result<null>> {
       return inTransaction(deps, async (tx) => {
-        const existing = await tx.selectFrom('workspaces').select(['id', 'handle', 'name']).where('id', '=', workspaceId).where('account_id', '=', accountId).executeTakeFirst();
+        const existing = await findWorkspace(tx, accountId, workspaceId);
         if (!existing) return fail('NOT_FOUND', 'Workspace not found');
         await tx.deleteFrom('workspace_access').where('workspace_id', '=', workspaceId).execute();
         await tx.deleteFrom('team_access').where('workspace_id', '=', workspaceId).execute();
