@@ -106,6 +106,15 @@ describe('a user key', () => {
     const one = await h.request('GET', `/api/users/${owner.userId}/api_keys/${keys[0].id}`, { key: owner.key, headers: via('10.1.2.3', 'curl/8.5.0') });
     expect(one.body.last_used_from).toBe('10.1.2.3');
   });
+
+  it("asking about another account's workspace (404) never makes its id the key's last workspace", async () => {
+    const other = await h.bootstrap('other-last-use', 'other-last-use@example.com');
+    const res = await h.request('GET', `/api/me/workspaces/${ws.id}/scopes`, { key: other.key, headers: via('10.9.9.9', 'probe/1') });
+    expect(res.status).toBe(404);
+    await h.app.keyUse.flush();
+    const [key] = (await h.request('GET', '/api/me/api_keys', { key: other.key })).body;
+    expect(key).toMatchObject({ last_used_from: expect.any(String), last_used_workspace_id: null });
+  });
 });
 
 describe('on the request path', () => {

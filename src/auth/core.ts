@@ -247,8 +247,11 @@ export function authCore({ store, cache, clock, throttle, sessions, keyUse }: Au
         if (!caller) return fail('UNAUTHENTICATED');
         return andThen(grantsFor(caller.actor, requirement, target), (held): Maybe<Result<Decision>> => {
           const decision = withActor(conclude(requirement, caller, held, target), caller.actor);
-          // A key's use, with the workspace the route names when the key was let in.
-          if (caller.sessionId === null) noteKeyUse(caller.actor, presented, decision.ok ? target.workspace_id : null);
+          // A key's use, with the workspace the route names when the key was let in there: only a
+          // workspace requirement checked access to it (a route that only authenticates, such as
+          // /api/me/workspaces/{id}/scopes, answers 404 itself for another account's workspace,
+          // whose id must not become this key's last workspace).
+          if (caller.sessionId === null) noteKeyUse(caller.actor, presented, decision.ok && requirement.kind === 'workspace' ? target.workspace_id : null);
           // An account's IP allowlist binds whoever acts in it, once they would otherwise be let in
           // (someone with no access still gets the same 404 as for an account that does not exist).
           const accountId = target.account_id;
