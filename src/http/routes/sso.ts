@@ -9,7 +9,7 @@ import { ERRORS, type Failure } from '../../errors.js';
 import { DomainNamesUpdate, SsoProviderCreate, SsoProviderUpdate, SsoSettingsUpdate } from '../../domain/sso/inputs.js';
 import { SIGN_IN_WINDOW_SECONDS } from '../../domain/sso/login.js';
 import { identifyCaller } from '../auth.js';
-import { respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { opContext, respond, type RouteDeps, type RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
 import { Nullable, Timestamp, Uuid } from '../schemas.js';
 import { clientInfo, setSessionCookie } from '../session-cookie.js';
@@ -94,10 +94,7 @@ export function ssoRoutes({ services, clock, auth, publicUrl }: RouteDeps): Rout
     on('PUT', `${base}/sso/settings`, account('administrate:sso'), 'Set the default account role of SSO arrivals, and turn passwords off or on for the account', {
       body: SsoSettingsUpdate,
       response: { 200: SsoSettings },
-      handler: async (req, reply) => {
-        const ctx = { actor: req.auth.actor!, requestId: String(req.id), now: clock.now() };
-        return respond(req, reply, await sso.updateSettings(ctx, req.params.account_id, req.body));
-      },
+      handler: async (req, reply) => respond(req, reply, await sso.updateSettings(opContext(req, clock), req.params.account_id, req.body)),
     }),
     readOne(`${base}/domains`, account('read:account'), "The account's email domains (Prefect Terraform's `prefect_account.domain_names`)", {
       response: Type.Array(AccountDomain),
@@ -109,10 +106,7 @@ export function ssoRoutes({ services, clock, auth, publicUrl }: RouteDeps): Rout
     }),
     on('POST', `${base}/domains/:domain_id/verify`, account('administrate:sso'), 'Vouch for a domain (audited): people whose provider-verified email is there may join by SSO', {
       response: { 200: AccountDomain },
-      handler: async (req, reply) => {
-        const ctx = { actor: req.auth.actor!, requestId: String(req.id), now: clock.now() };
-        return respond(req, reply, await sso.verifyDomain(ctx, req.params.account_id, req.params.domain_id));
-      },
+      handler: async (req, reply) => respond(req, reply, await sso.verifyDomain(opContext(req, clock), req.params.account_id, req.params.domain_id)),
     }),
 
     on('GET', '/api/auth/sso/discover', PUBLIC, "The identity providers offered for an email (its domain verified by an account) or an account's handle", {
