@@ -49,7 +49,7 @@ const KINDS: KindSpec[] = [
 export function accessRoutes({ services, clock }: RouteDeps): RouteSpec[] {
   const { on } = routeShapes(clock, ['Workspace access']);
   return KINDS.flatMap((kind): RouteSpec[] => {
-    const base = `/api/accounts/:account_id/workspaces/:workspace_id/${kind.path}`;
+    const base = `/api/accounts/:account_id/workspaces/:workspace_id/${kind.path}` as const;
     const isUser = kind.path === 'user_access';
     return [
       on('POST', `${base}/`, workspace(kind.manage), `Grant ${kind.label} a workspace role here (upsert: an existing grant changes role)`, {
