@@ -306,7 +306,7 @@ export const SETTINGS = {
   access_log: setting({
     value: 'stdout|off|FILE',
     schema: Type.String({ minLength: 1 }),
-    check: (value) => accessLogProblem(value),
+    check: accessLogProblem,
     default: 'stdout',
     expect: ACCESS_LOG_USE,
     help: 'One line per request: to standard output, to a file (reopened on SIGHUP), or off',
@@ -347,7 +347,7 @@ export const SETTINGS = {
   audit_feed: setting({
     value: 'file:PATH|unix:PATH|tcp:HOST:PORT',
     schema: Type.String({ minLength: 1 }),
-    check: (value) => auditFeedProblem(value),
+    check: auditFeedProblem,
     expect: `use ${AUDIT_FEED_USE}`,
     help: 'Also write every audit event as a JSON line to a file or a local socket',
   }),

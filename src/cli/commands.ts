@@ -76,6 +76,14 @@ const principal: Record<string, FlagSpec> = {
 const yes = (what: string): Record<string, FlagSpec> => ({ yes: { type: 'boolean', help: `${what} without asking (required when not at a terminal)` } });
 const none = { min: 0, names: [] };
 
+/** A command that calls a running Gatehouse with a saved profile; without positionals or flags of its own unless it says. */
+const clientCommand = (spec: Omit<CommandSpec, 'client' | 'positionals' | 'flags'> & Partial<Pick<CommandSpec, 'positionals' | 'flags'>>): CommandSpec => ({
+  positionals: none,
+  flags: {},
+  ...spec,
+  client: true,
+});
+
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'start',
@@ -201,14 +209,13 @@ export const COMMANDS: CommandSpec[] = [
     client: false,
     run: async ({ flags }) => (await import('./audit.js')).auditPruneCommand(flags),
   },
-  {
+  clientCommand({
     name: 'login',
     usage: '--key KEY [--url http://127.0.0.1:4280] [--workspace ACCOUNT/WORKSPACE]',
     summary: 'Check a key, choose a workspace and save both as a profile; prints the PREFECT_* settings',
     details:
       'The profile becomes the active one. Prints PREFECT_API_URL, PREFECT_API_KEY and PREFECT_CLOUD_API_URL as NAME=value lines\n' +
       'on standard output (for env, a .env file or prefect config set); messages go to standard error.',
-    positionals: none,
     flags: {
       key: { type: 'string', value: 'KEY', help: 'A pnu_ user key or a pnb_ service account key' },
       url: { type: 'string', value: 'URL', help: "Gatehouse's address, saved in the profile (default: GATEHOUSE_URL, else http://127.0.0.1:4280)" },
@@ -216,60 +223,45 @@ export const COMMANDS: CommandSpec[] = [
       profile: { type: 'string', value: 'NAME', help: 'Save as this profile (default: the active one, else "default")' },
     },
     example: 'gatehouse login --key "$GATEHOUSE_KEY" --url http://127.0.0.1:4280 --workspace acme/production',
-    client: true,
     run: loginCommand,
-  },
-  {
+  }),
+  clientCommand({
     name: 'logout',
     usage: '',
     summary: "Remove the profile's saved key (the profile itself goes with it)",
-    positionals: none,
-    flags: {},
     example: 'gatehouse logout --profile ci',
-    client: true,
     run: logoutCommand,
-  },
-  {
+  }),
+  clientCommand({
     name: 'whoami',
     usage: '',
     summary: "Who the profile's key is: user or service account, account role, workspace, key expiry",
-    positionals: none,
-    flags: {},
     example: 'gatehouse whoami',
-    client: true,
     run: whoamiCommand,
-  },
-  {
+  }),
+  clientCommand({
     name: 'profile ls',
     usage: '',
     summary: 'The saved profiles; * marks the active one',
-    positionals: none,
-    flags: {},
     example: 'gatehouse profile ls',
-    client: true,
     run: profileList,
-  },
-  {
+  }),
+  clientCommand({
     name: 'profile use',
     usage: 'NAME',
     summary: 'Make a saved profile the active one',
     positionals: { min: 1, names: ['NAME'] },
-    flags: {},
     example: 'gatehouse profile use staging',
-    client: true,
     run: profileUse,
-  },
-  {
+  }),
+  clientCommand({
     name: 'workspace ls',
     usage: '',
     summary: "The workspaces the key reaches; * marks the profile's current one",
-    positionals: none,
-    flags: {},
     example: 'gatehouse workspace ls',
-    client: true,
     run: workspaceList,
-  },
-  {
+  }),
+  clientCommand({
     name: 'workspace set',
     usage: '[ACCOUNT/WORKSPACE] [--upstream URL [--upstream-auth-string-stdin | --clear-upstream-auth-string] [--check] | --clear-upstream]',
     summary: "Make a workspace the profile's current one, or point its gateway at a Prefect server",
@@ -285,20 +277,17 @@ export const COMMANDS: CommandSpec[] = [
       check: { type: 'boolean', help: 'With --upstream: then ask the Prefect server whether it answers (as workspace check)' },
     },
     example: "echo -n 'admin:secret' | gatehouse workspace set acme/production --upstream http://prefect:4200/api --upstream-auth-string-stdin",
-    client: true,
     run: workspaceSet,
-  },
-  {
+  }),
+  clientCommand({
     name: 'workspace show',
     usage: '[ACCOUNT/WORKSPACE]',
     summary: "The workspace's PREFECT_API_URL and its gateway's upstream",
     positionals: { min: 0, names: ['ACCOUNT/WORKSPACE'] },
-    flags: {},
     example: 'gatehouse workspace show acme/production',
-    client: true,
     run: workspaceShow,
-  },
-  {
+  }),
+  clientCommand({
     name: 'workspace check',
     usage: '[ACCOUNT/WORKSPACE]',
     summary: "Ask the workspace's Prefect server whether it answers, with the stored credential",
@@ -306,12 +295,10 @@ export const COMMANDS: CommandSpec[] = [
       "Gatehouse calls the upstream's /health and /version (5 s at most) and says what it found and what to do.\n" +
       'Exit status 0 when Prefect answered and took the credential, 1 when not.',
     positionals: { min: 0, names: ['ACCOUNT/WORKSPACE'] },
-    flags: {},
     example: 'gatehouse workspace check acme/production',
-    client: true,
     run: workspaceCheck,
-  },
-  {
+  }),
+  clientCommand({
     name: 'workspace create',
     usage: 'HANDLE --name NAME [--description TEXT]',
     summary: "Create a workspace in the profile's account; you become its Owner",
@@ -321,10 +308,9 @@ export const COMMANDS: CommandSpec[] = [
       description: { type: 'string', value: 'TEXT', help: 'What the workspace is for' },
     },
     example: 'gatehouse workspace create staging --name Staging --description "Pre-production flows"',
-    client: true,
     run: workspaceCreate,
-  },
-  {
+  }),
+  clientCommand({
     name: 'workspace rm',
     usage: 'ACCOUNT/WORKSPACE [--yes]',
     summary: 'Delete a workspace and every access grant to it',
@@ -332,20 +318,17 @@ export const COMMANDS: CommandSpec[] = [
     positionals: { min: 1, names: ['ACCOUNT/WORKSPACE'] },
     flags: yes('Delete'),
     example: 'gatehouse workspace rm acme/staging --yes',
-    client: true,
     run: workspaceRemove,
-  },
-  {
+  }),
+  clientCommand({
     name: 'trust-rule ls',
     usage: 'SERVICE_ACCOUNT',
     summary: "A service account's trust rules: which workload tokens may be exchanged for its keys",
     positionals: { min: 1, names: ['SERVICE_ACCOUNT'] },
-    flags: {},
     example: 'gatehouse trust-rule ls ci-deployer',
-    client: true,
     run: trustRuleList,
-  },
-  {
+  }),
+  clientCommand({
     name: 'trust-rule add',
     usage: "SERVICE_ACCOUNT --issuer URL --audience AUD --subject PATTERN [--claims JSON] [--lifetime SECONDS] [--description TEXT]",
     summary: 'Let OIDC tokens of an issuer be exchanged for short-lived keys of a service account',
@@ -360,19 +343,16 @@ export const COMMANDS: CommandSpec[] = [
       description: { type: 'string', value: 'TEXT', help: 'What the rule is for' },
     },
     example: "gatehouse trust-rule add ci-deployer --issuer https://token.actions.githubusercontent.com --audience gatehouse --subject 'repo:acme/flows:ref:refs/heads/main'",
-    client: true,
     run: trustRuleAdd,
-  },
-  {
+  }),
+  clientCommand({
     name: 'trust-rule rm',
     usage: 'SERVICE_ACCOUNT RULE_ID',
     summary: 'Delete a trust rule; the keys exchanged under it stop working at once',
     positionals: { min: 2, names: ['SERVICE_ACCOUNT', 'RULE_ID'] },
-    flags: {},
     example: 'gatehouse trust-rule rm ci-deployer 2f0c…',
-    client: true,
     run: trustRuleRemove,
-  },
+  }),
   {
     name: 'exchange',
     usage: '--service-account ID (--token-file FILE | --token-env VARIABLE) [--workspace ACCOUNT/WORKSPACE] [--url URL] [--json]',
@@ -391,17 +371,14 @@ export const COMMANDS: CommandSpec[] = [
     client: false,
     run: exchangeCommand,
   },
-  {
+  clientCommand({
     name: 'ip-allowlist ls',
     usage: '',
     summary: "The IP allowlist of the profile's account, whether it is enforced, and whether your address is on it",
-    positionals: none,
-    flags: {},
     example: 'gatehouse ip-allowlist ls',
-    client: true,
     run: ipAllowlistList,
-  },
-  {
+  }),
+  clientCommand({
     name: 'ip-allowlist add',
     usage: 'NETWORK [--description TEXT] [--disabled]',
     summary: 'Add an IP address or CIDR network (IPv4 or IPv6) to the allowlist, or replace its entry',
@@ -412,52 +389,40 @@ export const COMMANDS: CommandSpec[] = [
       disabled: { type: 'boolean', help: 'Add the entry switched off' },
     },
     example: 'gatehouse ip-allowlist add 203.0.113.0/24 --description "office VPN"',
-    client: true,
     run: ipAllowlistAdd,
-  },
-  {
+  }),
+  clientCommand({
     name: 'ip-allowlist remove',
     usage: 'NETWORK',
     summary: 'Remove an entry from the allowlist',
     details: 'Refused while the allowlist is enforced when the new list would not admit your own address.',
     positionals: { min: 1, names: ['NETWORK'] },
-    flags: {},
     example: 'gatehouse ip-allowlist remove 203.0.113.0/24',
-    client: true,
     run: ipAllowlistRemove,
-  },
-  {
+  }),
+  clientCommand({
     name: 'ip-allowlist enable',
     usage: '',
     summary: 'Enforce the allowlist: keys and sessions act in the account only from its enabled entries',
     details: 'Refused, with the reason, when your own address is not on the list (you would be locked out).',
-    positionals: none,
-    flags: {},
     example: 'gatehouse ip-allowlist enable',
-    client: true,
     run: ipAllowlistEnable,
-  },
-  {
+  }),
+  clientCommand({
     name: 'ip-allowlist disable',
     usage: '',
     summary: 'Stop enforcing the allowlist; its entries are kept',
-    positionals: none,
-    flags: {},
     example: 'gatehouse ip-allowlist disable',
-    client: true,
     run: ipAllowlistDisable,
-  },
-  {
+  }),
+  clientCommand({
     name: 'service-account ls',
     usage: '',
     summary: "The account's service accounts: masked key, expiry, last use, workspace roles, and any key reported leaked",
-    positionals: none,
-    flags: {},
     example: 'gatehouse service-account ls',
-    client: true,
     run: serviceAccountList,
-  },
-  {
+  }),
+  clientCommand({
     name: 'service-account create',
     usage: 'NAME [--expires YYYY-MM-DD | --never-expire] [--role ROLE]',
     summary: 'Create a service account; its key is printed once',
@@ -467,20 +432,18 @@ export const COMMANDS: CommandSpec[] = [
     positionals: { min: 1, names: ['NAME'] },
     flags: { ...expiry, role: { type: 'string', value: 'ROLE', help: "Grant it this workspace role on the profile's current workspace" } },
     example: 'gatehouse service-account create ci-worker --expires 2030-12-31 --role Worker',
-    client: true,
     run: serviceAccountCreate,
-  },
-  {
+  }),
+  clientCommand({
     name: 'service-account rotate',
     usage: 'NAME_OR_ID [--expires YYYY-MM-DD | --never-expire] [--keep-old-key-hours 0-48]',
     summary: 'Issue a new key, printed once; the old one stops now unless kept for some hours',
     positionals: { min: 1, names: ['NAME_OR_ID'] },
     flags: { ...expiry, 'keep-old-key-hours': { type: 'string', value: 'HOURS', help: 'Keep the old key working for 0 to 48 hours (never past its own expiry)' } },
     example: 'gatehouse service-account rotate ci-worker --keep-old-key-hours 2',
-    client: true,
     run: serviceAccountRotate,
-  },
-  {
+  }),
+  clientCommand({
     name: 'service-account rm',
     usage: 'NAME_OR_ID [--yes]',
     summary: 'Delete a service account with its keys and workspace access',
@@ -488,20 +451,16 @@ export const COMMANDS: CommandSpec[] = [
     positionals: { min: 1, names: ['NAME_OR_ID'] },
     flags: yes('Remove'),
     example: 'gatehouse service-account rm ci-worker --yes',
-    client: true,
     run: serviceAccountRemove,
-  },
-  {
+  }),
+  clientCommand({
     name: 'key-policy show',
     usage: '',
     summary: "The account's key policy, and the existing service-account keys that break it",
-    positionals: none,
-    flags: {},
     example: 'gatehouse key-policy show',
-    client: true,
     run: keyPolicyShow,
-  },
-  {
+  }),
+  clientCommand({
     name: 'key-policy set',
     usage: '[--max-key-lifetime-days N|none] [--allow-never-expire yes|no] [--max-rotation-grace-seconds N|none] [--disable-keys-unused-days N|none] [--leaked-key-action disable|flag]',
     summary: "Set the account's key policy (Owner or Admin); existing keys are listed, not changed",
@@ -509,7 +468,6 @@ export const COMMANDS: CommandSpec[] = [
       'Fields not given keep their value; "none" lifts a limit. New and rotated service-account keys must keep the policy\n' +
       '(the API answers 422 KEY_POLICY_VIOLATION otherwise). A key unused for --disable-keys-unused-days days is disabled.\n' +
       'A key a secret-scanning partner reports leaked is disabled at once, or only flagged with --leaked-key-action flag.',
-    positionals: none,
     flags: {
       'max-key-lifetime-days': { type: 'string', value: 'N', help: 'The longest expiry of a new or rotated key, 1 to 36500 days, or none' },
       'allow-never-expire': { type: 'string', value: 'yes|no', help: 'Whether a key may never expire' },
@@ -518,20 +476,16 @@ export const COMMANDS: CommandSpec[] = [
       'leaked-key-action': { type: 'string', value: 'disable|flag', help: 'What a leak report does to a found key: disable it immediately (default) or flag it' },
     },
     example: 'gatehouse key-policy set --max-key-lifetime-days 90 --allow-never-expire no',
-    client: true,
     run: keyPolicySet,
-  },
-  {
+  }),
+  clientCommand({
     name: 'sso ls',
     usage: '',
     summary: "The account's OpenID Connect providers (never their secrets) and SSO settings",
-    positionals: none,
-    flags: {},
     example: 'gatehouse sso ls',
-    client: true,
     run: ssoList,
-  },
-  {
+  }),
+  clientCommand({
     name: 'sso add',
     usage: 'NAME --issuer URL --client-id ID [--client-secret-file PATH]',
     summary: 'Add an OpenID Connect provider (Owner or Admin); its secret is read from a file',
@@ -543,10 +497,9 @@ export const COMMANDS: CommandSpec[] = [
       'client-secret-file': { type: 'string', value: 'PATH', help: 'A file holding the client secret (omit for a public client)' },
     },
     example: 'gatehouse sso add "Acme SSO" --issuer https://idp.example.com --client-id gatehouse --client-secret-file secret.txt',
-    client: true,
     run: ssoAdd,
-  },
-  {
+  }),
+  clientCommand({
     name: 'sso rm',
     usage: 'ID_OR_NAME [--yes]',
     summary: 'Remove an identity provider; identities linked through it are forgotten',
@@ -554,70 +507,55 @@ export const COMMANDS: CommandSpec[] = [
     positionals: { min: 1, names: ['ID_OR_NAME'] },
     flags: yes('Remove'),
     example: 'gatehouse sso rm "Acme SSO" --yes',
-    client: true,
     run: ssoRemove,
-  },
-  {
+  }),
+  clientCommand({
     name: 'sso require',
     usage: 'yes|no',
     summary: "Turn passwords off (yes) or on (no) for the account's members; Owners keep theirs",
     positionals: { min: 1, names: ['yes|no'] },
-    flags: {},
     example: 'gatehouse sso require yes',
-    client: true,
     run: ssoRequire,
-  },
-  {
+  }),
+  clientCommand({
     name: 'domain ls',
     usage: '',
     summary: "The account's email domains and whether each is verified",
-    positionals: none,
-    flags: {},
     example: 'gatehouse domain ls',
-    client: true,
     run: domainList,
-  },
-  {
+  }),
+  clientCommand({
     name: 'domain add',
     usage: 'DOMAIN',
     summary: 'Add an email domain (unverified: it lets no one join until verified)',
     positionals: { min: 1, names: ['DOMAIN'] },
-    flags: {},
     example: 'gatehouse domain add example.com',
-    client: true,
     run: domainAdd,
-  },
-  {
+  }),
+  clientCommand({
     name: 'domain verify',
     usage: 'DOMAIN',
     summary: 'Vouch for a domain (Owner or Admin, audited): its provider-verified emails may join by SSO',
     positionals: { min: 1, names: ['DOMAIN'] },
-    flags: {},
     example: 'gatehouse domain verify example.com',
-    client: true,
     run: domainVerify,
-  },
-  {
+  }),
+  clientCommand({
     name: 'domain rm',
     usage: 'DOMAIN',
     summary: 'Remove an email domain',
     positionals: { min: 1, names: ['DOMAIN'] },
-    flags: {},
     example: 'gatehouse domain rm example.com',
-    client: true,
     run: domainRemove,
-  },
-  {
+  }),
+  clientCommand({
     name: 'webhook ls',
     usage: '',
     summary: "The webhook endpoints of the profile's account (never their signing secrets)",
-    positionals: none,
-    flags: {},
     example: 'gatehouse webhook ls',
-    client: true,
     run: webhookList,
-  },
-  {
+  }),
+  clientCommand({
     name: 'webhook add',
     usage: 'URL [--events LIST] [--description TEXT] [--disabled]',
     summary: 'Add a webhook endpoint for notices (Owner or Admin); prints its signing secret, once',
@@ -629,10 +567,9 @@ export const COMMANDS: CommandSpec[] = [
       disabled: { type: 'boolean', help: 'Add it switched off' },
     },
     example: 'gatehouse webhook add https://hooks.example.com/gatehouse --events api_key.expiring,api_key.leak_reported',
-    client: true,
     run: webhookAdd,
-  },
-  {
+  }),
+  clientCommand({
     name: 'webhook set',
     usage: 'ID_OR_URL [--url URL] [--events LIST] [--description TEXT|none] [--enabled yes|no]',
     summary: 'Change a webhook endpoint; fields not given keep their value',
@@ -644,10 +581,9 @@ export const COMMANDS: CommandSpec[] = [
       enabled: { type: 'string', value: 'yes|no', help: 'Whether it is sent anything' },
     },
     example: 'gatehouse webhook set https://hooks.example.com/gatehouse --enabled no',
-    client: true,
     run: webhookSet,
-  },
-  {
+  }),
+  clientCommand({
     name: 'webhook rm',
     usage: 'ID_OR_URL [--yes]',
     summary: 'Remove a webhook endpoint, its pending deliveries and its log',
@@ -655,47 +591,39 @@ export const COMMANDS: CommandSpec[] = [
     positionals: { min: 1, names: ['ID_OR_URL'] },
     flags: yes('Remove'),
     example: 'gatehouse webhook rm https://hooks.example.com/gatehouse --yes',
-    client: true,
     run: webhookRemove,
-  },
-  {
+  }),
+  clientCommand({
     name: 'webhook test',
     usage: 'ID_OR_URL',
     summary: 'Send a webhook.test notice now and say how it went (exit 1 when not delivered)',
     positionals: { min: 1, names: ['ID_OR_URL'] },
-    flags: {},
     example: 'gatehouse webhook test https://hooks.example.com/gatehouse',
-    client: true,
     run: webhookTest,
-  },
-  {
+  }),
+  clientCommand({
     name: 'webhook log',
     usage: 'ID_OR_URL',
     summary: "The endpoint's last delivery attempts (at most 50): when, which event, the answer or error",
     positionals: { min: 1, names: ['ID_OR_URL'] },
-    flags: {},
     example: 'gatehouse webhook log https://hooks.example.com/gatehouse',
-    client: true,
     run: webhookLog,
-  },
-  {
+  }),
+  clientCommand({
     name: 'workspace-access ls',
     usage: '[--workspace ACCOUNT/WORKSPACE]',
     summary: 'The users and service accounts with access to a workspace, and their roles',
-    positionals: none,
     flags: workspaceFlag,
     example: 'gatehouse workspace-access ls --workspace acme/production',
-    client: true,
     run: accessList,
-  },
-  {
+  }),
+  clientCommand({
     name: 'workspace-access grant',
     usage: '(--service-account NAME_OR_ID | --user EMAIL) --role ROLE [--workspace ACCOUNT/WORKSPACE] [--yes]',
     summary: 'Give a service account or user a workspace role, saying what it was before',
     details:
       'Prints "granted", "changed from OLD to NEW" or "already has". Changing an existing role asks at a terminal;\n' +
       'elsewhere it needs --yes (nothing is changed without it).',
-    positionals: none,
     flags: {
       ...principal,
       role: { type: 'string', value: 'ROLE', help: 'Owner, Developer, Runner, Viewer, Worker, or a custom role\'s name' },
@@ -703,89 +631,77 @@ export const COMMANDS: CommandSpec[] = [
       ...yes('Change an existing role'),
     },
     example: 'gatehouse workspace-access grant --service-account ci-worker --role Worker --workspace acme/production',
-    client: true,
     run: accessGrant,
-  },
-  {
+  }),
+  clientCommand({
     name: 'workspace-access revoke',
     usage: '(--service-account NAME_OR_ID | --user EMAIL) [--workspace ACCOUNT/WORKSPACE]',
     summary: 'Take away their access to the workspace',
-    positionals: none,
     flags: { ...principal, ...workspaceFlag },
     example: 'gatehouse workspace-access revoke --user bob@example.com',
-    client: true,
     run: accessRevoke,
-  },
-  {
+  }),
+  clientCommand({
     name: 'team ls',
     usage: '',
     summary: "The teams of the profile's account, their members and their workspace roles",
-    positionals: none,
-    flags: {},
     example: 'gatehouse team ls',
-    client: true,
     run: teamList,
-  },
-  {
+  }),
+  clientCommand({
     name: 'team add',
     usage: 'NAME [--description TEXT]',
     summary: 'Create a team (Owner or Admin)',
     positionals: { min: 1, names: ['NAME'] },
     flags: { description: { type: 'string', value: 'TEXT', help: 'What the team is for' } },
     example: 'gatehouse team add data-platform --description "Runs the data platform"',
-    client: true,
     run: teamAdd,
-  },
-  {
+  }),
+  clientCommand({
     name: 'team rm',
     usage: 'NAME_OR_ID [--yes]',
     summary: 'Delete a team; its members lose what it granted at once',
     positionals: { min: 1, names: ['NAME_OR_ID'] },
     flags: yes('Delete'),
     example: 'gatehouse team rm data-platform --yes',
-    client: true,
     run: teamRemove,
-  },
-  {
+  }),
+  clientCommand({
     name: 'team add-member',
     usage: 'TEAM (--user EMAIL | --service-account NAME_OR_ID)',
     summary: 'Put a user or a service account of the account in a team',
     positionals: { min: 1, names: ['TEAM'] },
     flags: principal,
     example: 'gatehouse team add-member data-platform --user bob@example.com',
-    client: true,
     run: teamAddMember,
-  },
-  {
+  }),
+  clientCommand({
     name: 'team rm-member',
     usage: 'TEAM (--user EMAIL | --service-account NAME_OR_ID)',
     summary: 'Take a member out of a team; what the team granted them ends at once',
     positionals: { min: 1, names: ['TEAM'] },
     flags: principal,
     example: 'gatehouse team rm-member data-platform --user bob@example.com',
-    client: true,
     run: teamRemoveMember,
-  },
-  {
+  }),
+  clientCommand({
     name: 'team grant',
     usage: 'TEAM --role ROLE [--workspace ACCOUNT/WORKSPACE]',
     summary: "Give a team a workspace role (or change it); its members' scopes there include the role's",
     positionals: { min: 1, names: ['TEAM'] },
     flags: { role: { type: 'string', value: 'ROLE', help: 'A workspace role by name: Owner, Developer, Runner, Viewer, Worker or a custom one' }, ...workspaceFlag },
     example: 'gatehouse team grant data-platform --role Developer --workspace acme/production',
-    client: true,
     run: teamGrant,
-  },
-  {
+  }),
+  clientCommand({
     name: 'team revoke',
     usage: 'TEAM [--workspace ACCOUNT/WORKSPACE]',
     summary: "Take a team's role on a workspace away",
     positionals: { min: 1, names: ['TEAM'] },
     flags: workspaceFlag,
     example: 'gatehouse team revoke data-platform --workspace acme/production',
-    client: true,
     run: teamRevoke,
-  },
+  }),
   {
     name: 'version',
     usage: '',

@@ -1,14 +1,15 @@
 // The shapes most routes share, as builders: read one thing by the ids in its path, create one,
-// list with a filter body and paging, update or delete one (204). A call names the route's path,
-// requirement and summary first, then its schemas and the service call; the builder adds the
-// method, the status codes, the path's params schema and the plumbing from request to reply.
+// list with a filter body and paging, update or delete one (204), and `on` for any other route. A
+// call names the route's path, requirement and summary first, then its schemas and the service call
+// (or, with `on`, the method first and a handler last); the builder adds the group's tags, the path's
+// params schema and, but for `on`, the method, the status codes and the plumbing from request to reply.
 import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Requirement } from '../authz/requirements.js';
 import type { Clock } from '../clock.js';
 import type { OpContext } from '../domain/context.js';
 import type { Result } from '../errors.js';
-import { type AnyRoute, type Method, opContext, respond, route, type RouteReply } from './route.js';
+import { type AnyRoute, type Method, opContext, respond, route, type Responses, type RouteParts, type RouteReply } from './route.js';
 import { idParams, Uuid } from './schemas.js';
 
 /** The `:name` segments of a path, e.g. `'account_id' | 'bot_id'`. */
@@ -17,8 +18,11 @@ type PathIds<U extends string> = U extends `${string}:${infer N}/${infer Rest}` 
 /** The params of a path: every `:name` in it is a UUID. */
 type Ids<U extends string> = Record<PathIds<U>, string>;
 
+/** The params schema of a path: each of its `:name` segments, in order, a UUID. */
+type PathParams<U extends string> = TObject<Record<PathIds<U>, typeof Uuid>>;
+
 /** The params schema of a path, its `:name` segments in order (what `idParams(...)` would say). */
-function pathParams<U extends string>(url: U): TObject<Record<PathIds<U>, typeof Uuid>> {
+function pathParams<U extends string>(url: U): PathParams<U> {
   const names = [...url.matchAll(/:([a-z_]+)/g)].map((m) => m[1]) as PathIds<U>[];
   return idParams(...names);
 }
@@ -32,6 +36,20 @@ export function routeShapes(clock: Clock, tags: string[]) {
     return { method, url, requirement, summary, tags, ...(Object.keys(params.properties).length ? { params } : {}) };
   };
   return {
+    /**
+     * Any route: the handler's `req.params` are the path's ids (UUIDs) unless `spec.params` gives
+     * another schema, and its query, body and answers are typed by the schemas as with `route()`.
+     */
+    on<U extends string, P extends TSchema = PathParams<U>, Q extends TSchema | undefined = undefined, B extends TSchema | undefined = undefined, R extends Responses = Responses>(
+      method: Method,
+      url: U,
+      requirement: Requirement,
+      summary: string,
+      spec: RouteParts<P, Q, B, R>,
+    ): AnyRoute {
+      return { ...head(method, url, requirement, summary), ...spec };
+    },
+
     /** GET one thing: 200 with it, or the service's failure (404 when it is not there). */
     readOne<U extends string, T extends TSchema>(url: U, requirement: Requirement, summary: string, spec: { response: T; read: (ids: Ids<U>) => Promise<Result<Static<T>>> }): AnyRoute {
       return route({

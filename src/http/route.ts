@@ -75,12 +75,17 @@ export type HandlerResult<R extends Responses> = { [C in keyof R]: R[C] extends 
 /** An array answer may be one the code keeps read-only (a catalogue, a cached list). */
 type Answer<T> = T extends (infer E)[] ? readonly E[] : T;
 
-export interface RouteSpec<P extends TSchema | undefined = TSchema | undefined, Q extends TSchema | undefined = TSchema | undefined, B extends TSchema | undefined = TSchema | undefined, R extends Responses = Responses> {
+export interface RouteSpec<P extends TSchema | undefined = TSchema | undefined, Q extends TSchema | undefined = TSchema | undefined, B extends TSchema | undefined = TSchema | undefined, R extends Responses = Responses>
+  extends RouteParts<P, Q, B, R> {
   method: Method;
   url: string;
   requirement: Requirement;
   summary: string;
   tags: string[];
+}
+
+/** A route past its method, path, requirement, summary and tags: its schemas, options and handler. */
+export interface RouteParts<P extends TSchema | undefined = TSchema | undefined, Q extends TSchema | undefined = TSchema | undefined, B extends TSchema | undefined = TSchema | undefined, R extends Responses = Responses> {
   params?: P;
   querystring?: Q;
   body?: B;

@@ -34,6 +34,13 @@ async function findTeam(session: Session, ref: string): Promise<Team> {
   return found;
 }
 
+/** What every command on one team starts with: its flags, a session, and the team its first argument names. */
+async function openTeam({ flags, args }: CommandInput): Promise<{ f: Flags; session: Session; team: Team }> {
+  const f = flags as Flags;
+  const session = openSession(f);
+  return { f, session, team: await findTeam(session, args[0]!) };
+}
+
 /** The member --user or --service-account names, as the members route takes it. */
 async function memberOf(session: Session, flags: Flags): Promise<{ member_id: string; member_type: 'user' | 'service_account'; label: string }> {
   if ((flags['service-account'] === undefined) === (flags.user === undefined)) throw new UsageError('give one of --user EMAIL or --service-account NAME_OR_ID');
@@ -71,10 +78,8 @@ export async function teamAdd({ flags, args }: CommandInput): Promise<number> {
   return 0;
 }
 
-export async function teamRemove({ flags, args }: CommandInput): Promise<number> {
-  const f = flags as Flags;
-  const session = openSession(f);
-  const team = await findTeam(session, args[0]!);
+export async function teamRemove(input: CommandInput): Promise<number> {
+  const { f, session, team } = await openTeam(input);
   if (!f.yes) {
     const what = `team "${team.name}" (${team.memberships.length} members, ${team.workspaces.length} workspace roles)`;
     if (!interactive()) throw new UsageError(`pass --yes to delete ${what}`);
@@ -89,10 +94,8 @@ export async function teamRemove({ flags, args }: CommandInput): Promise<number>
   return 0;
 }
 
-export async function teamAddMember({ flags, args }: CommandInput): Promise<number> {
-  const f = flags as Flags;
-  const session = openSession(f);
-  const team = await findTeam(session, args[0]!);
+export async function teamAddMember(input: CommandInput): Promise<number> {
+  const { f, session, team } = await openTeam(input);
   const member = await memberOf(session, f);
   const ids = { account_id: session.profile.account_id, team_id: team.id };
   const after = await session.api.put('/api/accounts/{account_id}/teams/{team_id}/members', ids, { members: [{ member_id: member.member_id, member_type: member.member_type }] });
@@ -101,10 +104,8 @@ export async function teamAddMember({ flags, args }: CommandInput): Promise<numb
   return 0;
 }
 
-export async function teamRemoveMember({ flags, args }: CommandInput): Promise<number> {
-  const f = flags as Flags;
-  const session = openSession(f);
-  const team = await findTeam(session, args[0]!);
+export async function teamRemoveMember(input: CommandInput): Promise<number> {
+  const { f, session, team } = await openTeam(input);
   const member = await memberOf(session, f);
   const found = team.memberships.find((m) => m.member_id === member.member_id);
   if (!found) throw new Error(`${member.label} is not a member of team "${team.name}"; nothing to remove`);
@@ -119,23 +120,20 @@ async function workspaceOf(session: Session, flags: Flags) {
   return targetWorkspace(session, ref);
 }
 
-export async function teamGrant({ flags, args }: CommandInput): Promise<number> {
-  const f = flags as Flags;
-  if (!f.role) throw new UsageError('missing --role ROLE (built-in: Owner, Developer, Runner, Viewer, Worker)');
-  const session = openSession(f);
-  const team = await findTeam(session, args[0]!);
+export async function teamGrant(input: CommandInput): Promise<number> {
+  const roleName = (input.flags as Flags).role;
+  if (!roleName) throw new UsageError('missing --role ROLE (built-in: Owner, Developer, Runner, Viewer, Worker)');
+  const { f, session, team } = await openTeam(input);
   const target = await workspaceOf(session, f);
-  const role = await findWorkspaceRole(session.api, target.account_id, f.role);
+  const role = await findWorkspaceRole(session.api, target.account_id, roleName);
   const [granted] = await session.api.put(TEAM_ACCESS, target, [{ team_id: team.id, workspace_role_id: role.id }]);
   if (f.json) printJson({ team: team.name, team_id: team.id, workspace: workspaceRef(target), workspace_role: role.name, access_id: granted?.id });
   else console.log(`Team "${team.name}" has workspace role ${role.name} on ${workspaceRef(target)}.`);
   return 0;
 }
 
-export async function teamRevoke({ flags, args }: CommandInput): Promise<number> {
-  const f = flags as Flags;
-  const session = openSession(f);
-  const team = await findTeam(session, args[0]!);
+export async function teamRevoke(input: CommandInput): Promise<number> {
+  const { f, session, team } = await openTeam(input);
   const target = await workspaceOf(session, f);
   const grants = await session.api.filterAll('/api/accounts/{account_id}/workspaces/{workspace_id}/team_access/filter', target);
   const grant = grants.find((g) => g.team_id === team.id);

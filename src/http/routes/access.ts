@@ -3,8 +3,9 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { workspace } from '../../authz/requirements.js';
 import type { GrantInput } from '../../domain/access/service.js';
-import { opContext, page, respond, type RouteDeps, route, type RouteSpec } from '../route.js';
-import { filterBody, idParams, Timestamp, Uuid } from '../schemas.js';
+import { opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { routeShapes } from '../route-shapes.js';
+import { filterBody, Timestamp, Uuid } from '../schemas.js';
 
 const accessFields = {
   id: Uuid,
@@ -46,18 +47,12 @@ const KINDS: KindSpec[] = [
 ];
 
 export function accessRoutes({ services, clock }: RouteDeps): RouteSpec[] {
-  const tags = ['Workspace access'];
+  const { on } = routeShapes(clock, ['Workspace access']);
   return KINDS.flatMap((kind): RouteSpec[] => {
-    const base = `/api/accounts/:account_id/workspaces/:workspace_id/${kind.path}`;
+    const base = `/api/accounts/:account_id/workspaces/:workspace_id/${kind.path}` as const;
     const isUser = kind.path === 'user_access';
     return [
-      route({
-        method: 'POST',
-        url: `${base}/`,
-        requirement: workspace(kind.manage),
-        summary: `Grant ${kind.label} a workspace role here (upsert: an existing grant changes role)`,
-        tags,
-        params: idParams('account_id', 'workspace_id'),
+      on('POST', `${base}/`, workspace(kind.manage), `Grant ${kind.label} a workspace role here (upsert: an existing grant changes role)`, {
         body: oneOrMany(kind.grant),
         response: { 200: Type.Array(kind.item) },
         handler: async (req, reply) => {
@@ -74,13 +69,7 @@ export function accessRoutes({ services, clock }: RouteDeps): RouteSpec[] {
           return respond(req, reply, result);
         },
       }),
-      route({
-        method: 'POST',
-        url: `${base}/filter`,
-        requirement: workspace(kind.see),
-        summary: `List the ${kind.label} with access to this workspace`,
-        tags,
-        params: idParams('account_id', 'workspace_id'),
+      on('POST', `${base}/filter`, workspace(kind.see), `List the ${kind.label} with access to this workspace`, {
         body: filterBody({}),
         response: { 200: Type.Array(kind.item) },
         handler: async (req) => {
@@ -88,13 +77,7 @@ export function accessRoutes({ services, clock }: RouteDeps): RouteSpec[] {
           return isUser ? services.access.filterUserAccess(p.workspace_id, page(req.body)) : services.access.filterServiceAccountAccess(p.workspace_id, page(req.body));
         },
       }),
-      route({
-        method: 'GET',
-        url: `${base}/:access_id`,
-        requirement: workspace(kind.see),
-        summary: `Read one grant to ${kind.label}`,
-        tags,
-        params: idParams('account_id', 'workspace_id', 'access_id'),
+      on('GET', `${base}/:access_id`, workspace(kind.see), `Read one grant to ${kind.label}`, {
         response: { 200: kind.item },
         handler: async (req, reply) => {
           const p = req.params;
@@ -102,13 +85,7 @@ export function accessRoutes({ services, clock }: RouteDeps): RouteSpec[] {
           return respond(req, reply, result);
         },
       }),
-      route({
-        method: 'DELETE',
-        url: `${base}/:access_id`,
-        requirement: workspace(kind.manage),
-        summary: `Remove a grant; the ${kind.label} lose access at once`,
-        tags,
-        params: idParams('account_id', 'workspace_id', 'access_id'),
+      on('DELETE', `${base}/:access_id`, workspace(kind.manage), `Remove a grant; the ${kind.label} lose access at once`, {
         response: { 204: Type.Null() },
         handler: async (req, reply) => {
           const p = req.params;

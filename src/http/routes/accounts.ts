@@ -2,9 +2,9 @@
 import { Type } from '@sinclair/typebox';
 import { account } from '../../authz/requirements.js';
 import { AccountSettingsUpdate, AccountUpdate } from '../../domain/accounts/inputs.js';
-import { anyOf, opContext, page, respond, route, type RouteDeps, type RouteSpec } from '../route.js';
+import { anyOf, opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
-import { anyOfFilter, filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { anyOfFilter, filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
 
 const Settings = Type.Object(
   {
@@ -54,7 +54,7 @@ const AccountRole = Type.Object({
 });
 
 export function accountRoutes({ services, clock }: RouteDeps): RouteSpec[] {
-  const { readOne, updateOne } = routeShapes(clock, ['Accounts']);
+  const { on, readOne, updateOne } = routeShapes(clock, ['Accounts']);
   const roles = routeShapes(clock, ['Account roles']);
   return [
     readOne('/api/accounts/:account_id', account('read:account'), 'Read the account', {
@@ -73,13 +73,7 @@ export function accountRoutes({ services, clock }: RouteDeps): RouteSpec[] {
         return found.ok ? { ok: true, value: found.value.settings } : found;
       },
     }),
-    route({
-      method: 'PATCH',
-      url: '/api/accounts/:account_id/settings',
-      requirement: account('update:account'),
-      summary: "Update some of the account's settings (enforce_ip_allowlist: refused with 422 IP_ALLOWLIST_LOCKOUT when it would lock the caller out)",
-      tags: ['Accounts'],
-      params: idParams('account_id'),
+    on('PATCH', '/api/accounts/:account_id/settings', account('update:account'), "Update some of the account's settings (enforce_ip_allowlist: refused with 422 IP_ALLOWLIST_LOCKOUT when it would lock the caller out)", {
       body: AccountSettingsUpdate,
       response: { 204: Type.Null() },
       handler: async (req, reply) => respond(req, reply, await services.accounts.update(opContext(req, clock), req.params.account_id, { settings: req.body }, req.ip), 204),

@@ -2,8 +2,9 @@
 import { Type } from '@sinclair/typebox';
 import { sendError } from '../error-envelope.js';
 import { account } from '../../authz/requirements.js';
-import { anyOf, page, type RouteDeps, route, type RouteSpec } from '../route.js';
-import { AnyOfStrings, filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { anyOf, page, type RouteDeps, type RouteSpec } from '../route.js';
+import { routeShapes } from '../route-shapes.js';
+import { AnyOfStrings, filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
 
 export const AuditEvent = Type.Object({
   id: Uuid,
@@ -42,15 +43,10 @@ const FilterBody = filterBody({
   ),
 });
 
-export function auditRoutes({ services }: RouteDeps): RouteSpec[] {
+export function auditRoutes({ services, clock }: RouteDeps): RouteSpec[] {
+  const { on } = routeShapes(clock, ['Audit']);
   return [
-    route({
-      method: 'POST',
-      url: '/api/accounts/:account_id/audit_events/filter',
-      requirement: account('read:audit_event'),
-      summary: 'Audit events, newest first; filter by action, actor and time (after_ inclusive, before_ exclusive)',
-      tags: ['Audit'],
-      params: idParams('account_id'),
+    on('POST', '/api/accounts/:account_id/audit_events/filter', account('read:audit_event'), 'Audit events, newest first; filter by action, actor and time (after_ inclusive, before_ exclusive)', {
       body: FilterBody,
       response: { 200: Type.Array(AuditEvent) },
       handler: async (req, reply) => {

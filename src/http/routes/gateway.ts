@@ -2,9 +2,9 @@
 // Prefect server answers. The gateway itself (the proxy, forward-auth, websockets) is in src/gateway/.
 import { Type } from '@sinclair/typebox';
 import { workspace } from '../../authz/requirements.js';
-import { opContext, respond, route, type RouteDeps, type RouteSpec } from '../route.js';
+import { opContext, respond, type RouteDeps, type RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
-import { idParams, Nullable, Timestamp } from '../schemas.js';
+import { Nullable, Timestamp } from '../schemas.js';
 
 const GatewaySchema = Type.Object({
   upstream_url: Nullable(Type.String()),
@@ -40,27 +40,14 @@ const GatewayBody = Type.Object(
 
 export function gatewayRoutes(deps: RouteDeps, options: { checkTimeoutMs?: number } = {}): RouteSpec[] {
   const { services, clock } = deps;
-  const tags = ['Gateway'];
-  const { removeOne } = routeShapes(clock, tags);
+  const { on, removeOne } = routeShapes(clock, ['Gateway']);
   const base = '/api/accounts/:account_id/workspaces/:workspace_id/gateway';
   return [
-    route({
-      method: 'GET',
-      url: base,
-      requirement: workspace('see_workspace_settings'),
-      summary: "Where the workspace's gateway forwards (its Prefect server); the credential is never returned",
-      tags,
-      params: idParams('account_id', 'workspace_id'),
+    on('GET', base, workspace('see_workspace_settings'), "Where the workspace's gateway forwards (its Prefect server); the credential is never returned", {
       response: { 200: GatewaySchema },
       handler: async (req) => services.gateways.read(req.params.workspace_id),
     }),
-    route({
-      method: 'PUT',
-      url: base,
-      requirement: workspace('manage_workspace_settings'),
-      summary: 'Point the workspace at its self-hosted Prefect server (upstream_auth_string: omit to keep, null to remove)',
-      tags,
-      params: idParams('account_id', 'workspace_id'),
+    on('PUT', base, workspace('manage_workspace_settings'), 'Point the workspace at its self-hosted Prefect server (upstream_auth_string: omit to keep, null to remove)', {
       body: GatewayBody,
       response: { 200: SavedGatewaySchema },
       handler: async (req, reply) => {
@@ -71,15 +58,8 @@ export function gatewayRoutes(deps: RouteDeps, options: { checkTimeoutMs?: numbe
     removeOne(base, workspace('manage_workspace_settings'), 'Stop forwarding: the workspace has no Prefect server behind it', (ctx, p) =>
       services.gateways.clear(ctx, p.account_id, p.workspace_id),
     ),
-    route({
-      method: 'POST',
-      url: `${base}/check`,
-      // Read-only, and tells no more than GET .../gateway does: the same requirement, no audit event.
-      requirement: workspace('see_workspace_settings'),
-      summary:
-        "Ask the workspace's Prefect server whether it answers: GET {upstream_url}/health, then {upstream_url}/version with the stored credential (5 s in all); 200 with reachable and a detail saying what to do",
-      tags,
-      params: idParams('account_id', 'workspace_id'),
+    // Read-only, and tells no more than GET .../gateway does: the same requirement, no audit event.
+    on('POST', `${base}/check`, workspace('see_workspace_settings'), "Ask the workspace's Prefect server whether it answers: GET {upstream_url}/health, then {upstream_url}/version with the stored credential (5 s in all); 200 with reachable and a detail saying what to do", {
       response: { 200: UpstreamCheckSchema },
       handler: async (req, reply) => {
         const { workspace_id } = req.params;

@@ -3,9 +3,9 @@
 import { Type } from '@sinclair/typebox';
 import { account, PUBLIC } from '../../authz/requirements.js';
 import { InvitationAcceptance, InvitationCreate } from '../../domain/invitations/inputs.js';
-import { opContext, page, respond, type RouteDeps, route, type RouteSpec } from '../route.js';
+import { opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
-import { filterBody, idParams, Timestamp, Uuid } from '../schemas.js';
+import { filterBody, Timestamp, Uuid } from '../schemas.js';
 import { identifyCaller } from '../auth.js';
 import { clientInfo, sessionBody, setSessionCookie } from '../session-cookie.js';
 import { sendWithin, type Mailer } from '../../mail/mailer.js';
@@ -44,17 +44,10 @@ const Code = Type.Object({ invite_code: Type.String({ minLength: 1, maxLength: 2
 const Accepted = Type.Object({ account_id: Uuid, user_id: Uuid, csrf_token: Type.String(), expires_at: Timestamp });
 
 export function invitationRoutes({ services, clock, auth, publicUrl }: RouteDeps, options: { mailer?: Mailer | null }): RouteSpec[] {
-  const tags = ['Invitations'];
-  const { filterMany, readOne } = routeShapes(clock, tags);
+  const { on, filterMany, readOne } = routeShapes(clock, ['Invitations']);
   const base = '/api/accounts/:account_id/invitations';
   return [
-    route({
-      method: 'POST',
-      url: `${base}/`,
-      requirement: account('create:invitation'),
-      summary: 'Invite an email with an account role; the one-time accept link is in this response only (and mailed when SMTP is configured)',
-      tags,
-      params: idParams('account_id'),
+    on('POST', `${base}/`, account('create:invitation'), 'Invite an email with an account role; the one-time accept link is in this response only (and mailed when SMTP is configured)', {
       body: InvitationCreate,
       response: { 201: CreatedInvitation },
       noStore: true,
@@ -91,26 +84,14 @@ export function invitationRoutes({ services, clock, auth, publicUrl }: RouteDeps
       response: Invitation,
       read: (p) => services.invitations.get(p.account_id, p.invitation_id),
     }),
-    route({
-      method: 'POST',
-      url: `${base}/:invitation_id/revoke`,
-      requirement: account('update:invitation'),
-      summary: 'Revoke a pending invitation; its link stops working',
-      tags,
-      params: idParams('account_id', 'invitation_id'),
+    on('POST', `${base}/:invitation_id/revoke`, account('update:invitation'), 'Revoke a pending invitation; its link stops working', {
       response: { 200: Invitation },
       handler: async (req, reply) => {
         const p = req.params;
         return respond(req, reply, await services.invitations.revoke(opContext(req, clock), p.account_id, p.invitation_id));
       },
     }),
-    route({
-      method: 'GET',
-      url: '/api/invitations/:invitation_id',
-      requirement: PUBLIC,
-      summary: 'What an invitation link offers (needs its invite_code)',
-      tags,
-      params: idParams('invitation_id'),
+    on('GET', '/api/invitations/:invitation_id', PUBLIC, 'What an invitation link offers (needs its invite_code)', {
       querystring: Code,
       response: { 200: Preview },
       handler: async (req, reply) => {
@@ -118,13 +99,7 @@ export function invitationRoutes({ services, clock, auth, publicUrl }: RouteDeps
         return respond(req, reply, await services.invitations.preview(invitation_id, req.query.invite_code));
       },
     }),
-    route({
-      method: 'POST',
-      url: '/api/invitations/:invitation_id/accept',
-      requirement: PUBLIC,
-      summary: 'Accept an invitation once: a new user sets a password; an existing user must be signed in as the invited email',
-      tags,
-      params: idParams('invitation_id'),
+    on('POST', '/api/invitations/:invitation_id/accept', PUBLIC, 'Accept an invitation once: a new user sets a password; an existing user must be signed in as the invited email', {
       querystring: Code,
       body: Type.Union([InvitationAcceptance, Type.Null()]),
       response: { 200: Accepted },

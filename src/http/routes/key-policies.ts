@@ -3,9 +3,9 @@
 import { Type } from '@sinclair/typebox';
 import { account } from '../../authz/requirements.js';
 import { KeyPolicyFields, KeyPolicyUpdate } from '../../domain/key-policies/inputs.js';
-import { opContext, respond, route, type RouteDeps, type RouteSpec } from '../route.js';
+import { opContext, respond, type RouteDeps, type RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
-import { idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { Nullable, Timestamp, Uuid } from '../schemas.js';
 
 export const KeyPolicy = Type.Object({
   account_id: Uuid,
@@ -28,21 +28,14 @@ const KeyPolicyBreach = Type.Object({
 });
 
 export function keyPolicyRoutes({ services, clock }: RouteDeps): RouteSpec[] {
-  const tags = ['Key policy'];
-  const { readOne } = routeShapes(clock, tags);
+  const { on, readOne } = routeShapes(clock, ['Key policy']);
   const base = '/api/accounts/:account_id/key_policy';
   return [
     readOne(base, account('read:account'), "The account's key policy: limits on its service-account keys' expiry and rotation grace, and the dormancy rule", {
       response: KeyPolicy,
       read: (p) => services.keyPolicies.get(p.account_id),
     }),
-    route({
-      method: 'PUT',
-      url: base,
-      requirement: account('update:account'),
-      summary: "Set the account's key policy (absent fields keep their value, null lifts a limit); existing keys that break it are listed, not changed",
-      tags,
-      params: idParams('account_id'),
+    on('PUT', base, account('update:account'), "Set the account's key policy (absent fields keep their value, null lifts a limit); existing keys that break it are listed, not changed", {
       body: KeyPolicyUpdate,
       response: { 200: KeyPolicy },
       handler: async (req, reply) => respond(req, reply, await services.keyPolicies.set(opContext(req, clock), req.params.account_id, req.body)),

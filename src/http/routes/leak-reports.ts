@@ -12,7 +12,8 @@ import { partnerActor } from '../../domain/leak-reports/service.js';
 import { HttpError } from '../error-envelope.js';
 import { JSON_TYPE, parseJsonBody } from '../json.js';
 import { ErrorBody } from '../schemas.js';
-import { registerRoutes, respond, route, type RouteDeps, type RouteSpec } from '../route.js';
+import { registerRoutes, respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { routeShapes } from '../route-shapes.js';
 
 export const LEAK_REPORT_URL = '/api/leak_reports';
 const KEY_ID_HEADER = 'github-public-key-identifier';
@@ -49,15 +50,10 @@ function refusal(keys: SigningKeys | null, throttle: KeyThrottle, request: Fasti
 }
 
 export function leakReportRoutes({ services, clock }: RouteDeps): RouteSpec[] {
+  const { on } = routeShapes(clock, ['Leak reports']);
   return [
-    route({
-      method: 'POST',
-      url: LEAK_REPORT_URL,
-      // The partner holds no Gatehouse credential: its ECDSA signature over the body is checked instead.
-      requirement: PUBLIC,
-      summary:
-        "A secret-scanning partner's signed report of tokens found in public (GitHub's partner program shape): each Gatehouse key found is disabled or flagged per its account's key policy, and every token is labelled",
-      tags: ['Leak reports'],
+    // The partner holds no Gatehouse credential: its ECDSA signature over the body is checked instead.
+    on('POST', LEAK_REPORT_URL, PUBLIC, "A secret-scanning partner's signed report of tokens found in public (GitHub's partner program shape): each Gatehouse key found is disabled or flagged per its account's key policy, and every token is labelled", {
       body: LeakReport,
       bodyLimit: MAX_REPORT_BYTES,
       response: { 200: Type.Array(TokenLabel), 400: ErrorBody, 413: ErrorBody },

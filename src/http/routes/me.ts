@@ -2,8 +2,9 @@
 // and service-account keys alike.
 import { Type } from '@sinclair/typebox';
 import { AUTHENTICATED } from '../../authz/requirements.js';
-import { respond, sendCachedJson, type RouteDeps, route, type RouteSpec } from '../route.js';
-import { ApiKeyMasked, idParams, Uuid } from '../schemas.js';
+import { respond, sendCachedJson, type RouteDeps, type RouteSpec } from '../route.js';
+import { routeShapes } from '../route-shapes.js';
+import { ApiKeyMasked, Uuid } from '../schemas.js';
 import { UserSchema } from './users.js';
 import { ok, type Result } from '../../errors.js';
 
@@ -31,54 +32,27 @@ export const MyAccount = Type.Object({
   annual_self_serve_enabled: Type.Boolean(),
 });
 
-export function meRoutes({ services, auth }: RouteDeps): RouteSpec[] {
-  const tags = ['Me'];
+export function meRoutes({ services, auth, clock }: RouteDeps): RouteSpec[] {
+  const { on } = routeShapes(clock, ['Me']);
   return [
-    route({
-      method: 'GET',
-      url: '/api/me/',
-      requirement: AUTHENTICATED,
-      summary: "The caller's profile (a service account answers with its name as handle)",
-      tags,
+    on('GET', '/api/me/', AUTHENTICATED, "The caller's profile (a service account answers with its name as handle)", {
       response: { 200: UserSchema },
       handler: async (req, reply) => respond(req, reply, await services.users.me(req.auth.actor!)),
     }),
-    route({
-      method: 'GET',
-      url: '/api/me/workspaces',
-      requirement: AUTHENTICATED,
-      summary: 'Every workspace the caller can reach',
-      tags,
+    on('GET', '/api/me/workspaces', AUTHENTICATED, 'Every workspace the caller can reach', {
       response: { 200: Type.Array(MyWorkspace) },
       handler: async (req) => services.users.myWorkspaces(req.auth.actor!),
     }),
-    route({
-      method: 'GET',
-      url: '/api/me/accounts',
-      requirement: AUTHENTICATED,
-      summary: 'Every account the caller is a member of, with its account role',
-      tags,
+    on('GET', '/api/me/accounts', AUTHENTICATED, 'Every account the caller is a member of, with its account role', {
       response: { 200: Type.Array(MyAccount) },
       handler: async (req) => services.users.myAccounts(req.auth.actor!),
     }),
-    route({
-      method: 'GET',
-      url: '/api/me/accounts/:account_id/permissions',
-      requirement: AUTHENTICATED,
-      summary: "The caller's account permissions in this account",
-      tags,
-      params: idParams('account_id'),
+    on('GET', '/api/me/accounts/:account_id/permissions', AUTHENTICATED, "The caller's account permissions in this account", {
       response: { 200: Type.Array(Type.String()) },
       handler: async (req, reply) =>
         respond(req, reply, await auth.myAccountPermissions(req.auth.actor!, req.params.account_id, req.ip)),
     }),
-    route({
-      method: 'GET',
-      url: '/api/me/workspaces/:workspace_id/scopes',
-      requirement: AUTHENTICATED,
-      summary: "The caller's scopes in this workspace",
-      tags,
-      params: idParams('workspace_id'),
+    on('GET', '/api/me/workspaces/:workspace_id/scopes', AUTHENTICATED, "The caller's scopes in this workspace", {
       response: { 200: Type.Array(Type.String()) },
       // Asked on every start of a Prefect client: a cached answer is sent at once, serialized once.
       handler: (req, reply) => {
@@ -91,12 +65,7 @@ export function meRoutes({ services, auth }: RouteDeps): RouteSpec[] {
         return undefined;
       },
     }),
-    route({
-      method: 'GET',
-      url: '/api/me/api_keys',
-      requirement: AUTHENTICATED,
-      summary: "The caller's own user API keys (masked); a service account has none here",
-      tags,
+    on('GET', '/api/me/api_keys', AUTHENTICATED, "The caller's own user API keys (masked); a service account has none here", {
       querystring: Type.Object({ name: Type.Optional(Type.String({ maxLength: 255 })) }),
       response: { 200: Type.Array(ApiKeyMasked) },
       handler: async (req, reply) => {

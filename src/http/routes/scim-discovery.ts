@@ -3,8 +3,9 @@
 import { Type } from '@sinclair/typebox';
 import { SCIM } from '../../authz/requirements.js';
 import { SCHEMA } from '../../domain/scim/resources.js';
-import { route, type RouteDeps, type RouteSpec } from '../route.js';
-import { accountOnly, ListResponse, listResponse, MAX_COUNT, SCIM_BASE, SCIM_ERRORS, sendScim } from './scim-wire.js';
+import type { RouteDeps, RouteSpec } from '../route.js';
+import { routeShapes } from '../route-shapes.js';
+import { accountOnly, ListResponse, listResponse, MAX_COUNT, SCIM_BASE, SCIM_ERRORS, sendScim, TAGS } from './scim-wire.js';
 
 const attribute = (name: string, type: string, extra: Record<string, unknown> = {}) => ({
   name,
@@ -18,45 +19,29 @@ const attribute = (name: string, type: string, extra: Record<string, unknown> = 
   ...extra,
 });
 
-const USER_SCHEMA = {
-  schemas: [SCHEMA.schema],
-  id: SCHEMA.user,
-  name: 'User',
-  description: 'A person of the account: userName is their sign-in email',
-  attributes: [
-    attribute('userName', 'string', { required: true, uniqueness: 'server' }),
-    attribute('externalId', 'string', { caseExact: true }),
-    attribute('name', 'complex', { subAttributes: [attribute('givenName', 'string'), attribute('familyName', 'string'), attribute('formatted', 'string', { mutability: 'readOnly' })] }),
-    attribute('displayName', 'string'),
-    attribute('emails', 'complex', { multiValued: true, subAttributes: [attribute('value', 'string'), attribute('type', 'string'), attribute('primary', 'boolean')] }),
-    attribute('active', 'boolean'),
-  ],
-  meta: { resourceType: 'Schema', location: '' },
-};
+/** A schema as the /Schemas list serves it (RFC 7643 §7); its `meta` is added there. */
+const schema = (id: string, name: string, description: string, attributes: object[]) => ({ schemas: [SCHEMA.schema], id, name, description, attributes });
 
-const GROUP_SCHEMA = {
-  schemas: [SCHEMA.schema],
-  id: SCHEMA.group,
-  name: 'Group',
-  description: 'A team of the account: its members are people of the account',
-  attributes: [
-    attribute('displayName', 'string', { required: true, uniqueness: 'server' }),
-    attribute('externalId', 'string', { caseExact: true }),
-    attribute('members', 'complex', { multiValued: true, subAttributes: [attribute('value', 'string', { caseExact: true }), attribute('display', 'string', { mutability: 'readOnly' })] }),
-  ],
-  meta: { resourceType: 'Schema', location: '' },
-};
+const USER_SCHEMA = schema(SCHEMA.user, 'User', 'A person of the account: userName is their sign-in email', [
+  attribute('userName', 'string', { required: true, uniqueness: 'server' }),
+  attribute('externalId', 'string', { caseExact: true }),
+  attribute('name', 'complex', { subAttributes: [attribute('givenName', 'string'), attribute('familyName', 'string'), attribute('formatted', 'string', { mutability: 'readOnly' })] }),
+  attribute('displayName', 'string'),
+  attribute('emails', 'complex', { multiValued: true, subAttributes: [attribute('value', 'string'), attribute('type', 'string'), attribute('primary', 'boolean')] }),
+  attribute('active', 'boolean'),
+]);
 
-export function discoveryRoutes({ publicUrl }: RouteDeps): RouteSpec[] {
-  const tags = ['SCIM'];
+const GROUP_SCHEMA = schema(SCHEMA.group, 'Group', 'A team of the account: its members are people of the account', [
+  attribute('displayName', 'string', { required: true, uniqueness: 'server' }),
+  attribute('externalId', 'string', { caseExact: true }),
+  attribute('members', 'complex', { multiValued: true, subAttributes: [attribute('value', 'string', { caseExact: true }), attribute('display', 'string', { mutability: 'readOnly' })] }),
+]);
+
+export function discoveryRoutes({ clock, publicUrl }: RouteDeps): RouteSpec[] {
+  const { on } = routeShapes(clock, TAGS);
   const base = (accountId: string) => `${publicUrl.base()}/api/accounts/${accountId}/scim/v2`;
   return [
-    route({
-      method: 'GET',
-      url: `${SCIM_BASE}/ServiceProviderConfig`,
-      requirement: SCIM,
-      summary: 'SCIM: what this service provider supports (PATCH and filters yes; bulk, sorting, ETags and password changes no)',
-      tags,
+    on('GET', `${SCIM_BASE}/ServiceProviderConfig`, SCIM, 'SCIM: what this service provider supports (PATCH and filters yes; bulk, sorting, ETags and password changes no)', {
       params: accountOnly,
       response: { 200: Type.Object({ schemas: Type.Array(Type.String()) }, { additionalProperties: true }), ...SCIM_ERRORS },
       handler: async (req, reply) =>
@@ -74,12 +59,7 @@ export function discoveryRoutes({ publicUrl }: RouteDeps): RouteSpec[] {
           meta: { resourceType: 'ServiceProviderConfig', location: `${base(req.params.account_id)}/ServiceProviderConfig` },
         }),
     }),
-    route({
-      method: 'GET',
-      url: `${SCIM_BASE}/ResourceTypes`,
-      requirement: SCIM,
-      summary: 'SCIM: the resource types served (User, Group)',
-      tags,
+    on('GET', `${SCIM_BASE}/ResourceTypes`, SCIM, 'SCIM: the resource types served (User, Group)', {
       params: accountOnly,
       response: { 200: ListResponse, ...SCIM_ERRORS },
       handler: async (req, reply) => {
@@ -91,12 +71,7 @@ export function discoveryRoutes({ publicUrl }: RouteDeps): RouteSpec[] {
         return sendScim(reply, 200, listResponse(types.length, 1, types));
       },
     }),
-    route({
-      method: 'GET',
-      url: `${SCIM_BASE}/Schemas`,
-      requirement: SCIM,
-      summary: 'SCIM: the schemas of User and Group, with the attributes this server keeps',
-      tags,
+    on('GET', `${SCIM_BASE}/Schemas`, SCIM, 'SCIM: the schemas of User and Group, with the attributes this server keeps', {
       params: accountOnly,
       response: { 200: ListResponse, ...SCIM_ERRORS },
       handler: async (req, reply) => {

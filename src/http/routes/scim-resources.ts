@@ -9,7 +9,8 @@ import type { Attributes } from '../../domain/scim/filter.js';
 import { applyPatch } from '../../domain/scim/patch.js';
 import { isInvalid, type Invalid } from '../../domain/scim/resources.js';
 import { ok, type Result } from '../../errors.js';
-import { noContent, route, type RouteDeps, type RouteSpec } from '../route.js';
+import { noContent, type RouteDeps, type RouteSpec } from '../route.js';
+import { routeShapes } from '../route-shapes.js';
 import {
   accountOnly, excludes, filterOf, invalid, ListQuery, ListResponse, listResponse, operationsOf, paging, ReadQuery, resourceParams, SCIM_BASE, SCIM_ERRORS, ScimBody,
   scimContext, ScimResource, sendScim, sendScimFailure, TAGS,
@@ -43,17 +44,13 @@ export interface ResourceType<R, I> {
 
 export function scimResourceRoutes<R, I>({ publicUrl, clock }: RouteDeps, type: ResourceType<R, I>): RouteSpec[] {
   const { service, summaries, attributes } = type;
+  const { on } = routeShapes(clock, TAGS);
   const show = (accountId: string, full = true) => (record: R) => type.show(record, `${publicUrl.base()}/api/accounts/${accountId}/scim/v2`, full);
   const full = (query: { excludedAttributes?: string }) => !type.excludable || !excludes(query, type.excludable);
   const one = `${SCIM_BASE}/${type.endpoint}/:${type.param}`;
   const idOf = (params: Record<string, string>) => params[type.param]!;
   return [
-    route({
-      method: 'GET',
-      url: `${SCIM_BASE}/${type.endpoint}`,
-      requirement: SCIM,
-      summary: summaries.list,
-      tags: TAGS,
+    on('GET', `${SCIM_BASE}/${type.endpoint}`, SCIM, summaries.list, {
       params: accountOnly,
       querystring: ListQuery,
       response: { 200: ListResponse, ...SCIM_ERRORS },
@@ -67,12 +64,7 @@ export function scimResourceRoutes<R, I>({ publicUrl, clock }: RouteDeps, type: 
         return sendScim(reply, 200, listResponse(found.total, page.value.startIndex, found.items.map(show(req.params.account_id, full(req.query)))));
       },
     }),
-    route({
-      method: 'GET',
-      url: one,
-      requirement: SCIM,
-      summary: summaries.get,
-      tags: TAGS,
+    on('GET', one, SCIM, summaries.get, {
       params: resourceParams(type.param),
       querystring: ReadQuery,
       response: { 200: ScimResource, ...SCIM_ERRORS },
@@ -81,12 +73,7 @@ export function scimResourceRoutes<R, I>({ publicUrl, clock }: RouteDeps, type: 
         return found.ok ? sendScim(reply, 200, show(req.params.account_id, full(req.query))(found.value)) : sendScimFailure(req, reply, found);
       },
     }),
-    route({
-      method: 'POST',
-      url: `${SCIM_BASE}/${type.endpoint}`,
-      requirement: SCIM,
-      summary: summaries.create,
-      tags: TAGS,
+    on('POST', `${SCIM_BASE}/${type.endpoint}`, SCIM, summaries.create, {
       params: accountOnly,
       body: ScimBody,
       response: { 201: ScimResource, ...SCIM_ERRORS },
@@ -100,12 +87,7 @@ export function scimResourceRoutes<R, I>({ publicUrl, clock }: RouteDeps, type: 
         return sendScim(reply, 201, resource);
       },
     }),
-    route({
-      method: 'PUT',
-      url: one,
-      requirement: SCIM,
-      summary: summaries.replace,
-      tags: TAGS,
+    on('PUT', one, SCIM, summaries.replace, {
       params: resourceParams(type.param),
       body: ScimBody,
       response: { 200: ScimResource, ...SCIM_ERRORS },
@@ -116,12 +98,7 @@ export function scimResourceRoutes<R, I>({ publicUrl, clock }: RouteDeps, type: 
         return replaced.ok ? sendScim(reply, 200, show(req.params.account_id)(replaced.value)) : sendScimFailure(req, reply, replaced);
       },
     }),
-    route({
-      method: 'PATCH',
-      url: one,
-      requirement: SCIM,
-      summary: summaries.patch,
-      tags: TAGS,
+    on('PATCH', one, SCIM, summaries.patch, {
       params: resourceParams(type.param),
       body: ScimBody,
       response: { 200: ScimResource, ...SCIM_ERRORS },
@@ -138,12 +115,7 @@ export function scimResourceRoutes<R, I>({ publicUrl, clock }: RouteDeps, type: 
         return patched.ok ? sendScim(reply, 200, toResource(patched.value)) : sendScimFailure(req, reply, patched);
       },
     }),
-    route({
-      method: 'DELETE',
-      url: one,
-      requirement: SCIM,
-      summary: summaries.remove,
-      tags: TAGS,
+    on('DELETE', one, SCIM, summaries.remove, {
       params: resourceParams(type.param),
       response: { 204: Type.Null(), ...SCIM_ERRORS },
       handler: async (req, reply) => {

@@ -2,9 +2,9 @@
 // or Admin and shown once, listed masked with their last use, revoked at once.
 import { Type } from '@sinclair/typebox';
 import { account } from '../../authz/requirements.js';
-import { route, respond, opContext, type RouteDeps, type RouteSpec } from '../route.js';
+import { respond, opContext, type RouteDeps, type RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
-import { idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { Nullable, Timestamp, Uuid } from '../schemas.js';
 
 const ScimToken = Type.Object({
   id: Uuid,
@@ -24,21 +24,14 @@ const ScimTokenCreate = Type.Object(
 );
 
 export function scimTokenRoutes({ services, clock, publicUrl }: RouteDeps): RouteSpec[] {
-  const tags = ['SCIM'];
-  const { readOne, removeOne } = routeShapes(clock, tags);
+  const { on, readOne, removeOne } = routeShapes(clock, ['SCIM']);
   const base = '/api/accounts/:account_id/scim_tokens';
   return [
     readOne(base, account('read:sso'), "The account's SCIM tokens (masked), with each one's last use, and the base URL to give the identity provider", {
       response: Type.Object({ base_url: Type.String({ description: "The SCIM base URL of this account: the identity provider's 'SCIM connector base URL' / 'Tenant URL'" }), tokens: Type.Array(ScimToken) }),
       read: async (p) => ({ ok: true, value: { base_url: `${publicUrl.base()}/api/accounts/${p.account_id}/scim/v2`, tokens: await services.scimTokens.list(p.account_id) } }),
     }),
-    route({
-      method: 'POST',
-      url: base,
-      requirement: account('administrate:sso'),
-      summary: 'Create a SCIM token for an identity provider; the token is in this answer only',
-      tags,
-      params: idParams('account_id'),
+    on('POST', base, account('administrate:sso'), 'Create a SCIM token for an identity provider; the token is in this answer only', {
       body: ScimTokenCreate,
       response: { 201: IssuedScimToken },
       noStore: true,

@@ -4,8 +4,9 @@ import type { FastifyRequest } from 'fastify';
 import { AUTHENTICATED, PUBLIC } from '../../authz/requirements.js';
 import { fail } from '../../errors.js';
 import { Password, PasswordChange } from '../../domain/sessions/inputs.js';
-import { noContent, opContext, page, respond, type RouteDeps, route, type RouteSpec } from '../route.js';
-import { filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { noContent, opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { routeShapes } from '../route-shapes.js';
+import { filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
 import { UserSchema } from './users.js';
 import { clearSessionCookie, clientInfo, sessionBody, setSessionCookie } from '../session-cookie.js';
 
@@ -25,7 +26,7 @@ export const SessionView = Type.Object({
 });
 
 export function sessionRoutes({ services, clock, publicUrl }: RouteDeps): RouteSpec[] {
-  const tags = ['Sessions'];
+  const { on } = routeShapes(clock, ['Sessions']);
   // A service account has no browser sessions.
   const listMine = async (req: FastifyRequest, body?: Parameters<typeof page>[0]) => {
     const actor = req.auth.actor!;
@@ -34,12 +35,7 @@ export function sessionRoutes({ services, clock, publicUrl }: RouteDeps): RouteS
     return (await services.sessions.list(actor.id, req.auth.sessionId)).slice(offset, offset + limit);
   };
   return [
-    route({
-      method: 'POST',
-      url: '/api/auth/login',
-      requirement: PUBLIC,
-      summary: 'Sign in with email and password; sets an HttpOnly session cookie and returns the CSRF token',
-      tags,
+    on('POST', '/api/auth/login', PUBLIC, 'Sign in with email and password; sets an HttpOnly session cookie and returns the CSRF token', {
       body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 320 }), password: Password }, { additionalProperties: false }),
       response: { 200: SessionState },
       handler: async (req, reply) => {
@@ -52,12 +48,7 @@ export function sessionRoutes({ services, clock, publicUrl }: RouteDeps): RouteS
         return { user: user.value, ...sessionBody(result.value) };
       },
     }),
-    route({
-      method: 'GET',
-      url: '/api/auth/session',
-      requirement: AUTHENTICATED,
-      summary: 'The signed-in user and the CSRF token of this session (401 when not signed in)',
-      tags,
+    on('GET', '/api/auth/session', AUTHENTICATED, 'The signed-in user and the CSRF token of this session (401 when not signed in)', {
       response: { 200: SessionState },
       handler: async (req, reply) => {
         const { sessionId, csrfToken, actor } = req.auth;
@@ -69,12 +60,7 @@ export function sessionRoutes({ services, clock, publicUrl }: RouteDeps): RouteS
         return { user: user.value, csrf_token: csrfToken, expires_at: expires };
       },
     }),
-    route({
-      method: 'POST',
-      url: '/api/auth/logout',
-      requirement: AUTHENTICATED,
-      summary: 'Sign out: ends this session and clears its cookie',
-      tags,
+    on('POST', '/api/auth/logout', AUTHENTICATED, 'Sign out: ends this session and clears its cookie', {
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
         if (!req.auth.sessionId) return respond(req, reply, fail('SESSION_REQUIRED'));
@@ -83,32 +69,16 @@ export function sessionRoutes({ services, clock, publicUrl }: RouteDeps): RouteS
         return noContent(reply);
       },
     }),
-    route({
-      method: 'GET',
-      url: '/api/me/sessions',
-      requirement: AUTHENTICATED,
-      summary: "The caller's active browser sessions",
-      tags,
+    on('GET', '/api/me/sessions', AUTHENTICATED, "The caller's active browser sessions", {
       response: { 200: Type.Array(SessionView) },
       handler: (req) => listMine(req),
     }),
-    route({
-      method: 'POST',
-      url: '/api/me/sessions/filter',
-      requirement: AUTHENTICATED,
-      summary: "The caller's active browser sessions",
-      tags,
+    on('POST', '/api/me/sessions/filter', AUTHENTICATED, "The caller's active browser sessions", {
       body: filterBody({}),
       response: { 200: Type.Array(SessionView) },
       handler: (req) => listMine(req, req.body),
     }),
-    route({
-      method: 'POST',
-      url: '/api/me/sessions/:session_id/terminate',
-      requirement: AUTHENTICATED,
-      summary: 'End one of the caller’s sessions; its cookie stops working at once',
-      tags,
-      params: idParams('session_id'),
+    on('POST', '/api/me/sessions/:session_id/terminate', AUTHENTICATED, 'End one of the caller’s sessions; its cookie stops working at once', {
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
         const actor = req.auth.actor!;
@@ -117,12 +87,7 @@ export function sessionRoutes({ services, clock, publicUrl }: RouteDeps): RouteS
         return respond(req, reply, await services.sessions.terminate(opContext(req, clock), actor.id, session_id), 204);
       },
     }),
-    route({
-      method: 'POST',
-      url: '/api/me/password',
-      requirement: AUTHENTICATED,
-      summary: "Change the caller's password (the current one is required); the caller's other sessions end",
-      tags,
+    on('POST', '/api/me/password', AUTHENTICATED, "Change the caller's password (the current one is required); the caller's other sessions end", {
       body: PasswordChange,
       response: { 204: Type.Null() },
       handler: async (req, reply) => {

@@ -2,28 +2,19 @@
 import { Type } from '@sinclair/typebox';
 import { PUBLIC } from '../../authz/requirements.js';
 import { SetupInput } from '../../domain/setup/inputs.js';
-import { respond, type RouteDeps, route, type RouteSpec } from '../route.js';
+import { respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { routeShapes } from '../route-shapes.js';
 import { Timestamp, Uuid } from '../schemas.js';
 import { clientInfo, sessionBody, setSessionCookie } from '../session-cookie.js';
 
-export function setupRoutes({ services, publicUrl }: RouteDeps): RouteSpec[] {
-  const tags = ['Setup'];
+export function setupRoutes({ services, clock, publicUrl }: RouteDeps): RouteSpec[] {
+  const { on } = routeShapes(clock, ['Setup']);
   return [
-    route({
-      method: 'GET',
-      url: '/api/setup',
-      requirement: PUBLIC,
-      summary: 'Whether first-run setup is still open (true until the first account exists)',
-      tags,
+    on('GET', '/api/setup', PUBLIC, 'Whether first-run setup is still open (true until the first account exists)', {
       response: { 200: Type.Object({ needed: Type.Boolean() }) },
       handler: async () => ({ needed: await services.setup.needed() }),
     }),
-    route({
-      method: 'POST',
-      url: '/api/setup',
-      requirement: PUBLIC,
-      summary: 'Create the first account and its Owner with the one-time setup token; signs the Owner in',
-      tags,
+    on('POST', '/api/setup', PUBLIC, 'Create the first account and its Owner with the one-time setup token; signs the Owner in', {
       body: SetupInput,
       response: { 201: Type.Object({ account_id: Uuid, user_id: Uuid, csrf_token: Type.String(), expires_at: Timestamp }) },
       handler: async (req, reply) => {

@@ -9,7 +9,7 @@ import { ERRORS, type Failure } from '../../errors.js';
 import { DomainNamesUpdate, SsoProviderCreate, SsoProviderUpdate, SsoSettingsUpdate } from '../../domain/sso/inputs.js';
 import { SIGN_IN_WINDOW_SECONDS } from '../../domain/sso/login.js';
 import { identifyCaller } from '../auth.js';
-import { respond, route, type RouteDeps, type RouteSpec } from '../route.js';
+import { opContext, respond, type RouteDeps, type RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
 import { Nullable, Timestamp, Uuid } from '../schemas.js';
 import { clientInfo, setSessionCookie } from '../session-cookie.js';
@@ -51,8 +51,7 @@ const STATE_COOKIE = 'gatehouse_sso_state';
 const CALLBACK_PATH = '/api/auth/sso/callback';
 
 export function ssoRoutes({ services, clock, auth, publicUrl }: RouteDeps): RouteSpec[] {
-  const tags = ['Single sign-on'];
-  const { createOne, readOne, updateOne, removeOne } = routeShapes(clock, tags);
+  const { on, createOne, readOne, updateOne, removeOne } = routeShapes(clock, ['Single sign-on']);
   const sso = services.sso;
   const base = '/api/accounts/:account_id';
   const redirectUri = () => `${publicUrl.base()}${CALLBACK_PATH}`;
@@ -84,13 +83,7 @@ export function ssoRoutes({ services, clock, auth, publicUrl }: RouteDeps): Rout
     removeOne(`${base}/sso/providers/:provider_id`, account('administrate:sso'), 'Delete a provider; identities linked through it are forgotten', (ctx, p) =>
       sso.removeProvider(ctx, p.account_id, p.provider_id),
     ),
-    route({
-      method: 'POST',
-      url: `${base}/sso/providers/:provider_id/check`,
-      requirement: account('read:sso'),
-      summary: "Read the provider's discovery document: whether Gatehouse can use the issuer as configured",
-      tags,
-      params: Type.Object({ account_id: Uuid, provider_id: Uuid }),
+    on('POST', `${base}/sso/providers/:provider_id/check`, account('read:sso'), "Read the provider's discovery document: whether Gatehouse can use the issuer as configured", {
       response: { 200: ProviderCheck },
       handler: async (req, reply) => respond(req, reply, await sso.checkProvider(req.params.account_id, req.params.provider_id)),
     }),
@@ -98,19 +91,10 @@ export function ssoRoutes({ services, clock, auth, publicUrl }: RouteDeps): Rout
       response: SsoSettings,
       read: (p) => sso.settings(p.account_id),
     }),
-    route({
-      method: 'PUT',
-      url: `${base}/sso/settings`,
-      requirement: account('administrate:sso'),
-      summary: 'Set the default account role of SSO arrivals, and turn passwords off or on for the account',
-      tags,
-      params: Type.Object({ account_id: Uuid }),
+    on('PUT', `${base}/sso/settings`, account('administrate:sso'), 'Set the default account role of SSO arrivals, and turn passwords off or on for the account', {
       body: SsoSettingsUpdate,
       response: { 200: SsoSettings },
-      handler: async (req, reply) => {
-        const ctx = { actor: req.auth.actor!, requestId: String(req.id), now: clock.now() };
-        return respond(req, reply, await sso.updateSettings(ctx, req.params.account_id, req.body));
-      },
+      handler: async (req, reply) => respond(req, reply, await sso.updateSettings(opContext(req, clock), req.params.account_id, req.body)),
     }),
     readOne(`${base}/domains`, account('read:account'), "The account's email domains (Prefect Terraform's `prefect_account.domain_names`)", {
       response: Type.Array(AccountDomain),
@@ -120,26 +104,12 @@ export function ssoRoutes({ services, clock, auth, publicUrl }: RouteDeps): Rout
       body: DomainNamesUpdate,
       update: (ctx, p, body) => sso.setDomains(ctx, p.account_id, body),
     }),
-    route({
-      method: 'POST',
-      url: `${base}/domains/:domain_id/verify`,
-      requirement: account('administrate:sso'),
-      summary: 'Vouch for a domain (audited): people whose provider-verified email is there may join by SSO',
-      tags,
-      params: Type.Object({ account_id: Uuid, domain_id: Uuid }),
+    on('POST', `${base}/domains/:domain_id/verify`, account('administrate:sso'), 'Vouch for a domain (audited): people whose provider-verified email is there may join by SSO', {
       response: { 200: AccountDomain },
-      handler: async (req, reply) => {
-        const ctx = { actor: req.auth.actor!, requestId: String(req.id), now: clock.now() };
-        return respond(req, reply, await sso.verifyDomain(ctx, req.params.account_id, req.params.domain_id));
-      },
+      handler: async (req, reply) => respond(req, reply, await sso.verifyDomain(opContext(req, clock), req.params.account_id, req.params.domain_id)),
     }),
 
-    route({
-      method: 'GET',
-      url: '/api/auth/sso/discover',
-      requirement: PUBLIC,
-      summary: "The identity providers offered for an email (its domain verified by an account) or an account's handle",
-      tags,
+    on('GET', '/api/auth/sso/discover', PUBLIC, "The identity providers offered for an email (its domain verified by an account) or an account's handle", {
       querystring: Type.Object(
         { email: Type.Optional(Type.String({ maxLength: 320 })), account: Type.Optional(Type.String({ maxLength: 64 })) },
         { additionalProperties: false },
@@ -147,13 +117,7 @@ export function ssoRoutes({ services, clock, auth, publicUrl }: RouteDeps): Rout
       response: { 200: Type.Array(SignInProvider) },
       handler: async (req) => services.ssoSignIn.discover(req.query),
     }),
-    route({
-      method: 'GET',
-      url: '/api/auth/sso/:provider_id/start',
-      requirement: PUBLIC,
-      summary: 'Begin signing in through a provider: redirects (303) to it with state, nonce and a PKCE challenge. `link=1` while signed in links the identity to you',
-      tags,
-      params: Type.Object({ provider_id: Uuid }),
+    on('GET', '/api/auth/sso/:provider_id/start', PUBLIC, 'Begin signing in through a provider: redirects (303) to it with state, nonce and a PKCE challenge. `link=1` while signed in links the identity to you', {
       querystring: Type.Object(
         { return_to: Type.Optional(Type.String({ maxLength: 2000 })), link: Type.Optional(Type.Literal('1')) },
         { additionalProperties: false },
@@ -177,13 +141,8 @@ export function ssoRoutes({ services, clock, auth, publicUrl }: RouteDeps): Rout
           .send();
       },
     }),
-    route({
-      method: 'GET',
-      url: CALLBACK_PATH,
-      requirement: PUBLIC,
-      summary: "Where the provider sends the browser back: checks the answer, signs in (setting the session cookie) and redirects (303) to the page",
-      tags,
-      // What RFC 6749 and RFC 9207 put there; a provider may add more (checked by openid-client from the raw URL).
+    // What RFC 6749 and RFC 9207 put there; a provider may add more (checked by openid-client from the raw URL).
+    on('GET', CALLBACK_PATH, PUBLIC, "Where the provider sends the browser back: checks the answer, signs in (setting the session cookie) and redirects (303) to the page", {
       querystring: Type.Object(
         Object.fromEntries(['code', 'state', 'iss', 'error', 'error_description', 'error_uri', 'session_state'].map((name) => [name, Type.Optional(Type.String({ maxLength: 4000 }))])),
         { additionalProperties: Type.String({ maxLength: 2000 }) },

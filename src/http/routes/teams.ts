@@ -6,9 +6,9 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { account, workspace } from '../../authz/requirements.js';
 import { TeamAccessGrant, TeamCreate, TeamMembersUpsert, TeamUpdate } from '../../domain/teams/inputs.js';
-import { anyOf, opContext, page, respond, route, type RouteDeps, type RouteSpec } from '../route.js';
+import { anyOf, opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
-import { AnyOfStrings, filterBody, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { AnyOfStrings, filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
 
 const TeamMembership = Type.Object({
   id: Uuid,
@@ -56,8 +56,7 @@ const TeamFilterBody = filterBody({
 });
 
 export function teamRoutes({ services, clock }: RouteDeps): RouteSpec[] {
-  const tags = ['Teams'];
-  const { createOne, filterMany, readOne, removeOne } = routeShapes(clock, tags);
+  const { on, createOne, filterMany, readOne, removeOne } = routeShapes(clock, ['Teams']);
   const base = '/api/accounts/:account_id/teams';
   const one = `${base}/:team_id` as const;
   const access = '/api/accounts/:account_id/workspaces/:workspace_id/team_access';
@@ -81,25 +80,13 @@ export function teamRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       response: Team,
       read: (p) => services.teams.get(p.account_id, p.team_id),
     }),
-    route({
-      method: 'PUT',
-      url: one,
-      requirement: account('update:team'),
-      summary: 'Rename a team or change its description',
-      tags,
-      params: idParams('account_id', 'team_id'),
+    on('PUT', one, account('update:team'), 'Rename a team or change its description', {
       body: TeamUpdate,
       response: { 200: Team },
       handler: async (req, reply) => respond(req, reply, await services.teams.update(opContext(req, clock), req.params.account_id, req.params.team_id, req.body)),
     }),
     removeOne(one, account('delete:team'), 'Delete a team; its members lose what it granted at once', (ctx, p) => services.teams.remove(ctx, p.account_id, p.team_id)),
-    route({
-      method: 'PUT',
-      url: `${one}/members`,
-      requirement: account('update:team'),
-      summary: 'Add users or service accounts to a team (members already in it stay)',
-      tags,
-      params: idParams('account_id', 'team_id'),
+    on('PUT', `${one}/members`, account('update:team'), 'Add users or service accounts to a team (members already in it stay)', {
       body: TeamMembersUpsert,
       response: { 200: Team },
       handler: async (req, reply) =>
@@ -108,13 +95,7 @@ export function teamRoutes({ services, clock }: RouteDeps): RouteSpec[] {
     removeOne(`${one}/members/:actor_id`, account('update:team'), 'Remove a member (by actor id) from a team; what the team granted them ends at once', (ctx, p) =>
       services.teams.removeMember(ctx, p.account_id, p.team_id, p.actor_id),
     ),
-    route({
-      method: 'PUT',
-      url: `${access}/`,
-      requirement: workspace('manage_workspace_teams'),
-      summary: 'Grant teams a workspace role here (upsert: an existing grant changes role)',
-      tags,
-      params: idParams('account_id', 'workspace_id'),
+    on('PUT', `${access}/`, workspace('manage_workspace_teams'), 'Grant teams a workspace role here (upsert: an existing grant changes role)', {
       body: oneOrMany(TeamAccessGrant),
       response: { 200: Type.Array(TeamAccess) },
       handler: async (req, reply) => {

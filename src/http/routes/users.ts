@@ -3,9 +3,9 @@ import { Type } from '@sinclair/typebox';
 import { SELF } from '../../authz/requirements.js';
 import { ApiKeyCreate } from '../../domain/api-keys/inputs.js';
 import { UserUpdate } from '../../domain/users/inputs.js';
-import { noContent, opContext, respond, type RouteDeps, route, type RouteSpec } from '../route.js';
+import { noContent, opContext, respond, type RouteDeps, type RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
-import { ApiKeyMasked, ApiKeyWithSecret, idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { ApiKeyMasked, ApiKeyWithSecret, Nullable, Timestamp, Uuid } from '../schemas.js';
 import { fail } from '../../errors.js';
 import { sendVerificationWithin, type Mailer } from '../../mail/mailer.js';
 
@@ -41,20 +41,13 @@ const PendingEmail = Type.Object({
 const EmailCode = Type.Object({ code: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 
 export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: { mailer?: Mailer | null } = {}): RouteSpec[] {
-  const tags = ['Users'];
-  const { createOne, readOne, removeOne } = routeShapes(clock, tags);
+  const { on, createOne, readOne, removeOne } = routeShapes(clock, ['Users']);
   return [
     readOne('/api/users/:user_id', SELF, "A user's own profile", {
       response: UserSchema,
       read: (p) => services.users.get(p.user_id),
     }),
-    route({
-      method: 'PATCH',
-      url: '/api/users/:user_id',
-      requirement: SELF,
-      summary: "Update a user's own profile; a new email takes effect once confirmed with the code mailed to it",
-      tags,
-      params: idParams('user_id'),
+    on('PATCH', '/api/users/:user_id', SELF, "Update a user's own profile; a new email takes effect once confirmed with the code mailed to it", {
       body: UserUpdateBody,
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
@@ -82,13 +75,7 @@ export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: {
       response: PendingEmail,
       read: (p) => services.users.pendingEmail(p.user_id),
     }),
-    route({
-      method: 'POST',
-      url: '/api/users/:user_id/email_change/confirm',
-      requirement: SELF,
-      summary: 'Confirm a new email with the one-time code mailed to it; it becomes the email if no other user has it',
-      tags,
-      params: idParams('user_id'),
+    on('POST', '/api/users/:user_id/email_change/confirm', SELF, 'Confirm a new email with the one-time code mailed to it; it becomes the email if no other user has it', {
       body: EmailCode,
       response: { 204: Type.Null() },
       handler: async (req, reply) => {
@@ -103,13 +90,7 @@ export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: {
       noStore: true,
       create: (ctx, p, body) => services.apiKeys.createUserKey(ctx, p.user_id, body),
     }),
-    route({
-      method: 'GET',
-      url: '/api/users/:user_id/api_keys',
-      requirement: SELF,
-      summary: "A user's API keys (masked)",
-      tags,
-      params: idParams('user_id'),
+    on('GET', '/api/users/:user_id/api_keys', SELF, "A user's API keys (masked)", {
       querystring: Type.Object({ name: Type.Optional(Type.String({ maxLength: 255 })) }),
       response: { 200: Type.Array(ApiKeyMasked) },
       handler: async (req) => services.apiKeys.listUserKeys(req.params.user_id, req.query.name),

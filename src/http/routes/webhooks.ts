@@ -6,9 +6,9 @@ import { account } from '../../authz/requirements.js';
 import { ok } from '../../errors.js';
 import { EventType, WebhookCreate, WebhookUpdate } from '../../domain/notices/inputs.js';
 import type { NoticeDelivery } from '../../domain/notices/delivery.js';
-import { opContext, respond, route, type RouteDeps, type RouteSpec } from '../route.js';
+import { opContext, respond, type RouteDeps, type RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
-import { idParams, Nullable, Timestamp, Uuid } from '../schemas.js';
+import { Nullable, Timestamp, Uuid } from '../schemas.js';
 
 const Webhook = Type.Object({
   id: Uuid,
@@ -46,8 +46,7 @@ const TestResult = Type.Object({
 });
 
 export function webhookRoutes({ services, clock }: RouteDeps, delivery: NoticeDelivery): RouteSpec[] {
-  const tags = ['Webhooks'];
-  const { readOne, createOne, removeOne } = routeShapes(clock, tags);
+  const { on, readOne, createOne, removeOne } = routeShapes(clock, ['Webhooks']);
   const base = '/api/accounts/:account_id/webhooks';
   const one = `${base}/:webhook_id` as const;
   return [
@@ -65,13 +64,7 @@ export function webhookRoutes({ services, clock }: RouteDeps, delivery: NoticeDe
       response: Webhook,
       read: (p) => services.notices.get(p.account_id, p.webhook_id),
     }),
-    route({
-      method: 'PATCH',
-      url: one,
-      requirement: account('update:integrations'),
-      summary: 'Change a webhook endpoint (absent fields keep their value)',
-      tags,
-      params: idParams('account_id', 'webhook_id'),
+    on('PATCH', one, account('update:integrations'), 'Change a webhook endpoint (absent fields keep their value)', {
       body: WebhookUpdate,
       response: { 200: Webhook },
       handler: async (req, reply) => respond(req, reply, await services.notices.update(opContext(req, clock), req.params.account_id, req.params.webhook_id, req.body)),
@@ -81,13 +74,7 @@ export function webhookRoutes({ services, clock }: RouteDeps, delivery: NoticeDe
       response: Type.Array(Attempt),
       read: (p) => services.notices.attempts(p.account_id, p.webhook_id),
     }),
-    route({
-      method: 'POST',
-      url: `${one}/test`,
-      requirement: account('update:integrations'),
-      summary: 'Send a webhook.test notice to the endpoint now and answer how it went (retried later like any other if it failed)',
-      tags,
-      params: idParams('account_id', 'webhook_id'),
+    on('POST', `${one}/test`, account('update:integrations'), 'Send a webhook.test notice to the endpoint now and answer how it went (retried later like any other if it failed)', {
       response: { 200: TestResult },
       handler: async (req, reply) => {
         const queued = await services.notices.queueTest(opContext(req, clock), req.params.account_id, req.params.webhook_id);

@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox';
 import { account, PUBLIC } from '../../authz/requirements.js';
 import { TokenExchange, TrustRuleCreate, TrustRuleUpdate } from '../../domain/workload-identity/inputs.js';
 import { errorBody } from '../error-envelope.js';
-import { route, type RouteDeps, type RouteSpec } from '../route.js';
+import type { RouteDeps, RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
 import { ApiKeyMasked, Nullable, Timestamp, Uuid } from '../schemas.js';
 import { ERRORS } from '../../errors.js';
@@ -55,8 +55,7 @@ const OAUTH_ERROR: Partial<Record<keyof typeof ERRORS, string>> = {
 };
 
 export function workloadIdentityRoutes({ services, clock }: RouteDeps): RouteSpec[] {
-  const tags = ['Workload identity'];
-  const { createOne, readOne, updateOne, removeOne } = routeShapes(clock, tags);
+  const { on, createOne, readOne, updateOne, removeOne } = routeShapes(clock, ['Workload identity']);
   const base = '/api/accounts/:account_id/bots/:bot_id/trust_rules';
   const identity = services.workloadIdentity;
   return [
@@ -80,12 +79,7 @@ export function workloadIdentityRoutes({ services, clock }: RouteDeps): RouteSpe
       response: Type.Array(ExchangedKey),
       read: (p) => identity.exchangedKeys(p.account_id, p.bot_id, clock.now()),
     }),
-    route({
-      method: 'POST',
-      url: '/api/oauth/token',
-      requirement: PUBLIC,
-      summary: "RFC 8693 token exchange: a workload's OIDC token for a short-lived key of the service account named by `audience`",
-      tags,
+    on('POST', '/api/oauth/token', PUBLIC, "RFC 8693 token exchange: a workload's OIDC token for a short-lived key of the service account named by `audience`", {
       body: TokenExchange,
       formBody: true,
       noStore: true,
