@@ -136,8 +136,8 @@ describe('on the request path', () => {
     expect(second).not.toBeInstanceOf(Promise);
     expect((second as { ok: boolean }).ok).toBe(true);
     expect(notes.map(([keyId, note]) => [keyId, note.address, note.client, note.workspaceId])).toEqual([
-      [bot.api_key.id, '10.0.0.4', 'prefect/3.9.1', undefined],
-      [bot.api_key.id, '10.0.0.4', 'prefect/3.9.1', undefined],
+      [bot.api_key.id, '10.0.0.4', 'prefect/3.9.1', null],
+      [bot.api_key.id, '10.0.0.4', 'prefect/3.9.1', null],
     ]);
   });
 });
