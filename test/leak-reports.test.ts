@@ -148,14 +148,22 @@ describe('what is not a live key', () => {
   it('labels strings that fail the key checksum false_positive without a store lookup', async () => {
     const real = generateKey('bot');
     const broken = real.slice(0, -1) + (real.endsWith('A') ? 'B' : 'A');
-    const transaction = vi.spyOn(h.handle.store.db, 'transaction');
-    const selectFrom = vi.spyOn(h.handle.store.db, 'selectFrom');
+    // Store calls made for the report (the leak-report service on the stack); the app's background
+    // loops (notice delivery every 5 s, the key-use flush) may query meanwhile and do not count.
+    const db = h.handle.store.db;
+    const lookups: string[] = [];
+    for (const method of ['transaction', 'selectFrom'] as const) {
+      const original = db[method].bind(db) as (...args: unknown[]) => unknown;
+      vi.spyOn(db, method).mockImplementation(((...args: unknown[]) => {
+        if (/leak-reports/.test(new Error().stack ?? '')) lookups.push(method);
+        return original(...args);
+      }) as never);
+    }
     const tokens = [broken, 'pnb_short', 'ghp_notours0000000000000000000000000000', 'x'];
     const res = await report(tokens.map((t) => finding(t)));
     expect(res.status).toBe(200);
     expect(res.body).toEqual(tokens.map((t) => ({ token_hash: sha256(t), token_type: 'gatehouse_service_account_key', label: 'false_positive' })));
-    expect(transaction).not.toHaveBeenCalled();
-    expect(selectFrom).not.toHaveBeenCalled();
+    expect(lookups).toEqual([]);
   });
 
   it('labels a well-formed key this Gatehouse never issued, or has deleted, false_positive', async () => {
