@@ -77,7 +77,7 @@ const MAPPED_V4 = 0xffffn << 32n;
 /**
  * A matcher for these networks. Every request of an account that enforces its allowlist asks it, so
  * it answers from what it remembers for an address it has seen, and otherwise compares the
- * address's bits with each network's (node:net's BlockList took 30-60 µs a check on Node 20, more
+ * address's bits with each network's (node:net's BlockList took 30-65 µs a check on Node 20, more
  * than the rest of the request). The remembered answers go with the matcher: a changed allowlist
  * compiles a new one.
  */
