@@ -3,7 +3,7 @@
 // sign-in in place, a named key handed to the loopback callback, Cancel, refused callbacks, and
 // the page's own Content-Security-Policy.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_LOGIN_PAGE_HEADERS, WEB_PAGE_HEADERS } from '../../src/app.js';
 import { PASSWORD, screenshot, signIn, startBrowserHarness, type BrowserHarness } from './support.js';
@@ -35,6 +35,17 @@ async function fakeCli(): Promise<{ port: number; received: { path: string; body
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return { port, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/**
+ * A CLI that is gone: its port resets every connection. Holding the port (rather than closing a
+ * server) keeps another test's listener from taking it over while the page calls it.
+ */
+async function goneCli(): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createTcpServer((socket) => socket.resetAndDestroy());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { port, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 /** The link as the Prefect CLI builds it: Python's quote() keeps the slashes. */
@@ -122,19 +133,20 @@ describe('the /auth/client page', () => {
 
   it('deletes the key again when the CLI no longer answers, and says to start over', async () => {
     const owner = await ownerWithWorkspaces('cli-gone@example.com', 'gone-co', ['prod']);
-    const cli = await fakeCli();
-    await cli.close();
+    const cli = await goneCli();
     const page = await h.newPage();
     await signIn(page, 'cli-gone@example.com');
     const before = await keyNames(owner);
     await page.goto(loginLink(`http://localhost:${cli.port}`));
     await page.getByRole('button', { name: 'Log in the Prefect CLI' }).click();
     const alert = page.getByRole('alert').filter({ hasText: 'did not answer' });
-    await alert.waitFor();
+    // The page gives the CLI 15 s; a reset connection fails at once, but a loaded CI machine is slow.
+    await alert.waitFor({ timeout: 20_000 });
     expect(await alert.textContent()).toBe(
       `The Prefect CLI at http://localhost:${cli.port} did not answer; the key was deleted again. The CLI waits two minutes for this page: run prefect cloud login again.`,
     );
     expect(await keyNames(owner)).toEqual(before);
+    await cli.close();
     // A refused connection is a network error, not a policy violation.
     expect(h.pageErrors).toEqual([]);
   });
