@@ -1,51 +1,48 @@
 // The initial schema. Written with Kysely's schema builder only, so it runs unchanged on both dialects.
 import { sql, type Kysely } from 'kysely';
-import { account, actor, createAccountTable, id, optionallyOwnedBy, ownedBy, timestamps } from './columns.js';
+import {
+  account,
+  actor,
+  createAccountTable,
+  createKeyedTable,
+  createRoleTable,
+  optional,
+  ownedBy,
+  required,
+  timestamps,
+  uniqueInAccount,
+} from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable('accounts')
-    .$call(id)
+  await createKeyedTable(db, 'accounts')
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('handle', 'text', (c) => c.notNull().unique())
-    .addColumn('location', 'text')
-    .addColumn('link', 'text')
-    .addColumn('image_location', 'text')
-    .addColumn('billing_email', 'text')
+    .$call(optional('text', 'location', 'link', 'image_location', 'billing_email'))
     .addColumn('auth_expiration_seconds', 'integer')
     .addColumn('settings', 'text', (c) => c.notNull())
     .$call(timestamps)
     .execute();
 
-  await db.schema
-    .createTable('users')
-    .$call(id)
+  await createKeyedTable(db, 'users')
     .addColumn('actor_id', 'text', (c) => c.notNull().unique())
     .addColumn('handle', 'text', (c) => c.notNull().unique())
     .addColumn('email', 'text', (c) => c.notNull().unique())
-    .addColumn('first_name', 'text', (c) => c.notNull())
-    .addColumn('last_name', 'text', (c) => c.notNull())
-    .addColumn('location', 'text')
-    .addColumn('title', 'text')
-    .addColumn('image_location', 'text')
+    .$call(required('text', 'first_name', 'last_name'))
+    .$call(optional('text', 'location', 'title', 'image_location'))
     .addColumn('settings', 'text', (c) => c.notNull())
     .addColumn('last_login', 'text')
     .$call(timestamps)
     .execute();
 
-  await db.schema
-    .createTable('bots')
-    .$call(id)
+  await createKeyedTable(db, 'bots')
     .addColumn('actor_id', 'text', (c) => c.notNull().unique())
     .$call(account)
     .addColumn('name', 'text', (c) => c.notNull())
     .$call(timestamps)
-    .addUniqueConstraint('bots_account_name_unique', ['account_id', 'name'])
+    .$call(uniqueInAccount('bots', 'name'))
     .execute();
 
-  await db.schema
-    .createTable('api_keys')
-    .$call(id)
+  await createKeyedTable(db, 'api_keys')
     .$call(actor)
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('key_hash', 'text', (c) => c.notNull().unique())
@@ -65,12 +62,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .where(sql<boolean>`is_active = 1 and bot_id is not null`)
     .execute();
 
-  await db.schema
-    .createTable('account_roles')
-    .$call(id)
-    .addColumn('account_id', 'text', optionallyOwnedBy('accounts.id'))
-    .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('permissions', 'text', (c) => c.notNull())
+  await createRoleTable(db, 'account_roles')
+    .$call(required('text', 'name', 'permissions'))
     .addColumn('is_system_role', 'integer', (c) => c.notNull())
     .$call(timestamps)
     .execute();
@@ -82,32 +75,23 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addUniqueConstraint('account_memberships_actor_unique', ['account_id', 'actor_id'])
     .execute();
 
-  await db.schema
-    .createTable('workspace_roles')
-    .$call(id)
-    .addColumn('account_id', 'text', optionallyOwnedBy('accounts.id'))
-    .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('description', 'text', (c) => c.notNull())
-    .addColumn('scopes', 'text', (c) => c.notNull())
+  await createRoleTable(db, 'workspace_roles')
+    .$call(required('text', 'name', 'description', 'scopes'))
     .addColumn('inherited_role_id', 'text', (c) => c.references('workspace_roles.id'))
     .$call(timestamps)
-    .addUniqueConstraint('workspace_roles_account_name_unique', ['account_id', 'name'])
+    .$call(uniqueInAccount('workspace_roles', 'name'))
     .execute();
 
   await createAccountTable(db, 'workspaces')
-    .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('handle', 'text', (c) => c.notNull())
-    .addColumn('description', 'text', (c) => c.notNull())
+    .$call(required('text', 'name', 'handle', 'description'))
     .addColumn('default_workspace_role_id', 'text', (c) => c.references('workspace_roles.id'))
     .addColumn('is_public', 'integer', (c) => c.notNull())
     .$call(timestamps)
-    .addUniqueConstraint('workspaces_account_handle_unique', ['account_id', 'handle'])
-    .addUniqueConstraint('workspaces_account_name_unique', ['account_id', 'name'])
+    .$call(uniqueInAccount('workspaces', 'handle'))
+    .$call(uniqueInAccount('workspaces', 'name'))
     .execute();
 
-  await db.schema
-    .createTable('workspace_access')
-    .$call(id)
+  await createKeyedTable(db, 'workspace_access')
     .addColumn('workspace_id', 'text', ownedBy('workspaces.id'))
     .$call(actor)
     .addColumn('workspace_role_id', 'text', (c) => c.notNull().references('workspace_roles.id'))
@@ -116,20 +100,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('workspace_access_actor_idx').on('workspace_access').column('actor_id').execute();
 
-  await db.schema
-    .createTable('audit_events')
-    .$call(id)
-    .addColumn('account_id', 'text')
-    .addColumn('workspace_id', 'text')
-    .addColumn('actor_id', 'text')
+  await createKeyedTable(db, 'audit_events')
+    .$call(optional('text', 'account_id', 'workspace_id', 'actor_id'))
     .addColumn('actor_type', 'text', (c) => c.notNull())
     .addColumn('actor_name', 'text')
-    .addColumn('action', 'text', (c) => c.notNull())
-    .addColumn('target_type', 'text', (c) => c.notNull())
-    .addColumn('target_id', 'text')
-    .addColumn('request_id', 'text')
-    .addColumn('details', 'text', (c) => c.notNull())
-    .addColumn('occurred', 'text', (c) => c.notNull())
+    .$call(required('text', 'action', 'target_type'))
+    .$call(optional('text', 'target_id', 'request_id'))
+    .$call(required('text', 'details', 'occurred'))
     .execute();
   await db.schema
     .createIndex('audit_events_account_time_idx')

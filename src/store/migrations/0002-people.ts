@@ -2,18 +2,15 @@
 // first-run setup tokens. Secrets (session tokens, invitation codes, setup tokens) are stored as
 // SHA-256 digests only; passwords as Argon2id hashes.
 import type { Kysely } from 'kysely';
-import { createAccountTable, id, ownedBy, timestamps } from './columns.js';
+import { createAccountTable, createKeyedTable, optional, ownedBy, required, timestamps } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('users').addColumn('password_hash', 'text').execute();
 
-  await db.schema
-    .createTable('sessions')
-    .$call(id)
+  await createKeyedTable(db, 'sessions')
     .addColumn('token_hash', 'text', (c) => c.notNull().unique())
     .addColumn('user_id', 'text', ownedBy('users.id'))
-    .addColumn('ip_address', 'text')
-    .addColumn('user_agent', 'text')
+    .$call(optional('text', 'ip_address', 'user_agent'))
     .$call(timestamps)
     .addColumn('expires_at', 'text', (c) => c.notNull())
     .execute();
@@ -22,25 +19,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await createAccountTable(db, 'invitations')
     .addColumn('email', 'text', (c) => c.notNull())
     .addColumn('account_role_id', 'text', (c) => c.notNull().references('account_roles.id'))
-    .addColumn('code_hash', 'text', (c) => c.notNull())
-    .addColumn('status', 'text', (c) => c.notNull())
+    .$call(required('text', 'code_hash', 'status'))
     .addColumn('invited_by_actor_id', 'text')
     .addColumn('expiration', 'text', (c) => c.notNull())
     .$call(timestamps)
     .execute();
   await db.schema.createIndex('invitations_account_idx').on('invitations').column('account_id').execute();
 
-  await db.schema
-    .createTable('auth_failures')
-    .addColumn('key', 'text', (c) => c.primaryKey())
+  await createKeyedTable(db, 'auth_failures', 'key')
     .addColumn('failures', 'integer', (c) => c.notNull())
     .addColumn('window_start', 'text', (c) => c.notNull())
     .execute();
 
-  await db.schema
-    .createTable('setup_tokens')
-    .addColumn('token_hash', 'text', (c) => c.primaryKey())
-    .addColumn('created', 'text', (c) => c.notNull())
-    .addColumn('expires_at', 'text', (c) => c.notNull())
+  await createKeyedTable(db, 'setup_tokens', 'token_hash')
+    .$call(required('text', 'created', 'expires_at'))
     .execute();
 }

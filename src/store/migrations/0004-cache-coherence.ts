@@ -2,14 +2,11 @@
 // one row per live process with its lease and the last invalidation it has acknowledged, and one
 // counter that every invalidating write advances.
 import type { Kysely } from 'kysely';
-import { id } from './columns.js';
+import { createKeyedTable, required } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable('cache_nodes')
-    .$call(id)
-    .addColumn('lease_until', 'bigint', (c) => c.notNull())
-    .addColumn('seen_seq', 'bigint', (c) => c.notNull())
+  await createKeyedTable(db, 'cache_nodes')
+    .$call(required('bigint', 'lease_until', 'seen_seq'))
     .execute();
   await db.schema
     .createTable('cache_epoch')

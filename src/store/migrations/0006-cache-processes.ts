@@ -4,14 +4,11 @@
 // returns only once no process can use what it revoked. `host` names the machine and PID namespace,
 // so a row left by a process that died can be recognised and removed. Unused on PostgreSQL.
 import type { Kysely } from 'kysely';
-import { id } from './columns.js';
+import { createKeyedTable, required } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable('cache_processes')
-    .$call(id)
+  await createKeyedTable(db, 'cache_processes')
     .addColumn('host', 'text', (c) => c.notNull())
-    .addColumn('pid', 'integer', (c) => c.notNull())
-    .addColumn('window_ms', 'integer', (c) => c.notNull())
+    .$call(required('integer', 'pid', 'window_ms'))
     .execute();
 }

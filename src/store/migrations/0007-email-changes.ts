@@ -2,16 +2,13 @@
 // here, with the digest of the one-time code mailed to it, until the code comes back. One pending
 // change per user; `users.email` only ever holds an address its user has shown they receive.
 import type { Kysely } from 'kysely';
-import { indexColumn, onePer } from './columns.js';
+import { indexColumn, onePer, required } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('email_changes')
     .addColumn('user_id', 'text', onePer('users.id'))
-    .addColumn('email', 'text', (c) => c.notNull())
-    .addColumn('code_hash', 'text', (c) => c.notNull())
-    .addColumn('expires_at', 'text', (c) => c.notNull())
-    .addColumn('created', 'text', (c) => c.notNull())
+    .$call(required('text', 'email', 'code_hash', 'expires_at', 'created'))
     .execute();
   await indexColumn(db, 'email_changes', 'email');
 }

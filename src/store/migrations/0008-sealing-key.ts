@@ -2,12 +2,10 @@
 // process started with another key refuses to start instead of answering 502 to every proxied
 // request. One row; a rotation moves it to the new key (domain/gateways/service.ts).
 import type { Kysely } from 'kysely';
+import { createKeyedTable, required } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable('sealing_key')
-    .addColumn('slot', 'text', (c) => c.primaryKey())
-    .addColumn('key_id', 'text', (c) => c.notNull())
-    .addColumn('updated', 'text', (c) => c.notNull())
+  await createKeyedTable(db, 'sealing_key', 'slot')
+    .$call(required('text', 'key_id', 'updated'))
     .execute();
 }

@@ -2,14 +2,13 @@
 // canonical form, with Prefect's `description` and `enabled`. Whether the account enforces them is
 // its `enforce_ip_allowlist` setting (accounts.settings), as in Prefect Cloud.
 import type { Kysely } from 'kysely';
-import { createAccountTable, timestamps } from './columns.js';
+import { createAccountTable, required, timestamps } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await createAccountTable(db, 'ip_allowlist_entries')
     .addColumn('ip_network', 'text', (c) => c.notNull())
     .addColumn('description', 'text')
-    .addColumn('enabled', 'integer', (c) => c.notNull())
-    .addColumn('position', 'integer', (c) => c.notNull())
+    .$call(required('integer', 'enabled', 'position'))
     .$call(timestamps)
     .addUniqueConstraint('ip_allowlist_entries_network_key', ['account_id', 'ip_network'])
     .execute();

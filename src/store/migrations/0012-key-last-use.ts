@@ -2,10 +2,8 @@
 // client (its User-Agent, bounded) and against which workspace. Written at most once a minute per
 // key, never on a request's path; null until the key is first used.
 import type { Kysely } from 'kysely';
+import { addOptionalColumns } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  // One column per statement: SQLite's ALTER TABLE adds one at a time.
-  for (const column of ['last_used_at', 'last_used_from', 'last_used_client', 'last_used_workspace_id']) {
-    await db.schema.alterTable('api_keys').addColumn(column, 'text').execute();
-  }
+  await addOptionalColumns(db, 'api_keys', 'text', ['last_used_at', 'last_used_from', 'last_used_client', 'last_used_workspace_id']);
 }

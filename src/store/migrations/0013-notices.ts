@@ -3,16 +3,15 @@
 // the audit event they announce, the attempts made (the delivery log), and one row per key and
 // time-based notice so each is sent once whichever process finds it first.
 import type { Kysely } from 'kysely';
-import { createAccountTable, id, optionallyOwnedBy, ownedBy, timestamps } from './columns.js';
+import { createAccountTable, createKeyedTable, optional, optionallyOwnedBy, ownedBy, required, timestamps } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await createAccountTable(db, 'webhook_endpoints')
     .addColumn('url', 'text', (c) => c.notNull())
     .addColumn('description', 'text')
     .addColumn('enabled', 'integer', (c) => c.notNull())
-    // A JSON array of event types.
-    .addColumn('event_types', 'text', (c) => c.notNull())
-    .addColumn('secret_sealed', 'text', (c) => c.notNull())
+    // event_types: a JSON array of event types.
+    .$call(required('text', 'event_types', 'secret_sealed'))
     .$call(timestamps)
     .execute();
   await db.schema.createIndex('webhook_endpoints_account_idx').on('webhook_endpoints').column('account_id').execute();
@@ -20,24 +19,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await createAccountTable(db, 'notice_deliveries')
     // Null: the mail to the account's Owners.
     .addColumn('endpoint_id', 'text', optionallyOwnedBy('webhook_endpoints.id'))
-    .addColumn('event_type', 'text', (c) => c.notNull())
-    // The exact JSON body sent (Standard Webhooks: type, timestamp, data).
-    .addColumn('payload', 'text', (c) => c.notNull())
-    // pending | delivered | failed | skipped
-    .addColumn('status', 'text', (c) => c.notNull())
+    // payload: the exact JSON body sent (Standard Webhooks: type, timestamp, data).
+    // status: pending | delivered | failed | skipped.
+    .$call(required('text', 'event_type', 'payload', 'status'))
     .addColumn('attempts', 'integer', (c) => c.notNull())
     .addColumn('next_attempt_at', 'text', (c) => c.notNull())
-    .addColumn('lease_until', 'text')
-    .addColumn('lease_token', 'text')
+    .$call(optional('text', 'lease_until', 'lease_token'))
     .$call(timestamps)
     .execute();
   await db.schema.createIndex('notice_deliveries_due_idx').on('notice_deliveries').columns(['status', 'next_attempt_at']).execute();
   await db.schema.createIndex('notice_deliveries_endpoint_idx').on('notice_deliveries').column('endpoint_id').execute();
   await db.schema.createIndex('notice_deliveries_account_idx').on('notice_deliveries').column('account_id').execute();
 
-  await db.schema
-    .createTable('notice_attempts')
-    .$call(id)
+  await createKeyedTable(db, 'notice_attempts')
     .addColumn('delivery_id', 'text', ownedBy('notice_deliveries.id'))
     .addColumn('endpoint_id', 'text', optionallyOwnedBy('webhook_endpoints.id'))
     .addColumn('attempted_at', 'text', (c) => c.notNull())

@@ -5,15 +5,12 @@
 // one in its rotation grace) that names the token's subject and issuer and the rule that let it in
 // (deleting the rule deletes its keys).
 import type { Kysely } from 'kysely';
-import { createAccountTable, indexColumn, ownedBy, timestamps } from './columns.js';
+import { addOptionalColumns, createAccountTable, indexColumn, ownedBy, required, timestamps } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await createAccountTable(db, 'trust_rules')
     .addColumn('bot_id', 'text', ownedBy('bots.id'))
-    .addColumn('issuer', 'text', (c) => c.notNull())
-    .addColumn('audience', 'text', (c) => c.notNull())
-    .addColumn('subject_pattern', 'text', (c) => c.notNull())
-    .addColumn('required_claims', 'text', (c) => c.notNull())
+    .$call(required('text', 'issuer', 'audience', 'subject_pattern', 'required_claims'))
     .addColumn('key_lifetime_seconds', 'integer', (c) => c.notNull())
     .addColumn('description', 'text')
     .$call(timestamps)
@@ -22,12 +19,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await indexColumn(db, 'trust_rules', 'account_id');
   await db.schema
     .createTable('exchanged_tokens')
-    .addColumn('issuer', 'text', (c) => c.notNull())
-    .addColumn('token_id', 'text', (c) => c.notNull())
-    .addColumn('expires_at', 'text', (c) => c.notNull())
+    .$call(required('text', 'issuer', 'token_id', 'expires_at'))
     .addPrimaryKeyConstraint('exchanged_tokens_pkey', ['issuer', 'token_id'])
     .execute();
-  for (const column of ['exchanged_subject', 'exchanged_issuer', 'exchanged_rule_id']) {
-    await db.schema.alterTable('api_keys').addColumn(column, 'text').execute();
-  }
+  await addOptionalColumns(db, 'api_keys', 'text', ['exchanged_subject', 'exchanged_issuer', 'exchanged_rule_id']);
 }

@@ -2,14 +2,13 @@
 // service accounts, granted workspace roles as a whole. A member's scopes in a workspace are the
 // union of their own grant's and each of their teams' grants (auth/grants.ts).
 import type { Kysely } from 'kysely';
-import { actor, createAccountTable, id, indexColumn, ownedBy, timestamps } from './columns.js';
+import { actor, createAccountTable, createKeyedTable, indexColumn, ownedBy, required, timestamps, uniqueInAccount } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await createAccountTable(db, 'teams')
-    .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('description', 'text', (c) => c.notNull())
+    .$call(required('text', 'name', 'description'))
     .$call(timestamps)
-    .addUniqueConstraint('teams_account_name_unique', ['account_id', 'name'])
+    .$call(uniqueInAccount('teams', 'name'))
     .execute();
 
   // One row per member: a user (by their membership in the team's account) or a service account.
@@ -25,9 +24,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await indexColumn(db, 'team_members', 'bot_id');
 
   // A team's grant on a workspace: one per team and workspace.
-  await db.schema
-    .createTable('team_access')
-    .$call(id)
+  await createKeyedTable(db, 'team_access')
     .addColumn('team_id', 'text', ownedBy('teams.id'))
     .addColumn('workspace_id', 'text', ownedBy('workspaces.id'))
     .addColumn('workspace_role_id', 'text', (c) => c.notNull().references('workspace_roles.id'))

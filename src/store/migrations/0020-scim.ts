@@ -4,25 +4,21 @@
 // keeps their row here after their membership is gone, so the provider can still read and
 // reactivate them. A SCIM Group is one of the account's teams; scim_groups keeps its externalId.
 import type { Kysely } from 'kysely';
-import { account, createAccountTable, indexColumn, onePer, ownedBy, timestamps } from './columns.js';
+import { account, createAccountTable, indexColumn, onePer, optional, ownedBy, required, timestamps } from './columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await createAccountTable(db, 'scim_tokens')
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('token_hash', 'text', (c) => c.notNull().unique())
-    .addColumn('masked_token', 'text', (c) => c.notNull())
-    .addColumn('created', 'text', (c) => c.notNull())
-    .addColumn('created_by', 'text', (c) => c.notNull())
-    .addColumn('last_used_at', 'text')
-    .addColumn('last_used_from', 'text')
+    .$call(required('text', 'masked_token', 'created', 'created_by'))
+    .$call(optional('text', 'last_used_at', 'last_used_from'))
     .execute();
   await indexColumn(db, 'scim_tokens', 'account_id');
   await db.schema
     .createTable('scim_users')
     .$call(account)
     .addColumn('user_id', 'text', ownedBy('users.id'))
-    .addColumn('external_id', 'text')
-    .addColumn('user_name', 'text')
+    .$call(optional('text', 'external_id', 'user_name'))
     .addColumn('active', 'integer', (c) => c.notNull())
     .$call(timestamps)
     .addPrimaryKeyConstraint('scim_users_pkey', ['account_id', 'user_id'])
