@@ -104,7 +104,11 @@ export function invitationService(deps: Deps, options: { sessionTtlSeconds: numb
           created: now,
           updated: now,
         };
-        await insertRecorded(tx, ctx, 'invitations', row, { action: 'invitation.created', targetType: 'invitation', details: { email, account_role_name: role.name } });
+        await insertRecorded(tx, ctx, 'invitations', row, {
+          action: 'invitation.created',
+          targetType: 'invitation',
+          details: { email, account_role_name: role.name },
+        });
         return ok({ ...invitationView({ ...row, account_role_name: role.name }, 'PENDING'), code });
       });
     },

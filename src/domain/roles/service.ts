@@ -236,7 +236,11 @@ export function roleService(deps: Deps) {
             (await tx.selectFrom('team_access').select('id').where('workspace_role_id', '=', roleId).executeTakeFirst());
           const isDefault = await tx.selectFrom('workspaces').select('id').where('default_workspace_role_id', '=', roleId).executeTakeFirst();
           if (inUse || isDefault) return fail('WORKSPACE_ROLE_IN_USE');
-          await deleteRecorded(tx, ctx, 'workspace_roles', existing, { action: 'workspace_role.deleted', targetType: 'workspace_role', details: { name: existing.name } });
+          await deleteRecorded(tx, ctx, 'workspace_roles', existing, {
+            action: 'workspace_role.deleted',
+            targetType: 'workspace_role',
+            details: { name: existing.name },
+          });
           return ok(null);
         },
         { onForeignKeyViolation: fail('WORKSPACE_ROLE_IN_USE') },

@@ -261,7 +261,11 @@ export function teamService(deps: Deps) {
         // Explicit deletes, children first, whatever the store's foreign-key settings.
         await tx.deleteFrom('team_access').where('team_id', '=', teamId).execute();
         await tx.deleteFrom('team_members').where('team_id', '=', teamId).execute();
-        await deleteRecorded(tx, ctx, 'teams', team, { action: 'team.deleted', targetType: 'team', details: { name: team.name, workspace_ids: grants.map((g) => g.workspace_id) } });
+        await deleteRecorded(tx, ctx, 'teams', team, {
+          action: 'team.deleted',
+          targetType: 'team',
+          details: { name: team.name, workspace_ids: grants.map((g) => g.workspace_id) },
+        });
         return ok(null);
       });
     },

@@ -166,7 +166,12 @@ export function workspaceService(deps: Deps) {
         await tx.deleteFrom('workspace_access').where('workspace_id', '=', workspaceId).execute();
         await tx.deleteFrom('team_access').where('workspace_id', '=', workspaceId).execute();
         await tx.deleteFrom('workspace_gateways').where('workspace_id', '=', workspaceId).execute();
-        await deleteRecorded(tx, ctx, 'workspaces', existing, { action: 'workspace.deleted', workspaceId, targetType: 'workspace', details: { name: existing.name, handle: existing.handle } });
+        await deleteRecorded(tx, ctx, 'workspaces', existing, {
+          action: 'workspace.deleted',
+          workspaceId,
+          targetType: 'workspace',
+          details: { name: existing.name, handle: existing.handle },
+        });
         return ok(null);
       });
     },
