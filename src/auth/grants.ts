@@ -41,13 +41,7 @@ export async function loadWorkspaceScopes(
   account: AccountGrant,
 ): Promise<ReadonlySet<string> | null> {
   if (account.permissions.has(ACTS_AS_WORKSPACE_OWNER)) {
-    const exists = await db
-      .selectFrom('workspaces')
-      .select('id')
-      .where('id', '=', workspaceId)
-      .where('account_id', '=', accountId)
-      .executeTakeFirst();
-    return exists ? ALL_SCOPES : null;
+    return (await loadWorkspaceAccount(db, workspaceId)) === accountId ? ALL_SCOPES : null;
   }
   // The union of the actor's own grant and each grant of a team it is a member of (domain/teams).
   const own = db

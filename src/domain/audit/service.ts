@@ -3,7 +3,7 @@ import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { parseJsonColumn } from '../../store/json-column.js';
 import { newId, type OpContext, type Page } from '../context.js';
-import type { AuditEventsTable } from '../../store/schema.js';
+import type { AuditEventsTable, Database } from '../../store/schema.js';
 import { enqueueNotices } from './outbox.js';
 
 export interface AuditEntry {
@@ -38,6 +38,33 @@ export async function recordEvent(tx: Executor, ctx: OpContext, entry: AuditEntr
     })
     .execute();
   await enqueueNotices(tx, entry, { eventId: id, occurred, actor: { type: ctx.actor.type, name: ctx.actor.name } });
+}
+
+/** An account's own row, named by its id: what insertRecorded, updateRecorded and deleteRecorded write. */
+type AccountRow = { id: string; account_id: string | null };
+type AccountRowTable = { [T in keyof Database]: Database[T] extends AccountRow ? T : never }[keyof Database];
+/** The event of a write to such a row: its account and target id are the row's. */
+type RowEvent = Omit<AuditEntry, 'accountId' | 'targetId'>;
+
+// Kysely cannot type a query on a table chosen by a type parameter: the signatures check the row and
+// changes against their table, and the casts to one table below only satisfy the query builder.
+
+/** Inserts an account's new row and records its creation (the event is about the row). */
+export async function insertRecorded<T extends AccountRowTable>(tx: Executor, ctx: OpContext, table: T, row: Database[T] & AccountRow, event: RowEvent): Promise<void> {
+  await tx.insertInto(table as 'teams').values(row as Database['teams']).execute();
+  await recordEvent(tx, ctx, { ...event, accountId: row.account_id, targetId: row.id });
+}
+
+/** Updates an account's row with `changes` and records the change (the event is about the row). */
+export async function updateRecorded<T extends AccountRowTable>(tx: Executor, ctx: OpContext, table: T, row: AccountRow, changes: Partial<Database[T]>, event: RowEvent): Promise<void> {
+  await tx.updateTable(table as 'teams').set(changes as Partial<Database['teams']>).where('id', '=', row.id).execute();
+  await recordEvent(tx, ctx, { ...event, accountId: row.account_id, targetId: row.id });
+}
+
+/** Deletes an account's row (its children gone already) and records the deletion (the event is about the row). */
+export async function deleteRecorded(tx: Executor, ctx: OpContext, table: AccountRowTable, row: AccountRow, event: RowEvent): Promise<void> {
+  await tx.deleteFrom(table as 'teams').where('id', '=', row.id).execute();
+  await recordEvent(tx, ctx, { ...event, accountId: row.account_id, targetId: row.id });
 }
 
 /** The columns an update sets besides its `updated` time: what its event lists as `changed`. */

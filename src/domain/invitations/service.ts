@@ -6,7 +6,7 @@ import { ACCOUNT_ROLE_IDS } from '../../authz/permissions.js';
 import { inTransaction } from '../transaction.js';
 import type { Deps } from '../deps.js';
 import { newId, type Actor, type OpContext, type Page } from '../context.js';
-import { recordEvent } from '../audit/service.js';
+import { insertRecorded, recordEvent } from '../audit/service.js';
 import { constantTimeEqual, digest, hashPassword, MIN_PASSWORD_LENGTH, newSecret } from '../secrets.js';
 import { findOrCreateUser, normalizeEmail } from '../users/create.js';
 import { lockAccount } from '../locks.js';
@@ -104,12 +104,9 @@ export function invitationService(deps: Deps, options: { sessionTtlSeconds: numb
           created: now,
           updated: now,
         };
-        await tx.insertInto('invitations').values(row).execute();
-        await recordEvent(tx, ctx, {
+        await insertRecorded(tx, ctx, 'invitations', row, {
           action: 'invitation.created',
-          accountId,
           targetType: 'invitation',
-          targetId: row.id,
           details: { email, account_role_name: role.name },
         });
         return ok({ ...invitationView({ ...row, account_role_name: role.name }, 'PENDING'), code });

@@ -6,7 +6,7 @@ import { inTransaction } from '../transaction.js';
 import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
-import { recordEvent } from '../audit/service.js';
+import { recordEvent, updateRecorded } from '../audit/service.js';
 import { lockAccount } from '../locks.js';
 import { removeFromAccountTeams } from '../teams/cleanup.js';
 import { lastOwnerRefusal } from '../access/last-owner.js';
@@ -182,16 +182,9 @@ export function membershipService(deps: Deps) {
         const checked = await checkChange(tx, ctx, accountId, membershipId, role.id);
         if (!checked.ok) return checked;
         const target = checked.value;
-        await tx
-          .updateTable('account_memberships')
-          .set({ account_role_id: role.id, updated: ctx.now.toISOString() })
-          .where('id', '=', membershipId)
-          .execute();
-        await recordEvent(tx, ctx, {
+        await updateRecorded(tx, ctx, 'account_memberships', target, { account_role_id: role.id, updated: ctx.now.toISOString() }, {
           action: 'account_membership.role_changed',
-          accountId,
           targetType: 'account_membership',
-          targetId: membershipId,
           details: { user_id: target.user_id, account_role_name: role.name, previous_account_role_name: target.account_role_name },
         });
         return ok(null);

@@ -10,7 +10,7 @@ import { parseJsonColumn } from '../../store/json-column.js';
 import type { SecretKeyring } from '../../secret-key.js';
 import { seal } from '../gateways/sealed.js';
 import { newId, type OpContext } from '../context.js';
-import { changedColumns, recordEvent } from '../audit/service.js';
+import { changedColumns, deleteRecorded, insertRecorded, recordEvent, updateRecorded } from '../audit/service.js';
 import { NOTICE_EVENT_TYPES, TEST_EVENT_TYPE, type NoticeEventType } from '../audit/notice-events.js';
 import { newWebhookSecret } from './signing.js';
 import { newDelivery, noticePayload } from '../audit/outbox.js';
@@ -108,9 +108,8 @@ export function noticeService(deps: Deps, ring: SecretKeyring) {
           created: now,
           updated: now,
         };
-        await tx.insertInto('webhook_endpoints').values(row).execute();
         const endpoint = toEndpoint(row);
-        await recordEvent(tx, ctx, { action: 'webhook.created', accountId, targetType: 'webhook', targetId: id, details: { url: endpoint.url, event_types: endpoint.event_types, enabled: endpoint.enabled } });
+        await insertRecorded(tx, ctx, 'webhook_endpoints', row, { action: 'webhook.created', targetType: 'webhook', details: { url: endpoint.url, event_types: endpoint.event_types, enabled: endpoint.enabled } });
         return ok({ ...endpoint, secret });
       }, quiet);
     },
@@ -130,13 +129,10 @@ export function noticeService(deps: Deps, ring: SecretKeyring) {
         if (input.description !== undefined) changes.description = input.description;
         if (input.enabled !== undefined) changes.enabled = input.enabled ? 1 : 0;
         if (input.event_types !== undefined) changes.event_types = JSON.stringify(input.event_types);
-        await tx.updateTable('webhook_endpoints').set(changes).where('id', '=', id).execute();
         const after = toEndpoint({ ...existing, ...changes });
-        await recordEvent(tx, ctx, {
+        await updateRecorded(tx, ctx, 'webhook_endpoints', existing, changes, {
           action: 'webhook.updated',
-          accountId,
           targetType: 'webhook',
-          targetId: id,
           details: { changed: changedColumns(changes), url: after.url, event_types: after.event_types, enabled: after.enabled },
         });
         return ok(after);
@@ -150,8 +146,7 @@ export function noticeService(deps: Deps, ring: SecretKeyring) {
         if (!existing) return notFound();
         await tx.deleteFrom('notice_attempts').where('endpoint_id', '=', id).execute();
         await tx.deleteFrom('notice_deliveries').where('endpoint_id', '=', id).execute();
-        await tx.deleteFrom('webhook_endpoints').where('id', '=', id).execute();
-        await recordEvent(tx, ctx, { action: 'webhook.deleted', accountId, targetType: 'webhook', targetId: id, details: { url: existing.url } });
+        await deleteRecorded(tx, ctx, 'webhook_endpoints', existing, { action: 'webhook.deleted', targetType: 'webhook', details: { url: existing.url } });
         return ok(null);
       }, quiet);
     },

@@ -9,7 +9,7 @@ import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
 import { ownedObjectFields } from '../views.js';
-import { changedColumns, recordEvent } from '../audit/service.js';
+import { changedColumns, deleteRecorded, insertRecorded, updateRecorded } from '../audit/service.js';
 import type { AccountRolesTable, Database, WorkspaceRolesTable } from '../../store/schema.js';
 import { confusableName, lookAlikeOf } from '../confusables.js';
 import type { WorkspaceRoleCreate, WorkspaceRoleUpdate } from './inputs.js';
@@ -174,12 +174,9 @@ export function roleService(deps: Deps) {
         async (tx) => {
           const refused = await refuseName(tx, accountId, input.name, null);
           if (refused) return refused;
-          await tx.insertInto('workspace_roles').values(row).execute();
-          await recordEvent(tx, ctx, {
+          await insertRecorded(tx, ctx, 'workspace_roles', row, {
             action: 'workspace_role.created',
-            accountId,
             targetType: 'workspace_role',
-            targetId: row.id,
             details: { name: row.name, scopes: JSON.parse(row.scopes), inherited_role_id: row.inherited_role_id },
           });
           return ok(toWorkspaceRole(row));
@@ -211,12 +208,9 @@ export function roleService(deps: Deps) {
             const refused = await refuseName(tx, accountId, changes.name, roleId);
             if (refused) return refused;
           }
-          await tx.updateTable('workspace_roles').set(changes).where('id', '=', roleId).execute();
-          await recordEvent(tx, ctx, {
+          await updateRecorded(tx, ctx, 'workspace_roles', existing, changes, {
             action: 'workspace_role.updated',
-            accountId,
             targetType: 'workspace_role',
-            targetId: roleId,
             details: { name: changes.name ?? existing.name, changed: changedColumns(changes) },
           });
           return ok(null);
@@ -232,7 +226,7 @@ export function roleService(deps: Deps) {
         async (tx) => {
           const existing = await tx
             .selectFrom('workspace_roles')
-            .select(['id', 'name'])
+            .select(['id', 'account_id', 'name'])
             .where('id', '=', roleId)
             .where('account_id', '=', accountId)
             .executeTakeFirst();
@@ -242,12 +236,9 @@ export function roleService(deps: Deps) {
             (await tx.selectFrom('team_access').select('id').where('workspace_role_id', '=', roleId).executeTakeFirst());
           const isDefault = await tx.selectFrom('workspaces').select('id').where('default_workspace_role_id', '=', roleId).executeTakeFirst();
           if (inUse || isDefault) return fail('WORKSPACE_ROLE_IN_USE');
-          await tx.deleteFrom('workspace_roles').where('id', '=', roleId).execute();
-          await recordEvent(tx, ctx, {
+          await deleteRecorded(tx, ctx, 'workspace_roles', existing, {
             action: 'workspace_role.deleted',
-            accountId,
             targetType: 'workspace_role',
-            targetId: roleId,
             details: { name: existing.name },
           });
           return ok(null);

@@ -7,7 +7,7 @@ import { fail, ok, type Result } from '../../errors.js';
 import { hashKey } from '../api-keys/key-format.js';
 import { newId, type Actor, type OpContext } from '../context.js';
 import type { Deps } from '../deps.js';
-import { recordEvent } from '../audit/service.js';
+import { deleteRecorded, insertRecorded } from '../audit/service.js';
 import { inTransaction } from '../transaction.js';
 import { loadAddressPolicy, notAllowed } from '../ip-allowlist/service.js';
 
@@ -83,8 +83,7 @@ export function scimTokenService(deps: Deps) {
             last_used_at: null,
             last_used_from: null,
           };
-          await tx.insertInto('scim_tokens').values(row).execute();
-          await recordEvent(tx, ctx, { action: 'scim_token.created', accountId, targetType: 'scim_token', targetId: row.id, details: { name: row.name, masked_token: row.masked_token } });
+          await insertRecorded(tx, ctx, 'scim_tokens', row, { action: 'scim_token.created', targetType: 'scim_token', details: { name: row.name, masked_token: row.masked_token } });
           const { account_id: _a, token_hash: _h, ...view } = row;
           return ok({ ...view, token });
         },
@@ -95,10 +94,9 @@ export function scimTokenService(deps: Deps) {
 
     async revoke(ctx: OpContext, accountId: string, tokenId: string): Promise<Result<null>> {
       return inTransaction(deps, async (tx) => {
-        const row = await tx.selectFrom('scim_tokens').select(['id', 'name', 'masked_token']).where('account_id', '=', accountId).where('id', '=', tokenId).executeTakeFirst();
+        const row = await tx.selectFrom('scim_tokens').select(['id', 'account_id', 'name', 'masked_token']).where('account_id', '=', accountId).where('id', '=', tokenId).executeTakeFirst();
         if (!row) return fail('NOT_FOUND', 'SCIM token not found');
-        await tx.deleteFrom('scim_tokens').where('id', '=', tokenId).execute();
-        await recordEvent(tx, ctx, { action: 'scim_token.revoked', accountId, targetType: 'scim_token', targetId: tokenId, details: { name: row.name, masked_token: row.masked_token } });
+        await deleteRecorded(tx, ctx, 'scim_tokens', row, { action: 'scim_token.revoked', targetType: 'scim_token', details: { name: row.name, masked_token: row.masked_token } });
         return ok(null);
       });
     },

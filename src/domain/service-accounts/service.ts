@@ -7,7 +7,7 @@ import { inTransaction } from '../transaction.js';
 import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
-import { recordEvent } from '../audit/service.js';
+import { recordEvent, updateRecorded } from '../audit/service.js';
 import { lastOwnerRefusal } from '../access/last-owner.js';
 import { lockAccount } from '../locks.js';
 import { addMembership } from '../memberships/service.js';
@@ -205,16 +205,9 @@ export function serviceAccountService(deps: Deps) {
             const clash = await tx.selectFrom('bots').select('id').where('account_id', '=', accountId).where('name', '=', input.name).executeTakeFirst();
             if (clash) return nameTaken;
           }
-          await tx
-            .updateTable('bots')
-            .set({ name: input.name ?? serviceAccount.name, updated: ctx.now.toISOString() })
-            .where('id', '=', serviceAccountId)
-            .execute();
-          await recordEvent(tx, ctx, {
+          await updateRecorded(tx, ctx, 'bots', serviceAccount, { name: input.name ?? serviceAccount.name, updated: ctx.now.toISOString() }, {
             action: 'service_account.updated',
-            accountId,
             targetType: 'service_account',
-            targetId: serviceAccountId,
             details: { name: input.name ?? serviceAccount.name, previous_name: serviceAccount.name },
           });
           return ok(null);

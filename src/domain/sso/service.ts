@@ -8,7 +8,7 @@ import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { newId, type OpContext } from '../context.js';
 import { ownedObjectFields } from '../views.js';
-import { recordEvent } from '../audit/service.js';
+import { deleteRecorded, insertRecorded, recordEvent, updateRecorded } from '../audit/service.js';
 import { seal } from '../gateways/sealed.js';
 import type { SecretKeyring } from '../../secret-key.js';
 import type { AccountDomainsTable, SsoProvidersTable } from '../../store/schema.js';
@@ -116,12 +116,9 @@ export function ssoService(deps: Deps, ring: SecretKeyring, discovery: Discovery
             created: now,
             updated: now,
           };
-          await tx.insertInto('sso_providers').values(row).execute();
-          await recordEvent(tx, ctx, {
+          await insertRecorded(tx, ctx, 'sso_providers', row, {
             action: 'sso.provider_created',
-            accountId,
             targetType: 'sso_provider',
-            targetId: id,
             details: { display_name: row.display_name, issuer: row.issuer, client_id: row.client_id, enabled: row.enabled === 1 },
           });
           return ok(toProvider(row));
@@ -148,13 +145,10 @@ export function ssoService(deps: Deps, ring: SecretKeyring, discovery: Discovery
           enabled: input.enabled === undefined ? row.enabled : input.enabled ? 1 : 0,
           updated: ctx.now.toISOString(),
         };
-        await tx.updateTable('sso_providers').set(next).where('id', '=', id).execute();
         const { client_secret, ...shown } = input;
-        await recordEvent(tx, ctx, {
+        await updateRecorded(tx, ctx, 'sso_providers', row, next, {
           action: 'sso.provider_updated',
-          accountId,
           targetType: 'sso_provider',
-          targetId: id,
           details: { ...shown, ...(client_secret !== undefined ? { client_secret: client_secret === null ? 'removed' : 'changed' } : {}) },
         });
         discovery.forget(id);
@@ -166,8 +160,7 @@ export function ssoService(deps: Deps, ring: SecretKeyring, discovery: Discovery
       return inTransaction(deps, async (tx) => {
         const row = await providerIn(tx, accountId, id);
         if (!row) return notFound();
-        await tx.deleteFrom('sso_providers').where('id', '=', id).execute();
-        await recordEvent(tx, ctx, { action: 'sso.provider_deleted', accountId, targetType: 'sso_provider', targetId: id, details: { display_name: row.display_name, issuer: row.issuer } });
+        await deleteRecorded(tx, ctx, 'sso_providers', row, { action: 'sso.provider_deleted', targetType: 'sso_provider', details: { display_name: row.display_name, issuer: row.issuer } });
         discovery.forget(id);
         return ok(null);
       });

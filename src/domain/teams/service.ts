@@ -23,7 +23,7 @@ import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { newId, type AnyOf, type OpContext, type Page } from '../context.js';
 import { ownedObjectFields } from '../views.js';
-import { recordEvent } from '../audit/service.js';
+import { deleteRecorded, insertRecorded, recordEvent } from '../audit/service.js';
 import { findWorkspaceRole } from '../roles/service.js';
 import { findPrincipal, recordGrantEvent } from '../access/service.js';
 import { findWorkspace } from '../workspaces/service.js';
@@ -212,8 +212,7 @@ export function teamService(deps: Deps) {
         async (tx) => {
           const clash = await tx.selectFrom('teams').select('id').where('account_id', '=', accountId).where('name', '=', input.name).executeTakeFirst();
           if (clash) return nameTaken;
-          await tx.insertInto('teams').values(row).execute();
-          await recordEvent(tx, ctx, { action: 'team.created', accountId, targetType: 'team', targetId: row.id, details: { name: row.name } });
+          await insertRecorded(tx, ctx, 'teams', row, { action: 'team.created', targetType: 'team', details: { name: row.name } });
           return ok({ ...row, workos_directory_group_id: null, memberships: [], workspaces: [] });
         },
         // A new team has no members or grants: nothing cached is about it.
@@ -262,12 +261,9 @@ export function teamService(deps: Deps) {
         // Explicit deletes, children first, whatever the store's foreign-key settings.
         await tx.deleteFrom('team_access').where('team_id', '=', teamId).execute();
         await tx.deleteFrom('team_members').where('team_id', '=', teamId).execute();
-        await tx.deleteFrom('teams').where('id', '=', teamId).execute();
-        await recordEvent(tx, ctx, {
+        await deleteRecorded(tx, ctx, 'teams', team, {
           action: 'team.deleted',
-          accountId,
           targetType: 'team',
-          targetId: teamId,
           details: { name: team.name, workspace_ids: grants.map((g) => g.workspace_id) },
         });
         return ok(null);

@@ -7,7 +7,7 @@ import type { Deps } from '../deps.js';
 import type { Executor } from '../../store/store.js';
 import { newId, type Actor, type AnyOf, type OpContext, type Page } from '../context.js';
 import { ownedObjectFields } from '../views.js';
-import { changedColumns, recordEvent } from '../audit/service.js';
+import { changedColumns, deleteRecorded, recordEvent, updateRecorded } from '../audit/service.js';
 import { findWorkspaceRole } from '../roles/service.js';
 import type { WorkspacesTable } from '../../store/schema.js';
 import type { WorkspaceCreate, WorkspaceUpdate } from './inputs.js';
@@ -143,13 +143,10 @@ export function workspaceService(deps: Deps) {
           if (input.handle !== undefined) changes.handle = input.handle;
           if (input.description !== undefined) changes.description = input.description ?? '';
           if (input.default_workspace_role_id !== undefined) changes.default_workspace_role_id = input.default_workspace_role_id;
-          await tx.updateTable('workspaces').set(changes).where('id', '=', workspaceId).execute();
-          await recordEvent(tx, ctx, {
+          await updateRecorded(tx, ctx, 'workspaces', existing, changes, {
             action: 'workspace.updated',
-            accountId,
             workspaceId,
             targetType: 'workspace',
-            targetId: workspaceId,
             details: { changed: changedColumns(changes), handle: changes.handle ?? existing.handle },
           });
           return ok(null);
@@ -169,13 +166,10 @@ export function workspaceService(deps: Deps) {
         await tx.deleteFrom('workspace_access').where('workspace_id', '=', workspaceId).execute();
         await tx.deleteFrom('team_access').where('workspace_id', '=', workspaceId).execute();
         await tx.deleteFrom('workspace_gateways').where('workspace_id', '=', workspaceId).execute();
-        await tx.deleteFrom('workspaces').where('id', '=', workspaceId).execute();
-        await recordEvent(tx, ctx, {
+        await deleteRecorded(tx, ctx, 'workspaces', existing, {
           action: 'workspace.deleted',
-          accountId,
           workspaceId,
           targetType: 'workspace',
-          targetId: workspaceId,
           details: { name: existing.name, handle: existing.handle },
         });
         return ok(null);
