@@ -271,7 +271,7 @@ describe('delivery', () => {
       }
       // Five deliveries, all received; a second copy only of one whose first attempt the sender
       // timed out on (at least once, by design), never of one another process had claimed.
-      const ids = receiver.received.map((r) => r.headers['webhook-id']);
+      const ids = receiver.received.map((r) => r.headers['webhook-id'] as string);
       expect(new Set(ids).size).toBe(5);
       const timedOut = new Set(attempts.filter((t) => t.error?.startsWith('No answer')).map((t) => t.delivery_id));
       for (const id of new Set(ids)) if (ids.filter((x) => x === id).length > 1) expect(timedOut.has(id), `delivery ${id} received twice`).toBe(true);
