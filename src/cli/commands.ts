@@ -84,6 +84,9 @@ const clientCommand = (spec: Omit<CommandSpec, 'client' | 'positionals' | 'flags
   client: true,
 });
 
+/** A client command that takes nothing but the connection flags: its usage is empty and its example is itself. */
+const bareCommand = (name: string, summary: string, run: CommandSpec['run']): CommandSpec => clientCommand({ name, usage: '', summary, example: `gatehouse ${name}`, run });
+
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'start',
@@ -232,20 +235,8 @@ export const COMMANDS: CommandSpec[] = [
     example: 'gatehouse logout --profile ci',
     run: logoutCommand,
   }),
-  clientCommand({
-    name: 'whoami',
-    usage: '',
-    summary: "Who the profile's key is: user or service account, account role, workspace, key expiry",
-    example: 'gatehouse whoami',
-    run: whoamiCommand,
-  }),
-  clientCommand({
-    name: 'profile ls',
-    usage: '',
-    summary: 'The saved profiles; * marks the active one',
-    example: 'gatehouse profile ls',
-    run: profileList,
-  }),
+  bareCommand('whoami', "Who the profile's key is: user or service account, account role, workspace, key expiry", whoamiCommand),
+  bareCommand('profile ls', 'The saved profiles; * marks the active one', profileList),
   clientCommand({
     name: 'profile use',
     usage: 'NAME',
@@ -254,13 +245,7 @@ export const COMMANDS: CommandSpec[] = [
     example: 'gatehouse profile use staging',
     run: profileUse,
   }),
-  clientCommand({
-    name: 'workspace ls',
-    usage: '',
-    summary: "The workspaces the key reaches; * marks the profile's current one",
-    example: 'gatehouse workspace ls',
-    run: workspaceList,
-  }),
+  bareCommand('workspace ls', "The workspaces the key reaches; * marks the profile's current one", workspaceList),
   clientCommand({
     name: 'workspace set',
     usage: '[ACCOUNT/WORKSPACE] [--upstream URL [--upstream-auth-string-stdin | --clear-upstream-auth-string] [--check] | --clear-upstream]',
@@ -371,13 +356,7 @@ export const COMMANDS: CommandSpec[] = [
     client: false,
     run: exchangeCommand,
   },
-  clientCommand({
-    name: 'ip-allowlist ls',
-    usage: '',
-    summary: "The IP allowlist of the profile's account, whether it is enforced, and whether your address is on it",
-    example: 'gatehouse ip-allowlist ls',
-    run: ipAllowlistList,
-  }),
+  bareCommand('ip-allowlist ls', "The IP allowlist of the profile's account, whether it is enforced, and whether your address is on it", ipAllowlistList),
   clientCommand({
     name: 'ip-allowlist add',
     usage: 'NETWORK [--description TEXT] [--disabled]',
@@ -408,20 +387,8 @@ export const COMMANDS: CommandSpec[] = [
     example: 'gatehouse ip-allowlist enable',
     run: ipAllowlistEnable,
   }),
-  clientCommand({
-    name: 'ip-allowlist disable',
-    usage: '',
-    summary: 'Stop enforcing the allowlist; its entries are kept',
-    example: 'gatehouse ip-allowlist disable',
-    run: ipAllowlistDisable,
-  }),
-  clientCommand({
-    name: 'service-account ls',
-    usage: '',
-    summary: "The account's service accounts: masked key, expiry, last use, workspace roles, and any key reported leaked",
-    example: 'gatehouse service-account ls',
-    run: serviceAccountList,
-  }),
+  bareCommand('ip-allowlist disable', 'Stop enforcing the allowlist; its entries are kept', ipAllowlistDisable),
+  bareCommand('service-account ls', "The account's service accounts: masked key, expiry, last use, workspace roles, and any key reported leaked", serviceAccountList),
   clientCommand({
     name: 'service-account create',
     usage: 'NAME [--expires YYYY-MM-DD | --never-expire] [--role ROLE]',
@@ -453,13 +420,7 @@ export const COMMANDS: CommandSpec[] = [
     example: 'gatehouse service-account rm ci-worker --yes',
     run: serviceAccountRemove,
   }),
-  clientCommand({
-    name: 'key-policy show',
-    usage: '',
-    summary: "The account's key policy, and the existing service-account keys that break it",
-    example: 'gatehouse key-policy show',
-    run: keyPolicyShow,
-  }),
+  bareCommand('key-policy show', "The account's key policy, and the existing service-account keys that break it", keyPolicyShow),
   clientCommand({
     name: 'key-policy set',
     usage: '[--max-key-lifetime-days N|none] [--allow-never-expire yes|no] [--max-rotation-grace-seconds N|none] [--disable-keys-unused-days N|none] [--leaked-key-action disable|flag]',
@@ -478,13 +439,7 @@ export const COMMANDS: CommandSpec[] = [
     example: 'gatehouse key-policy set --max-key-lifetime-days 90 --allow-never-expire no',
     run: keyPolicySet,
   }),
-  clientCommand({
-    name: 'sso ls',
-    usage: '',
-    summary: "The account's OpenID Connect providers (never their secrets) and SSO settings",
-    example: 'gatehouse sso ls',
-    run: ssoList,
-  }),
+  bareCommand('sso ls', "The account's OpenID Connect providers (never their secrets) and SSO settings", ssoList),
   clientCommand({
     name: 'sso add',
     usage: 'NAME --issuer URL --client-id ID [--client-secret-file PATH]',
@@ -517,13 +472,7 @@ export const COMMANDS: CommandSpec[] = [
     example: 'gatehouse sso require yes',
     run: ssoRequire,
   }),
-  clientCommand({
-    name: 'domain ls',
-    usage: '',
-    summary: "The account's email domains and whether each is verified",
-    example: 'gatehouse domain ls',
-    run: domainList,
-  }),
+  bareCommand('domain ls', "The account's email domains and whether each is verified", domainList),
   clientCommand({
     name: 'domain add',
     usage: 'DOMAIN',
@@ -548,13 +497,7 @@ export const COMMANDS: CommandSpec[] = [
     example: 'gatehouse domain rm example.com',
     run: domainRemove,
   }),
-  clientCommand({
-    name: 'webhook ls',
-    usage: '',
-    summary: "The webhook endpoints of the profile's account (never their signing secrets)",
-    example: 'gatehouse webhook ls',
-    run: webhookList,
-  }),
+  bareCommand('webhook ls', "The webhook endpoints of the profile's account (never their signing secrets)", webhookList),
   clientCommand({
     name: 'webhook add',
     usage: 'URL [--events LIST] [--description TEXT] [--disabled]',
@@ -641,13 +584,7 @@ export const COMMANDS: CommandSpec[] = [
     example: 'gatehouse workspace-access revoke --user bob@example.com',
     run: accessRevoke,
   }),
-  clientCommand({
-    name: 'team ls',
-    usage: '',
-    summary: "The teams of the profile's account, their members and their workspace roles",
-    example: 'gatehouse team ls',
-    run: teamList,
-  }),
+  bareCommand('team ls', "The teams of the profile's account, their members and their workspace roles", teamList),
   clientCommand({
     name: 'team add',
     usage: 'NAME [--description TEXT]',

@@ -1,8 +1,9 @@
 // The shapes most routes share, as builders: read one thing by the ids in its path, create one,
-// list with a filter body and paging, update or delete one (204), and `on` for any other route. A
-// call names the route's path, requirement and summary first, then its schemas and the service call
-// (or, with `on`, the method first and a handler last); the builder adds the group's tags, the path's
-// params schema and, but for `on`, the method, the status codes and the plumbing from request to reply.
+// list with a filter body and paging, update one (204, or 200 with it) or delete one (204), and `on`
+// for any other route. A call names the route's path, requirement and summary first, then its schemas
+// and the service call (or, with `on`, the method first and a handler last); the builder adds the
+// group's tags, the path's params schema and, but for `on`, the method, the status codes and the
+// plumbing from request to reply.
 import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Requirement } from '../authz/requirements.js';
@@ -91,18 +92,27 @@ export function routeShapes(clock: Clock, tags: string[]) {
       });
     },
 
-    /** PATCH one thing: 204, or the service's failure. */
-    updateOne<U extends string, B extends TSchema>(
+    /**
+     * Change one thing, with PATCH unless `method` says otherwise: 204, or with a `response` schema
+     * 200 and the thing as it is now; else the service's failure.
+     */
+    updateOne<U extends string, B extends TSchema, T extends TSchema = TSchema>(
       url: U,
       requirement: Requirement,
       summary: string,
-      spec: { body: B; update: (ctx: OpContext, ids: Ids<U>, body: Static<B>, request: FastifyRequest) => Promise<Result<unknown>> },
+      spec: {
+        method?: 'PUT' | 'POST';
+        body: B;
+        response?: T;
+        update: (ctx: OpContext, ids: Ids<U>, body: Static<B>, request: FastifyRequest) => Promise<Result<Static<T>>>;
+      },
     ): AnyRoute {
+      const status = spec.response ? 200 : 204;
       return route({
-        ...head('PATCH', url, requirement, summary),
+        ...head(spec.method ?? 'PATCH', url, requirement, summary),
         body: spec.body,
-        response: { 204: Type.Null() },
-        handler: async (req, reply) => respond(...plain(req, reply), await spec.update(opContext(req, clock), req.params as Ids<U>, req.body as Static<B>, req as FastifyRequest), 204),
+        response: spec.response ? { 200: spec.response } : { 204: Type.Null() },
+        handler: async (req, reply) => respond(...plain(req, reply), await spec.update(opContext(req, clock), req.params as Ids<U>, req.body as Static<B>, req as FastifyRequest), status),
       });
     },
 

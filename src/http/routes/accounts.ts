@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { account } from '../../authz/requirements.js';
 import { AccountSettingsUpdate, AccountUpdate } from '../../domain/accounts/inputs.js';
-import { anyOf, opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { anyOf, page, type RouteDeps, type RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
 import { anyOfFilter, filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
 
@@ -54,7 +54,7 @@ const AccountRole = Type.Object({
 });
 
 export function accountRoutes({ services, clock }: RouteDeps): RouteSpec[] {
-  const { on, readOne, updateOne } = routeShapes(clock, ['Accounts']);
+  const { readOne, updateOne } = routeShapes(clock, ['Accounts']);
   const roles = routeShapes(clock, ['Account roles']);
   return [
     readOne('/api/accounts/:account_id', account('read:account'), 'Read the account', {
@@ -73,10 +73,9 @@ export function accountRoutes({ services, clock }: RouteDeps): RouteSpec[] {
         return found.ok ? { ok: true, value: found.value.settings } : found;
       },
     }),
-    on('PATCH', '/api/accounts/:account_id/settings', account('update:account'), "Update some of the account's settings (enforce_ip_allowlist: refused with 422 IP_ALLOWLIST_LOCKOUT when it would lock the caller out)", {
+    updateOne('/api/accounts/:account_id/settings', account('update:account'), "Update some of the account's settings (enforce_ip_allowlist: refused with 422 IP_ALLOWLIST_LOCKOUT when it would lock the caller out)", {
       body: AccountSettingsUpdate,
-      response: { 204: Type.Null() },
-      handler: async (req, reply) => respond(req, reply, await services.accounts.update(opContext(req, clock), req.params.account_id, { settings: req.body }, req.ip), 204),
+      update: (ctx, p, body, req) => services.accounts.update(ctx, p.account_id, { settings: body }, req.ip),
     }),
     roles.filterMany('/api/accounts/:account_id/account_roles/filter', account('read:account_role'), 'List account roles (the built-in Owner, Admin and Member)', {
       body: filterBody(anyOfFilter('account_roles', 'name')),

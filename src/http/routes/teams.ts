@@ -6,7 +6,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { account, workspace } from '../../authz/requirements.js';
 import { TeamAccessGrant, TeamCreate, TeamMembersUpsert, TeamUpdate } from '../../domain/teams/inputs.js';
-import { anyOf, opContext, page, respond, type RouteDeps, type RouteSpec } from '../route.js';
+import { anyOf, page, type RouteDeps, type RouteSpec } from '../route.js';
 import { routeShapes } from '../route-shapes.js';
 import { AnyOfStrings, filterBody, Nullable, Timestamp, Uuid } from '../schemas.js';
 
@@ -56,7 +56,7 @@ const TeamFilterBody = filterBody({
 });
 
 export function teamRoutes({ services, clock }: RouteDeps): RouteSpec[] {
-  const { on, createOne, filterMany, readOne, removeOne } = routeShapes(clock, ['Teams']);
+  const { createOne, filterMany, readOne, updateOne, removeOne } = routeShapes(clock, ['Teams']);
   const base = '/api/accounts/:account_id/teams';
   const one = `${base}/:team_id` as const;
   const access = '/api/accounts/:account_id/workspaces/:workspace_id/team_access';
@@ -80,28 +80,27 @@ export function teamRoutes({ services, clock }: RouteDeps): RouteSpec[] {
       response: Team,
       read: (p) => services.teams.get(p.account_id, p.team_id),
     }),
-    on('PUT', one, account('update:team'), 'Rename a team or change its description', {
+    updateOne(one, account('update:team'), 'Rename a team or change its description', {
+      method: 'PUT',
       body: TeamUpdate,
-      response: { 200: Team },
-      handler: async (req, reply) => respond(req, reply, await services.teams.update(opContext(req, clock), req.params.account_id, req.params.team_id, req.body)),
+      response: Team,
+      update: (ctx, p, body) => services.teams.update(ctx, p.account_id, p.team_id, body),
     }),
     removeOne(one, account('delete:team'), 'Delete a team; its members lose what it granted at once', (ctx, p) => services.teams.remove(ctx, p.account_id, p.team_id)),
-    on('PUT', `${one}/members`, account('update:team'), 'Add users or service accounts to a team (members already in it stay)', {
+    updateOne(`${one}/members`, account('update:team'), 'Add users or service accounts to a team (members already in it stay)', {
+      method: 'PUT',
       body: TeamMembersUpsert,
-      response: { 200: Team },
-      handler: async (req, reply) =>
-        respond(req, reply, await services.teams.addMembers(opContext(req, clock), req.params.account_id, req.params.team_id, req.body.members)),
+      response: Team,
+      update: (ctx, p, body) => services.teams.addMembers(ctx, p.account_id, p.team_id, body.members),
     }),
     removeOne(`${one}/members/:actor_id`, account('update:team'), 'Remove a member (by actor id) from a team; what the team granted them ends at once', (ctx, p) =>
       services.teams.removeMember(ctx, p.account_id, p.team_id, p.actor_id),
     ),
-    on('PUT', `${access}/`, workspace('manage_workspace_teams'), 'Grant teams a workspace role here (upsert: an existing grant changes role)', {
+    updateOne(`${access}/`, workspace('manage_workspace_teams'), 'Grant teams a workspace role here (upsert: an existing grant changes role)', {
+      method: 'PUT',
       body: oneOrMany(TeamAccessGrant),
-      response: { 200: Type.Array(TeamAccess) },
-      handler: async (req, reply) => {
-        const grants = Array.isArray(req.body) ? req.body : [req.body];
-        return respond(req, reply, await services.teams.upsertTeamAccess(opContext(req, clock), req.params.account_id, req.params.workspace_id, grants));
-      },
+      response: Type.Array(TeamAccess),
+      update: (ctx, p, body) => services.teams.upsertTeamAccess(ctx, p.account_id, p.workspace_id, Array.isArray(body) ? body : [body]),
     }),
     filterMany(`${access}/filter`, workspace('see_workspace_users'), 'List the teams with access to this workspace', {
       body: filterBody({}),

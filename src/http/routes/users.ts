@@ -41,7 +41,7 @@ const PendingEmail = Type.Object({
 const EmailCode = Type.Object({ code: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 
 export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: { mailer?: Mailer | null } = {}): RouteSpec[] {
-  const { on, createOne, readOne, removeOne } = routeShapes(clock, ['Users']);
+  const { on, createOne, readOne, updateOne, removeOne } = routeShapes(clock, ['Users']);
   return [
     readOne('/api/users/:user_id', SELF, "A user's own profile", {
       response: UserSchema,
@@ -75,14 +75,10 @@ export function userRoutes({ services, clock, publicUrl }: RouteDeps, options: {
       response: PendingEmail,
       read: (p) => services.users.pendingEmail(p.user_id),
     }),
-    on('POST', '/api/users/:user_id/email_change/confirm', SELF, 'Confirm a new email with the one-time code mailed to it; it becomes the email if no other user has it', {
+    updateOne('/api/users/:user_id/email_change/confirm', SELF, 'Confirm a new email with the one-time code mailed to it; it becomes the email if no other user has it', {
+      method: 'POST',
       body: EmailCode,
-      response: { 204: Type.Null() },
-      handler: async (req, reply) => {
-        const { user_id } = req.params;
-        const result = await services.users.confirmEmail(opContext(req, clock), user_id, req.body.code);
-        return respond(req, reply, result, 204);
-      },
+      update: (ctx, p, body) => services.users.confirmEmail(ctx, p.user_id, body.code),
     }),
     createOne('/api/users/:user_id/api_keys', SELF, 'Create a user API key; the key is in this response only', {
       body: ApiKeyCreate,

@@ -46,7 +46,7 @@ const TestResult = Type.Object({
 });
 
 export function webhookRoutes({ services, clock }: RouteDeps, delivery: NoticeDelivery): RouteSpec[] {
-  const { on, readOne, createOne, removeOne } = routeShapes(clock, ['Webhooks']);
+  const { on, readOne, createOne, updateOne, removeOne } = routeShapes(clock, ['Webhooks']);
   const base = '/api/accounts/:account_id/webhooks';
   const one = `${base}/:webhook_id` as const;
   return [
@@ -64,10 +64,10 @@ export function webhookRoutes({ services, clock }: RouteDeps, delivery: NoticeDe
       response: Webhook,
       read: (p) => services.notices.get(p.account_id, p.webhook_id),
     }),
-    on('PATCH', one, account('update:integrations'), 'Change a webhook endpoint (absent fields keep their value)', {
+    updateOne(one, account('update:integrations'), 'Change a webhook endpoint (absent fields keep their value)', {
       body: WebhookUpdate,
-      response: { 200: Webhook },
-      handler: async (req, reply) => respond(req, reply, await services.notices.update(opContext(req, clock), req.params.account_id, req.params.webhook_id, req.body)),
+      response: Webhook,
+      update: (ctx, p, body) => services.notices.update(ctx, p.account_id, p.webhook_id, body),
     }),
     removeOne(one, account('update:integrations'), 'Remove a webhook endpoint, its pending deliveries and its log', (ctx, p) => services.notices.remove(ctx, p.account_id, p.webhook_id)),
     readOne(`${one}/attempts`, account('read:integrations'), "The endpoint's last delivery attempts (at most 50), newest first", {
