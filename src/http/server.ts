@@ -10,6 +10,7 @@ import { urlError } from './json.js';
 import { lazyChildLogger, ProbeQuietLogController } from './request-logger.js';
 import { logSerializers } from './log-redaction.js';
 import { keepTickShape } from './tick-shape.js';
+import { sharedSerializerCompiler } from './serializers.js';
 
 export interface ServerOptions {
   logger?: Logger | false;
@@ -79,6 +80,9 @@ export function createServer(options: ServerOptions): Server {
       void (reply as FastifyReply).code(400).header('x-request-id', String(request.id)).type('application/json').send(errorBody(request as FastifyRequest, 'BAD_REQUEST', detail));
     },
   });
+
+  // Before any route: each distinct response schema is compiled once (serializers.ts says why).
+  server.setSerializerCompiler(sharedSerializerCompiler());
 
   // Callback style (not async) for the hooks every request runs: no promise to settle. One hook for
   // the request id and the URL check: each hook is a turn of Fastify's hook runner.
